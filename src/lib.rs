@@ -1,0 +1,1 @@
+//! logical-clocks: a model of a small asynchronous distributed system.
