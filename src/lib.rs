@@ -1,1 +1,27 @@
 //! logical-clocks: a model of a small asynchronous distributed system.
+//!
+//! Virtual machines tick at different rates, talk over real TCP on
+//! loopback, order their events with Lamport clocks and log every event.
+//! The parts, from the pure core outwards:
+//!
+//! - [`clock`]: Lamport's two rules, nothing else.
+//! - [`model`]: what a VM does on one tick (receive, or roll the die and
+//!   send or compute), seeded and free of I/O.
+//! - [`schedule`]: when each tick is due (`start + k / rate`).
+//! - [`settings`]: `Settings.toml`, environment and flags, checked into a
+//!   [`settings::RunSpec`] before anything runs.
+//! - [`messages`]: wire frames and the messages the actors exchange.
+//! - [`logging`]: the log contract and the single drain that writes it.
+//! - [`actors`]: the supervisor, one VM actor and one socket bridge per VM.
+//! - [`run_dir`]: the per-run output directory.
+//! - [`run`]: one real-time run, from a spec to the VMs' reports.
+
+pub mod actors;
+pub mod clock;
+pub mod logging;
+pub mod messages;
+pub mod model;
+pub mod run;
+pub mod run_dir;
+pub mod schedule;
+pub mod settings;

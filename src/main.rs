@@ -1,1 +1,121 @@
-fn main() {}
+//! The `logical-clocks` command line: parse flags, pick the subcommand,
+//! print results and errors. Everything else lives in the library.
+
+use clap::{Args, Parser, Subcommand};
+use logical_clocks::run::{self, RunError};
+use logical_clocks::settings::{Overrides, Settings, SettingsError, MAX_SEED};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code for a mistake in the settings or flags.
+const USAGE_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "logical-clocks",
+    version,
+    about = "Model VMs with Lamport clocks ticking at different rates over real TCP",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the model (the default when no subcommand is given).
+    Run(RunArgs),
+}
+
+#[derive(Args, Clone, Default)]
+struct RunArgs {
+    /// Run for this many seconds (default 60).
+    #[arg(long, value_name = "SECONDS")]
+    runtime: Option<f64>,
+    /// Number of VMs (default 3).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    vm_count: Option<i64>,
+    /// VM i listens on PORT+i-1; 0 lets the OS pick free ports.
+    #[arg(long, value_name = "PORT", allow_negative_numbers = true)]
+    base_port: Option<i64>,
+    /// Settings file (default: Settings.toml in the working directory, if present).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Seed for every random choice, rates included (default: picked and recorded).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Directory that receives one sub-directory per run (default logs).
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Run(args)) => run_model(&args),
+        None => run_model(&cli.run),
+    }
+}
+
+fn run_model(args: &RunArgs) -> ExitCode {
+    let spec = match load_spec(args) {
+        Ok(spec) => spec,
+        Err(e) => return fail(USAGE_ERROR, &e),
+    };
+    eprintln!(
+        "running {} VMs for {}s (seed {}, rates {:?})",
+        spec.vm_count,
+        spec.runtime.as_secs_f64(),
+        spec.seed,
+        spec.rates
+    );
+    let outcome = match run::run(spec, std::io::stderr().is_terminal()) {
+        Ok(outcome) => outcome,
+        Err(e @ RunError::Bind { .. }) => return fail(USAGE_ERROR, &e),
+        Err(e) => return fail(1, &e),
+    };
+    print!("{}", outcome.summary_table());
+    println!("run directory: {}", outcome.run_dir.display());
+    if let Some(signal) = outcome.interrupted {
+        eprintln!(
+            "interrupted by {signal:?} after {:.1}s",
+            outcome.elapsed.as_secs_f64()
+        );
+    }
+    if !outcome.missing.is_empty() {
+        eprintln!("error: VM(s) {:?} never stopped cleanly", outcome.missing);
+    }
+    if !outcome.accounting().balanced() {
+        eprintln!(
+            "error: message accounting does not balance: {:?}",
+            outcome.accounting()
+        );
+    }
+    ExitCode::from(outcome.exit_code())
+}
+
+/// Settings file and environment, checked on their own (a bad value is an
+/// error even when a flag overrides it), then the flags on top.
+fn load_spec(args: &RunArgs) -> Result<logical_clocks::settings::RunSpec, SettingsError> {
+    let settings = Settings::load(args.config.as_deref())?;
+    settings.resolve(|| 0)?;
+    let overrides = Overrides {
+        runtime: args.runtime,
+        vm_count: args.vm_count,
+        base_port: args.base_port,
+        seed: args.seed,
+        log_dir: args.log_dir.clone(),
+    };
+    settings
+        .with_overrides(&overrides)
+        .resolve(|| rand::random::<u64>() % MAX_SEED)
+}
+
+fn fail(code: u8, error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(code)
+}

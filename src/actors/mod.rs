@@ -1,0 +1,25 @@
+//! The actors of a run, one per file.
+//!
+//! - [`supervisor::Supervisor`] starts everything, enforces the runtime
+//!   limit, collects every VM's report and owns the log output.
+//! - [`vm::Vm`] is one virtual machine: a tick timer driving the pure model,
+//!   with its mailbox serving as its message queue.
+//! - [`bridge::Bridge`] moves frames between TCP and its VM's mailbox.
+
+pub mod bridge;
+pub mod supervisor;
+pub mod vm;
+
+use std::sync::atomic::AtomicU64;
+
+/// Counters a VM shares with its bridge and the supervisor.
+///
+/// `queued` exists because an actix address cannot report its mailbox's
+/// length: the bridge adds one for every message it delivers, the VM takes
+/// one off for every message a tick receives, so it is the queue length.
+#[derive(Debug, Default)]
+pub struct VmGauges {
+    pub queued: AtomicU64,
+    /// The VM's clock after its latest event (for the progress line).
+    pub clock: AtomicU64,
+}

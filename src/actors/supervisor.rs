@@ -1,0 +1,334 @@
+//! The supervisor: starts the VMs and bridges, keeps the runtime limit, and
+//! owns the log output until the last line is on disk.
+//!
+//! Start-up is two-phase so that no VM ticks before the mesh is complete:
+//! each VM's context is created first (its address is what the bridge
+//! delivers to), the bridges connect, and only when every bridge reports
+//! ready are the VMs started, all with the same start instant. The stop
+//! instant reaches the VMs through a watch channel rather than their
+//! mailboxes (which are paused between ticks): set once at start to
+//! `start + runtime`, and moved to "now" by Ctrl-C or SIGTERM.
+//! When every VM has reported its `stop`, the supervisor drops the log
+//! guard, which flushes every file, and hands the reports back.
+
+use super::bridge::{Bridge, BridgeSetup};
+use super::vm::{Vm, VmSetup, PEER_CLOSE_GRACE};
+use super::VmGauges;
+use crate::logging::{self, EventClock};
+use crate::messages::{BridgeReady, VmReport, VmStopped};
+use crate::model::{VmId, VmModel};
+use crate::settings::RunSpec;
+use actix::clock::Instant;
+use actix::prelude::*;
+use indicatif::{ProgressBar, ProgressStyle};
+use slog::Logger;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+
+/// Time between "every bridge is ready" and the common start instant, so
+/// every VM is running before anyone's first tick.
+const START_MARGIN: Duration = Duration::from_millis(5);
+/// How long the mesh may take to connect before the run is abandoned.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Extra time, past the VMs' own grace period, before the supervisor gives
+/// up on a VM that never reported its stop.
+const STOP_TIMEOUT: Duration = Duration::from_secs(3);
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+/// The progress line shows at most this many VMs.
+const PROGRESS_VMS: usize = 8;
+
+/// What stopped a run early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// Ctrl-C.
+    Sigint,
+    Sigterm,
+}
+
+/// The supervisor's result: every VM's report, or why the run failed.
+#[derive(Debug)]
+pub struct Finished {
+    pub reports: Vec<VmReport>,
+    pub interrupted: Option<Interrupt>,
+    /// VMs that never reported a stop (the run is then a failure).
+    pub missing: Vec<VmId>,
+    /// Ticking time: from the start instant to the last `stop`.
+    pub elapsed: Duration,
+}
+
+/// A listening socket for each VM, bound before anything starts.
+pub struct Listeners {
+    pub sockets: Vec<TcpListener>,
+    pub addrs: Vec<SocketAddr>,
+}
+
+/// Starts, watches and stops one run.
+pub struct Supervisor {
+    spec: RunSpec,
+    token: u64,
+    listeners: Option<Listeners>,
+    addrs: Vec<SocketAddr>,
+    root_log: Logger,
+    log_guard: Option<slog_async::AsyncGuard>,
+    clock: EventClock,
+    /// VM contexts waiting for every bridge to be ready.
+    pending: Vec<Context<Vm>>,
+    bridges: Vec<Addr<Bridge>>,
+    ready: usize,
+    gauges: Vec<Arc<VmGauges>>,
+    stop_at: watch::Sender<Instant>,
+    start: Option<Instant>,
+    reports: BTreeMap<VmId, VmReport>,
+    interrupted: Option<Interrupt>,
+    progress: Option<ProgressBar>,
+    done: Option<oneshot::Sender<Result<Finished, String>>>,
+}
+
+impl Supervisor {
+    pub fn new(
+        spec: RunSpec,
+        listeners: Listeners,
+        (root_log, log_guard): (Logger, slog_async::AsyncGuard),
+        show_progress: bool,
+        done: oneshot::Sender<Result<Finished, String>>,
+    ) -> Self {
+        let far_future = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+        let progress = show_progress.then(|| {
+            let bar = ProgressBar::new(spec.runtime.as_millis() as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{elapsed:>4} / {prefix} [{bar:20}] {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_prefix(format!("{:.0}s", spec.runtime.as_secs_f64()));
+            bar
+        });
+        Self {
+            addrs: listeners.addrs.clone(),
+            listeners: Some(listeners),
+            token: rand::random(),
+            root_log,
+            log_guard: Some(log_guard),
+            clock: EventClock::wall(),
+            pending: Vec::new(),
+            bridges: Vec::new(),
+            ready: 0,
+            gauges: Vec::new(),
+            stop_at: watch::Sender::new(far_future),
+            start: None,
+            reports: BTreeMap::new(),
+            interrupted: None,
+            progress,
+            done: Some(done),
+            spec,
+        }
+    }
+
+    /// Starts every VM with one common start instant.
+    fn start_vms(&mut self, ctx: &mut Context<Self>) {
+        let start = Instant::now() + START_MARGIN;
+        let stop = if self.interrupted.is_some() {
+            start
+        } else {
+            start + self.spec.runtime
+        };
+        self.start = Some(start);
+        self.stop_at.send_replace(stop);
+        for (index, vm_ctx) in std::mem::take(&mut self.pending).into_iter().enumerate() {
+            let id = index as VmId + 1;
+            let setup = VmSetup {
+                model: VmModel::new(
+                    id,
+                    self.spec.vm_count,
+                    self.spec.seed,
+                    self.spec.internal_probability,
+                ),
+                rate: self.spec.rates[index],
+                addr: self.addrs[index],
+                start,
+                stop_at: self.stop_at.subscribe(),
+                bridge: self.bridges[index].clone(),
+                supervisor: ctx.address().recipient(),
+                gauges: self.gauges[index].clone(),
+                log: logging::vm_logger(&self.root_log, id),
+                clock: self.clock,
+            };
+            vm_ctx.run(Vm::new(setup));
+        }
+        let give_up_after = (stop - Instant::now()) + PEER_CLOSE_GRACE + STOP_TIMEOUT;
+        ctx.run_later(give_up_after, |supervisor, _| supervisor.finish());
+        if self.progress.is_some() {
+            ctx.run_interval(PROGRESS_INTERVAL, |supervisor, _| {
+                supervisor.show_progress()
+            });
+        }
+    }
+
+    fn show_progress(&self) {
+        let (Some(bar), Some(start)) = (&self.progress, self.start) else {
+            return;
+        };
+        bar.set_position(start.elapsed().as_millis() as u64);
+        let mut vms: Vec<String> = self
+            .gauges
+            .iter()
+            .take(PROGRESS_VMS)
+            .enumerate()
+            .map(|(i, g)| {
+                format!(
+                    "vm{} lc {} q {}",
+                    i + 1,
+                    g.clock.load(Ordering::Relaxed),
+                    g.queued.load(Ordering::Relaxed)
+                )
+            })
+            .collect();
+        if self.gauges.len() > PROGRESS_VMS {
+            vms.push(format!("+{} more", self.gauges.len() - PROGRESS_VMS));
+        }
+        bar.set_message(vms.join(" | "));
+    }
+
+    fn interrupt(&mut self, by: Interrupt) {
+        if self.interrupted.is_some() {
+            return;
+        }
+        self.interrupted = Some(by);
+        if self.start.is_some() {
+            self.stop_at.send_replace(Instant::now());
+        }
+    }
+
+    /// Flushes the logs and hands back the reports; the run is over.
+    fn finish(&mut self) {
+        let Some(done) = self.done.take() else {
+            return;
+        };
+        let missing: Vec<VmId> = (1..=self.spec.vm_count)
+            .filter(|id| !self.reports.contains_key(id))
+            .collect();
+        if !missing.is_empty() {
+            logging::log_error(
+                &logging::vm_logger(&self.root_log, missing[0]),
+                self.clock.now(),
+                &format!("VM(s) {missing:?} never reported their stop"),
+            );
+        }
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+        // Dropping the guard flushes every line and joins the writer thread.
+        self.log_guard.take();
+        let _ = done.send(Ok(Finished {
+            reports: std::mem::take(&mut self.reports).into_values().collect(),
+            interrupted: self.interrupted,
+            missing,
+            elapsed: self.start.map_or(Duration::ZERO, |s| s.elapsed()),
+        }));
+    }
+
+    fn fail(&mut self, why: String) {
+        if let Some(done) = self.done.take() {
+            if let Some(bar) = self.progress.take() {
+                bar.finish_and_clear();
+            }
+            self.log_guard.take();
+            let _ = done.send(Err(why));
+        }
+    }
+}
+
+impl Actor for Supervisor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let Some(listeners) = self.listeners.take() else {
+            return;
+        };
+        let supervisor = ctx.address();
+        for (index, listener) in listeners.sockets.into_iter().enumerate() {
+            let id = index as VmId + 1;
+            let vm_ctx = Context::<Vm>::new();
+            let gauges = Arc::new(VmGauges::default());
+            let peers = (1..=self.spec.vm_count)
+                .filter(|&p| p != id)
+                .map(|p| (p, self.addrs[p as usize - 1]))
+                .collect();
+            let bridge = Bridge::new(BridgeSetup {
+                vm_id: id,
+                listener,
+                peers,
+                token: self.token,
+                vm: vm_ctx.address(),
+                gauges: gauges.clone(),
+                supervisor: supervisor.clone().recipient(),
+                log: logging::vm_logger(&self.root_log, id),
+                clock: self.clock,
+            })
+            .start();
+            self.pending.push(vm_ctx);
+            self.bridges.push(bridge);
+            self.gauges.push(gauges);
+        }
+        ctx.run_later(CONNECT_TIMEOUT, |supervisor, _| {
+            if supervisor.start.is_none() {
+                supervisor.fail(format!(
+                    "the VMs did not all connect within {}s ({} of {} bridges ready)",
+                    CONNECT_TIMEOUT.as_secs(),
+                    supervisor.ready,
+                    supervisor.spec.vm_count
+                ));
+            }
+        });
+        ctx.spawn(
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+            .into_actor(self)
+            .map(|_, supervisor, _| supervisor.interrupt(Interrupt::Sigint)),
+        );
+        #[cfg(unix)]
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            ctx.spawn(
+                async move {
+                    term.recv().await;
+                }
+                .into_actor(self)
+                .map(|_, supervisor, _| supervisor.interrupt(Interrupt::Sigterm)),
+            );
+        }
+    }
+}
+
+impl Handler<BridgeReady> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, ready: BridgeReady, ctx: &mut Context<Self>) {
+        match ready.result {
+            Err(why) => self.fail(why),
+            Ok(()) => {
+                self.ready += 1;
+                if self.ready == self.spec.vm_count as usize && self.start.is_none() {
+                    self.start_vms(ctx);
+                }
+            }
+        }
+    }
+}
+
+impl Handler<VmStopped> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, VmStopped(report): VmStopped, _ctx: &mut Context<Self>) {
+        self.reports.insert(report.vm, report);
+        if self.reports.len() == self.spec.vm_count as usize {
+            self.finish();
+        }
+    }
+}

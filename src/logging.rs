@@ -1,0 +1,417 @@
+//! The log contract, and the one drain that writes it.
+//!
+//! Every line of a run is written here: [`log_start`], [`log_event`] and
+//! [`log_stop`] are the only places that choose a line's message and keys, so
+//! the contract other tools parse lives in one file. slog-term prints a
+//! record's keys in reverse order of the macro, then the logger's own `vm`:
+//! the macros below list keys backwards so lines read in the natural order.
+//!
+//! Output flows through a single slog-async channel (blocking, never
+//! dropping) into [`RunDrain`], which routes each record to its VM's file by
+//! the `vm` key and formats it with slog-term's full format. Two details
+//! matter for exact timing:
+//! - The time of a line is the time of its *event*, captured by the caller
+//!   and carried in the record under [`EVENT_TIME_KEY`]. slog-term's own
+//!   timestamp hook runs later on the writer thread; here it only prints the
+//!   carried time, and the key itself is hidden from the line.
+//! - slog-term flushes after every record. The files sit behind a buffer
+//!   whose flush is deferred (at most every [`FLUSH_INTERVAL`], and at
+//!   shutdown), so a busy run makes one write per buffer, not one per line.
+
+use crate::model::{Event, VmCounters, VmId};
+use slog::{o, Drain, Key, Logger, OwnedKVList, Record, RecordStatic, KV};
+use std::cell::Cell;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The record key that carries an event's time (microseconds since the Unix
+/// epoch) from the event to the formatter; never printed.
+pub const EVENT_TIME_KEY: &str = "event_time_us";
+/// Longest time a written line may wait in memory before reaching its file
+/// while the run is busy; everything is flushed at shutdown.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
+/// Records that may wait in the channel to the writer thread; a full
+/// channel makes the logging caller wait, it never drops a line.
+const CHANNEL_SIZE: usize = 1 << 16;
+
+/// Microseconds since the Unix epoch: the time an event happened.
+pub type EventTime = u64;
+
+thread_local! {
+    /// The event time of the record being formatted on this thread.
+    static FORMATTING_TIME: Cell<EventTime> = const { Cell::new(0) };
+}
+
+/// Writes the event time that [`RunDrain`] put aside for this record.
+fn write_event_time(out: &mut dyn Write) -> io::Result<()> {
+    let micros = FORMATTING_TIME.with(Cell::get);
+    match chrono::DateTime::from_timestamp_micros(micros as i64) {
+        Some(at) => write!(out, "{}", at.format("%Y-%m-%dT%H:%M:%S%.6fZ")),
+        None => write!(out, "{micros}us"),
+    }
+}
+
+type VmFormat = slog_term::FullFormat<slog_term::PlainDecorator<SharedFile>>;
+
+/// A buffered log file shared by its formatter, which writes lines, and
+/// [`RunDrain`], which decides when they reach the disk. Its `flush` is a
+/// no-op because slog-term flushes after every line, which would cost one
+/// syscall per event. Only the writer thread ever touches it.
+#[derive(Clone)]
+struct SharedFile(std::sync::Arc<Mutex<BufWriter<File>>>);
+
+impl Write for SharedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.lock().write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.lock().write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SharedFile {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BufWriter<File>> {
+        // A poisoned lock only means another formatter panicked mid-line;
+        // the buffer itself is still usable.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn flush_now(&self) -> io::Result<()> {
+        self.lock().flush()
+    }
+}
+
+/// The run's single collecting drain: one formatter and file per VM.
+pub struct RunDrain {
+    formats: Vec<VmFormat>,
+    files: Vec<SharedFile>,
+    last_flush: Mutex<Instant>,
+    reported_error: AtomicBool,
+}
+
+impl RunDrain {
+    /// Creates `vm-<id>.log` for ids `1..=vm_count` in `dir`.
+    pub fn create(dir: &Path, vm_count: u32) -> io::Result<Self> {
+        let mut formats = Vec::new();
+        let mut files = Vec::new();
+        for id in 1..=vm_count {
+            let file = File::create(dir.join(format!("vm-{id}.log")))?;
+            let shared = SharedFile(std::sync::Arc::new(Mutex::new(BufWriter::with_capacity(
+                64 * 1024,
+                file,
+            ))));
+            let decorator = slog_term::PlainDecorator::new(shared.clone());
+            formats.push(
+                slog_term::FullFormat::new(decorator)
+                    .use_custom_timestamp(write_event_time)
+                    .build(),
+            );
+            files.push(shared);
+        }
+        Ok(Self {
+            formats,
+            files,
+            last_flush: Mutex::new(Instant::now()),
+            reported_error: AtomicBool::new(false),
+        })
+    }
+
+    fn flush_all(&self) -> io::Result<()> {
+        self.files.iter().try_for_each(SharedFile::flush_now)
+    }
+
+    fn report(&self, error: &io::Error) {
+        if !self.reported_error.swap(true, Ordering::Relaxed) {
+            eprintln!("error: writing the run's log files failed: {error}");
+        }
+    }
+}
+
+impl Drop for RunDrain {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush_all() {
+            self.report(&e);
+        }
+    }
+}
+
+/// Finds the `vm` and event-time keys of a record.
+#[derive(Default)]
+struct RoutingKeys {
+    vm: Option<u64>,
+    time: Option<EventTime>,
+}
+
+impl slog::Serializer for RoutingKeys {
+    fn emit_arguments(&mut self, _key: Key, _val: &fmt::Arguments<'_>) -> slog::Result {
+        Ok(())
+    }
+    fn emit_u32(&mut self, key: Key, val: u32) -> slog::Result {
+        self.emit_u64(key, val.into())
+    }
+    fn emit_u64(&mut self, key: Key, val: u64) -> slog::Result {
+        match key {
+            "vm" => self.vm = Some(val),
+            EVENT_TIME_KEY => self.time = Some(val),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A record's key-value pairs without the event-time key.
+struct WithoutEventTime<'a>(&'a dyn KV);
+
+impl KV for WithoutEventTime<'_> {
+    fn serialize(&self, record: &Record, serializer: &mut dyn slog::Serializer) -> slog::Result {
+        self.0.serialize(record, &mut SkipEventTime(serializer))
+    }
+}
+
+struct SkipEventTime<'a>(&'a mut dyn slog::Serializer);
+
+impl slog::Serializer for SkipEventTime<'_> {
+    fn emit_arguments(&mut self, key: Key, val: &fmt::Arguments<'_>) -> slog::Result {
+        self.0.emit_arguments(key, val)
+    }
+    fn emit_u64(&mut self, key: Key, val: u64) -> slog::Result {
+        if key == EVENT_TIME_KEY {
+            return Ok(());
+        }
+        self.0.emit_u64(key, val)
+    }
+    fn emit_u32(&mut self, key: Key, val: u32) -> slog::Result {
+        self.0.emit_u32(key, val)
+    }
+    fn emit_usize(&mut self, key: Key, val: usize) -> slog::Result {
+        self.0.emit_usize(key, val)
+    }
+    fn emit_str(&mut self, key: Key, val: &str) -> slog::Result {
+        self.0.emit_str(key, val)
+    }
+}
+
+impl Drain for RunDrain {
+    type Ok = ();
+    type Err = slog::Never;
+
+    fn log(&self, record: &Record, values: &OwnedKVList) -> Result<(), slog::Never> {
+        let mut keys = RoutingKeys::default();
+        let _ = record.kv().serialize(record, &mut keys);
+        let _ = values.serialize(record, &mut keys);
+        let Some(index) = keys
+            .vm
+            .and_then(|vm| usize::try_from(vm).ok()?.checked_sub(1))
+            .filter(|&i| i < self.formats.len())
+        else {
+            // Every contract line carries `vm`; anything else is a bug in
+            // this crate, so say so instead of writing it nowhere.
+            eprintln!(
+                "warning: log record without a valid vm key: {}",
+                record.msg()
+            );
+            return Ok(());
+        };
+        FORMATTING_TIME.with(|t| t.set(keys.time.unwrap_or_else(wall_clock_micros)));
+        let kv = WithoutEventTime(&record.kv());
+        let rstatic = RecordStatic {
+            location: record.location(),
+            tag: record.tag(),
+            level: record.level(),
+        };
+        let stripped = Record::new(&rstatic, record.msg(), slog::BorrowedKV(&kv));
+        if let Err(e) = self.formats[index].log(&stripped, values) {
+            self.report(&e);
+        }
+        let mut last_flush = self.last_flush.lock().unwrap_or_else(|e| e.into_inner());
+        if last_flush.elapsed() >= FLUSH_INTERVAL {
+            *last_flush = Instant::now();
+            if let Err(e) = self.flush_all() {
+                self.report(&e);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Stamps events with the time they happen: a wall-clock epoch taken once,
+/// plus the run clock's (tokio's) elapsed time since then. Stamps are
+/// therefore monotonic within a run, and they follow tokio's clock
+/// wherever it goes.
+#[derive(Debug, Clone, Copy)]
+pub struct EventClock {
+    epoch: EventTime,
+    origin: actix::clock::Instant,
+}
+
+impl EventClock {
+    /// A clock that reads `epoch` now.
+    pub fn starting_at(epoch: EventTime) -> Self {
+        Self {
+            epoch,
+            origin: actix::clock::Instant::now(),
+        }
+    }
+
+    /// A clock that follows the system's wall clock from now on.
+    pub fn wall() -> Self {
+        Self::starting_at(wall_clock_micros())
+    }
+
+    /// The current event time.
+    pub fn now(&self) -> EventTime {
+        self.epoch + self.origin.elapsed().as_micros() as EventTime
+    }
+}
+
+/// The current wall-clock time in microseconds since the Unix epoch.
+pub fn wall_clock_micros() -> EventTime {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as EventTime)
+}
+
+/// The run's root logger and the guard that, when dropped, flushes every
+/// line and joins the writer thread.
+pub fn run_logger(drain: RunDrain) -> (Logger, slog_async::AsyncGuard) {
+    let (drain, guard) = slog_async::Async::new(drain)
+        .chan_size(CHANNEL_SIZE)
+        .overflow_strategy(slog_async::OverflowStrategy::Block)
+        .thread_name("log-writer".into())
+        .build_with_guard();
+    // `ignore_res`, not `fuse`: a record sent after shutdown must not panic
+    // the run; the supervisor drops the guard only after every `stop`.
+    (Logger::root(drain.ignore_res(), o!()), guard)
+}
+
+/// The logger of one VM: every line it writes carries `vm`.
+pub fn vm_logger(root: &Logger, vm: VmId) -> Logger {
+    root.new(o!("vm" => vm))
+}
+
+/// Space-separated recipient ids, as the contract writes `to`.
+struct Recipients<'a>(&'a [VmId]);
+
+impl slog::Value for Recipients<'_> {
+    fn serialize(
+        &self,
+        _: &Record,
+        key: Key,
+        serializer: &mut dyn slog::Serializer,
+    ) -> slog::Result {
+        let mut text = String::with_capacity(self.0.len() * 3);
+        for (i, id) in self.0.iter().enumerate() {
+            if i > 0 {
+                text.push(' ');
+            }
+            text.push_str(&id.to_string());
+        }
+        serializer.emit_str(key, &text)
+    }
+}
+
+/// `start`: the VM's rate and listening address.
+pub fn log_start(log: &Logger, at: EventTime, rate: u32, addr: SocketAddr) {
+    slog::info!(log, "start"; EVENT_TIME_KEY => at, "addr" => %addr, "rate" => rate);
+}
+
+/// `send`, `receive` or `internal`, with the clock after the event and the
+/// messages still waiting in the VM's queue.
+pub fn log_event(log: &Logger, at: EventTime, event: &Event, queue: u64) {
+    match event {
+        Event::Send { to, seq, lc } => slog::info!(log, "send";
+            EVENT_TIME_KEY => at, "lc" => lc, "queue" => queue, "seq" => seq,
+            "to" => Recipients(to)),
+        Event::Receive {
+            from,
+            seq,
+            msg_lc,
+            lc,
+            ..
+        } => slog::info!(log, "receive";
+            EVENT_TIME_KEY => at, "lc" => lc, "queue" => queue, "msg_lc" => msg_lc,
+            "seq" => seq, "from" => from),
+        Event::Internal { lc } => slog::info!(log, "internal";
+            EVENT_TIME_KEY => at, "lc" => lc, "queue" => queue),
+    }
+}
+
+/// `stop`: the VM's totals and the messages it never took from its queue.
+pub fn log_stop(log: &Logger, at: EventTime, counters: &VmCounters, queue: u64, lc: u64) {
+    slog::info!(log, "stop";
+        EVENT_TIME_KEY => at, "lc" => lc, "queue" => queue, "internal" => counters.internal,
+        "received" => counters.received, "sent" => counters.sent, "ticks" => counters.ticks);
+}
+
+/// A WARN line in a VM's file, at the time of the call.
+pub fn log_warning(log: &Logger, at: EventTime, what: &str) {
+    slog::warn!(log, "{}", what; EVENT_TIME_KEY => at);
+}
+
+/// An ERRO line in a VM's file, at the time of the call.
+pub fn log_error(log: &Logger, at: EventTime, what: &str) {
+    slog::error!(log, "{}", what; EVENT_TIME_KEY => at);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Event;
+
+    fn lines_of(dir: &Path, vm: VmId) -> Vec<String> {
+        std::fs::read_to_string(dir.join(format!("vm-{vm}.log")))
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn lines_follow_the_contract_and_route_by_vm() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, guard) = run_logger(RunDrain::create(dir.path(), 2).unwrap());
+        let one = vm_logger(&root, 1);
+        let two = vm_logger(&root, 2);
+        // 2026-11-25T17:09:39.802378Z
+        let at = 1_795_626_579_802_378;
+        let send = Event::Send {
+            to: vec![2, 3],
+            seq: 4,
+            lc: 17,
+        };
+        log_event(&one, at, &send, 0);
+        log_event(&two, at + 1, &Event::Internal { lc: 1 }, 2);
+        drop(guard);
+
+        assert_eq!(
+            lines_of(dir.path(), 1),
+            ["2026-11-25T17:09:39.802378Z INFO send, to: 2 3, seq: 4, queue: 0, lc: 17, vm: 1"]
+        );
+        assert_eq!(
+            lines_of(dir.path(), 2),
+            ["2026-11-25T17:09:39.802379Z INFO internal, queue: 2, lc: 1, vm: 2"]
+        );
+    }
+
+    #[test]
+    fn a_flood_of_lines_is_never_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, guard) = run_logger(RunDrain::create(dir.path(), 1).unwrap());
+        let log = vm_logger(&root, 1);
+        for lc in 1..=200_000 {
+            log_event(&log, lc, &Event::Internal { lc }, 0);
+        }
+        drop(guard);
+        let lines = lines_of(dir.path(), 1);
+        assert_eq!(lines.len(), 200_000);
+        assert!(lines[199_999].contains("lc: 200000,"));
+    }
+}

@@ -1,0 +1,209 @@
+//! The two protocols of the model: frames on the wire, and actor messages.
+//!
+//! On the wire every frame is length-delimited (tokio-util's codec supplies
+//! the 4-byte length prefix) and carries one [`Frame`] encoded in a fixed
+//! binary layout, so the bridge never merges or splits messages and a reader
+//! can reject anything malformed without guessing. Each connection opens
+//! with a [`Frame::Hello`] naming the sender; only [`Frame::Data`] follows.
+//!
+//! The actor messages below are the only ways the actors talk: the bridge
+//! puts [`Deliver`] and [`PeerClosed`] into its VM's mailbox (which *is* the
+//! VM's message queue), the VM hands outgoing messages to its bridge with
+//! [`Transmit`], and both report to the supervisor.
+
+use crate::model::{Message, VmCounters, VmId};
+use actix::Message as ActixMessage;
+use bytes::{BufMut, Bytes, BytesMut};
+use std::net::SocketAddr;
+
+/// Bumped whenever the frame layout changes.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// No valid frame is longer than this; the codec rejects larger length prefixes.
+pub const MAX_FRAME_LEN: usize = 64;
+
+const HELLO_TAG: u8 = 1;
+const DATA_TAG: u8 = 2;
+const HELLO_LEN: usize = 1 + 2 + 8 + 4;
+const DATA_LEN: usize = 1 + 4 + 8 + 8;
+
+/// One frame's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    /// First frame of every connection: protocol version, the run's secret
+    /// token, and the connecting VM's id.
+    Hello {
+        version: u16,
+        token: u64,
+        vm: VmId,
+    },
+    Data(Message),
+}
+
+/// Why a frame's payload was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("empty frame")]
+    Empty,
+    #[error("unknown frame tag {0}")]
+    UnknownTag(u8),
+    #[error("frame with tag {tag} has {len} bytes, expected {expected}")]
+    BadLength {
+        tag: u8,
+        len: usize,
+        expected: usize,
+    },
+}
+
+impl Frame {
+    /// The payload bytes (the codec adds the length prefix).
+    pub fn encode(&self) -> Bytes {
+        let mut buf = BytesMut::with_capacity(DATA_LEN.max(HELLO_LEN));
+        match *self {
+            Frame::Hello { version, token, vm } => {
+                buf.put_u8(HELLO_TAG);
+                buf.put_u16(version);
+                buf.put_u64(token);
+                buf.put_u32(vm);
+            }
+            Frame::Data(Message { from, seq, lc }) => {
+                buf.put_u8(DATA_TAG);
+                buf.put_u32(from);
+                buf.put_u64(seq);
+                buf.put_u64(lc);
+            }
+        }
+        buf.freeze()
+    }
+
+    /// Parses one payload; never panics, whatever the bytes.
+    pub fn decode(payload: &[u8]) -> Result<Frame, FrameError> {
+        let (&tag, body) = payload.split_first().ok_or(FrameError::Empty)?;
+        let expected = match tag {
+            HELLO_TAG => HELLO_LEN,
+            DATA_TAG => DATA_LEN,
+            other => return Err(FrameError::UnknownTag(other)),
+        };
+        if payload.len() != expected {
+            return Err(FrameError::BadLength {
+                tag,
+                len: payload.len(),
+                expected,
+            });
+        }
+        let u16_at = |i: usize| u16::from_be_bytes([body[i], body[i + 1]]);
+        let u32_at = |i: usize| u32::from_be_bytes(body[i..i + 4].try_into().expect("4 bytes"));
+        let u64_at = |i: usize| u64::from_be_bytes(body[i..i + 8].try_into().expect("8 bytes"));
+        Ok(match tag {
+            HELLO_TAG => Frame::Hello {
+                version: u16_at(0),
+                token: u64_at(2),
+                vm: u32_at(10),
+            },
+            _ => Frame::Data(Message {
+                from: u32_at(0),
+                seq: u64_at(4),
+                lc: u64_at(12),
+            }),
+        })
+    }
+}
+
+/// Bridge → VM: a message arrived and now waits in the VM's mailbox.
+#[derive(ActixMessage, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Deliver(pub Message);
+
+/// Bridge → VM: the peer's connection reached its end; it sits in the
+/// mailbox behind every frame that peer sent, so the VM knows nothing more
+/// is on its way from there.
+#[derive(ActixMessage, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct PeerClosed(pub VmId);
+
+/// VM → bridge: send one message to these peers.
+#[derive(ActixMessage, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct Transmit {
+    pub to: Vec<VmId>,
+    pub message: Message,
+}
+
+/// VM → bridge: the VM has stopped ticking; flush and close every outgoing
+/// connection so the peers' readers reach their end.
+#[derive(ActixMessage, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct CloseOutgoing;
+
+/// Bridge → supervisor: this VM's connections are all up (or failed).
+#[derive(ActixMessage, Debug)]
+#[rtype(result = "()")]
+pub struct BridgeReady {
+    pub vm: VmId,
+    pub result: Result<(), String>,
+}
+
+/// What a VM reports when it has stopped: its `stop` line, as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmReport {
+    pub vm: VmId,
+    pub rate: u32,
+    pub addr: SocketAddr,
+    pub counters: VmCounters,
+    pub final_clock: u64,
+    /// Messages that arrived but were never taken by a tick.
+    pub queue_left: u64,
+    pub max_queue: u64,
+    /// False when the VM stopped on its fallback deadline instead of
+    /// hearing every peer close.
+    pub all_peers_closed: bool,
+}
+
+/// VM → supervisor: this VM has logged `stop`.
+#[derive(ActixMessage, Debug)]
+#[rtype(result = "()")]
+pub struct VmStopped(pub VmReport);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip() {
+        let frames = [
+            Frame::Hello {
+                version: PROTOCOL_VERSION,
+                token: u64::MAX - 3,
+                vm: 7,
+            },
+            Frame::Data(Message {
+                from: 3,
+                seq: 1 << 40,
+                lc: 99,
+            }),
+        ];
+        for frame in frames {
+            let bytes = frame.encode();
+            assert!(bytes.len() <= MAX_FRAME_LEN);
+            assert_eq!(Frame::decode(&bytes), Ok(frame));
+        }
+    }
+
+    #[test]
+    fn malformed_payloads_are_rejected() {
+        assert_eq!(Frame::decode(&[]), Err(FrameError::Empty));
+        assert_eq!(Frame::decode(&[9, 0, 0]), Err(FrameError::UnknownTag(9)));
+        let data = Frame::Data(Message {
+            from: 1,
+            seq: 1,
+            lc: 1,
+        })
+        .encode();
+        assert!(matches!(
+            Frame::decode(&data[..data.len() - 1]),
+            Err(FrameError::BadLength { .. })
+        ));
+        let mut longer = data.to_vec();
+        longer.push(0);
+        assert!(Frame::decode(&longer).is_err());
+    }
+}

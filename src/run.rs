@@ -1,0 +1,238 @@
+//! One run of the model in real time, from checked settings to the reports.
+//!
+//! Everything that can fail because of the machine (a port in use, too few
+//! file descriptors, an unwritable log directory) is tried before a single
+//! actor starts, so a failed start leaves no VM running and no run
+//! directory that looks like a run.
+
+use crate::actors::supervisor::{Finished, Interrupt, Listeners, Supervisor};
+use crate::logging::{self, RunDrain};
+use crate::messages::VmReport;
+use crate::model::VmId;
+use crate::run_dir;
+use crate::schedule::ticks_within;
+use crate::settings::RunSpec;
+use std::fmt::Write as _;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::net::TcpSocket;
+
+/// Why a run could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "cannot listen on {addr} for VM {vm}: {source}; choose another --base-port, \
+         or --base-port 0 to let the OS pick free ports"
+    )]
+    Bind {
+        vm: VmId,
+        addr: SocketAddr,
+        source: io::Error,
+    },
+    #[error(
+        "{vm_count} VMs need about {needed} open files but the limit is {limit}; \
+         raise it (ulimit -n) or run fewer VMs"
+    )]
+    FileLimit {
+        vm_count: u32,
+        needed: u64,
+        limit: u64,
+    },
+    #[error("cannot create the run directory under {dir}: {source}")]
+    RunDir { dir: PathBuf, source: io::Error },
+    #[error("cannot start the actor system: {0}")]
+    Runtime(io::Error),
+    #[error("the run failed: {0}")]
+    Failed(String),
+}
+
+/// Totals of the whole run: every message sent was received by a tick,
+/// or is still in its receiver's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accounting {
+    pub sent: u64,
+    pub received: u64,
+    pub left_in_queues: u64,
+}
+
+impl Accounting {
+    pub fn balanced(&self) -> bool {
+        self.sent == self.received + self.left_in_queues
+    }
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub spec: RunSpec,
+    pub run_dir: PathBuf,
+    pub reports: Vec<VmReport>,
+    pub interrupted: Option<Interrupt>,
+    pub missing: Vec<VmId>,
+    pub elapsed: Duration,
+}
+
+impl RunOutcome {
+    pub fn accounting(&self) -> Accounting {
+        let sum = |f: fn(&VmReport) -> u64| self.reports.iter().map(f).sum();
+        Accounting {
+            sent: sum(|r| r.counters.sent),
+            received: sum(|r| r.counters.received),
+            left_in_queues: sum(|r| r.queue_left),
+        }
+    }
+
+    /// A run is healthy when every VM stopped and no message is missing.
+    pub fn healthy(&self) -> bool {
+        self.missing.is_empty() && self.accounting().balanced()
+    }
+
+    /// The exit code: 0, 130 after Ctrl-C, 143 after SIGTERM, 1 when
+    /// something was lost.
+    pub fn exit_code(&self) -> u8 {
+        match (self.healthy(), self.interrupted) {
+            (false, _) => 1,
+            (true, Some(Interrupt::Sigint)) => 130,
+            (true, Some(Interrupt::Sigterm)) => 143,
+            (true, None) => 0,
+        }
+    }
+
+    /// The per-VM summary table printed at the end of a run.
+    pub fn summary_table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{:>4} {:>5} {:>7} {:>8} {:>6} {:>8} {:>8} {:>8} {:>9} {:>8}",
+            "vm",
+            "rate",
+            "ticks",
+            "expected",
+            "sent",
+            "received",
+            "internal",
+            "clock",
+            "max queue",
+            "max jump"
+        );
+        for r in &self.reports {
+            let c = &r.counters;
+            let _ = writeln!(
+                out,
+                "{:>4} {:>5} {:>7} {:>8} {:>6} {:>8} {:>8} {:>8} {:>9} {:>8}",
+                r.vm,
+                r.rate,
+                c.ticks,
+                ticks_within(r.rate, self.spec.runtime),
+                c.sent,
+                c.received,
+                c.internal,
+                r.final_clock,
+                r.max_queue,
+                c.max_jump
+            );
+        }
+        let a = self.accounting();
+        let _ = writeln!(
+            out,
+            "messages: {} sent = {} received + {} left in queues{}",
+            a.sent,
+            a.received,
+            a.left_in_queues,
+            if a.balanced() {
+                ""
+            } else {
+                "  (DOES NOT BALANCE)"
+            }
+        );
+        out
+    }
+}
+
+/// Runs the model once, in real time, and returns when every log is flushed.
+pub fn run(spec: RunSpec, show_progress: bool) -> Result<RunOutcome, RunError> {
+    ensure_file_limit(spec.vm_count)?;
+    let system = actix::System::new();
+    let result = system.block_on(async {
+        let listeners = bind_listeners(&spec)?;
+        let run_dir = run_dir::create(&spec.log_dir, &spec).map_err(|source| RunError::RunDir {
+            dir: spec.log_dir.clone(),
+            source,
+        })?;
+        let drain =
+            RunDrain::create(&run_dir, spec.vm_count).map_err(|source| RunError::RunDir {
+                dir: run_dir.clone(),
+                source,
+            })?;
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        actix::Actor::start(Supervisor::new(
+            spec.clone(),
+            listeners,
+            logging::run_logger(drain),
+            show_progress,
+            done_tx,
+        ));
+        let finished: Finished = done_rx
+            .await
+            .map_err(|_| RunError::Failed("the supervisor stopped without a result".into()))?
+            .map_err(RunError::Failed)?;
+        Ok(RunOutcome {
+            spec: spec.clone(),
+            run_dir,
+            reports: finished.reports,
+            interrupted: finished.interrupted,
+            missing: finished.missing,
+            elapsed: finished.elapsed,
+        })
+    });
+    result
+}
+
+/// Binds every VM's listener up front, so a port in use fails the run
+/// before anything starts.
+fn bind_listeners(spec: &RunSpec) -> Result<Listeners, RunError> {
+    let mut sockets = Vec::new();
+    let mut addrs = Vec::new();
+    for id in 1..=spec.vm_count {
+        let addr = SocketAddr::new(spec.host, spec.port_of(id));
+        let bind = || -> io::Result<_> {
+            let socket = if addr.is_ipv4() {
+                TcpSocket::new_v4()?
+            } else {
+                TcpSocket::new_v6()?
+            };
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            let listener = socket.listen(1024)?;
+            let local = listener.local_addr()?;
+            Ok((listener, local))
+        };
+        let (listener, local) = bind().map_err(|source| RunError::Bind {
+            vm: id,
+            addr,
+            source,
+        })?;
+        sockets.push(listener);
+        addrs.push(local);
+    }
+    Ok(Listeners { sockets, addrs })
+}
+
+/// A full mesh holds about 2N(N-1) sockets plus N listeners: raise the soft
+/// limit on open files to the hard limit, and refuse clearly if that is
+/// still too few.
+fn ensure_file_limit(vm_count: u32) -> Result<(), RunError> {
+    let n = u64::from(vm_count);
+    let needed = 2 * n * (n - 1) + n + 64;
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(needed);
+    if limit < needed {
+        return Err(RunError::FileLimit {
+            vm_count,
+            needed,
+            limit,
+        });
+    }
+    Ok(())
+}

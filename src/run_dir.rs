@@ -1,0 +1,63 @@
+//! The run directory: `<log-dir>/<run-id>/` with the effective settings.
+//!
+//! Run ids are UTC timestamps (`2026-11-27T01-02-03.123456Z`), so sorting
+//! the names sorts the runs in time order; a run started in the same
+//! microsecond as another gets a `-2`, `-3`... suffix instead of sharing its
+//! directory.
+
+use crate::settings::RunSpec;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The file, in every run directory, that repeats the run with `--config`.
+pub const SETTINGS_FILE: &str = "settings.toml";
+
+/// Creates a fresh run directory under `log_dir` and writes the run's
+/// effective settings (seed and every VM's rate pinned) into it.
+pub fn create(log_dir: &Path, spec: &RunSpec) -> io::Result<PathBuf> {
+    std::fs::create_dir_all(log_dir)?;
+    let stamp = chrono::Utc::now()
+        .format("%Y-%m-%dT%H-%M-%S%.6fZ")
+        .to_string();
+    let mut dir = log_dir.join(&stamp);
+    let mut attempt = 1;
+    loop {
+        match std::fs::create_dir(&dir) {
+            Ok(()) => break,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+                dir = log_dir.join(format!("{stamp}-{attempt}"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let settings = toml::to_string(&spec.effective_settings()).map_err(io::Error::other)?;
+    let text = format!(
+        "# The effective settings of this run: repeat it with\n\
+         #   logical-clocks --config {}\n{settings}",
+        dir.join(SETTINGS_FILE).display()
+    );
+    std::fs::write(dir.join(SETTINGS_FILE), text)?;
+    Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Settings;
+
+    #[test]
+    fn run_dirs_are_unique_and_sort_in_time_order() {
+        let logs = tempfile::tempdir().unwrap();
+        let spec = Settings::default().resolve(|| 1).unwrap();
+        let dirs: Vec<PathBuf> = (0..5)
+            .map(|_| create(logs.path(), &spec).unwrap())
+            .collect();
+        let mut sorted = dirs.clone();
+        sorted.sort();
+        assert_eq!(sorted, dirs);
+        let written = std::fs::read_to_string(dirs[0].join(SETTINGS_FILE)).unwrap();
+        let read: Settings = toml::from_str(&written).unwrap();
+        assert_eq!(read.resolve(|| 2).unwrap(), spec);
+    }
+}

@@ -1,0 +1,454 @@
+//! Settings: where they come from, and the checks they pass before a run.
+//!
+//! Three layers, each overriding the one before: `Settings.toml` (or the file
+//! given with `--config`), environment variables `LOGICAL_CLOCKS_<KEY>`, and
+//! command-line flags. [`Settings`] is what a user writes, with wide types so
+//! a bad value can be reported in the user's own terms; [`RunSpec`] is what a
+//! run uses, built only by [`Settings::resolve`], so nothing downstream ever
+//! sees a value that was not checked. The prefix is not `LC_`: the locale
+//! variables (`LC_ALL`, `LC_CTYPE`) would collide with it.
+
+use crate::model::{draw_rates, VmId};
+use config::{Config, Environment, File, FileFormat};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The environment-variable prefix: `LOGICAL_CLOCKS_VM_COUNT=5`.
+pub const ENV_PREFIX: &str = "LOGICAL_CLOCKS";
+/// The settings file read from the working directory when no `--config` is given.
+pub const DEFAULT_FILE: &str = "Settings.toml";
+
+pub const MAX_VMS: i64 = 128;
+pub const MAX_RATE: i64 = 10_000;
+pub const MAX_RUNTIME_SECS: f64 = 7.0 * 24.0 * 3600.0;
+
+/// The run seed: fixed, or picked at start (and then recorded in the run's
+/// `settings.toml`, so every run can be repeated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Seed {
+    #[default]
+    Random,
+    Fixed(u64),
+}
+
+/// Everything a user can set, as written in `Settings.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub vm_count: i64,
+    pub runtime: f64,
+    pub base_port: i64,
+    pub host: String,
+    pub log_dir: PathBuf,
+    pub seed: Seed,
+    pub rate_min: i64,
+    pub rate_max: i64,
+    pub rates: Vec<i64>,
+    pub internal_probability: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            vm_count: 3,
+            runtime: 60.0,
+            base_port: 10_000,
+            host: "127.0.0.1".into(),
+            log_dir: "logs".into(),
+            seed: Seed::Random,
+            rate_min: 1,
+            rate_max: 6,
+            rates: Vec::new(),
+            internal_probability: 0.7,
+        }
+    }
+}
+
+/// A run's checked settings, with the seed and every VM's rate decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSpec {
+    pub vm_count: u32,
+    pub runtime: Duration,
+    pub host: IpAddr,
+    /// 0 lets the OS pick a free port for every VM.
+    pub base_port: u16,
+    pub log_dir: PathBuf,
+    pub seed: u64,
+    /// Ticks per second of VM `i + 1`.
+    pub rates: Vec<u32>,
+    /// The range the rates were drawn from (kept for the record).
+    pub rate_range: (u32, u32),
+    pub internal_probability: f64,
+}
+
+impl RunSpec {
+    /// The port VM `id` listens on (0: any free port).
+    pub fn port_of(&self, id: VmId) -> u16 {
+        if self.base_port == 0 {
+            0
+        } else {
+            self.base_port + (id - 1) as u16
+        }
+    }
+
+    /// The settings that repeat this run exactly: seed and rates pinned.
+    pub fn effective_settings(&self) -> Settings {
+        Settings {
+            vm_count: self.vm_count.into(),
+            runtime: self.runtime.as_secs_f64(),
+            base_port: self.base_port.into(),
+            host: self.host.to_string(),
+            log_dir: self.log_dir.clone(),
+            seed: Seed::Fixed(self.seed),
+            rate_min: self.rate_range.0.into(),
+            rate_max: self.rate_range.1.into(),
+            rates: self.rates.iter().map(|&r| r.into()).collect(),
+            internal_probability: self.internal_probability,
+        }
+    }
+}
+
+/// Command-line flags that override single settings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    pub runtime: Option<f64>,
+    pub vm_count: Option<i64>,
+    pub base_port: Option<i64>,
+    pub seed: Option<u64>,
+    pub log_dir: Option<PathBuf>,
+}
+
+/// A setting that cannot be used, in one line the user can act on.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SettingsError {
+    #[error("settings: {0}")]
+    Load(String),
+    #[error("setting `{key}` = {value} is not allowed: {allowed}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        allowed: String,
+    },
+}
+
+fn invalid(key: &'static str, value: impl ToString, allowed: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        key,
+        value: value.to_string(),
+        allowed: allowed.into(),
+    }
+}
+
+/// Folds a multi-line message (TOML syntax errors span several) into one line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.chars().all(|c| c == '|' || c == '^' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Settings {
+    /// Reads the settings file and the environment over the defaults.
+    /// `file`: an explicit file (must exist), or `None` for `Settings.toml`
+    /// in the working directory (used when present).
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let source = match file {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(SettingsError::Load(format!(
+                        "config file {} does not exist or is not a file",
+                        path.display()
+                    )));
+                }
+                File::from(path).format(FileFormat::Toml).required(true)
+            }
+            None => File::new(DEFAULT_FILE, FileFormat::Toml).required(false),
+        };
+        let environment = Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true)
+            .list_separator(",")
+            .with_list_parse_key("rates");
+        Config::builder()
+            .add_source(source)
+            .add_source(environment)
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| SettingsError::Load(one_line(&e.to_string())))
+    }
+
+    /// These settings with the flags applied on top.
+    pub fn with_overrides(&self, overrides: &Overrides) -> Settings {
+        let mut settings = self.clone();
+        if let Some(runtime) = overrides.runtime {
+            settings.runtime = runtime;
+        }
+        if let Some(vm_count) = overrides.vm_count {
+            settings.vm_count = vm_count;
+        }
+        if let Some(base_port) = overrides.base_port {
+            settings.base_port = base_port;
+        }
+        if let Some(seed) = overrides.seed {
+            settings.seed = Seed::Fixed(seed);
+        }
+        if let Some(log_dir) = &overrides.log_dir {
+            settings.log_dir = log_dir.clone();
+        }
+        settings
+    }
+
+    /// Checks every value and decides the seed and rates.
+    /// `pick_seed` supplies a seed when the settings leave it random.
+    pub fn resolve(&self, pick_seed: impl FnOnce() -> u64) -> Result<RunSpec, SettingsError> {
+        if !(2..=MAX_VMS).contains(&self.vm_count) {
+            return Err(invalid(
+                "vm_count",
+                self.vm_count,
+                format!("a whole number of VMs from 2 to {MAX_VMS}"),
+            ));
+        }
+        let vm_count = self.vm_count as u32;
+        if !(self.runtime.is_finite() && self.runtime > 0.0 && self.runtime <= MAX_RUNTIME_SECS) {
+            return Err(invalid(
+                "runtime",
+                self.runtime,
+                format!("seconds, more than 0 and at most {MAX_RUNTIME_SECS} (one week)"),
+            ));
+        }
+        let last_port = self.base_port + i64::from(vm_count) - 1;
+        let ports_fit =
+            (1..=i64::from(u16::MAX)).contains(&self.base_port) && last_port <= i64::from(u16::MAX);
+        if self.base_port != 0 && !ports_fit {
+            return Err(invalid(
+                "base_port",
+                self.base_port,
+                format!(
+                    "0 (any free ports) or a port from 1 to {} so that all {vm_count} VMs' ports \
+                     (base_port .. base_port + vm_count - 1) fit under 65536",
+                    i64::from(u16::MAX) - i64::from(vm_count) + 1
+                ),
+            ));
+        }
+        let host: IpAddr = self.host.parse().map_err(|_| {
+            invalid(
+                "host",
+                format!("{:?}", self.host),
+                "an IP address such as 127.0.0.1 or ::1",
+            )
+        })?;
+        if self.log_dir.as_os_str().is_empty() {
+            return Err(invalid("log_dir", "\"\"", "a directory path"));
+        }
+        let rate_range = format!("a whole number of ticks per second from 1 to {MAX_RATE}");
+        for (key, rate) in [("rate_min", self.rate_min), ("rate_max", self.rate_max)] {
+            if !(1..=MAX_RATE).contains(&rate) {
+                return Err(invalid(key, rate, rate_range.clone()));
+            }
+        }
+        if self.rate_min > self.rate_max {
+            return Err(invalid(
+                "rate_min",
+                self.rate_min,
+                format!("at most rate_max ({})", self.rate_max),
+            ));
+        }
+        if !self.rates.is_empty() && self.rates.len() != vm_count as usize {
+            return Err(invalid(
+                "rates",
+                format!("{:?}", self.rates),
+                format!(
+                    "empty (draw from rate_min..=rate_max) or exactly vm_count ({vm_count}) rates"
+                ),
+            ));
+        }
+        if let Some(bad) = self.rates.iter().find(|r| !(1..=MAX_RATE).contains(r)) {
+            return Err(invalid("rates", bad, rate_range));
+        }
+        if !(0.0..=1.0).contains(&self.internal_probability) {
+            return Err(invalid(
+                "internal_probability",
+                self.internal_probability,
+                "a probability from 0.0 to 1.0 (0.7 is the assignment's die)",
+            ));
+        }
+        let seed = match self.seed {
+            Seed::Fixed(seed) if seed > MAX_SEED => {
+                return Err(invalid(
+                    "seed",
+                    seed,
+                    format!("\"random\" or a whole number from 0 to {MAX_SEED}"),
+                ))
+            }
+            Seed::Fixed(seed) => seed,
+            Seed::Random => pick_seed(),
+        };
+        let rates = if self.rates.is_empty() {
+            draw_rates(
+                seed,
+                vm_count as usize,
+                self.rate_min as u32,
+                self.rate_max as u32,
+            )
+        } else {
+            self.rates.iter().map(|&r| r as u32).collect()
+        };
+        Ok(RunSpec {
+            vm_count,
+            runtime: Duration::from_secs_f64(self.runtime),
+            host,
+            base_port: self.base_port as u16,
+            log_dir: self.log_dir.clone(),
+            seed,
+            rates,
+            rate_range: (self.rate_min as u32, self.rate_max as u32),
+            internal_probability: self.internal_probability,
+        })
+    }
+}
+
+/// The largest seed: TOML integers are signed 64-bit, and a run's seed must
+/// round-trip through its `settings.toml`.
+pub const MAX_SEED: u64 = i64::MAX as u64;
+
+impl Serialize for Seed {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Seed::Random => serializer.serialize_str("random"),
+            Seed::Fixed(seed) => serializer.serialize_u64(*seed),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Seed {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SeedVisitor;
+        const EXPECTED: &str = "\"random\" or a whole number from 0 to 9223372036854775807";
+
+        impl serde::de::Visitor<'_> for SeedVisitor {
+            type Value = Seed;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Seed, E> {
+                if v <= MAX_SEED {
+                    Ok(Seed::Fixed(v))
+                } else {
+                    Err(E::custom(format!("seed {v} is too large: {EXPECTED}")))
+                }
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Seed, E> {
+                u64::try_from(v)
+                    .map(Seed::Fixed)
+                    .map_err(|_| E::custom(format!("seed {v} is negative: {EXPECTED}")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Seed, E> {
+                match v.trim() {
+                    "random" => Ok(Seed::Random),
+                    number => match number.parse::<u64>() {
+                        Ok(n) => self.visit_u64(n),
+                        Err(_) => Err(E::custom(format!("seed {v:?} is not {EXPECTED}"))),
+                    },
+                }
+            }
+        }
+        deserializer.deserialize_any(SeedVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(settings: &Settings) -> Result<RunSpec, SettingsError> {
+        settings.resolve(|| 99)
+    }
+
+    fn key_of(result: Result<RunSpec, SettingsError>) -> &'static str {
+        match result {
+            Err(SettingsError::Invalid { key, .. }) => key,
+            other => panic!("expected an invalid setting, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_assignment() {
+        let spec = resolve(&Settings::default()).unwrap();
+        assert_eq!(spec.vm_count, 3);
+        assert_eq!(spec.runtime, Duration::from_secs(60));
+        assert_eq!(spec.seed, 99);
+        assert!(spec.rates.iter().all(|r| (1..=6).contains(r)));
+        assert_eq!(spec.internal_probability, 0.7);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_key() {
+        type Breakage = fn(&mut Settings);
+        let cases: Vec<(&str, Breakage)> = vec![
+            ("vm_count", |s| s.vm_count = 1),
+            ("vm_count", |s| s.vm_count = MAX_VMS + 1),
+            ("runtime", |s| s.runtime = 0.0),
+            ("runtime", |s| s.runtime = f64::NAN),
+            ("base_port", |s| s.base_port = 70_000),
+            ("base_port", |s| s.base_port = 65_534),
+            ("base_port", |s| s.base_port = -1),
+            ("host", |s| s.host = "localhost:80".into()),
+            ("rate_min", |s| s.rate_min = 0),
+            ("rate_max", |s| s.rate_max = MAX_RATE + 1),
+            ("rate_min", |s| s.rate_min = 5),
+            ("rates", |s| s.rates = vec![1, 2]),
+            ("rates", |s| s.rates = vec![1, 0, 2]),
+            ("internal_probability", |s| s.internal_probability = 1.5),
+            ("log_dir", |s| s.log_dir = "".into()),
+        ];
+        for (key, break_it) in cases {
+            let mut settings = Settings {
+                rate_max: 3,
+                ..Settings::default()
+            };
+            break_it(&mut settings);
+            assert_eq!(key_of(resolve(&settings)), key, "{settings:?}");
+        }
+    }
+
+    #[test]
+    fn explicit_rates_and_seed_are_kept() {
+        let settings = Settings {
+            rates: vec![6, 1, 3],
+            seed: Seed::Fixed(5),
+            ..Settings::default()
+        };
+        let spec = resolve(&settings).unwrap();
+        assert_eq!((spec.seed, spec.rates.clone()), (5, vec![6, 1, 3]));
+    }
+
+    #[test]
+    fn effective_settings_repeat_the_run() {
+        let spec = resolve(&Settings::default()).unwrap();
+        let written = toml::to_string(&spec.effective_settings()).unwrap();
+        let read: Settings = toml::from_str(&written).unwrap();
+        assert_eq!(resolve(&read).unwrap(), spec);
+    }
+
+    #[test]
+    fn seed_accepts_random_numbers_and_numeric_strings_only() {
+        let parse = |text: &str| toml::from_str::<Settings>(&format!("seed = {text}"));
+        assert_eq!(parse("\"random\"").unwrap().seed, Seed::Random);
+        assert_eq!(parse("42").unwrap().seed, Seed::Fixed(42));
+        assert_eq!(parse("\"42\"").unwrap().seed, Seed::Fixed(42));
+        assert!(parse("-3").is_err());
+        assert!(parse("\"soon\"").is_err());
+    }
+
+    #[test]
+    fn multi_line_errors_fold_into_one_line() {
+        let folded = one_line("TOML parse error at line 1, column 5\n  |\n1 | a = \n  |     ^\nstring values must be quoted\n");
+        assert!(!folded.contains('\n'));
+        assert!(folded.contains("line 1") && folded.contains("must be quoted"));
+    }
+}
