@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use logical_clocks::run::{self, RunError};
-use logical_clocks::settings::{Overrides, Settings, SettingsError, MAX_SEED};
+use logical_clocks::settings::{Overrides, Settings, SettingsError};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -112,7 +112,7 @@ fn load_spec(args: &RunArgs) -> Result<logical_clocks::settings::RunSpec, Settin
     };
     settings
         .with_overrides(&overrides)
-        .resolve(|| rand::random::<u64>() % MAX_SEED)
+        .resolve(|| u64::from(rand::random::<u32>()))
 }
 
 fn fail(code: u8, error: &dyn std::fmt::Display) -> ExitCode {

@@ -179,7 +179,16 @@ impl Settings {
             .add_source(environment)
             .build()
             .and_then(Config::try_deserialize)
-            .map_err(|e| SettingsError::Load(one_line(&e.to_string())))
+            .map_err(|e| {
+                let mut message = one_line(&e.to_string());
+                if message.starts_with("unknown field") {
+                    message.push_str(&format!(
+                        " (in {} or a {ENV_PREFIX}_* environment variable)",
+                        file.map_or(DEFAULT_FILE.into(), |f| f.display().to_string())
+                    ));
+                }
+                SettingsError::Load(message)
+            })
     }
 
     /// These settings with the flags applied on top.

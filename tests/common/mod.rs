@@ -1,0 +1,260 @@
+//! Test support: run the real binary on free ports into a temporary log
+//! directory, read its logs, and check them against the log contract and
+//! Lamport's rules independently of the crate's own analyzer.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The built `logical-clocks` binary.
+pub fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_logical-clocks"))
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    pub output: Output,
+    /// Holds the config file and, under `runs/`, the run directories.
+    pub log_dir: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    /// The single run directory the run created.
+    pub fn run_dir(&self) -> PathBuf {
+        let dirs: Vec<PathBuf> = std::fs::read_dir(self.log_dir.path().join("runs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(dirs.len(), 1, "expected one run directory, got {dirs:?}");
+        dirs.into_iter().next().unwrap()
+    }
+}
+
+/// Runs the model with `settings` (TOML) as its config file, on free ports,
+/// with extra flags; returns when the process exits.
+pub fn run_model(settings: &str, flags: &[&str]) -> Run {
+    let log_dir = tempfile::tempdir().unwrap();
+    let config = log_dir.path().join("test-settings.toml");
+    std::fs::write(&config, settings).unwrap();
+    let output = binary()
+        .arg("--config")
+        .arg(&config)
+        .arg("--base-port")
+        .arg("0")
+        .arg("--log-dir")
+        .arg(log_dir.path().join("runs"))
+        .args(flags)
+        .output()
+        .unwrap();
+    Run { output, log_dir }
+}
+
+/// One parsed log line.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub number: usize,
+    /// RFC 3339 with a fixed width, so it sorts as text.
+    pub time: String,
+    pub level: String,
+    pub message: String,
+    pub keys: HashMap<String, String>,
+}
+
+impl Line {
+    /// The line's time in microseconds since the Unix epoch.
+    pub fn micros(&self) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(&self.time)
+            .unwrap_or_else(|e| panic!("line {}: bad time {:?}: {e}", self.number, self.time))
+            .timestamp_micros()
+    }
+
+    pub fn get(&self, key: &str) -> u64 {
+        self.keys
+            .get(key)
+            .unwrap_or_else(|| panic!("line {} has no `{key}`: {self:?}", self.number))
+            .parse()
+            .unwrap_or_else(|_| panic!("line {}: `{key}` is not a number", self.number))
+    }
+}
+
+/// Parses a contract line: `<time> <LEVEL> <message>, <k>: <v>, ...`.
+pub fn parse_line(number: usize, text: &str) -> Line {
+    let (time, rest) = text.split_once(' ').expect("a timestamp");
+    let (level, rest) = rest.split_once(' ').expect("a level");
+    let mut parts = rest.split(", ");
+    let message = parts.next().unwrap().to_string();
+    let keys = parts
+        .map(|kv| {
+            let (k, v) = kv
+                .split_once(": ")
+                .unwrap_or_else(|| panic!("bad pair {kv:?} in {text:?}"));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    assert_eq!(
+        time.len(),
+        "2026-11-25T17:09:39.802378Z".len(),
+        "timestamp {time:?}"
+    );
+    assert!(time.ends_with('Z'));
+    Line {
+        number,
+        time: time.to_string(),
+        level: level.to_string(),
+        message,
+        keys,
+    }
+}
+
+/// Every VM's lines, by VM id.
+pub fn read_logs(run_dir: &Path) -> BTreeMap<u64, Vec<Line>> {
+    let mut vms = BTreeMap::new();
+    for id in 1.. {
+        let path = run_dir.join(format!("vm-{id}.log"));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            break;
+        };
+        let lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| parse_line(i + 1, l))
+            .collect();
+        vms.insert(id, lines);
+    }
+    vms
+}
+
+/// What the checks found, for tests to assert more on.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub ticks: BTreeMap<u64, u64>,
+    pub messages_sent: u64,
+    pub received: u64,
+    pub left_in_queues: u64,
+    pub max_queue: u64,
+    /// Each VM's `stop` time, in microseconds since the Unix epoch.
+    pub stop_times: Vec<i64>,
+}
+
+/// Checks a run's logs against the contract and Lamport's rules; panics
+/// with the offending line on any violation.
+pub fn check_logs(logs: &BTreeMap<u64, Vec<Line>>, rates: &[u64], runtime_secs: f64) -> Checked {
+    let mut checked = Checked::default();
+    // (sender, seq) -> (lc, time, recipients)
+    let mut sends: HashMap<(u64, u64), (u64, String, Vec<u64>)> = HashMap::new();
+    let mut received: HashSet<(u64, u64, u64)> = HashSet::new();
+    for (&vm, lines) in logs {
+        let first = &lines[0];
+        assert_eq!(first.message, "start", "vm {vm} must start with `start`");
+        assert_eq!(first.get("rate"), rates[vm as usize - 1]);
+        assert!(first.keys.contains_key("addr"));
+        let stop = lines.last().unwrap();
+        assert_eq!(stop.message, "stop", "vm {vm} must end with `stop`");
+        let mut lc = 0;
+        let mut events = 0;
+        let (mut internal, mut sent_msgs, mut recvd) = (0, 0, 0);
+        let mut last_time = first.time.clone();
+        for line in &lines[1..lines.len() - 1] {
+            assert_eq!(line.level, "INFO", "vm {vm} line {}: {line:?}", line.number);
+            assert_eq!(line.get("vm"), vm);
+            assert!(
+                line.time >= last_time,
+                "vm {vm} line {}: time goes back",
+                line.number
+            );
+            last_time = line.time.clone();
+            let new_lc = line.get("lc");
+            checked.max_queue = checked.max_queue.max(line.get("queue"));
+            match line.message.as_str() {
+                "internal" => {
+                    assert_eq!(new_lc, lc + 1, "vm {vm} line {}", line.number);
+                    internal += 1;
+                }
+                "send" => {
+                    assert_eq!(new_lc, lc + 1, "vm {vm} line {}", line.number);
+                    let to: Vec<u64> = line.keys["to"]
+                        .split(' ')
+                        .map(|t| t.parse().unwrap())
+                        .collect();
+                    assert!(!to.is_empty() && !to.contains(&vm));
+                    sent_msgs += to.len() as u64;
+                    let seq = line.get("seq");
+                    assert_eq!(
+                        seq,
+                        sends.keys().filter(|(f, _)| *f == vm).count() as u64 + 1
+                    );
+                    sends.insert((vm, seq), (new_lc, line.time.clone(), to));
+                }
+                "receive" => {
+                    let msg_lc = line.get("msg_lc");
+                    assert_eq!(new_lc, lc.max(msg_lc) + 1, "vm {vm} line {}", line.number);
+                    recvd += 1;
+                }
+                other => panic!("vm {vm} line {}: unexpected event {other}", line.number),
+            }
+            lc = new_lc;
+            events += 1;
+        }
+        let expected_ticks = (runtime_secs * rates[vm as usize - 1] as f64).floor() as u64;
+        assert_eq!(events, expected_ticks, "vm {vm}: one event per tick");
+        assert_eq!(stop.get("ticks"), events);
+        assert_eq!(stop.get("internal"), internal);
+        assert_eq!(stop.get("sent"), sent_msgs);
+        assert_eq!(stop.get("received"), recvd);
+        checked.ticks.insert(vm, events);
+        checked.messages_sent += sent_msgs;
+        checked.received += recvd;
+        checked.left_in_queues += stop.get("queue");
+        checked.stop_times.push(stop.micros());
+    }
+    // Every receive matches exactly one send, once, and never precedes it.
+    for (&vm, lines) in logs {
+        for line in lines.iter().filter(|l| l.message == "receive") {
+            let key = (line.get("from"), line.get("seq"));
+            let (lc, time, to) = sends
+                .get(&key)
+                .unwrap_or_else(|| panic!("vm {vm} line {}: receive without send", line.number));
+            assert_eq!(line.get("msg_lc"), *lc, "vm {vm} line {}", line.number);
+            assert!(
+                to.contains(&vm),
+                "vm {vm} line {}: not a recipient",
+                line.number
+            );
+            assert!(
+                line.time >= *time,
+                "vm {vm} line {}: received before sent",
+                line.number
+            );
+            assert!(
+                received.insert((key.0, key.1, vm)),
+                "vm {vm} line {}: received twice",
+                line.number
+            );
+        }
+    }
+    assert_eq!(
+        checked.messages_sent,
+        checked.received + checked.left_in_queues,
+        "every message is received or left in a queue"
+    );
+    checked
+}
+
+/// Rates of a run as recorded in its settings.toml.
+pub fn recorded_rates(run_dir: &Path) -> Vec<u64> {
+    let text = std::fs::read_to_string(run_dir.join("settings.toml")).unwrap();
+    let value: toml::Table = toml::from_str(&text).unwrap();
+    value["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_integer().unwrap() as u64)
+        .collect()
+}
