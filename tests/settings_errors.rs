@@ -26,13 +26,27 @@ fn run_with(settings: &str, env: &[(&str, &str)], flags: &[&str]) -> (Output, te
 fn assert_rejected(settings: &str, env: &[(&str, &str)], flags: &[&str], key: &str) {
     let (output, dir) = run_with(settings, env, flags);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{settings:?} {env:?} {flags:?}: {stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{settings:?} {env:?} {flags:?}: {stderr}"
+    );
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "one line for {settings:?} {env:?}: {stderr}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "one line for {settings:?} {env:?}: {stderr}"
+    );
     assert!(lines[0].starts_with("error: "), "{stderr}");
-    assert!(lines[0].contains(key), "{key} not named for {settings:?} {env:?}: {stderr}");
+    assert!(
+        lines[0].contains(key),
+        "{key} not named for {settings:?} {env:?}: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(!dir.path().join("runs").exists(), "no run directory for a rejected run");
+    assert!(
+        !dir.path().join("runs").exists(),
+        "no run directory for a rejected run"
+    );
 }
 
 #[test]
@@ -83,7 +97,12 @@ fn a_bad_file_value_is_an_error_even_when_a_flag_overrides_it() {
 fn bad_flags_are_rejected() {
     assert_rejected("", &[], &["--vm-count", "1"], "vm_count");
     assert_rejected("", &[], &["--runtime", "0"], "runtime");
-    assert_rejected("", &[], &["--base-port", "65535", "--vm-count", "2"], "base_port");
+    assert_rejected(
+        "",
+        &[],
+        &["--base-port", "65535", "--vm-count", "2"],
+        "base_port",
+    );
 }
 
 #[test]
@@ -106,5 +125,8 @@ fn a_port_in_use_is_named_with_a_way_out() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains(&port), "{stderr}");
     assert!(stderr.contains("--base-port 0"), "{stderr}");
-    assert!(!dir.path().join("runs").exists(), "no run directory for a failed start");
+    assert!(
+        !dir.path().join("runs").exists(),
+        "no run directory for a failed start"
+    );
 }
