@@ -344,21 +344,36 @@ pub fn log_event(log: &Logger, at: EventTime, event: &Event, queue: u64) {
     }
 }
 
-/// `stop`: the VM's totals and the messages it never took from its queue.
-pub fn log_stop(log: &Logger, at: EventTime, counters: &VmCounters, queue: u64, lc: u64) {
+/// `stop`: the VM's totals, the messages it never took from its queue, and
+/// the messages it could not send because their peer was lost.
+pub fn log_stop(
+    log: &Logger,
+    at: EventTime,
+    counters: &VmCounters,
+    queue: u64,
+    dropped: u64,
+    lc: u64,
+) {
     slog::info!(log, "stop";
-        EVENT_TIME_KEY => at, "lc" => lc, "queue" => queue, "internal" => counters.internal,
+        EVENT_TIME_KEY => at, "lc" => lc, "dropped" => dropped, "queue" => queue,
+        "internal" => counters.internal,
         "received" => counters.received, "sent" => counters.sent, "ticks" => counters.ticks);
 }
 
-/// A WARN line in a VM's file, at the time of the call.
-pub fn log_warning(log: &Logger, at: EventTime, what: &str) {
-    slog::warn!(log, "{}", what; EVENT_TIME_KEY => at);
+/// A free-form message made safe for the contract: `, ` separates keys, so
+/// it may not appear inside a message.
+fn one_field(what: &str) -> String {
+    what.replace(", ", "; ").replace('\n', " ")
 }
 
-/// An ERRO line in a VM's file, at the time of the call.
+/// A WARN line in a VM's file.
+pub fn log_warning(log: &Logger, at: EventTime, what: &str) {
+    slog::warn!(log, "{}", one_field(what); EVENT_TIME_KEY => at);
+}
+
+/// An ERRO line in a VM's file.
 pub fn log_error(log: &Logger, at: EventTime, what: &str) {
-    slog::error!(log, "{}", what; EVENT_TIME_KEY => at);
+    slog::error!(log, "{}", one_field(what); EVENT_TIME_KEY => at);
 }
 
 #[cfg(test)]
@@ -398,6 +413,23 @@ mod tests {
         assert_eq!(
             lines_of(dir.path(), 2),
             ["2026-11-25T17:09:39.802379Z INFO internal, queue: 2, lc: 1, vm: 2"]
+        );
+    }
+
+    #[test]
+    fn warnings_never_break_the_key_separator() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, guard) = run_logger(RunDrain::create(dir.path(), 1).unwrap());
+        log_warning(
+            &vm_logger(&root, 1),
+            0,
+            "bad frame Data { from: 2, seq: 0 }\nand more",
+        );
+        drop(guard);
+        let lines = lines_of(dir.path(), 1);
+        assert_eq!(
+            lines,
+            ["1970-01-01T00:00:00.000000Z WARN bad frame Data { from: 2; seq: 0 } and more, vm: 1"]
         );
     }
 

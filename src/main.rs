@@ -2,7 +2,7 @@
 //! print results and errors. Everything else lives in the library.
 
 use clap::{Args, Parser, Subcommand};
-use logical_clocks::run::{self, RunError};
+use logical_clocks::run::{self, RunError, RunOptions};
 use logical_clocks::settings::{Overrides, Settings, SettingsError};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -73,9 +73,15 @@ fn run_model(args: &RunArgs) -> ExitCode {
         spec.seed,
         spec.rates
     );
-    let outcome = match run::run(spec, std::io::stderr().is_terminal()) {
+    let options = RunOptions {
+        show_progress: std::io::stderr().is_terminal(),
+        ..RunOptions::default()
+    };
+    let outcome = match run::run(spec, options) {
         Ok(outcome) => outcome,
-        Err(e @ RunError::Bind { .. }) => return fail(USAGE_ERROR, &e),
+        Err(e @ (RunError::Bind { .. } | RunError::RunDir { .. } | RunError::FileLimit { .. })) => {
+            return fail(USAGE_ERROR, &e)
+        }
         Err(e) => return fail(1, &e),
     };
     print!("{}", outcome.summary_table());

@@ -4,7 +4,10 @@
 //! the 4-byte length prefix) and carries one [`Frame`] encoded in a fixed
 //! binary layout, so the bridge never merges or splits messages and a reader
 //! can reject anything malformed without guessing. Each connection opens
-//! with a [`Frame::Hello`] naming the sender; only [`Frame::Data`] follows.
+//! with a [`Frame::Hello`] naming the sender (checked by [`check_hello`]);
+//! then come [`Frame::Data`] frames, and an orderly close ends with
+//! [`Frame::Bye`], so a reader can tell a peer that stopped from a
+//! connection that was lost.
 //!
 //! The actor messages below are the only ways the actors talk: the bridge
 //! puts [`Deliver`] and [`PeerClosed`] into its VM's mailbox (which *is* the
@@ -23,8 +26,10 @@ pub const MAX_FRAME_LEN: usize = 64;
 
 const HELLO_TAG: u8 = 1;
 const DATA_TAG: u8 = 2;
+const BYE_TAG: u8 = 3;
 const HELLO_LEN: usize = 1 + 2 + 8 + 4;
 const DATA_LEN: usize = 1 + 4 + 8 + 8;
+const BYE_LEN: usize = 1;
 
 /// One frame's payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +42,8 @@ pub enum Frame {
         vm: VmId,
     },
     Data(Message),
+    /// Last frame of an orderly close: nothing more will follow.
+    Bye,
 }
 
 /// Why a frame's payload was rejected.
@@ -71,6 +78,7 @@ impl Frame {
                 buf.put_u64(seq);
                 buf.put_u64(lc);
             }
+            Frame::Bye => buf.put_u8(BYE_TAG),
         }
         buf.freeze()
     }
@@ -81,6 +89,7 @@ impl Frame {
         let expected = match tag {
             HELLO_TAG => HELLO_LEN,
             DATA_TAG => DATA_LEN,
+            BYE_TAG => BYE_LEN,
             other => return Err(FrameError::UnknownTag(other)),
         };
         if payload.len() != expected {
@@ -99,12 +108,47 @@ impl Frame {
                 token: u64_at(2),
                 vm: u32_at(10),
             },
-            _ => Frame::Data(Message {
+            DATA_TAG => Frame::Data(Message {
                 from: u32_at(0),
                 seq: u64_at(4),
                 lc: u64_at(12),
             }),
+            _ => Frame::Bye,
         })
+    }
+}
+
+/// Why a connection's first frame was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandshakeError {
+    #[error("malformed first frame: {0}")]
+    Malformed(#[from] FrameError),
+    #[error("first frame is {0:?}, not a hello")]
+    NotHello(Frame),
+    #[error("protocol version {0}, expected {PROTOCOL_VERSION}")]
+    Version(u16),
+    #[error("wrong run token")]
+    Token,
+    #[error("hello from VM id {0}, which is not an expected peer (unknown or already connected)")]
+    UnexpectedPeer(VmId),
+}
+
+/// Checks a connection's first frame: a hello of this protocol version,
+/// with the run's token, from a peer `expected_peer` accepts. Returns the
+/// peer's id. Pure, so it can be tested on arbitrary bytes.
+pub fn check_hello(
+    payload: &[u8],
+    token: u64,
+    expected_peer: impl Fn(VmId) -> bool,
+) -> Result<VmId, HandshakeError> {
+    match Frame::decode(payload)? {
+        Frame::Hello { version, .. } if version != PROTOCOL_VERSION => {
+            Err(HandshakeError::Version(version))
+        }
+        Frame::Hello { token: t, .. } if t != token => Err(HandshakeError::Token),
+        Frame::Hello { vm, .. } if !expected_peer(vm) => Err(HandshakeError::UnexpectedPeer(vm)),
+        Frame::Hello { vm, .. } => Ok(vm),
+        other => Err(HandshakeError::NotHello(other)),
     }
 }
 
@@ -134,6 +178,20 @@ pub struct Transmit {
 #[rtype(result = "()")]
 pub struct CloseOutgoing;
 
+/// Bridge → VM: every outgoing connection is closed; `dropped` messages
+/// could not be sent because their peer's connection was already lost.
+#[derive(ActixMessage, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct OutgoingClosed {
+    pub dropped: u64,
+}
+
+/// Supervisor → bridge (fault injection for tests): close every outgoing
+/// connection abruptly, without the orderly goodbye, as a crash would.
+#[derive(ActixMessage, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct DropOutgoing;
+
 /// Bridge → supervisor: this VM's connections are all up (or failed).
 #[derive(ActixMessage, Debug)]
 #[rtype(result = "()")]
@@ -152,6 +210,8 @@ pub struct VmReport {
     pub final_clock: u64,
     /// Messages that arrived but were never taken by a tick.
     pub queue_left: u64,
+    /// Messages this VM sent to a peer whose connection was already lost.
+    pub dropped: u64,
     pub max_queue: u64,
     /// False when the VM stopped on its fallback deadline instead of
     /// hearing every peer close.
@@ -180,6 +240,7 @@ mod tests {
                 seq: 1 << 40,
                 lc: 99,
             }),
+            Frame::Bye,
         ];
         for frame in frames {
             let bytes = frame.encode();
@@ -205,5 +266,64 @@ mod tests {
         let mut longer = data.to_vec();
         longer.push(0);
         assert!(Frame::decode(&longer).is_err());
+    }
+
+    fn hello(version: u16, token: u64, vm: VmId) -> Bytes {
+        Frame::Hello { version, token, vm }.encode()
+    }
+
+    #[test]
+    fn the_handshake_accepts_only_an_expected_peer_with_the_token() {
+        let expected = |vm| vm == 2 || vm == 3;
+        assert_eq!(
+            check_hello(&hello(PROTOCOL_VERSION, 7, 2), 7, expected),
+            Ok(2)
+        );
+        assert_eq!(
+            check_hello(&hello(PROTOCOL_VERSION, 8, 2), 7, expected),
+            Err(HandshakeError::Token)
+        );
+        assert_eq!(
+            check_hello(&hello(PROTOCOL_VERSION + 1, 7, 2), 7, expected),
+            Err(HandshakeError::Version(PROTOCOL_VERSION + 1))
+        );
+        assert_eq!(
+            check_hello(&hello(PROTOCOL_VERSION, 7, 9), 7, expected),
+            Err(HandshakeError::UnexpectedPeer(9))
+        );
+        assert!(matches!(
+            check_hello(&Frame::Bye.encode(), 7, expected),
+            Err(HandshakeError::NotHello(Frame::Bye))
+        ));
+    }
+
+    /// Random bytes, through the same length-delimited codec the bridge
+    /// uses: nothing panics, and nothing but a genuine hello gets in.
+    #[test]
+    fn random_bytes_never_panic_and_never_pass_the_handshake() {
+        use rand::{rngs::StdRng, RngExt, SeedableRng};
+        use tokio_util::codec::{Decoder, LengthDelimitedCodec};
+        let mut rng = StdRng::seed_from_u64(2026);
+        let token: u64 = rng.random();
+        let mut accepted = 0;
+        for round in 0..20_000 {
+            let len = rng.random_range(0..80);
+            let mut bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+            if round % 4 == 0 && len > 0 {
+                // Make the length prefix plausible more often than chance.
+                bytes.splice(0..0, (len as u32).to_be_bytes());
+            }
+            let mut codec = LengthDelimitedCodec::builder()
+                .max_frame_length(MAX_FRAME_LEN)
+                .new_codec();
+            let mut buf = BytesMut::from(&bytes[..]);
+            while let Ok(Some(frame)) = codec.decode(&mut buf) {
+                let _ = Frame::decode(&frame);
+                if check_hello(&frame, token, |_| true).is_ok() {
+                    accepted += 1;
+                }
+            }
+        }
+        assert_eq!(accepted, 0, "random bytes guessed the token");
     }
 }

@@ -5,7 +5,7 @@
 //! actor starts, so a failed start leaves no VM running and no run
 //! directory that looks like a run.
 
-use crate::actors::supervisor::{Finished, Interrupt, Listeners, Supervisor};
+use crate::actors::supervisor::{ConnectionDrop, Finished, Interrupt, Listeners, Supervisor};
 use crate::logging::{self, RunDrain};
 use crate::messages::VmReport;
 use crate::model::VmId;
@@ -40,7 +40,7 @@ pub enum RunError {
         needed: u64,
         limit: u64,
     },
-    #[error("cannot create the run directory under {dir}: {source}")]
+    #[error("cannot create the run directory under {dir} (setting `log_dir`): {source}")]
     RunDir { dir: PathBuf, source: io::Error },
     #[error("cannot start the actor system: {0}")]
     Runtime(io::Error),
@@ -49,17 +49,30 @@ pub enum RunError {
 }
 
 /// Totals of the whole run: every message sent was received by a tick,
-/// or is still in its receiver's queue.
+/// is still in its receiver's queue, or was dropped (and counted) because
+/// its peer's connection was lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Accounting {
     pub sent: u64,
     pub received: u64,
     pub left_in_queues: u64,
+    pub dropped: u64,
 }
 
 impl Accounting {
+    /// The run's totals from its VMs' reports.
+    pub fn of(reports: &[VmReport]) -> Self {
+        let sum = |f: fn(&VmReport) -> u64| reports.iter().map(f).sum();
+        Accounting {
+            sent: sum(|r| r.counters.sent),
+            received: sum(|r| r.counters.received),
+            left_in_queues: sum(|r| r.queue_left),
+            dropped: sum(|r| r.dropped),
+        }
+    }
+
     pub fn balanced(&self) -> bool {
-        self.sent == self.received + self.left_in_queues
+        self.sent == self.received + self.left_in_queues + self.dropped
     }
 }
 
@@ -76,12 +89,7 @@ pub struct RunOutcome {
 
 impl RunOutcome {
     pub fn accounting(&self) -> Accounting {
-        let sum = |f: fn(&VmReport) -> u64| self.reports.iter().map(f).sum();
-        Accounting {
-            sent: sum(|r| r.counters.sent),
-            received: sum(|r| r.counters.received),
-            left_in_queues: sum(|r| r.queue_left),
-        }
+        Accounting::of(&self.reports)
     }
 
     /// A run is healthy when every VM stopped and no message is missing.
@@ -151,8 +159,17 @@ impl RunOutcome {
     }
 }
 
+/// How to run, beyond the settings.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Draw a live progress line on stderr.
+    pub show_progress: bool,
+    /// Faults to inject (tests only; never set from the command line).
+    pub faults: Vec<ConnectionDrop>,
+}
+
 /// Runs the model once, in real time, and returns when every log is flushed.
-pub fn run(spec: RunSpec, show_progress: bool) -> Result<RunOutcome, RunError> {
+pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
     ensure_file_limit(spec.vm_count)?;
     let system = actix::System::new();
     let result = system.block_on(async {
@@ -171,7 +188,8 @@ pub fn run(spec: RunSpec, show_progress: bool) -> Result<RunOutcome, RunError> {
             spec.clone(),
             listeners,
             logging::run_logger(drain),
-            show_progress,
+            options.show_progress,
+            options.faults,
             done_tx,
         ));
         let finished: Finished = done_rx

@@ -130,3 +130,19 @@ fn a_port_in_use_is_named_with_a_way_out() {
         "no run directory for a failed start"
     );
 }
+
+#[test]
+fn an_unwritable_log_dir_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("a-file");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let output = binary()
+        .args(["--runtime", "1", "--base-port", "0", "--log-dir"])
+        .arg(&not_a_dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("log_dir"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

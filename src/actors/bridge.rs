@@ -12,13 +12,20 @@
 //! anything else is logged as a WARN and the connection is dropped before a
 //! single byte of it can reach the VM. When a peer's stream ends, the bridge
 //! puts [`PeerClosed`] into the mailbox behind that peer's last frame.
+//!
+//! An orderly close ends with [`Frame::Bye`]. A stream that ends without
+//! one means the peer was lost mid-run: the bridge logs a WARN, closes its
+//! own connection to that peer (so the peer's side learns it too), and from
+//! then on counts every message for that peer as dropped, reporting the
+//! count with [`OutgoingClosed`] when the VM stops. Nothing is discarded
+//! without being counted.
 
 use super::vm::Vm;
 use super::VmGauges;
 use crate::logging::{self, EventClock};
 use crate::messages::{
-    BridgeReady, CloseOutgoing, Deliver, Frame, PeerClosed, Transmit, MAX_FRAME_LEN,
-    PROTOCOL_VERSION,
+    check_hello, BridgeReady, CloseOutgoing, Deliver, DropOutgoing, Frame, OutgoingClosed,
+    PeerClosed, Transmit, MAX_FRAME_LEN, PROTOCOL_VERSION,
 };
 use crate::model::VmId;
 use actix::io::{SinkWrite, WriteHandler};
@@ -79,6 +86,8 @@ struct InboundConn {
     addr: SocketAddr,
     /// The peer's id, once its hello has been accepted.
     peer: Option<VmId>,
+    /// Whether the peer said goodbye, making the end of its stream orderly.
+    said_bye: bool,
     reader: SpawnHandle,
 }
 
@@ -97,6 +106,9 @@ pub struct Bridge {
     inbound: HashMap<u64, InboundConn>,
     next_conn: u64,
     identified: BTreeSet<VmId>,
+    /// Peers whose connection was lost; messages for them are dropped.
+    lost: BTreeSet<VmId>,
+    dropped: u64,
     reported_ready: bool,
 }
 
@@ -116,6 +128,8 @@ impl Bridge {
             inbound: HashMap::new(),
             next_conn: 0,
             identified: BTreeSet::new(),
+            lost: BTreeSet::new(),
+            dropped: 0,
             reported_ready: false,
         }
     }
@@ -190,6 +204,7 @@ impl Bridge {
             InboundConn {
                 addr,
                 peer: None,
+                said_bye: false,
                 reader,
             },
         );
@@ -202,8 +217,29 @@ impl Bridge {
             let who = c.peer.map_or(String::new(), |p| format!(" (VM {p})"));
             self.warn(&format!("closed connection from {}{who}: {reason}", c.addr));
             if let Some(peer) = c.peer {
-                self.vm.do_send(PeerClosed(peer));
+                self.lose_peer(peer);
             }
+        }
+    }
+
+    /// The inbound stream from `peer` ended without a goodbye: stop talking
+    /// to it, and tell the VM nothing more will come from there.
+    fn lose_peer(&mut self, peer: VmId) {
+        self.lost.insert(peer);
+        if let Some(mut writer) = self.outgoing.remove(&peer) {
+            // Orderly on our side: the peer's bridge may still be reading.
+            let _ = writer.write(Frame::Bye.encode());
+            writer.close();
+        }
+        self.vm.do_send(PeerClosed(peer));
+    }
+
+    fn close_outgoing(&mut self, farewell: bool) {
+        for (_, mut writer) in self.outgoing.drain() {
+            if farewell {
+                let _ = writer.write(Frame::Bye.encode());
+            }
+            writer.close();
         }
     }
 
@@ -211,49 +247,42 @@ impl Bridge {
         let Some(peer) = self.inbound.get(&conn).map(|c| c.peer) else {
             return;
         };
-        match (peer, Frame::decode(payload)) {
-            (None, Ok(Frame::Hello { version, token, vm })) => {
-                if let Err(reason) = self.check_hello(version, token, vm) {
-                    self.reject(conn, &reason, ctx);
-                } else if let Some(c) = self.inbound.get_mut(&conn) {
-                    c.peer = Some(vm);
+        let Some(peer) = peer else {
+            let identified = &self.identified;
+            let expected =
+                |vm| !identified.contains(&vm) && self.peers.iter().any(|&(p, _)| p == vm);
+            match check_hello(payload, self.token, expected) {
+                Ok(vm) => {
+                    if let Some(c) = self.inbound.get_mut(&conn) {
+                        c.peer = Some(vm);
+                    }
                     self.identified.insert(vm);
                     self.report_ready_when_connected();
                 }
+                Err(e) => self.reject(conn, &e.to_string(), ctx),
             }
-            (None, Ok(Frame::Data(_))) => {
-                self.reject(conn, "data before a hello", ctx);
-            }
-            (Some(peer), Ok(Frame::Data(message))) if message.from == peer => {
+            return;
+        };
+        match Frame::decode(payload) {
+            Ok(Frame::Data(message)) if message.from == peer => {
                 // Count first: the VM trusts the gauge to know a message
                 // is in its mailbox (or on its way there).
                 self.gauges.queued.fetch_add(1, Ordering::AcqRel);
                 self.vm.do_send(Deliver(message));
             }
-            (Some(peer), Ok(frame)) => {
+            Ok(Frame::Bye) => {
+                if let Some(c) = self.inbound.get_mut(&conn) {
+                    c.said_bye = true;
+                }
+            }
+            Ok(frame) => {
                 self.reject(
                     conn,
                     &format!("unexpected frame from VM {peer}: {frame:?}"),
                     ctx,
                 );
             }
-            (_, Err(e)) => self.reject(conn, &format!("malformed frame: {e}"), ctx),
-        }
-    }
-
-    fn check_hello(&self, version: u16, token: u64, vm: VmId) -> Result<(), String> {
-        if version != PROTOCOL_VERSION {
-            Err(format!(
-                "protocol version {version}, expected {PROTOCOL_VERSION}"
-            ))
-        } else if token != self.token {
-            Err("wrong run token".into())
-        } else if !self.peers.iter().any(|&(p, _)| p == vm) {
-            Err(format!("hello from unknown VM id {vm}"))
-        } else if self.identified.contains(&vm) {
-            Err(format!("second connection claiming to be VM {vm}"))
-        } else {
-            Ok(())
+            Err(e) => self.reject(conn, &format!("malformed frame: {e}"), ctx),
         }
     }
 }
@@ -303,11 +332,23 @@ impl StreamHandler<Inbound> for Bridge {
         match event {
             InboundEvent::Frame(Ok(payload)) => self.on_frame(conn, &payload, ctx),
             InboundEvent::Frame(Err(e)) => self.reject(conn, &format!("read failed: {e}"), ctx),
-            InboundEvent::End => {
-                if let Some(peer) = self.inbound.remove(&conn).and_then(|c| c.peer) {
-                    self.vm.do_send(PeerClosed(peer));
+            InboundEvent::End => match self.inbound.remove(&conn) {
+                Some(InboundConn {
+                    peer: Some(peer),
+                    said_bye: true,
+                    ..
+                }) => self.vm.do_send(PeerClosed(peer)),
+                Some(InboundConn {
+                    peer: Some(peer), ..
+                }) => {
+                    self.warn(&format!(
+                        "lost the connection from VM {peer}: it ended without a goodbye; \
+                         messages to VM {peer} are dropped (and counted) from now on"
+                    ));
+                    self.lose_peer(peer);
                 }
-            }
+                _ => {}
+            },
         }
     }
 
@@ -334,10 +375,13 @@ impl Handler<Transmit> for Bridge {
                 None => false,
             };
             if !sent {
-                self.warn(&format!(
-                    "no open connection to VM {peer}; message {} not sent",
-                    message.seq
-                ));
+                self.dropped += 1;
+                if !self.lost.contains(&peer) {
+                    self.warn(&format!(
+                        "no open connection to VM {peer}; message {} dropped",
+                        message.seq
+                    ));
+                }
             }
         }
     }
@@ -347,8 +391,19 @@ impl Handler<CloseOutgoing> for Bridge {
     type Result = ();
 
     fn handle(&mut self, _: CloseOutgoing, _ctx: &mut Context<Self>) {
-        for writer in self.outgoing.values_mut() {
-            writer.close();
-        }
+        self.close_outgoing(true);
+        self.vm.do_send(OutgoingClosed {
+            dropped: self.dropped,
+        });
+    }
+}
+
+impl Handler<DropOutgoing> for Bridge {
+    type Result = ();
+
+    fn handle(&mut self, _: DropOutgoing, _ctx: &mut Context<Self>) {
+        self.warn("fault injected: dropping every outgoing connection without a goodbye");
+        self.lost.extend(self.outgoing.keys().copied());
+        self.close_outgoing(false);
     }
 }

@@ -15,8 +15,9 @@ use super::bridge::{Bridge, BridgeSetup};
 use super::vm::{Vm, VmSetup, PEER_CLOSE_GRACE};
 use super::VmGauges;
 use crate::logging::{self, EventClock};
-use crate::messages::{BridgeReady, VmReport, VmStopped};
+use crate::messages::{BridgeReady, DropOutgoing, VmReport, VmStopped};
 use crate::model::{VmId, VmModel};
+use crate::run::Accounting;
 use crate::settings::RunSpec;
 use actix::clock::Instant;
 use actix::prelude::*;
@@ -61,6 +62,15 @@ pub struct Finished {
     pub elapsed: Duration,
 }
 
+/// A fault to inject into a run (for tests of the model's robustness):
+/// `after` the start, VM `vm`'s bridge drops its outgoing connections
+/// abruptly, as if that VM had crashed from its peers' point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionDrop {
+    pub vm: VmId,
+    pub after: Duration,
+}
+
 /// A listening socket for each VM, bound before anything starts.
 pub struct Listeners {
     pub sockets: Vec<TcpListener>,
@@ -86,6 +96,7 @@ pub struct Supervisor {
     reports: BTreeMap<VmId, VmReport>,
     interrupted: Option<Interrupt>,
     progress: Option<ProgressBar>,
+    faults: Vec<ConnectionDrop>,
     done: Option<oneshot::Sender<Result<Finished, String>>>,
 }
 
@@ -95,6 +106,7 @@ impl Supervisor {
         listeners: Listeners,
         (root_log, log_guard): (Logger, slog_async::AsyncGuard),
         show_progress: bool,
+        faults: Vec<ConnectionDrop>,
         done: oneshot::Sender<Result<Finished, String>>,
     ) -> Self {
         let far_future = Instant::now() + Duration::from_secs(365 * 24 * 3600);
@@ -123,6 +135,7 @@ impl Supervisor {
             reports: BTreeMap::new(),
             interrupted: None,
             progress,
+            faults,
             done: Some(done),
             spec,
         }
@@ -158,6 +171,13 @@ impl Supervisor {
                 clock: self.clock,
             };
             vm_ctx.run(Vm::new(setup));
+        }
+        for fault in &self.faults {
+            if let Some(bridge) = self.bridges.get(fault.vm as usize - 1) {
+                let bridge = bridge.clone();
+                let at = (start + fault.after).saturating_duration_since(Instant::now());
+                ctx.run_later(at, move |_, _| bridge.do_send(DropOutgoing));
+            }
         }
         let give_up_after = (stop - Instant::now()) + PEER_CLOSE_GRACE + STOP_TIMEOUT;
         ctx.run_later(give_up_after, |supervisor, _| supervisor.finish());
@@ -218,13 +238,22 @@ impl Supervisor {
                 &format!("VM(s) {missing:?} never reported their stop"),
             );
         }
+        let reports: Vec<VmReport> = std::mem::take(&mut self.reports).into_values().collect();
+        let accounting = Accounting::of(&reports);
+        if !accounting.balanced() {
+            logging::log_error(
+                &logging::vm_logger(&self.root_log, 1),
+                self.clock.now(),
+                &format!("message accounting does not balance: {accounting:?}"),
+            );
+        }
         if let Some(bar) = self.progress.take() {
             bar.finish_and_clear();
         }
         // Dropping the guard flushes every line and joins the writer thread.
         self.log_guard.take();
         let _ = done.send(Ok(Finished {
-            reports: std::mem::take(&mut self.reports).into_values().collect(),
+            reports,
             interrupted: self.interrupted,
             missing,
             elapsed: self.start.map_or(Duration::ZERO, |s| s.elapsed()),

@@ -15,13 +15,16 @@
 //! At the stop instant the VM stops ticking, asks its bridge to close its
 //! outgoing connections, and lets the mailbox drain: frames still in flight
 //! land behind the data already queued, each peer's [`PeerClosed`] marker
-//! follows its last frame, and once every peer has closed the VM logs `stop`
-//! with the number of messages it never took.
+//! follows its last frame, and once every peer has closed (and the bridge
+//! has reported what it dropped, [`OutgoingClosed`]) the VM logs `stop` with
+//! the number of messages it never took.
 
 use super::bridge::Bridge;
 use super::VmGauges;
 use crate::logging::{self, EventClock};
-use crate::messages::{CloseOutgoing, Deliver, PeerClosed, Transmit, VmReport, VmStopped};
+use crate::messages::{
+    CloseOutgoing, Deliver, OutgoingClosed, PeerClosed, Transmit, VmReport, VmStopped,
+};
 use crate::model::{Event, Message, VmId, VmModel};
 use crate::schedule::TickSchedule;
 use actix::clock::{sleep_until, Instant};
@@ -74,6 +77,8 @@ pub struct Vm {
     /// kept, in order, and taken by the next ticks rather than lost.
     held: VecDeque<Message>,
     closed_peers: BTreeSet<VmId>,
+    /// Messages the bridge dropped, once it has closed its connections.
+    dropped: Option<u64>,
     max_queue: u64,
 }
 
@@ -86,6 +91,7 @@ impl Vm {
             phase: Phase::Ticking,
             held: VecDeque::new(),
             closed_peers: BTreeSet::new(),
+            dropped: None,
             max_queue: 0,
         }
     }
@@ -188,8 +194,14 @@ impl Vm {
                     &vm.setup.log,
                     vm.setup.clock.now(),
                     &format!(
-                        "stopping without the end of the stream from peer(s) {}",
-                        missing.join(" ")
+                        "stopping after {}s without the end of the stream from peer(s) [{}]{}",
+                        PEER_CLOSE_GRACE.as_secs(),
+                        missing.join(" "),
+                        if vm.dropped.is_none() {
+                            " or the bridge's count of dropped messages"
+                        } else {
+                            ""
+                        }
                     ),
                 );
                 vm.finish_stop(ctx);
@@ -200,6 +212,7 @@ impl Vm {
 
     fn finish_stop_if_drained(&mut self, ctx: &mut Context<Self>) {
         if self.phase == Phase::Draining
+            && self.dropped.is_some()
             && self.closed_peers.len() == self.setup.model.peers().len()
         {
             self.finish_stop(ctx);
@@ -211,11 +224,13 @@ impl Vm {
         let queue_left = self.queued();
         let counters = self.setup.model.counters();
         let final_clock = self.setup.model.clock();
+        let dropped = self.dropped.unwrap_or(0);
         logging::log_stop(
             &self.setup.log,
             self.setup.clock.now(),
             &counters,
             queue_left,
+            dropped,
             final_clock,
         );
         self.setup.supervisor.do_send(VmStopped(VmReport {
@@ -225,6 +240,7 @@ impl Vm {
             counters,
             final_clock,
             queue_left,
+            dropped,
             max_queue: self.max_queue.max(queue_left),
             all_peers_closed: self.closed_peers.len() == self.setup.model.peers().len(),
         }));
@@ -266,6 +282,15 @@ impl Handler<PeerClosed> for Vm {
 
     fn handle(&mut self, PeerClosed(peer): PeerClosed, ctx: &mut Context<Self>) {
         self.closed_peers.insert(peer);
+        self.finish_stop_if_drained(ctx);
+    }
+}
+
+impl Handler<OutgoingClosed> for Vm {
+    type Result = ();
+
+    fn handle(&mut self, closed: OutgoingClosed, ctx: &mut Context<Self>) {
+        self.dropped = Some(closed.dropped);
         self.finish_stop_if_drained(ctx);
     }
 }

@@ -1,0 +1,174 @@
+//! Faults during a run: strangers on the VMs' ports, Ctrl-C, a peer whose
+//! connections drop. The run must stay correct, lose nothing, and say what
+//! happened.
+
+mod common;
+
+use common::{binary, check_logs, read_logs, wait_for_addrs};
+use logical_clocks::actors::supervisor::ConnectionDrop;
+use logical_clocks::run::{self, RunOptions};
+use logical_clocks::settings::Settings;
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+fn start_child(settings: &str, log_dir: &std::path::Path) -> Child {
+    let config = log_dir.join("test-settings.toml");
+    std::fs::write(&config, settings).unwrap();
+    binary()
+        .arg("--config")
+        .arg(&config)
+        .args(["--base-port", "0", "--log-dir"])
+        .arg(log_dir.join("runs"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn only_run_dir(log_dir: &std::path::Path) -> std::path::PathBuf {
+    let mut dirs = std::fs::read_dir(log_dir.join("runs")).unwrap();
+    let dir = dirs.next().unwrap().unwrap().path();
+    assert!(dirs.next().is_none());
+    dir
+}
+
+/// Everything a stranger might throw at a port.
+fn harass(addr: std::net::SocketAddr) {
+    let attacks: Vec<Vec<u8>> = vec![
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        // A length prefix far over the frame limit.
+        vec![0xff, 0xff, 0xff, 0xf0, 1, 2, 3],
+        // A well-formed hello with a guessed token, then a data frame.
+        [
+            &[0, 0, 0, 15, 1, 0, 1][..],
+            &42u64.to_be_bytes(),
+            &1u32.to_be_bytes(),
+            &[0, 0, 0, 21, 2, 0, 0, 0, 1],
+            &[0; 16],
+        ]
+        .concat(),
+        // A data frame with no hello at all.
+        [&[0, 0, 0, 21, 2, 0, 0, 0, 2][..], &[0; 16]].concat(),
+        // Half a frame, then an abrupt disconnect.
+        vec![0, 0, 0, 21, 2, 0],
+        Vec::new(),
+    ];
+    for bytes in attacks {
+        if let Ok(mut stream) = TcpStream::connect(addr) {
+            let _ = stream.write_all(&bytes);
+            drop(stream);
+        }
+    }
+}
+
+#[test]
+fn strangers_on_every_port_cannot_reach_a_vm() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = start_child(
+        "vm_count = 3\nruntime = 3\nrates = [10, 20, 30]\ninternal_probability = 0.4\n",
+        dir.path(),
+    );
+    let addrs = wait_for_addrs(&dir.path().join("runs"), 3);
+    for addr in &addrs {
+        harass(*addr);
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let logs = read_logs(&only_run_dir(dir.path()));
+    // Receives all match sends of the run's own VMs; nothing lost.
+    check_logs(&logs, &[10, 20, 30], Some(3.0));
+    let warnings: Vec<_> = logs
+        .values()
+        .flatten()
+        .filter(|l| l.level == "WARN")
+        .collect();
+    assert!(
+        warnings.len() >= 3 * 4,
+        "each rejected connection is a WARN line: {warnings:?}"
+    );
+    assert!(warnings
+        .iter()
+        .any(|l| l.message.contains("wrong run token")));
+    assert!(warnings.iter().any(|l| l.message.contains("frame")));
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_run_in_order_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = start_child(
+        "vm_count = 4\nruntime = 60\nrates = [5, 10, 20, 40]\ninternal_probability = 0.4\n",
+        dir.path(),
+    );
+    wait_for_addrs(&dir.path().join("runs"), 4);
+    std::thread::sleep(Duration::from_millis(800));
+    let interrupted_at = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(interrupted_at.elapsed() < Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        stdout.contains("sent ="),
+        "the summary is printed: {stdout}"
+    );
+    let logs = read_logs(&only_run_dir(dir.path()));
+    let checked = check_logs(&logs, &[5, 10, 20, 40], None);
+    // Well short of the 60 s the run was set for.
+    assert!(checked.ticks[&4] < 40 * 30, "{checked:?}");
+    assert!(checked.ticks[&4] > 0);
+}
+
+#[test]
+fn a_lost_peer_is_reported_and_its_messages_are_counted_as_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        vm_count: 3,
+        runtime: 3.0,
+        base_port: 0,
+        log_dir: dir.path().to_path_buf(),
+        rates: vec![20, 20, 20],
+        internal_probability: 0.2,
+        ..Settings::default()
+    };
+    let spec = settings.resolve(|| 4).unwrap();
+    let options = RunOptions {
+        faults: vec![ConnectionDrop {
+            vm: 2,
+            after: Duration::from_secs(1),
+        }],
+        ..RunOptions::default()
+    };
+    let outcome = run::run(spec, options).unwrap();
+    assert!(
+        outcome.accounting().balanced(),
+        "{:?}",
+        outcome.accounting()
+    );
+    assert_eq!(outcome.exit_code(), 0);
+    // VM 2 lost every peer; the others lost VM 2. All kept ticking.
+    for report in &outcome.reports {
+        assert_eq!(report.counters.ticks, 60, "{report:?}");
+        assert!(report.dropped > 0, "{report:?}");
+    }
+    let logs = read_logs(&outcome.run_dir);
+    let checked = check_logs(&logs, &[20, 20, 20], Some(3.0));
+    assert_eq!(checked.dropped, outcome.accounting().dropped);
+    for vm in [1, 3] {
+        assert!(
+            logs[&vm]
+                .iter()
+                .any(|l| l.level == "WARN" && l.message.contains("lost the connection from VM 2")),
+            "vm {vm} must warn about the lost peer"
+        );
+    }
+}
