@@ -8,6 +8,7 @@
 //! - [`model`]: what a VM does on one tick (receive, or roll the die and
 //!   send or compute), seeded and free of I/O.
 //! - [`schedule`]: when each tick is due (`start + k / rate`).
+//! - [`lateness`]: how late ticks fire, kept in a bounded histogram.
 //! - [`settings`]: `Settings.toml`, environment and flags, checked into a
 //!   [`settings::RunSpec`] before anything runs.
 //! - [`messages`]: wire frames and the messages the actors exchange.
@@ -18,6 +19,7 @@
 
 pub mod actors;
 pub mod clock;
+pub mod lateness;
 pub mod logging;
 pub mod messages;
 pub mod model;

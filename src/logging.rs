@@ -18,6 +18,7 @@
 //!   whose flush is deferred (at most every [`FLUSH_INTERVAL`], and at
 //!   shutdown), so a busy run makes one write per buffer, not one per line.
 
+use crate::lateness::Lateness;
 use crate::model::{Event, VmCounters, VmId};
 use slog::{o, Drain, Key, Logger, OwnedKVList, Record, RecordStatic, KV};
 use std::cell::Cell;
@@ -344,18 +345,28 @@ pub fn log_event(log: &Logger, at: EventTime, event: &Event, queue: u64) {
     }
 }
 
-/// `stop`: the VM's totals, the messages it never took from its queue, and
-/// the messages it could not send because their peer was lost.
-pub fn log_stop(
-    log: &Logger,
-    at: EventTime,
-    counters: &VmCounters,
-    queue: u64,
-    dropped: u64,
-    lc: u64,
-) {
+/// What a `stop` line reports.
+pub struct StopLine<'a> {
+    pub counters: &'a VmCounters,
+    /// Messages never taken from the queue.
+    pub queue: u64,
+    /// Messages that could not be sent because their peer was lost.
+    pub dropped: u64,
+    /// The final clock.
+    pub lc: u64,
+    pub lateness: &'a Lateness,
+}
+
+/// `stop`: the VM's totals, what it left and dropped, and how late its
+/// ticks fired (p50, p99 and max, in microseconds).
+pub fn log_stop(log: &Logger, at: EventTime, stop: &StopLine) {
+    let counters = stop.counters;
     slog::info!(log, "stop";
-        EVENT_TIME_KEY => at, "lc" => lc, "dropped" => dropped, "queue" => queue,
+        EVENT_TIME_KEY => at,
+        "late_max_us" => stop.lateness.max_us(),
+        "late_p99_us" => stop.lateness.quantile_us(0.99),
+        "late_p50_us" => stop.lateness.quantile_us(0.5),
+        "lc" => stop.lc, "dropped" => stop.dropped, "queue" => stop.queue,
         "internal" => counters.internal,
         "received" => counters.received, "sent" => counters.sent, "ticks" => counters.ticks);
 }

@@ -66,15 +66,9 @@ fn run_model(args: &RunArgs) -> ExitCode {
         Ok(spec) => spec,
         Err(e) => return fail(USAGE_ERROR, &e),
     };
-    eprintln!(
-        "running {} VMs for {}s (seed {}, rates {:?})",
-        spec.vm_count,
-        spec.runtime.as_secs_f64(),
-        spec.seed,
-        spec.rates
-    );
     let options = RunOptions {
         show_progress: std::io::stderr().is_terminal(),
+        announce: true,
         ..RunOptions::default()
     };
     let outcome = match run::run(spec, options) {

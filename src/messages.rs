@@ -14,6 +14,7 @@
 //! VM's message queue), the VM hands outgoing messages to its bridge with
 //! [`Transmit`], and both report to the supervisor.
 
+use crate::lateness::Lateness;
 use crate::model::{Message, VmCounters, VmId};
 use actix::Message as ActixMessage;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -201,7 +202,7 @@ pub struct BridgeReady {
 }
 
 /// What a VM reports when it has stopped: its `stop` line, as data.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct VmReport {
     pub vm: VmId,
     pub rate: u32,
@@ -212,6 +213,8 @@ pub struct VmReport {
     pub queue_left: u64,
     /// Messages this VM sent to a peer whose connection was already lost.
     pub dropped: u64,
+    /// How late its ticks fired against their schedule.
+    pub lateness: Lateness,
     pub max_queue: u64,
     /// False when the VM stopped on its fallback deadline instead of
     /// hearing every peer close.

@@ -129,7 +129,7 @@ impl RunOutcome {
             let c = &r.counters;
             let _ = writeln!(
                 out,
-                "{:>4} {:>5} {:>7} {:>8} {:>6} {:>8} {:>8} {:>8} {:>9} {:>8}",
+                "{:>4} {:>5} {:>7} {:>8} {:>6} {:>8} {:>8} {:>7} {:>8} {:>9} {:>8} {:>11.3}",
                 r.vm,
                 r.rate,
                 c.ticks,
@@ -137,18 +137,21 @@ impl RunOutcome {
                 c.sent,
                 c.received,
                 c.internal,
+                r.dropped,
                 r.final_clock,
                 r.max_queue,
-                c.max_jump
+                c.max_jump,
+                r.lateness.quantile_us(0.99) as f64 / 1000.0
             );
         }
         let a = self.accounting();
         let _ = writeln!(
             out,
-            "messages: {} sent = {} received + {} left in queues{}",
+            "messages: {} sent = {} received + {} left in queues + {} dropped{}",
             a.sent,
             a.received,
             a.left_in_queues,
+            a.dropped,
             if a.balanced() {
                 ""
             } else {
@@ -164,6 +167,9 @@ impl RunOutcome {
 pub struct RunOptions {
     /// Draw a live progress line on stderr.
     pub show_progress: bool,
+    /// Say on stderr what is running (seed, rates, run directory) once the
+    /// run has really started, so a failed start prints only its error.
+    pub announce: bool,
     /// Faults to inject (tests only; never set from the command line).
     pub faults: Vec<ConnectionDrop>,
 }
@@ -183,6 +189,16 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
                 dir: run_dir.clone(),
                 source,
             })?;
+        if options.announce {
+            eprintln!(
+                "running {} VMs for {}s (seed {}, rates {:?}) into {}",
+                spec.vm_count,
+                spec.runtime.as_secs_f64(),
+                spec.seed,
+                spec.rates,
+                run_dir.display()
+            );
+        }
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         actix::Actor::start(Supervisor::new(
             spec.clone(),

@@ -21,6 +21,7 @@
 
 use super::bridge::Bridge;
 use super::VmGauges;
+use crate::lateness::Lateness;
 use crate::logging::{self, EventClock};
 use crate::messages::{
     CloseOutgoing, Deliver, OutgoingClosed, PeerClosed, Transmit, VmReport, VmStopped,
@@ -80,6 +81,7 @@ pub struct Vm {
     /// Messages the bridge dropped, once it has closed its connections.
     dropped: Option<u64>,
     max_queue: u64,
+    lateness: Lateness,
 }
 
 impl Vm {
@@ -93,6 +95,7 @@ impl Vm {
             closed_peers: BTreeSet::new(),
             dropped: None,
             max_queue: 0,
+            lateness: Lateness::default(),
         }
     }
 
@@ -127,8 +130,10 @@ impl Vm {
                 }
             }
         };
-        ctx.wait(wait.into_actor(self).map(|tick_due, vm, ctx| {
+        ctx.wait(wait.into_actor(self).map(move |tick_due, vm, ctx| {
             if tick_due {
+                vm.lateness
+                    .record(Instant::now().saturating_duration_since(due));
                 vm.tick(ctx);
             } else {
                 vm.wait_for_next_tick(ctx);
@@ -228,10 +233,13 @@ impl Vm {
         logging::log_stop(
             &self.setup.log,
             self.setup.clock.now(),
-            &counters,
-            queue_left,
-            dropped,
-            final_clock,
+            &logging::StopLine {
+                counters: &counters,
+                queue: queue_left,
+                dropped,
+                lc: final_clock,
+                lateness: &self.lateness,
+            },
         );
         self.setup.supervisor.do_send(VmStopped(VmReport {
             vm: self.id(),
@@ -241,6 +249,7 @@ impl Vm {
             final_clock,
             queue_left,
             dropped,
+            lateness: self.lateness.clone(),
             max_queue: self.max_queue.max(queue_left),
             all_peers_closed: self.closed_peers.len() == self.setup.model.peers().len(),
         }));
