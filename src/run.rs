@@ -110,10 +110,7 @@ impl RunOutcome {
 
     /// The per-VM summary table printed at the end of a run.
     pub fn summary_table(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{:>4} {:>5} {:>7} {:>8} {:>6} {:>8} {:>8} {:>8} {:>9} {:>8}",
+        const HEADERS: [&str; 12] = [
             "vm",
             "rate",
             "ticks",
@@ -121,28 +118,37 @@ impl RunOutcome {
             "sent",
             "received",
             "internal",
+            "dropped",
             "clock",
             "max queue",
-            "max jump"
-        );
+            "max jump",
+            "p99 late ms",
+        ];
+        let mut out = String::new();
+        let mut push_row = |cells: &[String]| {
+            for (cell, header) in cells.iter().zip(HEADERS) {
+                let _ = write!(out, "{cell:>width$} ", width = header.len().max(5));
+            }
+            out.pop();
+            out.push('\n');
+        };
+        push_row(&HEADERS.map(String::from));
         for r in &self.reports {
             let c = &r.counters;
-            let _ = writeln!(
-                out,
-                "{:>4} {:>5} {:>7} {:>8} {:>6} {:>8} {:>8} {:>7} {:>8} {:>9} {:>8} {:>11.3}",
-                r.vm,
-                r.rate,
-                c.ticks,
-                ticks_within(r.rate, self.spec.runtime),
-                c.sent,
-                c.received,
-                c.internal,
-                r.dropped,
-                r.final_clock,
-                r.max_queue,
-                c.max_jump,
-                r.lateness.quantile_us(0.99) as f64 / 1000.0
-            );
+            push_row(&[
+                r.vm.to_string(),
+                r.rate.to_string(),
+                c.ticks.to_string(),
+                ticks_within(r.rate, self.spec.runtime).to_string(),
+                c.sent.to_string(),
+                c.received.to_string(),
+                c.internal.to_string(),
+                r.dropped.to_string(),
+                r.final_clock.to_string(),
+                r.max_queue.to_string(),
+                c.max_jump.to_string(),
+                format!("{:.3}", r.lateness.quantile_us(0.99) as f64 / 1000.0),
+            ]);
         }
         let a = self.accounting();
         let _ = writeln!(
