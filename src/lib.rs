@@ -9,6 +9,7 @@
 //!   send or compute), seeded and free of I/O.
 //! - [`schedule`]: when each tick is due (`start + k / rate`).
 //! - [`lateness`]: how late ticks fire, kept in a bounded histogram.
+//! - [`latency`]: the network-delay model, per link, first-in first-out.
 //! - [`settings`]: `Settings.toml`, environment and flags, checked into a
 //!   [`settings::RunSpec`] before anything runs.
 //! - [`messages`]: wire frames and the messages the actors exchange.
@@ -19,6 +20,7 @@
 
 pub mod actors;
 pub mod clock;
+pub mod latency;
 pub mod lateness;
 pub mod logging;
 pub mod messages;

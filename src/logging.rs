@@ -25,7 +25,6 @@ use std::cell::Cell;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -320,8 +319,8 @@ impl slog::Value for Recipients<'_> {
 }
 
 /// `start`: the VM's rate and listening address.
-pub fn log_start(log: &Logger, at: EventTime, rate: u32, addr: SocketAddr) {
-    slog::info!(log, "start"; EVENT_TIME_KEY => at, "addr" => %addr, "rate" => rate);
+pub fn log_start(log: &Logger, at: EventTime, rate: u32, addr: &str) {
+    slog::info!(log, "start"; EVENT_TIME_KEY => at, "addr" => addr, "rate" => rate);
 }
 
 /// `send`, `receive` or `internal`, with the clock after the event and the

@@ -18,7 +18,6 @@ use crate::lateness::Lateness;
 use crate::model::{Message, VmCounters, VmId};
 use actix::Message as ActixMessage;
 use bytes::{BufMut, Bytes, BytesMut};
-use std::net::SocketAddr;
 
 /// Bumped whenever the frame layout changes.
 pub const PROTOCOL_VERSION: u16 = 1;
@@ -206,7 +205,7 @@ pub struct BridgeReady {
 pub struct VmReport {
     pub vm: VmId,
     pub rate: u32,
-    pub addr: SocketAddr,
+    pub addr: String,
     pub counters: VmCounters,
     pub final_clock: u64,
     /// Messages that arrived but were never taken by a tick.

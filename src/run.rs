@@ -5,7 +5,9 @@
 //! actor starts, so a failed start leaves no VM running and no run
 //! directory that looks like a run.
 
-use crate::actors::supervisor::{ConnectionDrop, Finished, Interrupt, Listeners, Supervisor};
+use crate::actors::supervisor::{
+    ConnectionDrop, Finished, Interrupt, Listeners, Network, Supervisor,
+};
 use crate::logging::{self, RunDrain};
 use crate::messages::VmReport;
 use crate::model::VmId;
@@ -182,10 +184,26 @@ pub struct RunOptions {
 
 /// Runs the model once, in real time, and returns when every log is flushed.
 pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
-    ensure_file_limit(spec.vm_count)?;
-    let system = actix::System::new();
+    let system = if spec.virtual_time {
+        // A paused clock jumps to the next timer whenever the runtime is
+        // idle: a virtual hour passes in moments.
+        actix::System::with_tokio_rt(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .expect("a current-thread tokio runtime")
+        })
+    } else {
+        ensure_file_limit(spec.vm_count)?;
+        actix::System::new()
+    };
     let result = system.block_on(async {
-        let listeners = bind_listeners(&spec)?;
+        let network = if spec.virtual_time {
+            Network::InProcess
+        } else {
+            Network::Tcp(bind_listeners(&spec)?)
+        };
         let run_dir = run_dir::create(&spec.log_dir, &spec).map_err(|source| RunError::RunDir {
             dir: spec.log_dir.clone(),
             source,
@@ -197,9 +215,14 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
             })?;
         if options.announce {
             eprintln!(
-                "running {} VMs for {}s (seed {}, rates {:?}) into {}",
+                "running {} VMs for {}s{} (seed {}, rates {:?}) into {}",
                 spec.vm_count,
                 spec.runtime.as_secs_f64(),
+                if spec.virtual_time {
+                    " of virtual time"
+                } else {
+                    ""
+                },
                 spec.seed,
                 spec.rates,
                 run_dir.display()
@@ -208,9 +231,9 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         actix::Actor::start(Supervisor::new(
             spec.clone(),
-            listeners,
+            network,
             logging::run_logger(drain),
-            options.show_progress,
+            options.show_progress && !spec.virtual_time,
             options.faults,
             done_tx,
         ));

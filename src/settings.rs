@@ -8,6 +8,7 @@
 //! sees a value that was not checked. The prefix is not `LC_`: the locale
 //! variables (`LC_ALL`, `LC_CTYPE`) would collide with it.
 
+use crate::latency::{Delay, Latency};
 use crate::model::{draw_rates, VmId};
 use config::{Config, Environment, File, FileFormat};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -47,6 +48,18 @@ pub struct Settings {
     pub rate_max: i64,
     pub rates: Vec<i64>,
     pub internal_probability: f64,
+    pub virtual_time: bool,
+    pub latency: Delay,
+    pub latency_links: Vec<LinkLatency>,
+}
+
+/// A per-link latency override: messages from `from` to `to` take `delay`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkLatency {
+    pub from: i64,
+    pub to: i64,
+    pub delay: Delay,
 }
 
 impl Default for Settings {
@@ -62,6 +75,9 @@ impl Default for Settings {
             rate_max: 6,
             rates: Vec::new(),
             internal_probability: 0.7,
+            virtual_time: false,
+            latency: Delay::None,
+            latency_links: Vec::new(),
         }
     }
 }
@@ -81,6 +97,9 @@ pub struct RunSpec {
     /// The range the rates were drawn from (kept for the record).
     pub rate_range: (u32, u32),
     pub internal_probability: f64,
+    /// Run on a paused tokio clock with frames moved in-process.
+    pub virtual_time: bool,
+    pub latency: Latency,
 }
 
 impl RunSpec {
@@ -106,6 +125,18 @@ impl RunSpec {
             rate_max: self.rate_range.1.into(),
             rates: self.rates.iter().map(|&r| r.into()).collect(),
             internal_probability: self.internal_probability,
+            virtual_time: self.virtual_time,
+            latency: self.latency.default,
+            latency_links: self
+                .latency
+                .links
+                .iter()
+                .map(|(&(from, to), &delay)| LinkLatency {
+                    from: from.into(),
+                    to: to.into(),
+                    delay,
+                })
+                .collect(),
         }
     }
 }
@@ -118,6 +149,8 @@ pub struct Overrides {
     pub base_port: Option<i64>,
     pub seed: Option<u64>,
     pub log_dir: Option<PathBuf>,
+    /// `--virtual-time` turns the mode on; absent leaves the setting alone.
+    pub virtual_time: bool,
 }
 
 /// A setting that cannot be used, in one line the user can act on.
@@ -209,6 +242,7 @@ impl Settings {
         if let Some(log_dir) = &overrides.log_dir {
             settings.log_dir = log_dir.clone();
         }
+        settings.virtual_time |= overrides.virtual_time;
         settings
     }
 
@@ -286,6 +320,29 @@ impl Settings {
                 "a probability from 0.0 to 1.0 (0.7 is the assignment's die)",
             ));
         }
+        self.latency
+            .validate()
+            .map_err(|allowed| invalid("latency", format!("{:?}", self.latency), allowed))?;
+        let mut latency = Latency {
+            default: self.latency,
+            ..Latency::default()
+        };
+        for link in &self.latency_links {
+            let ids = 1..=i64::from(vm_count);
+            if !ids.contains(&link.from) || !ids.contains(&link.to) || link.from == link.to {
+                return Err(invalid(
+                    "latency_links",
+                    format!("from = {}, to = {}", link.from, link.to),
+                    format!("links between two different VM ids from 1 to {vm_count}"),
+                ));
+            }
+            link.delay.validate().map_err(|allowed| {
+                invalid("latency_links", format!("{:?}", link.delay), allowed)
+            })?;
+            latency
+                .links
+                .insert((link.from as VmId, link.to as VmId), link.delay);
+        }
         let seed = match self.seed {
             Seed::Fixed(seed) if seed > MAX_SEED => {
                 return Err(invalid(
@@ -317,6 +374,8 @@ impl Settings {
             rates,
             rate_range: (self.rate_min as u32, self.rate_max as u32),
             internal_probability: self.internal_probability,
+            virtual_time: self.virtual_time,
+            latency,
         })
     }
 }
@@ -414,6 +473,14 @@ mod tests {
             ("rates", |s| s.rates = vec![1, 0, 2]),
             ("internal_probability", |s| s.internal_probability = 1.5),
             ("log_dir", |s| s.log_dir = "".into()),
+            ("latency", |s| s.latency = Delay::Constant { ms: -3.0 }),
+            ("latency_links", |s| {
+                s.latency_links = vec![LinkLatency {
+                    from: 1,
+                    to: 9,
+                    delay: Delay::None,
+                }]
+            }),
         ];
         for (key, break_it) in cases {
             let mut settings = Settings {

@@ -1,67 +1,66 @@
-//! The socket bridge: one per VM, moving frames between TCP and the VM.
+//! The socket bridge: one per VM, moving frames between the network and the
+//! VM's mailbox.
 //!
-//! Outbound, it holds one connection to every peer and writes each
-//! [`Transmit`] as one length-delimited frame per recipient (actix's
-//! `FramedWrite` buffers them, so frames written in one turn leave in one
-//! syscall). Inbound, it accepts the peers' connections on the VM's
-//! listener and reads them with `add_stream(FramedRead)`; every data frame
-//! becomes a [`Deliver`] in the VM's mailbox, so the mailbox is the queue.
+//! Outbound, it holds one link to every peer and writes each [`Transmit`]
+//! as one frame per recipient (over TCP, frames written in one turn leave in
+//! one syscall). Inbound, it reads the peers' links: over TCP with
+//! `add_stream(FramedRead)` on accepted connections, in virtual time from
+//! [`Inbound`] messages (see [`super::transport`]). Every data frame becomes
+//! a [`Deliver`] in the VM's mailbox, so the mailbox is the queue; with a
+//! latency model the bridge first holds each message until its delivery
+//! time, keeping every link first-in first-out.
 //!
 //! Each connection must open with a [`Frame::Hello`] carrying the protocol
 //! version, the run's secret token and the id of a peer not yet connected;
 //! anything else is logged as a WARN and the connection is dropped before a
 //! single byte of it can reach the VM. When a peer's stream ends, the bridge
-//! puts [`PeerClosed`] into the mailbox behind that peer's last frame.
+//! puts [`PeerClosed`] into the mailbox behind that peer's last message.
 //!
 //! An orderly close ends with [`Frame::Bye`]. A stream that ends without
 //! one means the peer was lost mid-run: the bridge logs a WARN, closes its
-//! own connection to that peer (so the peer's side learns it too), and from
-//! then on counts every message for that peer as dropped, reporting the
-//! count with [`OutgoingClosed`] when the VM stops. Nothing is discarded
-//! without being counted.
+//! own link to that peer (so the peer's side learns it too), and from then
+//! on counts every message for that peer as dropped, reporting the count
+//! with [`OutgoingClosed`] when the VM stops. Nothing is discarded without
+//! being counted.
 
+use super::transport::{
+    codec, connect, Inbound, InboundEvent, OutgoingLink, PeerAddress, IN_PROCESS_CONN_BASE,
+};
 use super::vm::Vm;
 use super::VmGauges;
+use crate::latency::{Latency, LinkSchedule};
 use crate::logging::{self, EventClock};
 use crate::messages::{
     check_hello, BridgeReady, CloseOutgoing, Deliver, DropOutgoing, Frame, OutgoingClosed,
-    PeerClosed, Transmit, MAX_FRAME_LEN, PROTOCOL_VERSION,
+    PeerClosed, Transmit, PROTOCOL_VERSION,
 };
-use crate::model::VmId;
+use crate::model::{Message, VmId};
+use actix::clock::Instant;
 use actix::io::{SinkWrite, WriteHandler};
 use actix::prelude::*;
-use bytes::{Bytes, BytesMut};
 use futures_util::stream::{self, StreamExt};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use slog::Logger;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
-
-/// One outgoing connection. `SinkWrite` rather than actix's `FramedWrite`:
-/// the latter's `close` does not wake its writer, so a connection closed
-/// while idle would never send its end of stream.
-type Writer = SinkWrite<Bytes, FramedWrite<OwnedWriteHalf, LengthDelimitedCodec>>;
-
-/// The codec of every connection: 4-byte length prefix, and no frame longer
-/// than any valid one.
-fn codec() -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder()
-        .max_frame_length(MAX_FRAME_LEN)
-        .new_codec()
-}
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::codec::{FramedRead, FramedWrite};
 
 /// Everything a bridge needs, decided by the supervisor.
 pub struct BridgeSetup {
     pub vm_id: VmId,
-    pub listener: TcpListener,
-    /// Every other VM and the address it listens on.
-    pub peers: Vec<(VmId, SocketAddr)>,
+    /// The VM's listening socket (TCP only).
+    pub listener: Option<TcpListener>,
+    /// Every other VM and where its bridge is.
+    pub peers: Vec<(VmId, PeerAddress)>,
     pub token: u64,
+    pub latency: Latency,
+    /// Seeds the delays this bridge draws for its incoming links.
+    pub delay_seed: u64,
     pub vm: Addr<Vm>,
     pub gauges: Arc<VmGauges>,
     pub supervisor: Recipient<BridgeReady>,
@@ -69,43 +68,56 @@ pub struct BridgeSetup {
     pub clock: EventClock,
 }
 
-/// What happened on one inbound connection.
-enum InboundEvent {
-    Frame(Result<BytesMut, io::Error>),
-    End,
-}
-
-/// An inbound event, tagged with the connection it came from.
-struct Inbound {
-    conn: u64,
-    event: InboundEvent,
-}
-
-/// An accepted connection.
+/// An inbound connection.
 struct InboundConn {
-    addr: SocketAddr,
+    /// Where it came from, for WARN lines.
+    origin: String,
     /// The peer's id, once its hello has been accepted.
     peer: Option<VmId>,
     /// Whether the peer said goodbye, making the end of its stream orderly.
     said_bye: bool,
-    reader: SpawnHandle,
+    /// The TCP reader, to cancel when the connection is rejected.
+    reader: Option<SpawnHandle>,
+}
+
+/// What a link holds back until its delivery time.
+enum Held {
+    Message(Message),
+    /// The end of the peer's stream; `orderly` when it said goodbye.
+    End {
+        orderly: bool,
+    },
+}
+
+/// The messages one incoming link holds back, in delivery order.
+#[derive(Default)]
+struct HeldLink {
+    schedule: LinkSchedule<Instant>,
+    queue: VecDeque<(Instant, Held)>,
+    timer_armed: bool,
 }
 
 /// The socket bridge of one VM.
 pub struct Bridge {
     vm_id: VmId,
     listener: Option<TcpListener>,
-    peers: Vec<(VmId, SocketAddr)>,
+    peers: Vec<(VmId, PeerAddress)>,
     token: u64,
+    latency: Latency,
+    delay_rng: StdRng,
     vm: Addr<Vm>,
     gauges: Arc<VmGauges>,
     supervisor: Recipient<BridgeReady>,
     log: Logger,
     clock: EventClock,
-    outgoing: HashMap<VmId, Writer>,
+    outgoing: BTreeMap<VmId, OutgoingLink>,
     inbound: HashMap<u64, InboundConn>,
     next_conn: u64,
     identified: BTreeSet<VmId>,
+    held: BTreeMap<VmId, HeldLink>,
+    /// Set once the VM has stopped: delays no longer matter, so whatever is
+    /// held goes straight to the mailbox (to be counted as left there).
+    released: bool,
     /// Peers whose connection was lost; messages for them are dropped.
     lost: BTreeSet<VmId>,
     dropped: u64,
@@ -116,18 +128,22 @@ impl Bridge {
     pub fn new(setup: BridgeSetup) -> Self {
         Self {
             vm_id: setup.vm_id,
-            listener: Some(setup.listener),
+            listener: setup.listener,
             peers: setup.peers,
             token: setup.token,
+            latency: setup.latency,
+            delay_rng: StdRng::seed_from_u64(setup.delay_seed),
             vm: setup.vm,
             gauges: setup.gauges,
             supervisor: setup.supervisor,
             log: setup.log,
             clock: setup.clock,
-            outgoing: HashMap::new(),
+            outgoing: BTreeMap::new(),
             inbound: HashMap::new(),
             next_conn: 0,
             identified: BTreeSet::new(),
+            held: BTreeMap::new(),
+            released: false,
             lost: BTreeSet::new(),
             dropped: 0,
             reported_ready: false,
@@ -151,34 +167,48 @@ impl Bridge {
         }
     }
 
-    fn connect_to_peers(&mut self, ctx: &mut Context<Self>) {
-        for &(peer, addr) in &self.peers {
-            ctx.spawn(connect(addr).into_actor(self).map(
-                move |result, bridge, ctx| match result {
-                    Ok(stream) => bridge.open_outgoing(peer, stream, ctx),
-                    Err(e) => bridge.supervisor.do_send(BridgeReady {
-                        vm: bridge.vm_id,
-                        result: Err(format!(
-                            "VM {} cannot connect to VM {peer} at {addr}: {e}",
-                            bridge.vm_id
-                        )),
-                    }),
-                },
-            ));
-        }
-    }
-
-    fn open_outgoing(&mut self, peer: VmId, stream: TcpStream, ctx: &mut Context<Self>) {
-        let (_read, write) = stream.into_split();
-        let mut writer = SinkWrite::new(FramedWrite::new(write, codec()), ctx);
-        let hello = Frame::Hello {
+    fn hello(&self) -> Frame {
+        Frame::Hello {
             version: PROTOCOL_VERSION,
             token: self.token,
             vm: self.vm_id,
-        };
-        // A fresh writer is never closing, so the write cannot be refused.
-        let _ = writer.write(hello.encode());
-        self.outgoing.insert(peer, writer);
+        }
+    }
+
+    fn connect_to_peers(&mut self, ctx: &mut Context<Self>) {
+        for (peer, address) in self.peers.clone() {
+            match address {
+                PeerAddress::InProcess(bridge) => {
+                    self.open_outgoing(peer, OutgoingLink::in_process(self.vm_id, bridge));
+                }
+                PeerAddress::Tcp(addr) => {
+                    ctx.spawn(
+                        connect(addr).into_actor(self).map(
+                            move |result, bridge, ctx| match result {
+                                Ok(stream) => {
+                                    let (_read, write) = stream.into_split();
+                                    let writer =
+                                        SinkWrite::new(FramedWrite::new(write, codec()), ctx);
+                                    bridge.open_outgoing(peer, OutgoingLink::Tcp(writer));
+                                }
+                                Err(e) => bridge.supervisor.do_send(BridgeReady {
+                                    vm: bridge.vm_id,
+                                    result: Err(format!(
+                                        "VM {} cannot connect to VM {peer} at {addr}: {e}",
+                                        bridge.vm_id
+                                    )),
+                                }),
+                            },
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn open_outgoing(&mut self, peer: VmId, mut link: OutgoingLink) {
+        link.send(self.hello().encode());
+        self.outgoing.insert(peer, link);
         self.report_ready_when_connected();
     }
 
@@ -202,44 +232,53 @@ impl Bridge {
         self.inbound.insert(
             conn,
             InboundConn {
-                addr,
+                origin: addr.to_string(),
                 peer: None,
                 said_bye: false,
-                reader,
+                reader: Some(reader),
             },
         );
+    }
+
+    fn on_inbound(&mut self, Inbound { conn, event }: Inbound, ctx: &mut Context<Self>) {
+        if conn >= IN_PROCESS_CONN_BASE {
+            self.inbound.entry(conn).or_insert_with(|| InboundConn {
+                origin: "in-process".into(),
+                peer: None,
+                said_bye: false,
+                reader: None,
+            });
+        }
+        match event {
+            InboundEvent::Frame(Ok(payload)) => self.on_frame(conn, &payload, ctx),
+            InboundEvent::Frame(Err(e)) => self.reject(conn, &format!("read failed: {e}"), ctx),
+            InboundEvent::End => {
+                if let Some(InboundConn {
+                    peer: Some(peer),
+                    said_bye,
+                    ..
+                }) = self.inbound.remove(&conn)
+                {
+                    self.hold(peer, Held::End { orderly: said_bye }, ctx);
+                }
+            }
+        }
     }
 
     /// Closes an inbound connection for a reason worth a WARN line.
     fn reject(&mut self, conn: u64, reason: &str, ctx: &mut Context<Self>) {
         if let Some(c) = self.inbound.remove(&conn) {
-            ctx.cancel_future(c.reader);
+            if let Some(reader) = c.reader {
+                ctx.cancel_future(reader);
+            }
             let who = c.peer.map_or(String::new(), |p| format!(" (VM {p})"));
-            self.warn(&format!("closed connection from {}{who}: {reason}", c.addr));
+            self.warn(&format!(
+                "closed connection from {}{who}: {reason}",
+                c.origin
+            ));
             if let Some(peer) = c.peer {
-                self.lose_peer(peer);
+                self.hold(peer, Held::End { orderly: false }, ctx);
             }
-        }
-    }
-
-    /// The inbound stream from `peer` ended without a goodbye: stop talking
-    /// to it, and tell the VM nothing more will come from there.
-    fn lose_peer(&mut self, peer: VmId) {
-        self.lost.insert(peer);
-        if let Some(mut writer) = self.outgoing.remove(&peer) {
-            // Orderly on our side: the peer's bridge may still be reading.
-            let _ = writer.write(Frame::Bye.encode());
-            writer.close();
-        }
-        self.vm.do_send(PeerClosed(peer));
-    }
-
-    fn close_outgoing(&mut self, farewell: bool) {
-        for (_, mut writer) in self.outgoing.drain() {
-            if farewell {
-                let _ = writer.write(Frame::Bye.encode());
-            }
-            writer.close();
         }
     }
 
@@ -265,10 +304,7 @@ impl Bridge {
         };
         match Frame::decode(payload) {
             Ok(Frame::Data(message)) if message.from == peer => {
-                // Count first: the VM trusts the gauge to know a message
-                // is in its mailbox (or on its way there).
-                self.gauges.queued.fetch_add(1, Ordering::AcqRel);
-                self.vm.do_send(Deliver(message));
+                self.hold(peer, Held::Message(message), ctx);
             }
             Ok(Frame::Bye) => {
                 if let Some(c) = self.inbound.get_mut(&conn) {
@@ -285,20 +321,99 @@ impl Bridge {
             Err(e) => self.reject(conn, &format!("malformed frame: {e}"), ctx),
         }
     }
-}
 
-/// Connects to a peer's listener: address reuse so a recent run's sockets in
-/// TIME_WAIT cannot block us, and no Nagle delay on small frames.
-async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    let stream = socket.connect(addr).await?;
-    stream.set_nodelay(true)?;
-    Ok(stream)
+    /// Passes a message or the end of a stream on to the VM after the
+    /// link's delay, never ahead of what the link already holds.
+    fn hold(&mut self, peer: VmId, item: Held, ctx: &mut Context<Self>) {
+        let delay = match item {
+            Held::Message(_) if !self.released => self
+                .latency
+                .of_link(peer, self.vm_id)
+                .sample(&mut self.delay_rng),
+            _ => std::time::Duration::ZERO,
+        };
+        let link = self.held.entry(peer).or_default();
+        if delay.is_zero() && link.queue.is_empty() {
+            self.pass_on(peer, item);
+            return;
+        }
+        let at = link.schedule.deliver_at(Instant::now() + delay);
+        link.queue.push_back((at, item));
+        self.arm(peer, ctx);
+    }
+
+    fn arm(&mut self, peer: VmId, ctx: &mut Context<Self>) {
+        let Some(link) = self.held.get_mut(&peer) else {
+            return;
+        };
+        if link.timer_armed {
+            return;
+        }
+        if let Some(&(at, _)) = link.queue.front() {
+            link.timer_armed = true;
+            ctx.run_later(
+                at.saturating_duration_since(Instant::now()),
+                move |bridge, ctx| {
+                    if let Some(link) = bridge.held.get_mut(&peer) {
+                        link.timer_armed = false;
+                    }
+                    bridge.release_due(peer, ctx);
+                },
+            );
+        }
+    }
+
+    /// Passes on everything on the link that is due (or everything, once
+    /// the VM has stopped), then waits for the next.
+    fn release_due(&mut self, peer: VmId, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        while let Some(link) = self.held.get_mut(&peer) {
+            match link.queue.front() {
+                Some(&(at, _)) if self.released || at <= now => {
+                    let (_, item) = link.queue.pop_front().expect("front exists");
+                    self.pass_on(peer, item);
+                }
+                _ => break,
+            }
+        }
+        self.arm(peer, ctx);
+    }
+
+    fn pass_on(&mut self, peer: VmId, item: Held) {
+        match item {
+            Held::Message(message) => {
+                // Count first: the VM trusts the gauge to know a message
+                // is in its mailbox (or on its way there).
+                self.gauges.queued.fetch_add(1, Ordering::AcqRel);
+                self.vm.do_send(Deliver(message));
+            }
+            Held::End { orderly: true } => self.vm.do_send(PeerClosed(peer)),
+            Held::End { orderly: false } => {
+                self.warn(&format!(
+                    "lost the connection from VM {peer}: it ended without a goodbye; \
+                     messages to VM {peer} are dropped (and counted) from now on"
+                ));
+                self.lose_peer(peer);
+            }
+        }
+    }
+
+    /// Stop talking to a lost peer, and tell the VM nothing more will come
+    /// from there.
+    fn lose_peer(&mut self, peer: VmId) {
+        self.lost.insert(peer);
+        if let Some(link) = self.outgoing.remove(&peer) {
+            // Orderly on our side: the peer's bridge may still be reading.
+            link.close(true);
+        }
+        self.vm.do_send(PeerClosed(peer));
+    }
+
+    fn close_outgoing(&mut self, farewell: bool) {
+        for (_, link) in std::mem::take(&mut self.outgoing) {
+            link.close(farewell);
+        }
+    }
 }
 
 impl Actor for Bridge {
@@ -328,31 +443,20 @@ impl StreamHandler<io::Result<(TcpStream, SocketAddr)>> for Bridge {
 }
 
 impl StreamHandler<Inbound> for Bridge {
-    fn handle(&mut self, Inbound { conn, event }: Inbound, ctx: &mut Context<Self>) {
-        match event {
-            InboundEvent::Frame(Ok(payload)) => self.on_frame(conn, &payload, ctx),
-            InboundEvent::Frame(Err(e)) => self.reject(conn, &format!("read failed: {e}"), ctx),
-            InboundEvent::End => match self.inbound.remove(&conn) {
-                Some(InboundConn {
-                    peer: Some(peer),
-                    said_bye: true,
-                    ..
-                }) => self.vm.do_send(PeerClosed(peer)),
-                Some(InboundConn {
-                    peer: Some(peer), ..
-                }) => {
-                    self.warn(&format!(
-                        "lost the connection from VM {peer}: it ended without a goodbye; \
-                         messages to VM {peer} are dropped (and counted) from now on"
-                    ));
-                    self.lose_peer(peer);
-                }
-                _ => {}
-            },
-        }
+    fn handle(&mut self, inbound: Inbound, ctx: &mut Context<Self>) {
+        self.on_inbound(inbound, ctx);
     }
 
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
+
+/// Frames from an in-process link (virtual time).
+impl Handler<Inbound> for Bridge {
+    type Result = ();
+
+    fn handle(&mut self, inbound: Inbound, ctx: &mut Context<Self>) {
+        self.on_inbound(inbound, ctx);
+    }
 }
 
 impl WriteHandler<io::Error> for Bridge {
@@ -371,7 +475,7 @@ impl Handler<Transmit> for Bridge {
         let frame = Frame::Data(message).encode();
         for peer in to {
             let sent = match self.outgoing.get_mut(&peer) {
-                Some(writer) => writer.write(frame.clone()).is_ok(),
+                Some(link) => link.send(frame.clone()),
                 None => false,
             };
             if !sent {
@@ -390,11 +494,18 @@ impl Handler<Transmit> for Bridge {
 impl Handler<CloseOutgoing> for Bridge {
     type Result = ();
 
-    fn handle(&mut self, _: CloseOutgoing, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, _: CloseOutgoing, ctx: &mut Context<Self>) {
         self.close_outgoing(true);
         self.vm.do_send(OutgoingClosed {
             dropped: self.dropped,
         });
+        // The VM no longer ticks: whatever is held may enter its mailbox
+        // now, where its stop line counts it.
+        self.released = true;
+        let peers: Vec<VmId> = self.held.keys().copied().collect();
+        for peer in peers {
+            self.release_due(peer, ctx);
+        }
     }
 }
 

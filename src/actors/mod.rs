@@ -5,9 +5,12 @@
 //! - [`vm::Vm`] is one virtual machine: a tick timer driving the pure model,
 //!   with its mailbox serving as its message queue.
 //! - [`bridge::Bridge`] moves frames between TCP and its VM's mailbox.
+//! - [`transport`] is how bridges reach each other: TCP, or in-process
+//!   under virtual time.
 
 pub mod bridge;
 pub mod supervisor;
+pub mod transport;
 pub mod vm;
 
 use std::sync::atomic::AtomicU64;

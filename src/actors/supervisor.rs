@@ -12,11 +12,12 @@
 //! guard, which flushes every file, and hands the reports back.
 
 use super::bridge::{Bridge, BridgeSetup};
+use super::transport::PeerAddress;
 use super::vm::{Vm, VmSetup, PEER_CLOSE_GRACE};
 use super::VmGauges;
 use crate::logging::{self, EventClock};
 use crate::messages::{BridgeReady, DropOutgoing, VmReport, VmStopped};
-use crate::model::{VmId, VmModel};
+use crate::model::{derive_seed, VmId, VmModel};
 use crate::run::Accounting;
 use crate::settings::RunSpec;
 use actix::clock::Instant;
@@ -34,6 +35,8 @@ use tokio::sync::{oneshot, watch};
 /// Time between "every bridge is ready" and the common start instant, so
 /// every VM is running before anyone's first tick.
 const START_MARGIN: Duration = Duration::from_millis(5);
+/// Seed streams of the bridges' delay draws (VM ids are the model's streams).
+const DELAY_STREAM: u64 = 1 << 20;
 /// How long the mesh may take to connect before the run is abandoned.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Extra time, past the VMs' own grace period, before the supervisor gives
@@ -77,17 +80,37 @@ pub struct Listeners {
     pub addrs: Vec<SocketAddr>,
 }
 
+/// How the bridges reach each other.
+pub enum Network {
+    /// Real TCP, each VM on its own listener.
+    Tcp(Listeners),
+    /// Frames move in-process (virtual time).
+    InProcess,
+}
+
+/// The fixed epoch of virtual time: event times in a virtual run are this
+/// instant plus the virtual time elapsed, so seeded runs repeat exactly.
+pub const VIRTUAL_EPOCH: &str = "2000-01-01T00:00:00Z";
+
+fn virtual_epoch_micros() -> logging::EventTime {
+    chrono::DateTime::parse_from_rfc3339(VIRTUAL_EPOCH).map_or(0, |t| t.timestamp_micros() as u64)
+}
+
 /// Starts, watches and stops one run.
 pub struct Supervisor {
     spec: RunSpec,
     token: u64,
-    listeners: Option<Listeners>,
-    addrs: Vec<SocketAddr>,
+    network: Option<Network>,
+    /// What each VM's `start` line gives as its address.
+    addrs: Vec<String>,
     root_log: Logger,
     log_guard: Option<slog_async::AsyncGuard>,
     clock: EventClock,
     /// VM contexts waiting for every bridge to be ready.
     pending: Vec<Context<Vm>>,
+    /// In-process bridges are created before they run, so each can be
+    /// given the others' addresses.
+    bridge_contexts: Vec<Context<Bridge>>,
     bridges: Vec<Addr<Bridge>>,
     ready: usize,
     gauges: Vec<Arc<VmGauges>>,
@@ -103,7 +126,7 @@ pub struct Supervisor {
 impl Supervisor {
     pub fn new(
         spec: RunSpec,
-        listeners: Listeners,
+        network: Network,
         (root_log, log_guard): (Logger, slog_async::AsyncGuard),
         show_progress: bool,
         faults: Vec<ConnectionDrop>,
@@ -120,13 +143,22 @@ impl Supervisor {
             bar
         });
         Self {
-            addrs: listeners.addrs.clone(),
-            listeners: Some(listeners),
+            addrs: match &network {
+                Network::Tcp(listeners) => {
+                    listeners.addrs.iter().map(ToString::to_string).collect()
+                }
+                Network::InProcess => (1..=spec.vm_count).map(|_| "in-process".into()).collect(),
+            },
+            clock: match network {
+                Network::Tcp(_) => EventClock::wall(),
+                Network::InProcess => EventClock::starting_at(virtual_epoch_micros()),
+            },
+            network: Some(network),
             token: rand::random(),
             root_log,
             log_guard: Some(log_guard),
-            clock: EventClock::wall(),
             pending: Vec::new(),
+            bridge_contexts: Vec::new(),
             bridges: Vec::new(),
             ready: 0,
             gauges: Vec::new(),
@@ -161,7 +193,7 @@ impl Supervisor {
                     self.spec.internal_probability,
                 ),
                 rate: self.spec.rates[index],
-                addr: self.addrs[index],
+                addr: self.addrs[index].clone(),
                 start,
                 stop_at: self.stop_at.subscribe(),
                 bridge: self.bridges[index].clone(),
@@ -275,30 +307,53 @@ impl Actor for Supervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let Some(listeners) = self.listeners.take() else {
+        let Some(network) = self.network.take() else {
             return;
         };
         let supervisor = ctx.address();
-        for (index, listener) in listeners.sockets.into_iter().enumerate() {
+        let n = self.spec.vm_count as usize;
+        let (listeners, addresses): (Vec<Option<TcpListener>>, Vec<PeerAddress>) = match network
+        {
+            Network::Tcp(listeners) => (
+                listeners.sockets.into_iter().map(Some).collect(),
+                listeners.addrs.into_iter().map(PeerAddress::Tcp).collect(),
+            ),
+            Network::InProcess => {
+                let contexts: Vec<Context<Bridge>> = (0..n).map(|_| Context::new()).collect();
+                let addresses = contexts
+                    .iter()
+                    .map(|c| PeerAddress::InProcess(c.address()))
+                    .collect();
+                self.bridge_contexts = contexts;
+                ((0..n).map(|_| None).collect(), addresses)
+            }
+        };
+        let mut bridge_contexts = std::mem::take(&mut self.bridge_contexts).into_iter();
+        for (index, listener) in listeners.into_iter().enumerate() {
             let id = index as VmId + 1;
             let vm_ctx = Context::<Vm>::new();
             let gauges = Arc::new(VmGauges::default());
             let peers = (1..=self.spec.vm_count)
                 .filter(|&p| p != id)
-                .map(|p| (p, self.addrs[p as usize - 1]))
+                .map(|p| (p, addresses[p as usize - 1].clone()))
                 .collect();
             let bridge = Bridge::new(BridgeSetup {
                 vm_id: id,
                 listener,
                 peers,
                 token: self.token,
+                latency: self.spec.latency.clone(),
+                delay_seed: derive_seed(self.spec.seed, DELAY_STREAM + u64::from(id)),
                 vm: vm_ctx.address(),
                 gauges: gauges.clone(),
                 supervisor: supervisor.clone().recipient(),
                 log: logging::vm_logger(&self.root_log, id),
                 clock: self.clock,
-            })
-            .start();
+            });
+            let bridge = match bridge_contexts.next() {
+                Some(bridge_ctx) => bridge_ctx.run(bridge),
+                None => bridge.start(),
+            };
             self.pending.push(vm_ctx);
             self.bridges.push(bridge);
             self.gauges.push(gauges);

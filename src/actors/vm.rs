@@ -32,7 +32,6 @@ use actix::clock::{sleep_until, Instant};
 use actix::prelude::*;
 use slog::Logger;
 use std::collections::{BTreeSet, VecDeque};
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,7 +57,8 @@ enum Phase {
 pub struct VmSetup {
     pub model: VmModel,
     pub rate: u32,
-    pub addr: SocketAddr,
+    /// Where the VM listens, as its `start` line says.
+    pub addr: String,
     pub start: Instant,
     pub stop_at: watch::Receiver<Instant>,
     pub bridge: Addr<Bridge>,
@@ -244,7 +244,7 @@ impl Vm {
         self.setup.supervisor.do_send(VmStopped(VmReport {
             vm: self.id(),
             rate: self.setup.rate,
-            addr: self.setup.addr,
+            addr: self.setup.addr.clone(),
             counters,
             final_clock,
             queue_left,
@@ -267,7 +267,7 @@ impl Actor for Vm {
             &self.setup.log,
             self.setup.clock.now(),
             self.setup.rate,
-            self.setup.addr,
+            &self.setup.addr,
         );
         self.wait_for_next_tick(ctx);
     }

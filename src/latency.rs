@@ -1,0 +1,201 @@
+//! The network-latency model: how long a message takes on each link.
+//!
+//! A [`Delay`] is a distribution (none, constant, uniform or exponential,
+//! in milliseconds); [`Latency`] gives every link the default delay unless a
+//! per-link override says otherwise. [`LinkSchedule`] turns sampled delays
+//! into delivery times that keep each link first-in first-out: a message
+//! never overtakes an earlier one on the same link, however the delays fall.
+//! All of it is pure, with the random source passed in, so a seeded run
+//! draws the same delays every time.
+
+use crate::model::VmId;
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A delay distribution, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Delay {
+    #[default]
+    None,
+    Constant {
+        ms: f64,
+    },
+    Uniform {
+        min_ms: f64,
+        max_ms: f64,
+    },
+    Exponential {
+        mean_ms: f64,
+    },
+}
+
+/// Longest delay a setting may ask for (one hour).
+pub const MAX_DELAY_MS: f64 = 3_600_000.0;
+
+impl Delay {
+    /// Checks the parameters; the error says what is allowed.
+    pub fn validate(&self) -> Result<(), String> {
+        let in_range = |v: f64| v.is_finite() && (0.0..=MAX_DELAY_MS).contains(&v);
+        let ok = match *self {
+            Delay::None => true,
+            Delay::Constant { ms } => in_range(ms),
+            Delay::Uniform { min_ms, max_ms } => {
+                in_range(min_ms) && in_range(max_ms) && min_ms <= max_ms
+            }
+            Delay::Exponential { mean_ms } => in_range(mean_ms),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "delays in milliseconds from 0 to {MAX_DELAY_MS} (and min_ms <= max_ms)"
+            ))
+        }
+    }
+
+    /// Draws one delay.
+    pub fn sample(&self, rng: &mut impl rand::Rng) -> Duration {
+        let ms = match *self {
+            Delay::None => 0.0,
+            Delay::Constant { ms } => ms,
+            Delay::Uniform { min_ms, max_ms } if min_ms < max_ms => {
+                rng.random_range(min_ms..max_ms)
+            }
+            Delay::Uniform { min_ms, .. } => min_ms,
+            Delay::Exponential { mean_ms } => {
+                let u: f64 = rng.random();
+                -mean_ms * (1.0 - u).ln()
+            }
+        };
+        Duration::from_secs_f64(ms.clamp(0.0, MAX_DELAY_MS * 10.0) / 1000.0)
+    }
+
+    pub fn is_none(&self) -> bool {
+        matches!(self, Delay::None)
+    }
+}
+
+/// The delay of every link: a default and per-link overrides.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Latency {
+    pub default: Delay,
+    pub links: BTreeMap<(VmId, VmId), Delay>,
+}
+
+impl Latency {
+    /// The delay distribution of the link `from → to`.
+    pub fn of_link(&self, from: VmId, to: VmId) -> Delay {
+        self.links.get(&(from, to)).copied().unwrap_or(self.default)
+    }
+
+    /// True when no link has any delay.
+    pub fn is_none(&self) -> bool {
+        self.default.is_none() && self.links.values().all(Delay::is_none)
+    }
+}
+
+/// Delivery times on one link, kept in order.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkSchedule<T> {
+    last: Option<T>,
+}
+
+impl<T> Default for LinkSchedule<T> {
+    fn default() -> Self {
+        Self { last: None }
+    }
+}
+
+impl<T: Copy + Ord> LinkSchedule<T> {
+    /// When a message that arrived at `arrival` with a drawn delay is
+    /// delivered: after its delay, and never before the link's previous one.
+    pub fn deliver_at(&mut self, arrival_plus_delay: T) -> T {
+        let at = match self.last {
+            Some(last) if last > arrival_plus_delay => last,
+            _ => arrival_plus_delay,
+        };
+        self.last = Some(at);
+        at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{rngs::StdRng, SeedableRng};
+
+    #[test]
+    fn each_distribution_stays_in_its_range() {
+        let mut rng = StdRng::seed_from_u64(1);
+        assert_eq!(Delay::None.sample(&mut rng), Duration::ZERO);
+        assert_eq!(
+            Delay::Constant { ms: 25.0 }.sample(&mut rng),
+            Duration::from_millis(25)
+        );
+        let uniform = Delay::Uniform {
+            min_ms: 5.0,
+            max_ms: 10.0,
+        };
+        let exponential = Delay::Exponential { mean_ms: 20.0 };
+        let mut total = Duration::ZERO;
+        for _ in 0..10_000 {
+            let d = uniform.sample(&mut rng);
+            assert!(d >= Duration::from_millis(5) && d < Duration::from_millis(10));
+            total += exponential.sample(&mut rng);
+        }
+        let mean_ms = total.as_secs_f64() * 1000.0 / 10_000.0;
+        assert!((18.0..22.0).contains(&mean_ms), "mean {mean_ms}");
+    }
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        assert!(Delay::Constant { ms: -1.0 }.validate().is_err());
+        assert!(Delay::Constant { ms: f64::NAN }.validate().is_err());
+        let backwards = Delay::Uniform {
+            min_ms: 9.0,
+            max_ms: 1.0,
+        };
+        assert!(backwards.validate().is_err());
+        assert!(Delay::Exponential { mean_ms: 3.0 }.validate().is_ok());
+    }
+
+    #[test]
+    fn links_keep_their_order_whatever_the_delays() {
+        let mut link = LinkSchedule::default();
+        assert_eq!(link.deliver_at(50), 50);
+        // A later message with a shorter delay waits for the earlier one.
+        assert_eq!(link.deliver_at(20), 50);
+        assert_eq!(link.deliver_at(70), 70);
+    }
+
+    #[test]
+    fn overrides_apply_to_their_link_only() {
+        let mut latency = Latency {
+            default: Delay::Constant { ms: 1.0 },
+            ..Latency::default()
+        };
+        latency.links.insert((1, 2), Delay::Constant { ms: 9.0 });
+        assert_eq!(latency.of_link(1, 2), Delay::Constant { ms: 9.0 });
+        assert_eq!(latency.of_link(2, 1), Delay::Constant { ms: 1.0 });
+        assert!(!latency.is_none());
+        assert!(Latency::default().is_none());
+    }
+
+    #[test]
+    fn delays_parse_from_toml() {
+        let parse = |text: &str| toml::from_str::<Delay>(text);
+        assert_eq!(parse("kind = \"none\"").unwrap(), Delay::None);
+        assert_eq!(
+            parse("kind = \"uniform\"\nmin_ms = 1\nmax_ms = 2").unwrap(),
+            Delay::Uniform {
+                min_ms: 1.0,
+                max_ms: 2.0
+            }
+        );
+        assert!(parse("kind = \"gaussian\"").is_err());
+        assert!(parse("kind = \"constant\"\nms = 1\nextra = 2").is_err());
+    }
+}
