@@ -60,6 +60,16 @@ impl Lateness {
         self.max_us
     }
 
+    /// Adds another histogram's ticks to this one.
+    pub fn merge(&mut self, other: &Lateness) {
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            *mine += theirs;
+        }
+        self.beyond += other.beyond;
+        self.count += other.count;
+        self.max_us = self.max_us.max(other.max_us);
+    }
+
     pub fn max_us(&self) -> u64 {
         self.max_us
     }
@@ -95,5 +105,18 @@ mod tests {
         assert_eq!(lateness.quantile_us(0.5), 10);
         assert_eq!(lateness.quantile_us(0.99), 1_000_000);
         assert_eq!(Lateness::default().quantile_us(0.99), 0);
+    }
+
+    #[test]
+    fn merged_histograms_count_both() {
+        let mut a = Lateness::default();
+        let mut b = Lateness::default();
+        a.record(Duration::from_micros(15));
+        b.record(Duration::from_micros(995));
+        b.record(Duration::from_secs(2));
+        a.merge(&b);
+        assert_eq!(a.count(), 3);
+        assert_eq!(a.quantile_us(0.5), 1_000);
+        assert_eq!(a.max_us(), 2_000_000);
     }
 }

@@ -354,14 +354,19 @@ pub struct StopLine<'a> {
     /// The final clock.
     pub lc: u64,
     pub lateness: &'a Lateness,
+    /// Send event to mailbox, for the messages this VM received.
+    pub transit: &'a Lateness,
 }
 
-/// `stop`: the VM's totals, what it left and dropped, and how late its
-/// ticks fired (p50, p99 and max, in microseconds).
+/// `stop`: the VM's totals, what it left and dropped, how late its ticks
+/// fired and how long its messages took to arrive (p50, p99 and max, µs).
 pub fn log_stop(log: &Logger, at: EventTime, stop: &StopLine) {
     let counters = stop.counters;
     slog::info!(log, "stop";
         EVENT_TIME_KEY => at,
+        "transit_max_us" => stop.transit.max_us(),
+        "transit_p99_us" => stop.transit.quantile_us(0.99),
+        "transit_p50_us" => stop.transit.quantile_us(0.5),
         "late_max_us" => stop.lateness.max_us(),
         "late_p99_us" => stop.lateness.quantile_us(0.99),
         "late_p50_us" => stop.lateness.quantile_us(0.5),

@@ -82,6 +82,7 @@ fn run_model(args: &RunArgs) -> ExitCode {
         Err(e) => return fail(1, &e),
     };
     print!("{}", outcome.summary_table());
+    println!("{}", outcome.timing_line());
     println!("run directory: {}", outcome.run_dir.display());
     if let Some(signal) = outcome.interrupted {
         eprintln!(

@@ -20,7 +20,7 @@ use actix::Message as ActixMessage;
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// Bumped whenever the frame layout changes.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 /// No valid frame is longer than this; the codec rejects larger length prefixes.
 pub const MAX_FRAME_LEN: usize = 64;
 
@@ -28,7 +28,7 @@ const HELLO_TAG: u8 = 1;
 const DATA_TAG: u8 = 2;
 const BYE_TAG: u8 = 3;
 const HELLO_LEN: usize = 1 + 2 + 8 + 4;
-const DATA_LEN: usize = 1 + 4 + 8 + 8;
+const DATA_LEN: usize = 1 + 4 + 8 + 8 + 8;
 const BYE_LEN: usize = 1;
 
 /// One frame's payload.
@@ -36,12 +36,10 @@ const BYE_LEN: usize = 1;
 pub enum Frame {
     /// First frame of every connection: protocol version, the run's secret
     /// token, and the connecting VM's id.
-    Hello {
-        version: u16,
-        token: u64,
-        vm: VmId,
-    },
-    Data(Message),
+    Hello { version: u16, token: u64, vm: VmId },
+    /// A message, with the time of its send event (µs since the Unix
+    /// epoch, on the run's event clock) so the receiver can measure transit.
+    Data { message: Message, sent_at: u64 },
     /// Last frame of an orderly close: nothing more will follow.
     Bye,
 }
@@ -72,11 +70,15 @@ impl Frame {
                 buf.put_u64(token);
                 buf.put_u32(vm);
             }
-            Frame::Data(Message { from, seq, lc }) => {
+            Frame::Data {
+                message: Message { from, seq, lc },
+                sent_at,
+            } => {
                 buf.put_u8(DATA_TAG);
                 buf.put_u32(from);
                 buf.put_u64(seq);
                 buf.put_u64(lc);
+                buf.put_u64(sent_at);
             }
             Frame::Bye => buf.put_u8(BYE_TAG),
         }
@@ -108,11 +110,14 @@ impl Frame {
                 token: u64_at(2),
                 vm: u32_at(10),
             },
-            DATA_TAG => Frame::Data(Message {
-                from: u32_at(0),
-                seq: u64_at(4),
-                lc: u64_at(12),
-            }),
+            DATA_TAG => Frame::Data {
+                message: Message {
+                    from: u32_at(0),
+                    seq: u64_at(4),
+                    lc: u64_at(12),
+                },
+                sent_at: u64_at(20),
+            },
             _ => Frame::Bye,
         })
     }
@@ -170,6 +175,8 @@ pub struct PeerClosed(pub VmId);
 pub struct Transmit {
     pub to: Vec<VmId>,
     pub message: Message,
+    /// When the send event happened.
+    pub sent_at: u64,
 }
 
 /// VM → bridge: the VM has stopped ticking; flush and close every outgoing
@@ -214,6 +221,8 @@ pub struct VmReport {
     pub dropped: u64,
     /// How late its ticks fired against their schedule.
     pub lateness: Lateness,
+    /// How long its incoming messages took from send event to mailbox.
+    pub transit: Lateness,
     pub max_queue: u64,
     /// False when the VM stopped on its fallback deadline instead of
     /// hearing every peer close.
@@ -237,11 +246,14 @@ mod tests {
                 token: u64::MAX - 3,
                 vm: 7,
             },
-            Frame::Data(Message {
-                from: 3,
-                seq: 1 << 40,
-                lc: 99,
-            }),
+            Frame::Data {
+                message: Message {
+                    from: 3,
+                    seq: 1 << 40,
+                    lc: 99,
+                },
+                sent_at: 1_795_626_579_802_378,
+            },
             Frame::Bye,
         ];
         for frame in frames {
@@ -255,11 +267,14 @@ mod tests {
     fn malformed_payloads_are_rejected() {
         assert_eq!(Frame::decode(&[]), Err(FrameError::Empty));
         assert_eq!(Frame::decode(&[9, 0, 0]), Err(FrameError::UnknownTag(9)));
-        let data = Frame::Data(Message {
-            from: 1,
-            seq: 1,
-            lc: 1,
-        })
+        let data = Frame::Data {
+            message: Message {
+                from: 1,
+                seq: 1,
+                lc: 1,
+            },
+            sent_at: 0,
+        }
         .encode();
         assert!(matches!(
             Frame::decode(&data[..data.len() - 1]),

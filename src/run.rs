@@ -87,6 +87,8 @@ pub struct RunOutcome {
     pub interrupted: Option<Interrupt>,
     pub missing: Vec<VmId>,
     pub elapsed: Duration,
+    /// From building the mesh to every VM connected and ticking.
+    pub startup: Duration,
 }
 
 impl RunOutcome {
@@ -108,6 +110,21 @@ impl RunOutcome {
             (true, Some(Interrupt::Sigterm)) => 143,
             (true, None) => 0,
         }
+    }
+
+    /// The run's figures beyond the table: start-up and message transit.
+    pub fn timing_line(&self) -> String {
+        let mut transit = crate::lateness::Lateness::default();
+        for r in &self.reports {
+            transit.merge(&r.transit);
+        }
+        format!(
+            "mesh connected in {:.1} ms; message transit (send event to mailbox) p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            self.startup.as_secs_f64() * 1000.0,
+            transit.quantile_us(0.5) as f64 / 1000.0,
+            transit.quantile_us(0.99) as f64 / 1000.0,
+            transit.max_us() as f64 / 1000.0
+        )
     }
 
     /// The per-VM summary table printed at the end of a run.
@@ -248,6 +265,7 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
             interrupted: finished.interrupted,
             missing: finished.missing,
             elapsed: finished.elapsed,
+            startup: finished.startup,
         })
     });
     result

@@ -6,6 +6,8 @@ mod common;
 
 use common::{binary, check_logs, read_logs, wait_for_addrs};
 use logical_clocks::actors::supervisor::ConnectionDrop;
+use logical_clocks::messages::{Frame, PROTOCOL_VERSION};
+use logical_clocks::model::Message;
 use logical_clocks::run::{self, RunOptions};
 use logical_clocks::settings::Settings;
 use std::io::Write;
@@ -34,6 +36,34 @@ fn only_run_dir(log_dir: &std::path::Path) -> std::path::PathBuf {
     dir
 }
 
+fn framed(payload: &[u8]) -> Vec<u8> {
+    [&(payload.len() as u32).to_be_bytes()[..], payload].concat()
+}
+
+fn hello(token: u64, vm: u32) -> Vec<u8> {
+    Frame::Hello {
+        version: PROTOCOL_VERSION,
+        token,
+        vm,
+    }
+    .encode()
+    .to_vec()
+}
+
+fn data(from: u32) -> Vec<u8> {
+    let message = Message {
+        from,
+        seq: 1,
+        lc: 1,
+    };
+    Frame::Data {
+        message,
+        sent_at: 0,
+    }
+    .encode()
+    .to_vec()
+}
+
 /// Everything a stranger might throw at a port.
 fn harass(addr: std::net::SocketAddr) {
     let attacks: Vec<Vec<u8>> = vec![
@@ -41,16 +71,11 @@ fn harass(addr: std::net::SocketAddr) {
         // A length prefix far over the frame limit.
         vec![0xff, 0xff, 0xff, 0xf0, 1, 2, 3],
         // A well-formed hello with a guessed token, then a data frame.
-        [
-            &[0, 0, 0, 15, 1, 0, 1][..],
-            &42u64.to_be_bytes(),
-            &1u32.to_be_bytes(),
-            &[0, 0, 0, 21, 2, 0, 0, 0, 1],
-            &[0; 16],
-        ]
-        .concat(),
+        [framed(&hello(42, 1)), framed(&data(1))].concat(),
         // A data frame with no hello at all.
-        [&[0, 0, 0, 21, 2, 0, 0, 0, 2][..], &[0; 16]].concat(),
+        framed(&data(2)),
+        // A hello from an id that is not in the run.
+        framed(&hello(7, 99)),
         // Half a frame, then an abrupt disconnect.
         vec![0, 0, 0, 21, 2, 0],
         Vec::new(),

@@ -82,11 +82,10 @@ struct InboundConn {
 
 /// What a link holds back until its delivery time.
 enum Held {
-    Message(Message),
+    /// A message and the time of its send event.
+    Message(Message, u64),
     /// The end of the peer's stream; `orderly` when it said goodbye.
-    End {
-        orderly: bool,
-    },
+    End { orderly: bool },
 }
 
 /// The messages one incoming link holds back, in delivery order.
@@ -303,8 +302,8 @@ impl Bridge {
             return;
         };
         match Frame::decode(payload) {
-            Ok(Frame::Data(message)) if message.from == peer => {
-                self.hold(peer, Held::Message(message), ctx);
+            Ok(Frame::Data { message, sent_at }) if message.from == peer => {
+                self.hold(peer, Held::Message(message, sent_at), ctx);
             }
             Ok(Frame::Bye) => {
                 if let Some(c) = self.inbound.get_mut(&conn) {
@@ -326,7 +325,7 @@ impl Bridge {
     /// link's delay, never ahead of what the link already holds.
     fn hold(&mut self, peer: VmId, item: Held, ctx: &mut Context<Self>) {
         let delay = match item {
-            Held::Message(_) if !self.released => self
+            Held::Message(..) if !self.released => self
                 .latency
                 .of_link(peer, self.vm_id)
                 .sample(&mut self.delay_rng),
@@ -381,7 +380,13 @@ impl Bridge {
 
     fn pass_on(&mut self, peer: VmId, item: Held) {
         match item {
-            Held::Message(message) => {
+            Held::Message(message, sent_at) => {
+                let transit = self.clock.now().saturating_sub(sent_at);
+                self.gauges
+                    .transit
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .record(std::time::Duration::from_micros(transit));
                 // Count first: the VM trusts the gauge to know a message
                 // is in its mailbox (or on its way there).
                 self.gauges.queued.fetch_add(1, Ordering::AcqRel);
@@ -471,8 +476,13 @@ impl WriteHandler<io::Error> for Bridge {
 impl Handler<Transmit> for Bridge {
     type Result = ();
 
-    fn handle(&mut self, Transmit { to, message }: Transmit, _ctx: &mut Context<Self>) {
-        let frame = Frame::Data(message).encode();
+    fn handle(&mut self, transmit: Transmit, _ctx: &mut Context<Self>) {
+        let Transmit {
+            to,
+            message,
+            sent_at,
+        } = transmit;
+        let frame = Frame::Data { message, sent_at }.encode();
         for peer in to {
             let sent = match self.outgoing.get_mut(&peer) {
                 Some(link) => link.send(frame.clone()),

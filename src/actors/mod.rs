@@ -13,7 +13,9 @@ pub mod supervisor;
 pub mod transport;
 pub mod vm;
 
+use crate::lateness::Lateness;
 use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
 
 /// Counters a VM shares with its bridge and the supervisor.
 ///
@@ -25,4 +27,7 @@ pub struct VmGauges {
     pub queued: AtomicU64,
     /// The VM's clock after its latest event (for the progress line).
     pub clock: AtomicU64,
+    /// How long messages took from their send event to this VM's mailbox;
+    /// written by the bridge, read by the VM when it stops.
+    pub transit: Mutex<Lateness>,
 }

@@ -63,6 +63,8 @@ pub struct Finished {
     pub missing: Vec<VmId>,
     /// Ticking time: from the start instant to the last `stop`.
     pub elapsed: Duration,
+    /// From the supervisor's start to every VM connected and starting.
+    pub startup: Duration,
 }
 
 /// A fault to inject into a run (for tests of the model's robustness):
@@ -116,6 +118,8 @@ pub struct Supervisor {
     gauges: Vec<Arc<VmGauges>>,
     stop_at: watch::Sender<Instant>,
     start: Option<Instant>,
+    /// When the supervisor started building the mesh.
+    created: Instant,
     reports: BTreeMap<VmId, VmReport>,
     interrupted: Option<Interrupt>,
     progress: Option<ProgressBar>,
@@ -164,6 +168,7 @@ impl Supervisor {
             gauges: Vec::new(),
             stop_at: watch::Sender::new(far_future),
             start: None,
+            created: Instant::now(),
             reports: BTreeMap::new(),
             interrupted: None,
             progress,
@@ -289,6 +294,9 @@ impl Supervisor {
             interrupted: self.interrupted,
             missing,
             elapsed: self.start.map_or(Duration::ZERO, |s| s.elapsed()),
+            startup: self.start.map_or(Duration::ZERO, |s| {
+                s.saturating_duration_since(self.created)
+            }),
         }));
     }
 
@@ -310,10 +318,10 @@ impl Actor for Supervisor {
         let Some(network) = self.network.take() else {
             return;
         };
+        self.created = Instant::now();
         let supervisor = ctx.address();
         let n = self.spec.vm_count as usize;
-        let (listeners, addresses): (Vec<Option<TcpListener>>, Vec<PeerAddress>) = match network
-        {
+        let (listeners, addresses): (Vec<Option<TcpListener>>, Vec<PeerAddress>) = match network {
             Network::Tcp(listeners) => (
                 listeners.sockets.into_iter().map(Some).collect(),
                 listeners.addrs.into_iter().map(PeerAddress::Tcp).collect(),

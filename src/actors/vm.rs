@@ -22,7 +22,7 @@
 use super::bridge::Bridge;
 use super::VmGauges;
 use crate::lateness::Lateness;
-use crate::logging::{self, EventClock};
+use crate::logging::{self, EventClock, EventTime};
 use crate::messages::{
     CloseOutgoing, Deliver, OutgoingClosed, PeerClosed, Transmit, VmReport, VmStopped,
 };
@@ -151,7 +151,7 @@ impl Vm {
             self.phase = Phase::AwaitingMessage;
         } else {
             let event = self.setup.model.act();
-            self.record(&event);
+            let at = self.record(&event);
             if let Event::Send { to, seq, lc } = event {
                 self.setup.bridge.do_send(Transmit {
                     to,
@@ -160,6 +160,7 @@ impl Vm {
                         seq,
                         lc,
                     },
+                    sent_at: at,
                 });
             }
             self.wait_for_next_tick(ctx);
@@ -174,12 +175,15 @@ impl Vm {
         self.wait_for_next_tick(ctx);
     }
 
-    /// Logs an event and publishes the VM's state for the progress line.
-    fn record(&mut self, event: &Event) {
+    /// Logs an event and publishes the VM's state for the progress line;
+    /// returns the event's time.
+    fn record(&mut self, event: &Event) -> EventTime {
         let queue = self.queued();
         self.max_queue = self.max_queue.max(queue);
         self.setup.gauges.clock.store(event.lc(), Ordering::Relaxed);
-        logging::log_event(&self.setup.log, self.setup.clock.now(), event, queue);
+        let at = self.setup.clock.now();
+        logging::log_event(&self.setup.log, at, event, queue);
+        at
     }
 
     fn begin_stop(&mut self, ctx: &mut Context<Self>) {
@@ -230,6 +234,12 @@ impl Vm {
         let counters = self.setup.model.counters();
         let final_clock = self.setup.model.clock();
         let dropped = self.dropped.unwrap_or(0);
+        let transit = self
+            .setup
+            .gauges
+            .transit
+            .lock()
+            .map_or_else(|e| e.into_inner().clone(), |t| t.clone());
         logging::log_stop(
             &self.setup.log,
             self.setup.clock.now(),
@@ -239,6 +249,7 @@ impl Vm {
                 dropped,
                 lc: final_clock,
                 lateness: &self.lateness,
+                transit: &transit,
             },
         );
         self.setup.supervisor.do_send(VmStopped(VmReport {
@@ -250,6 +261,7 @@ impl Vm {
             queue_left,
             dropped,
             lateness: self.lateness.clone(),
+            transit,
             max_queue: self.max_queue.max(queue_left),
             all_peers_closed: self.closed_peers.len() == self.setup.model.peers().len(),
         }));
