@@ -15,8 +15,9 @@
 //!   timestamp hook runs later on the writer thread; here it only prints the
 //!   carried time, and the key itself is hidden from the line.
 //! - slog-term flushes after every record. The files sit behind a buffer
-//!   whose flush is deferred (at most every [`FLUSH_INTERVAL`], and at
-//!   shutdown), so a busy run makes one write per buffer, not one per line.
+//!   whose flush is deferred (at most every `flush_interval`, 200 ms by
+//!   default, and at shutdown), so a busy run makes one write per buffer,
+//!   not one per line. An interval of zero writes every line at once.
 
 use crate::lateness::Lateness;
 use crate::model::{Event, VmCounters, VmId};
@@ -33,8 +34,9 @@ use std::time::{Duration, Instant};
 /// The record key that carries an event's time (microseconds since the Unix
 /// epoch) from the event to the formatter; never printed.
 pub const EVENT_TIME_KEY: &str = "event_time_us";
-/// Longest time a written line may wait in memory before reaching its file
-/// while the run is busy; everything is flushed at shutdown.
+/// The default longest time a written line may wait in memory before
+/// reaching its file while the run is busy; everything is flushed at
+/// shutdown.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 /// Records that may wait in the channel to the writer thread; a full
 /// channel makes the logging caller wait, it never drops a line.
@@ -94,12 +96,14 @@ pub struct RunDrain {
     formats: Vec<VmFormat>,
     files: Vec<SharedFile>,
     last_flush: Mutex<Instant>,
+    flush_interval: Duration,
     reported_error: AtomicBool,
 }
 
 impl RunDrain {
-    /// Creates `vm-<id>.log` for ids `1..=vm_count` in `dir`.
-    pub fn create(dir: &Path, vm_count: u32) -> io::Result<Self> {
+    /// Creates `vm-<id>.log` for ids `1..=vm_count` in `dir`; lines reach
+    /// the disk at least every `flush_interval` (zero: after every line).
+    pub fn create(dir: &Path, vm_count: u32, flush_interval: Duration) -> io::Result<Self> {
         let mut formats = Vec::new();
         let mut files = Vec::new();
         for id in 1..=vm_count {
@@ -120,6 +124,7 @@ impl RunDrain {
             formats,
             files,
             last_flush: Mutex::new(Instant::now()),
+            flush_interval,
             reported_error: AtomicBool::new(false),
         })
     }
@@ -232,7 +237,7 @@ impl Drain for RunDrain {
             self.report(&e);
         }
         let mut last_flush = self.last_flush.lock().unwrap_or_else(|e| e.into_inner());
-        if last_flush.elapsed() >= FLUSH_INTERVAL {
+        if last_flush.elapsed() >= self.flush_interval {
             *last_flush = Instant::now();
             if let Err(e) = self.flush_all() {
                 self.report(&e);
@@ -407,7 +412,7 @@ mod tests {
     #[test]
     fn lines_follow_the_contract_and_route_by_vm() {
         let dir = tempfile::tempdir().unwrap();
-        let (root, guard) = run_logger(RunDrain::create(dir.path(), 2).unwrap());
+        let (root, guard) = run_logger(RunDrain::create(dir.path(), 2, FLUSH_INTERVAL).unwrap());
         let one = vm_logger(&root, 1);
         let two = vm_logger(&root, 2);
         // 2026-11-25T17:09:39.802378Z
@@ -434,7 +439,7 @@ mod tests {
     #[test]
     fn warnings_never_break_the_key_separator() {
         let dir = tempfile::tempdir().unwrap();
-        let (root, guard) = run_logger(RunDrain::create(dir.path(), 1).unwrap());
+        let (root, guard) = run_logger(RunDrain::create(dir.path(), 1, FLUSH_INTERVAL).unwrap());
         log_warning(
             &vm_logger(&root, 1),
             0,
@@ -451,7 +456,7 @@ mod tests {
     #[test]
     fn a_flood_of_lines_is_never_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let (root, guard) = run_logger(RunDrain::create(dir.path(), 1).unwrap());
+        let (root, guard) = run_logger(RunDrain::create(dir.path(), 1, FLUSH_INTERVAL).unwrap());
         let log = vm_logger(&root, 1);
         for lc in 1..=200_000 {
             log_event(&log, lc, &Event::Internal { lc }, 0);

@@ -226,9 +226,11 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
             source,
         })?;
         let drain =
-            RunDrain::create(&run_dir, spec.vm_count).map_err(|source| RunError::RunDir {
-                dir: run_dir.clone(),
-                source,
+            RunDrain::create(&run_dir, spec.vm_count, spec.log_flush).map_err(|source| {
+                RunError::RunDir {
+                    dir: run_dir.clone(),
+                    source,
+                }
             })?;
         if options.announce {
             eprintln!(

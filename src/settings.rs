@@ -51,6 +51,7 @@ pub struct Settings {
     pub virtual_time: bool,
     pub latency: Delay,
     pub latency_links: Vec<LinkLatency>,
+    pub log_flush_ms: i64,
 }
 
 /// A per-link latency override: messages from `from` to `to` take `delay`.
@@ -78,6 +79,7 @@ impl Default for Settings {
             virtual_time: false,
             latency: Delay::None,
             latency_links: Vec::new(),
+            log_flush_ms: 200,
         }
     }
 }
@@ -100,6 +102,8 @@ pub struct RunSpec {
     /// Run on a paused tokio clock with frames moved in-process.
     pub virtual_time: bool,
     pub latency: Latency,
+    /// Longest a log line may wait in memory; zero writes every line at once.
+    pub log_flush: Duration,
 }
 
 impl RunSpec {
@@ -137,6 +141,7 @@ impl RunSpec {
                     delay,
                 })
                 .collect(),
+            log_flush_ms: self.log_flush.as_millis() as i64,
         }
     }
 }
@@ -343,6 +348,13 @@ impl Settings {
                 .links
                 .insert((link.from as VmId, link.to as VmId), link.delay);
         }
+        if !(0..=60_000).contains(&self.log_flush_ms) {
+            return Err(invalid(
+                "log_flush_ms",
+                self.log_flush_ms,
+                "milliseconds from 0 (write every line at once) to 60000",
+            ));
+        }
         let seed = match self.seed {
             Seed::Fixed(seed) if seed > MAX_SEED => {
                 return Err(invalid(
@@ -376,6 +388,7 @@ impl Settings {
             internal_probability: self.internal_probability,
             virtual_time: self.virtual_time,
             latency,
+            log_flush: Duration::from_millis(self.log_flush_ms as u64),
         })
     }
 }
@@ -474,6 +487,7 @@ mod tests {
             ("internal_probability", |s| s.internal_probability = 1.5),
             ("log_dir", |s| s.log_dir = "".into()),
             ("latency", |s| s.latency = Delay::Constant { ms: -3.0 }),
+            ("log_flush_ms", |s| s.log_flush_ms = -1),
             ("latency_links", |s| {
                 s.latency_links = vec![LinkLatency {
                     from: 1,
