@@ -1,0 +1,214 @@
+//! `logical-clocks analyze`: reads a run's VM logs and tells what happened to the clocks.
+//!
+//! The analysis streams: the per-VM logs are merged in time order and every figure is updated
+//! line by line, so a run of a million events takes about a second and bounded memory. The parts:
+//!
+//! - `timestamp.rs`: RFC 3339 timestamps to microseconds and back (pure, allocation-free).
+//! - `record.rs` and `parse.rs`: one log line typed after the log contract, and its parser (pure).
+//! - `run_dir.rs` and `run_settings.rs`: finding runs and VM logs; reading `settings.toml`.
+//! - `merge.rs`: the k-way time merge of the per-VM line readers (the only reader of logs).
+//! - `check.rs`: Lamport's rules along each VM's program order (pure).
+//! - `matching.rs`: receives matched to sends, checking every message edge (pure).
+//! - `violation.rs`: broken rules with file and line, capped in memory.
+//! - `stats.rs`, `quantile.rs`, `drift.rs`, `series.rs`, `window.rs`: the running figures, the
+//!   bounded quantiles, the drift grid, downsampled plot series, the space-time window (pure).
+//! - `analyzer.rs`: routes each merged line to all of the above, and writes `events.csv` rows
+//!   through `csv.rs`.
+//! - `summary.rs`: the `summary.json` schema and its construction; `report.rs`: the text report
+//!   and the comparison table.
+//! - `plots.rs`: the PNG plots, drawn with a bundled font.
+//! - `synthetic.rs`: writes a valid synthetic run of any size, for the benchmark and tests.
+//!
+//! [`analyze_run`] is the driver: it is the one place that opens output files.
+
+mod analyzer;
+mod check;
+mod csv;
+mod drift;
+mod error;
+mod matching;
+mod merge;
+mod parse;
+mod plots;
+mod quantile;
+mod record;
+mod report;
+mod run_dir;
+mod run_settings;
+mod series;
+mod stats;
+mod summary;
+pub mod synthetic;
+mod timestamp;
+mod violation;
+mod window;
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+pub use error::AnalysisError;
+pub use parse::{parse_line, ParseError};
+pub use record::{Action, Body, Kind, Level, Record, Tick};
+pub use run_dir::newest_run;
+pub use run_settings::RunSettings;
+pub use summary::{Check, Messages, Summary, VmSummary, WaitFigures};
+pub use violation::{Rule, Violation};
+
+use analyzer::Analyzer;
+use merge::TimeMerge;
+
+/// What `analyze` should produce besides the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnalyzeOptions {
+    /// Draw the PNG plots (`--no-plots` turns this off for speed).
+    pub plots: bool,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions { plots: true }
+    }
+}
+
+/// The analysis of one run: its summary, the rules it broke, and the files written.
+#[derive(Debug, Clone)]
+pub struct RunAnalysis {
+    summary: Summary,
+    violations: Vec<Violation>,
+    /// The first WARN/ERRO/CRIT lines, quoted.
+    notices: Vec<String>,
+    /// A few messages that were sent but never received, as text.
+    unreceived: Vec<String>,
+    files: Vec<PathBuf>,
+}
+
+impl RunAnalysis {
+    /// The human-readable report: per-VM tables, run figures, violations, files written.
+    pub fn report(&self) -> String {
+        report::render(self)
+    }
+
+    /// True when no rule is broken and every message is accounted for.
+    pub fn is_healthy(&self) -> bool {
+        self.summary.check.healthy
+    }
+
+    /// The violations found, in file and line order (the first [`Self::VIOLATIONS_KEPT`]; the
+    /// summary counts all of them).
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// Everything `summary.json` holds.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// The files written into the run directory.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// How many violations are kept in full.
+    pub const VIOLATIONS_KEPT: usize = violation::Violations::KEEP;
+}
+
+/// Analyses the run in `run_dir` and writes `summary.json`, `events.csv` and (if asked) the
+/// plots into it.
+pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis, AnalysisError> {
+    let logs = run_dir::vm_logs(run_dir)?;
+    let (settings, settings_note) = run_settings::read_settings(run_dir);
+    let mut merge = TimeMerge::open(&logs)?;
+    let origin_us = merge.peek_time().unwrap_or(0);
+
+    let csv_path = run_dir.join("events.csv");
+    let csv_file = File::create(&csv_path).map_err(|source| AnalysisError::Write {
+        path: csv_path.clone(),
+        source,
+    })?;
+    let write_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| AnalysisError::Write { path, source }
+    };
+    let csv = BufWriter::with_capacity(1 << 20, csv_file);
+    let mut analyzer =
+        Analyzer::new(logs.clone(), origin_us, Some(csv)).map_err(write_error(&csv_path))?;
+    while let Some(item) = merge.next_item()? {
+        analyzer.feed(item).map_err(write_error(&csv_path))?;
+    }
+    let (mut outcome, _) = analyzer.finish().map_err(write_error(&csv_path))?;
+    outcome.notes.extend(settings_note);
+    if let Some(n) = settings.vm_count {
+        let missing: Vec<String> = (1..=n)
+            .filter(|id| !logs.iter().any(|l| l.vm == *id))
+            .map(|id| format!("vm-{id}.log"))
+            .collect();
+        if !missing.is_empty() {
+            outcome.notes.push(format!(
+                "settings.toml says {n} VMs but {} missing",
+                missing.join(", ")
+            ));
+        }
+    }
+
+    let mut files = vec![run_dir.join("summary.json"), csv_path];
+    if opts.plots {
+        files.extend(plots::draw_all(run_dir, &outcome.plot)?);
+    }
+    let names = files
+        .iter()
+        .filter_map(|f| f.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    let summary = summary::build(run_dir, settings, &outcome, names);
+
+    let summary_path = &files[0];
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| AnalysisError::Write {
+        path: summary_path.clone(),
+        source: e.into(),
+    })?;
+    std::fs::write(summary_path, json).map_err(write_error(summary_path))?;
+
+    let violations = outcome
+        .findings
+        .into_iter()
+        .map(|f| Violation {
+            file: logs[f.at.file].path.clone(),
+            line: f.at.line,
+            rule: f.rule,
+            detail: f.detail,
+        })
+        .collect();
+    let unreceived = outcome
+        .unreceived
+        .examples
+        .iter()
+        .map(|(at, sender, seq, recipient)| {
+            format!(
+                "vm {sender} seq {seq} to vm {recipient} (sent at {}:{})",
+                file_name(&logs[at.file].path),
+                at.line
+            )
+        })
+        .collect();
+    Ok(RunAnalysis {
+        summary,
+        violations,
+        notices: outcome.notices,
+        unreceived,
+        files,
+    })
+}
+
+/// A table with one row per run, to compare runs.
+pub fn comparison_table(runs: &[RunAnalysis]) -> String {
+    report::comparison(runs)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
