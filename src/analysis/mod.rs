@@ -154,7 +154,7 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
 
     let mut files = vec![run_dir.join("summary.json"), csv_path];
     if opts.plots {
-        files.extend(plots::draw_all(run_dir, &outcome.plot)?);
+        files.extend(plots::FILES.iter().map(|name| run_dir.join(name)));
     }
     let names = files
         .iter()
@@ -162,6 +162,17 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
     let summary = summary::build(run_dir, settings, &outcome, names);
+    if opts.plots {
+        let labels: Vec<String> = summary
+            .vms
+            .iter()
+            .map(|v| match v.configured_rate {
+                Some(rate) => format!("VM {} ({rate} ticks/s)", v.vm),
+                None => format!("VM {}", v.vm),
+            })
+            .collect();
+        plots::draw_all(run_dir, &outcome.plot, &labels)?;
+    }
 
     let summary_path = &files[0];
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| AnalysisError::Write {

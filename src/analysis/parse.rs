@@ -46,7 +46,7 @@ struct Fields<'a> {
 impl<'a> Fields<'a> {
     /// Records `key: value`; returns false if `part` has no `: `.
     fn take(&mut self, part: &'a str) -> bool {
-        let Some((key, value)) = part.split_once(": ") else {
+        let Some((key, value)) = split_once_then_space(part, b':') else {
             return false;
         };
         let slot = match key {
@@ -78,7 +78,7 @@ pub fn parse_line(line: &str) -> Result<Record, ParseError> {
     let level =
         Level::from_abbrev(level_text).ok_or_else(|| ParseError::Level(clip(level_text)))?;
 
-    let mut parts = rest.split(", ");
+    let mut parts = fields(rest);
     let message = parts.next().unwrap_or("");
     let mut fields = Fields::default();
 
@@ -167,6 +167,40 @@ pub fn parse_line(line: &str) -> Result<Record, ParseError> {
         time_us,
         vm: Some(vm),
         body,
+    })
+}
+
+/// Splits at the first `sep` followed by a space (`", "`, `": "`). Hand-rolled because a
+/// one-byte search is a fast memchr while `str::split(", ")` runs a general substring search,
+/// which was the parser's largest cost.
+fn split_once_then_space(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = s[from..].find(char::from(sep)) {
+        let at = from + i;
+        if bytes.get(at + 1) == Some(&b' ') {
+            return Some((&s[..at], &s[at + 2..]));
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The `, `-separated pieces of `s`.
+fn fields(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match split_once_then_space(r, b',') {
+            Some((head, tail)) => {
+                rest = Some(tail);
+                Some(head)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
     })
 }
 
@@ -345,6 +379,15 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(parse_line(line), Err(want), "{line}");
         }
+    }
+
+    #[test]
+    fn fields_split_on_comma_space_only() {
+        let parts: Vec<&str> = fields("send, to: 2 3, a,b: c, seq: 4").collect();
+        assert_eq!(parts, vec!["send", "to: 2 3", "a,b: c", "seq: 4"]);
+        assert_eq!(fields("").collect::<Vec<_>>(), vec![""]);
+        assert_eq!(split_once_then_space("a:b: c", b':'), Some(("a:b", "c")));
+        assert_eq!(split_once_then_space("abc", b':'), None);
     }
 
     #[test]

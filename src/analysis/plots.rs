@@ -6,7 +6,7 @@
 //! downsampled ([`Series`](super::series::Series)), so a million-event run plots as fast as a
 //! small one.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
@@ -34,13 +34,12 @@ pub const FILES: [&str; 5] = [
     "spacetime.png",
 ];
 
-/// Draws every plot into `dir`; returns the paths written.
-pub fn draw_all(dir: &Path, data: &PlotData) -> Result<Vec<PathBuf>, AnalysisError> {
+/// Draws every plot into `dir`, naming VM i `labels[i]` in legends.
+pub fn draw_all(dir: &Path, data: &PlotData, labels: &[String]) -> Result<(), AnalysisError> {
     register_font().map_err(|detail| AnalysisError::Plot {
         path: dir.join(FILES[0]),
         detail,
     })?;
-    let mut written = Vec::new();
     for name in FILES {
         let path = dir.join(name);
         let drawn = match name {
@@ -48,33 +47,32 @@ pub fn draw_all(dir: &Path, data: &PlotData) -> Result<Vec<PathBuf>, AnalysisErr
                 &path,
                 "Lamport clock over time",
                 "clock value (Lamport units)",
-                data,
+                labels,
                 &data.clock,
             ),
             "queue.png" => lines(
                 &path,
                 "Queue length over time",
                 "messages waiting in the queue",
-                data,
-                &data.queue,
+                labels,
+                &steps(&data.queue),
             ),
             "drift.png" => lines(
                 &path,
                 "Drift: gap to the highest clock",
                 "leader's clock minus this VM's clock",
-                data,
+                labels,
                 &data.drift,
             ),
-            "jumps.png" => jumps(&path, data),
+            "jumps.png" => jumps(&path, data, labels),
             _ => spacetime(&path, data),
         };
         drawn.map_err(|detail| AnalysisError::Plot {
             path: path.clone(),
             detail,
         })?;
-        written.push(path);
     }
-    Ok(written)
+    Ok(())
 }
 
 /// Registers the bundled font with plotters, once per process.
@@ -135,12 +133,34 @@ fn bounds(values: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
     (lo, hi + (hi - lo) * 0.04)
 }
 
+/// Series as steps: a value holds until the next point (a queue length does not slide).
+fn steps(series: &[Vec<(f64, f64)>]) -> Vec<Vec<(f64, f64)>> {
+    series
+        .iter()
+        .map(|points| {
+            let mut out = Vec::with_capacity(points.len() * 2);
+            for (i, &(t, v)) in points.iter().enumerate() {
+                if i > 0 {
+                    out.push((t, points[i - 1].1));
+                }
+                out.push((t, v));
+            }
+            out
+        })
+        .collect()
+}
+
+/// Axis numbers without a useless `.0`: 600 and 0.5, not 600.0 and 0.5.
+fn tidy(v: &f64) -> String {
+    format!("{}", (v * 1e6).round() / 1e6)
+}
+
 /// One line per VM over time.
 fn lines(
     path: &Path,
     title: &str,
     y_desc: &str,
-    data: &PlotData,
+    labels: &[String],
     series: &[Vec<(f64, f64)>],
 ) -> Result<(), String> {
     let root = canvas(path)?;
@@ -159,17 +179,19 @@ fn lines(
         .y_desc(y_desc)
         .axis_desc_style((FONT, AXIS))
         .label_style((FONT, LABELS))
+        .x_label_formatter(&tidy)
+        .y_label_formatter(&tidy)
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(|e| e.to_string())?;
-    for (i, (points, vm)) in series.iter().zip(&data.vms).enumerate() {
+    for (i, (points, label)) in series.iter().zip(labels).enumerate() {
         let style = ShapeStyle::from(color(i)).stroke_width(3);
         let drawn = chart
             .draw_series(LineSeries::new(points.iter().copied(), style))
             .map_err(|e| e.to_string())?;
         if i < LEGEND_MAX {
             drawn
-                .label(format!("VM {vm}"))
+                .label(label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 30, y)], style));
         }
     }
@@ -193,7 +215,7 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
 }
 
 /// Grouped bars: for each jump size (or bin of sizes), one bar per VM, on a log count axis.
-fn jumps(path: &Path, data: &PlotData) -> Result<(), String> {
+fn jumps(path: &Path, data: &PlotData, labels: &[String]) -> Result<(), String> {
     let root = canvas(path)?;
     let max_jump = data
         .jumps
@@ -258,7 +280,7 @@ fn jumps(path: &Path, data: &PlotData) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let n = data.vms.len().max(1) as f64;
     let bar = 0.8 / n;
-    for (i, (bins, vm)) in counts.iter().zip(&data.vms).enumerate() {
+    for (i, (bins, label)) in counts.iter().zip(labels).enumerate() {
         let fill = color(i).filled();
         let left = -0.4 + bar * i as f64;
         let bars = bins
@@ -272,7 +294,7 @@ fn jumps(path: &Path, data: &PlotData) -> Result<(), String> {
         let drawn = chart.draw_series(bars).map_err(|e| e.to_string())?;
         if i < LEGEND_MAX {
             drawn
-                .label(format!("VM {vm}"))
+                .label(label)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 24, y + 8)], fill));
         }
     }
@@ -298,6 +320,8 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
     let lane_of = |vm: u32| data.vms.iter().position(|&v| v == vm).unwrap_or(0) as f64 + 1.0;
     let (x0, x1) = bounds(w.dots.iter().map(|d| d.t), false);
     let pad = (x1 - x0) * 0.02;
+    // Head room above the top lane for the legend (about a fifth of the plot's height).
+    let top = lanes as f64 + 0.6 + 0.3 * (lanes as f64 + 0.2);
     let mut chart = ChartBuilder::on(&root)
         .caption(
             format!("Space-time diagram: the first {} events", w.dots.len()),
@@ -306,7 +330,7 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
         .margin(24)
         .x_label_area_size(70)
         .y_label_area_size(110)
-        .build_cartesian_2d(x0 - pad..x1 + pad, 0.4f64..lanes as f64 + 0.6)
+        .build_cartesian_2d(x0 - pad..x1 + pad, 0.4f64..top)
         .map_err(|e| e.to_string())?;
     let vms = data.vms.clone();
     let lane_label = move |y: &f64| {
@@ -322,6 +346,7 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
         .y_desc("VM (one lane each)")
         .axis_desc_style((FONT, AXIS))
         .label_style((FONT, LABELS))
+        .x_label_formatter(&tidy)
         .y_labels(lanes * 2 + 1)
         .y_label_formatter(&lane_label)
         .disable_y_mesh()
