@@ -186,9 +186,14 @@ fn lines(
         .map_err(|e| e.to_string())?;
     for (i, (points, label)) in series.iter().zip(labels).enumerate() {
         let style = ShapeStyle::from(color(i)).stroke_width(3);
-        let drawn = chart
-            .draw_series(LineSeries::new(points.iter().copied(), style))
-            .map_err(|e| e.to_string())?;
+        // One path per segment: plotters joins a wide polyline with miters, which shoot far
+        // out of the plot where a dense series zig-zags.
+        let segments = points
+            .windows(2)
+            .map(|w| PathElement::new(vec![w[0], w[1]], style));
+        let single = (points.len() == 1).then(|| Circle::new(points[0], 3, style.filled()));
+        chart.draw_series(single).map_err(|e| e.to_string())?;
+        let drawn = chart.draw_series(segments).map_err(|e| e.to_string())?;
         if i < LEGEND_MAX {
             drawn
                 .label(label)
