@@ -200,16 +200,18 @@ fn lines(
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 30, y)], style));
         }
     }
-    legend(&mut chart)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(|e| e.to_string())
 }
 
+/// Draws the legend of the labelled series at `position`.
 fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
 ) -> Result<(), String> {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(position)
         .label_font((FONT, LABELS))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
@@ -303,16 +305,7 @@ fn jumps(path: &Path, data: &PlotData, labels: &[String]) -> Result<(), String> 
                 .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 24, y + 8)], fill));
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, LABELS))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .margin(12)
-        .legend_area_size(40)
-        .draw()
-        .map_err(|e| e.to_string())?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present().map_err(|e| e.to_string())
 }
 
@@ -416,7 +409,7 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
         }
     }
-    legend(&mut chart)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(|e| e.to_string())
 }
 

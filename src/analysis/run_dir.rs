@@ -21,12 +21,7 @@ pub fn newest_run(log_dir: &Path) -> Result<PathBuf, AnalysisError> {
     if !log_dir.is_dir() {
         return Err(AnalysisError::MissingLogDir(log_dir.to_path_buf()));
     }
-    let entries = fs::read_dir(log_dir).map_err(|source| AnalysisError::Read {
-        path: log_dir.to_path_buf(),
-        source,
-    })?;
-    entries
-        .filter_map(|e| e.ok())
+    entries(log_dir)?
         .map(|e| e.path())
         .filter(|p| p.join("vm-1.log").is_file())
         .max_by(|a, b| a.file_name().cmp(&b.file_name()))
@@ -38,12 +33,7 @@ pub fn vm_logs(run_dir: &Path) -> Result<Vec<VmLog>, AnalysisError> {
     if !run_dir.is_dir() {
         return Err(AnalysisError::MissingRunDir(run_dir.to_path_buf()));
     }
-    let entries = fs::read_dir(run_dir).map_err(|source| AnalysisError::Read {
-        path: run_dir.to_path_buf(),
-        source,
-    })?;
-    let mut logs: Vec<VmLog> = entries
-        .filter_map(|e| e.ok())
+    let mut logs: Vec<VmLog> = entries(run_dir)?
         .filter_map(|e| {
             let vm = vm_id(e.file_name().to_str()?)?;
             Some(VmLog { vm, path: e.path() })
@@ -55,6 +45,15 @@ pub fn vm_logs(run_dir: &Path) -> Result<Vec<VmLog>, AnalysisError> {
     }
     logs.sort_by_key(|log| log.vm);
     Ok(logs)
+}
+
+/// The readable entries of `dir`.
+fn entries(dir: &Path) -> Result<impl Iterator<Item = fs::DirEntry>, AnalysisError> {
+    let read = fs::read_dir(dir).map_err(|source| AnalysisError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(read.filter_map(Result::ok))
 }
 
 /// `vm-12.log` -> 12; ids are 1-based, so `vm-0.log` is not a VM log.
