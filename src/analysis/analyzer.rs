@@ -41,7 +41,7 @@ pub struct Analyzer<W: Write> {
     violations: Violations,
     drift: Drift,
     window: Spacetime,
-    csv: Option<EventsCsv<W>>,
+    csv: EventsCsv<W>,
     origin_us: i64,
     first_us: Option<i64>,
     last_us: Option<i64>,
@@ -85,8 +85,8 @@ pub struct Outcome {
 
 impl<W: Write> Analyzer<W> {
     /// An analysis of the VMs in `logs`, with times measured from `origin_us`, writing
-    /// `events.csv` rows to `csv` if given.
-    pub fn new(logs: Vec<VmLog>, origin_us: i64, csv: Option<W>) -> io::Result<Analyzer<W>> {
+    /// `events.csv` to `csv`.
+    pub fn new(logs: Vec<VmLog>, origin_us: i64, csv: W) -> io::Result<Analyzer<W>> {
         let max_id = logs.iter().map(|l| l.vm as usize).max().unwrap_or(0);
         let mut slot_of = vec![None; max_id + 1];
         for (slot, log) in logs.iter().enumerate() {
@@ -109,7 +109,7 @@ impl<W: Write> Analyzer<W> {
             matcher: Matcher::default(),
             violations: Violations::default(),
             window: Spacetime::new(origin_us),
-            csv: csv.map(|w| EventsCsv::new(w, origin_us)).transpose()?,
+            csv: EventsCsv::new(csv, origin_us)?,
             origin_us,
             first_us: None,
             last_us: None,
@@ -181,7 +181,7 @@ impl<W: Write> Analyzer<W> {
             Body::Start { rate } => {
                 self.vms[slot].stats.start_rate = rate;
                 self.drift.alive(slot, t);
-                self.csv_row(t, vm, Kind::Start, Row::default())
+                self.csv.row(t, vm, Kind::Start, Row::default())
             }
             Body::Stop { queue } => {
                 self.vms[slot].stats.left_in_queue = Some(queue);
@@ -190,7 +190,7 @@ impl<W: Write> Analyzer<W> {
                     queue: Some(queue),
                     ..Row::default()
                 };
-                self.csv_row(t, vm, Kind::Stop, row)
+                self.csv.row(t, vm, Kind::Stop, row)
             }
             Body::Tick(tick) => self.tick(at, t, vm, tick),
             Body::Unknown { .. } => {
@@ -243,7 +243,7 @@ impl<W: Write> Analyzer<W> {
             action: Some(&tick.action),
             jump: Some(jump),
         };
-        self.csv_row(t, vm, tick.action.kind(), row)
+        self.csv.row(t, vm, tick.action.kind(), row)
     }
 
     fn deliver(&mut self, d: &Delivery) {
@@ -255,20 +255,13 @@ impl<W: Write> Analyzer<W> {
         self.window.delivery(d);
     }
 
-    fn csv_row(&mut self, t: i64, vm: u32, kind: Kind, row: Row<'_>) -> io::Result<()> {
-        match &mut self.csv {
-            Some(csv) => csv.row(t, vm, kind, row),
-            None => Ok(()),
-        }
-    }
-
     fn file_name(&self, slot: usize) -> String {
         format!("vm-{}.log", self.logs[slot].vm)
     }
 
-    /// Ends the stream: settles unmatched messages and hands back every figure (and the CSV
-    /// writer, flushed).
-    pub fn finish(mut self) -> io::Result<(Outcome, Option<W>)> {
+    /// Ends the stream: settles unmatched messages, flushes `events.csv` and hands back every
+    /// figure.
+    pub fn finish(mut self) -> io::Result<Outcome> {
         let unreceived = self.matcher.finish(&mut self.violations);
         for vm in &self.vms {
             if vm.stats.left_in_queue.is_none() {
@@ -284,7 +277,7 @@ impl<W: Write> Analyzer<W> {
                 self.waits.negative
             ));
         }
-        let csv = self.csv.map(EventsCsv::finish).transpose()?;
+        self.csv.finish()?;
         let (findings, rule_counts) = self.violations.into_sorted();
         let drift = self.drift.figures();
         let drift_samples = self.drift.samples();
@@ -316,6 +309,6 @@ impl<W: Write> Analyzer<W> {
             notes: self.notes,
             plot,
         };
-        Ok((outcome, csv))
+        Ok(outcome)
     }
 }

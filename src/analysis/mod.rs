@@ -133,11 +133,11 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
     };
     let csv = BufWriter::with_capacity(1 << 20, csv_file);
     let mut analyzer =
-        Analyzer::new(logs.clone(), origin_us, Some(csv)).map_err(write_error(&csv_path))?;
+        Analyzer::new(logs.clone(), origin_us, csv).map_err(write_error(&csv_path))?;
     while let Some(item) = merge.next_item()? {
         analyzer.feed(item).map_err(write_error(&csv_path))?;
     }
-    let (mut outcome, _) = analyzer.finish().map_err(write_error(&csv_path))?;
+    let mut outcome = analyzer.finish().map_err(write_error(&csv_path))?;
     outcome.notes.extend(settings_note);
     if let Some(n) = settings.vm_count {
         let missing: Vec<String> = (1..=n)
