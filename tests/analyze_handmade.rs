@@ -413,6 +413,22 @@ fn a_last_line_without_newline_that_parses_is_used_and_noted() {
 }
 
 #[test]
+fn lines_of_an_unknown_kind_are_skipped_and_noted() {
+    let vm2 = with_inserted(
+        VM2,
+        3,
+        "2026-11-25T17:00:00.300000Z INFO resync, peer: 1, vm: 2",
+    );
+    let (_tmp, run) = write_run(VM1, &vm2);
+    let a = analyze(&run);
+    assert!(a.is_healthy(), "{}", a.report());
+    assert!(a
+        .summary()
+        .notes
+        .contains(&"vm-2.log: 1 INFO lines with an unknown event kind were skipped".to_string()));
+}
+
+#[test]
 fn a_line_in_the_wrong_file_is_caught() {
     let vm1 = with_line(
         VM1,

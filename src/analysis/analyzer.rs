@@ -264,6 +264,12 @@ impl<W: Write> Analyzer<W> {
     pub fn finish(mut self) -> io::Result<Outcome> {
         let unreceived = self.matcher.finish(&mut self.violations);
         for vm in &self.vms {
+            if vm.stats.unknown > 0 {
+                self.notes.push(format!(
+                    "vm-{}.log: {} INFO lines with an unknown event kind were skipped",
+                    vm.stats.vm, vm.stats.unknown
+                ));
+            }
             if vm.stats.left_in_queue.is_none() {
                 self.notes.push(format!(
                     "vm-{}.log has no stop line: its queue at the end is unknown (run cut short?)",
