@@ -54,10 +54,11 @@ fn missing_or_empty_directories_give_one_line_errors() {
 }
 
 #[test]
-fn a_run_with_empty_logs_and_no_settings_is_analysed_without_figures() {
+fn a_run_with_empty_logs_and_no_settings_is_analysed_and_plotted_without_figures() {
     let tmp = tempfile::tempdir().unwrap();
     fs::write(tmp.path().join("vm-1.log"), "").unwrap();
-    let a = analyze_run(tmp.path(), &NO_PLOTS).unwrap();
+    let a = analyze_run(tmp.path(), &AnalyzeOptions { plots: true }).unwrap();
+    assert!(tmp.path().join("spacetime.png").is_file());
     let s = a.summary();
     assert_eq!((s.ticks, s.lines, s.span_s), (0, 0, 0.0));
     assert_eq!(s.settings.vm_count, Some(1));

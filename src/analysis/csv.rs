@@ -18,6 +18,9 @@ pub struct EventsCsv<W: Write> {
     origin_us: i64,
     /// The row being built: formatted byte by byte, then written in one call.
     row: Vec<u8>,
+    /// The whole second of the last timestamp and its text up to the `.`: consecutive events
+    /// mostly share it, so only the microseconds need formatting.
+    second: Option<(i64, Vec<u8>)>,
 }
 
 /// The columns of one row that are not always present.
@@ -37,14 +40,24 @@ impl<W: Write> EventsCsv<W> {
             out,
             origin_us,
             row: Vec::with_capacity(128),
+            second: None,
         })
     }
 
     pub fn row(&mut self, time_us: i64, vm: u32, kind: Kind, row: Row<'_>) -> io::Result<()> {
         let b = &mut self.row;
         b.clear();
-        push_rfc3339(b, time_us);
-        b.push(b',');
+        let secs = time_us.div_euclid(1_000_000);
+        match &self.second {
+            Some((s, text)) if *s == secs => b.extend_from_slice(text),
+            _ => {
+                push_rfc3339(b, secs * 1_000_000);
+                b.truncate(b.len() - "000000Z".len());
+                self.second = Some((secs, b.clone()));
+            }
+        }
+        push_padded(b, time_us.rem_euclid(1_000_000) as u64, 6);
+        b.extend_from_slice(b"Z,");
         push_seconds(b, time_us - self.origin_us);
         b.push(b',');
         push_padded(b, u64::from(vm), 1);

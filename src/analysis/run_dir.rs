@@ -59,10 +59,11 @@ fn entries(dir: &Path) -> Result<impl Iterator<Item = fs::DirEntry>, AnalysisErr
 /// `vm-12.log` -> 12; ids are 1-based, so `vm-0.log` is not a VM log.
 fn vm_id(file_name: &str) -> Option<u32> {
     let id = file_name.strip_prefix("vm-")?.strip_suffix(".log")?;
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+    // Digits only and no leading zero, so `vm-01.log` cannot pose as a second VM 1.
+    if id.is_empty() || id.starts_with('0') || !id.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    id.parse().ok().filter(|&id| id >= 1)
+    id.parse().ok()
 }
 
 #[cfg(test)]
