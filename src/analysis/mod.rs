@@ -119,48 +119,19 @@ impl RunAnalysis {
 pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis, AnalysisError> {
     let logs = run_dir::vm_logs(run_dir)?;
     let (settings, settings_note) = run_settings::read_settings(run_dir);
-    let mut merge = TimeMerge::open(&logs)?;
-    let origin_us = merge.peek_time().unwrap_or(0);
-
-    let csv_path = run_dir.join("events.csv");
-    let csv_file = File::create(&csv_path).map_err(|source| AnalysisError::Write {
-        path: csv_path.clone(),
-        source,
-    })?;
-    let write_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| AnalysisError::Write { path, source }
-    };
-    let csv = BufWriter::with_capacity(1 << 20, csv_file);
-    let mut analyzer =
-        Analyzer::new(logs.clone(), origin_us, csv).map_err(write_error(&csv_path))?;
-    while let Some(item) = merge.next_item()? {
-        analyzer.feed(item).map_err(write_error(&csv_path))?;
-    }
-    let mut outcome = analyzer.finish().map_err(write_error(&csv_path))?;
+    let mut outcome = stream(&logs, &run_dir.join("events.csv"))?;
     outcome.notes.extend(settings_note);
-    if let Some(n) = settings.vm_count {
-        let missing: Vec<String> = (1..=n)
-            .filter(|id| !logs.iter().any(|l| l.vm == *id))
-            .map(|id| format!("vm-{id}.log"))
-            .collect();
-        if !missing.is_empty() {
-            outcome.notes.push(format!(
-                "settings.toml says {n} VMs but {} missing",
-                missing.join(", ")
-            ));
-        }
-    }
+    outcome.notes.extend(
+        settings
+            .vm_count
+            .and_then(|n| run_dir::missing_logs(&logs, n)),
+    );
 
-    let mut files = vec![run_dir.join("summary.json"), csv_path];
+    let mut files = vec![run_dir.join("summary.json"), run_dir.join("events.csv")];
     if opts.plots {
         files.extend(plots::FILES.iter().map(|name| run_dir.join(name)));
     }
-    let names = files
-        .iter()
-        .filter_map(|f| f.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .collect();
+    let names = files.iter().map(|f| file_name(f)).collect();
     let summary = summary::build(run_dir, settings, &outcome, names);
     if opts.plots {
         let labels: Vec<String> = summary
@@ -173,13 +144,7 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
             .collect();
         plots::draw_all(run_dir, &outcome.plot, &labels)?;
     }
-
-    let summary_path = &files[0];
-    let json = serde_json::to_vec_pretty(&summary).map_err(|e| AnalysisError::Write {
-        path: summary_path.clone(),
-        source: e.into(),
-    })?;
-    std::fs::write(summary_path, json).map_err(write_error(summary_path))?;
+    summary::write(&files[0], &summary)?;
 
     let violations = outcome
         .findings
@@ -210,6 +175,23 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
         unreceived,
         files,
     })
+}
+
+/// The one pass over the logs: merges them in time order into the analyzer, which writes
+/// `events.csv` to `csv_path` on the way.
+fn stream(logs: &[run_dir::VmLog], csv_path: &Path) -> Result<analyzer::Outcome, AnalysisError> {
+    let write_error = |source| AnalysisError::Write {
+        path: csv_path.to_path_buf(),
+        source,
+    };
+    let mut merge = TimeMerge::open(logs)?;
+    let origin_us = merge.peek_time().unwrap_or(0);
+    let csv = BufWriter::with_capacity(1 << 20, File::create(csv_path).map_err(write_error)?);
+    let mut analyzer = Analyzer::new(logs.to_vec(), origin_us, csv).map_err(write_error)?;
+    while let Some(item) = merge.next_item()? {
+        analyzer.feed(item).map_err(write_error)?;
+    }
+    analyzer.finish().map_err(write_error)
 }
 
 /// A table with one row per run, to compare runs.

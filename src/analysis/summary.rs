@@ -2,7 +2,8 @@
 //!
 //! The structs here are the file's schema (docs/analyze.md documents each field) and the API
 //! that later tools aggregate across runs, so they are plain data with public fields. They are
-//! built from the stream's [`Outcome`] and the run's settings in one pure function, [`build`].
+//! built from the stream's [`Outcome`] and the run's settings in one pure function, [`build`];
+//! [`write`] is the file's only writer.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::analyzer::Outcome;
 use super::drift::Drift;
+use super::error::AnalysisError;
 use super::run_settings::RunSettings;
 use super::timestamp::Rfc3339;
 use super::violation::Rule;
@@ -243,6 +245,16 @@ pub fn build(
         notes: outcome.notes.clone(),
         files,
     }
+}
+
+/// Writes `summary` as pretty JSON to `path`.
+pub fn write(path: &Path, summary: &Summary) -> Result<(), AnalysisError> {
+    let error = |source| AnalysisError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let json = serde_json::to_vec_pretty(summary).map_err(|e| error(e.into()))?;
+    std::fs::write(path, json).map_err(error)
 }
 
 /// Fills what settings.toml did not say from the logs: the VM count and each VM's rate.
