@@ -57,6 +57,7 @@ impl Counts {
 pub struct LogHistogram {
     counts: Vec<u64>,
     total: u64,
+    min: u64,
     max: u64,
 }
 
@@ -72,6 +73,11 @@ impl LogHistogram {
             self.counts = vec![0; BUCKETS];
         }
         self.counts[bucket(value)] += 1;
+        self.min = if self.total == 0 {
+            value
+        } else {
+            self.min.min(value)
+        };
         self.total += 1;
         self.max = self.max.max(value);
     }
@@ -80,14 +86,15 @@ impl LogHistogram {
         self.total
     }
 
-    /// The nearest-rank quantile `q` in 0..=1, within a bucket's width, never above the maximum.
+    /// The nearest-rank quantile `q` in 0..=1, within a bucket's width, and never outside the
+    /// smallest and largest value seen (so a run of equal values gives that value exactly).
     pub fn quantile(&self, q: f64) -> Option<u64> {
         let rank = rank(self.total, q)?;
         let mut seen = 0;
         for (i, &n) in self.counts.iter().enumerate() {
             seen += n;
             if seen >= rank {
-                return Some(midpoint(i).min(self.max));
+                return Some(midpoint(i).clamp(self.min, self.max));
             }
         }
         None
@@ -160,6 +167,14 @@ mod tests {
             assert!((got - exact).abs() / exact < 0.02, "q{q}: {got} vs {exact}");
         }
         assert_eq!(h.quantile(1.0), Some(700_000));
+    }
+
+    #[test]
+    fn equal_values_give_that_value() {
+        let mut h = LogHistogram::default();
+        h.add(50_000);
+        h.add(50_000);
+        assert_eq!(h.quantile(0.95), Some(50_000));
     }
 
     #[test]
