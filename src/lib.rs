@@ -16,9 +16,12 @@
 //! - [`logging`]: the log contract and the single drain that writes it.
 //! - [`actors`]: the supervisor, one VM actor and one socket bridge per VM.
 //! - [`run_dir`]: the per-run output directory.
-//! - [`run`]: one real-time run, from a spec to the VMs' reports.
+//! - [`run`]: one run (real or virtual time), from a spec to the VMs' reports.
+//! - [`analysis`]: reads a run directory back through the log contract:
+//!   statistics, the clock-condition check, `summary.json`, plots.
 
 pub mod actors;
+pub mod analysis;
 pub mod clock;
 pub mod latency;
 pub mod lateness;

@@ -2,6 +2,7 @@
 //! print results and errors. Everything else lives in the library.
 
 use clap::{Args, Parser, Subcommand};
+use logical_clocks::analysis::{self, AnalyzeOptions};
 use logical_clocks::run::{self, RunError, RunOptions};
 use logical_clocks::settings::{Overrides, Settings, SettingsError};
 use std::io::IsTerminal;
@@ -29,6 +30,24 @@ struct Cli {
 enum Command {
     /// Run the model (the default when no subcommand is given).
     Run(RunArgs),
+    /// Analyse runs: statistics, the clock-condition check, summary.json, events.csv, plots.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Args)]
+struct AnalyzeArgs {
+    /// Run directories to analyse (default: the newest run in the log directory).
+    #[arg(value_name = "RUN_DIR")]
+    runs: Vec<PathBuf>,
+    /// Skip the PNG plots (faster).
+    #[arg(long)]
+    no_plots: bool,
+    /// Where to look for the newest run (default: `log_dir` from the settings).
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
+    /// Settings file to take `log_dir` from.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Args, Clone, Default)]
@@ -60,7 +79,51 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Run(args)) => run_model(&args),
+        Some(Command::Analyze(args)) => analyze(&args),
         None => run_model(&cli.run),
+    }
+}
+
+/// Exit code of `analyze` when a run breaks a clock rule or loses messages.
+const UNHEALTHY_RUN: u8 = 1;
+
+fn analyze(args: &AnalyzeArgs) -> ExitCode {
+    let runs = if args.runs.is_empty() {
+        let log_dir = match &args.log_dir {
+            Some(dir) => dir.clone(),
+            None => match Settings::load(args.config.as_deref()) {
+                Ok(settings) => settings.log_dir,
+                Err(e) => return fail(USAGE_ERROR, &e),
+            },
+        };
+        match analysis::newest_run(&log_dir) {
+            Ok(run) => vec![run],
+            Err(e) => return fail(USAGE_ERROR, &e),
+        }
+    } else {
+        args.runs.clone()
+    };
+    let options = AnalyzeOptions {
+        plots: !args.no_plots,
+    };
+    let mut analyses = Vec::new();
+    for run in &runs {
+        match analysis::analyze_run(run, &options) {
+            Ok(analysis) => {
+                println!("{}", analysis.report());
+                analyses.push(analysis);
+            }
+            Err(e) => return fail(USAGE_ERROR, &e),
+        }
+    }
+    if analyses.len() > 1 {
+        println!("{}", analysis::comparison_table(&analyses));
+    }
+    if analyses.iter().all(|a| a.is_healthy()) {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("error: a run broke a clock rule or lost messages (see above)");
+        ExitCode::from(UNHEALTHY_RUN)
     }
 }
 

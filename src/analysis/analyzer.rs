@@ -1,0 +1,321 @@
+//! The streaming analysis: takes the merged lines one by one and feeds every figure at once.
+//!
+//! One pass does it all (checks, statistics, drift, the plot series, `events.csv`), so the logs
+//! are read once and nothing grows with the run but the findings, which are capped. This file
+//! only routes each line to the parts that care about it; the rules live in `check` and
+//! `matching`, the figures in `stats`, `drift`, `series` and `window`.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use super::check::ProgramOrder;
+use super::csv::{EventsCsv, Row};
+use super::drift::{Drift, VmDrift};
+use super::matching::{Delivery, Matcher, Stamp, Unreceived};
+use super::merge::Merged;
+use super::quantile::Counts;
+use super::record::{Action, Body, Kind, Level, Record, Tick};
+use super::run_dir::VmLog;
+use super::series::Series;
+use super::stats::{VmStats, Waits};
+use super::violation::{At, Finding, Rule, Violations};
+use super::window::Spacetime;
+
+/// How many WARN/ERRO lines are quoted in full in the report.
+const NOTICES_KEPT: usize = 10;
+
+/// What one VM's stream needs besides its figures.
+struct VmState {
+    order: ProgramOrder,
+    stats: VmStats,
+    clock: Series,
+    queue: Series,
+}
+
+/// The streaming analysis of one run.
+pub struct Analyzer<W: Write> {
+    logs: Vec<VmLog>,
+    slot_of: Vec<Option<usize>>,
+    vms: Vec<VmState>,
+    matcher: Matcher,
+    violations: Violations,
+    drift: Drift,
+    window: Spacetime,
+    csv: EventsCsv<W>,
+    origin_us: i64,
+    first_us: Option<i64>,
+    last_us: Option<i64>,
+    lines: u64,
+    waits: Waits,
+    notices: Vec<String>,
+    notes: Vec<String>,
+}
+
+/// Series and window for the plots.
+#[derive(Debug, Clone)]
+pub struct PlotData {
+    pub vms: Vec<u32>,
+    pub clock: Vec<Vec<(f64, f64)>>,
+    pub queue: Vec<Vec<(f64, f64)>>,
+    pub drift: Vec<Vec<(f64, f64)>>,
+    pub jumps: Vec<Counts>,
+    pub window: Spacetime,
+}
+
+/// Everything the stream yielded.
+#[derive(Debug)]
+pub struct Outcome {
+    pub vms: Vec<VmStats>,
+    pub drift: Vec<VmDrift>,
+    pub drift_samples: u64,
+    pub findings: Vec<Finding>,
+    pub rule_counts: BTreeMap<Rule, u64>,
+    pub unreceived: Unreceived,
+    /// Waits of all messages of the run.
+    pub waits: Waits,
+    pub first_us: Option<i64>,
+    pub last_us: Option<i64>,
+    pub lines: u64,
+    /// The first WARN/ERRO/CRIT lines, as `vm-1.log:12: WARN text`.
+    pub notices: Vec<String>,
+    /// Remarks on the input that are not rule violations.
+    pub notes: Vec<String>,
+    pub plot: PlotData,
+}
+
+impl<W: Write> Analyzer<W> {
+    /// An analysis of the VMs in `logs`, with times measured from `origin_us`, writing
+    /// `events.csv` to `csv`.
+    pub fn new(logs: Vec<VmLog>, origin_us: i64, csv: W) -> io::Result<Analyzer<W>> {
+        let max_id = logs.iter().map(|l| l.vm as usize).max().unwrap_or(0);
+        let mut slot_of = vec![None; max_id + 1];
+        for (slot, log) in logs.iter().enumerate() {
+            slot_of[log.vm as usize] = Some(slot);
+        }
+        let vms = logs
+            .iter()
+            .map(|log| VmState {
+                order: ProgramOrder::default(),
+                stats: VmStats::new(log.vm),
+                clock: Series::default(),
+                queue: Series::default(),
+            })
+            .collect();
+        Ok(Analyzer {
+            drift: Drift::new(logs.len(), origin_us),
+            slot_of,
+            vms,
+            logs,
+            matcher: Matcher::default(),
+            violations: Violations::default(),
+            window: Spacetime::new(origin_us),
+            csv: EventsCsv::new(csv, origin_us)?,
+            origin_us,
+            first_us: None,
+            last_us: None,
+            lines: 0,
+            waits: Waits::default(),
+            notices: Vec::new(),
+            notes: Vec::new(),
+        })
+    }
+
+    /// Takes the next item of the merged stream.
+    pub fn feed(&mut self, item: Merged) -> io::Result<()> {
+        match item {
+            Merged::Record { file, line, record } => self.record(At { file, line }, record),
+            Merged::Malformed { file, line, reason } => {
+                self.lines += 1;
+                self.violations
+                    .push(At { file, line }, Rule::MalformedLine, reason);
+                let vm = &mut self.vms[file];
+                vm.order.lose_step();
+                vm.stats.malformed += 1;
+                Ok(())
+            }
+            Merged::Unterminated { file, line } => {
+                self.notes.push(format!(
+                    "{}:{line}: last line has no newline (the log may have been cut off)",
+                    self.file_name(file)
+                ));
+                Ok(())
+            }
+        }
+    }
+
+    fn record(&mut self, at: At, record: Record) -> io::Result<()> {
+        self.lines += 1;
+        let slot = at.file;
+        let vm = self.logs[slot].vm;
+        let t = record.time_us;
+        self.first_us = Some(self.first_us.map_or(t, |f| f.min(t)));
+        self.last_us = Some(self.last_us.map_or(t, |l| l.max(t)));
+
+        if let Body::Notice { level, message } = &record.body {
+            let stats = &mut self.vms[slot].stats;
+            match level {
+                Level::Warning => stats.warnings += 1,
+                Level::Error | Level::Critical => stats.errors += 1,
+                _ => return Ok(()),
+            }
+            if self.notices.len() < NOTICES_KEPT {
+                self.notices.push(format!(
+                    "{}:{}: {} {message}",
+                    self.file_name(slot),
+                    at.line,
+                    level.abbrev()
+                ));
+            }
+            return Ok(());
+        }
+        if let Some(logged) = record.vm.filter(|&v| v != vm) {
+            self.violations.push(
+                at,
+                Rule::WrongVm,
+                format!("line says vm {logged} in the log of vm {vm}"),
+            );
+        }
+
+        self.drift.advance(t);
+        match record.body {
+            Body::Start { rate } => {
+                self.vms[slot].stats.start_rate = rate;
+                self.drift.alive(slot, t);
+                self.csv.row(t, vm, Kind::Start, Row::default())
+            }
+            Body::Stop { queue, dropped } => {
+                self.vms[slot].stats.left_in_queue = Some(queue);
+                self.vms[slot].stats.dropped = dropped;
+                self.drift.stop();
+                let row = Row {
+                    queue: Some(queue),
+                    ..Row::default()
+                };
+                self.csv.row(t, vm, Kind::Stop, row)
+            }
+            Body::Tick(tick) => self.tick(at, t, vm, tick),
+            Body::Unknown { .. } => {
+                self.vms[slot].stats.unknown += 1;
+                Ok(())
+            }
+            Body::Notice { .. } => Ok(()),
+        }
+    }
+
+    fn tick(&mut self, at: At, t: i64, vm: u32, tick: Tick) -> io::Result<()> {
+        let slot = at.file;
+        let violations = &mut self.violations;
+        let state = &mut self.vms[slot];
+        let jump = state
+            .order
+            .tick(&tick, |rule, detail| violations.push(at, rule, detail));
+        state.stats.tick(t, &tick, jump);
+        let secs = (t - self.origin_us) as f64 / 1e6;
+        state.clock.push(secs, tick.lc as f64);
+        state.queue.push(secs, tick.queue as f64);
+        self.drift.alive(slot, t);
+        self.drift.set_clock(slot, tick.lc);
+        self.window.tick(t, vm, tick.action.kind(), tick.lc);
+
+        let stamp = Stamp {
+            at,
+            time_us: t,
+            lc: tick.lc,
+        };
+        match &tick.action {
+            Action::Send { to, seq } => {
+                for d in self.matcher.send(vm, *seq, to, stamp, &mut self.violations) {
+                    self.deliver(&d);
+                }
+            }
+            Action::Receive { from, seq, msg_lc } => {
+                if let Some(d) =
+                    self.matcher
+                        .receive(vm, *from, *seq, *msg_lc, stamp, &mut self.violations)
+                {
+                    self.deliver(&d);
+                }
+            }
+            Action::Internal => {}
+        }
+        let row = Row {
+            lc: Some(tick.lc),
+            queue: Some(tick.queue),
+            action: Some(&tick.action),
+            jump: Some(jump),
+        };
+        self.csv.row(t, vm, tick.action.kind(), row)
+    }
+
+    fn deliver(&mut self, d: &Delivery) {
+        let wait = d.wait_us();
+        self.waits.add(wait);
+        if let Some(slot) = self.slot_of.get(d.recipient as usize).copied().flatten() {
+            self.vms[slot].stats.waits.add(wait);
+        }
+        self.window.delivery(d);
+    }
+
+    fn file_name(&self, slot: usize) -> String {
+        format!("vm-{}.log", self.logs[slot].vm)
+    }
+
+    /// Ends the stream: settles unmatched messages, flushes `events.csv` and hands back every
+    /// figure.
+    pub fn finish(mut self) -> io::Result<Outcome> {
+        let unreceived = self.matcher.finish(&mut self.violations);
+        for vm in &self.vms {
+            if vm.stats.unknown > 0 {
+                self.notes.push(format!(
+                    "vm-{}.log: {} INFO lines with an unknown event kind were skipped",
+                    vm.stats.vm, vm.stats.unknown
+                ));
+            }
+            if vm.stats.left_in_queue.is_none() {
+                self.notes.push(format!(
+                    "vm-{}.log has no stop line: its queue at the end is unknown (run cut short?)",
+                    vm.stats.vm
+                ));
+            }
+        }
+        if self.waits.negative > 0 {
+            self.notes.push(format!(
+                "{} receives are stamped before their send (clock skew between log writers); their wait counts as 0",
+                self.waits.negative
+            ));
+        }
+        self.csv.finish()?;
+        let (findings, rule_counts) = self.violations.into_sorted();
+        let drift = self.drift.figures();
+        let drift_samples = self.drift.samples();
+        let plot = PlotData {
+            vms: self.logs.iter().map(|l| l.vm).collect(),
+            clock: self.vms.iter().map(|v| v.clock.points()).collect(),
+            queue: self.vms.iter().map(|v| v.queue.points()).collect(),
+            drift: self
+                .drift
+                .into_series()
+                .iter()
+                .map(Series::points)
+                .collect(),
+            jumps: self.vms.iter().map(|v| v.stats.jumps.clone()).collect(),
+            window: self.window,
+        };
+        let outcome = Outcome {
+            vms: self.vms.into_iter().map(|v| v.stats).collect(),
+            drift,
+            drift_samples,
+            findings,
+            rule_counts,
+            unreceived,
+            waits: self.waits,
+            first_us: self.first_us,
+            last_us: self.last_us,
+            lines: self.lines,
+            notices: self.notices,
+            notes: self.notes,
+            plot,
+        };
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,28 @@
+//! The analysis's typed errors: what stops an analysis before it can say anything about a run.
+//!
+//! Problems *in* a run (broken clock rules, malformed lines) are findings, reported as
+//! [`Violation`](super::Violation)s, not errors. Every variant names the path it is about and
+//! displays as one line, so `main` can print it as is.
+
+use std::io;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AnalysisError {
+    #[error("run directory {0} does not exist or is not a directory")]
+    MissingRunDir(PathBuf),
+    #[error("log directory {0} does not exist or is not a directory")]
+    MissingLogDir(PathBuf),
+    #[error("no run in {0}: no subdirectory holds a vm-1.log")]
+    NoRuns(PathBuf),
+    #[error("no VM logs (vm-<id>.log) in {0}")]
+    NoLogs(PathBuf),
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("cannot draw {path}: {detail}")]
+    Plot { path: PathBuf, detail: String },
+}

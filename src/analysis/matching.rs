@@ -1,0 +1,400 @@
+//! Matching receives to sends: the message edges of happened-before. Pure.
+//!
+//! A message is (sender, seq, recipient). To stay in bounded memory only sends that still have a
+//! recipient to hear from are kept; once every recipient has received, the send is reduced to
+//! its seq in a per-sender range set (a handful of ranges, since messages complete roughly in
+//! order), which is still enough to call a later receive of it a duplicate. Log timestamps come
+//! from different threads, so a receive may be merged before its send: such a receive waits in
+//! `early` until the send shows up, and is a violation only if it never does.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::violation::{At, Rule, Violations};
+
+/// Where and when an event was logged, and its clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub at: At,
+    pub time_us: i64,
+    pub lc: u64,
+}
+
+/// A matched message: the edge from its send to its receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub sender: u32,
+    pub recipient: u32,
+    pub seq: u64,
+    pub send: Stamp,
+    pub receive: Stamp,
+}
+
+impl Delivery {
+    /// How long the message waited: receive time minus send time, in microseconds.
+    pub fn wait_us(&self) -> i64 {
+        self.receive.time_us - self.send.time_us
+    }
+}
+
+/// A send some of whose recipients have not received it yet.
+#[derive(Debug)]
+struct InFlight {
+    send: Stamp,
+    to: Vec<u32>,
+    got: Vec<bool>,
+    remaining: usize,
+}
+
+/// A receive logged before its send.
+#[derive(Debug, Clone, Copy)]
+struct EarlyReceive {
+    stamp: Stamp,
+    msg_lc: u64,
+}
+
+/// Sends still in flight when the logs ended.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Unreceived {
+    /// Messages (one per recipient) never received.
+    pub messages: u64,
+    /// Up to [`Matcher::EXAMPLES`] of them: the send's position, sender, seq, recipient.
+    pub examples: Vec<(At, u32, u64, u32)>,
+}
+
+/// Matches receives to sends and checks every message edge.
+#[derive(Debug, Default)]
+pub struct Matcher {
+    in_flight: HashMap<(u32, u64), InFlight>,
+    completed: HashMap<u32, SeqRanges>,
+    early: HashMap<(u32, u64, u32), EarlyReceive>,
+}
+
+impl Matcher {
+    /// How many unreceived messages [`Matcher::finish`] lists.
+    pub const EXAMPLES: usize = 5;
+
+    /// Records a send event; returns deliveries of receives that were logged before it.
+    pub fn send(
+        &mut self,
+        sender: u32,
+        seq: u64,
+        to: &[u32],
+        send: Stamp,
+        violations: &mut Violations,
+    ) -> Vec<Delivery> {
+        let key = (sender, seq);
+        let seen = self.in_flight.contains_key(&key)
+            || self.completed.get(&sender).is_some_and(|r| r.contains(seq));
+        if seen {
+            // The program-order check reports the reused seq; keep the first send for matching.
+            return Vec::new();
+        }
+        let mut flight = InFlight {
+            send,
+            to: to.to_vec(),
+            got: vec![false; to.len()],
+            remaining: to.len(),
+        };
+        let mut deliveries = Vec::new();
+        if !self.early.is_empty() {
+            for (i, &recipient) in to.iter().enumerate() {
+                if let Some(early) = self.early.remove(&(sender, seq, recipient)) {
+                    flight.got[i] = true;
+                    flight.remaining -= 1;
+                    deliveries.push(check_edge(
+                        sender,
+                        seq,
+                        recipient,
+                        send,
+                        early.stamp,
+                        early.msg_lc,
+                        violations,
+                    ));
+                }
+            }
+        }
+        if flight.remaining == 0 {
+            self.complete(sender, seq);
+        } else {
+            self.in_flight.insert(key, flight);
+        }
+        deliveries
+    }
+
+    /// Records a receive event; returns its delivery if its send is known.
+    pub fn receive(
+        &mut self,
+        recipient: u32,
+        sender: u32,
+        seq: u64,
+        msg_lc: u64,
+        receive: Stamp,
+        violations: &mut Violations,
+    ) -> Option<Delivery> {
+        let key = (sender, seq);
+        if let Some(flight) = self.in_flight.get_mut(&key) {
+            let Some(i) = flight.to.iter().position(|&r| r == recipient) else {
+                violations.push(
+                    receive.at,
+                    Rule::NotAddressed,
+                    format!(
+                        "receive of vm {sender} seq {seq}, but that send (vm-{sender}.log:{}) went to {}",
+                        flight.send.at.line,
+                        ids(&flight.to)
+                    ),
+                );
+                return None;
+            };
+            if flight.got[i] {
+                violations.push(
+                    receive.at,
+                    Rule::DuplicateReceive,
+                    format!("vm {sender} seq {seq} was already received by vm {recipient}"),
+                );
+                return None;
+            }
+            flight.got[i] = true;
+            flight.remaining -= 1;
+            let send = flight.send;
+            if flight.remaining == 0 {
+                self.in_flight.remove(&key);
+                self.complete(sender, seq);
+            }
+            return Some(check_edge(
+                sender, seq, recipient, send, receive, msg_lc, violations,
+            ));
+        }
+        if self.completed.get(&sender).is_some_and(|r| r.contains(seq)) {
+            violations.push(
+                receive.at,
+                Rule::DuplicateReceive,
+                format!(
+                    "vm {sender} seq {seq} was already received by every recipient (a duplicate, or sent elsewhere)"
+                ),
+            );
+            return None;
+        }
+        match self.early.entry((sender, seq, recipient)) {
+            std::collections::hash_map::Entry::Occupied(_) => violations.push(
+                receive.at,
+                Rule::DuplicateReceive,
+                format!("vm {sender} seq {seq} was already received by vm {recipient}"),
+            ),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(EarlyReceive {
+                    stamp: receive,
+                    msg_lc,
+                });
+            }
+        }
+        None
+    }
+
+    /// Ends the stream: receives whose send never came are violations; returns what was sent
+    /// but never received.
+    pub fn finish(self, violations: &mut Violations) -> Unreceived {
+        let mut early: Vec<_> = self.early.into_iter().collect();
+        early.sort_by_key(|(_, e)| e.stamp.at);
+        for ((sender, seq, recipient), e) in early {
+            let known = self.in_flight.contains_key(&(sender, seq))
+                || self.completed.get(&sender).is_some_and(|r| r.contains(seq));
+            if known {
+                violations.push(
+                    e.stamp.at,
+                    Rule::NotAddressed,
+                    format!("receive of vm {sender} seq {seq}, but that send was not addressed to vm {recipient}"),
+                );
+            } else {
+                violations.push(
+                    e.stamp.at,
+                    Rule::NoMatchingSend,
+                    format!("receive of vm {sender} seq {seq} (msg_lc {}), but vm {sender} logged no such send", e.msg_lc),
+                );
+            }
+        }
+        let mut flights: Vec<_> = self.in_flight.into_iter().collect();
+        flights.sort_by_key(|(_, f)| f.send.at);
+        let mut unreceived = Unreceived::default();
+        for ((sender, seq), f) in flights {
+            unreceived.messages += f.remaining as u64;
+            for (&r, &got) in f.to.iter().zip(&f.got) {
+                if !got && unreceived.examples.len() < Self::EXAMPLES {
+                    unreceived.examples.push((f.send.at, sender, seq, r));
+                }
+            }
+        }
+        unreceived
+    }
+
+    fn complete(&mut self, sender: u32, seq: u64) {
+        self.completed.entry(sender).or_default().insert(seq);
+    }
+}
+
+/// Checks one message edge: the receive carries the send's clock and comes after it.
+fn check_edge(
+    sender: u32,
+    seq: u64,
+    recipient: u32,
+    send: Stamp,
+    receive: Stamp,
+    msg_lc: u64,
+    violations: &mut Violations,
+) -> Delivery {
+    if msg_lc != send.lc {
+        violations.push(
+            receive.at,
+            Rule::MsgLcMismatch,
+            format!(
+                "msg_lc {msg_lc} but the send (vm-{sender}.log:{}) has lc {}",
+                send.at.line, send.lc
+            ),
+        );
+    }
+    if receive.lc <= send.lc {
+        violations.push(
+            receive.at,
+            Rule::ReceiveNotAfterSend,
+            format!(
+                "receive lc {} is not after its send's lc {} (vm-{sender}.log:{})",
+                receive.lc, send.lc, send.at.line
+            ),
+        );
+    }
+    Delivery {
+        sender,
+        recipient,
+        seq,
+        send,
+        receive,
+    }
+}
+
+fn ids(to: &[u32]) -> String {
+    let list: Vec<String> = to.iter().map(u32::to_string).collect();
+    format!("vm {}", list.join(" "))
+}
+
+/// A set of seqs kept as disjoint inclusive ranges, start -> end.
+#[derive(Debug, Default)]
+struct SeqRanges(BTreeMap<u64, u64>);
+
+impl SeqRanges {
+    fn contains(&self, seq: u64) -> bool {
+        self.0
+            .range(..=seq)
+            .next_back()
+            .is_some_and(|(_, &end)| seq <= end)
+    }
+
+    fn insert(&mut self, seq: u64) {
+        if self.contains(seq) {
+            return;
+        }
+        let mut start = seq;
+        let mut end = seq;
+        if let Some((&s, &e)) = self.0.range(..seq).next_back() {
+            if e + 1 == seq {
+                start = s;
+            }
+        }
+        if let Some(&e) = self.0.get(&(seq + 1)) {
+            self.0.remove(&(seq + 1));
+            end = e;
+        }
+        self.0.insert(start, end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(file: usize, line: usize, time_us: i64, lc: u64) -> Stamp {
+        Stamp {
+            at: At { file, line },
+            time_us,
+            lc,
+        }
+    }
+
+    #[test]
+    fn seq_ranges_merge() {
+        let mut r = SeqRanges::default();
+        for s in [1, 3, 2, 5, 7, 6] {
+            r.insert(s);
+        }
+        assert_eq!(r.0.len(), 2);
+        assert!(r.contains(1) && r.contains(3) && r.contains(7));
+        assert!(!r.contains(4) && !r.contains(8) && !r.contains(0));
+    }
+
+    #[test]
+    fn a_send_to_two_matches_two_receives_and_measures_waits() {
+        let mut m = Matcher::default();
+        let mut v = Violations::default();
+        assert!(m
+            .send(1, 1, &[2, 3], stamp(0, 2, 1_000, 5), &mut v)
+            .is_empty());
+        let d = m
+            .receive(2, 1, 1, 5, stamp(1, 3, 4_000, 6), &mut v)
+            .unwrap();
+        assert_eq!(d.wait_us(), 3_000);
+        let d = m
+            .receive(3, 1, 1, 5, stamp(2, 3, 11_000, 9), &mut v)
+            .unwrap();
+        assert_eq!(d.wait_us(), 10_000);
+        assert_eq!(v.total(), 0);
+        assert_eq!(m.finish(&mut v), Unreceived::default());
+        assert_eq!(v.total(), 0);
+    }
+
+    #[test]
+    fn a_receive_before_its_send_is_matched_later() {
+        let mut m = Matcher::default();
+        let mut v = Violations::default();
+        assert!(m.receive(2, 1, 1, 5, stamp(1, 2, 900, 6), &mut v).is_none());
+        let d = m.send(1, 1, &[2], stamp(0, 2, 1_000, 5), &mut v);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].wait_us(), -100);
+        assert_eq!(v.total(), 0);
+        m.finish(&mut v);
+        assert_eq!(v.total(), 0);
+    }
+
+    #[test]
+    fn broken_edges_are_reported_at_the_receive() {
+        let mut m = Matcher::default();
+        let mut v = Violations::default();
+        m.send(1, 1, &[2], stamp(0, 2, 0, 5), &mut v);
+        m.send(1, 2, &[2, 3], stamp(0, 3, 0, 6), &mut v);
+        m.receive(2, 1, 1, 4, stamp(1, 5, 1, 7), &mut v); // msg_lc differs
+        m.receive(2, 1, 1, 5, stamp(1, 6, 2, 8), &mut v); // duplicate, after completion
+        m.receive(4, 1, 2, 6, stamp(3, 7, 3, 9), &mut v); // not addressed
+        m.receive(2, 1, 2, 6, stamp(1, 8, 4, 6), &mut v); // not after send
+        m.receive(2, 1, 2, 6, stamp(1, 9, 5, 10), &mut v); // duplicate, in flight
+        m.receive(3, 1, 9, 6, stamp(2, 4, 6, 10), &mut v); // no such send
+        let unreceived = m.finish(&mut v);
+        let (kept, _) = v.into_sorted();
+        let got: Vec<_> = kept
+            .iter()
+            .map(|f| (f.at.file, f.at.line, f.rule))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, 5, Rule::MsgLcMismatch),
+                (1, 6, Rule::DuplicateReceive),
+                (1, 8, Rule::ReceiveNotAfterSend),
+                (1, 9, Rule::DuplicateReceive),
+                (2, 4, Rule::NoMatchingSend),
+                (3, 7, Rule::NotAddressed),
+            ]
+        );
+        assert_eq!(unreceived.messages, 1);
+        assert_eq!(
+            unreceived.examples,
+            vec![(At { file: 0, line: 3 }, 1, 2, 3)]
+        );
+    }
+}

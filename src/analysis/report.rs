@@ -1,0 +1,277 @@
+//! The human-readable report of a run, and the comparison table of several runs.
+//!
+//! Pure string building from a [`RunAnalysis`]: `main` prints it, tests read it. Per-VM figures
+//! come in two narrow tables rather than one wide one, so the report fits a terminal.
+
+use std::fmt::Write;
+
+use super::summary::Summary;
+use super::RunAnalysis;
+
+/// How many violations the report quotes before summing up the rest.
+const VIOLATIONS_SHOWN: usize = 20;
+
+/// The report of one run.
+pub fn render(run: &RunAnalysis) -> String {
+    let s = run.summary();
+    let mut out = String::new();
+    let _ = writeln!(out, "Run {} ({})", s.run_id, s.run_dir);
+    let _ = writeln!(
+        out,
+        "  {} VMs, seed {}, runtime {}, {} lines, {} ticks over {:.3} s",
+        s.vms.len(),
+        opt(s.settings.seed),
+        s.settings.runtime.map_or("?".into(), |r| format!("{r} s")),
+        s.lines,
+        s.ticks,
+        s.span_s
+    );
+    out.push('\n');
+    out.push_str(&table(
+        &[
+            "VM",
+            "rate cfg",
+            "rate meas",
+            "ticks",
+            "send",
+            "recv",
+            "int",
+            "final lc",
+            "lc/s",
+            "jump mean",
+            "p95",
+            "max",
+        ],
+        s.vms
+            .iter()
+            .map(|v| {
+                vec![
+                    v.vm.to_string(),
+                    v.configured_rate.map_or("?".into(), |r| format!("{r:.2}")),
+                    format!("{:.2}", v.measured_rate),
+                    v.ticks.to_string(),
+                    v.sent.to_string(),
+                    v.received.to_string(),
+                    v.internal.to_string(),
+                    v.final_clock.to_string(),
+                    format!("{:.2}", v.clock_rate),
+                    format!("{:.2}", v.mean_jump),
+                    v.p95_jump.to_string(),
+                    v.max_jump.to_string(),
+                ]
+            })
+            .collect(),
+    ));
+    out.push('\n');
+    out.push_str(&table(
+        &[
+            "VM",
+            "queue mean",
+            "max",
+            "final",
+            "left",
+            "wait ms mean",
+            "p95",
+            "max",
+            "drift mean",
+            "max",
+        ],
+        s.vms
+            .iter()
+            .map(|v| {
+                vec![
+                    v.vm.to_string(),
+                    format!("{:.2}", v.mean_queue),
+                    v.max_queue.to_string(),
+                    v.final_queue.to_string(),
+                    opt(v.left_in_queue),
+                    format!("{:.3}", v.wait_mean_ms),
+                    format!("{:.3}", v.wait_p95_ms),
+                    format!("{:.3}", v.wait_max_ms),
+                    format!("{:.2}", v.drift_mean),
+                    v.drift_max.to_string(),
+                ]
+            })
+            .collect(),
+    ));
+    out.push('\n');
+    let m = &s.messages;
+    let _ = writeln!(
+        out,
+        "Messages: sent {}, received {}, left in queues {}, dropped {}, unaccounted {}",
+        m.sent, m.received, m.left_in_queues, m.dropped, m.unaccounted
+    );
+    if m.unaccounted != 0 {
+        // Messages left in queues are accounted for; the others are among these.
+        for example in &run.unreceived {
+            let _ = writeln!(out, "  sent, never received: {example}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Waits: mean {:.3} ms, p95 {:.3} ms, max {:.3} ms over {} messages",
+        s.waits.mean_ms, s.waits.p95_ms, s.waits.max_ms, s.waits.count
+    );
+    match s
+        .lagging_vm
+        .and_then(|id| s.vms.iter().find(|v| v.vm == id))
+    {
+        Some(v) => {
+            let _ = writeln!(
+                out,
+                "Lagging VM: {} (mean gap to the leader {:.2}, max {})",
+                v.vm, v.drift_mean, v.drift_max
+            );
+        }
+        None => out.push_str("Lagging VM: none\n"),
+    }
+    let _ = writeln!(
+        out,
+        "WARN lines: {}, ERRO/CRIT lines: {}",
+        s.warnings, s.errors
+    );
+    for notice in &run.notices {
+        let _ = writeln!(out, "  {notice}");
+    }
+    for note in &s.notes {
+        let _ = writeln!(out, "Note: {note}");
+    }
+
+    let total = s.check.violations;
+    if total == 0 {
+        out.push_str("Clock condition: OK, no violation\n");
+    } else {
+        let by_rule: Vec<String> = s
+            .check
+            .by_rule
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Clock condition: BROKEN, {total} violations ({})",
+            by_rule.join(", ")
+        );
+        for v in run.violations().iter().take(VIOLATIONS_SHOWN) {
+            let _ = writeln!(out, "  {v}");
+        }
+        let shown = run.violations().len().min(VIOLATIONS_SHOWN) as u64;
+        if total > shown {
+            let _ = writeln!(out, "  ... and {} more", total - shown);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Healthy: {}",
+        if run.is_healthy() { "yes" } else { "NO" }
+    );
+    if !run.files.is_empty() {
+        out.push_str("Wrote:\n");
+        for f in &run.files {
+            let _ = writeln!(out, "  {}", f.display());
+        }
+    }
+    out
+}
+
+/// One row per run, for comparing runs side by side.
+pub fn comparison(runs: &[RunAnalysis]) -> String {
+    table(
+        &[
+            "run",
+            "VMs",
+            "seed",
+            "runtime s",
+            "ticks",
+            "jump p95",
+            "jump max",
+            "drift max",
+            "lagging",
+            "wait p95 ms",
+            "unaccounted",
+            "violations",
+            "healthy",
+        ],
+        runs.iter()
+            .map(|run| {
+                let s: &Summary = run.summary();
+                vec![
+                    s.run_id.clone(),
+                    s.vms.len().to_string(),
+                    opt(s.settings.seed),
+                    s.settings.runtime.map_or("?".into(), |r| format!("{r}")),
+                    s.ticks.to_string(),
+                    s.vms
+                        .iter()
+                        .map(|v| v.p95_jump)
+                        .max()
+                        .unwrap_or(0)
+                        .to_string(),
+                    s.vms
+                        .iter()
+                        .map(|v| v.max_jump)
+                        .max()
+                        .unwrap_or(0)
+                        .to_string(),
+                    s.vms
+                        .iter()
+                        .map(|v| v.drift_max)
+                        .max()
+                        .unwrap_or(0)
+                        .to_string(),
+                    opt(s.lagging_vm),
+                    format!("{:.3}", s.waits.p95_ms),
+                    s.messages.unaccounted.to_string(),
+                    s.check.violations.to_string(),
+                    if s.check.healthy { "yes" } else { "NO" }.to_string(),
+                ]
+            })
+            .collect(),
+    )
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "?".to_string(), |v| v.to_string())
+}
+
+/// A plain-text table: the first column left-aligned, the others right-aligned.
+fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, (cell, &w)) in row.iter().zip(&widths).enumerate() {
+            if i == 0 {
+                let _ = write!(line, "{cell:<w$}");
+            } else {
+                let _ = write!(line, "  {cell:>w$}");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns() {
+        let t = table(
+            &["run", "n"],
+            vec![
+                vec!["a".into(), "100".into()],
+                vec!["long-name".into(), "2".into()],
+            ],
+        );
+        assert_eq!(t, "run          n\na          100\nlong-name    2\n");
+    }
+}

@@ -1,0 +1,180 @@
+//! Running figures of one VM (and of message waits), updated event by event. Pure.
+//!
+//! Everything here is a sum, a count, a maximum or a bounded histogram, so a VM's figures cost
+//! the same memory for ten events as for ten million.
+
+use super::quantile::{Counts, LogHistogram};
+use super::record::{Action, Tick};
+
+/// The figures of one VM, accumulated over its log.
+#[derive(Debug, Clone, Default)]
+pub struct VmStats {
+    pub vm: u32,
+    /// The `rate` of the VM's `start` line, if it logged one.
+    pub start_rate: Option<f64>,
+    pub ticks: u64,
+    pub sends: u64,
+    /// Messages sent: a send to k recipients counts k.
+    pub messages_sent: u64,
+    pub receives: u64,
+    pub internals: u64,
+    /// The clock after the VM's last event.
+    pub final_clock: u64,
+    pub jumps: Counts,
+    queue_sum: u64,
+    pub queue_max: u64,
+    /// The queue length after the last tick.
+    pub queue_last: u64,
+    /// Waits of the messages this VM received.
+    pub waits: Waits,
+    /// The `queue` of the VM's `stop` line: messages it never took off its queue.
+    pub left_in_queue: Option<u64>,
+    /// The `dropped` of the VM's `stop` line: messages for a lost peer.
+    pub dropped: u64,
+    pub warnings: u64,
+    pub errors: u64,
+    pub malformed: u64,
+    /// INFO lines with a message that is not a known event kind.
+    pub unknown: u64,
+    pub first_tick_us: Option<i64>,
+    pub last_tick_us: Option<i64>,
+}
+
+impl VmStats {
+    pub fn new(vm: u32) -> VmStats {
+        VmStats {
+            vm,
+            ..VmStats::default()
+        }
+    }
+
+    /// Counts one tick whose clock jumped by `jump`.
+    pub fn tick(&mut self, time_us: i64, tick: &Tick, jump: i64) {
+        self.ticks += 1;
+        match &tick.action {
+            Action::Send { to, .. } => {
+                self.sends += 1;
+                self.messages_sent += to.len() as u64;
+            }
+            Action::Receive { .. } => self.receives += 1,
+            Action::Internal => self.internals += 1,
+        }
+        self.final_clock = tick.lc;
+        self.jumps.add(jump);
+        self.queue_sum += tick.queue;
+        self.queue_max = self.queue_max.max(tick.queue);
+        self.queue_last = tick.queue;
+        self.first_tick_us.get_or_insert(time_us);
+        self.last_tick_us = Some(time_us);
+    }
+
+    /// Mean queue length after a tick. Ticks are evenly spaced in time, so this is also the
+    /// queue length's average over the VM's run.
+    pub fn mean_queue(&self) -> f64 {
+        if self.ticks == 0 {
+            0.0
+        } else {
+            self.queue_sum as f64 / self.ticks as f64
+        }
+    }
+}
+
+/// How long messages waited between their send and their receive.
+#[derive(Debug, Clone, Default)]
+pub struct Waits {
+    sum_us: i128,
+    max_us: Option<i64>,
+    hist: LogHistogram,
+    /// Receives logged before their send (timestamps out of causal order); counted as 0 wait.
+    pub negative: u64,
+}
+
+impl Waits {
+    pub fn add(&mut self, wait_us: i64) {
+        if wait_us < 0 {
+            self.negative += 1;
+        }
+        let w = wait_us.max(0);
+        self.sum_us += i128::from(w);
+        self.max_us = Some(self.max_us.map_or(w, |m| m.max(w)));
+        self.hist.add(w as u64);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.hist.total()
+    }
+
+    pub fn mean_ms(&self) -> f64 {
+        match self.count() {
+            0 => 0.0,
+            n => self.sum_us as f64 / n as f64 / 1000.0,
+        }
+    }
+
+    pub fn p95_ms(&self) -> f64 {
+        self.hist
+            .quantile(0.95)
+            .map_or(0.0, |us| us as f64 / 1000.0)
+    }
+
+    pub fn max_ms(&self) -> f64 {
+        self.max_us.map_or(0.0, |us| us as f64 / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_kinds_jumps_and_queue() {
+        let mut s = VmStats::new(1);
+        let ticks = [
+            (Action::Internal, 1, 0, 1),
+            (
+                Action::Send {
+                    to: vec![2, 3],
+                    seq: 1,
+                },
+                2,
+                2,
+                1,
+            ),
+            (
+                Action::Receive {
+                    from: 2,
+                    seq: 1,
+                    msg_lc: 9,
+                },
+                10,
+                1,
+                8,
+            ),
+        ];
+        for (i, (action, lc, queue, jump)) in ticks.into_iter().enumerate() {
+            s.tick(i as i64, &Tick { lc, queue, action }, jump);
+        }
+        assert_eq!(
+            (s.ticks, s.sends, s.messages_sent, s.receives, s.internals),
+            (3, 1, 2, 1, 1)
+        );
+        assert_eq!(s.final_clock, 10);
+        assert_eq!(s.jumps.max(), Some(8));
+        assert_eq!((s.queue_max, s.queue_last), (2, 1));
+        assert!((s.mean_queue() - 1.0).abs() < 1e-12);
+        assert_eq!((s.first_tick_us, s.last_tick_us), (Some(0), Some(2)));
+    }
+
+    #[test]
+    fn waits_in_milliseconds() {
+        let mut w = Waits::default();
+        for us in [1_000, 3_000, -500] {
+            w.add(us);
+        }
+        assert_eq!(w.count(), 3);
+        assert_eq!(w.negative, 1);
+        assert!((w.mean_ms() - 4.0 / 3.0).abs() < 1e-9);
+        assert_eq!(w.max_ms(), 3.0);
+        assert!((w.p95_ms() - 3.0).abs() < 0.05);
+    }
+}

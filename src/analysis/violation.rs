@@ -1,0 +1,157 @@
+//! Broken rules found in a run, each tied to the file and line that shows it.
+//!
+//! A run can break a rule a million times; [`Violations`] keeps the first
+//! [`Violations::KEEP`] in full and counts the rest per rule, so a badly broken run still
+//! analyses in bounded memory and the report can say how many were left out.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The rule a violation breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// The line is not a valid line of the log contract (or was cut off).
+    MalformedLine,
+    /// The line's `vm` key disagrees with the file it is in.
+    WrongVm,
+    /// A VM's clock did not strictly increase from one event to the next.
+    ClockNotIncreasing,
+    /// A send or internal event did not add exactly 1 to the clock.
+    TickStep,
+    /// A receive did not set the clock to max(previous, msg_lc) + 1.
+    ReceiveRule,
+    /// A VM's send `seq` is not one more than its previous send's.
+    SendSeq,
+    /// A receive matches no send (the sender never logged a send with that seq).
+    NoMatchingSend,
+    /// A receive names a send that was not addressed to the receiving VM.
+    NotAddressed,
+    /// A receive's `msg_lc` differs from the `lc` of its send.
+    MsgLcMismatch,
+    /// A receive's clock is not greater than its send's clock.
+    ReceiveNotAfterSend,
+    /// The same message was received twice.
+    DuplicateReceive,
+}
+
+impl Rule {
+    /// The kebab-case name used in reports and in `summary.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::MalformedLine => "malformed-line",
+            Rule::WrongVm => "wrong-vm",
+            Rule::ClockNotIncreasing => "clock-not-increasing",
+            Rule::TickStep => "tick-step",
+            Rule::ReceiveRule => "receive-rule",
+            Rule::SendSeq => "send-seq",
+            Rule::NoMatchingSend => "no-matching-send",
+            Rule::NotAddressed => "not-addressed",
+            Rule::MsgLcMismatch => "msg-lc-mismatch",
+            Rule::ReceiveNotAfterSend => "receive-not-after-send",
+            Rule::DuplicateReceive => "duplicate-receive",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One broken rule at one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub file: PathBuf,
+    /// 1-based line number in `file`.
+    pub line: usize,
+    pub rule: Rule,
+    pub detail: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.file.file_name().map_or_else(
+            || self.file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        write!(f, "{name}:{}: {}: {}", self.line, self.rule, self.detail)
+    }
+}
+
+/// Where in the input a finding is: an index into the run's file list and a 1-based line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct At {
+    pub file: usize,
+    pub line: usize,
+}
+
+/// A finding before it is tied to a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub at: At,
+    pub rule: Rule,
+    pub detail: String,
+}
+
+/// The findings of a run: the first [`Violations::KEEP`] in full, all of them counted.
+#[derive(Debug, Default)]
+pub struct Violations {
+    kept: Vec<Finding>,
+    counts: BTreeMap<Rule, u64>,
+}
+
+impl Violations {
+    /// How many findings are kept in full.
+    pub const KEEP: usize = 10_000;
+
+    pub fn push(&mut self, at: At, rule: Rule, detail: String) {
+        *self.counts.entry(rule).or_default() += 1;
+        if self.kept.len() < Self::KEEP {
+            self.kept.push(Finding { at, rule, detail });
+        }
+    }
+
+    #[cfg(test)]
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    /// The kept findings in file and line order.
+    pub fn into_sorted(mut self) -> (Vec<Finding>, BTreeMap<Rule, u64>) {
+        self.kept.sort_by_key(|f| f.at);
+        (self.kept, self.counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn displays_as_file_line_rule_detail() {
+        let v = Violation {
+            file: PathBuf::from("/logs/run/vm-2.log"),
+            line: 17,
+            rule: Rule::TickStep,
+            detail: "lc 9 after 7".into(),
+        };
+        assert_eq!(v.to_string(), "vm-2.log:17: tick-step: lc 9 after 7");
+    }
+
+    #[test]
+    fn keeps_a_bounded_number_but_counts_all() {
+        let mut v = Violations::default();
+        for line in 0..Violations::KEEP + 5 {
+            v.push(At { file: 0, line }, Rule::SendSeq, String::new());
+        }
+        assert_eq!(v.total(), Violations::KEEP as u64 + 5);
+        let (kept, counts) = v.into_sorted();
+        assert_eq!(kept.len(), Violations::KEEP);
+        assert_eq!(counts[&Rule::SendSeq], Violations::KEEP as u64 + 5);
+    }
+}
