@@ -16,6 +16,7 @@
 //! - [`logging`]: the log contract and the single drain that writes it.
 //! - [`actors`]: the supervisor, one VM actor and one socket bridge per VM.
 //! - [`run_dir`]: the per-run output directory.
+//! - [`table`]: plain-text tables for the terminal.
 //! - [`run`]: one run (real or virtual time), from a spec to the VMs' reports.
 //! - [`analysis`]: reads a run directory back through the log contract:
 //!   statistics, the clock-condition check, `summary.json`, plots.
@@ -32,3 +33,4 @@ pub mod run;
 pub mod run_dir;
 pub mod schedule;
 pub mod settings;
+pub mod table;

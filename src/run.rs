@@ -143,32 +143,28 @@ impl RunOutcome {
             "max jump",
             "p99 late ms",
         ];
-        let mut out = String::new();
-        let mut push_row = |cells: &[String]| {
-            for (cell, header) in cells.iter().zip(HEADERS) {
-                let _ = write!(out, "{cell:>width$} ", width = header.len().max(5));
-            }
-            out.pop();
-            out.push('\n');
-        };
-        push_row(&HEADERS.map(String::from));
-        for r in &self.reports {
-            let c = &r.counters;
-            push_row(&[
-                r.vm.to_string(),
-                r.rate.to_string(),
-                c.ticks.to_string(),
-                ticks_within(r.rate, self.spec.runtime).to_string(),
-                c.sent.to_string(),
-                c.received.to_string(),
-                c.internal.to_string(),
-                r.dropped.to_string(),
-                r.final_clock.to_string(),
-                r.max_queue.to_string(),
-                c.max_jump.to_string(),
-                format!("{:.3}", r.lateness.quantile_us(0.99) as f64 / 1000.0),
-            ]);
-        }
+        let rows = self
+            .reports
+            .iter()
+            .map(|r| {
+                let c = &r.counters;
+                vec![
+                    r.vm.to_string(),
+                    r.rate.to_string(),
+                    c.ticks.to_string(),
+                    ticks_within(r.rate, self.spec.runtime).to_string(),
+                    c.sent.to_string(),
+                    c.received.to_string(),
+                    c.internal.to_string(),
+                    r.dropped.to_string(),
+                    r.final_clock.to_string(),
+                    r.max_queue.to_string(),
+                    c.max_jump.to_string(),
+                    format!("{:.3}", r.lateness.quantile_us(0.99) as f64 / 1000.0),
+                ]
+            })
+            .collect();
+        let mut out = crate::table::render(&HEADERS, rows);
         let a = self.accounting();
         let _ = writeln!(
             out,

@@ -27,7 +27,7 @@ pub fn render(run: &RunAnalysis) -> String {
         s.span_s
     );
     out.push('\n');
-    out.push_str(&table(
+    out.push_str(&crate::table::render(
         &[
             "VM",
             "rate cfg",
@@ -63,7 +63,7 @@ pub fn render(run: &RunAnalysis) -> String {
             .collect(),
     ));
     out.push('\n');
-    out.push_str(&table(
+    out.push_str(&crate::table::render(
         &[
             "VM",
             "queue mean",
@@ -176,7 +176,7 @@ pub fn render(run: &RunAnalysis) -> String {
 
 /// One row per run, for comparing runs side by side.
 pub fn comparison(runs: &[RunAnalysis]) -> String {
-    table(
+    crate::table::render(
         &[
             "run",
             "VMs",
@@ -232,46 +232,4 @@ pub fn comparison(runs: &[RunAnalysis]) -> String {
 
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "?".to_string(), |v| v.to_string())
-}
-
-/// A plain-text table: the first column left-aligned, the others right-aligned.
-fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let header: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
-    for row in std::iter::once(&header).chain(&rows) {
-        let mut line = String::new();
-        for (i, (cell, &w)) in row.iter().zip(&widths).enumerate() {
-            if i == 0 {
-                let _ = write!(line, "{cell:<w$}");
-            } else {
-                let _ = write!(line, "  {cell:>w$}");
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tables_align_columns() {
-        let t = table(
-            &["run", "n"],
-            vec![
-                vec!["a".into(), "100".into()],
-                vec!["long-name".into(), "2".into()],
-            ],
-        );
-        assert_eq!(t, "run          n\na          100\nlong-name    2\n");
-    }
 }
