@@ -286,6 +286,9 @@ fn bind_listeners(spec: &RunSpec) -> Result<Listeners, RunError> {
             socket.bind(addr)?;
             let listener = socket.listen(1024)?;
             let local = listener.local_addr()?;
+            // Handed to the bridge's thread, which registers it there.
+            let listener = listener.into_std()?;
+            listener.set_nonblocking(true)?;
             Ok((listener, local))
         };
         let (listener, local) = bind().map_err(|source| RunError::Bind {

@@ -53,8 +53,9 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 /// Everything a bridge needs, decided by the supervisor.
 pub struct BridgeSetup {
     pub vm_id: VmId,
-    /// The VM's listening socket (TCP only).
-    pub listener: Option<TcpListener>,
+    /// The VM's listening socket (TCP only), registered with the bridge's
+    /// own runtime once it starts (bridges may run on another thread).
+    pub listener: Option<std::net::TcpListener>,
     /// Every other VM and where its bridge is.
     pub peers: Vec<(VmId, PeerAddress)>,
     pub token: u64,
@@ -99,7 +100,7 @@ struct HeldLink {
 /// The socket bridge of one VM.
 pub struct Bridge {
     vm_id: VmId,
-    listener: Option<TcpListener>,
+    listener: Option<std::net::TcpListener>,
     peers: Vec<(VmId, PeerAddress)>,
     token: u64,
     latency: Latency,
@@ -426,6 +427,16 @@ impl Actor for Bridge {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         if let Some(listener) = self.listener.take() {
+            let listener = match TcpListener::from_std(listener) {
+                Ok(listener) => listener,
+                Err(e) => {
+                    self.supervisor.do_send(BridgeReady {
+                        vm: self.vm_id,
+                        result: Err(format!("VM {} cannot listen: {e}", self.vm_id)),
+                    });
+                    return;
+                }
+            };
             let accepts = stream::unfold(listener, |listener| async move {
                 let accepted = listener.accept().await;
                 Some((accepted, listener))

@@ -29,7 +29,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
 /// Time between "every bridge is ready" and the common start instant, so
@@ -78,7 +77,7 @@ pub struct ConnectionDrop {
 
 /// A listening socket for each VM, bound before anything starts.
 pub struct Listeners {
-    pub sockets: Vec<TcpListener>,
+    pub sockets: Vec<std::net::TcpListener>,
     pub addrs: Vec<SocketAddr>,
 }
 
@@ -114,6 +113,11 @@ pub struct Supervisor {
     /// given the others' addresses.
     bridge_contexts: Vec<Context<Bridge>>,
     bridges: Vec<Addr<Bridge>>,
+    /// Over TCP the bridges run on their own thread, so socket work never
+    /// delays a tick (the VMs keep the supervisor's thread). In virtual
+    /// time everything must stay on the one paused runtime.
+    io_arbiter: Option<ArbiterHandle>,
+    io_thread: Option<Arbiter>,
     ready: usize,
     gauges: Vec<Arc<VmGauges>>,
     stop_at: watch::Sender<Instant>,
@@ -164,6 +168,8 @@ impl Supervisor {
             pending: Vec::new(),
             bridge_contexts: Vec::new(),
             bridges: Vec::new(),
+            io_arbiter: None,
+            io_thread: None,
             ready: 0,
             gauges: Vec::new(),
             stop_at: watch::Sender::new(far_future),
@@ -289,6 +295,7 @@ impl Supervisor {
         }
         // Dropping the guard flushes every line and joins the writer thread.
         self.log_guard.take();
+        self.stop_io_thread();
         let _ = done.send(Ok(Finished {
             reports,
             interrupted: self.interrupted,
@@ -300,12 +307,20 @@ impl Supervisor {
         }));
     }
 
+    fn stop_io_thread(&mut self) {
+        if let Some(io) = self.io_thread.take() {
+            io.stop();
+            let _ = io.join();
+        }
+    }
+
     fn fail(&mut self, why: String) {
         if let Some(done) = self.done.take() {
             if let Some(bar) = self.progress.take() {
                 bar.finish_and_clear();
             }
             self.log_guard.take();
+            self.stop_io_thread();
             let _ = done.send(Err(why));
         }
     }
@@ -321,21 +336,22 @@ impl Actor for Supervisor {
         self.created = Instant::now();
         let supervisor = ctx.address();
         let n = self.spec.vm_count as usize;
-        let (listeners, addresses): (Vec<Option<TcpListener>>, Vec<PeerAddress>) = match network {
-            Network::Tcp(listeners) => (
-                listeners.sockets.into_iter().map(Some).collect(),
-                listeners.addrs.into_iter().map(PeerAddress::Tcp).collect(),
-            ),
-            Network::InProcess => {
-                let contexts: Vec<Context<Bridge>> = (0..n).map(|_| Context::new()).collect();
-                let addresses = contexts
-                    .iter()
-                    .map(|c| PeerAddress::InProcess(c.address()))
-                    .collect();
-                self.bridge_contexts = contexts;
-                ((0..n).map(|_| None).collect(), addresses)
-            }
-        };
+        let (listeners, addresses): (Vec<Option<std::net::TcpListener>>, Vec<PeerAddress>) =
+            match network {
+                Network::Tcp(listeners) => (
+                    listeners.sockets.into_iter().map(Some).collect(),
+                    listeners.addrs.into_iter().map(PeerAddress::Tcp).collect(),
+                ),
+                Network::InProcess => {
+                    let contexts: Vec<Context<Bridge>> = (0..n).map(|_| Context::new()).collect();
+                    let addresses = contexts
+                        .iter()
+                        .map(|c| PeerAddress::InProcess(c.address()))
+                        .collect();
+                    self.bridge_contexts = contexts;
+                    ((0..n).map(|_| None).collect(), addresses)
+                }
+            };
         let mut bridge_contexts = std::mem::take(&mut self.bridge_contexts).into_iter();
         for (index, listener) in listeners.into_iter().enumerate() {
             let id = index as VmId + 1;
@@ -345,7 +361,7 @@ impl Actor for Supervisor {
                 .filter(|&p| p != id)
                 .map(|p| (p, addresses[p as usize - 1].clone()))
                 .collect();
-            let bridge = Bridge::new(BridgeSetup {
+            let setup = BridgeSetup {
                 vm_id: id,
                 listener,
                 peers,
@@ -357,10 +373,11 @@ impl Actor for Supervisor {
                 supervisor: supervisor.clone().recipient(),
                 log: logging::vm_logger(&self.root_log, id),
                 clock: self.clock,
-            });
-            let bridge = match bridge_contexts.next() {
-                Some(bridge_ctx) => bridge_ctx.run(bridge),
-                None => bridge.start(),
+            };
+            let bridge = match (bridge_contexts.next(), &self.io_arbiter) {
+                (Some(bridge_ctx), _) => bridge_ctx.run(Bridge::new(setup)),
+                (None, Some(io)) => Bridge::start_in_arbiter(io, move |_| Bridge::new(setup)),
+                (None, None) => Bridge::new(setup).start(),
             };
             self.pending.push(vm_ctx);
             self.bridges.push(bridge);
