@@ -22,6 +22,7 @@ use crate::run::Accounting;
 use crate::settings::RunSpec;
 use actix::clock::Instant;
 use actix::prelude::*;
+use futures_util::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use slog::Logger;
 use std::collections::BTreeMap;
@@ -29,6 +30,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::signal::unix::SignalKind;
 use tokio::sync::{oneshot, watch};
 
 /// Time between "every bridge is ready" and the common start instant, so
@@ -51,6 +53,15 @@ pub enum Interrupt {
     /// Ctrl-C.
     Sigint,
     Sigterm,
+}
+
+impl std::fmt::Display for Interrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(match self {
+            Interrupt::Sigint => "SIGINT (Ctrl-C)",
+            Interrupt::Sigterm => "SIGTERM",
+        })
+    }
 }
 
 /// The supervisor's result: every VM's report, or why the run failed.
@@ -256,9 +267,19 @@ impl Supervisor {
         bar.set_message(vms.join(" | "));
     }
 
+    /// The first interrupt stops the run in order; a second one (the user
+    /// insisting) flushes the logs and exits at once.
     fn interrupt(&mut self, by: Interrupt) {
         if self.interrupted.is_some() {
-            return;
+            if let Some(bar) = self.progress.take() {
+                bar.finish_and_clear();
+            }
+            self.log_guard.take();
+            eprintln!("interrupted again: exiting without waiting for the orderly stop");
+            std::process::exit(match by {
+                Interrupt::Sigint => 130,
+                Interrupt::Sigterm => 143,
+            });
         }
         self.interrupted = Some(by);
         if self.start.is_some() {
@@ -393,26 +414,27 @@ impl Actor for Supervisor {
                 ));
             }
         });
-        ctx.spawn(
-            async {
-                let _ = tokio::signal::ctrl_c().await;
+        for (kind, interrupt) in [
+            (SignalKind::interrupt(), Interrupt::Sigint),
+            (SignalKind::terminate(), Interrupt::Sigterm),
+        ] {
+            if let Ok(signal) = tokio::signal::unix::signal(kind) {
+                let signals = stream::unfold(signal, |mut signal| async move {
+                    signal.recv().await?;
+                    Some(((), signal))
+                });
+                ctx.add_stream(signals.map(move |()| interrupt));
             }
-            .into_actor(self)
-            .map(|_, supervisor, _| supervisor.interrupt(Interrupt::Sigint)),
-        );
-        #[cfg(unix)]
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            ctx.spawn(
-                async move {
-                    term.recv().await;
-                }
-                .into_actor(self)
-                .map(|_, supervisor, _| supervisor.interrupt(Interrupt::Sigterm)),
-            );
         }
     }
+}
+
+impl StreamHandler<Interrupt> for Supervisor {
+    fn handle(&mut self, by: Interrupt, _ctx: &mut Context<Self>) {
+        self.interrupt(by);
+    }
+
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
 
 impl Handler<BridgeReady> for Supervisor {
