@@ -149,7 +149,7 @@ fn run_model(args: &RunArgs) -> ExitCode {
     println!("run directory: {}", outcome.run_dir.display());
     if let Some(signal) = outcome.interrupted {
         eprintln!(
-            "interrupted by {signal} after {:.1}s: stopped in order, nothing lost",
+            "interrupted by {signal} after {:.1}s; stopped in order",
             outcome.elapsed.as_secs_f64()
         );
     }
