@@ -302,12 +302,12 @@ fn bind_listeners(spec: &RunSpec) -> Result<Listeners, RunError> {
     Ok(Listeners { sockets, addrs })
 }
 
-/// A full mesh holds about 2N(N-1) sockets plus N listeners: raise the soft
-/// limit on open files to the hard limit, and refuse clearly if that is
-/// still too few.
+/// A full mesh holds N(N-1) sockets (one connection per pair, both ends in
+/// this process) plus N listeners: raise the soft limit on open files to
+/// the hard limit, and refuse clearly if that is still too few.
 fn ensure_file_limit(vm_count: u32) -> Result<(), RunError> {
     let n = u64::from(vm_count);
-    let needed = 2 * n * (n - 1) + n + 64;
+    let needed = n * (n - 1) + n + 64;
     let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(needed);
     if limit < needed {
         return Err(RunError::FileLimit {
