@@ -224,9 +224,6 @@ pub struct VmReport {
     /// How long its incoming messages took from send event to mailbox.
     pub transit: Lateness,
     pub max_queue: u64,
-    /// False when the VM stopped on its fallback deadline instead of
-    /// hearing every peer close.
-    pub all_peers_closed: bool,
 }
 
 /// VM → supervisor: this VM has logged `stop`.

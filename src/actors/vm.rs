@@ -263,7 +263,6 @@ impl Vm {
             lateness: self.lateness.clone(),
             transit,
             max_queue: self.max_queue.max(queue_left),
-            all_peers_closed: self.closed_peers.len() == self.setup.model.peers().len(),
         }));
         ctx.stop();
     }
