@@ -5,10 +5,11 @@
 //! directions: the VM with the lower id dials, the other accepts, and each
 //! side opens with its hello, so both ends know and trust the other. That
 //! halves the sockets and the set-up work of a full mesh (64 VMs: 2,016
-//! connections, not 4,032). Each side writes through its half of the socket
-//! (frames written in one turn leave in one syscall) and reads the other
-//! half with `add_stream(FramedRead)`. In virtual time the same frames
-//! travel as [`Inbound`] messages instead (see [`super::transport`]).
+//! connections, not 4,032). Each half of a socket is driven by a task of
+//! its own (see [`super::transport`]): the reader posts the peer's frames
+//! into this bridge's mailbox as [`Inbound`] messages, the writer sends
+//! this VM's frames, a burst in one syscall. In virtual time the same
+//! frames travel as [`Inbound`] messages straight from bridge to bridge.
 //! Outbound, each [`Transmit`] becomes one frame per recipient. Every data frame becomes
 //! a [`Deliver`] in the VM's mailbox, so the mailbox is the queue; with a
 //! latency model the bridge first holds each message until its delivery
@@ -28,7 +29,8 @@
 //! being counted.
 
 use super::transport::{
-    codec, connect, Inbound, InboundEvent, OutgoingLink, PeerAddress, IN_PROCESS_CONN_BASE,
+    connect, spawn_reader, Inbound, InboundEvent, LinkFailed, OutgoingLink, PeerAddress, TcpLink,
+    IN_PROCESS_CONN_BASE,
 };
 use super::vm::Vm;
 use super::VmGauges;
@@ -40,9 +42,8 @@ use crate::messages::{
 };
 use crate::model::{Message, VmId};
 use actix::clock::Instant;
-use actix::io::{SinkWrite, WriteHandler};
 use actix::prelude::*;
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use slog::Logger;
@@ -53,10 +54,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_util::codec::{FramedRead, FramedWrite};
-
-/// Initial read buffer of a TCP connection (it grows if ever needed).
-const READ_BUFFER: usize = 256;
+use tokio::task::JoinHandle;
 
 /// Everything a bridge needs, decided by the supervisor.
 pub struct BridgeSetup {
@@ -91,8 +89,8 @@ struct InboundConn {
     peer: Option<VmId>,
     /// Whether the peer said goodbye, making the end of its stream orderly.
     said_bye: bool,
-    /// The TCP reader, to cancel when the connection is rejected.
-    reader: Option<SpawnHandle>,
+    /// The TCP reader task, to abort when the connection is rejected.
+    reader: Option<JoinHandle<()>>,
 }
 
 /// What a link holds back until its delivery time.
@@ -204,9 +202,8 @@ impl Bridge {
                                 Ok(stream) => {
                                     let (read, write) = stream.into_split();
                                     bridge.read_from(read, addr.to_string(), Some(peer), None, ctx);
-                                    let writer =
-                                        SinkWrite::new(FramedWrite::new(write, codec()), ctx);
-                                    bridge.open_outgoing(peer, OutgoingLink::Tcp(writer));
+                                    let link = TcpLink::spawn(write, peer, ctx.address());
+                                    bridge.open_outgoing(peer, OutgoingLink::Tcp(link));
                                 }
                                 Err(e) => bridge.supervisor.do_send(BridgeReady {
                                     vm: bridge.vm_id,
@@ -246,20 +243,7 @@ impl Bridge {
     ) {
         let conn = self.next_conn;
         self.next_conn += 1;
-        // Frames are at most 64 bytes: a small buffer keeps a 64-VM mesh's
-        // 4,032 readers from reserving 8 KiB each.
-        let frames = FramedRead::with_capacity(read, codec(), READ_BUFFER)
-            .map(move |frame| Inbound {
-                conn,
-                event: InboundEvent::Frame(frame),
-            })
-            .chain(stream::once(async move {
-                Inbound {
-                    conn,
-                    event: InboundEvent::End,
-                }
-            }));
-        let reader = ctx.add_stream(frames);
+        let reader = spawn_reader(read, conn, ctx.address());
         self.inbound.insert(
             conn,
             InboundConn {
@@ -304,7 +288,7 @@ impl Bridge {
     fn reject(&mut self, conn: u64, reason: &str, ctx: &mut Context<Self>) {
         if let Some(c) = self.inbound.remove(&conn) {
             if let Some(reader) = c.reader {
-                ctx.cancel_future(reader);
+                reader.abort();
             }
             let who = c.peer.map_or(String::new(), |p| format!(" (VM {p})"));
             self.warn(&format!(
@@ -373,8 +357,8 @@ impl Bridge {
                 });
                 self.identified.insert(vm);
                 if let Some(write) = writer {
-                    let writer = SinkWrite::new(FramedWrite::new(write, codec()), ctx);
-                    self.open_outgoing(vm, OutgoingLink::Tcp(writer));
+                    let link = TcpLink::spawn(write, vm, ctx.address());
+                    self.open_outgoing(vm, OutgoingLink::Tcp(link));
                 }
                 self.report_ready_when_connected();
             }
@@ -518,15 +502,7 @@ impl StreamHandler<io::Result<(TcpStream, SocketAddr)>> for Bridge {
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
 
-impl StreamHandler<Inbound> for Bridge {
-    fn handle(&mut self, inbound: Inbound, ctx: &mut Context<Self>) {
-        self.on_inbound(inbound, ctx);
-    }
-
-    fn finished(&mut self, _ctx: &mut Context<Self>) {}
-}
-
-/// Frames from an in-process link (virtual time).
+/// Frames from a connection's reader task, or from an in-process link.
 impl Handler<Inbound> for Bridge {
     type Result = ();
 
@@ -535,13 +511,12 @@ impl Handler<Inbound> for Bridge {
     }
 }
 
-impl WriteHandler<io::Error> for Bridge {
-    fn error(&mut self, err: io::Error, _ctx: &mut Context<Self>) -> Running {
-        self.warn(&format!("writing to a peer failed: {err}"));
-        Running::Continue
-    }
+impl Handler<LinkFailed> for Bridge {
+    type Result = ();
 
-    fn finished(&mut self, _ctx: &mut Context<Self>) {}
+    fn handle(&mut self, LinkFailed { peer, error }: LinkFailed, _ctx: &mut Context<Self>) {
+        self.warn(&format!("writing to VM {peer} failed: {error}"));
+    }
 }
 
 impl Handler<Transmit> for Bridge {
