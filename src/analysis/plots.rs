@@ -18,10 +18,10 @@ use super::error::AnalysisError;
 use super::record::Kind;
 
 const SIZE: (u32, u32) = (1600, 900);
-const FONT: &str = "sans-serif";
-const TITLE: u32 = 40;
-const AXIS: u32 = 28;
-const LABELS: u32 = 22;
+pub(crate) const FONT: &str = "sans-serif";
+pub(crate) const TITLE: u32 = 40;
+pub(crate) const AXIS: u32 = 28;
+pub(crate) const LABELS: u32 = 22;
 /// Legends list at most this many VMs; more would not fit the plot's height.
 const LEGEND_MAX: usize = 16;
 
@@ -76,7 +76,7 @@ pub fn draw_all(dir: &Path, data: &PlotData, labels: &[String]) -> Result<(), An
 }
 
 /// Registers the bundled font with plotters, once per process.
-fn register_font() -> Result<(), String> {
+pub(crate) fn register_font() -> Result<(), String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(|| {
@@ -88,7 +88,7 @@ fn register_font() -> Result<(), String> {
 }
 
 /// The colour of the i-th VM: the ten "tab10" colours, then plotters' 99-colour palette.
-fn color(i: usize) -> RGBColor {
+pub(crate) fn color(i: usize) -> RGBColor {
     const TAB10: [(u8, u8, u8); 10] = [
         (31, 119, 180),
         (255, 127, 14),
@@ -117,7 +117,7 @@ fn canvas(path: &Path) -> Result<DrawingArea<BitMapBackend<'_>, Shift>, String> 
 }
 
 /// The range covered by `values`, widened so a flat or empty series still gets a visible axis.
-fn bounds(values: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
+pub(crate) fn bounds(values: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
     let (mut lo, mut hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });
@@ -151,7 +151,7 @@ fn steps(series: &[Vec<(f64, f64)>]) -> Vec<Vec<(f64, f64)>> {
 }
 
 /// Axis numbers without a useless `.0`: 600 and 0.5, not 600.0 and 0.5.
-fn tidy(v: &f64) -> String {
+pub(crate) fn tidy(v: &f64) -> String {
     format!("{}", (v * 1e6).round() / 1e6)
 }
 
@@ -205,7 +205,7 @@ fn lines(
 }
 
 /// Draws the legend of the labelled series at `position`.
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     position: SeriesLabelPosition,
 ) -> Result<(), String> {
