@@ -129,7 +129,8 @@ fn bars(
         .margin(18)
         .x_label_area_size(50)
         .y_label_area_size(260)
-        .build_cartesian_2d(x0..x1, (0..n).into_segmented())
+        // An integer range includes its end: 0..n-1 makes exactly n segments.
+        .build_cartesian_2d(x0..x1, (0..n.saturating_sub(1)).into_segmented())
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
