@@ -6,9 +6,11 @@
 //! downsampled ([`Series`](super::series::Series)), so a million-event run plots as fast as a
 //! small one.
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -110,7 +112,7 @@ pub(crate) fn color(i: usize) -> RGBColor {
     }
 }
 
-fn canvas(path: &Path) -> Result<DrawingArea<BitMapBackend<'_>, Shift>, String> {
+pub(crate) fn canvas(path: &Path) -> Result<DrawingArea<BitMapBackend<'_>, Shift>, String> {
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     Ok(root)
@@ -155,6 +157,40 @@ pub(crate) fn tidy(v: &f64) -> String {
     format!("{}", (v * 1e6).round() / 1e6)
 }
 
+/// A chart of numbers against numbers on `root`, with the plots' title, axis descriptions
+/// (`axes`: x, then y), label fonts and mesh.
+pub(crate) fn xy_chart<'a, 'b>(
+    root: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    title: &str,
+    axes: (&str, &str),
+    x: Range<f64>,
+    y: Range<f64>,
+) -> Result<XyChart<'a, 'b>, String> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, TITLE))
+        .margin(24)
+        .x_label_area_size(70)
+        .y_label_area_size(110)
+        .build_cartesian_2d(x, y)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.0)
+        .y_desc(axes.1)
+        .axis_desc_style((FONT, AXIS))
+        .label_style((FONT, LABELS))
+        .x_label_formatter(&tidy)
+        .y_label_formatter(&tidy)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
+/// What [`xy_chart`] builds.
+pub(crate) type XyChart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
 /// One line per VM over time.
 fn lines(
     path: &Path,
@@ -166,24 +202,8 @@ fn lines(
     let root = canvas(path)?;
     let (x0, x1) = bounds(series.iter().flatten().map(|p| p.0), false);
     let (y0, y1) = bounds(series.iter().flatten().map(|p| p.1), true);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, TITLE))
-        .margin(24)
-        .x_label_area_size(70)
-        .y_label_area_size(110)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("time since the run's first line (s)")
-        .y_desc(y_desc)
-        .axis_desc_style((FONT, AXIS))
-        .label_style((FONT, LABELS))
-        .x_label_formatter(&tidy)
-        .y_label_formatter(&tidy)
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    let axes = ("time since the run's first line (s)", y_desc);
+    let mut chart = xy_chart(&root, title, axes, x0..x1, y0..y1)?;
     for (i, (points, label)) in series.iter().zip(labels).enumerate() {
         let style = ShapeStyle::from(color(i)).stroke_width(3);
         // One path per segment: plotters joins a wide polyline with miters, which shoot far

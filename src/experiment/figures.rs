@@ -37,6 +37,16 @@ impl Figure {
         Figure::LateMax,
     ];
 
+    /// The figures every view shows (plots, the report's trial table); the CSV has them all.
+    pub const HEADLINE: [Figure; 6] = [
+        Figure::MaxJump,
+        Figure::MeanJump,
+        Figure::DriftMean,
+        Figure::MaxQueue,
+        Figure::MeanQueue,
+        Figure::WaitMean,
+    ];
+
     /// The CSV column (and, suffixed, the aggregate columns).
     pub fn column(self) -> &'static str {
         match self {

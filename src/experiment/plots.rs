@@ -10,7 +10,7 @@
 use super::figures::{Figure, VmPoint};
 use super::record::{TrialRecord, VariationRow};
 use crate::analysis::plots::{
-    bounds, color, legend, register_font, tidy, AXIS, FONT, LABELS, TITLE,
+    bounds, canvas, color, legend, register_font, tidy, xy_chart, AXIS, FONT, LABELS, TITLE,
 };
 use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
 use plotters::coord::Shift;
@@ -18,14 +18,7 @@ use plotters::prelude::*;
 use std::path::Path;
 
 /// The figures drawn in `figures.png`, one panel each.
-const PANELS: [Figure; 6] = [
-    Figure::MaxJump,
-    Figure::MeanJump,
-    Figure::DriftMean,
-    Figure::MaxQueue,
-    Figure::MeanQueue,
-    Figure::WaitMean,
-];
+const PANELS: [Figure; 6] = Figure::HEADLINE;
 
 /// What a by-rate plot shows of each VM.
 type Pick = fn(&VmPoint) -> f64;
@@ -185,8 +178,7 @@ fn by_rate(
     records: &[TrialRecord],
     pick: Pick,
 ) -> Result<(), String> {
-    let root = BitMapBackend::new(path, (1600, 900)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let root = canvas(path)?;
     // Variation i's dots sit at rate + nudge(i), within ±0.3 of the rate.
     let n = rows.len().max(1) as f64;
     let nudge = |i: usize| (i as f64 + 0.5) / n * 0.6 - 0.3;
@@ -204,24 +196,8 @@ fn by_rate(
         .collect();
     let (x0, x1) = bounds(points.iter().flatten().map(|p| p.0), false);
     let (y0, y1) = bounds(points.iter().flatten().map(|p| p.1), true);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, TITLE))
-        .margin(24)
-        .x_label_area_size(70)
-        .y_label_area_size(110)
-        .build_cartesian_2d((x0 - 0.2)..(x1 + 0.2), y0..y1)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("configured clock rate (ticks per second)")
-        .y_desc(y_desc)
-        .axis_desc_style((FONT, AXIS))
-        .label_style((FONT, LABELS))
-        .x_label_formatter(&tidy)
-        .y_label_formatter(&tidy)
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    let axes = ("configured clock rate (ticks per second)", y_desc);
+    let mut chart = xy_chart(&root, title, axes, (x0 - 0.2)..(x1 + 0.2), y0..y1)?;
     for (i, (row, points)) in rows.iter().zip(&points).enumerate() {
         let style = color(i).mix(0.8).filled();
         chart
