@@ -76,7 +76,7 @@ pub fn load_plan(path: Option<&Path>) -> Result<LoadedPlan, ExperimentError> {
         ),
         None => (
             DEFAULT_PLAN.to_string(),
-            format!("{DEFAULT_PLAN_PATH} (built in)"),
+            format!("the built-in copy of {DEFAULT_PLAN_PATH}"),
         ),
     };
     let plan = plan::parse(&text).map_err(|source| ExperimentError::Plan {
