@@ -20,10 +20,13 @@
 //! - [`run`]: one run (real or virtual time), from a spec to the VMs' reports.
 //! - [`analysis`]: reads a run directory back through the log contract:
 //!   statistics, the clock-condition check, `summary.json`, plots.
+//! - [`experiment`]: a study from a plan: variations of the settings, several
+//!   trials each, analysed and compared in tables, plots and a report.
 
 pub mod actors;
 pub mod analysis;
 pub mod clock;
+pub mod experiment;
 pub mod latency;
 pub mod lateness;
 pub mod logging;

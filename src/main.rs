@@ -32,6 +32,25 @@ enum Command {
     Run(RunArgs),
     /// Analyse runs: statistics, the clock-condition check, summary.json, events.csv, plots.
     Analyze(AnalyzeArgs),
+    /// Run a study: each variation of a plan for several trials, analysed and compared.
+    Experiment(ExperimentArgs),
+}
+
+#[derive(Args)]
+struct ExperimentArgs {
+    /// Plan file (default: the built-in experiments/assignment.toml).
+    #[arg(value_name = "PLAN")]
+    plan: Option<PathBuf>,
+    /// Trials run at once, each with its own actor system and free ports.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: u16,
+    /// Run every trial on virtual time.
+    #[arg(long)]
+    virtual_time: bool,
+    /// Directory that receives the study directory (default logs).
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -80,6 +99,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Run(args)) => run_model(&args),
         Some(Command::Analyze(args)) => analyze(&args),
+        Some(Command::Experiment(args)) => study(&args),
         None => run_model(&cli.run),
     }
 }
@@ -124,6 +144,35 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     } else {
         eprintln!("error: a run broke a clock rule or lost messages (see above)");
         ExitCode::from(UNHEALTHY_RUN)
+    }
+}
+
+/// `experiment`: a bad plan is a usage error (2) before anything runs; a study with a failed
+/// or unhealthy trial is still written, and exits 1.
+fn study(args: &ExperimentArgs) -> ExitCode {
+    use logical_clocks::experiment::{self, ExperimentError, StudyOptions};
+    let loaded = match experiment::load_plan(args.plan.as_deref()) {
+        Ok(loaded) => loaded,
+        Err(e) => return fail(USAGE_ERROR, &e),
+    };
+    let options = StudyOptions {
+        jobs: args.jobs.into(),
+        virtual_time: args.virtual_time,
+        log_dir: args.log_dir.clone().unwrap_or(Settings::default().log_dir),
+    };
+    match experiment::run_study(&loaded, &options) {
+        Ok(study) => {
+            println!("{}", study.table());
+            println!("study directory: {}", study.dir.display());
+            if study.all_ok() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("error: some trials failed or were unhealthy (see report.md)");
+                ExitCode::from(1)
+            }
+        }
+        Err(e @ ExperimentError::StudyDir { .. }) => fail(USAGE_ERROR, &e),
+        Err(e) => fail(1, &e),
     }
 }
 

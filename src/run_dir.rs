@@ -15,22 +15,7 @@ pub const SETTINGS_FILE: &str = "settings.toml";
 /// Creates a fresh run directory under `log_dir` and writes the run's
 /// effective settings (seed and every VM's rate pinned) into it.
 pub fn create(log_dir: &Path, spec: &RunSpec) -> io::Result<PathBuf> {
-    std::fs::create_dir_all(log_dir)?;
-    let stamp = chrono::Utc::now()
-        .format("%Y-%m-%dT%H-%M-%S%.6fZ")
-        .to_string();
-    let mut dir = log_dir.join(&stamp);
-    let mut attempt = 1;
-    loop {
-        match std::fs::create_dir(&dir) {
-            Ok(()) => break,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
-                attempt += 1;
-                dir = log_dir.join(format!("{stamp}-{attempt}"));
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let dir = fresh(log_dir, "")?;
     let settings = toml::to_string(&spec.effective_settings()).map_err(io::Error::other)?;
     let text = format!(
         "# The effective settings of this run: repeat it with\n\
@@ -39,6 +24,27 @@ pub fn create(log_dir: &Path, spec: &RunSpec) -> io::Result<PathBuf> {
     );
     std::fs::write(dir.join(SETTINGS_FILE), text)?;
     Ok(dir)
+}
+
+/// Creates `<parent>/<prefix><UTC timestamp>` (with a `-2`, `-3`... suffix if that exists),
+/// so directories with the same prefix sort in the order they were made.
+pub fn fresh(parent: &Path, prefix: &str) -> io::Result<PathBuf> {
+    std::fs::create_dir_all(parent)?;
+    let stamp = chrono::Utc::now()
+        .format("%Y-%m-%dT%H-%M-%S%.6fZ")
+        .to_string();
+    let mut dir = parent.join(format!("{prefix}{stamp}"));
+    let mut attempt = 1;
+    loop {
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+                dir = parent.join(format!("{prefix}{stamp}-{attempt}"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -180,7 +180,7 @@ fn invalid(key: &'static str, value: impl ToString, allowed: impl Into<String>) 
 }
 
 /// Folds a multi-line message (TOML syntax errors span several) into one line.
-fn one_line(message: &str) -> String {
+pub(crate) fn one_line(message: &str) -> String {
     message
         .lines()
         .map(str::trim)

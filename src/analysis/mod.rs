@@ -29,7 +29,7 @@ mod error;
 mod matching;
 mod merge;
 mod parse;
-mod plots;
+pub(crate) mod plots;
 mod quantile;
 mod record;
 mod report;

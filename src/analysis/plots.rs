@@ -6,9 +6,11 @@
 //! downsampled ([`Series`](super::series::Series)), so a million-event run plots as fast as a
 //! small one.
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -18,10 +20,10 @@ use super::error::AnalysisError;
 use super::record::Kind;
 
 const SIZE: (u32, u32) = (1600, 900);
-const FONT: &str = "sans-serif";
-const TITLE: u32 = 40;
-const AXIS: u32 = 28;
-const LABELS: u32 = 22;
+pub(crate) const FONT: &str = "sans-serif";
+pub(crate) const TITLE: u32 = 40;
+pub(crate) const AXIS: u32 = 28;
+pub(crate) const LABELS: u32 = 22;
 /// Legends list at most this many VMs; more would not fit the plot's height.
 const LEGEND_MAX: usize = 16;
 
@@ -76,7 +78,7 @@ pub fn draw_all(dir: &Path, data: &PlotData, labels: &[String]) -> Result<(), An
 }
 
 /// Registers the bundled font with plotters, once per process.
-fn register_font() -> Result<(), String> {
+pub(crate) fn register_font() -> Result<(), String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(|| {
@@ -88,7 +90,7 @@ fn register_font() -> Result<(), String> {
 }
 
 /// The colour of the i-th VM: the ten "tab10" colours, then plotters' 99-colour palette.
-fn color(i: usize) -> RGBColor {
+pub(crate) fn color(i: usize) -> RGBColor {
     const TAB10: [(u8, u8, u8); 10] = [
         (31, 119, 180),
         (255, 127, 14),
@@ -110,14 +112,14 @@ fn color(i: usize) -> RGBColor {
     }
 }
 
-fn canvas(path: &Path) -> Result<DrawingArea<BitMapBackend<'_>, Shift>, String> {
+pub(crate) fn canvas(path: &Path) -> Result<DrawingArea<BitMapBackend<'_>, Shift>, String> {
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     Ok(root)
 }
 
 /// The range covered by `values`, widened so a flat or empty series still gets a visible axis.
-fn bounds(values: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
+pub(crate) fn bounds(values: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
     let (mut lo, mut hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });
@@ -151,9 +153,43 @@ fn steps(series: &[Vec<(f64, f64)>]) -> Vec<Vec<(f64, f64)>> {
 }
 
 /// Axis numbers without a useless `.0`: 600 and 0.5, not 600.0 and 0.5.
-fn tidy(v: &f64) -> String {
+pub(crate) fn tidy(v: &f64) -> String {
     format!("{}", (v * 1e6).round() / 1e6)
 }
+
+/// A chart of numbers against numbers on `root`, with the plots' title, axis descriptions
+/// (`axes`: x, then y), label fonts and mesh.
+pub(crate) fn xy_chart<'a, 'b>(
+    root: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    title: &str,
+    axes: (&str, &str),
+    x: Range<f64>,
+    y: Range<f64>,
+) -> Result<XyChart<'a, 'b>, String> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, TITLE))
+        .margin(24)
+        .x_label_area_size(70)
+        .y_label_area_size(110)
+        .build_cartesian_2d(x, y)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.0)
+        .y_desc(axes.1)
+        .axis_desc_style((FONT, AXIS))
+        .label_style((FONT, LABELS))
+        .x_label_formatter(&tidy)
+        .y_label_formatter(&tidy)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
+/// What [`xy_chart`] builds.
+pub(crate) type XyChart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// One line per VM over time.
 fn lines(
@@ -166,24 +202,8 @@ fn lines(
     let root = canvas(path)?;
     let (x0, x1) = bounds(series.iter().flatten().map(|p| p.0), false);
     let (y0, y1) = bounds(series.iter().flatten().map(|p| p.1), true);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, TITLE))
-        .margin(24)
-        .x_label_area_size(70)
-        .y_label_area_size(110)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("time since the run's first line (s)")
-        .y_desc(y_desc)
-        .axis_desc_style((FONT, AXIS))
-        .label_style((FONT, LABELS))
-        .x_label_formatter(&tidy)
-        .y_label_formatter(&tidy)
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    let axes = ("time since the run's first line (s)", y_desc);
+    let mut chart = xy_chart(&root, title, axes, x0..x1, y0..y1)?;
     for (i, (points, label)) in series.iter().zip(labels).enumerate() {
         let style = ShapeStyle::from(color(i)).stroke_width(3);
         // One path per segment: plotters joins a wide polyline with miters, which shoot far
@@ -205,7 +225,7 @@ fn lines(
 }
 
 /// Draws the legend of the labelled series at `position`.
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     position: SeriesLabelPosition,
 ) -> Result<(), String> {

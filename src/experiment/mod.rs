@@ -1,0 +1,213 @@
+//! `logical-clocks experiment`: a study of many runs, repeatable from one plan.
+//!
+//! A plan names variations of the settings and how many trials of each to run; the study runs
+//! every trial (on worker threads when `--jobs` asks), analyses each with
+//! [`analysis::analyze_run`], and compares the variations. The parts:
+//!
+//! - `plan.rs`: the plan file, checked into resolved trial settings before anything runs (pure).
+//! - `trials.rs`: runs the trials, several at a time, with progress on stderr.
+//! - `record.rs`: what came of each trial, and the per-variation aggregation (pure).
+//! - `figures.rs`: the figures taken from a trial's summary, and their spread (pure).
+//! - `progress.rs`: the time-left estimate (pure).
+//! - `tables.rs`, `report.rs`: `study.csv`, `variations.csv` and `report.md` as text (pure).
+//! - `plots.rs`: the comparison plots.
+//!
+//! [`run_study`] is the driver and the one place that writes the study directory:
+//! `<log-dir>/study-<UTC timestamp>/` (so studies sort in time order, like runs) holding
+//! `plan.toml`, `study.csv`, `variations.csv`, `report.md`, the plots, and under `trials/`
+//! every trial's run directory (`trials/<variation>-<n>/<run id>/`).
+
+mod figures;
+mod plan;
+mod plots;
+mod progress;
+mod record;
+mod report;
+mod tables;
+mod trials;
+
+pub use figures::{Figure, Spread, TrialFigures, VmPoint};
+pub use plan::{parse as parse_plan, trial_seed, Plan, PlanError, Trial, Variation};
+pub use record::{TrialRecord, TrialStatus, VariationRow};
+
+use crate::run_dir;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The default plan, used when no PLAN is given (a copy of `experiments/assignment.toml`, built
+/// in so the command works from any directory).
+pub const DEFAULT_PLAN: &str = include_str!("../../experiments/assignment.toml");
+/// Where the default plan lives in the repository.
+pub const DEFAULT_PLAN_PATH: &str = "experiments/assignment.toml";
+
+/// Why a study could not be made, in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    #[error("cannot read plan {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("plan {origin}: {source}")]
+    Plan { origin: String, source: PlanError },
+    #[error("cannot create the study directory under {dir} (--log-dir): {source}")]
+    StudyDir { dir: PathBuf, source: io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("cannot draw {path}: {detail}")]
+    Plot { path: PathBuf, detail: String },
+}
+
+/// A checked plan, with its text (copied into the study) and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedPlan {
+    pub plan: Plan,
+    pub text: String,
+    pub origin: String,
+}
+
+/// Reads and checks the plan at `path`, or the built-in default plan.
+pub fn load_plan(path: Option<&Path>) -> Result<LoadedPlan, ExperimentError> {
+    let (text, origin) = match path {
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?,
+            path.display().to_string(),
+        ),
+        None => (
+            DEFAULT_PLAN.to_string(),
+            format!("the built-in copy of {DEFAULT_PLAN_PATH}"),
+        ),
+    };
+    let plan = plan::parse(&text).map_err(|source| ExperimentError::Plan {
+        origin: origin.clone(),
+        source,
+    })?;
+    Ok(LoadedPlan { plan, text, origin })
+}
+
+/// How to run a study.
+#[derive(Debug, Clone)]
+pub struct StudyOptions {
+    /// Trials run at once (at least 1).
+    pub jobs: usize,
+    /// Run every trial on virtual time.
+    pub virtual_time: bool,
+    /// The study directory is made under this one.
+    pub log_dir: PathBuf,
+}
+
+/// A finished study.
+#[derive(Debug, Clone)]
+pub struct Study {
+    pub dir: PathBuf,
+    pub records: Vec<TrialRecord>,
+    pub rows: Vec<VariationRow>,
+    /// The files written into the study directory.
+    pub files: Vec<PathBuf>,
+}
+
+impl Study {
+    /// True when every trial ran and was healthy.
+    pub fn all_ok(&self) -> bool {
+        self.records.iter().all(|r| r.status.is_ok())
+    }
+
+    /// The variations' figures, as the report's Markdown table.
+    pub fn table(&self) -> String {
+        report::figures_table(&self.rows)
+    }
+}
+
+/// The study directory's files, besides the plots and `trials/`.
+pub const PLAN_FILE: &str = "plan.toml";
+pub const STUDY_CSV: &str = "study.csv";
+pub const VARIATIONS_CSV: &str = "variations.csv";
+pub const REPORT: &str = "report.md";
+
+/// Runs every trial of the plan and writes the study directory. Failed trials are recorded,
+/// not fatal; an error here means the study directory itself could not be written.
+pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, ExperimentError> {
+    let began = Instant::now();
+    let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let dir =
+        run_dir::fresh(&options.log_dir, "study-").map_err(|source| ExperimentError::StudyDir {
+            dir: options.log_dir.clone(),
+            source,
+        })?;
+    let mut files = Vec::new();
+    let mut write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| ExperimentError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        files.push(path);
+        Ok::<_, ExperimentError>(())
+    };
+    let flags = flags(options);
+    write(
+        PLAN_FILE,
+        &format!(
+            "# The plan of this study, copied from {}. Repeat the study with\n\
+             #   logical-clocks experiment {} {flags}\n{}",
+            loaded.origin,
+            dir.join(PLAN_FILE).display(),
+            loaded.text
+        ),
+    )?;
+    let plan = &loaded.plan;
+    eprintln!(
+        "study {}: {} variations, {} trials, {} at a time, into {}",
+        plan.name,
+        plan.variations.len(),
+        plan.trials().count(),
+        options.jobs.max(1),
+        dir.display()
+    );
+
+    let trials: Vec<&Trial> = plan.trials().collect();
+    let runner = trials::Runner {
+        jobs: options.jobs.max(1),
+        virtual_time: options.virtual_time,
+        trials_dir: dir.join("trials"),
+    };
+    let records = trials::run_all(&trials, &runner);
+    let rows = record::variation_rows(plan, &records);
+
+    write(STUDY_CSV, &tables::study_csv(&records))?;
+    write(VARIATIONS_CSV, &tables::variations_csv(&rows))?;
+    let plots =
+        plots::draw_all(&dir, &rows, &records).map_err(|(file, detail)| ExperimentError::Plot {
+            path: dir.join(file),
+            detail,
+        })?;
+    let context = report::Context {
+        plan,
+        plan_origin: &loaded.origin,
+        jobs: options.jobs.max(1),
+        virtual_time: options.virtual_time,
+        flags: &flags,
+        study_dir: &dir,
+        plots: &plots,
+        started: &started,
+        wall_s: began.elapsed().as_secs_f64(),
+    };
+    write(REPORT, &report::render(&context, &rows, &records))?;
+    files.extend(plots.iter().map(|(file, _)| dir.join(file)));
+    Ok(Study {
+        dir,
+        records,
+        rows,
+        files,
+    })
+}
+
+/// The command-line flags that repeat these options.
+fn flags(options: &StudyOptions) -> String {
+    let mut flags = format!("--jobs {}", options.jobs.max(1));
+    if options.virtual_time {
+        flags.push_str(" --virtual-time");
+    }
+    flags
+}

@@ -1,0 +1,459 @@
+//! The plan of a study: named variations of the settings, each run for a number of trials.
+//!
+//! A plan is TOML. Its top level holds the study's `name`, the `seed` every trial seed derives
+//! from, the default `trials` per variation, a default `runtime`, and an optional `base` table
+//! of settings for every variation; each `[[variation]]` has a `name`, optional `trials` and
+//! `description`, and any settings keys, spelled as in `Settings.toml`.
+//!
+//! Every trial's settings are built here, once, by layering tables (built-in defaults < plan
+//! `runtime` < `base` < variation) and checking them with [`Settings::resolve`], so a bad plan
+//! fails before anything runs, in one line naming the variation and the key. The plan does not
+//! read `Settings.toml` or the environment: a study is repeated from its plan alone.
+//!
+//! Seeds: trial `k` of *every* variation gets the same seed, derived from the plan seed and
+//! `k`. Variations are then compared on common random numbers (the same die rolls and, where
+//! the rate range is the same, the same rates), which makes their differences sharper than
+//! independent seeds would.
+
+use crate::model::derive_seed;
+use crate::settings::{one_line, RunSpec, Seed, Settings, MAX_SEED};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+/// Most trials a variation may ask for.
+pub const MAX_TRIALS: i64 = 1000;
+/// Trials per variation when the plan does not say.
+pub const DEFAULT_TRIALS: i64 = 3;
+
+/// Settings keys a plan may not set, and why: the study decides them.
+const DECIDED_BY_STUDY: [(&str, &str); 3] = [
+    (
+        "seed",
+        "trial seeds derive from the plan's top-level `seed`",
+    ),
+    (
+        "base_port",
+        "every trial listens on free ports (base_port 0) so trials can run side by side",
+    ),
+    (
+        "log_dir",
+        "trials write under the study directory (use --log-dir)",
+    ),
+];
+
+/// A checked plan: every trial's settings resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    /// The `base` table as written, `key = value` each.
+    pub base: Vec<String>,
+    pub variations: Vec<Variation>,
+}
+
+/// One named set of settings and its trials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variation {
+    pub name: String,
+    pub description: Option<String>,
+    /// Its own overrides as written, `key = value` each.
+    pub overrides: Vec<String>,
+    pub trials: Vec<Trial>,
+}
+
+/// One run of a variation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trial {
+    pub variation: String,
+    /// 1-based within its variation.
+    pub number: u32,
+    /// The settings to run, seed fixed and `base_port` 0; the study adds `log_dir`.
+    pub settings: Settings,
+    /// The same, checked: rates drawn, runtime known.
+    pub spec: RunSpec,
+}
+
+impl Plan {
+    /// All trials, variation by variation.
+    pub fn trials(&self) -> impl Iterator<Item = &Trial> {
+        self.variations.iter().flat_map(|v| &v.trials)
+    }
+}
+
+/// Why a plan cannot be run, in one line.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error("{0}")]
+    Syntax(String),
+    #[error("`{key}` = {value} is not allowed: {allowed}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        allowed: String,
+    },
+    #[error("`base`: {0}")]
+    Base(String),
+    #[error("variation `{variation}`: {detail}")]
+    Variation { variation: String, detail: String },
+}
+
+/// The plan file as written; variations stay tables until their keys are checked.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    name: Option<String>,
+    description: Option<String>,
+    seed: u64,
+    trials: Option<i64>,
+    runtime: Option<toml::Value>,
+    #[serde(default)]
+    base: toml::Table,
+    #[serde(default, rename = "variation")]
+    variations: Vec<toml::Table>,
+}
+
+/// The seed of trial `number` (1-based) of every variation.
+pub fn trial_seed(plan_seed: u64, number: u32) -> u64 {
+    // Run seeds must fit a TOML integer (settings.toml repeats the run).
+    derive_seed(plan_seed, u64::from(number)) & MAX_SEED
+}
+
+/// Parses and checks a plan; nothing runs.
+pub fn parse(text: &str) -> Result<Plan, PlanError> {
+    let file: PlanFile =
+        toml::from_str(text).map_err(|e| PlanError::Syntax(one_line(&e.to_string())))?;
+    if file.seed > MAX_SEED {
+        return Err(PlanError::Invalid {
+            key: "seed",
+            value: file.seed.to_string(),
+            allowed: format!("a whole number from 0 to {MAX_SEED}"),
+        });
+    }
+    let default_trials =
+        check_trials(file.trials.unwrap_or(DEFAULT_TRIALS)).map_err(|allowed| {
+            PlanError::Invalid {
+                key: "trials",
+                value: file.trials.unwrap_or_default().to_string(),
+                allowed,
+            }
+        })?;
+    if file.variations.is_empty() {
+        return Err(PlanError::Invalid {
+            key: "variation",
+            value: "[]".into(),
+            allowed: "at least one [[variation]] with a name".into(),
+        });
+    }
+
+    let mut common = defaults_table();
+    if let Some(runtime) = &file.runtime {
+        override_key(&mut common, "runtime", runtime).map_err(PlanError::Syntax)?;
+    }
+    for (key, value) in &file.base {
+        override_key(&mut common, key, value).map_err(PlanError::Base)?;
+    }
+
+    let mut names = BTreeSet::new();
+    let mut variations = Vec::new();
+    for (index, table) in file.variations.iter().enumerate() {
+        let variation = parse_variation(table, index, &common, default_trials, file.seed)?;
+        if !names.insert(variation.name.clone()) {
+            return Err(PlanError::Variation {
+                variation: variation.name,
+                detail: "the name is used by an earlier variation; names must be unique".into(),
+            });
+        }
+        variations.push(variation);
+    }
+    Ok(Plan {
+        name: file.name.unwrap_or_else(|| "study".into()),
+        description: file.description,
+        seed: file.seed,
+        base: written(&file.base),
+        variations,
+    })
+}
+
+/// Keys that are not settings, in a variation table.
+const VARIATION_KEYS: [&str; 3] = ["name", "trials", "description"];
+
+fn parse_variation(
+    table: &toml::Table,
+    index: usize,
+    common: &toml::Table,
+    default_trials: u32,
+    plan_seed: u64,
+) -> Result<Variation, PlanError> {
+    let unnamed = || format!("#{}", index + 1);
+    let name = match table.get("name") {
+        Some(toml::Value::String(name)) => name.clone(),
+        Some(other) => {
+            return Err(PlanError::Variation {
+                variation: unnamed(),
+                detail: format!("`name` = {other} is not allowed: a string"),
+            })
+        }
+        None => {
+            return Err(PlanError::Variation {
+                variation: unnamed(),
+                detail: "`name` is missing".into(),
+            })
+        }
+    };
+    let fail = |detail: String| PlanError::Variation {
+        variation: name.clone(),
+        detail,
+    };
+    if let Err(allowed) = check_name(&name) {
+        return Err(fail(format!("`name` = {name:?} is not allowed: {allowed}")));
+    }
+    let description = match table.get("description") {
+        None => None,
+        Some(toml::Value::String(text)) => Some(text.clone()),
+        Some(other) => {
+            return Err(fail(format!(
+                "`description` = {other} is not allowed: a string"
+            )))
+        }
+    };
+    let trials = match table.get("trials") {
+        None => default_trials,
+        Some(toml::Value::Integer(n)) => check_trials(*n)
+            .map_err(|allowed| fail(format!("`trials` = {n} is not allowed: {allowed}")))?,
+        Some(other) => {
+            return Err(fail(format!(
+                "`trials` = {other} is not allowed: a whole number from 1 to {MAX_TRIALS}"
+            )))
+        }
+    };
+
+    let own: toml::Table = table
+        .iter()
+        .filter(|(key, _)| !VARIATION_KEYS.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let mut merged = common.clone();
+    for (key, value) in &own {
+        override_key(&mut merged, key, value).map_err(fail)?;
+    }
+    let settings = to_settings(&merged).map_err(fail)?;
+
+    let trials = (1..=trials)
+        .map(|number| {
+            let settings = Settings {
+                seed: Seed::Fixed(trial_seed(plan_seed, number)),
+                base_port: 0,
+                ..settings.clone()
+            };
+            let spec = settings.resolve(|| 0).map_err(|e| fail(e.to_string()))?;
+            Ok(Trial {
+                variation: name.clone(),
+                number,
+                settings,
+                spec,
+            })
+        })
+        .collect::<Result<Vec<_>, PlanError>>()?;
+    Ok(Variation {
+        name,
+        description,
+        overrides: written(&own),
+        trials,
+    })
+}
+
+/// Every settings key with its built-in default, as a TOML table to layer overrides on.
+fn defaults_table() -> toml::Table {
+    toml::Table::try_from(Settings::default()).expect("the default settings serialize to TOML")
+}
+
+/// Sets `key` in `table`, checking that it is a setting the plan may set and that its value
+/// has the right type. Range checks come later, from `Settings::resolve`.
+fn override_key(table: &mut toml::Table, key: &str, value: &toml::Value) -> Result<(), String> {
+    if let Some((_, why)) = DECIDED_BY_STUDY.iter().find(|(k, _)| *k == key) {
+        return Err(format!("`{key}` cannot be set in a plan: {why}"));
+    }
+    if !table.contains_key(key) {
+        let known: Vec<&str> = table
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !DECIDED_BY_STUDY.iter().any(|(d, _)| d == k))
+            .collect();
+        return Err(format!(
+            "unknown setting `{key}` (settings are {})",
+            known.join(", ")
+        ));
+    }
+    table.insert(key.to_string(), value.clone());
+    to_settings(table)
+        .map(drop)
+        .map_err(|e| format!("setting `{key}` = {value}: {e}"))
+}
+
+fn to_settings(table: &toml::Table) -> Result<Settings, String> {
+    Settings::deserialize(toml::Value::Table(table.clone())).map_err(|e| one_line(&e.to_string()))
+}
+
+fn check_trials(n: i64) -> Result<u32, String> {
+    if (1..=MAX_TRIALS).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err(format!("a whole number of trials from 1 to {MAX_TRIALS}"))
+    }
+}
+
+/// Variation names become directory names and CSV cells.
+fn check_name(name: &str) -> Result<(), &'static str> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && !name.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err("1 to 64 letters, digits, `-`, `_` or `.`, not starting with `.`")
+    }
+}
+
+fn written(table: &toml::Table) -> Vec<String> {
+    table
+        .iter()
+        .map(|(key, value)| format!("{key} = {value}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO: &str = r#"
+        name = "two"
+        seed = 7
+        trials = 2
+        runtime = 2
+        base = { vm_count = 3 }
+        [[variation]]
+        name = "baseline"
+        [[variation]]
+        name = "narrow"
+        trials = 3
+        rate_min = 3
+        rate_max = 4
+    "#;
+
+    fn error_of(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn layers_defaults_base_and_variation() {
+        let plan = parse(TWO).unwrap();
+        assert_eq!(plan.variations.len(), 2);
+        let [baseline, narrow] = &plan.variations[..] else {
+            unreachable!()
+        };
+        assert_eq!(baseline.trials.len(), 2);
+        assert_eq!(narrow.trials.len(), 3);
+        assert_eq!(narrow.overrides, vec!["rate_max = 4", "rate_min = 3"]);
+        for trial in plan.trials() {
+            assert_eq!(trial.spec.runtime.as_secs_f64(), 2.0);
+            assert_eq!(trial.spec.base_port, 0);
+            assert_eq!(trial.spec.internal_probability, 0.7);
+        }
+        assert!(narrow.trials[0]
+            .spec
+            .rates
+            .iter()
+            .all(|r| (3..=4).contains(r)));
+    }
+
+    #[test]
+    fn trial_k_of_every_variation_shares_its_seed() {
+        let plan = parse(TWO).unwrap();
+        let seeds = |v: &Variation| v.trials.iter().map(|t| t.spec.seed).collect::<Vec<_>>();
+        let (a, b) = (seeds(&plan.variations[0]), seeds(&plan.variations[1]));
+        assert_eq!(a[..], b[..2]);
+        assert_ne!(a[0], a[1]);
+        assert_eq!(
+            parse(TWO).unwrap(),
+            plan,
+            "the same plan gives the same trials"
+        );
+        let other = parse(&TWO.replace("seed = 7", "seed = 8")).unwrap();
+        assert_ne!(other.variations[0].trials[0].spec.seed, a[0]);
+    }
+
+    #[test]
+    fn a_bad_setting_names_the_variation_and_the_key() {
+        let error = error_of(&TWO.replace("rate_max = 4", "rate_max = 4\nvm_count = 1"));
+        assert!(
+            error.starts_with("variation `narrow`: setting `vm_count` = 1"),
+            "{error}"
+        );
+        let error = error_of(&TWO.replace("rate_min = 3", "rate_mn = 3"));
+        assert!(
+            error.starts_with("variation `narrow`: unknown setting `rate_mn`"),
+            "{error}"
+        );
+        let error = error_of(&TWO.replace("trials = 3", "trials = 0"));
+        assert!(
+            error.starts_with("variation `narrow`: `trials` = 0"),
+            "{error}"
+        );
+        let error = error_of(&TWO.replace("rate_min = 3", "rate_min = \"three\""));
+        assert!(
+            error.contains("`narrow`: setting `rate_min` = \"three\""),
+            "{error}"
+        );
+        let error = error_of(&TWO.replace("rate_min = 3", "rate_min = 5"));
+        assert!(
+            error.contains("`narrow`: setting `rate_min` = 5 is not allowed"),
+            "{error}"
+        );
+        let error = error_of(&TWO.replace("rate_min = 3", "seed = 3"));
+        assert!(error.contains("`narrow`: `seed` cannot be set"), "{error}");
+        for error in [
+            error_of(&TWO.replace("vm_count = 3", "vm_cont = 3")),
+            error_of(&TWO.replace("name = \"narrow\"", "name = \"baseline\"")),
+            error_of(&TWO.replace("name = \"narrow\"", "name = \"a b\"")),
+            error_of(&TWO.replace("name = \"narrow\"", "")),
+            error_of(&TWO.replace("seed = 7", "sed = 7")),
+            error_of(&TWO.replace("trials = 2", "trials = -1")),
+            error_of("seed = 1"),
+            error_of("seed = [1"),
+        ] {
+            assert!(!error.contains('\n'), "{error}");
+        }
+    }
+
+    #[test]
+    fn every_plan_setting_is_known() {
+        let table = defaults_table();
+        for key in [
+            "rates",
+            "rate_min",
+            "rate_max",
+            "internal_probability",
+            "vm_count",
+        ] {
+            assert!(table.contains_key(key), "{key}");
+        }
+        for key in ["runtime", "latency", "latency_links", "virtual_time"] {
+            assert!(table.contains_key(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn the_shipped_plans_are_valid() {
+        for text in [
+            include_str!("../../experiments/assignment.toml"),
+            include_str!("../../experiments/virtual-long.toml"),
+        ] {
+            let plan = parse(text).unwrap();
+            assert!(plan.variations.len() >= 5);
+        }
+    }
+}

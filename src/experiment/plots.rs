@@ -1,0 +1,211 @@
+//! The study's comparison plots, PNG, drawn with the analysis' bundled font and colours.
+//!
+//! - `figures.png`: one panel per figure, one horizontal bar per variation (its mean across
+//!   healthy trials), a whisker of ± one standard deviation, and a dot per trial, so the
+//!   spread is seen, not only summarised. Horizontal, because variation names are long.
+//! - `jump_by_rate.png`, `queue_by_rate.png`, `drift_by_rate.png`: every VM of every healthy
+//!   trial as a dot at its configured rate, coloured by variation (nudged sideways so the
+//!   variations do not hide each other): the model's effects against clock rate.
+
+use super::figures::{Figure, VmPoint};
+use super::record::{TrialRecord, VariationRow};
+use crate::analysis::plots::{
+    bounds, canvas, color, legend, register_font, tidy, xy_chart, AXIS, FONT, LABELS, TITLE,
+};
+use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// The figures drawn in `figures.png`, one panel each.
+const PANELS: [Figure; 6] = Figure::HEADLINE;
+
+/// What a by-rate plot shows of each VM.
+type Pick = fn(&VmPoint) -> f64;
+
+const BY_RATE: [(&str, &str, &str, Pick); 3] = [
+    (
+        "jump_by_rate.png",
+        "Mean clock jump of each VM against its clock rate",
+        "mean clock jump (Lamport units per event)",
+        |p| p.mean_jump,
+    ),
+    (
+        "queue_by_rate.png",
+        "Mean queue of each VM against its clock rate",
+        "mean queue length (messages)",
+        |p| p.mean_queue,
+    ),
+    (
+        "drift_by_rate.png",
+        "Mean drift of each VM against its clock rate",
+        "mean gap to the highest clock (Lamport units)",
+        |p| p.drift_mean,
+    ),
+];
+
+/// Draws every plot into `dir`; returns `(file, caption)` for each, in report order.
+pub fn draw_all(
+    dir: &Path,
+    rows: &[VariationRow],
+    records: &[TrialRecord],
+) -> Result<Vec<(String, String)>, (String, String)> {
+    register_font().map_err(|e| ("figures.png".to_string(), e))?;
+    let mut drawn = Vec::new();
+    let file = "figures.png";
+    figures(&dir.join(file), rows, records).map_err(|e| (file.to_string(), e))?;
+    drawn.push((
+        file.to_string(),
+        "Each figure by variation: mean, ± one standard deviation, one dot per trial".to_string(),
+    ));
+    for (file, title, y_desc, pick) in BY_RATE {
+        by_rate(&dir.join(file), title, y_desc, rows, records, pick)
+            .map_err(|e| (file.to_string(), e))?;
+        drawn.push((file.to_string(), title.to_string()));
+    }
+    Ok(drawn)
+}
+
+fn figures(path: &Path, rows: &[VariationRow], records: &[TrialRecord]) -> Result<(), String> {
+    let root = BitMapBackend::new(path, (2000, 1900)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let root = root
+        .titled(
+            "Figures by variation (slowest VM; waits: all VMs)",
+            (FONT, TITLE),
+        )
+        .map_err(|e| e.to_string())?;
+    let panels = root.split_evenly((PANELS.len().div_ceil(2), 2));
+    for (panel, figure) in panels.iter().zip(PANELS) {
+        bars(panel, figure, rows, records)?;
+    }
+    root.present().map_err(|e| e.to_string())
+}
+
+/// One panel: a bar per variation, first variation on top.
+fn bars(
+    area: &DrawingArea<BitMapBackend<'_>, Shift>,
+    figure: Figure,
+    rows: &[VariationRow],
+    records: &[TrialRecord],
+) -> Result<(), String> {
+    let n = rows.len();
+    // Row i is drawn in segment n - 1 - i, so the plan's order reads top to bottom.
+    let slot = |i: usize| n - 1 - i;
+    let trial_values = |name: &str| -> Vec<f64> {
+        records
+            .iter()
+            .filter(|r| r.variation == name && r.status.is_ok())
+            .filter_map(|r| r.figures.as_ref().map(|f| f.get(figure)))
+            .collect()
+    };
+    let spread = |row: &VariationRow| {
+        row.spreads
+            .iter()
+            .find(|(f, _)| *f == figure)
+            .and_then(|(_, s)| *s)
+    };
+    let extent = rows
+        .iter()
+        .flat_map(|row| {
+            let mut values = trial_values(&row.name);
+            if let Some(s) = spread(row) {
+                values.push(s.mean + s.sd.unwrap_or(0.0));
+            }
+            values
+        })
+        .chain([0.0]);
+    let (x0, x1) = bounds(extent, true);
+    let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    let mut chart = ChartBuilder::on(area)
+        .caption(figure.label(), (FONT, AXIS))
+        .margin(18)
+        .x_label_area_size(50)
+        .y_label_area_size(260)
+        // An integer range includes its end: 0..n-1 makes exactly n segments.
+        .build_cartesian_2d(x0..x1, (0..n.saturating_sub(1)).into_segmented())
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n + 1)
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(s) if *s < n => names[n - 1 - s].clone(),
+            _ => String::new(),
+        })
+        .x_label_formatter(&tidy)
+        .label_style((FONT, LABELS))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for (i, row) in rows.iter().enumerate() {
+        let colour = color(i);
+        let s = slot(i);
+        if let Some(spread) = spread(row) {
+            let mut bar = Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(s)),
+                    (spread.mean, SegmentValue::Exact(s + 1)),
+                ],
+                colour.mix(0.55).filled(),
+            );
+            bar.set_margin(8, 8, 0, 0);
+            chart.draw_series([bar]).map_err(|e| e.to_string())?;
+            if let Some(sd) = spread.sd {
+                let whisker = PathElement::new(
+                    vec![
+                        (spread.mean - sd, SegmentValue::CenterOf(s)),
+                        (spread.mean + sd, SegmentValue::CenterOf(s)),
+                    ],
+                    BLACK.stroke_width(3),
+                );
+                chart.draw_series([whisker]).map_err(|e| e.to_string())?;
+            }
+        }
+        let dots = trial_values(&row.name)
+            .into_iter()
+            .map(|v| Circle::new((v, SegmentValue::CenterOf(s)), 6, colour.filled()));
+        chart.draw_series(dots).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn by_rate(
+    path: &Path,
+    title: &str,
+    y_desc: &str,
+    rows: &[VariationRow],
+    records: &[TrialRecord],
+    pick: Pick,
+) -> Result<(), String> {
+    let root = canvas(path)?;
+    // Variation i's dots sit at rate + nudge(i), within ±0.3 of the rate.
+    let n = rows.len().max(1) as f64;
+    let nudge = |i: usize| (i as f64 + 0.5) / n * 0.6 - 0.3;
+    let points: Vec<Vec<(f64, f64)>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            records
+                .iter()
+                .filter(|r| r.variation == row.name && r.status.is_ok())
+                .flat_map(|r| &r.vms)
+                .map(|p| (p.rate + nudge(i), pick(p)))
+                .collect()
+        })
+        .collect();
+    let (x0, x1) = bounds(points.iter().flatten().map(|p| p.0), false);
+    let (y0, y1) = bounds(points.iter().flatten().map(|p| p.1), true);
+    let axes = ("configured clock rate (ticks per second)", y_desc);
+    let mut chart = xy_chart(&root, title, axes, (x0 - 0.2)..(x1 + 0.2), y0..y1)?;
+    for (i, (row, points)) in rows.iter().zip(&points).enumerate() {
+        let style = color(i).mix(0.8).filled();
+        chart
+            .draw_series(points.iter().map(|&p| Circle::new(p, 7, style)))
+            .map_err(|e| e.to_string())?
+            .label(row.name.as_str())
+            .legend(move |(x, y)| Circle::new((x + 15, y), 7, style));
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    root.present().map_err(|e| e.to_string())
+}

@@ -1,0 +1,287 @@
+//! Runs a study's trials, several at a time if asked, and records what came of each.
+//!
+//! Each trial is one call of [`run::run`] on a worker thread, followed by
+//! [`analysis::analyze_run`] on its run directory. Threads rather than child processes: every
+//! `run::run` builds its own actix `System` and runtime on the thread that calls it, so trials
+//! share nothing but the process (no ports: each listens on free ones, `base_port` 0; no logs:
+//! each writes its own run directory), and a trial's figures come back as values instead of
+//! through a pipe. A worker takes the next trial from a shared counter, so `--jobs N` keeps N
+//! trials running until the queue is empty.
+//!
+//! Running real-time trials side by side stays valid because nothing in a run depends on the
+//! others or on CPU speed: ticks are scheduled from the run's fixed start (tick k at
+//! start + k / rate), so a busy core makes a tick late by microseconds, not fewer ticks, and
+//! each VM records how late its ticks fired (the study reports the latest one).
+//!
+//! A trial that fails (an error, a panic, broken books) becomes a record saying so and the
+//! study carries on. Ctrl-C stops the running trials in order (each run handles it) and the
+//! trials not yet started are recorded as not run.
+
+use super::figures::{TrialFigures, VmPoint};
+use super::plan::Trial;
+use super::progress;
+use super::record::{TrialRecord, TrialStatus};
+use crate::analysis::{self, AnalyzeOptions};
+use crate::run::{self, RunOptions};
+use crate::settings::Overrides;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How to run the trials.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    /// Trials at once (at least 1).
+    pub jobs: usize,
+    /// Run every trial on virtual time, whatever its settings say.
+    pub virtual_time: bool,
+    /// Trial `n` of variation `v` writes its run directory under `<trials_dir>/<v>-<n>/`.
+    pub trials_dir: PathBuf,
+}
+
+enum Event {
+    Started(usize),
+    Done(usize, Box<TrialRecord>),
+}
+
+/// How often a progress line is printed while nothing else happens.
+const PROGRESS_EVERY: Duration = Duration::from_secs(15);
+
+/// Runs every trial and returns their records in the given order; progress goes to stderr.
+pub fn run_all(trials: &[&Trial], runner: &Runner) -> Vec<TrialRecord> {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (events, inbox) = mpsc::channel();
+    let mut records: Vec<Option<TrialRecord>> = vec![None; trials.len()];
+    std::thread::scope(|scope| {
+        for _ in 0..runner.jobs.clamp(1, trials.len().max(1)) {
+            let (events, next, stop) = (events.clone(), &next, &stop);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(trial) = trials.get(i) else { break };
+                if stop.load(Ordering::SeqCst) {
+                    let _ = events.send(Event::Done(i, Box::new(not_run(trial))));
+                    continue;
+                }
+                let _ = events.send(Event::Started(i));
+                let (record, interrupted) = run_one(trial, runner);
+                if interrupted {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                let _ = events.send(Event::Done(i, Box::new(record)));
+            });
+        }
+        drop(events);
+        let mut board = Board::new(trials, runner);
+        loop {
+            match inbox.recv_timeout(PROGRESS_EVERY) {
+                Ok(Event::Started(i)) => board.started(i),
+                Ok(Event::Done(i, record)) => {
+                    board.done(i, &record);
+                    records[i] = Some(*record);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => board.status(),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+    });
+    records
+        .into_iter()
+        .zip(trials)
+        .map(|(record, trial)| record.unwrap_or_else(|| not_run(trial)))
+        .collect()
+}
+
+/// Runs and analyses one trial; the flag says the run was interrupted by a signal.
+fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
+    let began = Instant::now();
+    let mut record = TrialRecord {
+        status: TrialStatus::Ok,
+        ..not_run(trial)
+    };
+    let overrides = Overrides {
+        log_dir: Some(
+            runner
+                .trials_dir
+                .join(format!("{}-{}", trial.variation, trial.number)),
+        ),
+        virtual_time: runner.virtual_time,
+        ..Overrides::default()
+    };
+    let attempt = panic::catch_unwind(AssertUnwindSafe(|| {
+        let spec = trial
+            .settings
+            .with_overrides(&overrides)
+            .resolve(|| trial.spec.seed)
+            .map_err(|e| e.to_string())?;
+        let outcome = run::run(spec, RunOptions::default()).map_err(|e| e.to_string())?;
+        let analysis = analysis::analyze_run(&outcome.run_dir, &AnalyzeOptions::default())
+            .map_err(|e| format!("analysis of {}: {e}", outcome.run_dir.display()));
+        Ok::<_, String>((outcome, analysis))
+    }));
+    let mut interrupted = false;
+    record.status = match attempt {
+        Err(panic) => TrialStatus::Failed(format!("the run panicked: {}", panic_text(&panic))),
+        Ok(Err(why)) => TrialStatus::Failed(why),
+        Ok(Ok((outcome, analysis))) => {
+            record.run_dir = Some(outcome.run_dir.clone());
+            interrupted = outcome.interrupted.is_some();
+            match analysis {
+                Err(why) => TrialStatus::Failed(why),
+                Ok(analysis) => {
+                    let summary = analysis.summary();
+                    record.figures = TrialFigures::of(summary, &outcome.reports);
+                    record.vms = VmPoint::all(summary);
+                    if let Some(signal) = outcome.interrupted {
+                        TrialStatus::Failed(format!("interrupted by {signal:?}"))
+                    } else if !outcome.healthy() || !analysis.is_healthy() {
+                        TrialStatus::Unhealthy(format!(
+                            "{} clock-rule violations, {} messages unaccounted, VMs {:?} never stopped",
+                            summary.check.violations,
+                            summary.messages.unaccounted,
+                            outcome.missing
+                        ))
+                    } else if record.figures.is_none() {
+                        TrialStatus::Failed("the run logged no VM".into())
+                    } else {
+                        TrialStatus::Ok
+                    }
+                }
+            }
+        }
+    };
+    record.wall = began.elapsed();
+    (record, interrupted)
+}
+
+fn not_run(trial: &Trial) -> TrialRecord {
+    TrialRecord {
+        variation: trial.variation.clone(),
+        number: trial.number,
+        seed: trial.spec.seed,
+        rates: trial.spec.rates.clone(),
+        run_dir: None,
+        status: TrialStatus::NotRun,
+        figures: None,
+        vms: Vec::new(),
+        wall: Duration::ZERO,
+    }
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
+/// The progress board: which trials run, which are done, and the time left.
+struct Board<'a> {
+    trials: &'a [&'a Trial],
+    jobs: usize,
+    virtual_time: bool,
+    running: Vec<(usize, Instant)>,
+    finished: Vec<(f64, Duration)>,
+    done: usize,
+    started: Vec<bool>,
+}
+
+impl<'a> Board<'a> {
+    fn new(trials: &'a [&'a Trial], runner: &Runner) -> Self {
+        Board {
+            trials,
+            jobs: runner.jobs.max(1),
+            virtual_time: runner.virtual_time || trials.iter().any(|t| t.spec.virtual_time),
+            running: Vec::new(),
+            finished: Vec::new(),
+            done: 0,
+            started: vec![false; trials.len()],
+        }
+    }
+
+    fn runtime(&self, i: usize) -> f64 {
+        self.trials[i].spec.runtime.as_secs_f64()
+    }
+
+    fn started(&mut self, i: usize) {
+        self.running.push((i, Instant::now()));
+        self.started[i] = true;
+        let t = self.trials[i];
+        eprintln!(
+            "[{}/{}] start {} #{} (seed {}, rates {:?}, {}s){}",
+            i + 1,
+            self.trials.len(),
+            t.variation,
+            t.number,
+            t.spec.seed,
+            t.spec.rates,
+            self.runtime(i),
+            self.left()
+        );
+    }
+
+    fn done(&mut self, i: usize, record: &TrialRecord) {
+        self.running.retain(|&(r, _)| r != i);
+        self.started[i] = true;
+        self.done += 1;
+        if record.status != TrialStatus::NotRun {
+            self.finished.push((self.runtime(i), record.wall));
+        }
+        let figures = record
+            .figures
+            .as_ref()
+            .map(|f| {
+                format!(
+                    ", slowest VM {} at {}/s: max jump {}, max queue {}",
+                    f.slowest_vm,
+                    f.slowest_rate,
+                    f.get(super::figures::Figure::MaxJump),
+                    f.get(super::figures::Figure::MaxQueue)
+                )
+            })
+            .unwrap_or_default();
+        eprintln!(
+            "[{}/{}] {} {} #{} in {:.1}s{figures}{}",
+            i + 1,
+            self.trials.len(),
+            record.status,
+            record.variation,
+            record.number,
+            record.wall.as_secs_f64(),
+            self.left()
+        );
+    }
+
+    fn status(&self) {
+        eprintln!(
+            "{}/{} trials done, {} running{}",
+            self.done,
+            self.trials.len(),
+            self.running.len(),
+            self.left()
+        );
+    }
+
+    /// `; about 8m10s left`, or nothing before the pace is known on virtual time.
+    fn left(&self) -> String {
+        let pace = match progress::pace(&self.finished) {
+            Some(pace) => pace,
+            None if self.virtual_time => return String::new(),
+            None => 1.0,
+        };
+        let running_left: Vec<f64> = self
+            .running
+            .iter()
+            .map(|&(i, since)| self.runtime(i) * pace - since.elapsed().as_secs_f64())
+            .collect();
+        let queued: Vec<f64> = (0..self.trials.len())
+            .filter(|&i| !self.started[i])
+            .map(|i| self.runtime(i))
+            .collect();
+        let left = progress::time_left(&running_left, &queued, self.jobs, pace);
+        format!("; about {} left", progress::human(left))
+    }
+}
