@@ -39,8 +39,11 @@ pub const EVENT_TIME_KEY: &str = "event_time_us";
 /// shutdown.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 /// Records that may wait in the channel to the writer thread; a full
-/// channel makes the logging caller wait, it never drops a line.
-const CHANNEL_SIZE: usize = 1 << 16;
+/// channel makes the logging caller wait, it never drops a line. The
+/// channel's slots are allocated and touched up front: 65,536 of them cost
+/// about 6 MB of resident memory (the default 3-VM run went from 5.8 MB to
+/// 11.7 MB), while 16,384 still cover a second of 16 VMs at 1000 ticks/s.
+const CHANNEL_SIZE: usize = 1 << 14;
 
 /// Microseconds since the Unix epoch: the time an event happened.
 pub type EventTime = u64;
