@@ -140,7 +140,7 @@ tick_accuracy() {
     table tick-accuracy "load1,events,count_err_max,late_p50_us_med,late_p99_us_worst,late_max_us,log_late_p99_us_worst,log_late_max_us_worst,log_span_err_us_worst,cpu_pct"
 }
 
-SCALE_COLS="load1,events_per_s,cpu_pct,cpu_us_per_event,rss_mb,late_p50_us_med,late_p99_us_med,late_p99_us_worst,late_max_us,mesh_ms,transit_p50_ms,transit_p99_ms,msgs_sent,log_lines,count_err_max,balanced"
+SCALE_COLS="load1,events_per_s,cpu_pct,cpu_us_per_event,rss_mb,late_p50_us_med,late_p99_us_med,late_p99_us_worst,vms_p99_over_20ms,late_max_us,log_late_p50_us_all,log_late_p99_us_all,log_late_over_2ms_pct,mesh_ms,transit_p50_ms,transit_p99_ms,msgs_sent,log_lines,count_err_max,balanced"
 
 # 2. Scale on real TCP: N = 3, 16, 64 at 100 and 1000 ticks/s, full logging.
 scale() {
@@ -149,7 +149,7 @@ scale() {
         for rate in 100 1000; do
             for ((rep = 1; rep <= REPS; rep++)); do
                 model_run scale "$n VMs @ $rate/s" "$rep" "$n" "$(same_rates "$n" "$rate")" \
-                    "$RUNTIME" 200 false \
+                    "$RUNTIME" 200 false --log-lateness \
                     --show events_per_s,cpu_pct,rss_mb,late_p50_us_med,late_p99_us_worst,late_max_us,mesh_ms,transit_p99_ms
             done
         done
@@ -166,12 +166,12 @@ sweep() {
             rate=$((total / n))
             for ((rep = 1; rep <= REPS; rep++)); do
                 model_run sweep "$n VMs @ $rate/s (${total}/s)" "$rep" "$n" \
-                    "$(same_rates "$n" "$rate")" 5 200 false \
+                    "$(same_rates "$n" "$rate")" 5 200 false --log-lateness \
                     --show events_per_s,cpu_pct,late_p99_us_med,late_p99_us_worst,late_max_us
             done
         done
     done
-    table sweep "load1,events_per_s,cpu_pct,rss_mb,late_p50_us_med,late_p99_us_med,late_p99_us_worst,late_max_us,transit_p99_ms"
+    table sweep "load1,events_per_s,cpu_pct,rss_mb,late_p50_us_med,late_p99_us_med,late_p99_us_worst,vms_p99_over_20ms,late_max_us,log_late_p99_us_all,log_late_over_2ms_pct,transit_p99_ms"
 }
 
 # 3. Message latency on loopback: send event to the receiver's mailbox.
