@@ -4,7 +4,7 @@
 #   benches/model.sh [SCENARIO ...]
 #
 # Scenarios: tick-accuracy scale sweep latency virtual analyzer default-run
-#            syscalls fd-limit all   (default: all)
+#            syscalls fd-limit timer all   (default: all)
 #
 # Every scenario builds nothing itself: the release binary is built once
 # first (`cargo build --release`). Each run gets a generated settings file in
@@ -336,6 +336,40 @@ fd_limit() {
     } | tee "$RESULTS/fd-limit.txt" >&2
 }
 
+# The timer alone, outside the model: how late tokio's sleep_until fires on
+# this machine against std::thread::sleep (see benches/timer-probe).
+timer() {
+    log "== cargo build --release (benches/timer-probe)"
+    (cd "$HERE/timer-probe" && CARGO_TARGET_DIR="$TARGET_DIR/timer-probe" cargo build --release --quiet)
+    local probe="$TARGET_DIR/timer-probe/release/timer-probe" rep rate load
+    for rate in 1000 100; do
+        for ((rep = 1; rep <= REPS; rep++)); do
+            load="$(load1)"
+            log "-- timer: $rate ticks/s (rep $rep, load $load)"
+            "$probe" "$rate" 5 | tee "$WORK/timer.txt" >&2
+            python3 - "$RESULTS/timer.csv" "$rate" "$rep" "$load" "$WORK/timer.txt" <<'EOF2'
+import re, sys, os, csv
+out, rate, rep, load, text = sys.argv[1:6]
+rows = []
+for line in open(text):
+    m = re.match(r"\s*(\S+): ticks\s+(\d+)\s+late p50\s+(\d+) us\s+p99\s+(\d+) us\s+p99.9\s+(\d+) us\s+max\s+(\d+) us\s+over 2 ms\s+([0-9.]+)%\s+cpu\s+([0-9.]+)%", line)
+    if m:
+        g = m.groups()
+        rows.append({"scenario": "timer", "label": f"{g[0]} @ {rate}/s", "rep": rep, "load1": load,
+                     "ticks": g[1], "late_p50_us": g[2], "late_p99_us": g[3], "late_p999_us": g[4],
+                     "late_max_us": g[5], "over_2ms_pct": g[6], "cpu_pct": g[7]})
+new = not os.path.exists(out)
+with open(out, "a", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=list(rows[0]))
+    if new:
+        w.writeheader()
+    w.writerows(rows)
+EOF2
+        done
+    done
+    table timer "load1,ticks,late_p50_us,late_p99_us,late_p999_us,late_max_us,over_2ms_pct,cpu_pct"
+}
+
 run_scenario() {
     case "$1" in
         tick-accuracy) tick_accuracy ;;
@@ -347,6 +381,7 @@ run_scenario() {
         default-run) default_run ;;
         syscalls) syscalls ;;
         fd-limit) fd_limit ;;
+        timer) timer ;;
         *) log "unknown scenario: $1"; exit 2 ;;
     esac
 }
@@ -355,7 +390,7 @@ main() {
     local scenarios=("$@")
     [[ ${#scenarios[@]} -eq 0 ]] && scenarios=(all)
     if [[ " ${scenarios[*]} " == *" all "* ]]; then
-        scenarios=(tick-accuracy scale sweep latency virtual analyzer syscalls fd-limit default-run)
+        scenarios=(tick-accuracy scale sweep latency virtual analyzer syscalls fd-limit timer default-run)
     fi
     build
     machine
