@@ -288,7 +288,7 @@ syscalls() {
             > "$dir/stdout.txt" 2> "$dir/stderr.txt" || true
         $PARSE strace --out "$RESULTS/syscalls.csv" --scenario syscalls \
             --label "strace -c, log_flush_ms = $flush" --summary "$dir/strace-c.txt" \
-            --stdout "$dir/stdout.txt" --flush_ms "$flush" --runtime "$RUNTIME"
+            --stdout "$dir/stdout.txt" --flush_ms "$flush" --runtime "$RUNTIME" --load1 "$(load1)"
         cp "$dir/strace-c.txt" "$RESULTS/strace-c-flush$flush.txt"
         rm -rf "$dir/logs"
         log "-- syscalls: strace -y (per-file), log_flush_ms = $flush (load $(load1))"
@@ -301,17 +301,25 @@ syscalls() {
             --runtime "$RUNTIME"
         rm -rf "$dir/logs" "$dir/trace.txt"
     done
-    # Every syscall, to see what a busy run spends its kernel time on.
-    dir="$WORK/strace-all"
-    mkdir -p "$dir"
-    settings "$dir/settings.toml" 16 "$rates" "$RUNTIME" 200 false
-    log "-- syscalls: strace -c (all syscalls), log_flush_ms = 200 (load $(load1))"
-    strace -f -c -o "$RESULTS/strace-c-all-flush200.txt" \
-        "$BIN" --config "$dir/settings.toml" --base-port 0 --seed 1 \
-        > "$dir/stdout.txt" 2> "$dir/stderr.txt" || true
-    tail -n +1 "$dir/stdout.txt" | grep -E 'messages:|mesh' > "$RESULTS/strace-c-all-flush200.stdout.txt" || true
-    head -n 25 "$RESULTS/strace-c-all-flush200.txt" >&2
-    table syscalls "write,writev,sendto,log_writes,socket_writes,eventfd_writes,other_writes,log_lines,lines_per_log_write,msgs_sent,socket_writes_per_frame,events"
+    # Every syscall per thread, with perf trace (kernel tracepoints, not
+    # ptrace: the run keeps its normal timing, unlike under strace).
+    if command -v perf > /dev/null; then
+        for flush in 0 200; do
+            dir="$WORK/perf-trace-$flush"
+            mkdir -p "$dir"
+            settings "$dir/settings.toml" 16 "$rates" "$RUNTIME" "$flush" false
+            log "-- syscalls: perf trace -s, log_flush_ms = $flush (load $(load1))"
+            perf trace -s -o "$dir/perf-trace.txt" \
+                "$BIN" --config "$dir/settings.toml" --base-port 0 --seed 1 \
+                > "$dir/stdout.txt" 2> "$dir/stderr.txt" || true
+            cp "$dir/perf-trace.txt" "$RESULTS/perf-trace-flush$flush.txt"
+            $PARSE perftrace --out "$RESULTS/syscalls.csv" --scenario syscalls \
+                --label "perf trace, log_flush_ms = $flush" --summary "$dir/perf-trace.txt" \
+                --stdout "$dir/stdout.txt" --flush_ms "$flush" --runtime "$RUNTIME"
+            rm -rf "$dir/logs"
+        done
+    fi
+    table syscalls "load1,write,writev,sendto,log_writes,socket_writes,eventfd_writes,other_writes,log_lines,lines_per_log_write,msgs_sent,socket_writes_per_frame,actor_syscalls,actor_reads,actor_epoll,actor_futex,events"
 }
 
 # The file-descriptor limit: what 64 VMs need, and the error under a low

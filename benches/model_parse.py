@@ -9,8 +9,10 @@
   model_parse.py table CSV [--md FILE] [--cols a,b,c]
       Groups rows by label and prints the median and the spread (min..max)
       of each column, as a markdown table; also writes it to FILE.
-  model_parse.py strace CSV --label L --summary FILE --stdout FILE ...
+  model_parse.py strace --out CSV --label L --summary FILE --stdout FILE ...
       Appends a row of write-syscall counts from `strace -c` output.
+  model_parse.py perftrace --out CSV --label L --summary FILE --stdout FILE ...
+      Appends a row of per-thread syscall counts from `perf trace -s`.
 
 Only the standard library is used.
 """
@@ -358,6 +360,77 @@ def cmd_strace(args, extra):
     print("   " + "  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
 
 
+def parse_perf_trace(path):
+    """{thread name: {syscall: calls}} from `perf trace -s`, threads of the
+    same name summed; the busiest `logical-clocks` thread is the actor
+    thread (the actix System thread, where every VM and bridge runs)."""
+    threads = []
+    cur = None
+    head = re.compile(r"^ (\S.*) \((\d+)\), (\d+) events")
+    row = re.compile(r"^\s+(\w+)\s+(\d+)\s+(\d+)\s+[0-9.]+")
+    with open(path) as f:
+        for line in f:
+            m = head.match(line)
+            if m:
+                cur = {"name": m.group(1), "events": int(m.group(3)), "calls": {}}
+                threads.append(cur)
+                continue
+            m = row.match(line)
+            if m and cur is not None:
+                cur["calls"][m.group(1)] = int(m.group(2))
+    return threads
+
+
+def cmd_perftrace(args, extra):
+    row = {"scenario": args.scenario, "label": args.label}
+    it = iter(extra)
+    for k in it:
+        row[k.lstrip("-")] = next(it)
+    threads = parse_perf_trace(args.summary)
+    total = {}
+    for t in threads:
+        for k, v in t["calls"].items():
+            total[k] = total.get(k, 0) + v
+    actor = max(
+        (t for t in threads if t["name"] == "logical-clocks"),
+        key=lambda t: t["events"],
+        default={"calls": {}},
+    )["calls"]
+    writer = {}
+    for t in threads:
+        if t["name"] == "log-writer":
+            for k, v in t["calls"].items():
+                writer[k] = writer.get(k, 0) + v
+    for name in ("write", "writev", "sendto"):
+        row[name] = total.get(name, 0)
+    row["log_writes"] = writer.get("write", 0)
+    row["socket_writes"] = total.get("writev", 0) + total.get("sendto", 0)
+    # The actor thread writes no log file: its writes are the runtime's
+    # eventfd wake-ups (and a handful of stdout lines at the end).
+    row["eventfd_writes"] = actor.get("write", 0)
+    row["actor_syscalls"] = sum(actor.values())
+    row["actor_reads"] = sum(actor.get(k, 0) for k in ("read", "recvfrom", "recvmsg", "readv"))
+    row["actor_epoll"] = sum(actor.get(k, 0) for k in ("epoll_wait", "epoll_pwait", "epoll_pwait2"))
+    row["actor_futex"] = actor.get("futex", 0)
+    row["writer_futex"] = writer.get("futex", 0)
+    row["all_syscalls"] = sum(total.values())
+    so = parse_stdout(args.stdout)
+    run_dir = so.pop("run_dir", None)
+    row.update(so)
+    runtime = float(row.get("runtime", 0))
+    if run_dir and os.path.isdir(run_dir):
+        row.update(parse_run_dir(run_dir, runtime, False))
+    lines = int(row.get("log_lines", 0) or 0)
+    sent = int(row.get("msgs_sent", 0) or 0)
+    if lines:
+        row["lines_per_log_write"] = round(lines / max(1, row["log_writes"]), 1)
+    if sent:
+        row["socket_writes_per_frame"] = round(row["socket_writes"] / sent, 3)
+        row["actor_reads_per_frame"] = round(row["actor_reads"] / sent, 3)
+    append_row(args.out, row)
+    print("   " + "  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -382,11 +455,19 @@ def main():
     s.add_argument("--summary", required=True)
     s.add_argument("--stdout", required=True)
     s.add_argument("--fds")
+    pt = sub.add_parser("perftrace", allow_abbrev=False)
+    pt.add_argument("--out", required=True)
+    pt.add_argument("--label", required=True)
+    pt.add_argument("--scenario", required=True)
+    pt.add_argument("--summary", required=True)
+    pt.add_argument("--stdout", required=True)
     args, extra = ap.parse_known_args()
     if args.cmd == "row":
         cmd_row(args, extra)
     elif args.cmd == "table":
         cmd_table(args)
+    elif args.cmd == "perftrace":
+        cmd_perftrace(args, extra)
     else:
         cmd_strace(args, extra)
 
