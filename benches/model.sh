@@ -4,7 +4,7 @@
 #   benches/model.sh [SCENARIO ...]
 #
 # Scenarios: tick-accuracy scale sweep latency virtual analyzer default-run
-#            syscalls fd-limit timer all   (default: all)
+#            syscalls (= syscalls-cpu strace perf-trace) fd-limit timer all   (default: all)
 #
 # Every scenario builds nothing itself: the release binary is built once
 # first (`cargo build --release`). Each run gets a generated settings file in
@@ -263,12 +263,11 @@ default_run() {
 }
 
 # Log-line batching before and after (log_flush_ms = 0 vs 200) at 16 VMs x
-# 1000 ticks/s: CPU and lateness from timing runs (no strace), then write
-# syscalls from strace runs: `strace -c` totals, and a `strace -y` trace that
-# tells log-file writes from socket writes.
-syscalls() {
-    command -v strace > /dev/null || { log "strace is not installed (apt-get install strace)"; return 1; }
-    local flush rep dir rates
+# 1000 ticks/s: CPU and lateness from timing runs (no tracing), then write
+# syscalls: `strace -c` totals, and per-thread counts from `perf trace -s`
+# (log-writer thread = log files; actor thread = sockets and eventfd).
+syscalls_cpu() {
+    local flush rep rates
     rates="$(same_rates 16 1000)"
     for flush in 0 200; do
         for ((rep = 1; rep <= REPS; rep++)); do
@@ -278,6 +277,12 @@ syscalls() {
         done
     done
     table syscalls-cpu "load1,events_per_s,cpu_pct,user_s,sys_s,cpu_us_per_event,rss_mb,late_p50_us_med,late_p99_us_med,late_p99_us_worst,late_max_us,vcsw,ivcsw"
+}
+
+strace_counts() {
+    command -v strace > /dev/null || { log "strace is not installed (apt-get install strace)"; return 1; }
+    local flush dir rates
+    rates="$(same_rates 16 1000)"
     for flush in 0 200; do
         dir="$WORK/strace-$flush"
         mkdir -p "$dir"
@@ -291,35 +296,37 @@ syscalls() {
             --stdout "$dir/stdout.txt" --flush_ms "$flush" --runtime "$RUNTIME" --load1 "$(load1)"
         cp "$dir/strace-c.txt" "$RESULTS/strace-c-flush$flush.txt"
         rm -rf "$dir/logs"
-        log "-- syscalls: strace -y (per-file), log_flush_ms = $flush (load $(load1))"
-        strace -f -C -y -s 0 -e trace=write,writev,sendto -o "$dir/trace.txt" \
-            "$BIN" --config "$dir/settings.toml" --base-port 0 --seed 1 \
-            > "$dir/stdout-y.txt" 2> "$dir/stderr-y.txt" || true
-        $PARSE strace --out "$RESULTS/syscalls.csv" --scenario syscalls \
-            --label "strace -y, log_flush_ms = $flush" --summary "$dir/trace.txt" \
-            --stdout "$dir/stdout-y.txt" --fds "$dir/trace.txt" --flush_ms "$flush" \
-            --runtime "$RUNTIME"
-        rm -rf "$dir/logs" "$dir/trace.txt"
     done
-    # Every syscall per thread, with perf trace (kernel tracepoints, not
-    # ptrace: the run keeps its normal timing, unlike under strace).
-    if command -v perf > /dev/null; then
-        for flush in 0 200; do
-            dir="$WORK/perf-trace-$flush"
-            mkdir -p "$dir"
-            settings "$dir/settings.toml" 16 "$rates" "$RUNTIME" "$flush" false
-            log "-- syscalls: perf trace -s, log_flush_ms = $flush (load $(load1))"
-            perf trace -s -o "$dir/perf-trace.txt" \
-                "$BIN" --config "$dir/settings.toml" --base-port 0 --seed 1 \
-                > "$dir/stdout.txt" 2> "$dir/stderr.txt" || true
-            cp "$dir/perf-trace.txt" "$RESULTS/perf-trace-flush$flush.txt"
-            $PARSE perftrace --out "$RESULTS/syscalls.csv" --scenario syscalls \
-                --label "perf trace, log_flush_ms = $flush" --summary "$dir/perf-trace.txt" \
-                --stdout "$dir/stdout.txt" --flush_ms "$flush" --runtime "$RUNTIME"
-            rm -rf "$dir/logs"
-        done
-    fi
-    table syscalls "load1,write,writev,sendto,log_writes,socket_writes,eventfd_writes,other_writes,log_lines,lines_per_log_write,msgs_sent,socket_writes_per_frame,actor_syscalls,actor_reads,actor_epoll,actor_futex,events"
+    table syscalls "load1,write,writev,sendto,log_lines,msgs_sent,events"
+}
+
+syscalls() {
+    syscalls_cpu
+    strace_counts
+    perf_trace
+}
+
+# Every syscall per thread, with perf trace (kernel tracepoints, not ptrace:
+# the run keeps its normal timing, unlike under strace). Part of `syscalls`.
+perf_trace() {
+    command -v perf > /dev/null || { log "perf is not installed: skipping perf trace"; return 0; }
+    local flush dir rates
+    rates="$(same_rates 16 1000)"
+    for flush in 0 200; do
+        dir="$WORK/perf-trace-$flush"
+        mkdir -p "$dir"
+        settings "$dir/settings.toml" 16 "$rates" "$RUNTIME" "$flush" false
+        log "-- syscalls: perf trace -s, log_flush_ms = $flush (load $(load1))"
+        perf trace -s -o "$dir/perf-trace.txt" \
+            "$BIN" --config "$dir/settings.toml" --base-port 0 --seed 1 \
+            > "$dir/stdout.txt" 2> "$dir/stderr.txt" || true
+        cp "$dir/perf-trace.txt" "$RESULTS/perf-trace-flush$flush.txt"
+        $PARSE perftrace --out "$RESULTS/syscalls-perf.csv" --scenario syscalls-perf \
+            --label "perf trace, log_flush_ms = $flush" --summary "$dir/perf-trace.txt" \
+            --stdout "$dir/stdout.txt" --flush_ms "$flush" --runtime "$RUNTIME" --load1 "$(load1)"
+        rm -rf "$dir/logs"
+    done
+    table syscalls-perf "load1,write,writev,log_writes,socket_writes,eventfd_writes,log_lines,lines_per_log_write,msgs_sent,socket_writes_per_frame,actor_reads_per_frame,actor_syscalls,actor_epoll,actor_futex,writer_futex,all_syscalls,events"
 }
 
 # The file-descriptor limit: what 64 VMs need, and the error under a low
@@ -388,7 +395,10 @@ run_scenario() {
         analyzer) analyzer ;;
         default-run) default_run ;;
         syscalls) syscalls ;;
+        syscalls-cpu) syscalls_cpu ;;
+        strace) strace_counts ;;
         fd-limit) fd_limit ;;
+        perf-trace) perf_trace ;;
         timer) timer ;;
         *) log "unknown scenario: $1"; exit 2 ;;
     esac

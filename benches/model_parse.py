@@ -178,6 +178,9 @@ def parse_run_dir(run_dir, runtime, log_lateness):
         vms.append(vm)
     out["log_lines"] = lines
     out["vms_stopped"] = len(vms)
+    if not vms:
+        # No VM logged its stop (a failed or strangled run): nothing more.
+        return out
     ticks = [v.get("ticks", 0) for v in vms]
     out["events"] = sum(ticks)
     errs = [v.get("ticks", 0) - v["expected"] for v in vms]
