@@ -66,8 +66,12 @@ pub fn codec() -> LengthDelimitedCodec {
 }
 
 /// Initial read buffer of a TCP connection (it grows if ever needed):
-/// frames are at most 64 bytes, and a 64-VM mesh has 4,032 readers.
+/// frames are at most 64 bytes, and a 64-VM mesh has 4,032 readers, whose
+/// default 8 KiB buffers alone would take 32 MB.
 const READ_BUFFER: usize = 256;
+/// Initial write buffer of a TCP connection: room for a burst of frames;
+/// it grows if a larger burst is queued.
+const WRITE_BUFFER: usize = 1024;
 
 /// Reads one connection's frames into `bridge`'s mailbox as [`Inbound`]
 /// events, in order, ending with [`InboundEvent::End`]. Abort the returned
@@ -118,7 +122,7 @@ impl TcpLink {
     pub fn spawn(write: OwnedWriteHalf, peer: VmId, bridge: Addr<Bridge>) -> Self {
         let (commands, mut queue) = mpsc::unbounded_channel();
         actix::spawn(async move {
-            let mut sink = FramedWrite::new(write, codec());
+            let mut sink = FramedWrite::with_capacity(write, codec(), WRITE_BUFFER);
             let result: io::Result<()> = async {
                 while let Some(command) = queue.recv().await {
                     let mut next = Some(command);
