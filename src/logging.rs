@@ -305,8 +305,21 @@ pub fn vm_logger(root: &Logger, vm: VmId) -> Logger {
     root.new(o!("vm" => vm))
 }
 
-/// Space-separated recipient ids, as the contract writes `to`.
+/// Space-separated recipient ids, as the contract writes `to`; formatted
+/// straight into the serializer, with no string built on the VM's thread.
 struct Recipients<'a>(&'a [VmId]);
+
+impl fmt::Display for Recipients<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, id) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{id}")?;
+        }
+        Ok(())
+    }
+}
 
 impl slog::Value for Recipients<'_> {
     fn serialize(
@@ -315,14 +328,7 @@ impl slog::Value for Recipients<'_> {
         key: Key,
         serializer: &mut dyn slog::Serializer,
     ) -> slog::Result {
-        let mut text = String::with_capacity(self.0.len() * 3);
-        for (i, id) in self.0.iter().enumerate() {
-            if i > 0 {
-                text.push(' ');
-            }
-            text.push_str(&id.to_string());
-        }
-        serializer.emit_str(key, &text)
+        serializer.emit_arguments(key, &format_args!("{self}"))
     }
 }
 

@@ -271,10 +271,7 @@ impl Supervisor {
     /// insisting) flushes the logs and exits at once.
     fn interrupt(&mut self, by: Interrupt) {
         if self.interrupted.is_some() {
-            if let Some(bar) = self.progress.take() {
-                bar.finish_and_clear();
-            }
-            self.log_guard.take();
+            self.release_output();
             eprintln!("interrupted again: exiting without waiting for the orderly stop");
             std::process::exit(match by {
                 Interrupt::Sigint => 130,
@@ -311,12 +308,7 @@ impl Supervisor {
                 &format!("message accounting does not balance: {accounting:?}"),
             );
         }
-        if let Some(bar) = self.progress.take() {
-            bar.finish_and_clear();
-        }
-        // Dropping the guard flushes every line and joins the writer thread.
-        self.log_guard.take();
-        self.stop_io_thread();
+        self.release_output();
         let _ = done.send(Ok(Finished {
             reports,
             interrupted: self.interrupted,
@@ -328,7 +320,14 @@ impl Supervisor {
         }));
     }
 
-    fn stop_io_thread(&mut self) {
+    /// The end of a run, whichever way it ends: clears the progress line,
+    /// flushes every log line (dropping the guard joins the writer thread)
+    /// and stops the bridges' thread.
+    fn release_output(&mut self) {
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+        self.log_guard.take();
         if let Some(io) = self.io_thread.take() {
             io.stop();
             let _ = io.join();
@@ -337,11 +336,7 @@ impl Supervisor {
 
     fn fail(&mut self, why: String) {
         if let Some(done) = self.done.take() {
-            if let Some(bar) = self.progress.take() {
-                bar.finish_and_clear();
-            }
-            self.log_guard.take();
-            self.stop_io_thread();
+            self.release_output();
             let _ = done.send(Err(why));
         }
     }
