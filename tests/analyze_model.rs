@@ -3,11 +3,8 @@
 
 mod common;
 
-use common::{binary, run_model};
-use logical_clocks::actors::supervisor::ConnectionDrop;
+use common::{binary, run_model, run_with_lost_peer};
 use logical_clocks::analysis::{self, AnalyzeOptions, Rule};
-use logical_clocks::run::{self, RunOptions};
-use logical_clocks::settings::Settings;
 use std::time::Duration;
 
 #[test]
@@ -88,23 +85,7 @@ fn a_broken_clock_in_a_real_log_is_caught_with_its_line() {
 #[test]
 fn dropped_messages_are_accounted_for() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        vm_count: 3,
-        runtime: 2.0,
-        base_port: 0,
-        log_dir: dir.path().to_path_buf(),
-        rates: vec![20, 20, 20],
-        internal_probability: 0.2,
-        ..Settings::default()
-    };
-    let options = RunOptions {
-        faults: vec![ConnectionDrop {
-            vm: 3,
-            after: Duration::from_millis(700),
-        }],
-        ..RunOptions::default()
-    };
-    let outcome = run::run(settings.resolve(|| 1).unwrap(), options).unwrap();
+    let outcome = run_with_lost_peer(dir.path(), 2.0, 3, Duration::from_millis(700), 1);
     let analysis =
         analysis::analyze_run(&outcome.run_dir, &AnalyzeOptions { plots: false }).unwrap();
     let messages = &analysis.summary().messages;

@@ -4,12 +4,9 @@
 
 mod common;
 
-use common::{binary, check_logs, read_logs, wait_for_addrs};
-use logical_clocks::actors::supervisor::ConnectionDrop;
+use common::{binary, check_logs, read_logs, run_with_lost_peer, wait_for_addrs};
 use logical_clocks::messages::{Frame, PROTOCOL_VERSION};
 use logical_clocks::model::Message;
-use logical_clocks::run::{self, RunOptions};
-use logical_clocks::settings::Settings;
 use std::io::Write;
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
@@ -156,24 +153,7 @@ fn ctrl_c_stops_the_run_in_order_and_says_so() {
 #[test]
 fn a_lost_peer_is_reported_and_its_messages_are_counted_as_dropped() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        vm_count: 3,
-        runtime: 3.0,
-        base_port: 0,
-        log_dir: dir.path().to_path_buf(),
-        rates: vec![20, 20, 20],
-        internal_probability: 0.2,
-        ..Settings::default()
-    };
-    let spec = settings.resolve(|| 4).unwrap();
-    let options = RunOptions {
-        faults: vec![ConnectionDrop {
-            vm: 2,
-            after: Duration::from_secs(1),
-        }],
-        ..RunOptions::default()
-    };
-    let outcome = run::run(spec, options).unwrap();
+    let outcome = run_with_lost_peer(dir.path(), 3.0, 2, Duration::from_secs(1), 4);
     assert!(
         outcome.accounting().balanced(),
         "{:?}",

@@ -302,3 +302,32 @@ pub fn recorded_rates(run_dir: &Path) -> Vec<u64> {
         .map(|r| r.as_integer().unwrap() as u64)
         .collect()
 }
+
+/// Runs 3 VMs at 20 ticks/s in-process (library call, real TCP) for
+/// `runtime_secs`, dropping VM `vm`'s connections `after` the start, with
+/// logs under `log_dir`.
+pub fn run_with_lost_peer(
+    log_dir: &Path,
+    runtime_secs: f64,
+    vm: u32,
+    after: std::time::Duration,
+    seed: u64,
+) -> logical_clocks::run::RunOutcome {
+    use logical_clocks::actors::supervisor::ConnectionDrop;
+    use logical_clocks::run::{self, RunOptions};
+    use logical_clocks::settings::Settings;
+    let settings = Settings {
+        vm_count: 3,
+        runtime: runtime_secs,
+        base_port: 0,
+        log_dir: log_dir.to_path_buf(),
+        rates: vec![20, 20, 20],
+        internal_probability: 0.2,
+        ..Settings::default()
+    };
+    let options = RunOptions {
+        faults: vec![ConnectionDrop { vm, after }],
+        ..RunOptions::default()
+    };
+    run::run(settings.resolve(|| seed).unwrap(), options).unwrap()
+}
