@@ -17,6 +17,7 @@
 //! - [`actors`]: the supervisor, one VM actor and one socket bridge per VM.
 //! - [`run_dir`]: the per-run output directory.
 //! - [`table`]: plain-text tables for the terminal.
+//! - [`timestamp`]: the log contract's RFC 3339 time format, both ways.
 //! - [`run`]: one run (real or virtual time), from a spec to the VMs' reports.
 //! - [`analysis`]: reads a run directory back through the log contract:
 //!   statistics, the clock-condition check, `summary.json`, plots.
@@ -37,3 +38,4 @@ pub mod run_dir;
 pub mod schedule;
 pub mod settings;
 pub mod table;
+pub mod timestamp;

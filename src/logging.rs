@@ -56,10 +56,9 @@ thread_local! {
 /// Writes the event time that [`RunDrain`] put aside for this record.
 fn write_event_time(out: &mut dyn Write) -> io::Result<()> {
     let micros = FORMATTING_TIME.with(Cell::get);
-    match chrono::DateTime::from_timestamp_micros(micros as i64) {
-        Some(at) => write!(out, "{}", at.format("%Y-%m-%dT%H:%M:%S%.6fZ")),
-        None => write!(out, "{micros}us"),
-    }
+    let mut text = Vec::with_capacity(32);
+    crate::timestamp::push_rfc3339(&mut text, micros as i64);
+    out.write_all(&text)
 }
 
 type VmFormat = slog_term::FullFormat<slog_term::PlainDecorator<SharedFile>>;

@@ -30,9 +30,10 @@ pub fn create(log_dir: &Path, spec: &RunSpec) -> io::Result<PathBuf> {
 /// so directories with the same prefix sort in the order they were made.
 pub fn fresh(parent: &Path, prefix: &str) -> io::Result<PathBuf> {
     std::fs::create_dir_all(parent)?;
-    let stamp = chrono::Utc::now()
-        .format("%Y-%m-%dT%H-%M-%S%.6fZ")
-        .to_string();
+    // The log's own time layout, with `-` for `:` (not allowed in every
+    // file system): `2026-11-27T01-02-03.123456Z`.
+    let now = crate::logging::wall_clock_micros() as i64;
+    let stamp = crate::timestamp::Rfc3339(now).to_string().replace(':', "-");
     let mut dir = parent.join(format!("{prefix}{stamp}"));
     let mut attempt = 1;
     loop {

@@ -105,7 +105,7 @@ pub enum Network {
 pub const VIRTUAL_EPOCH: &str = "2000-01-01T00:00:00Z";
 
 fn virtual_epoch_micros() -> logging::EventTime {
-    chrono::DateTime::parse_from_rfc3339(VIRTUAL_EPOCH).map_or(0, |t| t.timestamp_micros() as u64)
+    crate::timestamp::parse_micros(VIRTUAL_EPOCH).map_or(0, |t| t as u64)
 }
 
 /// Starts, watches and stops one run.

@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use super::record::{Action, Kind};
-use super::timestamp::{push_padded, push_rfc3339, push_seconds};
+use crate::timestamp::{push_padded, push_rfc3339, push_seconds};
 
 /// The header row; docs/analyze.md describes each column.
 pub const HEADER: &str = "time,t_s,vm,kind,lc,queue,peer,seq,msg_lc,jump";

@@ -3,7 +3,6 @@
 //! The analysis streams: the per-VM logs are merged in time order and every figure is updated
 //! line by line, so a run of a million events takes about a second and bounded memory. The parts:
 //!
-//! - `timestamp.rs`: RFC 3339 timestamps to microseconds and back (pure, allocation-free).
 //! - `record.rs` and `parse.rs`: one log line typed after the log contract, and its parser (pure).
 //! - `run_dir.rs` and `run_settings.rs`: finding runs and VM logs; reading `settings.toml`.
 //! - `merge.rs`: the k-way time merge of the per-VM line readers (the only reader of logs).
@@ -39,7 +38,6 @@ mod series;
 mod stats;
 mod summary;
 pub mod synthetic;
-mod timestamp;
 mod violation;
 mod window;
 

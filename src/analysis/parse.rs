@@ -8,7 +8,7 @@
 use thiserror::Error;
 
 use super::record::{Action, Body, Level, Record, Tick};
-use super::timestamp::parse_micros;
+use crate::timestamp::parse_micros;
 
 /// Why a line is not a valid line of the log contract. Display is one short phrase.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -14,8 +14,8 @@ use super::analyzer::Outcome;
 use super::drift::Drift;
 use super::error::AnalysisError;
 use super::run_settings::RunSettings;
-use super::timestamp::Rfc3339;
 use super::violation::Rule;
+use crate::timestamp::Rfc3339;
 
 /// The whole of `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

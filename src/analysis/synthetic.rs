@@ -14,7 +14,7 @@ use std::path::Path;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::timestamp::Rfc3339;
+use crate::timestamp::Rfc3339;
 
 /// What run to write.
 #[derive(Debug, Clone, PartialEq)]

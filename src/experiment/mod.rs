@@ -129,7 +129,7 @@ pub const REPORT: &str = "report.md";
 /// not fatal; an error here means the study directory itself could not be written.
 pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, ExperimentError> {
     let began = Instant::now();
-    let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let started = crate::timestamp::Rfc3339(crate::logging::wall_clock_micros() as i64).to_string();
     let dir =
         run_dir::fresh(&options.log_dir, "study-").map_err(|source| ExperimentError::StudyDir {
             dir: options.log_dir.clone(),

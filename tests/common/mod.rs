@@ -70,9 +70,8 @@ pub struct Line {
 impl Line {
     /// The line's time in microseconds since the Unix epoch.
     pub fn micros(&self) -> i64 {
-        chrono::DateTime::parse_from_rfc3339(&self.time)
-            .unwrap_or_else(|e| panic!("line {}: bad time {:?}: {e}", self.number, self.time))
-            .timestamp_micros()
+        logical_clocks::timestamp::parse_micros(&self.time)
+            .unwrap_or_else(|| panic!("line {}: bad time {:?}", self.number, self.time))
     }
 
     pub fn get(&self, key: &str) -> u64 {

@@ -1,10 +1,12 @@
-//! RFC 3339 timestamps to and from microseconds since the Unix epoch.
+//! RFC 3339 timestamps to and from microseconds since the Unix epoch: the
+//! log contract's time format, in one place for the writer and the readers.
 //!
 //! Every log line starts with one (`2026-11-25T17:09:39.802378Z`), so parsing them is on the hot
 //! path of a million-line analysis: this is a fixed-layout parser that allocates nothing, instead
 //! of a general date library. Offsets other than `Z` are still accepted so hand-edited logs work.
-//! [`Rfc3339`] and the `push_*` functions format the other way, for `summary.json` and (without
-//! going through `fmt`, which was most of the CSV's cost) for `events.csv`.
+//! [`Rfc3339`] and the `push_*` functions format the other way: for the log lines themselves
+//! (`logging.rs`), `summary.json`, and (without going through `fmt`, which was most of the CSV's
+//! cost) `events.csv`.
 
 use std::fmt;
 
