@@ -4,14 +4,17 @@
 //! in milliseconds); [`Latency`] gives every link the default delay unless a
 //! per-link override says otherwise. [`LinkSchedule`] turns sampled delays
 //! into delivery times that keep each link first-in first-out: a message
-//! never overtakes an earlier one on the same link, however the delays fall.
-//! All of it is pure, with the random source passed in, so a seeded run
-//! draws the same delays every time.
+//! never overtakes an earlier one on the same link, however the delays fall;
+//! [`DelayLine`] holds a link's items until those times. All of it is pure,
+//! generic over the instant type and with the random source passed in, so a
+//! seeded run draws the same delays every time, and the bridge (on tokio's
+//! clock) and the simulation (on a counter) share one delay line.
 
 use crate::model::VmId;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Add;
 use std::time::Duration;
 
 /// A delay distribution, in milliseconds.
@@ -122,6 +125,75 @@ impl<T: Copy + Ord> LinkSchedule<T> {
     }
 }
 
+/// What one link holds back until its delivery time, first in first out.
+///
+/// Items pass straight through while nothing is held and they carry no
+/// delay; otherwise each waits for its own delivery time and for every item
+/// ahead of it. The driver owns the timer: [`DelayLine::arm`] says when one
+/// is needed, [`DelayLine::pop_due`] hands out what is due when it fires.
+#[derive(Debug)]
+pub struct DelayLine<I, T> {
+    schedule: LinkSchedule<I>,
+    queue: VecDeque<(I, T)>,
+    timer_armed: bool,
+}
+
+impl<I, T> Default for DelayLine<I, T> {
+    fn default() -> Self {
+        Self {
+            schedule: LinkSchedule::default(),
+            queue: VecDeque::new(),
+            timer_armed: false,
+        }
+    }
+}
+
+impl<I: Copy + Ord + Add<Duration, Output = I>, T> DelayLine<I, T> {
+    /// An item arrives at `now` and should wait `delay`. Returns it back
+    /// when it may pass at once; otherwise it is held.
+    pub fn push(&mut self, now: I, delay: Duration, item: T) -> Option<T> {
+        if delay.is_zero() && self.queue.is_empty() {
+            return Some(item);
+        }
+        let at = self.schedule.deliver_at(now + delay);
+        self.queue.push_back((at, item));
+        None
+    }
+
+    /// The next held item, if it is due at `now` (or `release_all`).
+    pub fn pop_due(&mut self, now: I, release_all: bool) -> Option<T> {
+        match self.queue.front() {
+            Some(&(at, _)) if release_all || at <= now => self.queue.pop_front().map(|(_, t)| t),
+            _ => None,
+        }
+    }
+
+    /// When the driver should wake to pass items on: the first held item's
+    /// time, unless a timer is already set. Marks the timer as set.
+    pub fn arm(&mut self) -> Option<I> {
+        if self.timer_armed {
+            return None;
+        }
+        let &(at, _) = self.queue.front()?;
+        self.timer_armed = true;
+        Some(at)
+    }
+
+    /// The driver's timer went off.
+    pub fn timer_fired(&mut self) {
+        self.timer_armed = false;
+    }
+
+    /// Items held.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +241,45 @@ mod tests {
         // A later message with a shorter delay waits for the earlier one.
         assert_eq!(link.deliver_at(20), 50);
         assert_eq!(link.deliver_at(70), 70);
+    }
+
+    #[test]
+    fn the_delay_line_passes_undelayed_items_through_when_nothing_is_held() {
+        let mut line: DelayLine<Duration, u32> = DelayLine::default();
+        assert_eq!(line.push(Duration::ZERO, Duration::ZERO, 1), Some(1));
+        assert!(line.is_empty());
+        assert_eq!(line.arm(), None);
+    }
+
+    #[test]
+    fn the_delay_line_holds_items_until_due_and_in_order() {
+        let ms = Duration::from_millis;
+        let mut line: DelayLine<Duration, u32> = DelayLine::default();
+        assert_eq!(line.push(ms(0), ms(50), 1), None);
+        // No delay, but something is held: it waits its turn.
+        assert_eq!(line.push(ms(10), ms(0), 2), None);
+        assert_eq!(line.push(ms(20), ms(5), 3), None);
+        assert_eq!(line.len(), 3);
+        assert_eq!(line.arm(), Some(ms(50)));
+        assert_eq!(line.arm(), None, "one timer at a time");
+        assert_eq!(line.pop_due(ms(49), false), None);
+        line.timer_fired();
+        assert_eq!(line.pop_due(ms(50), false), Some(1));
+        assert_eq!(line.pop_due(ms(50), false), Some(2));
+        assert_eq!(line.pop_due(ms(50), false), Some(3));
+        assert_eq!(line.pop_due(ms(50), false), None);
+        assert_eq!(line.arm(), None);
+    }
+
+    #[test]
+    fn released_delay_lines_hand_out_everything_at_once() {
+        let ms = Duration::from_millis;
+        let mut line: DelayLine<Duration, u32> = DelayLine::default();
+        line.push(ms(0), ms(500), 1);
+        line.push(ms(0), ms(900), 2);
+        assert_eq!(line.pop_due(ms(1), true), Some(1));
+        assert_eq!(line.pop_due(ms(1), true), Some(2));
+        assert!(line.is_empty());
     }
 
     #[test]

@@ -5,16 +5,27 @@
 //! The parts, from the pure core outwards:
 //!
 //! - [`clock`]: Lamport's two rules, nothing else.
-//! - [`model`]: what a VM does on one tick (receive, or roll the die and
-//!   send or compute), seeded and free of I/O.
+//! - [`model`]: the die and the VM's clock and counters, seeded and free of
+//!   I/O.
+//! - [`vm_core`]: what a due tick does (take the oldest waiting message, or
+//!   roll the die) and when a stopping VM may log `stop`.
+//! - [`connections`]: the handshake and connection table of a bridge.
 //! - [`schedule`]: when each tick is due (`start + k / rate`).
+//! - [`stop_clock`]: the run's start and stop instants, and interrupts.
 //! - [`lateness`]: how late ticks fire, kept in a bounded histogram.
-//! - [`latency`]: the network-delay model, per link, first-in first-out.
+//! - [`latency`]: the network-delay model and the per-link delay line,
+//!   first-in first-out.
+//! - [`accounting`]: each VM's report and the run's books (sent = received
+//!   + queued + dropped).
+//! - [`simulation`]: the cores driven by a simulated clock with no actors:
+//!   synthetic runs and property tests.
 //! - [`settings`]: `Settings.toml`, environment and flags, checked into a
 //!   [`settings::RunSpec`] before anything runs.
 //! - [`messages`]: wire frames and the messages the actors exchange.
 //! - [`logging`]: the log contract and the single drain that writes it.
-//! - [`actors`]: the supervisor, one VM actor and one socket bridge per VM.
+//! - [`actors`]: the supervisor, one VM actor and one socket bridge per VM;
+//!   drivers that move time, frames and mailbox messages into the cores.
+//! - [`live_progress`]: the progress line of a real-time run.
 //! - [`run_dir`]: the per-run output directory.
 //! - [`table`]: plain-text tables for the terminal.
 //! - [`timestamp`]: the log contract's RFC 3339 time format, both ways.
@@ -24,12 +35,15 @@
 //! - [`experiment`]: a study from a plan: variations of the settings, several
 //!   trials each, analysed and compared in tables, plots and a report.
 
+pub mod accounting;
 pub mod actors;
 pub mod analysis;
 pub mod clock;
+pub mod connections;
 pub mod experiment;
 pub mod latency;
 pub mod lateness;
+pub mod live_progress;
 pub mod logging;
 pub mod messages;
 pub mod model;
@@ -37,5 +51,8 @@ pub mod run;
 pub mod run_dir;
 pub mod schedule;
 pub mod settings;
+pub mod simulation;
+pub mod stop_clock;
 pub mod table;
 pub mod timestamp;
+pub mod vm_core;

@@ -9,15 +9,24 @@
 //! [`Frame::Bye`], so a reader can tell a peer that stopped from a
 //! connection that was lost.
 //!
-//! The actor messages below are the only ways the actors talk: the bridge
-//! puts [`Deliver`] and [`PeerClosed`] into its VM's mailbox (which *is* the
+//! The actor messages below are how the actors talk: the bridge puts
+//! [`Deliver`] and [`PeerClosed`] into its VM's mailbox (which *is* the
 //! VM's message queue), the VM hands outgoing messages to its bridge with
-//! [`Transmit`], and both report to the supervisor.
+//! [`Transmit`], the connection tasks report to their bridge with
+//! [`Inbound`] and [`LinkFailed`], and VMs and bridges report to the
+//! supervisor. Besides messages, a VM shares counters with its bridge and
+//! the supervisor ([`crate::actors::VmGauges`]: the queue length, which no
+//! mailbox reports, its clock and the transit times), and the supervisor
+//! announces the stop instant on a watch channel, because a VM's mailbox is
+//! paused between ticks. Actors hold each other only as `Recipient`s of
+//! these messages, so no actor's module names another's type.
 
-use crate::lateness::Lateness;
-use crate::model::{Message, VmCounters, VmId};
+use crate::accounting::VmReport;
+use crate::connections::ConnId;
+use crate::model::{Message, VmId};
 use actix::Message as ActixMessage;
 use bytes::{BufMut, Bytes, BytesMut};
+use std::io;
 
 /// Bumped whenever the frame layout changes.
 pub const PROTOCOL_VERSION: u16 = 2;
@@ -207,29 +216,34 @@ pub struct BridgeReady {
     pub result: Result<(), String>,
 }
 
-/// What a VM reports when it has stopped: its `stop` line, as data.
-#[derive(Debug, Clone)]
-pub struct VmReport {
-    pub vm: VmId,
-    pub rate: u32,
-    pub addr: String,
-    pub counters: VmCounters,
-    pub final_clock: u64,
-    /// Messages that arrived but were never taken by a tick.
-    pub queue_left: u64,
-    /// Messages this VM sent to a peer whose connection was already lost.
-    pub dropped: u64,
-    /// How late its ticks fired against their schedule.
-    pub lateness: Lateness,
-    /// How long its incoming messages took from send event to mailbox.
-    pub transit: Lateness,
-    pub max_queue: u64,
-}
-
 /// VM → supervisor: this VM has logged `stop`.
 #[derive(ActixMessage, Debug)]
 #[rtype(result = "()")]
 pub struct VmStopped(pub VmReport);
+
+/// What happened on one inbound connection.
+#[derive(Debug)]
+pub enum InboundEvent {
+    /// One frame's payload, or the read error that ends the connection.
+    Frame(Result<BytesMut, io::Error>),
+    End,
+}
+
+/// Connection → bridge: an inbound event, tagged with its connection.
+#[derive(ActixMessage, Debug)]
+#[rtype(result = "()")]
+pub struct Inbound {
+    pub conn: ConnId,
+    pub event: InboundEvent,
+}
+
+/// A TCP writer's task → bridge: writing to `peer` failed.
+#[derive(ActixMessage, Debug)]
+#[rtype(result = "()")]
+pub struct LinkFailed {
+    pub peer: VmId,
+    pub error: io::Error,
+}
 
 #[cfg(test)]
 mod tests {

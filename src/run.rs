@@ -1,15 +1,16 @@
-//! One run of the model in real time, from checked settings to the reports.
+//! One run of the model, in real or virtual time, from checked settings to
+//! the reports.
 //!
 //! Everything that can fail because of the machine (a port in use, too few
 //! file descriptors, an unwritable log directory) is tried before a single
 //! actor starts, so a failed start leaves no VM running and no run
 //! directory that looks like a run.
 
+use crate::accounting::{Accounting, VmReport};
 use crate::actors::supervisor::{
     ConnectionDrop, Finished, Interrupt, Listeners, Network, Supervisor,
 };
 use crate::logging::{self, RunDrain};
-use crate::messages::VmReport;
 use crate::model::VmId;
 use crate::run_dir;
 use crate::schedule::ticks_within;
@@ -50,34 +51,6 @@ pub enum RunError {
     Failed(String),
 }
 
-/// Totals of the whole run: every message sent was received by a tick,
-/// is still in its receiver's queue, or was dropped (and counted) because
-/// its peer's connection was lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Accounting {
-    pub sent: u64,
-    pub received: u64,
-    pub left_in_queues: u64,
-    pub dropped: u64,
-}
-
-impl Accounting {
-    /// The run's totals from its VMs' reports.
-    pub fn of(reports: &[VmReport]) -> Self {
-        let sum = |f: fn(&VmReport) -> u64| reports.iter().map(f).sum();
-        Accounting {
-            sent: sum(|r| r.counters.sent),
-            received: sum(|r| r.counters.received),
-            left_in_queues: sum(|r| r.queue_left),
-            dropped: sum(|r| r.dropped),
-        }
-    }
-
-    pub fn balanced(&self) -> bool {
-        self.sent == self.received + self.left_in_queues + self.dropped
-    }
-}
-
 /// A finished run.
 #[derive(Debug)]
 pub struct RunOutcome {
@@ -106,8 +79,7 @@ impl RunOutcome {
     pub fn exit_code(&self) -> u8 {
         match (self.healthy(), self.interrupted) {
             (false, _) => 1,
-            (true, Some(Interrupt::Sigint)) => 130,
-            (true, Some(Interrupt::Sigterm)) => 143,
+            (true, Some(interrupt)) => interrupt.exit_code(),
             (true, None) => 0,
         }
     }
@@ -195,7 +167,8 @@ pub struct RunOptions {
     pub faults: Vec<ConnectionDrop>,
 }
 
-/// Runs the model once, in real time, and returns when every log is flushed.
+/// Runs the model once, in real or virtual time, and returns when every
+/// log is flushed.
 pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
     let system = if spec.virtual_time {
         // A paused clock jumps to the next timer whenever the runtime is

@@ -16,14 +16,19 @@ pub const SETTINGS_FILE: &str = "settings.toml";
 /// effective settings (seed and every VM's rate pinned) into it.
 pub fn create(log_dir: &Path, spec: &RunSpec) -> io::Result<PathBuf> {
     let dir = fresh(log_dir, "")?;
+    write_settings(&dir, spec)?;
+    Ok(dir)
+}
+
+/// Writes the run's effective settings into `dir` as `settings.toml`.
+pub fn write_settings(dir: &Path, spec: &RunSpec) -> io::Result<()> {
     let settings = toml::to_string(&spec.effective_settings()).map_err(io::Error::other)?;
     let text = format!(
         "# The effective settings of this run: repeat it with\n\
          #   logical-clocks --config {}\n{settings}",
         dir.join(SETTINGS_FILE).display()
     );
-    std::fs::write(dir.join(SETTINGS_FILE), text)?;
-    Ok(dir)
+    std::fs::write(dir.join(SETTINGS_FILE), text)
 }
 
 /// Creates `<parent>/<prefix><UTC timestamp>` (with a `-2`, `-3`... suffix if that exists),

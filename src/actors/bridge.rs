@@ -15,11 +15,14 @@
 //! latency model the bridge first holds each message until its delivery
 //! time, keeping every link first-in first-out.
 //!
-//! Each connection must open with a [`Frame::Hello`] carrying the protocol
+//! What each frame means is decided by the pure [`ConnectionTable`]: each
+//! connection must open with a [`Frame::Hello`] carrying the protocol
 //! version, the run's secret token and the id of a peer not yet connected;
 //! anything else is logged as a WARN and the connection is dropped before a
-//! single byte of it can reach the VM. When a peer's stream ends, the bridge
+//! single byte of it can reach the VM. The per-link [`DelayLine`] holds
+//! messages for the latency model. When a peer's stream ends, the bridge
 //! puts [`PeerClosed`] into the mailbox behind that peer's last message.
+//! The bridge itself only moves bytes, time and messages between them.
 //!
 //! An orderly close ends with [`Frame::Bye`]. A stream that ends without
 //! one means the peer was lost mid-run: the bridge logs a WARN, closes its
@@ -28,17 +31,14 @@
 //! with [`OutgoingClosed`] when the VM stops. Nothing is discarded without
 //! being counted.
 
-use super::transport::{
-    connect, spawn_reader, Inbound, InboundEvent, LinkFailed, OutgoingLink, PeerAddress, TcpLink,
-    IN_PROCESS_CONN_BASE,
-};
-use super::vm::Vm;
+use super::transport::{connect, spawn_reader, OutgoingLink, PeerAddress, TcpLink};
 use super::VmGauges;
-use crate::latency::{Latency, LinkSchedule};
+use crate::connections::{ConnId, ConnectionTable, Expect, FrameOutcome};
+use crate::latency::{DelayLine, Latency};
 use crate::logging::{self, EventClock};
 use crate::messages::{
-    check_hello, BridgeReady, CloseOutgoing, Deliver, DropOutgoing, Frame, OutgoingClosed,
-    PeerClosed, Transmit, PROTOCOL_VERSION,
+    BridgeReady, CloseOutgoing, Deliver, DropOutgoing, Frame, Inbound, InboundEvent, LinkFailed,
+    OutgoingClosed, PeerClosed, Transmit, PROTOCOL_VERSION,
 };
 use crate::model::{Message, VmId};
 use actix::clock::Instant;
@@ -47,20 +47,28 @@ use futures_util::stream;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use slog::Logger;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+/// The VM's side of the bridge: the messages its mailbox takes.
+pub struct VmInbox {
+    pub deliver: Recipient<Deliver>,
+    pub peer_closed: Recipient<PeerClosed>,
+    pub outgoing_closed: Recipient<OutgoingClosed>,
+}
+
 /// Everything a bridge needs, decided by the supervisor.
 pub struct BridgeSetup {
     pub vm_id: VmId,
-    /// The VM's listening socket (TCP only), registered with the bridge's
-    /// own runtime once it starts (bridges may run on another thread).
+    /// The VM's listening socket (TCP only), registered with the runtime
+    /// once the bridge starts.
     pub listener: Option<std::net::TcpListener>,
     /// Every other VM and where its bridge is.
     pub peers: Vec<(VmId, PeerAddress)>,
@@ -68,29 +76,22 @@ pub struct BridgeSetup {
     pub latency: Latency,
     /// Seeds the delays this bridge draws for its incoming links.
     pub delay_seed: u64,
-    pub vm: Addr<Vm>,
+    pub vm: VmInbox,
     pub gauges: Arc<VmGauges>,
     pub supervisor: Recipient<BridgeReady>,
     pub log: Logger,
     pub clock: EventClock,
 }
 
-/// An inbound connection (over TCP, the reading half of a pair's socket).
-struct InboundConn {
+/// The socket side of an inbound TCP connection (the table knows the rest).
+struct TcpConn {
     /// Where it came from, for WARN lines.
     origin: String,
-    /// The peer this connection must come from, when we dialed it;
-    /// `None` for an accepted connection, which may be any lower id.
-    expect: Option<VmId>,
     /// The writing half of an accepted socket, kept until the peer's hello
     /// is accepted and it becomes our link to that peer.
     unclaimed_writer: Option<OwnedWriteHalf>,
-    /// The peer's id, once its hello has been accepted.
-    peer: Option<VmId>,
-    /// Whether the peer said goodbye, making the end of its stream orderly.
-    said_bye: bool,
-    /// The TCP reader task, to abort when the connection is rejected.
-    reader: Option<JoinHandle<()>>,
+    /// The reader task, to abort when the connection is rejected.
+    reader: JoinHandle<()>,
 }
 
 /// What a link holds back until its delivery time.
@@ -101,115 +102,73 @@ enum Held {
     End { orderly: bool },
 }
 
-/// The messages one incoming link holds back, in delivery order.
-#[derive(Default)]
-struct HeldLink {
-    schedule: LinkSchedule<Instant>,
-    queue: VecDeque<(Instant, Held)>,
-    timer_armed: bool,
-}
-
 /// The socket bridge of one VM.
 pub struct Bridge {
-    vm_id: VmId,
-    listener: Option<std::net::TcpListener>,
-    peers: Vec<(VmId, PeerAddress)>,
-    token: u64,
-    latency: Latency,
+    setup: BridgeSetup,
     delay_rng: StdRng,
-    vm: Addr<Vm>,
-    gauges: Arc<VmGauges>,
-    supervisor: Recipient<BridgeReady>,
-    log: Logger,
-    clock: EventClock,
+    table: ConnectionTable,
     outgoing: BTreeMap<VmId, OutgoingLink>,
-    inbound: HashMap<u64, InboundConn>,
+    tcp: HashMap<u64, TcpConn>,
     next_conn: u64,
-    identified: BTreeSet<VmId>,
-    held: BTreeMap<VmId, HeldLink>,
+    delays: BTreeMap<VmId, DelayLine<Instant, Held>>,
     /// Set once the VM has stopped: delays no longer matter, so whatever is
     /// held goes straight to the mailbox (to be counted as left there).
     released: bool,
-    /// Peers whose connection was lost; messages for them are dropped.
-    lost: BTreeSet<VmId>,
-    dropped: u64,
-    reported_ready: bool,
 }
 
 impl Bridge {
     pub fn new(setup: BridgeSetup) -> Self {
+        let peers = setup.peers.iter().map(|&(id, _)| id).collect();
         Self {
-            vm_id: setup.vm_id,
-            listener: setup.listener,
-            peers: setup.peers,
-            token: setup.token,
-            latency: setup.latency,
             delay_rng: StdRng::seed_from_u64(setup.delay_seed),
-            vm: setup.vm,
-            gauges: setup.gauges,
-            supervisor: setup.supervisor,
-            log: setup.log,
-            clock: setup.clock,
+            table: ConnectionTable::new(setup.vm_id, peers, setup.token),
             outgoing: BTreeMap::new(),
-            inbound: HashMap::new(),
+            tcp: HashMap::new(),
             next_conn: 0,
-            identified: BTreeSet::new(),
-            held: BTreeMap::new(),
+            delays: BTreeMap::new(),
             released: false,
-            lost: BTreeSet::new(),
-            dropped: 0,
-            reported_ready: false,
+            setup,
         }
     }
 
     fn warn(&self, what: &str) {
-        logging::log_warning(&self.log, self.clock.now(), what);
+        logging::log_warning(&self.setup.log, self.setup.clock.now(), what);
     }
 
     fn report_ready_when_connected(&mut self) {
-        if !self.reported_ready
-            && self.outgoing.len() == self.peers.len()
-            && self.identified.len() == self.peers.len()
-        {
-            self.reported_ready = true;
-            self.supervisor.do_send(BridgeReady {
-                vm: self.vm_id,
+        if self.table.take_ready() {
+            self.setup.supervisor.do_send(BridgeReady {
+                vm: self.setup.vm_id,
                 result: Ok(()),
             });
         }
     }
 
-    fn hello(&self) -> Frame {
-        Frame::Hello {
-            version: PROTOCOL_VERSION,
-            token: self.token,
-            vm: self.vm_id,
-        }
-    }
-
     fn connect_to_peers(&mut self, ctx: &mut Context<Self>) {
-        for (peer, address) in self.peers.clone() {
+        let own = self.setup.vm_id;
+        for (peer, address) in self.setup.peers.clone() {
             match address {
                 PeerAddress::InProcess(bridge) => {
-                    self.open_outgoing(peer, OutgoingLink::in_process(self.vm_id, bridge));
+                    self.open_outgoing(peer, OutgoingLink::in_process(own, bridge));
                 }
                 // A lower id dials us; we answer on its connection.
-                PeerAddress::Tcp(_) if peer < self.vm_id => {}
+                PeerAddress::Tcp(_) if peer < own => {}
                 PeerAddress::Tcp(addr) => {
                     ctx.spawn(
                         connect(addr).into_actor(self).map(
                             move |result, bridge, ctx| match result {
                                 Ok(stream) => {
                                     let (read, write) = stream.into_split();
-                                    bridge.read_from(read, addr.to_string(), Some(peer), None, ctx);
-                                    let link = TcpLink::spawn(write, peer, ctx.address());
+                                    let origin = addr.to_string();
+                                    bridge.read_from(read, origin, Expect::Peer(peer), None, ctx);
+                                    let link =
+                                        TcpLink::spawn(write, peer, ctx.address().recipient());
                                     bridge.open_outgoing(peer, OutgoingLink::Tcp(link));
                                 }
-                                Err(e) => bridge.supervisor.do_send(BridgeReady {
-                                    vm: bridge.vm_id,
+                                Err(e) => bridge.setup.supervisor.do_send(BridgeReady {
+                                    vm: own,
                                     result: Err(format!(
-                                        "VM {} cannot connect to VM {peer} at {addr}: {e}",
-                                        bridge.vm_id
+                                        "VM {own} cannot connect to VM {peer} at {addr}: {e}"
                                     )),
                                 }),
                             },
@@ -221,15 +180,23 @@ impl Bridge {
     }
 
     fn open_outgoing(&mut self, peer: VmId, mut link: OutgoingLink) {
-        link.send(self.hello().encode());
+        link.send(
+            Frame::Hello {
+                version: PROTOCOL_VERSION,
+                token: self.setup.token,
+                vm: self.setup.vm_id,
+            }
+            .encode(),
+        );
         self.outgoing.insert(peer, link);
+        self.table.linked(peer);
         self.report_ready_when_connected();
     }
 
     fn accept(&mut self, stream: TcpStream, addr: SocketAddr, ctx: &mut Context<Self>) {
         let _ = stream.set_nodelay(true);
         let (read, write) = stream.into_split();
-        self.read_from(read, addr.to_string(), None, Some(write), ctx);
+        self.read_from(read, addr.to_string(), Expect::LowerId, Some(write), ctx);
     }
 
     /// Starts reading one TCP connection's frames.
@@ -237,132 +204,86 @@ impl Bridge {
         &mut self,
         read: OwnedReadHalf,
         origin: String,
-        expect: Option<VmId>,
+        expect: Expect,
         unclaimed_writer: Option<OwnedWriteHalf>,
         ctx: &mut Context<Self>,
     ) {
-        let conn = self.next_conn;
+        let number = self.next_conn;
         self.next_conn += 1;
-        let reader = spawn_reader(read, conn, ctx.address());
-        self.inbound.insert(
-            conn,
-            InboundConn {
+        let conn = ConnId::Tcp(number);
+        self.table.opened(conn, expect);
+        let reader = spawn_reader(read, conn, ctx.address().recipient());
+        self.tcp.insert(
+            number,
+            TcpConn {
                 origin,
-                expect,
                 unclaimed_writer,
-                peer: None,
-                said_bye: false,
-                reader: Some(reader),
+                reader,
             },
         );
     }
 
+    /// The socket side of a TCP connection the table has let go of.
+    fn forget(&mut self, conn: ConnId) -> Option<TcpConn> {
+        match conn {
+            ConnId::Tcp(number) => self.tcp.remove(&number),
+            ConnId::InProcess(_) => None,
+        }
+    }
+
     fn on_inbound(&mut self, Inbound { conn, event }: Inbound, ctx: &mut Context<Self>) {
-        if conn >= IN_PROCESS_CONN_BASE {
-            self.inbound.entry(conn).or_insert_with(|| InboundConn {
-                origin: "in-process".into(),
-                expect: None,
-                unclaimed_writer: None,
-                peer: None,
-                said_bye: false,
-                reader: None,
-            });
-        }
-        match event {
-            InboundEvent::Frame(Ok(payload)) => self.on_frame(conn, &payload, ctx),
-            InboundEvent::Frame(Err(e)) => self.reject(conn, &format!("read failed: {e}"), ctx),
+        let outcome = match event {
+            InboundEvent::Frame(Ok(payload)) => self.table.frame(conn, &payload),
+            InboundEvent::Frame(Err(e)) => self.table.reject(conn, format!("read failed: {e}")),
             InboundEvent::End => {
-                if let Some(InboundConn {
-                    peer: Some(peer),
-                    said_bye,
-                    ..
-                }) = self.inbound.remove(&conn)
-                {
-                    self.hold(peer, Held::End { orderly: said_bye }, ctx);
+                self.forget(conn);
+                if let Some((peer, orderly)) = self.table.ended(conn) {
+                    self.hold(peer, Held::End { orderly }, ctx);
                 }
+                return;
             }
-        }
-    }
-
-    /// Closes an inbound connection for a reason worth a WARN line.
-    fn reject(&mut self, conn: u64, reason: &str, ctx: &mut Context<Self>) {
-        if let Some(c) = self.inbound.remove(&conn) {
-            if let Some(reader) = c.reader {
-                reader.abort();
-            }
-            let who = c.peer.map_or(String::new(), |p| format!(" (VM {p})"));
-            self.warn(&format!(
-                "closed connection from {}{who}: {reason}",
-                c.origin
-            ));
-            if let Some(peer) = c.peer {
-                self.hold(peer, Held::End { orderly: false }, ctx);
-            }
-        }
-    }
-
-    fn on_frame(&mut self, conn: u64, payload: &[u8], ctx: &mut Context<Self>) {
-        let Some(peer) = self.inbound.get(&conn).map(|c| c.peer) else {
-            return;
         };
-        let Some(peer) = peer else {
-            self.on_hello(conn, payload, ctx);
-            return;
-        };
-        match Frame::decode(payload) {
-            Ok(Frame::Data { message, sent_at }) if message.from == peer => {
-                self.hold(peer, Held::Message(message, sent_at), ctx);
-            }
-            Ok(Frame::Bye) => {
-                if let Some(c) = self.inbound.get_mut(&conn) {
-                    c.said_bye = true;
-                }
-            }
-            Ok(frame) => {
-                self.reject(
-                    conn,
-                    &format!("unexpected frame from VM {peer}: {frame:?}"),
-                    ctx,
-                );
-            }
-            Err(e) => self.reject(conn, &format!("malformed frame: {e}"), ctx),
-        }
-    }
-
-    /// The first frame of a connection: it must be a hello from a peer we
-    /// expect on it. An accepted TCP connection then becomes our link to
-    /// that peer too, and we answer with our own hello.
-    fn on_hello(&mut self, conn: u64, payload: &[u8], ctx: &mut Context<Self>) {
-        let Some(expect) = self.inbound.get(&conn).map(|c| c.expect) else {
-            return;
-        };
-        let tcp = conn < IN_PROCESS_CONN_BASE;
-        let own_id = self.vm_id;
-        let identified = &self.identified;
-        let expected = |vm: VmId| {
-            !identified.contains(&vm)
-                && self.peers.iter().any(|&(p, _)| p == vm)
-                && match (expect, tcp) {
-                    (Some(dialed), _) => vm == dialed,
-                    // Over TCP only a lower id dials us.
-                    (None, true) => vm < own_id,
-                    (None, false) => true,
-                }
-        };
-        match check_hello(payload, self.token, expected) {
-            Ok(vm) => {
-                let writer = self.inbound.get_mut(&conn).and_then(|c| {
-                    c.peer = Some(vm);
-                    c.unclaimed_writer.take()
-                });
-                self.identified.insert(vm);
+        match outcome {
+            FrameOutcome::Ignored | FrameOutcome::Bye => {}
+            FrameOutcome::Data {
+                peer,
+                message,
+                sent_at,
+            } => self.hold(peer, Held::Message(message, sent_at), ctx),
+            FrameOutcome::Identified(peer) => {
+                // An accepted TCP connection becomes our link to its peer too.
+                let writer = match conn {
+                    ConnId::Tcp(number) => self
+                        .tcp
+                        .get_mut(&number)
+                        .and_then(|c| c.unclaimed_writer.take()),
+                    ConnId::InProcess(_) => None,
+                };
                 if let Some(write) = writer {
-                    let link = TcpLink::spawn(write, vm, ctx.address());
-                    self.open_outgoing(vm, OutgoingLink::Tcp(link));
+                    let link = TcpLink::spawn(write, peer, ctx.address().recipient());
+                    self.open_outgoing(peer, OutgoingLink::Tcp(link));
                 }
                 self.report_ready_when_connected();
             }
-            Err(e) => self.reject(conn, &e.to_string(), ctx),
+            FrameOutcome::Rejected(rejection) => {
+                let origin = match self.forget(conn) {
+                    Some(tcp) => {
+                        tcp.reader.abort();
+                        tcp.origin
+                    }
+                    None => "in-process".into(),
+                };
+                let who = rejection
+                    .peer
+                    .map_or(String::new(), |p| format!(" (VM {p})"));
+                self.warn(&format!(
+                    "closed connection from {origin}{who}: {}",
+                    rejection.reason
+                ));
+                if let Some(peer) = rejection.peer {
+                    self.hold(peer, Held::End { orderly: false }, ctx);
+                }
+            }
         }
     }
 
@@ -371,35 +292,26 @@ impl Bridge {
     fn hold(&mut self, peer: VmId, item: Held, ctx: &mut Context<Self>) {
         let delay = match item {
             Held::Message(..) if !self.released => self
+                .setup
                 .latency
-                .of_link(peer, self.vm_id)
+                .of_link(peer, self.setup.vm_id)
                 .sample(&mut self.delay_rng),
-            _ => std::time::Duration::ZERO,
+            _ => Duration::ZERO,
         };
-        let link = self.held.entry(peer).or_default();
-        if delay.is_zero() && link.queue.is_empty() {
-            self.pass_on(peer, item);
-            return;
+        let line = self.delays.entry(peer).or_default();
+        match line.push(Instant::now(), delay, item) {
+            Some(item) => self.pass_on(peer, item),
+            None => self.arm(peer, ctx),
         }
-        let at = link.schedule.deliver_at(Instant::now() + delay);
-        link.queue.push_back((at, item));
-        self.arm(peer, ctx);
     }
 
     fn arm(&mut self, peer: VmId, ctx: &mut Context<Self>) {
-        let Some(link) = self.held.get_mut(&peer) else {
-            return;
-        };
-        if link.timer_armed {
-            return;
-        }
-        if let Some(&(at, _)) = link.queue.front() {
-            link.timer_armed = true;
+        if let Some(at) = self.delays.get_mut(&peer).and_then(DelayLine::arm) {
             ctx.run_later(
                 at.saturating_duration_since(Instant::now()),
                 move |bridge, ctx| {
-                    if let Some(link) = bridge.held.get_mut(&peer) {
-                        link.timer_armed = false;
+                    if let Some(line) = bridge.delays.get_mut(&peer) {
+                        line.timer_fired();
                     }
                     bridge.release_due(peer, ctx);
                 },
@@ -411,33 +323,33 @@ impl Bridge {
     /// the VM has stopped), then waits for the next.
     fn release_due(&mut self, peer: VmId, ctx: &mut Context<Self>) {
         let now = Instant::now();
-        while let Some(link) = self.held.get_mut(&peer) {
-            match link.queue.front() {
-                Some(&(at, _)) if self.released || at <= now => {
-                    let (_, item) = link.queue.pop_front().expect("front exists");
-                    self.pass_on(peer, item);
-                }
-                _ => break,
-            }
+        let released = self.released;
+        while let Some(item) = self
+            .delays
+            .get_mut(&peer)
+            .and_then(|line| line.pop_due(now, released))
+        {
+            self.pass_on(peer, item);
         }
         self.arm(peer, ctx);
     }
 
     fn pass_on(&mut self, peer: VmId, item: Held) {
+        let gauges = &self.setup.gauges;
         match item {
             Held::Message(message, sent_at) => {
-                let transit = self.clock.now().saturating_sub(sent_at);
-                self.gauges
+                let transit = self.setup.clock.now().saturating_sub(sent_at);
+                gauges
                     .transit
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .record(std::time::Duration::from_micros(transit));
+                    .record(Duration::from_micros(transit));
                 // Count first: the VM trusts the gauge to know a message
                 // is in its mailbox (or on its way there).
-                self.gauges.queued.fetch_add(1, Ordering::AcqRel);
-                self.vm.do_send(Deliver(message));
+                gauges.queued.fetch_add(1, Ordering::AcqRel);
+                self.setup.vm.deliver.do_send(Deliver(message));
             }
-            Held::End { orderly: true } => self.vm.do_send(PeerClosed(peer)),
+            Held::End { orderly: true } => self.setup.vm.peer_closed.do_send(PeerClosed(peer)),
             Held::End { orderly: false } => {
                 self.warn(&format!(
                     "lost the connection from VM {peer}: it ended without a goodbye; \
@@ -451,12 +363,12 @@ impl Bridge {
     /// Stop talking to a lost peer, and tell the VM nothing more will come
     /// from there.
     fn lose_peer(&mut self, peer: VmId) {
-        self.lost.insert(peer);
+        self.table.lose(peer);
         if let Some(link) = self.outgoing.remove(&peer) {
             // Orderly on our side: the peer's bridge may still be reading.
             link.close(true);
         }
-        self.vm.do_send(PeerClosed(peer));
+        self.setup.vm.peer_closed.do_send(PeerClosed(peer));
     }
 
     fn close_outgoing(&mut self, farewell: bool) {
@@ -470,13 +382,13 @@ impl Actor for Bridge {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        if let Some(listener) = self.listener.take() {
+        if let Some(listener) = self.setup.listener.take() {
             let listener = match TcpListener::from_std(listener) {
                 Ok(listener) => listener,
                 Err(e) => {
-                    self.supervisor.do_send(BridgeReady {
-                        vm: self.vm_id,
-                        result: Err(format!("VM {} cannot listen: {e}", self.vm_id)),
+                    self.setup.supervisor.do_send(BridgeReady {
+                        vm: self.setup.vm_id,
+                        result: Err(format!("VM {} cannot listen: {e}", self.setup.vm_id)),
                     });
                     return;
                 }
@@ -530,18 +442,15 @@ impl Handler<Transmit> for Bridge {
         } = transmit;
         let frame = Frame::Data { message, sent_at }.encode();
         for peer in to {
-            let sent = match self.outgoing.get_mut(&peer) {
-                Some(link) => link.send(frame.clone()),
-                None => false,
-            };
-            if !sent {
-                self.dropped += 1;
-                if !self.lost.contains(&peer) {
-                    self.warn(&format!(
-                        "no open connection to VM {peer}; message {} dropped",
-                        message.seq
-                    ));
-                }
+            let sent = self
+                .outgoing
+                .get_mut(&peer)
+                .is_some_and(|link| link.send(frame.clone()));
+            if !sent && self.table.undeliverable(peer) {
+                self.warn(&format!(
+                    "no open connection to VM {peer}; message {} dropped",
+                    message.seq
+                ));
             }
         }
     }
@@ -552,13 +461,13 @@ impl Handler<CloseOutgoing> for Bridge {
 
     fn handle(&mut self, _: CloseOutgoing, ctx: &mut Context<Self>) {
         self.close_outgoing(true);
-        self.vm.do_send(OutgoingClosed {
-            dropped: self.dropped,
+        self.setup.vm.outgoing_closed.do_send(OutgoingClosed {
+            dropped: self.table.dropped(),
         });
         // The VM no longer ticks: whatever is held may enter its mailbox
         // now, where its stop line counts it.
         self.released = true;
-        let peers: Vec<VmId> = self.held.keys().copied().collect();
+        let peers: Vec<VmId> = self.delays.keys().copied().collect();
         for peer in peers {
             self.release_due(peer, ctx);
         }
@@ -570,7 +479,9 @@ impl Handler<DropOutgoing> for Bridge {
 
     fn handle(&mut self, _: DropOutgoing, _ctx: &mut Context<Self>) {
         self.warn("fault injected: dropping every outgoing connection without a goodbye");
-        self.lost.extend(self.outgoing.keys().copied());
+        for &peer in self.outgoing.keys() {
+            self.table.lose(peer);
+        }
         self.close_outgoing(false);
     }
 }

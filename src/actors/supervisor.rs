@@ -11,27 +11,30 @@
 //! When every VM has reported its `stop`, the supervisor drops the log
 //! guard, which flushes every file, and hands the reports back.
 
-use super::bridge::{Bridge, BridgeSetup};
+use super::bridge::{Bridge, BridgeSetup, VmInbox};
 use super::transport::PeerAddress;
 use super::vm::{Vm, VmSetup, PEER_CLOSE_GRACE};
 use super::VmGauges;
+use crate::accounting::{Accounting, VmReport};
+use crate::live_progress::{self, LiveProgress};
 use crate::logging::{self, EventClock};
-use crate::messages::{BridgeReady, DropOutgoing, VmReport, VmStopped};
+use crate::messages::{BridgeReady, DropOutgoing, VmStopped};
 use crate::model::{derive_seed, VmId, VmModel};
-use crate::run::Accounting;
 use crate::settings::RunSpec;
+use crate::stop_clock::{OnInterrupt, StopClock};
+use crate::vm_core::VmCore;
 use actix::clock::Instant;
 use actix::prelude::*;
 use futures_util::stream::{self, StreamExt};
-use indicatif::{ProgressBar, ProgressStyle};
 use slog::Logger;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::SignalKind;
 use tokio::sync::{oneshot, watch};
+
+pub use crate::stop_clock::Interrupt;
 
 /// Time between "every bridge is ready" and the common start instant, so
 /// every VM is running before anyone's first tick.
@@ -43,26 +46,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Extra time, past the VMs' own grace period, before the supervisor gives
 /// up on a VM that never reported its stop.
 const STOP_TIMEOUT: Duration = Duration::from_secs(3);
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
-/// The progress line shows at most this many VMs.
-const PROGRESS_VMS: usize = 8;
-
-/// What stopped a run early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interrupt {
-    /// Ctrl-C.
-    Sigint,
-    Sigterm,
-}
-
-impl std::fmt::Display for Interrupt {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str(match self {
-            Interrupt::Sigint => "SIGINT (Ctrl-C)",
-            Interrupt::Sigterm => "SIGTERM",
-        })
-    }
-}
 
 /// The supervisor's result: every VM's report, or why the run failed.
 #[derive(Debug)]
@@ -108,6 +91,25 @@ fn virtual_epoch_micros() -> logging::EventTime {
     crate::timestamp::parse_micros(VIRTUAL_EPOCH).map_or(0, |t| t as u64)
 }
 
+/// The VMs and bridges, from their creation until the VMs start.
+#[derive(Default)]
+struct Mesh {
+    /// VM contexts waiting for every bridge to be ready.
+    pending: Vec<Context<Vm>>,
+    bridges: Vec<Addr<Bridge>>,
+    gauges: Vec<Arc<VmGauges>>,
+    ready: usize,
+}
+
+/// Where the run's output goes, until the last line is on disk.
+struct Output {
+    root_log: Logger,
+    /// Dropping it flushes every log line and joins the writer thread.
+    log_guard: Option<slog_async::AsyncGuard>,
+    show_progress: bool,
+    progress: Option<LiveProgress>,
+}
+
 /// Starts, watches and stops one run.
 pub struct Supervisor {
     spec: RunSpec,
@@ -115,29 +117,14 @@ pub struct Supervisor {
     network: Option<Network>,
     /// What each VM's `start` line gives as its address.
     addrs: Vec<String>,
-    root_log: Logger,
-    log_guard: Option<slog_async::AsyncGuard>,
     clock: EventClock,
-    /// VM contexts waiting for every bridge to be ready.
-    pending: Vec<Context<Vm>>,
-    /// In-process bridges are created before they run, so each can be
-    /// given the others' addresses.
-    bridge_contexts: Vec<Context<Bridge>>,
-    bridges: Vec<Addr<Bridge>>,
-    /// Over TCP the bridges run on their own thread, so socket work never
-    /// delays a tick (the VMs keep the supervisor's thread). In virtual
-    /// time everything must stay on the one paused runtime.
-    io_arbiter: Option<ArbiterHandle>,
-    io_thread: Option<Arbiter>,
-    ready: usize,
-    gauges: Vec<Arc<VmGauges>>,
+    output: Output,
+    mesh: Mesh,
+    stop_clock: StopClock<Instant>,
     stop_at: watch::Sender<Instant>,
-    start: Option<Instant>,
     /// When the supervisor started building the mesh.
     created: Instant,
     reports: BTreeMap<VmId, VmReport>,
-    interrupted: Option<Interrupt>,
-    progress: Option<ProgressBar>,
     faults: Vec<ConnectionDrop>,
     done: Option<oneshot::Sender<Result<Finished, String>>>,
 }
@@ -152,15 +139,6 @@ impl Supervisor {
         done: oneshot::Sender<Result<Finished, String>>,
     ) -> Self {
         let far_future = Instant::now() + Duration::from_secs(365 * 24 * 3600);
-        let progress = show_progress.then(|| {
-            let bar = ProgressBar::new(spec.runtime.as_millis() as u64);
-            bar.set_style(
-                ProgressStyle::with_template("{elapsed:>4} / {prefix} [{bar:20}] {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar.set_prefix(format!("{:.0}s", spec.runtime.as_secs_f64()));
-            bar
-        });
         Self {
             addrs: match &network {
                 Network::Tcp(listeners) => {
@@ -174,60 +152,114 @@ impl Supervisor {
             },
             network: Some(network),
             token: rand::random(),
-            root_log,
-            log_guard: Some(log_guard),
-            pending: Vec::new(),
-            bridge_contexts: Vec::new(),
-            bridges: Vec::new(),
-            io_arbiter: None,
-            io_thread: None,
-            ready: 0,
-            gauges: Vec::new(),
+            output: Output {
+                root_log,
+                log_guard: Some(log_guard),
+                show_progress,
+                progress: None,
+            },
+            mesh: Mesh::default(),
+            stop_clock: StopClock::new(spec.runtime),
             stop_at: watch::Sender::new(far_future),
-            start: None,
             created: Instant::now(),
             reports: BTreeMap::new(),
-            interrupted: None,
-            progress,
             faults,
             done: Some(done),
             spec,
         }
     }
 
+    /// Creates every VM's context and bridge; the VMs start once every
+    /// bridge is ready.
+    fn build_mesh(&mut self, network: Network, ctx: &mut Context<Self>) {
+        let n = self.spec.vm_count as usize;
+        // In-process bridges are created before they run, so each can be
+        // given the others' addresses.
+        let mut bridge_contexts: Vec<Context<Bridge>> = Vec::new();
+        let (listeners, addresses): (Vec<Option<std::net::TcpListener>>, Vec<PeerAddress>) =
+            match network {
+                Network::Tcp(listeners) => (
+                    listeners.sockets.into_iter().map(Some).collect(),
+                    listeners.addrs.into_iter().map(PeerAddress::Tcp).collect(),
+                ),
+                Network::InProcess => {
+                    bridge_contexts = (0..n).map(|_| Context::new()).collect();
+                    let addresses = bridge_contexts
+                        .iter()
+                        .map(|c| PeerAddress::InProcess(c.address().recipient()))
+                        .collect();
+                    ((0..n).map(|_| None).collect(), addresses)
+                }
+            };
+        let mut bridge_contexts = bridge_contexts.into_iter();
+        for (index, listener) in listeners.into_iter().enumerate() {
+            let id = index as VmId + 1;
+            let vm_ctx = Context::<Vm>::new();
+            let vm = vm_ctx.address();
+            let gauges = Arc::new(VmGauges::default());
+            let peers = (1..=self.spec.vm_count)
+                .filter(|&p| p != id)
+                .map(|p| (p, addresses[p as usize - 1].clone()))
+                .collect();
+            let setup = BridgeSetup {
+                vm_id: id,
+                listener,
+                peers,
+                token: self.token,
+                latency: self.spec.latency.clone(),
+                delay_seed: derive_seed(self.spec.seed, DELAY_STREAM + u64::from(id)),
+                vm: VmInbox {
+                    deliver: vm.clone().recipient(),
+                    peer_closed: vm.clone().recipient(),
+                    outgoing_closed: vm.recipient(),
+                },
+                gauges: gauges.clone(),
+                supervisor: ctx.address().recipient(),
+                log: logging::vm_logger(&self.output.root_log, id),
+                clock: self.clock,
+            };
+            let bridge = match bridge_contexts.next() {
+                Some(bridge_ctx) => bridge_ctx.run(Bridge::new(setup)),
+                None => Bridge::new(setup).start(),
+            };
+            self.mesh.pending.push(vm_ctx);
+            self.mesh.bridges.push(bridge);
+            self.mesh.gauges.push(gauges);
+        }
+    }
+
     /// Starts every VM with one common start instant.
     fn start_vms(&mut self, ctx: &mut Context<Self>) {
         let start = Instant::now() + START_MARGIN;
-        let stop = if self.interrupted.is_some() {
-            start
-        } else {
-            start + self.spec.runtime
-        };
-        self.start = Some(start);
+        let stop = self.stop_clock.start(start);
         self.stop_at.send_replace(stop);
-        for (index, vm_ctx) in std::mem::take(&mut self.pending).into_iter().enumerate() {
+        let pending = std::mem::take(&mut self.mesh.pending);
+        for (index, vm_ctx) in pending.into_iter().enumerate() {
             let id = index as VmId + 1;
+            let bridge = &self.mesh.bridges[index];
+            let model = VmModel::new(
+                id,
+                self.spec.vm_count,
+                self.spec.seed,
+                self.spec.internal_probability,
+            );
             let setup = VmSetup {
-                model: VmModel::new(
-                    id,
-                    self.spec.vm_count,
-                    self.spec.seed,
-                    self.spec.internal_probability,
-                ),
+                core: VmCore::new(model),
                 rate: self.spec.rates[index],
                 addr: self.addrs[index].clone(),
                 start,
                 stop_at: self.stop_at.subscribe(),
-                bridge: self.bridges[index].clone(),
+                transmit: bridge.clone().recipient(),
+                close_outgoing: bridge.clone().recipient(),
                 supervisor: ctx.address().recipient(),
-                gauges: self.gauges[index].clone(),
-                log: logging::vm_logger(&self.root_log, id),
+                gauges: self.mesh.gauges[index].clone(),
+                log: logging::vm_logger(&self.output.root_log, id),
                 clock: self.clock,
             };
             vm_ctx.run(Vm::new(setup));
         }
         for fault in &self.faults {
-            if let Some(bridge) = self.bridges.get(fault.vm as usize - 1) {
+            if let Some(bridge) = self.mesh.bridges.get(fault.vm as usize - 1) {
                 let bridge = bridge.clone();
                 let at = (start + fault.after).saturating_duration_since(Instant::now());
                 ctx.run_later(at, move |_, _| bridge.do_send(DropOutgoing));
@@ -235,52 +267,30 @@ impl Supervisor {
         }
         let give_up_after = (stop - Instant::now()) + PEER_CLOSE_GRACE + STOP_TIMEOUT;
         ctx.run_later(give_up_after, |supervisor, _| supervisor.finish());
-        if self.progress.is_some() {
-            ctx.run_interval(PROGRESS_INTERVAL, |supervisor, _| {
-                supervisor.show_progress()
+        if self.output.show_progress {
+            let progress = LiveProgress::new(self.spec.runtime, self.mesh.gauges.clone());
+            self.output.progress = Some(progress);
+            ctx.run_interval(live_progress::INTERVAL, move |supervisor, _| {
+                if let Some(progress) = &supervisor.output.progress {
+                    progress.show(start.elapsed());
+                }
             });
         }
-    }
-
-    fn show_progress(&self) {
-        let (Some(bar), Some(start)) = (&self.progress, self.start) else {
-            return;
-        };
-        bar.set_position(start.elapsed().as_millis() as u64);
-        let mut vms: Vec<String> = self
-            .gauges
-            .iter()
-            .take(PROGRESS_VMS)
-            .enumerate()
-            .map(|(i, g)| {
-                format!(
-                    "vm{} lc {} q {}",
-                    i + 1,
-                    g.clock.load(Ordering::Relaxed),
-                    g.queued.load(Ordering::Relaxed)
-                )
-            })
-            .collect();
-        if self.gauges.len() > PROGRESS_VMS {
-            vms.push(format!("+{} more", self.gauges.len() - PROGRESS_VMS));
-        }
-        bar.set_message(vms.join(" | "));
     }
 
     /// The first interrupt stops the run in order; a second one (the user
     /// insisting) flushes the logs and exits at once.
     fn interrupt(&mut self, by: Interrupt) {
-        if self.interrupted.is_some() {
-            self.release_output();
-            eprintln!("interrupted again: exiting without waiting for the orderly stop");
-            std::process::exit(match by {
-                Interrupt::Sigint => 130,
-                Interrupt::Sigterm => 143,
-            });
-        }
-        self.interrupted = Some(by);
-        if self.start.is_some() {
-            self.stop_at.send_replace(Instant::now());
+        match self.stop_clock.interrupt(by, Instant::now()) {
+            OnInterrupt::StopAt(now) => {
+                self.stop_at.send_replace(now);
+            }
+            OnInterrupt::StopAtStart => {}
+            OnInterrupt::ExitNow(code) => {
+                self.release_output();
+                eprintln!("interrupted again: exiting without waiting for the orderly stop");
+                std::process::exit(code.into());
+            }
         }
     }
 
@@ -292,9 +302,10 @@ impl Supervisor {
         let missing: Vec<VmId> = (1..=self.spec.vm_count)
             .filter(|id| !self.reports.contains_key(id))
             .collect();
+        let root_log = &self.output.root_log;
         if !missing.is_empty() {
             logging::log_error(
-                &logging::vm_logger(&self.root_log, missing[0]),
+                &logging::vm_logger(root_log, missing[0]),
                 self.clock.now(),
                 &format!("VM(s) {missing:?} never reported their stop"),
             );
@@ -303,35 +314,32 @@ impl Supervisor {
         let accounting = Accounting::of(&reports);
         if !accounting.balanced() {
             logging::log_error(
-                &logging::vm_logger(&self.root_log, 1),
+                &logging::vm_logger(root_log, 1),
                 self.clock.now(),
                 &format!("message accounting does not balance: {accounting:?}"),
             );
         }
         self.release_output();
+        let start = self.stop_clock.started();
         let _ = done.send(Ok(Finished {
             reports,
-            interrupted: self.interrupted,
+            interrupted: self.stop_clock.interrupted(),
             missing,
-            elapsed: self.start.map_or(Duration::ZERO, |s| s.elapsed()),
-            startup: self.start.map_or(Duration::ZERO, |s| {
+            elapsed: start.map_or(Duration::ZERO, |s| s.elapsed()),
+            startup: start.map_or(Duration::ZERO, |s| {
                 s.saturating_duration_since(self.created)
             }),
         }));
     }
 
-    /// The end of a run, whichever way it ends: clears the progress line,
-    /// flushes every log line (dropping the guard joins the writer thread)
-    /// and stops the bridges' thread.
+    /// The end of a run, whichever way it ends: clears the progress line
+    /// and flushes every log line (dropping the guard joins the writer
+    /// thread).
     fn release_output(&mut self) {
-        if let Some(bar) = self.progress.take() {
-            bar.finish_and_clear();
+        if let Some(progress) = self.output.progress.take() {
+            progress.clear();
         }
-        self.log_guard.take();
-        if let Some(io) = self.io_thread.take() {
-            io.stop();
-            let _ = io.join();
-        }
+        self.output.log_guard.take();
     }
 
     fn fail(&mut self, why: String) {
@@ -350,61 +358,13 @@ impl Actor for Supervisor {
             return;
         };
         self.created = Instant::now();
-        let supervisor = ctx.address();
-        let n = self.spec.vm_count as usize;
-        let (listeners, addresses): (Vec<Option<std::net::TcpListener>>, Vec<PeerAddress>) =
-            match network {
-                Network::Tcp(listeners) => (
-                    listeners.sockets.into_iter().map(Some).collect(),
-                    listeners.addrs.into_iter().map(PeerAddress::Tcp).collect(),
-                ),
-                Network::InProcess => {
-                    let contexts: Vec<Context<Bridge>> = (0..n).map(|_| Context::new()).collect();
-                    let addresses = contexts
-                        .iter()
-                        .map(|c| PeerAddress::InProcess(c.address()))
-                        .collect();
-                    self.bridge_contexts = contexts;
-                    ((0..n).map(|_| None).collect(), addresses)
-                }
-            };
-        let mut bridge_contexts = std::mem::take(&mut self.bridge_contexts).into_iter();
-        for (index, listener) in listeners.into_iter().enumerate() {
-            let id = index as VmId + 1;
-            let vm_ctx = Context::<Vm>::new();
-            let gauges = Arc::new(VmGauges::default());
-            let peers = (1..=self.spec.vm_count)
-                .filter(|&p| p != id)
-                .map(|p| (p, addresses[p as usize - 1].clone()))
-                .collect();
-            let setup = BridgeSetup {
-                vm_id: id,
-                listener,
-                peers,
-                token: self.token,
-                latency: self.spec.latency.clone(),
-                delay_seed: derive_seed(self.spec.seed, DELAY_STREAM + u64::from(id)),
-                vm: vm_ctx.address(),
-                gauges: gauges.clone(),
-                supervisor: supervisor.clone().recipient(),
-                log: logging::vm_logger(&self.root_log, id),
-                clock: self.clock,
-            };
-            let bridge = match (bridge_contexts.next(), &self.io_arbiter) {
-                (Some(bridge_ctx), _) => bridge_ctx.run(Bridge::new(setup)),
-                (None, Some(io)) => Bridge::start_in_arbiter(io, move |_| Bridge::new(setup)),
-                (None, None) => Bridge::new(setup).start(),
-            };
-            self.pending.push(vm_ctx);
-            self.bridges.push(bridge);
-            self.gauges.push(gauges);
-        }
+        self.build_mesh(network, ctx);
         ctx.run_later(CONNECT_TIMEOUT, |supervisor, _| {
-            if supervisor.start.is_none() {
+            if supervisor.stop_clock.started().is_none() {
                 supervisor.fail(format!(
                     "the VMs did not all connect within {}s ({} of {} bridges ready)",
                     CONNECT_TIMEOUT.as_secs(),
-                    supervisor.ready,
+                    supervisor.mesh.ready,
                     supervisor.spec.vm_count
                 ));
             }
@@ -439,8 +399,9 @@ impl Handler<BridgeReady> for Supervisor {
         match ready.result {
             Err(why) => self.fail(why),
             Ok(()) => {
-                self.ready += 1;
-                if self.ready == self.spec.vm_count as usize && self.start.is_none() {
+                self.mesh.ready += 1;
+                let all_ready = self.mesh.ready == self.spec.vm_count as usize;
+                if all_ready && self.stop_clock.started().is_none() {
                     self.start_vms(ctx);
                 }
             }

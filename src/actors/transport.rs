@@ -17,10 +17,10 @@
 //! writer task also batches: it writes every frame that is already waiting
 //! before it flushes, so a burst leaves in one syscall.
 
-use super::bridge::Bridge;
-use crate::messages::{Frame, MAX_FRAME_LEN};
+use crate::connections::ConnId;
+use crate::messages::{Frame, Inbound, InboundEvent, LinkFailed, MAX_FRAME_LEN};
 use crate::model::VmId;
-use actix::{Addr, Message};
+use actix::Recipient;
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use std::io;
@@ -31,30 +31,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
-/// Connection ids at or above this are in-process links (`base + sender`);
-/// TCP connections count up from zero.
-pub const IN_PROCESS_CONN_BASE: u64 = 1 << 32;
-
 /// Where a peer's bridge can be reached.
 #[derive(Clone)]
 pub enum PeerAddress {
     Tcp(SocketAddr),
-    InProcess(Addr<Bridge>),
-}
-
-/// What happened on one inbound connection.
-#[derive(Debug)]
-pub enum InboundEvent {
-    Frame(Result<BytesMut, io::Error>),
-    End,
-}
-
-/// An inbound event, tagged with the connection it came from.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Inbound {
-    pub conn: u64,
-    pub event: InboundEvent,
+    /// The peer bridge's inbox (virtual time).
+    InProcess(Recipient<Inbound>),
 }
 
 /// The codec of every TCP connection: 4-byte length prefix, and no frame
@@ -76,7 +58,11 @@ const WRITE_BUFFER: usize = 1024;
 /// Reads one connection's frames into `bridge`'s mailbox as [`Inbound`]
 /// events, in order, ending with [`InboundEvent::End`]. Abort the returned
 /// task to drop the connection.
-pub fn spawn_reader(read: OwnedReadHalf, conn: u64, bridge: Addr<Bridge>) -> JoinHandle<()> {
+pub fn spawn_reader(
+    read: OwnedReadHalf,
+    conn: ConnId,
+    bridge: Recipient<Inbound>,
+) -> JoinHandle<()> {
     actix::spawn(async move {
         let mut frames = FramedRead::with_capacity(read, codec(), READ_BUFFER);
         while let Some(frame) = frames.next().await {
@@ -96,14 +82,6 @@ pub fn spawn_reader(read: OwnedReadHalf, conn: u64, bridge: Addr<Bridge>) -> Joi
     })
 }
 
-/// A TCP writer's task reports a failed write with this.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct LinkFailed {
-    pub peer: VmId,
-    pub error: io::Error,
-}
-
 /// What the bridge asks of a TCP writer task.
 enum LinkCommand {
     Send(Bytes),
@@ -119,7 +97,7 @@ pub struct TcpLink {
 impl TcpLink {
     /// Starts the writer task for the link to `peer`; a write error is
     /// reported to `bridge` as [`LinkFailed`].
-    pub fn spawn(write: OwnedWriteHalf, peer: VmId, bridge: Addr<Bridge>) -> Self {
+    pub fn spawn(write: OwnedWriteHalf, peer: VmId, bridge: Recipient<LinkFailed>) -> Self {
         let (commands, mut queue) = mpsc::unbounded_channel();
         actix::spawn(async move {
             let mut sink = FramedWrite::with_capacity(write, codec(), WRITE_BUFFER);
@@ -150,15 +128,18 @@ impl TcpLink {
 /// The sending side of one link to a peer.
 pub enum OutgoingLink {
     Tcp(TcpLink),
-    InProcess { peer: Addr<Bridge>, conn: u64 },
+    InProcess {
+        peer: Recipient<Inbound>,
+        conn: ConnId,
+    },
 }
 
 impl OutgoingLink {
     /// An in-process link from VM `from` to the bridge at `peer`.
-    pub fn in_process(from: VmId, peer: Addr<Bridge>) -> Self {
+    pub fn in_process(from: VmId, peer: Recipient<Inbound>) -> Self {
         OutgoingLink::InProcess {
             peer,
-            conn: IN_PROCESS_CONN_BASE + u64::from(from),
+            conn: ConnId::InProcess(from),
         }
     }
 

@@ -1,37 +1,37 @@
-//! The VM actor: a [`VmModel`] driven by a tick timer, with its mailbox as
+//! The VM actor: a [`VmCore`] driven by a tick timer, with its mailbox as
 //! the message queue.
 //!
 //! Between ticks the actor is always inside `ctx.wait(sleep until the next
 //! tick)`, and while a context waits actix handles no mailbox message: frames
 //! the bridge delivers pile up in the mailbox, which is exactly the queue the
-//! model describes. When a tick is due the actor checks the queue gauge
-//! (actix cannot report a mailbox's length, so the bridge counts what it
-//! puts in): with a message waiting it lets the mailbox run until one
-//! [`Deliver`] arrives, takes it, and goes back to waiting; otherwise it rolls
-//! the die. Either way exactly one event per tick, at `start + k / rate`.
+//! model describes. When a tick is due the actor tells the core how many
+//! messages wait (actix cannot report a mailbox's length, so the bridge
+//! counts what it puts in, [`VmGauges::queued`]); the core decides. With a
+//! message waiting the actor lets the mailbox run until one [`Deliver`]
+//! arrives, hands it to the core, and goes back to waiting; otherwise the
+//! core has already rolled the die. Either way exactly one event per tick,
+//! at `start + k / rate`.
 //!
 //! Stopping cannot be a mailbox message (it would sit behind the wait), so
 //! the stop instant comes through a watch channel the wait also listens to.
 //! At the stop instant the VM stops ticking, asks its bridge to close its
 //! outgoing connections, and lets the mailbox drain: frames still in flight
 //! land behind the data already queued, each peer's [`PeerClosed`] marker
-//! follows its last frame, and once every peer has closed (and the bridge
-//! has reported what it dropped, [`OutgoingClosed`]) the VM logs `stop` with
-//! the number of messages it never took.
+//! follows its last frame, and once the core says every peer has closed
+//! (and the bridge has reported what it dropped, [`OutgoingClosed`]) the VM
+//! logs `stop` with the number of messages it never took.
 
-use super::bridge::Bridge;
 use super::VmGauges;
+use crate::accounting::VmReport;
 use crate::lateness::Lateness;
-use crate::logging::{self, EventClock, EventTime};
-use crate::messages::{
-    CloseOutgoing, Deliver, OutgoingClosed, PeerClosed, Transmit, VmReport, VmStopped,
-};
-use crate::model::{Event, Message, VmId, VmModel};
+use crate::logging::{self, EventClock};
+use crate::messages::{CloseOutgoing, Deliver, OutgoingClosed, PeerClosed, Transmit, VmStopped};
+use crate::model::{Event, Message};
 use crate::schedule::TickSchedule;
+use crate::vm_core::{Logged, TickOutcome, VmCore};
 use actix::clock::{sleep_until, Instant};
 use actix::prelude::*;
 use slog::Logger;
-use std::collections::{BTreeSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,27 +41,17 @@ use tokio::sync::watch;
 /// (a crashed peer) before it logs `stop` anyway.
 pub const PEER_CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// Where the VM is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Waiting for the next tick; the mailbox is paused.
-    Ticking,
-    /// A tick is due and a message is on its way out of the mailbox.
-    AwaitingMessage,
-    /// Past the stop instant: counting what is left until every peer closes.
-    Draining,
-    Stopped,
-}
-
 /// Everything a VM needs to run, decided by the supervisor.
 pub struct VmSetup {
-    pub model: VmModel,
+    pub core: VmCore,
     pub rate: u32,
     /// Where the VM listens, as its `start` line says.
     pub addr: String,
     pub start: Instant,
     pub stop_at: watch::Receiver<Instant>,
-    pub bridge: Addr<Bridge>,
+    /// Its bridge, for outgoing messages and for closing its links.
+    pub transmit: Recipient<Transmit>,
+    pub close_outgoing: Recipient<CloseOutgoing>,
     pub supervisor: Recipient<VmStopped>,
     pub gauges: Arc<VmGauges>,
     pub log: Logger,
@@ -72,15 +62,6 @@ pub struct VmSetup {
 pub struct Vm {
     setup: VmSetup,
     schedule: TickSchedule,
-    phase: Phase,
-    /// Messages the mailbox handed over when no tick wanted one. The wait
-    /// protocol should make this impossible; if it ever happens they are
-    /// kept, in order, and taken by the next ticks rather than lost.
-    held: VecDeque<Message>,
-    closed_peers: BTreeSet<VmId>,
-    /// Messages the bridge dropped, once it has closed its connections.
-    dropped: Option<u64>,
-    max_queue: u64,
     lateness: Lateness,
 }
 
@@ -90,17 +71,8 @@ impl Vm {
         Self {
             setup,
             schedule,
-            phase: Phase::Ticking,
-            held: VecDeque::new(),
-            closed_peers: BTreeSet::new(),
-            dropped: None,
-            max_queue: 0,
             lateness: Lateness::default(),
         }
-    }
-
-    fn id(&self) -> VmId {
-        self.setup.model.id()
     }
 
     fn queued(&self) -> u64 {
@@ -108,7 +80,7 @@ impl Vm {
     }
 
     /// Pauses the mailbox until the next tick, or until the stop instant
-    /// moves (an interrupt); then decides what the tick does.
+    /// moves (an interrupt); then lets the core decide what the tick does.
     fn wait_for_next_tick(&mut self, ctx: &mut Context<Self>) {
         let stop_at = *self.setup.stop_at.borrow_and_update();
         let due = self.schedule.next_due();
@@ -134,106 +106,76 @@ impl Vm {
             if tick_due {
                 vm.lateness
                     .record(Instant::now().saturating_duration_since(due));
-                vm.tick(ctx);
+                vm.schedule.advance();
+                match vm.setup.core.tick(vm.queued()) {
+                    TickOutcome::Event(logged) => vm.carry_out(&logged, ctx),
+                    // Let the mailbox run; the `Deliver` handler finishes the tick.
+                    TickOutcome::AwaitMessage => {}
+                }
             } else {
                 vm.wait_for_next_tick(ctx);
             }
         }));
     }
 
-    /// One tick: take a waiting message, or roll the die.
-    fn tick(&mut self, ctx: &mut Context<Self>) {
-        self.schedule.advance();
-        if let Some(message) = self.held.pop_front() {
-            self.receive(message, ctx);
-        } else if self.queued() > 0 {
-            // Let the mailbox run; the `Deliver` handler finishes the tick.
-            self.phase = Phase::AwaitingMessage;
-        } else {
-            let event = self.setup.model.act();
-            let at = self.record(&event);
-            if let Event::Send { to, seq, lc } = event {
-                self.setup.bridge.do_send(Transmit {
-                    to,
-                    message: Message {
-                        from: self.id(),
-                        seq,
-                        lc,
-                    },
-                    sent_at: at,
-                });
-            }
-            self.wait_for_next_tick(ctx);
+    /// Logs the tick's event, hands a send to the bridge, and waits for the
+    /// next tick.
+    fn carry_out(&mut self, logged: &Logged, ctx: &mut Context<Self>) {
+        if logged.took_message() {
+            self.setup.gauges.queued.fetch_sub(1, Ordering::AcqRel);
         }
-    }
-
-    fn receive(&mut self, message: Message, ctx: &mut Context<Self>) {
-        self.setup.gauges.queued.fetch_sub(1, Ordering::AcqRel);
-        let event = self.setup.model.receive(message);
-        self.record(&event);
-        self.phase = Phase::Ticking;
+        self.setup
+            .gauges
+            .clock
+            .store(logged.event.lc(), Ordering::Relaxed);
+        let at = self.setup.clock.now();
+        logging::log_event(&self.setup.log, at, &logged.event, logged.queue);
+        if let Event::Send { to, seq, lc } = &logged.event {
+            self.setup.transmit.do_send(Transmit {
+                to: to.clone(),
+                message: Message {
+                    from: self.setup.core.id(),
+                    seq: *seq,
+                    lc: *lc,
+                },
+                sent_at: at,
+            });
+        }
         self.wait_for_next_tick(ctx);
     }
 
-    /// Logs an event and publishes the VM's state for the progress line;
-    /// returns the event's time.
-    fn record(&mut self, event: &Event) -> EventTime {
-        let queue = self.queued();
-        self.max_queue = self.max_queue.max(queue);
-        self.setup.gauges.clock.store(event.lc(), Ordering::Relaxed);
-        let at = self.setup.clock.now();
-        logging::log_event(&self.setup.log, at, event, queue);
-        at
-    }
-
     fn begin_stop(&mut self, ctx: &mut Context<Self>) {
-        self.phase = Phase::Draining;
-        self.setup.bridge.do_send(CloseOutgoing);
+        self.setup.core.begin_stop();
+        self.setup.close_outgoing.do_send(CloseOutgoing);
         ctx.run_later(PEER_CLOSE_GRACE, |vm, ctx| {
-            if vm.phase == Phase::Draining {
-                let missing: Vec<String> = vm
-                    .setup
-                    .model
-                    .peers()
-                    .iter()
-                    .filter(|p| !vm.closed_peers.contains(p))
-                    .map(ToString::to_string)
-                    .collect();
-                logging::log_warning(
-                    &vm.setup.log,
-                    vm.setup.clock.now(),
-                    &format!(
-                        "stopping after {}s without the end of the stream from peer(s) [{}]{}",
-                        PEER_CLOSE_GRACE.as_secs(),
-                        missing.join(" "),
-                        if vm.dropped.is_none() {
-                            " or the bridge's count of dropped messages"
-                        } else {
-                            ""
-                        }
-                    ),
-                );
-                vm.finish_stop(ctx);
+            let core = &vm.setup.core;
+            if core.phase() != crate::vm_core::Phase::Draining {
+                return;
             }
+            let missing: Vec<String> = core.open_peers().iter().map(ToString::to_string).collect();
+            logging::log_warning(
+                &vm.setup.log,
+                vm.setup.clock.now(),
+                &format!(
+                    "stopping after {}s without the end of the stream from peer(s) [{}]{}",
+                    PEER_CLOSE_GRACE.as_secs(),
+                    missing.join(" "),
+                    if core.drops_known() {
+                        ""
+                    } else {
+                        " or the bridge's count of dropped messages"
+                    }
+                ),
+            );
+            vm.finish_stop(ctx);
         });
-        self.finish_stop_if_drained(ctx);
-    }
-
-    fn finish_stop_if_drained(&mut self, ctx: &mut Context<Self>) {
-        if self.phase == Phase::Draining
-            && self.dropped.is_some()
-            && self.closed_peers.len() == self.setup.model.peers().len()
-        {
+        if self.setup.core.may_stop() {
             self.finish_stop(ctx);
         }
     }
 
     fn finish_stop(&mut self, ctx: &mut Context<Self>) {
-        self.phase = Phase::Stopped;
-        let queue_left = self.queued();
-        let counters = self.setup.model.counters();
-        let final_clock = self.setup.model.clock();
-        let dropped = self.dropped.unwrap_or(0);
+        let summary = self.setup.core.stop(self.queued());
         let transit = self
             .setup
             .gauges
@@ -244,25 +186,25 @@ impl Vm {
             &self.setup.log,
             self.setup.clock.now(),
             &logging::StopLine {
-                counters: &counters,
-                queue: queue_left,
-                dropped,
-                lc: final_clock,
+                counters: &summary.counters,
+                queue: summary.queue_left,
+                dropped: summary.dropped,
+                lc: summary.final_clock,
                 lateness: &self.lateness,
                 transit: &transit,
             },
         );
         self.setup.supervisor.do_send(VmStopped(VmReport {
-            vm: self.id(),
+            vm: self.setup.core.id(),
             rate: self.setup.rate,
             addr: self.setup.addr.clone(),
-            counters,
-            final_clock,
-            queue_left,
-            dropped,
+            counters: summary.counters,
+            final_clock: summary.final_clock,
+            queue_left: summary.queue_left,
+            dropped: summary.dropped,
             lateness: self.lateness.clone(),
             transit,
-            max_queue: self.max_queue.max(queue_left),
+            max_queue: summary.max_queue,
         }));
         ctx.stop();
     }
@@ -288,11 +230,8 @@ impl Handler<Deliver> for Vm {
     type Result = ();
 
     fn handle(&mut self, Deliver(message): Deliver, ctx: &mut Context<Self>) {
-        match self.phase {
-            Phase::AwaitingMessage => self.receive(message, ctx),
-            // Past the stop instant: it stays counted in the queue gauge.
-            Phase::Draining | Phase::Stopped => {}
-            Phase::Ticking => self.held.push_back(message),
+        if let Some(logged) = self.setup.core.deliver(message, self.queued()) {
+            self.carry_out(&logged, ctx);
         }
     }
 }
@@ -301,8 +240,9 @@ impl Handler<PeerClosed> for Vm {
     type Result = ();
 
     fn handle(&mut self, PeerClosed(peer): PeerClosed, ctx: &mut Context<Self>) {
-        self.closed_peers.insert(peer);
-        self.finish_stop_if_drained(ctx);
+        if self.setup.core.peer_closed(peer) {
+            self.finish_stop(ctx);
+        }
     }
 }
 
@@ -310,7 +250,8 @@ impl Handler<OutgoingClosed> for Vm {
     type Result = ();
 
     fn handle(&mut self, closed: OutgoingClosed, ctx: &mut Context<Self>) {
-        self.dropped = Some(closed.dropped);
-        self.finish_stop_if_drained(ctx);
+        if self.setup.core.outgoing_closed(closed.dropped) {
+            self.finish_stop(ctx);
+        }
     }
 }

@@ -1,20 +1,22 @@
-//! A synthetic, valid run of any size: the benchmark's input and the tests' large fixture.
+//! A valid run of any size, written as logs: the benchmark's input and the tests' large fixture.
 //!
-//! It simulates the model in virtual time (each VM ticks at its own rate, takes one message per
-//! tick if one has arrived, else sends or does an internal event, with Lamport's rules) and
-//! writes the logs and `settings.toml` exactly as the log contract says. No sockets and no
-//! real time, so a million events are written in about a second, and the run is reproducible
-//! from its seed.
+//! The run comes from [`crate::simulation`] (the model's own cores on a simulated clock, no
+//! sockets and no runtime), and its lines and `settings.toml` are written by the code that
+//! writes every real run ([`crate::logging`], [`crate::run_dir::write_settings`]). So there is
+//! no second copy of the die, the clock rules or the line format here: only the choice of
+//! what to simulate and the arithmetic of what was written.
 
-use std::collections::VecDeque;
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::path::Path;
+use std::time::Duration;
 
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
-
-use crate::timestamp::Rfc3339;
+use crate::latency::{Delay, Latency};
+use crate::lateness::Lateness;
+use crate::logging::{self, EventTime, RunDrain};
+use crate::model::{Event, VmId};
+use crate::settings::RunSpec;
+use crate::simulation::{Observer, SimSpec, Simulation, Until};
+use crate::vm_core::{Logged, StopSummary};
 
 /// What run to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,189 +55,104 @@ pub struct Written {
     pub left_in_queues: u64,
 }
 
-struct Message {
-    arrive_us: i64,
-    from: u32,
-    seq: u64,
-    msg_lc: u64,
-}
-
-struct Vm {
-    out: BufWriter<File>,
-    rate: u32,
-    ticks: u64,
-    lc: u64,
-    seq: u64,
-    queue: VecDeque<Message>,
-    /// How many messages at the front of `queue` have arrived.
-    arrived: usize,
-    sent: u64,
-    received: u64,
-    internal: u64,
-}
-
 /// 2026-11-25T17:00:00Z, the synthetic runs' start.
-const T0_US: i64 = 1_795_626_000_000_000;
+const T0_US: EventTime = 1_795_626_000_000_000;
+
+/// Passes every event of the simulation to its VM's logger.
+struct LogWriter {
+    loggers: Vec<slog::Logger>,
+    written: Written,
+}
+
+fn event_time(at: Duration) -> EventTime {
+    T0_US + at.as_micros() as EventTime
+}
+
+impl Observer for LogWriter {
+    fn event(&mut self, vm: VmId, at: Duration, logged: &Logged) {
+        logging::log_event(
+            &self.loggers[vm as usize - 1],
+            event_time(at),
+            &logged.event,
+            logged.queue,
+        );
+        self.written.ticks += 1;
+        if let Event::Send { to, .. } = &logged.event {
+            self.written.messages += to.len() as u64;
+        }
+    }
+
+    fn stop(&mut self, vm: VmId, at: Duration, summary: &StopSummary) {
+        let none = Lateness::default();
+        logging::log_stop(
+            &self.loggers[vm as usize - 1],
+            event_time(at),
+            &logging::StopLine {
+                counters: &summary.counters,
+                queue: summary.queue_left,
+                dropped: summary.dropped,
+                lc: summary.final_clock,
+                lateness: &none,
+                transit: &none,
+            },
+        );
+        self.written.received += summary.counters.received;
+        self.written.left_in_queues += summary.queue_left;
+    }
+}
 
 /// Writes `vm-<id>.log` for every VM and `settings.toml` into `dir` (created if needed).
 pub fn write_run(dir: &Path, spec: &SyntheticRun) -> io::Result<Written> {
-    fs::create_dir_all(dir)?;
-    let n = spec.rates.len() as u32;
-    let mut rng = StdRng::seed_from_u64(spec.seed);
-    let mut vms = spec
-        .rates
-        .iter()
-        .enumerate()
-        .map(|(i, &rate)| {
-            let file = File::create(dir.join(format!("vm-{}.log", i + 1)))?;
-            Ok(Vm {
-                out: BufWriter::with_capacity(1 << 18, file),
-                rate: rate.max(1),
-                ticks: 0,
-                lc: 0,
-                seq: 0,
-                queue: VecDeque::new(),
-                arrived: 0,
-                sent: 0,
-                received: 0,
-                internal: 0,
-            })
-        })
-        .collect::<io::Result<Vec<_>>>()?;
-    for (i, vm) in vms.iter_mut().enumerate() {
-        let id = i + 1;
-        writeln!(
-            vm.out,
-            "{} INFO start, addr: 127.0.0.1:{}, rate: {}, vm: {id}",
-            Rfc3339(T0_US),
-            7000 + id,
-            vm.rate
-        )?;
+    std::fs::create_dir_all(dir)?;
+    let vm_count = spec.rates.len() as u32;
+    let latency = Latency {
+        default: Delay::Constant {
+            ms: spec.latency_us.max(0) as f64 / 1000.0,
+        },
+        ..Latency::default()
+    };
+    let (root, guard) =
+        logging::run_logger(RunDrain::create(dir, vm_count, logging::FLUSH_INTERVAL)?);
+    let loggers: Vec<slog::Logger> = (1..=vm_count)
+        .map(|id| logging::vm_logger(&root, id))
+        .collect();
+    for (log, &rate) in loggers.iter().zip(&spec.rates) {
+        logging::log_start(log, T0_US, rate.max(1), "simulated");
     }
+    let sim_spec = SimSpec {
+        rates: spec.rates.clone(),
+        seed: spec.seed,
+        internal_probability: 0.7,
+        latency: latency.clone(),
+    };
+    let mut writer = LogWriter {
+        loggers,
+        written: Written::default(),
+    };
+    let end = Simulation::new(&sim_spec).run(Until::Events(spec.events), &mut writer);
+    let mut written = writer.written;
+    written.lines = written.ticks + 2 * u64::from(vm_count);
+    drop((writer.loggers, root));
+    // Dropping the guard flushes every line and joins the writer thread.
+    drop(guard);
 
-    let mut written = Written::default();
-    let mut now = T0_US;
-    let mut recipients = Vec::new();
-    while written.ticks < spec.events && n > 0 {
-        // The VM whose next tick comes first.
-        let (i, t) = vms
-            .iter()
-            .enumerate()
-            .map(|(i, vm)| {
-                (
-                    i,
-                    T0_US + ((vm.ticks + 1) * 1_000_000 / u64::from(vm.rate)) as i64,
-                )
-            })
-            .min_by_key(|&(i, t)| (t, i))
-            .unwrap_or((0, now));
-        now = t;
-        let id = i as u32 + 1;
-        let vm = &mut vms[i];
-        vm.ticks += 1;
-        while vm.arrived < vm.queue.len() && vm.queue[vm.arrived].arrive_us <= t {
-            vm.arrived += 1;
-        }
-        let taken = if vm.arrived > 0 {
-            vm.queue.pop_front()
-        } else {
-            None
-        };
-        if let Some(m) = taken {
-            vm.arrived -= 1;
-            vm.lc = vm.lc.max(m.msg_lc) + 1;
-            vm.received += 1;
-            writeln!(
-                vm.out,
-                "{} INFO receive, from: {}, seq: {}, msg_lc: {}, queue: {}, lc: {}, vm: {id}",
-                Rfc3339(t),
-                m.from,
-                m.seq,
-                m.msg_lc,
-                vm.arrived,
-                vm.lc
-            )?;
-        } else {
-            recipients.clear();
-            if n > 1 {
-                let next = id % n + 1;
-                match rng.random_range(0..10) {
-                    0 => recipients.push(next),
-                    1 => {
-                        let other = (id - 1 + rng.random_range(1..n)) % n + 1;
-                        recipients.push(other);
-                    }
-                    2 => recipients.extend((1..=n).filter(|&r| r != id)),
-                    _ => {}
-                }
-            }
-            vm.lc += 1;
-            if recipients.is_empty() {
-                vm.internal += 1;
-                writeln!(
-                    vm.out,
-                    "{} INFO internal, queue: {}, lc: {}, vm: {id}",
-                    Rfc3339(t),
-                    vm.arrived,
-                    vm.lc
-                )?;
-            } else {
-                vm.seq += 1;
-                vm.sent += 1;
-                let (seq, lc) = (vm.seq, vm.lc);
-                let to: Vec<String> = recipients.iter().map(u32::to_string).collect();
-                writeln!(
-                    vm.out,
-                    "{} INFO send, to: {}, seq: {seq}, queue: {}, lc: {lc}, vm: {id}",
-                    Rfc3339(t),
-                    to.join(" "),
-                    vm.arrived
-                )?;
-                for &r in &recipients {
-                    vms[r as usize - 1].queue.push_back(Message {
-                        arrive_us: t + spec.latency_us,
-                        from: id,
-                        seq,
-                        msg_lc: lc,
-                    });
-                }
-                written.messages += recipients.len() as u64;
-            }
-        }
-        written.ticks += 1;
-    }
-
-    // Every message in flight lands before the stop; what was never taken is the stop's queue.
-    let stop = now + spec.latency_us + 1000;
-    for (i, vm) in vms.iter_mut().enumerate() {
-        writeln!(
-            vm.out,
-            "{} INFO stop, queue: {}, internal: {}, received: {}, sent: {}, ticks: {}, vm: {}",
-            Rfc3339(stop),
-            vm.queue.len(),
-            vm.internal,
-            vm.received,
-            vm.sent,
-            vm.ticks,
-            i + 1
-        )?;
-        vm.out.flush()?;
-        written.received += vm.received;
-        written.left_in_queues += vm.queue.len() as u64;
-    }
-    written.lines = written.ticks + 2 * u64::from(n);
-
-    let rates: Vec<String> = spec.rates.iter().map(u32::to_string).collect();
-    fs::write(
-        dir.join("settings.toml"),
-        format!(
-            "vm_count = {n}\nruntime = {:.3}\nbase_port = 7001\nhost = \"127.0.0.1\"\nseed = {}\nrate_min = {}\nrate_max = {}\nrates = [{}]\ninternal_probability = 0.7\n",
-            (stop - T0_US) as f64 / 1e6,
-            spec.seed,
-            spec.rates.iter().min().unwrap_or(&0),
-            spec.rates.iter().max().unwrap_or(&0),
-            rates.join(", ")
+    let run_spec = RunSpec {
+        vm_count,
+        runtime: end.max(Duration::from_micros(1)),
+        host: [127, 0, 0, 1].into(),
+        base_port: 0,
+        log_dir: dir.to_path_buf(),
+        seed: spec.seed,
+        rates: spec.rates.clone(),
+        rate_range: (
+            spec.rates.iter().copied().min().unwrap_or(1),
+            spec.rates.iter().copied().max().unwrap_or(1),
         ),
-    )?;
+        internal_probability: sim_spec.internal_probability,
+        virtual_time: true,
+        latency,
+        log_flush: logging::FLUSH_INTERVAL,
+    };
+    crate::run_dir::write_settings(dir, &run_spec)?;
     Ok(written)
 }

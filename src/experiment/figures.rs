@@ -7,8 +7,8 @@
 //! figures once, so the CSV columns, the aggregation, the plots and the report can never
 //! disagree about them. Pure code: no files, no clocks.
 
+use crate::accounting::VmReport;
 use crate::analysis::{Summary, VmSummary};
-use crate::messages::VmReport;
 
 /// One figure of a trial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,411 @@
+//! A bridge's connections as a pure state machine: who may connect, who
+//! has, who was lost, and what was dropped on the way.
+//!
+//! The socket bridge only moves bytes; every decision about a connection is
+//! made here, from events the bridge reports ("connection 7 opened as an
+//! accept", "this payload arrived on it", "it ended"), and the answer says
+//! what the bridge should do (pass a message on, link a peer, refuse the
+//! connection and why). Kept apart from actors and sockets so the rules of
+//! the handshake can be tested on any sequence of frames:
+//!
+//! - every connection must open with a hello of this protocol version,
+//!   carrying the run's token and the id of a peer this connection may come
+//!   from and that is not connected yet ([`crate::messages::check_hello`]);
+//!   nothing from a connection reaches the VM before that;
+//! - after the hello only data frames from that same peer and a final
+//!   goodbye are allowed; anything else closes the connection;
+//! - a stream that ends after a goodbye is an orderly close, one that ends
+//!   without is a lost peer, and messages to a lost peer are dropped and
+//!   counted, never silently discarded.
+
+use crate::messages::{check_hello, Frame};
+use crate::model::{Message, VmId};
+use std::collections::{BTreeSet, HashMap};
+
+/// One inbound connection, as the bridge names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ConnId {
+    /// A TCP connection, numbered by the bridge in the order it opened.
+    Tcp(u64),
+    /// The in-process link from this VM (virtual time).
+    InProcess(VmId),
+}
+
+/// Which peer a connection may come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// We dialed this peer: only it may answer.
+    Peer(VmId),
+    /// Accepted over TCP: only a lower id dials us.
+    LowerId,
+    /// In-process: any peer not yet connected.
+    AnyPeer,
+}
+
+#[derive(Debug)]
+struct Conn {
+    expect: Expect,
+    /// Set once the peer's hello is accepted.
+    peer: Option<VmId>,
+    /// Whether the peer said goodbye, making the end of its stream orderly.
+    said_bye: bool,
+}
+
+/// A connection the table refused, and why; the bridge closes it and
+/// writes the reason as a WARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The peer it belonged to, when it had already said hello: that peer
+    /// is now lost.
+    pub peer: Option<VmId>,
+    pub reason: String,
+}
+
+/// What a frame on a connection means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameOutcome {
+    /// The connection is no longer known (already closed): nothing to do.
+    Ignored,
+    /// The hello was accepted: the connection belongs to this peer now.
+    Identified(VmId),
+    /// A message from the connection's peer, for the VM.
+    Data {
+        peer: VmId,
+        message: Message,
+        sent_at: u64,
+    },
+    /// The peer said goodbye; its stream will end next.
+    Bye,
+    /// The connection is refused and forgotten.
+    Rejected(Rejection),
+}
+
+/// The connection table of one bridge.
+#[derive(Debug)]
+pub struct ConnectionTable {
+    own: VmId,
+    peers: Vec<VmId>,
+    token: u64,
+    conns: HashMap<ConnId, Conn>,
+    /// Peers whose hello was accepted on an inbound connection.
+    identified: BTreeSet<VmId>,
+    /// Peers we have an outgoing link to.
+    linked: BTreeSet<VmId>,
+    /// Peers whose connection was lost; messages for them are dropped.
+    lost: BTreeSet<VmId>,
+    dropped: u64,
+    reported_ready: bool,
+}
+
+impl ConnectionTable {
+    /// The table of VM `own`, which expects exactly `peers`, all proving
+    /// they belong to the run with `token`.
+    pub fn new(own: VmId, peers: Vec<VmId>, token: u64) -> Self {
+        Self {
+            own,
+            peers,
+            token,
+            conns: HashMap::new(),
+            identified: BTreeSet::new(),
+            linked: BTreeSet::new(),
+            lost: BTreeSet::new(),
+            dropped: 0,
+            reported_ready: false,
+        }
+    }
+
+    /// A new inbound connection, before its hello.
+    pub fn opened(&mut self, conn: ConnId, expect: Expect) {
+        self.conns.insert(
+            conn,
+            Conn {
+                expect,
+                peer: None,
+                said_bye: false,
+            },
+        );
+    }
+
+    /// A frame arrived on `conn`. In-process links open on their first frame.
+    pub fn frame(&mut self, conn: ConnId, payload: &[u8]) -> FrameOutcome {
+        if let ConnId::InProcess(_) = conn {
+            if !self.conns.contains_key(&conn) {
+                self.opened(conn, Expect::AnyPeer);
+            }
+        }
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return FrameOutcome::Ignored;
+        };
+        let Some(peer) = c.peer else {
+            return self.hello(conn, payload);
+        };
+        match Frame::decode(payload) {
+            Ok(Frame::Data { message, sent_at }) if message.from == peer => FrameOutcome::Data {
+                peer,
+                message,
+                sent_at,
+            },
+            Ok(Frame::Bye) => {
+                c.said_bye = true;
+                FrameOutcome::Bye
+            }
+            Ok(frame) => self.reject(conn, format!("unexpected frame from VM {peer}: {frame:?}")),
+            Err(e) => self.reject(conn, format!("malformed frame: {e}")),
+        }
+    }
+
+    /// A connection's first frame: a hello from a peer it may come from.
+    fn hello(&mut self, conn: ConnId, payload: &[u8]) -> FrameOutcome {
+        let Some(expect) = self.conns.get(&conn).map(|c| c.expect) else {
+            return FrameOutcome::Ignored;
+        };
+        let expected = |vm: VmId| {
+            !self.identified.contains(&vm)
+                && self.peers.contains(&vm)
+                && match expect {
+                    Expect::Peer(dialed) => vm == dialed,
+                    Expect::LowerId => vm < self.own,
+                    Expect::AnyPeer => true,
+                }
+        };
+        match check_hello(payload, self.token, expected) {
+            Ok(vm) => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.peer = Some(vm);
+                }
+                self.identified.insert(vm);
+                FrameOutcome::Identified(vm)
+            }
+            Err(e) => self.reject(conn, e.to_string()),
+        }
+    }
+
+    /// Refuses and forgets `conn` (for example after a failed read).
+    pub fn reject(&mut self, conn: ConnId, reason: String) -> FrameOutcome {
+        match self.conns.remove(&conn) {
+            Some(c) => FrameOutcome::Rejected(Rejection {
+                peer: c.peer,
+                reason,
+            }),
+            None => FrameOutcome::Ignored,
+        }
+    }
+
+    /// `conn`'s stream ended. Returns its peer and whether the end was
+    /// orderly (a goodbye came first), if it ever said hello.
+    pub fn ended(&mut self, conn: ConnId) -> Option<(VmId, bool)> {
+        let c = self.conns.remove(&conn)?;
+        Some((c.peer?, c.said_bye))
+    }
+
+    /// An outgoing link to `peer` is open.
+    pub fn linked(&mut self, peer: VmId) {
+        self.linked.insert(peer);
+    }
+
+    /// True exactly once: when every peer has both an outgoing link and an
+    /// identified inbound connection.
+    pub fn take_ready(&mut self) -> bool {
+        let all = |set: &BTreeSet<VmId>| self.peers.iter().all(|p| set.contains(p));
+        if self.reported_ready || !all(&self.linked) || !all(&self.identified) {
+            return false;
+        }
+        self.reported_ready = true;
+        true
+    }
+
+    /// `peer`'s connection is gone: from now on its messages are dropped.
+    pub fn lose(&mut self, peer: VmId) {
+        self.lost.insert(peer);
+        self.linked.remove(&peer);
+    }
+
+    /// A message for `peer` could not be sent: it is counted as dropped.
+    /// True when that deserves a WARN (the peer was not known to be lost,
+    /// whose drops its loss WARN already announced).
+    pub fn undeliverable(&mut self, peer: VmId) -> bool {
+        self.dropped += 1;
+        !self.lost.contains(&peer)
+    }
+
+    /// Messages dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::PROTOCOL_VERSION;
+
+    const TOKEN: u64 = 0xfeed;
+
+    fn hello(vm: VmId) -> Vec<u8> {
+        Frame::Hello {
+            version: PROTOCOL_VERSION,
+            token: TOKEN,
+            vm,
+        }
+        .encode()
+        .to_vec()
+    }
+
+    fn data(from: VmId, seq: u64) -> Vec<u8> {
+        Frame::Data {
+            message: Message { from, seq, lc: seq },
+            sent_at: 0,
+        }
+        .encode()
+        .to_vec()
+    }
+
+    fn rejected(outcome: FrameOutcome) -> Rejection {
+        match outcome {
+            FrameOutcome::Rejected(r) => r,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    /// VM 2 of 3: VM 1 dials it, it dials VM 3.
+    fn table() -> ConnectionTable {
+        ConnectionTable::new(2, vec![1, 3], TOKEN)
+    }
+
+    #[test]
+    fn a_full_handshake_makes_the_table_ready_once() {
+        let mut t = table();
+        t.opened(ConnId::Tcp(0), Expect::LowerId);
+        t.opened(ConnId::Tcp(1), Expect::Peer(3));
+        assert_eq!(
+            t.frame(ConnId::Tcp(0), &hello(1)),
+            FrameOutcome::Identified(1)
+        );
+        t.linked(1);
+        assert!(!t.take_ready());
+        t.linked(3);
+        assert!(!t.take_ready(), "VM 3 has not said hello yet");
+        assert_eq!(
+            t.frame(ConnId::Tcp(1), &hello(3)),
+            FrameOutcome::Identified(3)
+        );
+        assert!(t.take_ready());
+        assert!(!t.take_ready());
+    }
+
+    #[test]
+    fn data_flows_only_after_the_hello_and_only_from_its_peer() {
+        let mut t = table();
+        t.opened(ConnId::Tcp(0), Expect::LowerId);
+        let before = rejected(t.frame(ConnId::Tcp(0), &data(1, 1)));
+        assert_eq!(before.peer, None);
+        assert!(before.reason.contains("not a hello"), "{}", before.reason);
+        assert_eq!(t.frame(ConnId::Tcp(0), &data(1, 2)), FrameOutcome::Ignored);
+
+        t.opened(ConnId::Tcp(1), Expect::LowerId);
+        t.frame(ConnId::Tcp(1), &hello(1));
+        assert_eq!(
+            t.frame(ConnId::Tcp(1), &data(1, 5)),
+            FrameOutcome::Data {
+                peer: 1,
+                message: Message {
+                    from: 1,
+                    seq: 5,
+                    lc: 5
+                },
+                sent_at: 0
+            }
+        );
+        let spoofed = rejected(t.frame(ConnId::Tcp(1), &data(3, 6)));
+        assert_eq!(spoofed.peer, Some(1));
+        assert!(spoofed.reason.contains("unexpected frame from VM 1"));
+    }
+
+    #[test]
+    fn the_hello_must_name_a_peer_this_connection_may_come_from() {
+        let mut t = table();
+        // Over TCP only a lower id dials VM 2.
+        t.opened(ConnId::Tcp(0), Expect::LowerId);
+        assert!(rejected(t.frame(ConnId::Tcp(0), &hello(3)))
+            .reason
+            .contains("not an expected peer"));
+        // A dialed connection must be answered by the peer dialed.
+        t.opened(ConnId::Tcp(1), Expect::Peer(3));
+        rejected(t.frame(ConnId::Tcp(1), &hello(1)));
+        // Itself, a stranger, or a wrong token.
+        t.opened(ConnId::Tcp(2), Expect::AnyPeer);
+        rejected(t.frame(ConnId::Tcp(2), &hello(2)));
+        t.opened(ConnId::Tcp(3), Expect::AnyPeer);
+        rejected(t.frame(ConnId::Tcp(3), &hello(9)));
+        t.opened(ConnId::Tcp(4), Expect::AnyPeer);
+        let mut wrong_token = hello(1);
+        wrong_token[4] ^= 1;
+        assert!(rejected(t.frame(ConnId::Tcp(4), &wrong_token))
+            .reason
+            .contains("token"));
+    }
+
+    #[test]
+    fn a_peer_connects_once() {
+        let mut t = table();
+        assert_eq!(
+            t.frame(ConnId::InProcess(1), &hello(1)),
+            FrameOutcome::Identified(1)
+        );
+        t.opened(ConnId::Tcp(0), Expect::AnyPeer);
+        rejected(t.frame(ConnId::Tcp(0), &hello(1)));
+    }
+
+    #[test]
+    fn a_goodbye_makes_the_end_orderly_and_its_absence_a_lost_peer() {
+        let mut t = table();
+        t.frame(ConnId::InProcess(1), &hello(1));
+        t.frame(ConnId::InProcess(3), &hello(3));
+        assert_eq!(
+            t.frame(ConnId::InProcess(1), &Frame::Bye.encode()),
+            FrameOutcome::Bye
+        );
+        assert_eq!(t.ended(ConnId::InProcess(1)), Some((1, true)));
+        assert_eq!(t.ended(ConnId::InProcess(3)), Some((3, false)));
+        assert_eq!(t.ended(ConnId::InProcess(3)), None, "ends once");
+        t.opened(ConnId::Tcp(0), Expect::LowerId);
+        assert_eq!(t.ended(ConnId::Tcp(0)), None, "never said hello: no peer");
+    }
+
+    #[test]
+    fn malformed_frames_and_failed_reads_close_the_connection() {
+        let mut t = table();
+        t.frame(ConnId::InProcess(1), &hello(1));
+        let r = rejected(t.frame(ConnId::InProcess(1), &[2, 0]));
+        assert_eq!(r.peer, Some(1));
+        assert!(r.reason.starts_with("malformed frame"));
+        t.opened(ConnId::Tcp(5), Expect::LowerId);
+        assert_eq!(
+            rejected(t.reject(ConnId::Tcp(5), "read failed".into())).reason,
+            "read failed"
+        );
+        assert_eq!(
+            t.reject(ConnId::Tcp(5), "again".into()),
+            FrameOutcome::Ignored
+        );
+    }
+
+    #[test]
+    fn every_undeliverable_message_is_counted_and_warned_unless_its_peer_is_lost() {
+        let mut t = table();
+        assert!(t.undeliverable(3));
+        t.lose(3);
+        assert!(!t.undeliverable(3));
+        assert!(!t.undeliverable(3));
+        assert_eq!(t.dropped(), 3);
+    }
+
+    #[test]
+    fn a_lost_peer_is_no_longer_linked() {
+        let mut t = ConnectionTable::new(1, vec![2], TOKEN);
+        t.linked(2);
+        t.lose(2);
+        t.frame(ConnId::InProcess(2), &hello(2));
+        assert!(!t.take_ready());
+    }
+}
