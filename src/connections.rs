@@ -18,18 +18,9 @@
 //!   without is a lost peer, and messages to a lost peer are dropped and
 //!   counted, never silently discarded.
 
-use crate::messages::{check_hello, Frame};
+use crate::messages::{check_hello, ConnId, Frame};
 use crate::model::{Message, VmId};
 use std::collections::{BTreeSet, HashMap};
-
-/// One inbound connection, as the bridge names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ConnId {
-    /// A TCP connection, numbered by the bridge in the order it opened.
-    Tcp(u64),
-    /// The in-process link from this VM (virtual time).
-    InProcess(VmId),
-}
 
 /// Which peer a connection may come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

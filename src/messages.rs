@@ -22,7 +22,6 @@
 //! these messages, so no actor's module names another's type.
 
 use crate::accounting::VmReport;
-use crate::connections::ConnId;
 use crate::model::{Message, VmId};
 use actix::Message as ActixMessage;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -220,6 +219,15 @@ pub struct BridgeReady {
 #[derive(ActixMessage, Debug)]
 #[rtype(result = "()")]
 pub struct VmStopped(pub VmReport);
+
+/// One inbound connection, as the bridge names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ConnId {
+    /// A TCP connection, numbered by the bridge in the order it opened.
+    Tcp(u64),
+    /// The in-process link from this VM (virtual time).
+    InProcess(VmId),
+}
 
 /// What happened on one inbound connection.
 #[derive(Debug)]

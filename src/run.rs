@@ -244,7 +244,7 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
 
 /// Binds every VM's listener up front, so a port in use fails the run
 /// before anything starts.
-fn bind_listeners(spec: &RunSpec) -> Result<Listeners, RunError> {
+pub fn bind_listeners(spec: &RunSpec) -> Result<Listeners, RunError> {
     let mut sockets = Vec::new();
     let mut addrs = Vec::new();
     for id in 1..=spec.vm_count {

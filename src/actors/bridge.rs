@@ -33,12 +33,12 @@
 
 use super::transport::{connect, spawn_reader, OutgoingLink, PeerAddress, TcpLink};
 use super::VmGauges;
-use crate::connections::{ConnId, ConnectionTable, Expect, FrameOutcome};
+use crate::connections::{ConnectionTable, Expect, FrameOutcome};
 use crate::latency::{DelayLine, Latency};
 use crate::logging::{self, EventClock};
 use crate::messages::{
-    BridgeReady, CloseOutgoing, Deliver, DropOutgoing, Frame, Inbound, InboundEvent, LinkFailed,
-    OutgoingClosed, PeerClosed, Transmit, PROTOCOL_VERSION,
+    BridgeReady, CloseOutgoing, ConnId, Deliver, DropOutgoing, Frame, Inbound, InboundEvent,
+    LinkFailed, OutgoingClosed, PeerClosed, Transmit, PROTOCOL_VERSION,
 };
 use crate::model::{Message, VmId};
 use actix::clock::Instant;

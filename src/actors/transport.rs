@@ -17,8 +17,7 @@
 //! writer task also batches: it writes every frame that is already waiting
 //! before it flushes, so a burst leaves in one syscall.
 
-use crate::connections::ConnId;
-use crate::messages::{Frame, Inbound, InboundEvent, LinkFailed, MAX_FRAME_LEN};
+use crate::messages::{ConnId, Frame, Inbound, InboundEvent, LinkFailed, MAX_FRAME_LEN};
 use crate::model::VmId;
 use actix::Recipient;
 use bytes::{Bytes, BytesMut};

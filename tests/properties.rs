@@ -1,0 +1,270 @@
+//! Property tests of the model's invariants, on the real cores.
+//!
+//! [`Simulation`] drives the same `VmCore`s and `DelayLine`s the actors
+//! drive, on a simulated clock, so thousands of random runs (any rates,
+//! seeds, internal probabilities and latency models) cost seconds. A
+//! checker that keeps its own copy of every queue, built only from what the
+//! observer sees, asserts after every event:
+//! - exactly one event per tick, `floor(rate x runtime)` ticks per VM;
+//! - a tick with a waiting message receives, and the oldest one first; a
+//!   tick that sends or computes had an empty queue, and every line's
+//!   `queue` is the true queue length;
+//! - every link is FIFO: messages arrive and are received in send order;
+//! - every message ends received, queued or dropped, exactly once.
+//!
+//! The delay line and the connection table get their own properties.
+
+use logical_clocks::connections::{ConnectionTable, Expect, FrameOutcome};
+use logical_clocks::latency::{Delay, DelayLine, Latency};
+use logical_clocks::messages::{ConnId, Frame, PROTOCOL_VERSION};
+use logical_clocks::model::{Event, Message, VmId};
+use logical_clocks::schedule::ticks_within;
+use logical_clocks::simulation::{Observer, SimSpec, Simulation, Until};
+use logical_clocks::vm_core::{Logged, StopSummary};
+use proptest::prelude::*;
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::time::Duration;
+
+/// Checks every event against a shadow of every queue.
+#[derive(Default)]
+struct Checker {
+    /// What each VM's queue holds, as (sender, seq, lc), oldest first.
+    queues: BTreeMap<VmId, VecDeque<(VmId, u64, u64)>>,
+    clocks: BTreeMap<VmId, u64>,
+    events: BTreeMap<VmId, u64>,
+    /// The last seq that arrived and that was received, per link.
+    arrived_seq: BTreeMap<(VmId, VmId), u64>,
+    received_seq: BTreeMap<(VmId, VmId), u64>,
+    /// Messages sent and not yet arrived: (from, seq, to).
+    in_flight: HashSet<(VmId, u64, VmId)>,
+    sent: u64,
+    received: u64,
+    left: u64,
+    dropped: u64,
+    stopped: Vec<StopSummary>,
+}
+
+impl Observer for Checker {
+    fn arrived(&mut self, vm: VmId, _at: Duration, m: &Message) {
+        assert!(
+            self.in_flight.remove(&(m.from, m.seq, vm)),
+            "{m:?} arrived at VM {vm} but was not sent to it, or arrived twice"
+        );
+        let last = self.arrived_seq.insert((m.from, vm), m.seq).unwrap_or(0);
+        assert!(
+            m.seq > last,
+            "link {} -> {vm} reordered: {} after {last}",
+            m.from,
+            m.seq
+        );
+        self.queues
+            .entry(vm)
+            .or_default()
+            .push_back((m.from, m.seq, m.lc));
+    }
+
+    fn event(&mut self, vm: VmId, _at: Duration, logged: &Logged) {
+        *self.events.entry(vm).or_default() += 1;
+        let queue = self.queues.entry(vm).or_default();
+        let before = self.clocks.get(&vm).copied().unwrap_or(0);
+        let lc = logged.event.lc();
+        match &logged.event {
+            Event::Receive {
+                from, seq, msg_lc, ..
+            } => {
+                let oldest = queue.pop_front().expect("a receive with an empty queue");
+                assert_eq!(
+                    oldest,
+                    (*from, *seq, *msg_lc),
+                    "VM {vm} did not take the oldest"
+                );
+                assert_eq!(lc, before.max(*msg_lc) + 1, "receive rule");
+                let last = self.received_seq.insert((*from, vm), *seq).unwrap_or(0);
+                assert!(*seq > last, "VM {vm} received {from}'s {seq} after {last}");
+                self.received += 1;
+            }
+            Event::Send { to, seq, .. } => {
+                assert!(
+                    queue.is_empty(),
+                    "VM {vm} sent with {} waiting",
+                    queue.len()
+                );
+                assert_eq!(lc, before + 1);
+                for &r in to {
+                    assert_ne!(r, vm);
+                    assert!(self.in_flight.insert((vm, *seq, r)));
+                }
+                self.sent += to.len() as u64;
+            }
+            Event::Internal { .. } => {
+                assert!(
+                    queue.is_empty(),
+                    "VM {vm} computed with {} waiting",
+                    queue.len()
+                );
+                assert_eq!(lc, before + 1);
+            }
+        }
+        assert_eq!(
+            logged.queue,
+            queue.len() as u64,
+            "VM {vm}'s line misreports its queue"
+        );
+        self.clocks.insert(vm, lc);
+    }
+
+    fn stop(&mut self, vm: VmId, _at: Duration, s: &StopSummary) {
+        let queue = self.queues.get(&vm).map_or(0, VecDeque::len) as u64;
+        assert_eq!(s.queue_left, queue, "VM {vm}'s stop misreports its queue");
+        assert_eq!(s.counters.ticks, self.events.get(&vm).copied().unwrap_or(0));
+        assert_eq!(s.final_clock, self.clocks.get(&vm).copied().unwrap_or(0));
+        assert!(s.max_queue >= queue);
+        self.left += s.queue_left;
+        self.dropped += s.dropped;
+        self.stopped.push(*s);
+    }
+}
+
+fn delay() -> impl Strategy<Value = Delay> {
+    prop_oneof![
+        Just(Delay::None),
+        (0.0..300.0f64).prop_map(|ms| Delay::Constant { ms }),
+        (0.0..200.0f64, 0.0..400.0f64).prop_map(|(a, b)| Delay::Uniform {
+            min_ms: a.min(b),
+            max_ms: a.max(b)
+        }),
+        (0.0..500.0f64).prop_map(|mean_ms| Delay::Exponential { mean_ms }),
+    ]
+}
+
+fn spec() -> impl Strategy<Value = SimSpec> {
+    (
+        prop::collection::vec(1u32..=40, 2..=6),
+        any::<u64>(),
+        prop_oneof![Just(0.0), Just(1.0), 0.0..=1.0f64],
+        delay(),
+        prop::collection::vec((1u32..=6, 1u32..=6, delay()), 0..3),
+    )
+        .prop_map(|(rates, seed, internal_probability, default, overrides)| {
+            let n = rates.len() as u32;
+            let links = overrides
+                .into_iter()
+                .map(|(a, b, d)| ((a.min(n), b.min(n)), d))
+                .collect();
+            SimSpec {
+                rates,
+                seed,
+                internal_probability,
+                latency: Latency { default, links },
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn every_run_keeps_the_models_invariants(spec in spec(), runtime_ms in 100u64..8_000) {
+        let runtime = Duration::from_millis(runtime_ms);
+        let mut checker = Checker::default();
+        Simulation::new(&spec).run(Until::Time(runtime), &mut checker);
+        // Exactly one event per tick.
+        for (i, &rate) in spec.rates.iter().enumerate() {
+            let vm = i as VmId + 1;
+            let events = checker.events.get(&vm).copied().unwrap_or(0);
+            prop_assert_eq!(events, ticks_within(rate, runtime), "VM {}", vm);
+        }
+        prop_assert_eq!(checker.stopped.len(), spec.rates.len());
+        // Every message sent is received, queued or dropped; none is in flight.
+        prop_assert!(checker.in_flight.is_empty());
+        prop_assert_eq!(checker.sent, checker.received + checker.left + checker.dropped);
+    }
+
+    #[test]
+    fn an_event_budget_is_met_exactly(spec in spec(), events in 1u64..3_000) {
+        let mut checker = Checker::default();
+        Simulation::new(&spec).run(Until::Events(events), &mut checker);
+        prop_assert_eq!(checker.events.values().sum::<u64>(), events);
+        prop_assert_eq!(checker.sent, checker.received + checker.left + checker.dropped);
+    }
+
+    /// Whatever the arrival times and delays, a link delivers in arrival
+    /// order, never before an item's own delivery time, and nothing twice.
+    #[test]
+    fn a_delay_line_is_fifo_and_never_early(
+        items in prop::collection::vec((0u64..50, 0u64..200), 1..60),
+        polls in prop::collection::vec(0u64..80, 1..60),
+    ) {
+        let mut line: DelayLine<Duration, usize> = DelayLine::default();
+        let ms = Duration::from_millis;
+        let mut now = 0;
+        let mut earliest = Vec::new();
+        let mut out = Vec::new();
+        let mut polls = polls.into_iter().cycle();
+        for (i, &(gap, delay)) in items.iter().enumerate() {
+            now += gap;
+            earliest.push(now + delay);
+            if let Some(item) = line.push(ms(now), ms(delay), i) {
+                out.push((item, now));
+            }
+            let poll_at = now + polls.next().unwrap_or(0);
+            while let Some(item) = line.pop_due(ms(poll_at), false) {
+                out.push((item, poll_at));
+            }
+        }
+        while let Some(item) = line.pop_due(ms(u64::MAX / 4), false) {
+            out.push((item, u64::MAX / 4));
+        }
+        prop_assert!(line.is_empty());
+        let order: Vec<usize> = out.iter().map(|&(i, _)| i).collect();
+        prop_assert_eq!(order, (0..items.len()).collect::<Vec<_>>());
+        for &(i, at) in &out {
+            prop_assert!(at >= earliest[i], "item {} out at {} before {}", i, at, earliest[i]);
+        }
+    }
+
+    /// Arbitrary frames on arbitrary connections: no data reaches the VM
+    /// from a connection that has not said a valid hello, a peer is
+    /// identified at most once, and data always names the connection's peer.
+    #[test]
+    fn the_handshake_admits_only_identified_peers(
+        frames in prop::collection::vec((0u64..4, 0u8..5, 1u32..6, any::<bool>()), 1..80)
+    ) {
+        const TOKEN: u64 = 77;
+        let mut table = ConnectionTable::new(3, vec![1, 2, 4, 5], TOKEN);
+        let mut peer_of: BTreeMap<u64, VmId> = BTreeMap::new();
+        let mut identified = HashSet::new();
+        for conn in 0..4 {
+            table.opened(ConnId::Tcp(conn), Expect::AnyPeer);
+        }
+        for (conn, kind, vm, good_token) in frames {
+            let frame = match kind {
+                0 | 1 => Frame::Hello {
+                    version: PROTOCOL_VERSION,
+                    token: if good_token { TOKEN } else { TOKEN + 1 },
+                    vm,
+                },
+                2 | 3 => Frame::Data {
+                    message: Message { from: vm, seq: 1, lc: 1 },
+                    sent_at: 0,
+                },
+                _ => Frame::Bye,
+            };
+            match table.frame(ConnId::Tcp(conn), &frame.encode()) {
+                FrameOutcome::Identified(peer) => {
+                    prop_assert!(good_token && peer != 3 && peer == vm);
+                    prop_assert!(identified.insert(peer), "VM {} identified twice", peer);
+                    peer_of.insert(conn, peer);
+                }
+                FrameOutcome::Data { peer, message, .. } => {
+                    prop_assert_eq!(peer_of.get(&conn), Some(&peer));
+                    prop_assert_eq!(message.from, peer);
+                }
+                FrameOutcome::Bye => prop_assert!(peer_of.contains_key(&conn)),
+                FrameOutcome::Rejected(_) | FrameOutcome::Ignored => {
+                    peer_of.remove(&conn);
+                }
+            }
+        }
+    }
+}
