@@ -7,9 +7,8 @@
 //! directory that looks like a run.
 
 use crate::accounting::{Accounting, VmReport};
-use crate::actors::supervisor::{
-    ConnectionDrop, Finished, Interrupt, Listeners, Network, Supervisor,
-};
+use crate::actors::supervisor::{ConnectionDrop, Finished, Interrupt, Supervisor};
+use crate::actors::transport::{Listeners, Network};
 use crate::logging::{self, RunDrain};
 use crate::model::VmId;
 use crate::run_dir;

@@ -7,8 +7,8 @@
 use actix::prelude::*;
 use logical_clocks::accounting::Accounting;
 use logical_clocks::actors::bridge::{Bridge, BridgeSetup, VmInbox};
-use logical_clocks::actors::supervisor::{Finished, Network, Supervisor};
-use logical_clocks::actors::transport::PeerAddress;
+use logical_clocks::actors::supervisor::{Finished, Supervisor};
+use logical_clocks::actors::transport::{Network, PeerAddress};
 use logical_clocks::actors::vm::{Vm, VmSetup};
 use logical_clocks::actors::VmGauges;
 use logical_clocks::analysis::{analyze_run, AnalyzeOptions};

@@ -31,14 +31,14 @@
 //! with [`OutgoingClosed`] when the VM stops. Nothing is discarded without
 //! being counted.
 
-use super::transport::{connect, spawn_reader, OutgoingLink, PeerAddress, TcpLink};
+use super::transport::{connect, OutgoingLink, PeerAddress, TcpConns, TcpLink};
 use super::VmGauges;
 use crate::connections::{ConnectionTable, Expect, FrameOutcome};
 use crate::latency::{DelayLine, Latency};
 use crate::logging::{self, EventClock};
 use crate::messages::{
-    BridgeReady, CloseOutgoing, ConnId, Deliver, DropOutgoing, Frame, Inbound, InboundEvent,
-    LinkFailed, OutgoingClosed, PeerClosed, Transmit, PROTOCOL_VERSION,
+    BridgeReady, CloseOutgoing, Deliver, DropOutgoing, Frame, Inbound, InboundEvent, LinkFailed,
+    OutgoingClosed, PeerClosed, Transmit, PROTOCOL_VERSION,
 };
 use crate::model::{Message, VmId};
 use actix::clock::Instant;
@@ -47,7 +47,7 @@ use futures_util::stream;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use slog::Logger;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -55,7 +55,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 /// The VM's side of the bridge: the messages its mailbox takes.
 pub struct VmInbox {
@@ -83,17 +82,6 @@ pub struct BridgeSetup {
     pub clock: EventClock,
 }
 
-/// The socket side of an inbound TCP connection (the table knows the rest).
-struct TcpConn {
-    /// Where it came from, for WARN lines.
-    origin: String,
-    /// The writing half of an accepted socket, kept until the peer's hello
-    /// is accepted and it becomes our link to that peer.
-    unclaimed_writer: Option<OwnedWriteHalf>,
-    /// The reader task, to abort when the connection is rejected.
-    reader: JoinHandle<()>,
-}
-
 /// What a link holds back until its delivery time.
 enum Held {
     /// A message and the time of its send event.
@@ -108,8 +96,7 @@ pub struct Bridge {
     delay_rng: StdRng,
     table: ConnectionTable,
     outgoing: BTreeMap<VmId, OutgoingLink>,
-    tcp: HashMap<u64, TcpConn>,
-    next_conn: u64,
+    tcp: TcpConns,
     delays: BTreeMap<VmId, DelayLine<Instant, Held>>,
     /// Set once the VM has stopped: delays no longer matter, so whatever is
     /// held goes straight to the mailbox (to be counted as left there).
@@ -123,8 +110,7 @@ impl Bridge {
             delay_rng: StdRng::seed_from_u64(setup.delay_seed),
             table: ConnectionTable::new(setup.vm_id, peers, setup.token),
             outgoing: BTreeMap::new(),
-            tcp: HashMap::new(),
-            next_conn: 0,
+            tcp: TcpConns::default(),
             delays: BTreeMap::new(),
             released: false,
             setup,
@@ -208,27 +194,9 @@ impl Bridge {
         unclaimed_writer: Option<OwnedWriteHalf>,
         ctx: &mut Context<Self>,
     ) {
-        let number = self.next_conn;
-        self.next_conn += 1;
-        let conn = ConnId::Tcp(number);
+        let inbox = ctx.address().recipient();
+        let conn = self.tcp.open(read, origin, unclaimed_writer, inbox);
         self.table.opened(conn, expect);
-        let reader = spawn_reader(read, conn, ctx.address().recipient());
-        self.tcp.insert(
-            number,
-            TcpConn {
-                origin,
-                unclaimed_writer,
-                reader,
-            },
-        );
-    }
-
-    /// The socket side of a TCP connection the table has let go of.
-    fn forget(&mut self, conn: ConnId) -> Option<TcpConn> {
-        match conn {
-            ConnId::Tcp(number) => self.tcp.remove(&number),
-            ConnId::InProcess(_) => None,
-        }
     }
 
     fn on_inbound(&mut self, Inbound { conn, event }: Inbound, ctx: &mut Context<Self>) {
@@ -236,7 +204,7 @@ impl Bridge {
             InboundEvent::Frame(Ok(payload)) => self.table.frame(conn, &payload),
             InboundEvent::Frame(Err(e)) => self.table.reject(conn, format!("read failed: {e}")),
             InboundEvent::End => {
-                self.forget(conn);
+                self.tcp.ended(conn);
                 if let Some((peer, orderly)) = self.table.ended(conn) {
                     self.hold(peer, Held::End { orderly }, ctx);
                 }
@@ -252,27 +220,14 @@ impl Bridge {
             } => self.hold(peer, Held::Message(message, sent_at), ctx),
             FrameOutcome::Identified(peer) => {
                 // An accepted TCP connection becomes our link to its peer too.
-                let writer = match conn {
-                    ConnId::Tcp(number) => self
-                        .tcp
-                        .get_mut(&number)
-                        .and_then(|c| c.unclaimed_writer.take()),
-                    ConnId::InProcess(_) => None,
-                };
-                if let Some(write) = writer {
+                if let Some(write) = self.tcp.claim_writer(conn) {
                     let link = TcpLink::spawn(write, peer, ctx.address().recipient());
                     self.open_outgoing(peer, OutgoingLink::Tcp(link));
                 }
                 self.report_ready_when_connected();
             }
             FrameOutcome::Rejected(rejection) => {
-                let origin = match self.forget(conn) {
-                    Some(tcp) => {
-                        tcp.reader.abort();
-                        tcp.origin
-                    }
-                    None => "in-process".into(),
-                };
+                let origin = self.tcp.refuse(conn);
                 let who = rejection
                     .peer
                     .map_or(String::new(), |p| format!(" (VM {p})"));

@@ -12,7 +12,7 @@
 //! guard, which flushes every file, and hands the reports back.
 
 use super::bridge::{Bridge, BridgeSetup, VmInbox};
-use super::transport::PeerAddress;
+use super::transport::{Network, PeerAddress};
 use super::vm::{Vm, VmSetup, PEER_CLOSE_GRACE};
 use super::VmGauges;
 use crate::accounting::{Accounting, VmReport};
@@ -28,7 +28,6 @@ use actix::prelude::*;
 use futures_util::stream::{self, StreamExt};
 use slog::Logger;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::SignalKind;
@@ -67,20 +66,6 @@ pub struct Finished {
 pub struct ConnectionDrop {
     pub vm: VmId,
     pub after: Duration,
-}
-
-/// A listening socket for each VM, bound before anything starts.
-pub struct Listeners {
-    pub sockets: Vec<std::net::TcpListener>,
-    pub addrs: Vec<SocketAddr>,
-}
-
-/// How the bridges reach each other.
-pub enum Network {
-    /// Real TCP, each VM on its own listener.
-    Tcp(Listeners),
-    /// Frames move in-process (virtual time).
-    InProcess,
 }
 
 /// The fixed epoch of virtual time: event times in a virtual run are this

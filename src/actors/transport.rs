@@ -22,6 +22,7 @@ use crate::model::VmId;
 use actix::Recipient;
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -29,6 +30,20 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+
+/// A listening socket for each VM, bound before anything starts.
+pub struct Listeners {
+    pub sockets: Vec<std::net::TcpListener>,
+    pub addrs: Vec<SocketAddr>,
+}
+
+/// How the bridges reach each other.
+pub enum Network {
+    /// Real TCP, each VM on its own listener.
+    Tcp(Listeners),
+    /// Frames move in-process (virtual time).
+    InProcess,
+}
 
 /// Where a peer's bridge can be reached.
 #[derive(Clone)]
@@ -186,4 +201,78 @@ pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
     let stream = socket.connect(addr).await?;
     stream.set_nodelay(true)?;
     Ok(stream)
+}
+
+/// The socket side of one inbound TCP connection (what it means is the
+/// connection table's business).
+struct TcpConn {
+    /// Where it came from, for WARN lines.
+    origin: String,
+    /// The writing half of an accepted socket, kept until the peer's hello
+    /// is accepted and it becomes our link to that peer.
+    unclaimed_writer: Option<OwnedWriteHalf>,
+    /// The reader task, to abort when the connection is refused.
+    reader: JoinHandle<()>,
+}
+
+/// A bridge's open inbound TCP connections, numbered as they open.
+#[derive(Default)]
+pub struct TcpConns {
+    open: HashMap<u64, TcpConn>,
+    next: u64,
+}
+
+impl TcpConns {
+    /// Starts reading a connection's frames into `bridge`; returns its id.
+    /// An accepted socket's `unclaimed_writer` waits for [`Self::claim_writer`].
+    pub fn open(
+        &mut self,
+        read: OwnedReadHalf,
+        origin: String,
+        unclaimed_writer: Option<OwnedWriteHalf>,
+        bridge: Recipient<Inbound>,
+    ) -> ConnId {
+        let number = self.next;
+        self.next += 1;
+        let conn = ConnId::Tcp(number);
+        let reader = spawn_reader(read, conn, bridge);
+        self.open.insert(
+            number,
+            TcpConn {
+                origin,
+                unclaimed_writer,
+                reader,
+            },
+        );
+        conn
+    }
+
+    /// The writing half of an accepted connection whose peer is now known.
+    pub fn claim_writer(&mut self, conn: ConnId) -> Option<OwnedWriteHalf> {
+        match conn {
+            ConnId::Tcp(number) => self.open.get_mut(&number)?.unclaimed_writer.take(),
+            ConnId::InProcess(_) => None,
+        }
+    }
+
+    /// Forgets a connection whose stream has ended.
+    pub fn ended(&mut self, conn: ConnId) {
+        if let ConnId::Tcp(number) = conn {
+            self.open.remove(&number);
+        }
+    }
+
+    /// Drops a refused connection; returns where it came from.
+    pub fn refuse(&mut self, conn: ConnId) -> String {
+        match conn {
+            ConnId::Tcp(number) => match self.open.remove(&number) {
+                Some(tcp) => {
+                    tcp.reader.abort();
+                    tcp.origin
+                }
+                None => "an unknown connection".into(),
+            },
+            ConnId::InProcess(_) => "in-process".into(),
+        }
+    }
 }
