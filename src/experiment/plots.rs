@@ -17,8 +17,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 
-/// The figures drawn in `figures.png`, one panel each.
-const PANELS: [Figure; 6] = Figure::HEADLINE;
+/// The figures drawn in `figures.png`, one panel each: every figure the study records.
+const PANELS: [Figure; 9] = Figure::ALL;
+/// Panels per row of `figures.png`.
+const PANEL_COLUMNS: usize = 3;
 
 /// What a by-rate plot shows of each VM.
 type Pick = fn(&VmPoint) -> f64;
@@ -67,15 +69,17 @@ pub fn draw_all(
 }
 
 fn figures(path: &Path, rows: &[VariationRow], records: &[TrialRecord]) -> Result<(), String> {
-    let root = BitMapBackend::new(path, (2000, 1900)).into_drawing_area();
+    let root = BitMapBackend::new(path, (2700, 2000)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
+    // The title's glyphs reach above its baseline box: keep it off the top edge.
     let root = root
+        .margin(24, 0, 0, 0)
         .titled(
             "Figures by variation (slowest VM; waits: all VMs)",
             (FONT, TITLE),
         )
         .map_err(|e| e.to_string())?;
-    let panels = root.split_evenly((PANELS.len().div_ceil(2), 2));
+    let panels = root.split_evenly((PANELS.len().div_ceil(PANEL_COLUMNS), PANEL_COLUMNS));
     for (panel, figure) in panels.iter().zip(PANELS) {
         bars(panel, figure, rows, records)?;
     }
@@ -208,4 +212,17 @@ fn by_rate(
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_png_has_a_panel_for_every_recorded_figure() {
+        for figure in Figure::ALL {
+            assert!(PANELS.contains(&figure), "{figure:?} has no panel");
+        }
+        assert_eq!(PANELS.len(), Figure::ALL.len());
+    }
 }
