@@ -101,7 +101,7 @@ fn strangers_on_every_port_cannot_reach_a_vm() {
     assert!(output.status.success(), "{stderr}");
     let logs = read_logs(&only_run_dir(dir.path()));
     // Receives all match sends of the run's own VMs; nothing lost.
-    check_logs(&logs, &[10, 20, 30], Some(3.0));
+    check_logs(&only_run_dir(dir.path()), &logs, &[10, 20, 30], Some(3.0));
     let warnings: Vec<_> = logs
         .values()
         .flatten()
@@ -144,7 +144,7 @@ fn ctrl_c_stops_the_run_in_order_and_says_so() {
         "the summary is printed: {stdout}"
     );
     let logs = read_logs(&only_run_dir(dir.path()));
-    let checked = check_logs(&logs, &[5, 10, 20, 40], None);
+    let checked = check_logs(&only_run_dir(dir.path()), &logs, &[5, 10, 20, 40], None);
     // Well short of the 60 s the run was set for.
     assert!(checked.ticks[&4] < 40 * 30, "{checked:?}");
     assert!(checked.ticks[&4] > 0);
@@ -166,7 +166,7 @@ fn a_lost_peer_is_reported_and_its_messages_are_counted_as_dropped() {
         assert!(report.dropped > 0, "{report:?}");
     }
     let logs = read_logs(&outcome.run_dir);
-    let checked = check_logs(&logs, &[20, 20, 20], Some(3.0));
+    let checked = check_logs(&outcome.run_dir, &logs, &[20, 20, 20], Some(3.0));
     assert_eq!(checked.dropped, outcome.accounting().dropped);
     for vm in [1, 3] {
         assert!(

@@ -21,7 +21,7 @@ fn run_and_check(vm_count: u32, runtime: f64, rates: &[u32], seed: u64) -> commo
     assert_eq!(recorded_rates(&run_dir), rates);
     let logs = read_logs(&run_dir);
     assert_eq!(logs.len(), vm_count as usize);
-    let checked = check_logs(&logs, &rates, Some(runtime));
+    let checked = check_logs(&run_dir, &logs, &rates, Some(runtime));
     assert!(checked.messages_sent > 0, "no traffic to check");
     assert!(checked.received > 0);
     checked
@@ -66,7 +66,7 @@ fn the_run_keeps_its_runtime_limit_and_stops_together() {
     // Start-up, 2 s of ticks, the orderly stop: generous for a slow machine.
     assert!(took < Duration::from_secs(8), "took {took:?}");
     let logs = read_logs(&run.run_dir());
-    let checked = check_logs(&logs, &[5, 10, 20, 40], Some(2.0));
+    let checked = check_logs(&run.run_dir(), &logs, &[5, 10, 20, 40], Some(2.0));
     let first = checked.stop_times.iter().min().unwrap();
     let last = checked.stop_times.iter().max().unwrap();
     // Together, not one after another (tolerance for a slow, noisy machine).

@@ -49,7 +49,7 @@ fn a_virtual_hour_follows_every_rule() {
     assert!(run.output.status.success(), "{}", run.stderr());
     let rates = recorded_rates(&run.run_dir());
     let logs = read_logs(&run.run_dir());
-    let checked = check_logs(&logs, &rates, Some(3600.0));
+    let checked = check_logs(&run.run_dir(), &logs, &rates, Some(3600.0));
     assert!(checked.received > 1_000, "{checked:?}");
     // Virtual time starts at its documented epoch.
     assert!(
@@ -102,7 +102,7 @@ fn a_constant_delay_holds_every_message_in_virtual_time() {
     );
     assert!(run.output.status.success(), "{}", run.stderr());
     let logs = read_logs(&run.run_dir());
-    let checked = check_logs(&logs, &[2, 5, 9], Some(300.0));
+    let checked = check_logs(&run.run_dir(), &logs, &[2, 5, 9], Some(300.0));
     assert!(checked.received > 100);
     check_delays(&logs, 400_000);
 }
@@ -115,7 +115,7 @@ fn random_delays_never_reorder_a_link_and_repeat_by_seed() {
     let run = run_model(settings, &["--virtual-time"]);
     assert!(run.output.status.success(), "{}", run.stderr());
     let logs = read_logs(&run.run_dir());
-    check_logs(&logs, &[3, 6, 6], Some(300.0));
+    check_logs(&run.run_dir(), &logs, &[3, 6, 6], Some(300.0));
     check_delays(&logs, 0);
     let again = run_model(settings, &["--virtual-time"]);
     assert!(
@@ -133,7 +133,7 @@ fn a_constant_delay_holds_on_real_tcp_too() {
     );
     assert!(run.output.status.success(), "{}", run.stderr());
     let logs = read_logs(&run.run_dir());
-    let checked = check_logs(&logs, &[10, 20, 30], Some(2.0));
+    let checked = check_logs(&run.run_dir(), &logs, &[10, 20, 30], Some(2.0));
     assert!(checked.received > 10, "{checked:?}");
     check_delays(&logs, 150_000);
 }

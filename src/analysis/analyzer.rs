@@ -2,8 +2,9 @@
 //!
 //! One pass does it all (checks, statistics, drift, the plot series, `events.csv`), so the logs
 //! are read once and nothing grows with the run but the findings, which are capped. This file
-//! only routes each line to the parts that care about it; the rules live in `check` and
-//! `matching`, the figures in `stats`, `drift`, `series` and `window`.
+//! only routes each line to the parts that care about it; the rules live in `check` (Lamport's),
+//! `queue_discipline`, `link_order`, `time_order`, `settings_check` and `matching`, the figures
+//! in `stats`, `drift`, `series` and `window`.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -11,22 +12,31 @@ use std::io::{self, Write};
 use super::check::ProgramOrder;
 use super::csv::{EventsCsv, Row};
 use super::drift::{Drift, VmDrift};
-use super::matching::{Delivery, Matcher, Stamp, Unreceived};
+use super::link_order::LinkOrder;
+use super::matching::{AbsentPeer, Delivery, Matcher, Stamp, Unreceived};
 use super::merge::Merged;
 use super::quantile::Counts;
+use super::queue_discipline::QueueDiscipline;
 use super::record::{Action, Body, Kind, Level, Record, Tick};
 use super::run_dir::VmLog;
 use super::series::Series;
+use super::settings_check::SettingsCheck;
 use super::stats::{VmStats, Waits};
+use super::time_order::TimeOrder;
 use super::violation::{At, Finding, Rule, Violations};
 use super::window::Spacetime;
 
 /// How many WARN/ERRO lines are quoted in full in the report.
 const NOTICES_KEPT: usize = 10;
 
-/// What one VM's stream needs besides its figures.
+/// What one VM's stream needs besides its figures: the checkers of its program order.
 struct VmState {
     order: ProgramOrder,
+    discipline: QueueDiscipline,
+    links: LinkOrder,
+    times: TimeOrder,
+    /// The first INFO line of an unknown kind: its line and kind.
+    first_unknown: Option<(usize, String)>,
     stats: VmStats,
     clock: Series,
     queue: Series,
@@ -37,6 +47,7 @@ pub struct Analyzer<W: Write> {
     logs: Vec<VmLog>,
     slot_of: Vec<Option<usize>>,
     vms: Vec<VmState>,
+    settings: SettingsCheck,
     matcher: Matcher,
     violations: Violations,
     drift: Drift,
@@ -71,6 +82,8 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     pub rule_counts: BTreeMap<Rule, u64>,
     pub unreceived: Unreceived,
+    /// The messages of each VM that `settings.toml` names but whose log is missing.
+    pub absent: BTreeMap<u32, AbsentPeer>,
     /// Waits of all messages of the run.
     pub waits: Waits,
     pub first_us: Option<i64>,
@@ -84,9 +97,14 @@ pub struct Outcome {
 }
 
 impl<W: Write> Analyzer<W> {
-    /// An analysis of the VMs in `logs`, with times measured from `origin_us`, writing
-    /// `events.csv` to `csv`.
-    pub fn new(logs: Vec<VmLog>, origin_us: i64, csv: W) -> io::Result<Analyzer<W>> {
+    /// An analysis of the VMs in `logs`, held to `settings`, with times measured from
+    /// `origin_us`, writing `events.csv` to `csv`.
+    pub fn new(
+        logs: Vec<VmLog>,
+        settings: SettingsCheck,
+        origin_us: i64,
+        csv: W,
+    ) -> io::Result<Analyzer<W>> {
         let max_id = logs.iter().map(|l| l.vm as usize).max().unwrap_or(0);
         let mut slot_of = vec![None; max_id + 1];
         for (slot, log) in logs.iter().enumerate() {
@@ -96,6 +114,10 @@ impl<W: Write> Analyzer<W> {
             .iter()
             .map(|log| VmState {
                 order: ProgramOrder::default(),
+                discipline: QueueDiscipline::default(),
+                links: LinkOrder::default(),
+                times: TimeOrder::default(),
+                first_unknown: None,
                 stats: VmStats::new(log.vm),
                 clock: Series::default(),
                 queue: Series::default(),
@@ -106,7 +128,8 @@ impl<W: Write> Analyzer<W> {
             slot_of,
             vms,
             logs,
-            matcher: Matcher::default(),
+            matcher: Matcher::with_absent(settings.missing()),
+            settings,
             violations: Violations::default(),
             window: Spacetime::new(origin_us),
             csv: EventsCsv::new(csv, origin_us)?,
@@ -130,6 +153,7 @@ impl<W: Write> Analyzer<W> {
                     .push(At { file, line }, Rule::MalformedLine, reason);
                 let vm = &mut self.vms[file];
                 vm.order.lose_step();
+                vm.discipline.lose_step();
                 vm.stats.malformed += 1;
                 Ok(())
             }
@@ -150,6 +174,10 @@ impl<W: Write> Analyzer<W> {
         let t = record.time_us;
         self.first_us = Some(self.first_us.map_or(t, |f| f.min(t)));
         self.last_us = Some(self.last_us.map_or(t, |l| l.max(t)));
+        let violations = &mut self.violations;
+        self.vms[slot]
+            .times
+            .line(at.line, t, |rule, detail| violations.push(at, rule, detail));
 
         if let Body::Notice { level, message } = &record.body {
             let stats = &mut self.vms[slot].stats;
@@ -179,6 +207,9 @@ impl<W: Write> Analyzer<W> {
         self.drift.advance(t);
         match record.body {
             Body::Start { rate } => {
+                if let Some(detail) = self.settings.start_rate(vm, rate) {
+                    self.violations.push(at, Rule::RateMismatch, detail);
+                }
                 self.vms[slot].stats.start_rate = rate;
                 self.drift.alive(slot, t);
                 self.csv.row(t, vm, Kind::Start, Row::default())
@@ -194,8 +225,10 @@ impl<W: Write> Analyzer<W> {
                 self.csv.row(t, vm, Kind::Stop, row)
             }
             Body::Tick(tick) => self.tick(at, t, vm, tick),
-            Body::Unknown { .. } => {
-                self.vms[slot].stats.unknown += 1;
+            Body::Unknown { message } => {
+                let state = &mut self.vms[slot];
+                state.stats.unknown += 1;
+                state.first_unknown.get_or_insert((at.line, message));
                 Ok(())
             }
             Body::Notice { .. } => Ok(()),
@@ -206,9 +239,12 @@ impl<W: Write> Analyzer<W> {
         let slot = at.file;
         let violations = &mut self.violations;
         let state = &mut self.vms[slot];
-        let jump = state
-            .order
-            .tick(&tick, |rule, detail| violations.push(at, rule, detail));
+        let mut report = |rule, detail| violations.push(at, rule, detail);
+        let jump = state.order.tick(&tick, &mut report);
+        state.discipline.tick(at.line, &tick, &mut report);
+        if let Action::Receive { from, seq, .. } = tick.action {
+            state.links.receive(at.line, from, seq, &mut report);
+        }
         state.stats.tick(t, &tick, jump);
         let secs = (t - self.origin_us) as f64 / 1e6;
         state.clock.push(secs, tick.lc as f64);
@@ -263,11 +299,13 @@ impl<W: Write> Analyzer<W> {
     /// Ends the stream: settles unmatched messages, flushes `events.csv` and hands back every
     /// figure.
     pub fn finish(mut self) -> io::Result<Outcome> {
+        let absent = self.matcher.absent().clone();
         let unreceived = self.matcher.finish(&mut self.violations);
         for vm in &self.vms {
-            if vm.stats.unknown > 0 {
+            if let Some((line, kind)) = &vm.first_unknown {
+                let kind: String = kind.chars().take(40).collect();
                 self.notes.push(format!(
-                    "vm-{}.log: {} INFO lines with an unknown event kind were skipped",
+                    "vm-{}.log:{line}: INFO line of unknown kind `{kind}` skipped ({} such lines in this file)",
                     vm.stats.vm, vm.stats.unknown
                 ));
             }
@@ -308,6 +346,7 @@ impl<W: Write> Analyzer<W> {
             findings,
             rule_counts,
             unreceived,
+            absent,
             waits: self.waits,
             first_us: self.first_us,
             last_us: self.last_us,

@@ -6,6 +6,11 @@
 //! order), which is still enough to call a later receive of it a duplicate. Log timestamps come
 //! from different threads, so a receive may be merged before its send: such a receive waits in
 //! `early` until the send shows up, and is a violation only if it never does.
+//!
+//! A VM whose log is missing from the run is *absent*: its sends and receives are unknown, so
+//! messages to it and receives from it cannot be matched. They are counted per absent VM rather
+//! than reported one by one (as unreceived, or as receives of no send): the missing log is one
+//! finding, made by [`settings_check`](super::settings_check), which quotes these counts.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -61,17 +66,43 @@ pub struct Unreceived {
     pub examples: Vec<(At, u32, u64, u32)>,
 }
 
+/// The messages of a VM whose log is missing, which could therefore not be matched.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct AbsentPeer {
+    /// Messages addressed to it (one per send event that named it).
+    pub sent_to: u64,
+    /// Receives of messages it sent.
+    pub received_from: u64,
+}
+
 /// Matches receives to sends and checks every message edge.
 #[derive(Debug, Default)]
 pub struct Matcher {
     in_flight: HashMap<(u32, u64), InFlight>,
     completed: HashMap<u32, SeqRanges>,
     early: HashMap<(u32, u64, u32), EarlyReceive>,
+    absent: BTreeMap<u32, AbsentPeer>,
 }
 
 impl Matcher {
     /// How many unreceived messages [`Matcher::finish`] lists.
     pub const EXAMPLES: usize = 5;
+
+    /// A matcher for a run whose VMs `absent` have no log.
+    pub fn with_absent(absent: &[u32]) -> Matcher {
+        Matcher {
+            absent: absent
+                .iter()
+                .map(|&vm| (vm, AbsentPeer::default()))
+                .collect(),
+            ..Matcher::default()
+        }
+    }
+
+    /// The messages of each absent VM seen so far.
+    pub fn absent(&self) -> &BTreeMap<u32, AbsentPeer> {
+        &self.absent
+    }
 
     /// Records a send event; returns deliveries of receives that were logged before it.
     pub fn send(
@@ -89,15 +120,25 @@ impl Matcher {
             // The program-order check reports the reused seq; keep the first send for matching.
             return Vec::new();
         }
+        let mut to = to.to_vec();
+        if !self.absent.is_empty() {
+            to.retain(|recipient| match self.absent.get_mut(recipient) {
+                Some(peer) => {
+                    peer.sent_to += 1;
+                    false
+                }
+                None => true,
+            });
+        }
         let mut flight = InFlight {
             send,
-            to: to.to_vec(),
             got: vec![false; to.len()],
             remaining: to.len(),
+            to,
         };
         let mut deliveries = Vec::new();
         if !self.early.is_empty() {
-            for (i, &recipient) in to.iter().enumerate() {
+            for (i, &recipient) in flight.to.iter().enumerate() {
                 if let Some(early) = self.early.remove(&(sender, seq, recipient)) {
                     flight.got[i] = true;
                     flight.remaining -= 1;
@@ -131,6 +172,10 @@ impl Matcher {
         receive: Stamp,
         violations: &mut Violations,
     ) -> Option<Delivery> {
+        if let Some(peer) = self.absent.get_mut(&sender) {
+            peer.received_from += 1;
+            return None;
+        }
         let key = (sender, seq);
         if let Some(flight) = self.in_flight.get_mut(&key) {
             let Some(i) = flight.to.iter().position(|&r| r == recipient) else {
@@ -396,5 +441,30 @@ mod tests {
             unreceived.examples,
             vec![(At { file: 0, line: 3 }, 1, 2, 3)]
         );
+    }
+
+    #[test]
+    fn messages_of_an_absent_vm_are_counted_not_reported() {
+        let mut m = Matcher::with_absent(&[3]);
+        let mut v = Violations::default();
+        // To 2 and the absent 3: only the message to 2 is waited for.
+        m.send(1, 1, &[2, 3], stamp(0, 2, 0, 1), &mut v);
+        m.send(1, 2, &[3], stamp(0, 3, 0, 2), &mut v);
+        m.send(1, 3, &[3], stamp(0, 4, 0, 3), &mut v);
+        assert!(m.receive(1, 3, 1, 4, stamp(0, 5, 1, 5), &mut v).is_none());
+        assert!(m.receive(2, 1, 1, 1, stamp(1, 2, 1, 2), &mut v).is_some());
+        assert_eq!(
+            m.absent()[&3],
+            AbsentPeer {
+                sent_to: 3,
+                received_from: 1
+            }
+        );
+        // A stray receive of a message that only went to the absent VM is still caught.
+        m.receive(2, 1, 2, 2, stamp(1, 3, 2, 3), &mut v);
+        assert_eq!(m.finish(&mut v), Unreceived::default());
+        let (kept, _) = v.into_sorted();
+        let rules: Vec<_> = kept.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, vec![Rule::DuplicateReceive]);
     }
 }

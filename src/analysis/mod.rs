@@ -6,9 +6,13 @@
 //! - `record.rs` and `parse.rs`: one log line typed after the log contract, and its parser (pure).
 //! - `run_dir.rs` and `run_settings.rs`: finding runs and VM logs; reading `settings.toml`.
 //! - `merge.rs`: the k-way time merge of the per-VM line readers (the only reader of logs).
-//! - `check.rs`: Lamport's rules along each VM's program order (pure).
-//! - `matching.rs`: receives matched to sends, checking every message edge (pure).
-//! - `violation.rs`: broken rules with file and line, capped in memory.
+//! - The rules of the model, each a small pure checker fed one VM's lines in file order:
+//!   `check.rs` (Lamport's clock rules and send seqs), `queue_discipline.rs` (a waiting message
+//!   is taken first), `link_order.rs` (links are FIFO), `time_order.rs` (no line is stamped
+//!   before the one above it). Across VMs, `matching.rs` matches receives to sends, checking
+//!   every message edge, and `settings_check.rs` holds `settings.toml` against the logs (VM
+//!   count, pinned rates), so a missing log is one finding rather than a cascade.
+//! - `violation.rs`: the [`Rule`]s and broken rules with file and line, capped in memory.
 //! - `stats.rs`, `quantile.rs`, `drift.rs`, `series.rs`, `window.rs`: the running figures, the
 //!   bounded quantiles, the drift grid, downsampled plot series, the space-time window (pure).
 //! - `analyzer.rs`: routes each merged line to all of the above, and writes `events.csv` rows
@@ -18,31 +22,37 @@
 //! - `plots.rs`: the PNG plots, drawn with a bundled font.
 //! - `synthetic.rs`: writes a valid synthetic run of any size, for the benchmark and tests.
 //!
-//! [`analyze_run`] is the driver: it is the one place that opens output files.
+//! [`analyze_run`] is the driver: it is the one place that opens output files. [`check_run`]
+//! makes the same single pass and writes nothing; it is how the integration tests judge the
+//! runs they make, so `analyze` and the tests hold runs to one set of rules.
 
 mod analyzer;
 mod check;
 mod csv;
 mod drift;
 mod error;
+mod link_order;
 mod matching;
 mod merge;
 mod parse;
 pub(crate) mod plots;
 mod quantile;
+mod queue_discipline;
 mod record;
 mod report;
 mod run_dir;
 mod run_settings;
 mod series;
+mod settings_check;
 mod stats;
 mod summary;
 pub mod synthetic;
+mod time_order;
 mod violation;
 mod window;
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 pub use error::AnalysisError;
@@ -55,6 +65,8 @@ pub use violation::{Rule, Violation};
 
 use analyzer::Analyzer;
 use merge::TimeMerge;
+use run_settings::SettingsFile;
+use settings_check::SettingsCheck;
 
 /// What `analyze` should produce besides the figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,22 +127,19 @@ impl RunAnalysis {
 /// Analyses the run in `run_dir` and writes `summary.json`, `events.csv` and (if asked) the
 /// plots into it.
 pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis, AnalysisError> {
-    let logs = run_dir::vm_logs(run_dir)?;
-    let (settings, settings_note) = run_settings::read_settings(run_dir);
-    let mut outcome = stream(&logs, &run_dir.join("events.csv"))?;
-    outcome.notes.extend(settings_note);
-    outcome.notes.extend(
-        settings
-            .vm_count
-            .and_then(|n| run_dir::missing_logs(&logs, n)),
-    );
+    let run = RunInput::open(run_dir)?;
+    let csv_path = run_dir.join("events.csv");
+    let csv = || Ok(BufWriter::with_capacity(1 << 20, File::create(&csv_path)?));
+    let mut outcome = stream(&run, csv, &csv_path)?;
+    let violations = run.violations(&mut outcome);
+    outcome.notes.extend(run.settings.note.clone());
 
-    let mut files = vec![run_dir.join("summary.json"), run_dir.join("events.csv")];
+    let mut files = vec![run_dir.join("summary.json"), csv_path];
     if opts.plots {
         files.extend(plots::FILES.iter().map(|name| run_dir.join(name)));
     }
     let names = files.iter().map(|f| file_name(f)).collect();
-    let summary = summary::build(run_dir, settings, &outcome, names);
+    let summary = summary::build(run_dir, run.settings.settings.clone(), &outcome, names);
     if opts.plots {
         let labels: Vec<String> = summary
             .vms
@@ -144,16 +153,6 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
     }
     summary::write(&files[0], &summary)?;
 
-    let violations = outcome
-        .findings
-        .into_iter()
-        .map(|f| Violation {
-            file: logs[f.at.file].path.clone(),
-            line: f.at.line,
-            rule: f.rule,
-            detail: f.detail,
-        })
-        .collect();
     let unreceived = outcome
         .unreceived
         .examples
@@ -161,7 +160,7 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
         .map(|(at, sender, seq, recipient)| {
             format!(
                 "vm {sender} seq {seq} to vm {recipient} (sent at {}:{})",
-                file_name(&logs[at.file].path),
+                file_name(&run.logs[at.file].path),
                 at.line
             )
         })
@@ -175,17 +174,83 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
     })
 }
 
+/// Checks the run in `run_dir` against every rule of the model and writes nothing: the same
+/// rules, in the same single pass, as [`analyze_run`]. Returns the violations in the order the
+/// report lists them (the first [`RunAnalysis::VIOLATIONS_KEPT`]); empty for a sound run.
+/// A message lost without a trace breaks no rule of any line: it shows only in the message
+/// accounts of [`analyze_run`]'s [`Summary`].
+pub fn check_run(run_dir: &Path) -> Result<Vec<Violation>, AnalysisError> {
+    let run = RunInput::open(run_dir)?;
+    let mut outcome = stream(&run, || Ok(io::sink()), &run_dir.join("events.csv"))?;
+    Ok(run.violations(&mut outcome))
+}
+
+/// A run directory opened for checking: its VM logs and its `settings.toml`.
+struct RunInput {
+    logs: Vec<run_dir::VmLog>,
+    settings: SettingsFile,
+    settings_path: PathBuf,
+    check: SettingsCheck,
+}
+
+impl RunInput {
+    fn open(run_dir: &Path) -> Result<RunInput, AnalysisError> {
+        let logs = run_dir::vm_logs(run_dir)?;
+        let settings = run_settings::read_settings(run_dir);
+        let vms: Vec<u32> = logs.iter().map(|l| l.vm).collect();
+        let check = SettingsCheck::new(&settings.settings, &vms);
+        Ok(RunInput {
+            logs,
+            settings,
+            settings_path: run_dir.join("settings.toml"),
+            check,
+        })
+    }
+
+    /// Every violation of the run: those about `settings.toml` first (they explain the rest),
+    /// then the logs' in file and line order. Counts the former into `outcome`'s rule counts.
+    fn violations(&self, outcome: &mut analyzer::Outcome) -> Vec<Violation> {
+        let mut violations: Vec<Violation> = self
+            .check
+            .findings(&outcome.absent)
+            .into_iter()
+            .map(|f| Violation {
+                file: self.settings_path.clone(),
+                line: self.settings.line_of(f.key),
+                rule: f.rule,
+                detail: f.detail,
+            })
+            .collect();
+        for v in &violations {
+            *outcome.rule_counts.entry(v.rule).or_default() += 1;
+        }
+        violations.extend(outcome.findings.drain(..).map(|f| Violation {
+            file: self.logs[f.at.file].path.clone(),
+            line: f.at.line,
+            rule: f.rule,
+            detail: f.detail,
+        }));
+        violations
+    }
+}
+
 /// The one pass over the logs: merges them in time order into the analyzer, which writes
-/// `events.csv` to `csv_path` on the way.
-fn stream(logs: &[run_dir::VmLog], csv_path: &Path) -> Result<analyzer::Outcome, AnalysisError> {
+/// `events.csv` rows on the way to what `csv` opens once every log is open (`csv_path` names
+/// it in errors).
+fn stream<W: Write>(
+    run: &RunInput,
+    csv: impl FnOnce() -> io::Result<W>,
+    csv_path: &Path,
+) -> Result<analyzer::Outcome, AnalysisError> {
     let write_error = |source| AnalysisError::Write {
         path: csv_path.to_path_buf(),
         source,
     };
-    let mut merge = TimeMerge::open(logs)?;
+    let mut merge = TimeMerge::open(&run.logs)?;
     let origin_us = merge.peek_time().unwrap_or(0);
-    let csv = BufWriter::with_capacity(1 << 20, File::create(csv_path).map_err(write_error)?);
-    let mut analyzer = Analyzer::new(logs.to_vec(), origin_us, csv).map_err(write_error)?;
+    let csv = csv().map_err(write_error)?;
+    let mut analyzer =
+        Analyzer::new(run.logs.clone(), run.check.clone(), origin_us, csv).map_err(write_error)?;
     while let Some(item) = merge.next_item()? {
         analyzer.feed(item).map_err(write_error)?;
     }

@@ -139,7 +139,7 @@ pub fn render(run: &RunAnalysis) -> String {
 
     let total = s.check.violations;
     if total == 0 {
-        out.push_str("Clock condition: OK, no violation\n");
+        out.push_str("Rules of the model: OK, no violation\n");
     } else {
         let by_rule: Vec<String> = s
             .check
@@ -149,7 +149,7 @@ pub fn render(run: &RunAnalysis) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "Clock condition: BROKEN, {total} violations ({})",
+            "Rules of the model: BROKEN, {total} violations ({})",
             by_rule.join(", ")
         );
         for v in run.violations().iter().take(VIOLATIONS_SHOWN) {

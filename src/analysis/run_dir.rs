@@ -47,20 +47,6 @@ pub fn vm_logs(run_dir: &Path) -> Result<Vec<VmLog>, AnalysisError> {
     Ok(logs)
 }
 
-/// A note naming the logs of VMs 1..=`vm_count` that are not in `logs`, if any.
-pub fn missing_logs(logs: &[VmLog], vm_count: u32) -> Option<String> {
-    let missing: Vec<String> = (1..=vm_count)
-        .filter(|id| !logs.iter().any(|l| l.vm == *id))
-        .map(|id| format!("vm-{id}.log"))
-        .collect();
-    (!missing.is_empty()).then(|| {
-        format!(
-            "settings.toml says {vm_count} VMs but {} missing",
-            missing.join(", ")
-        )
-    })
-}
-
 /// The readable entries of `dir`.
 fn entries(dir: &Path) -> Result<impl Iterator<Item = fs::DirEntry>, AnalysisError> {
     let read = fs::read_dir(dir).map_err(|source| AnalysisError::Read {
@@ -83,19 +69,6 @@ fn vm_id(file_name: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_missing_logs() {
-        let logs = [1, 3].map(|vm| VmLog {
-            vm,
-            path: PathBuf::from(format!("vm-{vm}.log")),
-        });
-        assert_eq!(
-            missing_logs(&logs, 3).as_deref(),
-            Some("settings.toml says 3 VMs but vm-2.log missing")
-        );
-        assert_eq!(missing_logs(&logs, 1), None);
-    }
 
     #[test]
     fn recognises_vm_log_names() {

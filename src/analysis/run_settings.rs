@@ -3,7 +3,8 @@
 //! Hand-made run directories may lack the file or any key, and later versions may add keys, so
 //! every field is optional and unknown keys are ignored; what is missing is filled from the logs
 //! (VM count from the files, rates from the `start` lines). A file that is not valid TOML is
-//! reported as a note, not an error: the logs alone are enough to analyse a run.
+//! reported as a note, not an error: the logs alone are enough to analyse a run. The file's
+//! top-level keys are also located by line, so a finding about a setting can point at it.
 
 use std::path::Path;
 
@@ -25,31 +26,68 @@ pub struct RunSettings {
     pub log_dir: Option<String>,
 }
 
-/// Reads `settings.toml` in `run_dir`. Returns the settings (default if absent or unreadable)
-/// and a note when the file exists but cannot be used.
-pub fn read_settings(run_dir: &Path) -> (RunSettings, Option<String>) {
+/// A run's `settings.toml` as read: the settings, and where each key is.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsFile {
+    pub settings: RunSettings,
+    /// Why the file exists but could not be used, if so.
+    pub note: Option<String>,
+    /// The 1-based line of each top-level key.
+    key_lines: Vec<(String, usize)>,
+}
+
+impl SettingsFile {
+    /// The line of top-level `key`; line 1 if it is not found.
+    pub fn line_of(&self, key: &str) -> usize {
+        self.key_lines
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(1, |&(_, line)| line)
+    }
+}
+
+/// Reads `settings.toml` in `run_dir`. The settings are the default if it is absent or
+/// unreadable, with a note when it exists but cannot be used.
+pub fn read_settings(run_dir: &Path) -> SettingsFile {
     let path = run_dir.join("settings.toml");
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return (RunSettings::default(), None)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return SettingsFile::default(),
         Err(e) => {
-            return (
-                RunSettings::default(),
-                Some(format!(
+            return SettingsFile {
+                note: Some(format!(
                     "settings.toml unreadable ({e}); using what the logs say"
                 )),
-            )
+                ..SettingsFile::default()
+            }
         }
     };
     match parse_settings(&text) {
-        Ok(s) => (s, None),
-        Err(e) => (
-            RunSettings::default(),
-            Some(format!("settings.toml ignored: {e}")),
-        ),
+        Ok(settings) => SettingsFile {
+            settings,
+            note: None,
+            key_lines: key_lines(&text),
+        },
+        Err(e) => SettingsFile {
+            note: Some(format!("settings.toml ignored: {e}")),
+            ..SettingsFile::default()
+        },
     }
+}
+
+/// The top-level keys of TOML `text` and their 1-based lines: each `key = ...` line before
+/// the first table header. Enough for the flat files runs write; no full TOML parse.
+fn key_lines(text: &str) -> Vec<(String, usize)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.trim()))
+        .take_while(|(_, line)| !line.starts_with('['))
+        .filter_map(|(n, line)| {
+            let (key, _) = line.split_once('=')?;
+            let key = key.trim().trim_matches('"');
+            (!key.is_empty() && !key.starts_with('#')).then(|| (key.to_string(), n))
+        })
+        .collect()
 }
 
 /// Parses settings text; the error is folded into one line.
@@ -92,5 +130,21 @@ mod tests {
         assert!(!e.contains('\n'), "{e}");
         let e = parse_settings("vm_count = \"three\"").unwrap_err();
         assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn top_level_keys_are_found_by_line() {
+        let lines =
+            key_lines("# comment\nvm_count = 3\n\n  rates = [1, 2]\n[latency]\nkind = \"none\"\n");
+        assert_eq!(
+            lines,
+            vec![("vm_count".to_string(), 2), ("rates".to_string(), 4)]
+        );
+        let file = SettingsFile {
+            key_lines: lines,
+            ..SettingsFile::default()
+        };
+        assert_eq!(file.line_of("rates"), 4);
+        assert_eq!(file.line_of("seed"), 1);
     }
 }

@@ -121,7 +121,7 @@ pub struct WaitFigures {
     pub before_send: u64,
 }
 
-/// The clock-condition check.
+/// The check of every rule of the model (and of the message accounts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
     /// No violation and no unaccounted message.

@@ -36,9 +36,47 @@ pub enum Rule {
     ReceiveNotAfterSend,
     /// The same message was received twice.
     DuplicateReceive,
+    /// A send or internal event was decided with messages waiting (`queue` > 0): a tick with a
+    /// waiting message must take it.
+    QueueNotEmpty,
+    /// An event that is not a receive follows one that left messages waiting: the VM ignored a
+    /// waiting message (messages leave a queue only by being received).
+    IgnoredWaitingMessage,
+    /// A VM received a sender's messages out of `seq` order: links are first-in first-out.
+    ReceiveOutOfOrder,
+    /// A line is stamped earlier than the line before it in the same file.
+    TimeGoesBack,
+    /// `settings.toml` names a VM whose log is not in the run directory.
+    MissingVmLog,
+    /// The run directory holds a log of a VM beyond `settings.toml`'s `vm_count`.
+    ExtraVmLog,
+    /// A VM's `start` line gives a rate other than the one `settings.toml` pins for it.
+    RateMismatch,
 }
 
 impl Rule {
+    /// Every rule, in declaration order.
+    pub const ALL: [Rule; 18] = [
+        Rule::MalformedLine,
+        Rule::WrongVm,
+        Rule::ClockNotIncreasing,
+        Rule::TickStep,
+        Rule::ReceiveRule,
+        Rule::SendSeq,
+        Rule::NoMatchingSend,
+        Rule::NotAddressed,
+        Rule::MsgLcMismatch,
+        Rule::ReceiveNotAfterSend,
+        Rule::DuplicateReceive,
+        Rule::QueueNotEmpty,
+        Rule::IgnoredWaitingMessage,
+        Rule::ReceiveOutOfOrder,
+        Rule::TimeGoesBack,
+        Rule::MissingVmLog,
+        Rule::ExtraVmLog,
+        Rule::RateMismatch,
+    ];
+
     /// The kebab-case name used in reports and in `summary.json`.
     pub fn name(self) -> &'static str {
         match self {
@@ -53,6 +91,13 @@ impl Rule {
             Rule::MsgLcMismatch => "msg-lc-mismatch",
             Rule::ReceiveNotAfterSend => "receive-not-after-send",
             Rule::DuplicateReceive => "duplicate-receive",
+            Rule::QueueNotEmpty => "queue-not-empty",
+            Rule::IgnoredWaitingMessage => "ignored-waiting-message",
+            Rule::ReceiveOutOfOrder => "receive-out-of-order",
+            Rule::TimeGoesBack => "time-goes-back",
+            Rule::MissingVmLog => "missing-vm-log",
+            Rule::ExtraVmLog => "extra-vm-log",
+            Rule::RateMismatch => "rate-mismatch",
         }
     }
 }
@@ -141,6 +186,16 @@ mod tests {
             detail: "lc 9 after 7".into(),
         };
         assert_eq!(v.to_string(), "vm-2.log:17: tick-step: lc 9 after 7");
+    }
+
+    #[test]
+    fn names_are_the_serialized_names_and_unique() {
+        let mut names = std::collections::BTreeSet::new();
+        for rule in Rule::ALL {
+            let json = serde_json::to_string(&rule).unwrap();
+            assert_eq!(json, format!("\"{}\"", rule.name()));
+            assert!(names.insert(rule.name()), "{rule:?}");
+        }
     }
 
     #[test]
