@@ -73,8 +73,8 @@ impl RunOutcome {
         self.missing.is_empty() && self.accounting().balanced()
     }
 
-    /// The exit code: 0, 130 after Ctrl-C, 143 after SIGTERM, 1 when
-    /// something was lost.
+    /// The exit code: 0, 130 after Ctrl-C, 143 after SIGTERM, 129 after
+    /// SIGHUP, 1 when something was lost.
     pub fn exit_code(&self) -> u8 {
         match (self.healthy(), self.interrupted) {
             (false, _) => 1,

@@ -7,7 +7,7 @@
 //! ready are the VMs started, all with the same start instant. The stop
 //! instant reaches the VMs through a watch channel rather than their
 //! mailboxes (which are paused between ticks): set once at start to
-//! `start + runtime`, and moved to "now" by Ctrl-C or SIGTERM.
+//! `start + runtime`, and moved to "now" by Ctrl-C, SIGTERM or SIGHUP.
 //! When every VM has reported its `stop`, the supervisor drops the log
 //! guard, which flushes every file, and hands the reports back.
 
@@ -357,6 +357,7 @@ impl Actor for Supervisor {
         for (kind, interrupt) in [
             (SignalKind::interrupt(), Interrupt::Sigint),
             (SignalKind::terminate(), Interrupt::Sigterm),
+            (SignalKind::hangup(), Interrupt::Sighup),
         ] {
             if let Ok(signal) = tokio::signal::unix::signal(kind) {
                 let signals = stream::unfold(signal, |mut signal| async move {
