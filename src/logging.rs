@@ -221,7 +221,9 @@ impl Drain for RunDrain {
         else {
             // Every contract line carries `vm`; anything else is a bug in
             // this crate, so say so instead of writing it nowhere.
-            eprintln!(
+            // (Not `eprintln!`, which panics on a closed stderr.)
+            let _ = writeln!(
+                io::stderr(),
                 "warning: log record without a valid vm key: {}",
                 record.msg()
             );

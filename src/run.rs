@@ -15,7 +15,7 @@ use crate::run_dir;
 use crate::schedule::ticks_within;
 use crate::settings::RunSpec;
 use std::fmt::Write as _;
-use std::io;
+use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -201,7 +201,10 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
                 }
             })?;
         if options.announce {
-            eprintln!(
+            // Not `eprintln!`: a closed stderr (`2>&1 | head -1`) must not
+            // panic a run that has its logs to finish.
+            let _ = writeln!(
+                std::io::stderr(),
                 "running {} VMs for {}s{} (seed {}, rates {:?}) into {}",
                 spec.vm_count,
                 spec.runtime.as_secs_f64(),

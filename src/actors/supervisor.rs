@@ -28,6 +28,7 @@ use actix::prelude::*;
 use futures_util::stream::{self, StreamExt};
 use slog::Logger;
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::SignalKind;
@@ -273,7 +274,12 @@ impl Supervisor {
             OnInterrupt::StopAtStart => {}
             OnInterrupt::ExitNow(code) => {
                 self.release_output();
-                eprintln!("interrupted again: exiting without waiting for the orderly stop");
+                // Not `eprintln!`: after SIGHUP stderr may lead nowhere, and
+                // a panic here would skip the exit code.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "interrupted again: exiting without waiting for the orderly stop"
+                );
                 std::process::exit(code.into());
             }
         }

@@ -24,6 +24,7 @@ use super::record::{TrialRecord, TrialStatus};
 use crate::analysis::{self, AnalyzeOptions};
 use crate::run::{self, RunOptions};
 use crate::settings::Overrides;
+use std::io::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -178,7 +179,9 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "no message".into())
 }
 
-/// The progress board: which trials run, which are done, and the time left.
+/// The progress board: which trials run, which are done, and the time left. Its lines go to
+/// stderr without `eprintln!`, which would panic the study if stderr were a closed pipe
+/// (`experiment 2>&1 | head`); the trials and their records matter more than the progress.
 struct Board<'a> {
     trials: &'a [&'a Trial],
     jobs: usize,
@@ -210,7 +213,8 @@ impl<'a> Board<'a> {
         self.running.push((i, Instant::now()));
         self.started[i] = true;
         let t = self.trials[i];
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "[{}/{}] start {} #{} (seed {}, rates {:?}, {}s){}",
             i + 1,
             self.trials.len(),
@@ -243,7 +247,8 @@ impl<'a> Board<'a> {
                 )
             })
             .unwrap_or_default();
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "[{}/{}] {} {} #{} in {:.1}s{figures}{}",
             i + 1,
             self.trials.len(),
@@ -256,7 +261,8 @@ impl<'a> Board<'a> {
     }
 
     fn status(&self) {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "{}/{} trials done, {} running{}",
             self.done,
             self.trials.len(),
