@@ -218,6 +218,12 @@ fn run_model(args: &RunArgs) -> ExitCode {
             outcome.accounting()
         ));
     }
+    if let Some(failure) = &outcome.log_failure {
+        say(format_args!(
+            "error: the logs in {} are incomplete (lines lost or cut short): {failure}",
+            outcome.run_dir.display()
+        ));
+    }
     out.exit(outcome.exit_code())
 }
 

@@ -13,9 +13,9 @@
 //! start + k / rate), so a busy core makes a tick late by microseconds, not fewer ticks, and
 //! each VM records how late its ticks fired (the study reports the latest one).
 //!
-//! A trial that fails (an error, a panic, broken books) becomes a record saying so and the
-//! study carries on. Ctrl-C stops the running trials in order (each run handles it) and the
-//! trials not yet started are recorded as not run.
+//! A trial that fails (an error, a panic, broken books, log files that lost lines) becomes a
+//! record saying so and the study carries on. Ctrl-C stops the running trials in order (each run
+//! handles it) and the trials not yet started are recorded as not run.
 
 use super::figures::{TrialFigures, VmPoint};
 use super::plan::Trial;
@@ -118,8 +118,14 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
             .resolve(|| trial.spec.seed)
             .map_err(|e| e.to_string())?;
         let outcome = run::run(spec, RunOptions::default()).map_err(|e| e.to_string())?;
-        let analysis = analysis::analyze_run(&outcome.run_dir, &AnalyzeOptions::default())
-            .map_err(|e| format!("analysis of {}: {e}", outcome.run_dir.display()));
+        // Logs known to be incomplete are not analysed: the figures could
+        // not be trusted, and on a full disk the analysis's own files
+        // would fail too, hiding the cause.
+        let analysis = match &outcome.log_failure {
+            Some(failure) => Err(format!("the logs are incomplete: {failure}")),
+            None => analysis::analyze_run(&outcome.run_dir, &AnalyzeOptions::default())
+                .map_err(|e| format!("analysis of {}: {e}", outcome.run_dir.display())),
+        };
         Ok::<_, String>((outcome, analysis))
     }));
     let mut interrupted = false;
