@@ -14,8 +14,8 @@
 //! each VM records how late its ticks fired (the study reports the latest one).
 //!
 //! A trial that fails (an error, a panic, broken books, log files that lost lines) becomes a
-//! record saying so and the study carries on. Ctrl-C stops the running trials in order (each run
-//! handles it) and the trials not yet started are recorded as not run.
+//! record saying so and the study carries on. Ctrl-C (or SIGTERM, SIGHUP) stops the running
+//! trials in order (each run handles it) and the trials not yet started are recorded as not run.
 
 use super::figures::{TrialFigures, VmPoint};
 use super::plan::Trial;
