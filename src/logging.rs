@@ -18,6 +18,12 @@
 //!   whose flush is deferred (at most every `flush_interval`, 200 ms by
 //!   default, and at shutdown), so a busy run makes one write per buffer,
 //!   not one per line. An interval of zero writes every line at once.
+//!
+//! A write or flush that fails (a full disk) cannot stop the VMs, which
+//! keep their books in memory, but it makes the files lie: lines are lost
+//! and the last ones are cut mid-line. So every failure is recorded in
+//! [`LogFailures`], which the run reads once the drain is gone, and a run
+//! with incomplete logs is a failed run.
 
 use crate::lateness::Lateness;
 use crate::model::{Event, VmCounters, VmId};
@@ -27,8 +33,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The record key that carries an event's time (microseconds since the Unix
@@ -63,12 +68,80 @@ fn write_event_time(out: &mut dyn Write) -> io::Result<()> {
 
 type VmFormat = slog_term::FullFormat<slog_term::PlainDecorator<SharedFile>>;
 
+/// What went wrong writing a run's log files: the first error, where it
+/// happened, and every file that lost lines. Plain data; the drain builds it
+/// on the writer thread through [`LogFailures`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFailure {
+    /// The file of the first failed write (`vm-2.log`).
+    pub first_file: String,
+    /// The error of the first failed write.
+    pub first_error: String,
+    /// Every file with a failed write, in the order they first failed.
+    pub files: Vec<String>,
+}
+
+impl LogFailure {
+    /// Adds a failed write of `file` to what failed so far. The first error
+    /// is the one kept: later ones are usually its echo (the disk is still
+    /// full).
+    pub fn record(failure: &mut Option<LogFailure>, file: &str, error: &io::Error) {
+        let failure = failure.get_or_insert_with(|| LogFailure {
+            first_file: file.to_string(),
+            first_error: error.to_string(),
+            files: Vec::new(),
+        });
+        if !failure.files.iter().any(|f| f == file) {
+            failure.files.push(file.to_string());
+        }
+    }
+}
+
+impl fmt::Display for LogFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "writing {} failed: {}",
+            self.first_file, self.first_error
+        )?;
+        let others: Vec<&str> = self
+            .files
+            .iter()
+            .filter(|file| **file != self.first_file)
+            .map(String::as_str)
+            .collect();
+        if !others.is_empty() {
+            write!(f, "; {} lost lines too", others.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// The run's log-write failures, shared between the drain, which records
+/// them on the writer thread, and the run, which reads them once the drain
+/// has been dropped (its guard joins the writer thread, so by then every
+/// line has had its last flush).
+#[derive(Debug, Clone, Default)]
+pub struct LogFailures(Arc<Mutex<Option<LogFailure>>>);
+
+impl LogFailures {
+    fn record(&self, file: &str, error: &io::Error) {
+        let mut failure = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        LogFailure::record(&mut failure, file, error);
+    }
+
+    /// What failed so far; `None` while every line reached its file.
+    pub fn get(&self) -> Option<LogFailure> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 /// A buffered log file shared by its formatter, which writes lines, and
 /// [`RunDrain`], which decides when they reach the disk. Its `flush` is a
 /// no-op because slog-term flushes after every line, which would cost one
 /// syscall per event. Only the writer thread ever touches it.
 #[derive(Clone)]
-struct SharedFile(std::sync::Arc<Mutex<BufWriter<File>>>);
+struct SharedFile(Arc<Mutex<BufWriter<File>>>);
 
 impl Write for SharedFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -97,9 +170,11 @@ impl SharedFile {
 pub struct RunDrain {
     formats: Vec<VmFormat>,
     files: Vec<SharedFile>,
+    /// Each file's name, to say which one failed.
+    names: Vec<String>,
     last_flush: Mutex<Instant>,
     flush_interval: Duration,
-    reported_error: AtomicBool,
+    failures: LogFailures,
 }
 
 impl RunDrain {
@@ -108,9 +183,12 @@ impl RunDrain {
     pub fn create(dir: &Path, vm_count: u32, flush_interval: Duration) -> io::Result<Self> {
         let mut formats = Vec::new();
         let mut files = Vec::new();
+        let mut names = Vec::new();
         for id in 1..=vm_count {
-            let file = File::create(dir.join(format!("vm-{id}.log")))?;
-            let shared = SharedFile(std::sync::Arc::new(Mutex::new(BufWriter::with_capacity(
+            let name = format!("vm-{id}.log");
+            let file = File::create(dir.join(&name))?;
+            names.push(name);
+            let shared = SharedFile(Arc::new(Mutex::new(BufWriter::with_capacity(
                 64 * 1024,
                 file,
             ))));
@@ -125,28 +203,33 @@ impl RunDrain {
         Ok(Self {
             formats,
             files,
+            names,
             last_flush: Mutex::new(Instant::now()),
             flush_interval,
-            reported_error: AtomicBool::new(false),
+            failures: LogFailures::default(),
         })
     }
 
-    fn flush_all(&self) -> io::Result<()> {
-        self.files.iter().try_for_each(SharedFile::flush_now)
+    /// Where this drain records its failed writes; read it after the drain
+    /// is dropped (see [`LogFailures`]).
+    pub fn failures(&self) -> LogFailures {
+        self.failures.clone()
     }
 
-    fn report(&self, error: &io::Error) {
-        if !self.reported_error.swap(true, Ordering::Relaxed) {
-            eprintln!("error: writing the run's log files failed: {error}");
+    /// Flushes every file, each one even when another fails, so a file
+    /// that can still be written loses nothing.
+    fn flush_all(&self) {
+        for (index, file) in self.files.iter().enumerate() {
+            if let Err(e) = file.flush_now() {
+                self.failures.record(&self.names[index], &e);
+            }
         }
     }
 }
 
 impl Drop for RunDrain {
     fn drop(&mut self) {
-        if let Err(e) = self.flush_all() {
-            self.report(&e);
-        }
+        self.flush_all();
     }
 }
 
@@ -221,7 +304,9 @@ impl Drain for RunDrain {
         else {
             // Every contract line carries `vm`; anything else is a bug in
             // this crate, so say so instead of writing it nowhere.
-            eprintln!(
+            // (Not `eprintln!`, which panics on a closed stderr.)
+            let _ = writeln!(
+                io::stderr(),
                 "warning: log record without a valid vm key: {}",
                 record.msg()
             );
@@ -236,14 +321,12 @@ impl Drain for RunDrain {
         };
         let stripped = Record::new(&rstatic, record.msg(), slog::BorrowedKV(&kv));
         if let Err(e) = self.formats[index].log(&stripped, values) {
-            self.report(&e);
+            self.failures.record(&self.names[index], &e);
         }
         let mut last_flush = self.last_flush.lock().unwrap_or_else(|e| e.into_inner());
         if last_flush.elapsed() >= self.flush_interval {
             *last_flush = Instant::now();
-            if let Err(e) = self.flush_all() {
-                self.report(&e);
-            }
+            self.flush_all();
         }
         Ok(())
     }
@@ -459,6 +542,73 @@ mod tests {
             lines,
             ["1970-01-01T00:00:00.000000Z WARN bad frame Data { from: 2; seq: 0 } and more, vm: 1"]
         );
+    }
+
+    #[test]
+    fn a_log_failure_keeps_the_first_error_and_every_file() {
+        let full = io::Error::from(io::ErrorKind::StorageFull);
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        let mut failure = None;
+        LogFailure::record(&mut failure, "vm-2.log", &full);
+        LogFailure::record(&mut failure, "vm-2.log", &full);
+        LogFailure::record(&mut failure, "vm-1.log", &denied);
+        let failure = failure.unwrap();
+        assert_eq!(failure.first_file, "vm-2.log");
+        assert_eq!(failure.first_error, full.to_string());
+        assert_eq!(failure.files, ["vm-2.log", "vm-1.log"]);
+        assert_eq!(
+            failure.to_string(),
+            format!("writing vm-2.log failed: {full}; vm-1.log lost lines too")
+        );
+    }
+
+    #[test]
+    fn a_log_failure_in_one_file_names_only_that_file() {
+        let mut failure = None;
+        LogFailure::record(&mut failure, "vm-3.log", &io::Error::other("no space left"));
+        assert_eq!(
+            failure.unwrap().to_string(),
+            "writing vm-3.log failed: no space left"
+        );
+    }
+
+    #[test]
+    fn a_drain_that_writes_every_line_records_no_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let drain = RunDrain::create(dir.path(), 1, FLUSH_INTERVAL).unwrap();
+        let failures = drain.failures();
+        let (root, guard) = run_logger(drain);
+        log_event(&vm_logger(&root, 1), 1, &Event::Internal { lc: 1 }, 0);
+        drop(guard);
+        assert_eq!(failures.get(), None);
+    }
+
+    /// `/dev/full` fails every write with "No space left on device": a full
+    /// disk for one file. Written at once (interval zero) the line fails
+    /// while the run goes on; buffered (the default) it fails in the last
+    /// flush, when the drain is dropped.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_drain_on_a_full_disk_records_the_failure_for_the_run() {
+        for interval in [Duration::ZERO, FLUSH_INTERVAL] {
+            let dir = tempfile::tempdir().unwrap();
+            std::os::unix::fs::symlink("/dev/full", dir.path().join("vm-2.log")).unwrap();
+            let drain = RunDrain::create(dir.path(), 2, interval).unwrap();
+            let failures = drain.failures();
+            let (root, guard) = run_logger(drain);
+            for vm in [1, 2] {
+                log_event(&vm_logger(&root, vm), 1, &Event::Internal { lc: 1 }, 0);
+            }
+            drop(guard);
+            let failure = failures.get().expect("the failed writes are recorded");
+            assert_eq!(failure.first_file, "vm-2.log");
+            assert_eq!(failure.files, ["vm-2.log"], "vm-1.log was written");
+            assert!(
+                failure.first_error.contains("No space left on device"),
+                "{failure:?}"
+            );
+            assert_eq!(lines_of(dir.path(), 1).len(), 1);
+        }
     }
 
     #[test]

@@ -5,7 +5,8 @@ use clap::{Args, Parser, Subcommand};
 use logical_clocks::analysis::{self, AnalyzeOptions};
 use logical_clocks::run::{self, RunError, RunOptions};
 use logical_clocks::settings::{Overrides, Settings, SettingsError};
-use std::io::IsTerminal;
+use std::fmt;
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -108,6 +109,7 @@ fn main() -> ExitCode {
 const UNHEALTHY_RUN: u8 = 1;
 
 fn analyze(args: &AnalyzeArgs) -> ExitCode {
+    let mut out = Output::stdout();
     let runs = if args.runs.is_empty() {
         let log_dir = match &args.log_dir {
             Some(dir) => dir.clone(),
@@ -130,20 +132,20 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     for run in &runs {
         match analysis::analyze_run(run, &options) {
             Ok(analysis) => {
-                println!("{}", analysis.report());
+                out.line(analysis.report());
                 analyses.push(analysis);
             }
             Err(e) => return fail(USAGE_ERROR, &e),
         }
     }
     if analyses.len() > 1 {
-        println!("{}", analysis::comparison_table(&analyses));
+        out.line(analysis::comparison_table(&analyses));
     }
     if analyses.iter().all(|a| a.is_healthy()) {
-        ExitCode::SUCCESS
+        out.exit(0)
     } else {
-        eprintln!("error: a run broke a clock rule or lost messages (see above)");
-        ExitCode::from(UNHEALTHY_RUN)
+        say("error: a run broke a clock rule or lost messages (see above)");
+        out.exit(UNHEALTHY_RUN)
     }
 }
 
@@ -151,6 +153,7 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
 /// or unhealthy trial is still written, and exits 1.
 fn study(args: &ExperimentArgs) -> ExitCode {
     use logical_clocks::experiment::{self, ExperimentError, StudyOptions};
+    let mut out = Output::stdout();
     let loaded = match experiment::load_plan(args.plan.as_deref()) {
         Ok(loaded) => loaded,
         Err(e) => return fail(USAGE_ERROR, &e),
@@ -162,13 +165,13 @@ fn study(args: &ExperimentArgs) -> ExitCode {
     };
     match experiment::run_study(&loaded, &options) {
         Ok(study) => {
-            println!("{}", study.table());
-            println!("study directory: {}", study.dir.display());
+            out.line(study.table());
+            out.line(format_args!("study directory: {}", study.dir.display()));
             if study.all_ok() {
-                ExitCode::SUCCESS
+                out.exit(0)
             } else {
-                eprintln!("error: some trials failed or were unhealthy (see report.md)");
-                ExitCode::from(1)
+                say("error: some trials failed or were unhealthy (see report.md)");
+                out.exit(1)
             }
         }
         Err(e @ ExperimentError::StudyDir { .. }) => fail(USAGE_ERROR, &e),
@@ -177,6 +180,7 @@ fn study(args: &ExperimentArgs) -> ExitCode {
 }
 
 fn run_model(args: &RunArgs) -> ExitCode {
+    let mut out = Output::stdout();
     let spec = match load_spec(args) {
         Ok(spec) => spec,
         Err(e) => return fail(USAGE_ERROR, &e),
@@ -193,25 +197,34 @@ fn run_model(args: &RunArgs) -> ExitCode {
         }
         Err(e) => return fail(1, &e),
     };
-    print!("{}", outcome.summary_table());
-    println!("{}", outcome.timing_line());
-    println!("run directory: {}", outcome.run_dir.display());
+    out.print(outcome.summary_table());
+    out.line(outcome.timing_line());
+    out.line(format_args!("run directory: {}", outcome.run_dir.display()));
     if let Some(signal) = outcome.interrupted {
-        eprintln!(
+        say(format_args!(
             "interrupted by {signal} after {:.1}s; stopped in order",
             outcome.elapsed.as_secs_f64()
-        );
+        ));
     }
     if !outcome.missing.is_empty() {
-        eprintln!("error: VM(s) {:?} never stopped cleanly", outcome.missing);
+        say(format_args!(
+            "error: VM(s) {:?} never stopped cleanly",
+            outcome.missing
+        ));
     }
     if !outcome.accounting().balanced() {
-        eprintln!(
+        say(format_args!(
             "error: message accounting does not balance: {:?}",
             outcome.accounting()
-        );
+        ));
     }
-    ExitCode::from(outcome.exit_code())
+    if let Some(failure) = &outcome.log_failure {
+        say(format_args!(
+            "error: the logs in {} are incomplete (lines lost or cut short): {failure}",
+            outcome.run_dir.display()
+        ));
+    }
+    out.exit(outcome.exit_code())
 }
 
 /// Settings file and environment, checked on their own (a bad value is an
@@ -232,7 +245,145 @@ fn load_spec(args: &RunArgs) -> Result<logical_clocks::settings::RunSpec, Settin
         .resolve(|| u64::from(rand::random::<u32>()))
 }
 
-fn fail(code: u8, error: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!("error: {error}");
+fn fail(code: u8, error: &dyn fmt::Display) -> ExitCode {
+    say(format_args!("error: {error}"));
     ExitCode::from(code)
+}
+
+/// One line on stderr. `eprintln!` would panic if stderr is a closed pipe
+/// (`2>&1 | head -1`); there is then no one left to tell, so the line is
+/// dropped and the command carries on.
+fn say(line: impl fmt::Display) {
+    let _ = writeln!(io::stderr(), "{line}");
+}
+
+/// The command's results on stdout. A reader that goes away early (`| head
+/// -1`, `| true`) closes the pipe; Rust ignores SIGPIPE, so the next write
+/// returns EPIPE, on which `println!` panics, cutting the command short
+/// (a run's summary, `analyze`'s files for the remaining runs). Here a
+/// closed pipe only ends the output, quietly: the reader asked for no more.
+/// Any other failure (a full disk behind `> out.txt`) means the results
+/// were lost, so it is said once on stderr and a successful command exits 1.
+struct Output<W: Write> {
+    writer: W,
+    state: OutputState,
+}
+
+/// What became of the output so far.
+#[derive(Debug)]
+enum OutputState {
+    Open,
+    /// The reader closed the pipe: write nothing more, and say nothing.
+    Closed,
+    /// Writing failed otherwise: the results did not reach their reader.
+    Failed(io::Error),
+}
+
+impl OutputState {
+    /// The state after a write failed with `error`.
+    fn after(error: io::Error) -> Self {
+        if error.kind() == io::ErrorKind::BrokenPipe {
+            OutputState::Closed
+        } else {
+            OutputState::Failed(error)
+        }
+    }
+}
+
+impl Output<io::Stdout> {
+    fn stdout() -> Self {
+        Output::new(io::stdout())
+    }
+}
+
+impl<W: Write> Output<W> {
+    fn new(writer: W) -> Self {
+        Output {
+            writer,
+            state: OutputState::Open,
+        }
+    }
+
+    /// Writes `text` as it is.
+    fn print(&mut self, text: impl fmt::Display) {
+        if !matches!(self.state, OutputState::Open) {
+            return;
+        }
+        let written = write!(self.writer, "{text}").and_then(|()| self.writer.flush());
+        if let Err(error) = written {
+            self.state = OutputState::after(error);
+        }
+    }
+
+    /// Writes `text` and a newline.
+    fn line(&mut self, text: impl fmt::Display) {
+        self.print(format_args!("{text}\n"));
+    }
+
+    /// The command's exit code, once its output is done: `code`, unless
+    /// the results of a successful command could not be written.
+    fn exit(self, code: u8) -> ExitCode {
+        ExitCode::from(self.exit_code(code))
+    }
+
+    fn exit_code(self, code: u8) -> u8 {
+        match self.state {
+            OutputState::Open | OutputState::Closed => code,
+            OutputState::Failed(error) => {
+                say(format_args!("error: writing the output failed: {error}"));
+                code.max(1)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer that fails every write with `kind`, counting the attempts.
+    struct Failing(io::ErrorKind, usize);
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            self.1 += 1;
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn output_reaches_its_reader_as_written() {
+        let mut out = Output::new(Vec::new());
+        out.print("table\n");
+        out.line(format_args!("run directory: {}", "logs/x"));
+        assert_eq!(out.writer, b"table\nrun directory: logs/x\n");
+        assert_eq!(out.exit_code(143), 143);
+    }
+
+    #[test]
+    fn a_closed_pipe_ends_the_output_quietly_and_keeps_the_exit_code() {
+        let mut out = Output::new(Failing(io::ErrorKind::BrokenPipe, 0));
+        out.line("first");
+        out.line("second");
+        assert_eq!(out.writer.1, 1, "nothing more is written once closed");
+        assert_eq!(out.exit_code(0), 0);
+        let mut out = Output::new(Failing(io::ErrorKind::BrokenPipe, 0));
+        out.line("first");
+        assert_eq!(out.exit_code(129), 129);
+    }
+
+    #[test]
+    fn other_write_failures_make_a_successful_command_fail() {
+        let mut out = Output::new(Failing(io::ErrorKind::StorageFull, 0));
+        out.line("first");
+        out.line("second");
+        assert_eq!(out.writer.1, 1);
+        assert_eq!(out.exit_code(0), 1);
+        let mut out = Output::new(Failing(io::ErrorKind::StorageFull, 0));
+        out.line("first");
+        assert_eq!(out.exit_code(130), 130, "a more telling code is kept");
+    }
 }

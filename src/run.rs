@@ -9,13 +9,13 @@
 use crate::accounting::{Accounting, VmReport};
 use crate::actors::supervisor::{ConnectionDrop, Finished, Interrupt, Supervisor};
 use crate::actors::transport::{Listeners, Network};
-use crate::logging::{self, RunDrain};
+use crate::logging::{self, LogFailure, RunDrain};
 use crate::model::VmId;
 use crate::run_dir;
 use crate::schedule::ticks_within;
 use crate::settings::RunSpec;
 use std::fmt::Write as _;
-use std::io;
+use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -58,6 +58,9 @@ pub struct RunOutcome {
     pub reports: Vec<VmReport>,
     pub interrupted: Option<Interrupt>,
     pub missing: Vec<VmId>,
+    /// Set when some log lines never reached their files (a full disk): the
+    /// books below are then right in memory but not in the logs.
+    pub log_failure: Option<LogFailure>,
     pub elapsed: Duration,
     /// From building the mesh to every VM connected and ticking.
     pub startup: Duration,
@@ -68,13 +71,15 @@ impl RunOutcome {
         Accounting::of(&self.reports)
     }
 
-    /// A run is healthy when every VM stopped and no message is missing.
+    /// A run is healthy when every VM stopped, no message is missing, and
+    /// its log files hold every line: a run is its logs, and logs cut short
+    /// cannot be analysed or trusted.
     pub fn healthy(&self) -> bool {
-        self.missing.is_empty() && self.accounting().balanced()
+        self.missing.is_empty() && self.accounting().balanced() && self.log_failure.is_none()
     }
 
-    /// The exit code: 0, 130 after Ctrl-C, 143 after SIGTERM, 1 when
-    /// something was lost.
+    /// The exit code: 0, 130 after Ctrl-C, 143 after SIGTERM, 129 after
+    /// SIGHUP, 1 when something was lost or the logs are incomplete.
     pub fn exit_code(&self) -> u8 {
         match (self.healthy(), self.interrupted) {
             (false, _) => 1,
@@ -139,7 +144,7 @@ impl RunOutcome {
         let a = self.accounting();
         let _ = writeln!(
             out,
-            "messages: {} sent = {} received + {} left in queues + {} dropped{}",
+            "messages: {} sent = {} received + {} left in queues + {} dropped{}{}",
             a.sent,
             a.received,
             a.left_in_queues,
@@ -148,6 +153,11 @@ impl RunOutcome {
                 ""
             } else {
                 "  (DOES NOT BALANCE)"
+            },
+            if self.log_failure.is_some() {
+                "  (NOT IN THE LOG FILES: writing them failed)"
+            } else {
+                ""
             }
         );
         out
@@ -200,8 +210,12 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
                     source,
                 }
             })?;
+        let log_failures = drain.failures();
         if options.announce {
-            eprintln!(
+            // Not `eprintln!`: a closed stderr (`2>&1 | head -1`) must not
+            // panic a run that has its logs to finish.
+            let _ = writeln!(
+                std::io::stderr(),
                 "running {} VMs for {}s{} (seed {}, rates {:?}) into {}",
                 spec.vm_count,
                 spec.runtime.as_secs_f64(),
@@ -234,6 +248,9 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
             reports: finished.reports,
             interrupted: finished.interrupted,
             missing: finished.missing,
+            // The supervisor has dropped the log guard: every line has had
+            // its last flush.
+            log_failure: log_failures.get(),
             elapsed: finished.elapsed,
             startup: finished.startup,
         })
@@ -289,4 +306,66 @@ fn ensure_file_limit(vm_count: u32) -> Result<(), RunError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Settings;
+
+    /// A run with no VM reports: its books balance, at zero.
+    fn outcome(interrupted: Option<Interrupt>, log_failure: Option<LogFailure>) -> RunOutcome {
+        RunOutcome {
+            spec: Settings::default().resolve(|| 1).unwrap(),
+            run_dir: PathBuf::from("logs/run"),
+            reports: Vec::new(),
+            interrupted,
+            missing: Vec::new(),
+            log_failure,
+            elapsed: Duration::ZERO,
+            startup: Duration::ZERO,
+        }
+    }
+
+    fn disk_full() -> Option<LogFailure> {
+        let mut failure = None;
+        LogFailure::record(
+            &mut failure,
+            "vm-1.log",
+            &io::Error::from(io::ErrorKind::StorageFull),
+        );
+        failure
+    }
+
+    #[test]
+    fn a_run_with_every_line_written_is_judged_by_its_books() {
+        let good = outcome(None, None);
+        assert!(good.healthy());
+        assert_eq!(good.exit_code(), 0);
+        assert!(!good.summary_table().contains("NOT IN THE LOG FILES"));
+        assert_eq!(outcome(Some(Interrupt::Sighup), None).exit_code(), 129);
+    }
+
+    #[test]
+    fn incomplete_logs_fail_the_run_whatever_its_books_say() {
+        let cut = outcome(None, disk_full());
+        assert!(cut.accounting().balanced(), "balanced in memory");
+        assert!(!cut.healthy());
+        assert_eq!(cut.exit_code(), 1);
+        let books = cut
+            .summary_table()
+            .lines()
+            .find(|l| l.starts_with("messages:"))
+            .map(String::from)
+            .unwrap();
+        assert!(
+            books.ends_with("dropped  (NOT IN THE LOG FILES: writing them failed)"),
+            "{books}"
+        );
+        assert_eq!(
+            outcome(Some(Interrupt::Sigterm), disk_full()).exit_code(),
+            1,
+            "a failure outranks the interrupt"
+        );
+    }
 }

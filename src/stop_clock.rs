@@ -1,8 +1,8 @@
 //! When a run starts and stops, and what an interrupt does to that: pure.
 //!
 //! Every VM ticks from one common start instant and stops at one common
-//! stop instant, `start + runtime`. Ctrl-C or SIGTERM moves the stop to
-//! "now" (an orderly stop that loses nothing); an interrupt that comes
+//! stop instant, `start + runtime`. Ctrl-C, SIGTERM or SIGHUP moves the
+//! stop to "now" (an orderly stop that loses nothing); an interrupt that comes
 //! before the start makes the run stop as soon as it starts; a second
 //! interrupt means the user insists, and the run exits at once. The
 //! supervisor carries these answers out; keeping them here, generic over
@@ -17,6 +17,10 @@ pub enum Interrupt {
     /// Ctrl-C.
     Sigint,
     Sigterm,
+    /// The terminal went away (window closed, ssh dropped): the run still
+    /// owes its logs an orderly end, even with no one left to read the
+    /// summary.
+    Sighup,
 }
 
 impl Interrupt {
@@ -25,6 +29,7 @@ impl Interrupt {
         match self {
             Interrupt::Sigint => 130,
             Interrupt::Sigterm => 143,
+            Interrupt::Sighup => 129,
         }
     }
 }
@@ -34,6 +39,7 @@ impl std::fmt::Display for Interrupt {
         f.write_str(match self {
             Interrupt::Sigint => "SIGINT (Ctrl-C)",
             Interrupt::Sigterm => "SIGTERM",
+            Interrupt::Sighup => "SIGHUP (terminal closed)",
         })
     }
 }
@@ -135,6 +141,29 @@ mod tests {
             clock.interrupted(),
             Some(Interrupt::Sigterm),
             "the first counts"
+        );
+    }
+
+    #[test]
+    fn each_signal_exits_with_the_shells_code_for_it() {
+        // 128 + the signal's number, as a shell reports a process it ended.
+        assert_eq!(Interrupt::Sighup.exit_code(), 128 + 1);
+        assert_eq!(Interrupt::Sigint.exit_code(), 128 + 2);
+        assert_eq!(Interrupt::Sigterm.exit_code(), 128 + 15);
+    }
+
+    #[test]
+    fn a_hangup_stops_in_order_like_any_interrupt() {
+        let mut clock = StopClock::new(MIN);
+        clock.start(secs(5));
+        assert_eq!(
+            clock.interrupt(Interrupt::Sighup, secs(7)),
+            OnInterrupt::StopAt(secs(7))
+        );
+        assert_eq!(clock.interrupted(), Some(Interrupt::Sighup));
+        assert_eq!(
+            clock.interrupt(Interrupt::Sighup, secs(8)),
+            OnInterrupt::ExitNow(129)
         );
     }
 

@@ -7,7 +7,7 @@
 //! ready are the VMs started, all with the same start instant. The stop
 //! instant reaches the VMs through a watch channel rather than their
 //! mailboxes (which are paused between ticks): set once at start to
-//! `start + runtime`, and moved to "now" by Ctrl-C or SIGTERM.
+//! `start + runtime`, and moved to "now" by Ctrl-C, SIGTERM or SIGHUP.
 //! When every VM has reported its `stop`, the supervisor drops the log
 //! guard, which flushes every file, and hands the reports back.
 
@@ -28,6 +28,7 @@ use actix::prelude::*;
 use futures_util::stream::{self, StreamExt};
 use slog::Logger;
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::SignalKind;
@@ -273,7 +274,12 @@ impl Supervisor {
             OnInterrupt::StopAtStart => {}
             OnInterrupt::ExitNow(code) => {
                 self.release_output();
-                eprintln!("interrupted again: exiting without waiting for the orderly stop");
+                // Not `eprintln!`: after SIGHUP stderr may lead nowhere, and
+                // a panic here would skip the exit code.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "interrupted again: exiting without waiting for the orderly stop"
+                );
                 std::process::exit(code.into());
             }
         }
@@ -357,6 +363,7 @@ impl Actor for Supervisor {
         for (kind, interrupt) in [
             (SignalKind::interrupt(), Interrupt::Sigint),
             (SignalKind::terminate(), Interrupt::Sigterm),
+            (SignalKind::hangup(), Interrupt::Sighup),
         ] {
             if let Ok(signal) = tokio::signal::unix::signal(kind) {
                 let signals = stream::unfold(signal, |mut signal| async move {

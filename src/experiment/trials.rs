@@ -13,9 +13,9 @@
 //! start + k / rate), so a busy core makes a tick late by microseconds, not fewer ticks, and
 //! each VM records how late its ticks fired (the study reports the latest one).
 //!
-//! A trial that fails (an error, a panic, broken books) becomes a record saying so and the
-//! study carries on. Ctrl-C stops the running trials in order (each run handles it) and the
-//! trials not yet started are recorded as not run.
+//! A trial that fails (an error, a panic, broken books, log files that lost lines) becomes a
+//! record saying so and the study carries on. Ctrl-C (or SIGTERM, SIGHUP) stops the running
+//! trials in order (each run handles it) and the trials not yet started are recorded as not run.
 
 use super::figures::{TrialFigures, VmPoint};
 use super::plan::Trial;
@@ -24,6 +24,7 @@ use super::record::{TrialRecord, TrialStatus};
 use crate::analysis::{self, AnalyzeOptions};
 use crate::run::{self, RunOptions};
 use crate::settings::Overrides;
+use std::io::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -117,8 +118,14 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
             .resolve(|| trial.spec.seed)
             .map_err(|e| e.to_string())?;
         let outcome = run::run(spec, RunOptions::default()).map_err(|e| e.to_string())?;
-        let analysis = analysis::analyze_run(&outcome.run_dir, &AnalyzeOptions::default())
-            .map_err(|e| format!("analysis of {}: {e}", outcome.run_dir.display()));
+        // Logs known to be incomplete are not analysed: the figures could
+        // not be trusted, and on a full disk the analysis's own files
+        // would fail too, hiding the cause.
+        let analysis = match &outcome.log_failure {
+            Some(failure) => Err(format!("the logs are incomplete: {failure}")),
+            None => analysis::analyze_run(&outcome.run_dir, &AnalyzeOptions::default())
+                .map_err(|e| format!("analysis of {}: {e}", outcome.run_dir.display())),
+        };
         Ok::<_, String>((outcome, analysis))
     }));
     let mut interrupted = false;
@@ -178,7 +185,9 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "no message".into())
 }
 
-/// The progress board: which trials run, which are done, and the time left.
+/// The progress board: which trials run, which are done, and the time left. Its lines go to
+/// stderr without `eprintln!`, which would panic the study if stderr were a closed pipe
+/// (`experiment 2>&1 | head`); the trials and their records matter more than the progress.
 struct Board<'a> {
     trials: &'a [&'a Trial],
     jobs: usize,
@@ -210,7 +219,8 @@ impl<'a> Board<'a> {
         self.running.push((i, Instant::now()));
         self.started[i] = true;
         let t = self.trials[i];
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "[{}/{}] start {} #{} (seed {}, rates {:?}, {}s){}",
             i + 1,
             self.trials.len(),
@@ -243,7 +253,8 @@ impl<'a> Board<'a> {
                 )
             })
             .unwrap_or_default();
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "[{}/{}] {} {} #{} in {:.1}s{figures}{}",
             i + 1,
             self.trials.len(),
@@ -256,7 +267,8 @@ impl<'a> Board<'a> {
     }
 
     fn status(&self) {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "{}/{} trials done, {} running{}",
             self.done,
             self.trials.len(),

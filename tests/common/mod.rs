@@ -319,3 +319,41 @@ pub fn run_with_lost_peer(
     };
     run::run(settings.resolve(|| seed).unwrap(), options).unwrap()
 }
+
+/// Starts the model as a child process with `settings` (TOML) as its config
+/// file, on free ports, logging under `<dir>/runs`; stdout and stderr are
+/// piped, so a test can close them, read them or signal the child.
+pub fn spawn_model(settings: &str, dir: &Path) -> std::process::Child {
+    let config = dir.join("test-settings.toml");
+    std::fs::write(&config, settings).unwrap();
+    binary()
+        .arg("--config")
+        .arg(&config)
+        .args(["--base-port", "0", "--log-dir"])
+        .arg(dir.join("runs"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The run directories under `runs_dir`, in name (time) order.
+pub fn run_dirs(runs_dir: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Sends `signal` (a `kill` name such as `HUP`) to a child process.
+pub fn send_signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} failed");
+}
