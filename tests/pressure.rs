@@ -6,15 +6,26 @@
 
 mod common;
 
+use actix::prelude::*;
 use common::{check_logs, read_logs, wait_for_addrs};
-use logical_clocks::admission::{HANDSHAKE_DEADLINE, STRANGER_CAP};
-use logical_clocks::messages::{Frame, PROTOCOL_VERSION};
+use logical_clocks::actors::bridge::{Bridge, BridgeSetup, VmInbox};
+use logical_clocks::actors::transport::Listening;
+use logical_clocks::actors::VmGauges;
+use logical_clocks::admission::{
+    FIRST_ACCEPT_PAUSE, HANDSHAKE_DEADLINE, MAX_ACCEPT_PAUSE, STRANGER_CAP,
+};
+use logical_clocks::latency::Latency;
+use logical_clocks::logging::{self, EventClock, RunDrain};
+use logical_clocks::messages::{
+    BridgeReady, Deliver, Frame, OutgoingClosed, PeerClosed, PROTOCOL_VERSION,
+};
 use logical_clocks::model::Message;
 use logical_clocks::warn_limiter::{max_lines, BURST, INTERVAL};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -310,5 +321,106 @@ fn a_study_whose_parallel_trials_exceed_the_open_file_limit_is_refused_before_it
         Some(0),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Stands in for the VM and the supervisor of a bridge alone: takes
+/// whatever they would be sent, and does nothing with it.
+struct Bystander;
+
+impl Actor for Bystander {
+    type Context = Context<Self>;
+}
+
+macro_rules! ignores {
+    ($($message:ty),*) => {$(
+        impl Handler<$message> for Bystander {
+            type Result = ();
+            fn handle(&mut self, _: $message, _: &mut Context<Self>) {}
+        }
+    )*};
+}
+ignores!(Deliver, PeerClosed, OutgoingClosed, BridgeReady);
+
+/// The most accepts the loop may try within `span`: one at once, then one
+/// after each pause, the pauses doubling from the first to the longest.
+fn most_attempts_within(span: Duration) -> u64 {
+    let (mut elapsed, mut pause, mut attempts) = (Duration::ZERO, FIRST_ACCEPT_PAUSE, 1);
+    while elapsed + pause <= span {
+        elapsed += pause;
+        attempts += 1;
+        pause = (pause * 2).min(MAX_ACCEPT_PAUSE);
+    }
+    attempts
+}
+
+/// A listener whose every accept fails at once (a bound socket that does
+/// not listen: EINVAL, as a process out of file descriptors gets EMFILE at
+/// once, again and again) makes the accept loop pause, doubling, instead of
+/// spinning, and its WARN lines are limited like a stranger's.
+#[test]
+fn an_accept_loop_that_keeps_failing_backs_off_instead_of_spinning() {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let dir = tempfile::tempdir().unwrap();
+    let (root, guard) =
+        logging::run_logger(RunDrain::create(dir.path(), 1, Duration::ZERO).unwrap());
+    let watched = Duration::from_millis(2500);
+    actix::System::new().block_on({
+        let log = logging::vm_logger(&root, 1);
+        async move {
+            let bystander = Bystander.start();
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            // SAFETY: the descriptor comes whole from `socket`, which gives
+            // it up; nothing else owns or closes it.
+            let not_listening = unsafe { std::net::TcpListener::from_raw_fd(socket.into_raw_fd()) };
+            not_listening.set_nonblocking(true).unwrap();
+            let _bridge = Bridge::new(BridgeSetup {
+                vm_id: 1,
+                listener: Some(Listening {
+                    socket: not_listening,
+                    stranger_cap: STRANGER_CAP,
+                }),
+                peers: Vec::new(),
+                token: 1,
+                latency: Latency::default(),
+                delay_seed: 0,
+                vm: VmInbox {
+                    deliver: bystander.clone().recipient(),
+                    peer_closed: bystander.clone().recipient(),
+                    outgoing_closed: bystander.clone().recipient(),
+                },
+                gauges: Arc::new(VmGauges::default()),
+                supervisor: bystander.recipient(),
+                log,
+                clock: EventClock::wall(),
+            })
+            .start();
+            actix::clock::sleep(watched).await;
+        }
+    });
+    drop(root);
+    drop(guard);
+    let lines = &read_logs(dir.path())[&1];
+    assert!(lines.iter().all(|l| l.level == "WARN"), "{lines:?}");
+    assert!(
+        lines[0]
+            .message
+            .starts_with("accepting a connection failed: ")
+            && lines[0].message.ends_with("; pausing accepts for 10 ms"),
+        "{:?}",
+        lines[0]
+    );
+    let attempts: u64 = lines
+        .iter()
+        .map(|l| match l.message.strip_prefix("... and ") {
+            Some(rest) => rest.split(' ').next().unwrap().parse().unwrap(),
+            None => 1,
+        })
+        .sum();
+    let most = most_attempts_within(watched);
+    assert!(
+        (2..=most + 1).contains(&attempts),
+        "{attempts} accepts in {watched:?}, at most {most} with the back-off: {lines:?}"
     );
 }
