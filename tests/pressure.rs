@@ -115,17 +115,26 @@ fn garbage_flood(addrs: Vec<SocketAddr>, length: Duration, seed: usize) -> JoinH
     })
 }
 
+/// A summary line's count and what it counts (`connections refused`,
+/// `failed accepts`), after the log format's `... and <count> more <kind> in
+/// the last <seconds> s: ...`; `None` for any other line.
+fn summary(message: &str) -> Option<(u64, &str)> {
+    let rest = message.strip_prefix("... and ")?;
+    let (count, rest) = rest.split_once(" more ")?;
+    let (kind, _) = rest.split_once(" in the last ")?;
+    Some((count.parse().ok()?, kind))
+}
+
 /// How many stranger connections a WARN line stands for: 1 for a refusal
-/// in full, the count for a summary, 0 for anything else.
+/// in full, the count for a summary of refusals, 0 for anything else.
 fn refusals_in(message: &str) -> u64 {
-    if let Some(rest) = message.strip_prefix("... and ") {
-        let (count, what) = rest.split_once(' ').unwrap();
-        if what.starts_with("more connections refused in the last ") {
-            return count.parse().unwrap();
+    match summary(message) {
+        Some((count, "connections refused")) => count,
+        Some(_) => 0,
+        None => {
+            u64::from(message.starts_with("closed connection from ") && !message.contains("(VM "))
         }
-        return 0;
     }
-    u64::from(message.starts_with("closed connection from ") && !message.contains("(VM "))
 }
 
 #[test]
@@ -219,8 +228,9 @@ fn a_stranger_flood_leaves_the_run_exact_closes_idle_strangers_and_bounds_the_lo
             warnings.len()
         );
         assert!(
-            warnings.iter().any(|l| l.message.starts_with("... and ")
-                && l.message.contains(" more connections refused in the last ")),
+            warnings
+                .iter()
+                .any(|l| matches!(summary(&l.message), Some((_, "connections refused")))),
             "vm {vm}: no summary line"
         );
         counted += warnings
@@ -413,8 +423,9 @@ fn an_accept_loop_that_keeps_failing_backs_off_instead_of_spinning() {
     );
     let attempts: u64 = lines
         .iter()
-        .map(|l| match l.message.strip_prefix("... and ") {
-            Some(rest) => rest.split(' ').next().unwrap().parse().unwrap(),
+        .map(|l| match summary(&l.message) {
+            Some((count, "failed accepts")) => count,
+            Some(other) => panic!("{other:?}"),
             None => 1,
         })
         .sum();
