@@ -10,6 +10,12 @@
 //! - [`vm_core`]: what a due tick does (take the oldest waiting message, or
 //!   roll the die) and when a stopping VM may log `stop`.
 //! - [`connections`]: the handshake and connection table of a bridge.
+//! - [`admission`]: who may hold a socket before its hello, and for how
+//!   long; the accept loop's back-off when resources run out.
+//! - [`warn_limiter`]: WARN lines about strangers and resource errors, the
+//!   first few in full, then one counted summary per interval.
+//! - [`file_budget`]: the open files a run (or a study's parallel trials)
+//!   needs, checked against the limit before anything starts.
 //! - [`schedule`]: when each tick is due (`start + k / rate`).
 //! - [`stop_clock`]: the run's start and stop instants, and interrupts.
 //! - [`lateness`]: how late ticks fire, kept in a bounded histogram.
@@ -37,10 +43,12 @@
 
 pub mod accounting;
 pub mod actors;
+pub mod admission;
 pub mod analysis;
 pub mod clock;
 pub mod connections;
 pub mod experiment;
+pub mod file_budget;
 pub mod latency;
 pub mod lateness;
 pub mod live_progress;
@@ -56,3 +64,4 @@ pub mod stop_clock;
 pub mod table;
 pub mod timestamp;
 pub mod vm_core;
+pub mod warn_limiter;

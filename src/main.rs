@@ -149,7 +149,8 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     }
 }
 
-/// `experiment`: a bad plan is a usage error (2) before anything runs; a study with a failed
+/// `experiment`: a bad plan, or trials that would not fit under the open-file limit together,
+/// is a usage error (2) before anything runs; a study with a failed
 /// or unhealthy trial is still written, and exits 1.
 fn study(args: &ExperimentArgs) -> ExitCode {
     use logical_clocks::experiment::{self, ExperimentError, StudyOptions};
@@ -174,7 +175,9 @@ fn study(args: &ExperimentArgs) -> ExitCode {
                 out.exit(1)
             }
         }
-        Err(e @ ExperimentError::StudyDir { .. }) => fail(USAGE_ERROR, &e),
+        Err(e @ (ExperimentError::StudyDir { .. } | ExperimentError::FileLimit(_))) => {
+            fail(USAGE_ERROR, &e)
+        }
         Err(e) => fail(1, &e),
     }
 }

@@ -9,6 +9,7 @@
 use crate::accounting::{Accounting, VmReport};
 use crate::actors::supervisor::{ConnectionDrop, Finished, Interrupt, Supervisor};
 use crate::actors::transport::{Listeners, Network};
+use crate::file_budget;
 use crate::logging::{self, LogFailure, RunDrain};
 use crate::model::VmId;
 use crate::run_dir;
@@ -35,12 +36,15 @@ pub enum RunError {
     },
     #[error(
         "{vm_count} VMs need about {needed} open files but the limit is {limit}; \
-         raise it (ulimit -n) or run fewer VMs"
+         raise it (ulimit -n {comfortable}) or run fewer VMs"
     )]
     FileLimit {
         vm_count: u32,
+        /// The least the run needs.
         needed: u64,
         limit: u64,
+        /// What it needs with full room for strangers on every listener.
+        comfortable: u64,
     },
     #[error("cannot create the run directory under {dir} (setting `log_dir`): {source}")]
     RunDir { dir: PathBuf, source: io::Error },
@@ -179,6 +183,12 @@ pub struct RunOptions {
 /// Runs the model once, in real or virtual time, and returns when every
 /// log is flushed.
 pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
+    // Virtual time opens no socket.
+    let stranger_cap = if spec.virtual_time {
+        0
+    } else {
+        ensure_file_limit(spec.vm_count)?
+    };
     let system = if spec.virtual_time {
         // A paused clock jumps to the next timer whenever the runtime is
         // idle: a virtual hour passes in moments.
@@ -190,14 +200,15 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
                 .expect("a current-thread tokio runtime")
         })
     } else {
-        ensure_file_limit(spec.vm_count)?;
         actix::System::new()
     };
     let result = system.block_on(async {
         let network = if spec.virtual_time {
             Network::InProcess
         } else {
-            Network::Tcp(bind_listeners(&spec)?)
+            let mut listeners = bind_listeners(&spec)?;
+            listeners.stranger_cap = stranger_cap;
+            Network::Tcp(listeners)
         };
         let run_dir = run_dir::create(&spec.log_dir, &spec).map_err(|source| RunError::RunDir {
             dir: spec.log_dir.clone(),
@@ -288,24 +299,33 @@ pub fn bind_listeners(spec: &RunSpec) -> Result<Listeners, RunError> {
         sockets.push(listener);
         addrs.push(local);
     }
-    Ok(Listeners { sockets, addrs })
+    Ok(Listeners {
+        sockets,
+        addrs,
+        stranger_cap: crate::admission::STRANGER_CAP,
+    })
 }
 
-/// A full mesh holds N(N-1) sockets (one connection per pair, both ends in
-/// this process) plus N listeners: raise the soft limit on open files to
-/// the hard limit, and refuse clearly if that is still too few.
-fn ensure_file_limit(vm_count: u32) -> Result<(), RunError> {
-    let n = u64::from(vm_count);
-    let needed = n * (n - 1) + n + 64;
-    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(needed);
-    if limit < needed {
-        return Err(RunError::FileLimit {
-            vm_count,
-            needed,
-            limit,
-        });
-    }
-    Ok(())
+/// Raises the soft limit on open files to the hard limit (the most this
+/// process may ask for) and returns it; `None` when the platform will not
+/// say, and then nothing is checked.
+pub fn open_file_limit() -> Option<u64> {
+    rlimit::increase_nofile_limit(u64::MAX).ok()
+}
+
+/// Refuses a run whose sockets and log files would not fit under the limit
+/// on open files (see [`file_budget`]); returns how many strangers each
+/// listener may hold in their handshake.
+fn ensure_file_limit(vm_count: u32) -> Result<usize, RunError> {
+    let Some(limit) = open_file_limit() else {
+        return Ok(crate::admission::STRANGER_CAP);
+    };
+    file_budget::stranger_cap(vm_count, limit).map_err(|short| RunError::FileLimit {
+        vm_count,
+        needed: short.needed,
+        limit,
+        comfortable: short.comfortable,
+    })
 }
 
 #[cfg(test)]

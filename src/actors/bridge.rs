@@ -24,6 +24,19 @@
 //! puts [`PeerClosed`] into the mailbox behind that peer's last message.
 //! The bridge itself only moves bytes, time and messages between them.
 //!
+//! Strangers are kept within bounds by the pure [`HandshakeGate`]: a
+//! connection that has not said a valid hello within
+//! [`crate::admission::HANDSHAKE_DEADLINE`] is closed, and a listener
+//! holds only so many connections in their handshake (beyond the peers
+//! still expected); one more is closed the moment it is accepted. The
+//! accept loop pauses after a failure ([`AcceptBackoff`]: 10 ms doubling to
+//! 1 s), so a process out of file descriptors waits instead of spinning.
+//! WARN lines about strangers and failed accepts pass through a
+//! [`WarnLimiter`]: the first few in full, then one counted summary per
+//! second, so no stranger can make the log grow faster than a fixed bound.
+//! When the VM stops, the listener is closed, the strangers still in their
+//! handshake with it, and what the limiter still counts is written.
+//!
 //! An orderly close ends with [`Frame::Bye`]. A stream that ends without
 //! one means the peer was lost mid-run: the bridge logs a WARN, closes its
 //! own link to that peer (so the peer's side learns it too), and from then
@@ -31,16 +44,21 @@
 //! with [`OutgoingClosed`] when the VM stops. Nothing is discarded without
 //! being counted.
 
-use super::transport::{connect, OutgoingLink, PeerAddress, TcpConns, TcpLink};
+use super::transport::{connect, Listening, OutgoingLink, PeerAddress, TcpConns, TcpLink};
 use super::VmGauges;
-use crate::connections::{ConnectionTable, Expect, FrameOutcome};
+use crate::admission::{
+    out_of_files, refusal_reason, AcceptBackoff, HandshakeGate, HANDSHAKE_DEADLINE,
+    HANDSHAKE_TIMEOUT, OVER_CAP, STOPPED,
+};
+use crate::connections::{ConnectionTable, Expect, FrameOutcome, Rejection};
 use crate::latency::{DelayLine, Latency};
 use crate::logging::{self, EventClock};
 use crate::messages::{
-    BridgeReady, CloseOutgoing, Deliver, DropOutgoing, Frame, Inbound, InboundEvent, LinkFailed,
-    OutgoingClosed, PeerClosed, Transmit, PROTOCOL_VERSION,
+    BridgeReady, CloseOutgoing, ConnId, Deliver, DropOutgoing, Frame, Inbound, InboundEvent,
+    LinkFailed, OutgoingClosed, PeerClosed, Transmit, PROTOCOL_VERSION,
 };
 use crate::model::{Message, VmId};
+use crate::warn_limiter::WarnLimiter;
 use actix::clock::Instant;
 use actix::prelude::*;
 use futures_util::stream;
@@ -53,7 +71,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 
 /// The VM's side of the bridge: the messages its mailbox takes.
@@ -68,7 +86,7 @@ pub struct BridgeSetup {
     pub vm_id: VmId,
     /// The VM's listening socket (TCP only), registered with the runtime
     /// once the bridge starts.
-    pub listener: Option<std::net::TcpListener>,
+    pub listener: Option<Listening>,
     /// Every other VM and where its bridge is.
     pub peers: Vec<(VmId, PeerAddress)>,
     pub token: u64,
@@ -90,11 +108,30 @@ enum Held {
     End { orderly: bool },
 }
 
+/// What the accept loop hands the bridge.
+enum Accepted {
+    Conn(TcpStream, SocketAddr),
+    /// `accept` failed; the loop pauses `pause` before it tries again.
+    Failed {
+        error: io::Error,
+        pause: Duration,
+    },
+}
+
+/// What WARN lines about strangers and accept errors are counted as.
+const REFUSED: &str = "connections refused";
+const FAILED_ACCEPTS: &str = "failed accepts";
+
 /// The socket bridge of one VM.
 pub struct Bridge {
     setup: BridgeSetup,
     delay_rng: StdRng,
     table: ConnectionTable,
+    /// Accepted connections still in their handshake.
+    gate: HandshakeGate<ConnId, Instant>,
+    /// The accept loop, cancelled (closing the listener) when the VM stops.
+    accepting: Option<SpawnHandle>,
+    warnings: WarnLimiter<Instant>,
     outgoing: BTreeMap<VmId, OutgoingLink>,
     tcp: TcpConns,
     delays: BTreeMap<VmId, DelayLine<Instant, Held>>,
@@ -106,9 +143,15 @@ pub struct Bridge {
 impl Bridge {
     pub fn new(setup: BridgeSetup) -> Self {
         let peers = setup.peers.iter().map(|&(id, _)| id).collect();
+        // Over TCP only the lower ids dial this VM's listener.
+        let dialing_in = setup.peers.iter().filter(|&&(id, _)| id < setup.vm_id);
+        let stranger_cap = setup.listener.as_ref().map_or(0, |l| l.stranger_cap);
         Self {
             delay_rng: StdRng::seed_from_u64(setup.delay_seed),
             table: ConnectionTable::new(setup.vm_id, peers, setup.token),
+            gate: HandshakeGate::new(stranger_cap, dialing_in.count()),
+            accepting: None,
+            warnings: WarnLimiter::default(),
             outgoing: BTreeMap::new(),
             tcp: TcpConns::default(),
             delays: BTreeMap::new(),
@@ -146,7 +189,7 @@ impl Bridge {
                                 Ok(stream) => {
                                     let (read, write) = stream.into_split();
                                     let origin = addr.to_string();
-                                    bridge.read_from(read, origin, Expect::Peer(peer), None, ctx);
+                                    bridge.read_from(read, origin, Expect::Peer(peer), ctx);
                                     let link =
                                         TcpLink::spawn(write, peer, ctx.address().recipient());
                                     bridge.open_outgoing(peer, OutgoingLink::Tcp(link));
@@ -179,23 +222,181 @@ impl Bridge {
         self.report_ready_when_connected();
     }
 
-    fn accept(&mut self, stream: TcpStream, addr: SocketAddr, ctx: &mut Context<Self>) {
-        let _ = stream.set_nodelay(true);
-        let (read, write) = stream.into_split();
-        self.read_from(read, addr.to_string(), Expect::LowerId, Some(write), ctx);
+    /// Starts the accept loop on the VM's listener. After a failed accept
+    /// the loop sleeps before the next one, as long as [`AcceptBackoff`]
+    /// says.
+    fn start_accepting(&mut self, listener: TcpListener, ctx: &mut Context<Self>) {
+        let accepts = stream::unfold(
+            (listener, AcceptBackoff::default(), Duration::ZERO),
+            |(listener, mut backoff, pause)| async move {
+                if !pause.is_zero() {
+                    actix::clock::sleep(pause).await;
+                }
+                let (accepted, pause) = match listener.accept().await {
+                    Ok((stream, addr)) => {
+                        backoff.succeeded();
+                        (Accepted::Conn(stream, addr), Duration::ZERO)
+                    }
+                    Err(error) => {
+                        let pause = backoff.failed();
+                        (Accepted::Failed { error, pause }, pause)
+                    }
+                };
+                Some((accepted, (listener, backoff, pause)))
+            },
+        );
+        self.accepting = Some(ctx.add_stream(accepts));
     }
 
-    /// Starts reading one TCP connection's frames.
+    /// A connection reached the listener: it enters its handshake if the
+    /// gate has room, and is closed at once if not.
+    fn accept(&mut self, stream: TcpStream, addr: SocketAddr, ctx: &mut Context<Self>) {
+        let _ = stream.set_nodelay(true);
+        let inbox = ctx.address().recipient();
+        let tcp = &mut self.tcp;
+        let admitted = self.gate.admit(Instant::now(), || {
+            let (read, write) = stream.into_split();
+            tcp.open(read, addr.to_string(), Some(write), inbox)
+        });
+        match admitted {
+            Some(conn) => {
+                self.table.opened(conn, Expect::LowerId);
+                self.arm_deadlines(ctx);
+            }
+            // The socket was dropped, unread: closed.
+            None => {
+                let reason = format!("{OVER_CAP} (at most {})", self.gate.capacity());
+                self.stranger_refused(&addr.to_string(), &reason, ctx);
+            }
+        }
+    }
+
+    /// Wakes at the earliest handshake deadline and closes every
+    /// connection whose deadline has passed.
+    fn arm_deadlines(&mut self, ctx: &mut Context<Self>) {
+        if let Some(at) = self.gate.arm() {
+            ctx.run_later(
+                at.saturating_duration_since(Instant::now()),
+                |bridge, ctx| {
+                    bridge.gate.timer_fired();
+                    let reason = format!(
+                        "no valid hello within {} s ({HANDSHAKE_TIMEOUT})",
+                        HANDSHAKE_DEADLINE.as_secs_f64()
+                    );
+                    for conn in bridge.gate.expired(Instant::now()) {
+                        bridge.close_unidentified(conn, &reason, ctx);
+                    }
+                    bridge.arm_deadlines(ctx);
+                },
+            );
+        }
+    }
+
+    /// Closes a connection that has not said hello, for `reason`.
+    fn close_unidentified(&mut self, conn: ConnId, reason: &str, ctx: &mut Context<Self>) {
+        if let FrameOutcome::Rejected(rejection) = self.table.reject(conn, reason.to_string()) {
+            self.rejected(conn, rejection, ctx);
+        }
+    }
+
+    /// The connection table refused `conn`: close it, and say so.
+    fn rejected(&mut self, conn: ConnId, rejection: Rejection, ctx: &mut Context<Self>) {
+        self.gate.closed(conn);
+        let origin = self.tcp.refuse(conn);
+        match rejection.peer {
+            None => self.stranger_refused(&origin, &rejection.reason, ctx),
+            Some(peer) => {
+                self.warn(&format!(
+                    "closed connection from {origin} (VM {peer}): {}",
+                    rejection.reason
+                ));
+                self.hold(peer, Held::End { orderly: false }, ctx);
+            }
+        }
+    }
+
+    /// A WARN line about a stranger's connection, within the limits.
+    fn stranger_refused(&mut self, origin: &str, reason: &str, ctx: &mut Context<Self>) {
+        self.limited_warn(REFUSED, refusal_reason(reason), ctx, || {
+            format!("closed connection from {origin}: {reason}")
+        });
+    }
+
+    /// One occurrence of `noun`, counted under `reason`: its own line while
+    /// the limiter allows, and any summary that is due.
+    fn limited_warn(
+        &mut self,
+        noun: &'static str,
+        reason: &str,
+        ctx: &mut Context<Self>,
+        line: impl FnOnce() -> String,
+    ) {
+        let note = self.warnings.note(Instant::now(), noun, reason);
+        if let Some(summary) = note.summary {
+            self.warn(&summary);
+        }
+        if note.full {
+            self.warn(&line());
+        }
+        self.arm_warnings(ctx);
+    }
+
+    /// Wakes when the limiter has a summary to write.
+    fn arm_warnings(&mut self, ctx: &mut Context<Self>) {
+        if let Some(at) = self.warnings.arm() {
+            ctx.run_later(
+                at.saturating_duration_since(Instant::now()),
+                |bridge, ctx| {
+                    bridge.warnings.timer_fired();
+                    for summary in bridge.warnings.due(Instant::now()) {
+                        bridge.warn(&summary);
+                    }
+                    bridge.arm_warnings(ctx);
+                },
+            );
+        }
+    }
+
+    fn accept_failed(&mut self, error: &io::Error, pause: Duration, ctx: &mut Context<Self>) {
+        let hint = if out_of_files(error) {
+            " (out of file descriptors: raise ulimit -n or run fewer VMs)"
+        } else {
+            ""
+        };
+        self.limited_warn(FAILED_ACCEPTS, &error.to_string(), ctx, || {
+            format!(
+                "accepting a connection failed: {error}{hint}; pausing accepts for {} ms",
+                pause.as_millis()
+            )
+        });
+    }
+
+    /// The VM has stopped: the listener closes, so do the connections still
+    /// in their handshake, and whatever the limiter still counts is written
+    /// now, ahead of the VM's `stop` line.
+    fn stop_admitting(&mut self, ctx: &mut Context<Self>) {
+        if let Some(accepting) = self.accepting.take() {
+            ctx.cancel_future(accepting);
+        }
+        let reason = format!("{STOPPED} before it said hello");
+        for conn in self.gate.close_all() {
+            self.close_unidentified(conn, &reason, ctx);
+        }
+        for summary in self.warnings.flush(Instant::now()) {
+            self.warn(&summary);
+        }
+    }
+
+    /// Starts reading the frames of a connection this bridge dialed.
     fn read_from(
         &mut self,
         read: OwnedReadHalf,
         origin: String,
         expect: Expect,
-        unclaimed_writer: Option<OwnedWriteHalf>,
         ctx: &mut Context<Self>,
     ) {
         let inbox = ctx.address().recipient();
-        let conn = self.tcp.open(read, origin, unclaimed_writer, inbox);
+        let conn = self.tcp.open(read, origin, None, inbox);
         self.table.opened(conn, expect);
     }
 
@@ -204,6 +405,7 @@ impl Bridge {
             InboundEvent::Frame(Ok(payload)) => self.table.frame(conn, &payload),
             InboundEvent::Frame(Err(e)) => self.table.reject(conn, format!("read failed: {e}")),
             InboundEvent::End => {
+                self.gate.closed(conn);
                 self.tcp.ended(conn);
                 if let Some((peer, orderly)) = self.table.ended(conn) {
                     self.hold(peer, Held::End { orderly }, ctx);
@@ -219,6 +421,7 @@ impl Bridge {
                 sent_at,
             } => self.hold(peer, Held::Message(message, sent_at), ctx),
             FrameOutcome::Identified(peer) => {
+                self.gate.identified(conn);
                 // An accepted TCP connection becomes our link to its peer too.
                 if let Some(write) = self.tcp.claim_writer(conn) {
                     let link = TcpLink::spawn(write, peer, ctx.address().recipient());
@@ -226,19 +429,7 @@ impl Bridge {
                 }
                 self.report_ready_when_connected();
             }
-            FrameOutcome::Rejected(rejection) => {
-                let origin = self.tcp.refuse(conn);
-                let who = rejection
-                    .peer
-                    .map_or(String::new(), |p| format!(" (VM {p})"));
-                self.warn(&format!(
-                    "closed connection from {origin}{who}: {}",
-                    rejection.reason
-                ));
-                if let Some(peer) = rejection.peer {
-                    self.hold(peer, Held::End { orderly: false }, ctx);
-                }
-            }
+            FrameOutcome::Rejected(rejection) => self.rejected(conn, rejection, ctx),
         }
     }
 
@@ -337,8 +528,8 @@ impl Actor for Bridge {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        if let Some(listener) = self.setup.listener.take() {
-            let listener = match TcpListener::from_std(listener) {
+        if let Some(listening) = self.setup.listener.take() {
+            let listener = match TcpListener::from_std(listening.socket) {
                 Ok(listener) => listener,
                 Err(e) => {
                     self.setup.supervisor.do_send(BridgeReady {
@@ -348,21 +539,17 @@ impl Actor for Bridge {
                     return;
                 }
             };
-            let accepts = stream::unfold(listener, |listener| async move {
-                let accepted = listener.accept().await;
-                Some((accepted, listener))
-            });
-            ctx.add_stream(accepts);
+            self.start_accepting(listener, ctx);
         }
         self.connect_to_peers(ctx);
     }
 }
 
-impl StreamHandler<io::Result<(TcpStream, SocketAddr)>> for Bridge {
-    fn handle(&mut self, accepted: io::Result<(TcpStream, SocketAddr)>, ctx: &mut Context<Self>) {
+impl StreamHandler<Accepted> for Bridge {
+    fn handle(&mut self, accepted: Accepted, ctx: &mut Context<Self>) {
         match accepted {
-            Ok((stream, addr)) => self.accept(stream, addr, ctx),
-            Err(e) => self.warn(&format!("accepting a connection failed: {e}")),
+            Accepted::Conn(stream, addr) => self.accept(stream, addr, ctx),
+            Accepted::Failed { error, pause } => self.accept_failed(&error, pause, ctx),
         }
     }
 
@@ -415,6 +602,7 @@ impl Handler<CloseOutgoing> for Bridge {
     type Result = ();
 
     fn handle(&mut self, _: CloseOutgoing, ctx: &mut Context<Self>) {
+        self.stop_admitting(ctx);
         self.close_outgoing(true);
         self.setup.vm.outgoing_closed.do_send(OutgoingClosed {
             dropped: self.table.dropped(),

@@ -12,7 +12,7 @@
 //! guard, which flushes every file, and hands the reports back.
 
 use super::bridge::{Bridge, BridgeSetup, VmInbox};
-use super::transport::{Network, PeerAddress};
+use super::transport::{Listening, Network, PeerAddress};
 use super::vm::{Vm, VmSetup, PEER_CLOSE_GRACE};
 use super::VmGauges;
 use crate::accounting::{Accounting, VmReport};
@@ -162,21 +162,32 @@ impl Supervisor {
         // In-process bridges are created before they run, so each can be
         // given the others' addresses.
         let mut bridge_contexts: Vec<Context<Bridge>> = Vec::new();
-        let (listeners, addresses): (Vec<Option<std::net::TcpListener>>, Vec<PeerAddress>) =
-            match network {
-                Network::Tcp(listeners) => (
-                    listeners.sockets.into_iter().map(Some).collect(),
+        let (listeners, addresses): (Vec<Option<Listening>>, Vec<PeerAddress>) = match network {
+            Network::Tcp(listeners) => {
+                let stranger_cap = listeners.stranger_cap;
+                (
+                    listeners
+                        .sockets
+                        .into_iter()
+                        .map(|socket| {
+                            Some(Listening {
+                                socket,
+                                stranger_cap,
+                            })
+                        })
+                        .collect(),
                     listeners.addrs.into_iter().map(PeerAddress::Tcp).collect(),
-                ),
-                Network::InProcess => {
-                    bridge_contexts = (0..n).map(|_| Context::new()).collect();
-                    let addresses = bridge_contexts
-                        .iter()
-                        .map(|c| PeerAddress::InProcess(c.address().recipient()))
-                        .collect();
-                    ((0..n).map(|_| None).collect(), addresses)
-                }
-            };
+                )
+            }
+            Network::InProcess => {
+                bridge_contexts = (0..n).map(|_| Context::new()).collect();
+                let addresses = bridge_contexts
+                    .iter()
+                    .map(|c| PeerAddress::InProcess(c.address().recipient()))
+                    .collect();
+                ((0..n).map(|_| None).collect(), addresses)
+            }
+        };
         let mut bridge_contexts = bridge_contexts.into_iter();
         for (index, listener) in listeners.into_iter().enumerate() {
             let id = index as VmId + 1;

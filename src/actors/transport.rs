@@ -35,6 +35,16 @@ use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 pub struct Listeners {
     pub sockets: Vec<std::net::TcpListener>,
     pub addrs: Vec<SocketAddr>,
+    /// Strangers each listener may hold in their handshake at once (see
+    /// [`crate::admission`]); sized to the run's file descriptors.
+    pub stranger_cap: usize,
+}
+
+/// One VM's listening socket, handed to its bridge.
+pub struct Listening {
+    pub socket: std::net::TcpListener,
+    /// Strangers it may hold in their handshake at once.
+    pub stranger_cap: usize,
 }
 
 /// How the bridges reach each other.

@@ -48,6 +48,8 @@ pub enum ExperimentError {
     Read { path: PathBuf, source: io::Error },
     #[error("plan {origin}: {source}")]
     Plan { origin: String, source: PlanError },
+    #[error("{0}")]
+    FileLimit(crate::file_budget::StudyShortfall),
     #[error("cannot create the study directory under {dir} (--log-dir): {source}")]
     StudyDir { dir: PathBuf, source: io::Error },
     #[error("cannot write {path}: {source}")]
@@ -128,6 +130,7 @@ pub const REPORT: &str = "report.md";
 /// Runs every trial of the plan and writes the study directory. Failed trials are recorded,
 /// not fatal; an error here means the study directory itself could not be written.
 pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, ExperimentError> {
+    check_file_limit(&loaded.plan, options)?;
     let began = Instant::now();
     let started = crate::timestamp::Rfc3339(crate::logging::wall_clock_micros() as i64).to_string();
     let dir =
@@ -201,6 +204,26 @@ pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, E
         rows,
         files,
     })
+}
+
+/// Refuses, before anything runs, a study whose trials would run out of
+/// file descriptors: `--jobs` trials run at once in this one process and
+/// share its limit, so the largest that may run together must fit side by
+/// side (virtual-time trials open no socket).
+fn check_file_limit(plan: &Plan, options: &StudyOptions) -> Result<(), ExperimentError> {
+    let real_time: Vec<u32> = plan
+        .trials()
+        .filter(|t| !(options.virtual_time || t.spec.virtual_time))
+        .map(|t| t.spec.vm_count)
+        .collect();
+    if real_time.is_empty() {
+        return Ok(());
+    }
+    let Some(limit) = crate::run::open_file_limit() else {
+        return Ok(());
+    };
+    crate::file_budget::check_study(&real_time, options.jobs.max(1), limit)
+        .map_err(ExperimentError::FileLimit)
 }
 
 /// The command-line flags that repeat these options.
