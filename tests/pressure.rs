@@ -214,7 +214,7 @@ fn a_stranger_flood_leaves_the_run_exact_closes_idle_strangers_and_bounds_the_lo
         .unwrap()
         .path();
     let logs = read_logs(&run_dir);
-    check_logs(&logs, &RATES, Some(RUNTIME));
+    check_logs(&run_dir, &logs, &RATES, Some(RUNTIME));
 
     // Each VM's WARN lines stay within the limiter's bound for the life of
     // the process, for its two kinds (refusals, failed accepts) ...

@@ -40,7 +40,7 @@ fn sighup_stops_the_run_in_order_and_says_so() {
     // Every VM logged `stop` and the books balance, line by line.
     let logs = read_logs(&runs[0]);
     assert_eq!(logs.len(), 4);
-    let checked = check_logs(&logs, &[5, 10, 20, 40], None);
+    let checked = check_logs(&runs[0], &logs, &[5, 10, 20, 40], None);
     assert!(
         checked.ticks[&4] > 0 && checked.ticks[&4] < 40 * 30,
         "{checked:?}"
@@ -58,7 +58,7 @@ fn a_closed_stdout_ends_the_summary_quietly_and_the_run_completes() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let runs = run_dirs(&dir.path().join("runs"));
-    check_logs(&read_logs(&runs[0]), &[10, 20, 30], Some(1.0));
+    check_logs(&runs[0], &read_logs(&runs[0]), &[10, 20, 30], Some(1.0));
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn closed_stdout_and_stderr_still_end_with_the_runs_own_exit_code() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "a panic exits 101");
     let runs = run_dirs(&dir.path().join("runs"));
-    check_logs(&read_logs(&runs[0]), &[10, 20, 30], Some(1.0));
+    check_logs(&runs[0], &read_logs(&runs[0]), &[10, 20, 30], Some(1.0));
 }
 
 #[test]
@@ -141,5 +141,5 @@ fn output_lost_otherwise_fails_a_good_run() {
         "{stderr}"
     );
     let runs = run_dirs(&dir.path().join("runs"));
-    check_logs(&read_logs(&runs[0]), &[2, 3], Some(10.0));
+    check_logs(&runs[0], &read_logs(&runs[0]), &[2, 3], Some(10.0));
 }
