@@ -64,7 +64,7 @@ pub const KEYS: [Key; 14] = [
     key(
         "log_dir",
         Some("--log-dir"),
-        "Directory of the run directories",
+        "Directory that receives one sub-directory per run",
         Kind::Text,
     ),
     key(
@@ -100,7 +100,7 @@ pub const KEYS: [Key; 14] = [
     key(
         "virtual_time",
         Some("--virtual-time"),
-        "Run on simulated time",
+        "Run on simulated time: an hour in well under a second, the same logs for the same seed",
         Kind::Boolean,
     ),
     key("latency", None, "Message delay on every link", Kind::Delay),
@@ -220,6 +220,15 @@ fn delay_allowed() -> String {
 /// its default and its other sources.
 pub fn flag_help(name: &str) -> String {
     let key = key_named(name).expect("a flag sets a known setting");
+    if key.kind == Kind::Boolean {
+        // A switch: the flag turns it on, the file and the variable say true or false.
+        return format!(
+            "{} [off by default; `{} = true` in the settings file, or {}=true]",
+            key.about,
+            key.name,
+            key.env_var()
+        );
+    }
     format!(
         "{}: {} [default {}; setting `{}` in the settings file, or {}]",
         key.about,
@@ -268,6 +277,8 @@ pub(crate) fn compact(x: f64) -> String {
 pub(crate) fn show(value: &toml::Value) -> String {
     let list = |items: Vec<String>| items.join(", ");
     match value {
+        // `3.0` stays `3.0`: shown as `3`, a refused float would look like a whole number.
+        toml::Value::Float(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.1}"),
         toml::Value::Float(x) => compact(*x),
         toml::Value::String(s) => format!("{s:?}"),
         toml::Value::Array(items) => format!("[{}]", list(items.iter().map(show).collect())),
@@ -539,10 +550,10 @@ mod tests {
     #[test]
     fn values_are_shown_as_written() {
         let value: toml::Table =
-            toml::from_str("v = [1.5, \"a\", { kind = \"none\" }, 1e300, true]").unwrap();
+            toml::from_str("v = [1.5, 3.0, \"a\", { kind = \"none\" }, 1e300, true]").unwrap();
         assert_eq!(
             show(&value["v"]),
-            "[1.5, \"a\", { kind = \"none\" }, 1e300, true]"
+            "[1.5, 3.0, \"a\", { kind = \"none\" }, 1e300, true]"
         );
     }
 }
