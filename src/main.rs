@@ -5,9 +5,9 @@ use clap::{Args, Parser, Subcommand};
 use logical_clocks::analysis::{self, AnalyzeOptions};
 use logical_clocks::run::{self, RunError, RunOptions};
 use logical_clocks::settings::{self, flag_help, Layers, Origin, RunSpec, Settings, SettingsError};
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit code for a mistake in the settings or flags.
@@ -77,7 +77,7 @@ struct AnalyzeArgs {
     config: Option<PathBuf>,
 }
 
-/// The run's flags. Values are taken as text and read by the settings' own
+/// The run's flags. Values are kept as text and read by the settings' own
 /// parser, like environment variables, so a flag is checked exactly like the
 /// file and the environment (`--vm-count 3.5` is refused the same way as
 /// `vm_count = 3.5`), and a negative number reaches the range check.
@@ -85,21 +85,21 @@ struct AnalyzeArgs {
 struct RunArgs {
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true,
           help = flag_help("runtime"))]
-    runtime: Option<String>,
+    runtime: Option<OsString>,
     #[arg(long, value_name = "N", allow_negative_numbers = true,
           help = flag_help("vm_count"))]
-    vm_count: Option<String>,
+    vm_count: Option<OsString>,
     #[arg(long, value_name = "PORT", allow_negative_numbers = true,
           help = flag_help("base_port"))]
-    base_port: Option<String>,
+    base_port: Option<OsString>,
     /// Settings file (default: Settings.toml in the working directory, if present).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     #[arg(long, value_name = "N|random", allow_negative_numbers = true,
           help = flag_help("seed"))]
-    seed: Option<String>,
+    seed: Option<OsString>,
     #[arg(long, value_name = "DIR", help = flag_help("log_dir"))]
-    log_dir: Option<PathBuf>,
+    log_dir: Option<OsString>,
     #[arg(long, help = flag_help("virtual_time"))]
     virtual_time: bool,
 }
@@ -236,30 +236,14 @@ fn run_model(args: &RunArgs) -> ExitCode {
 fn load_spec(args: &RunArgs) -> Result<RunSpec, SettingsError> {
     let mut layers = Layers::load(args.config.as_deref())?;
     layers.resolve(|| 0)?;
-    let texts = [
-        (
-            "runtime",
-            "--runtime",
-            args.runtime.as_deref().map(OsStr::new),
-        ),
-        (
-            "vm_count",
-            "--vm-count",
-            args.vm_count.as_deref().map(OsStr::new),
-        ),
-        (
-            "base_port",
-            "--base-port",
-            args.base_port.as_deref().map(OsStr::new),
-        ),
-        ("seed", "--seed", args.seed.as_deref().map(OsStr::new)),
-        (
-            "log_dir",
-            "--log-dir",
-            args.log_dir.as_deref().map(Path::as_os_str),
-        ),
+    let flags = [
+        ("runtime", "--runtime", &args.runtime),
+        ("vm_count", "--vm-count", &args.vm_count),
+        ("base_port", "--base-port", &args.base_port),
+        ("seed", "--seed", &args.seed),
+        ("log_dir", "--log-dir", &args.log_dir),
     ];
-    for (key, flag, text) in texts {
+    for (key, flag, text) in flags {
         if let Some(text) = text {
             layers.set_text(key, text, Origin::Flag(flag))?;
         }

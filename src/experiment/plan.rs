@@ -6,9 +6,11 @@
 //! `description`, and any settings keys, spelled as in `Settings.toml`.
 //!
 //! Every trial's settings are built here, once, by layering tables (built-in defaults < plan
-//! `runtime` < `base` < variation) and checking them with [`Settings::resolve`], so a bad plan
-//! fails before anything runs, in one line naming the variation and the key. The plan does not
-//! read `Settings.toml` or the environment: a study is repeated from its plan alone.
+//! `runtime` < `base` < variation) through the settings' own gate ([`Layers::set`], which
+//! checks each value's kind exactly as for `Settings.toml` and names its line) and checking them
+//! with [`Settings::resolve`], so a bad plan fails before anything runs, in one line naming the
+//! variation, the key and the line. The plan does not read `Settings.toml` or the environment: a
+//! study is repeated from its plan alone.
 //!
 //! Seeds: trial `k` of *every* variation gets the same seed, derived from the plan seed and
 //! `k`. Variations are then compared on common random numbers (the same die rolls and, where
@@ -89,7 +91,7 @@ impl Plan {
 pub enum PlanError {
     #[error("{0}")]
     Syntax(String),
-    #[error("`{key}` = {value}{} is not allowed: {allowed}", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    #[error("`{key}` = {value}{} is not allowed: {allowed}", on_line(line))]
     Invalid {
         key: &'static str,
         value: String,
@@ -103,6 +105,11 @@ pub enum PlanError {
     Base(String),
     #[error("variation `{variation}`: {detail}")]
     Variation { variation: String, detail: String },
+}
+
+/// ` (line 3)`, or nothing.
+fn on_line(line: &Option<usize>) -> String {
+    line.map(|l| format!(" (line {l})")).unwrap_or_default()
 }
 
 /// A table of a plan as written, each value with its place in the text.
