@@ -350,28 +350,28 @@ impl Settings {
         for (index, link) in self.latency_links.iter().enumerate() {
             let ids = 1..=i64::from(vm_count);
             let written = format!("from = {}, to = {}", link.from, link.to);
+            let entry = index + 1;
             if !ids.contains(&link.from) || !ids.contains(&link.to) || link.from == link.to {
                 return Err(invalid(
                     "latency_links",
-                    format!("[{{ {written}, .. }}] (entry {})", index + 1),
-                    format!("links between two different VM ids from 1 to {vm_count}"),
+                    format!("[.., {{ {written}, .. }}]"),
+                    format!(
+                        "entry {entry}: links between two different VM ids from 1 to {vm_count}"
+                    ),
                 ));
             }
             link.delay.validate().map_err(|why| {
+                let delay = show_delay(&link.delay);
                 invalid(
                     "latency_links",
-                    format!(
-                        "[{{ {written}, delay = {} }}] (entry {})",
-                        show_delay(&link.delay),
-                        index + 1
-                    ),
-                    why,
+                    format!("[.., {{ {written}, delay = {delay} }}]"),
+                    format!("entry {entry}: {why}"),
                 )
             })?;
-            if let Some(first) = entries.insert((link.from, link.to), index + 1) {
+            if let Some(first) = entries.insert((link.from, link.to), entry) {
                 return Err(invalid(
                     "latency_links",
-                    format!("entries {first} and {}, both {written}", index + 1),
+                    format!("entries {first} and {entry}, both {written}"),
                     "at most one entry per link from one VM to another",
                 ));
             }
