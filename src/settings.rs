@@ -8,14 +8,15 @@
 //! sees a value that was not checked. The prefix is not `LC_`: the locale
 //! variables (`LC_ALL`, `LC_CTYPE`) would collide with it.
 //!
-//! Every input reaches [`Settings`] through one gate, [`Layers::set`]: the
-//! settings file and plan files as TOML values, environment variables and
-//! flags as text read as the exact kind its key takes. The gate checks the
-//! kind *before* converting, because converting is where meaning gets lost:
-//! the `config` crate converts leniently (it rounds `3.5` to 4, reads `true`
-//! as 1 and `"yes"` as true), which is why it no longer reads them. Each value
-//! remembers where it came from ([`Origin`]), so an error names the file and
-//! line, the variable or the flag.
+//! The `config` crate reads the settings file and the environment; its
+//! conversions are loose (it rounds `3.5` to 4, reads `true` as 1 and `"yes"`
+//! as true), so nothing is converted by it: every value, whatever its source,
+//! reaches [`Settings`] through one gate, [`Layers::set`], which checks the
+//! value's kind *before* anything converts it. The settings file and plan
+//! files come to it as TOML values (by the kind TOML gave them), environment
+//! variables and flags as text read as the exact kind its key takes. Each
+//! value remembers where it came from ([`Origin`]), so an error names the file
+//! and line, the variable or the flag.
 //!
 //! - `keys.rs`: every key, the kind of value it takes and what it allows, in
 //!   the words `--help` and the errors share; the kind checks.
@@ -200,6 +201,8 @@ pub enum SettingsError {
     Read { path: PathBuf, reason: String },
     #[error("config file {}: {detail}", path.display())]
     Syntax { path: PathBuf, detail: String },
+    #[error("cannot read the environment: {reason}")]
+    Environment { reason: String },
     #[error(
         "unknown setting `{key}` ({origin}); the settings are {}",
         known_keys()

@@ -2,13 +2,16 @@
 //!
 //! Built-in defaults, then the settings file, then `LOGICAL_CLOCKS_*`
 //! environment variables, then flags (a plan file layers its own tables the
-//! same way). Every value passes one gate, [`Layers::set`], which checks the
-//! key and the kind of its value; the file is parsed with its spans, so an
-//! error names the line. Ranges are checked by [`Layers::resolve`], which
-//! names the source of the value it refuses.
+//! same way). The `config` crate reads the file and the environment; its
+//! conversions are loose, so its values are taken by kind alone and every
+//! value's kind is checked at the one gate, [`Layers::set`], before anything
+//! converts it. A spanned parse of the file finds each value's line, so an
+//! error names it. Ranges are checked by [`Layers::resolve`], which names the
+//! source of the value it refuses.
 
 use super::keys::{check_kind, default_table, from_text, key_named, show, Key};
 use super::{one_line, RunSpec, Settings, SettingsError, DEFAULT_FILE, ENV_PREFIX};
+use config::Source;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -91,12 +94,22 @@ impl Layers {
         Ok(layers)
     }
 
-    /// Lays a settings file over these settings.
+    /// Lays a settings file over these settings. `config` reads the file and
+    /// its TOML; each value goes to the gate by the kind TOML gave it, never
+    /// through `config`'s converters. A spanned parse of the same text finds
+    /// each key's line, so the values pass in the order they are written and
+    /// the first bad line is the one named.
     pub fn read_file(&mut self, path: &Path) -> Result<(), SettingsError> {
         let read_error = |reason: String| SettingsError::Read {
             path: path.to_path_buf(),
             reason,
         };
+        let syntax_error = |detail: String| SettingsError::Syntax {
+            path: path.to_path_buf(),
+            detail,
+        };
+        // Read here first: `config` would read bytes that are not UTF-8 as
+        // U+FFFD and carry on, and its errors do not all name the file.
         let bytes = std::fs::read(path).map_err(|e| read_error(e.to_string()))?;
         let text = String::from_utf8(bytes).map_err(|e| {
             read_error(format!(
@@ -104,38 +117,107 @@ impl Layers {
                 e.utf8_error().valid_up_to()
             ))
         })?;
-        let table: BTreeMap<String, toml::Spanned<toml::Value>> =
-            toml::from_str(&text).map_err(|e| SettingsError::Syntax {
-                path: path.to_path_buf(),
-                detail: one_line(&e.to_string()),
+        let written: BTreeMap<String, toml::Spanned<toml::Value>> =
+            toml::from_str(&text).map_err(|e| syntax_error(one_line(&e.to_string())))?;
+        // The file's own top-level keys, as written: a `Config` built from it
+        // would split a quoted key such as `"vm.count"` into a path.
+        let mut read = config::File::from(path)
+            .format(config::FileFormat::Toml)
+            .required(true)
+            .collect()
+            .map_err(|e| match e {
+                config::ConfigError::FileParse { cause, .. } => {
+                    syntax_error(one_line(&cause.to_string()))
+                }
+                other => read_error(one_line(&other.to_string())),
             })?;
-        // In the order they are written, so the first bad line is the one named.
-        let mut entries: Vec<_> = table.into_iter().collect();
+        let mut entries: Vec<_> = written.into_iter().collect();
         entries.sort_by_key(|(_, value)| value.span().start);
-        for (key, value) in entries {
+        for (key, written) in entries {
+            let line = line_of(&text, written.span().start);
+            let value = read
+                .remove(&key)
+                .ok_or_else(|| read_error(format!("it changed while it was read (`{key}`)")))?;
+            let value = toml_value(value)
+                .map_err(|what| syntax_error(format!("line {line}: `{key}` is {what}")))?;
+            // `config` reads a TOML date-time as text; no setting takes one,
+            // and the gate must see it for what it is.
+            let value = if holds_datetime(written.get_ref()) {
+                written.into_inner()
+            } else {
+                value
+            };
             let origin = Origin::File {
                 path: path.to_path_buf(),
-                line: line_of(&text, value.span().start),
+                line,
             };
-            self.set(&key, value.into_inner(), origin)?;
+            self.set(&key, value, origin)?;
         }
-        Ok(())
+        match read.into_keys().next() {
+            Some(key) => Err(read_error(format!(
+                "it changed while it was read (`{key}`)"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Lays the `LOGICAL_CLOCKS_*` variables among `vars` over these settings.
+    /// `config` reads them, as text (no `try_parsing`), and each goes to the
+    /// gate as the exact kind its key takes.
     pub fn read_environment(
         &mut self,
         vars: impl IntoIterator<Item = (OsString, OsString)>,
     ) -> Result<(), SettingsError> {
         let prefix = format!("{ENV_PREFIX}_");
-        let mut ours: Vec<(String, OsString)> = vars
+        // Ours by key, the name as written: `config` lowercases a name before
+        // it matches the prefix and keys what it reads by the lowercased rest,
+        // so it is given only names with the prefix in capitals (as before),
+        // and one per key: of names that differ only in case after the prefix,
+        // the last by name, which is the one that won before (the others are
+        // not read).
+        let mut ours: BTreeMap<String, (String, OsString)> = BTreeMap::new();
+        let mut names: Vec<(String, OsString)> = vars
             .into_iter()
             .map(|(name, value)| (name.to_string_lossy().into_owned(), value))
             .filter(|(name, _)| name.starts_with(&prefix))
             .collect();
-        ours.sort();
-        for (name, value) in ours {
-            let key = name[prefix.len()..].to_lowercase();
+        names.sort();
+        for (name, value) in names {
+            ours.insert(name[prefix.len()..].to_lowercase(), (name, value));
+        }
+        // `config` takes text only: a value that is not UTF-8 is refused here
+        // (by `set_text`), in its turn by name.
+        let mut source = config::Map::new();
+        let mut values = Vec::new();
+        for (key, (name, value)) in &ours {
+            match value.to_str() {
+                Some(text) => {
+                    source.insert(name.clone(), text.to_string());
+                }
+                None => values.push((name.clone(), key.clone(), value.clone())),
+            }
+        }
+        let read = config::Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator("_")
+            .source(Some(source))
+            .collect()
+            .map_err(|e| SettingsError::Environment {
+                reason: one_line(&e.to_string()),
+            })?;
+        for (key, value) in read {
+            let name = match ours.get(&key) {
+                Some((name, _)) => name.clone(),
+                None => format!("{ENV_PREFIX}_{}", key.to_uppercase()),
+            };
+            let config::ValueKind::String(text) = value.kind else {
+                return Err(SettingsError::Environment {
+                    reason: format!("{name} was not read as text"),
+                });
+            };
+            values.push((name, key, text.into()));
+        }
+        values.sort();
+        for (name, key, value) in values {
             self.set_text(&key, &value, Origin::Env(name))?;
         }
         Ok(())
@@ -252,6 +334,49 @@ impl Layers {
     }
 }
 
+/// A value as `config` read it from TOML, as a TOML value, by its kind
+/// alone: never through `config`'s converters, which round `3.5` to 4 and
+/// read `"yes"` as true. `Err`: what it is, when TOML has no such value.
+fn toml_value(value: config::Value) -> Result<toml::Value, String> {
+    use config::ValueKind as K;
+    let integer = |n: Option<i64>, shown: String| {
+        n.map(toml::Value::Integer)
+            .ok_or(format!("{shown}, beyond a 64-bit integer"))
+    };
+    Ok(match value.kind {
+        K::Nil => return Err("empty".into()),
+        K::Boolean(b) => toml::Value::Boolean(b),
+        K::I64(n) => toml::Value::Integer(n),
+        K::I128(n) => integer(n.try_into().ok(), n.to_string())?,
+        K::U64(n) => integer(n.try_into().ok(), n.to_string())?,
+        K::U128(n) => integer(n.try_into().ok(), n.to_string())?,
+        K::Float(x) => toml::Value::Float(x),
+        K::String(s) => toml::Value::String(s),
+        K::Array(items) => toml::Value::Array(
+            items
+                .into_iter()
+                .map(toml_value)
+                .collect::<Result<_, _>>()?,
+        ),
+        K::Table(table) => toml::Value::Table(
+            table
+                .into_iter()
+                .map(|(key, value)| Ok((key, toml_value(value)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+    })
+}
+
+/// Whether `value` is or holds a TOML date-time.
+fn holds_datetime(value: &toml::Value) -> bool {
+    match value {
+        toml::Value::Datetime(_) => true,
+        toml::Value::Array(items) => items.iter().any(holds_datetime),
+        toml::Value::Table(table) => table.values().any(holds_datetime),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,6 +490,127 @@ mod tests {
             .unwrap();
         let error = layers.resolve(|| 1).unwrap_err().to_string();
         assert!(error.contains("more than 0"), "{error}");
+    }
+
+    /// What `config` reads from `text` as a TOML file, converted by kind.
+    fn read_by_config(text: &str) -> toml::Table {
+        let (_dir, path) = file(text);
+        config::File::from(path.as_path())
+            .format(config::FileFormat::Toml)
+            .required(true)
+            .collect()
+            .unwrap()
+            .into_iter()
+            .map(|(key, value)| (key, toml_value(value).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn config_keeps_the_kinds_toml_wrote() {
+        let read = read_by_config("a = 3.5\nb = true\nc = \"yes\"\nd = \"1\"\n");
+        assert_eq!(read["a"], toml::Value::Float(3.5));
+        assert_eq!(read["b"], toml::Value::Boolean(true));
+        assert_eq!(read["c"], toml::Value::String("yes".into()));
+        assert_eq!(read["d"], toml::Value::String("1".into()));
+        // Every other kind and spelling reads as TOML itself reads it.
+        let text = "i = -5\nj = 1_000\nk = 0xff\nl = 0o17\nm = 0b101\nn = 3.0\no = 1e3\n\
+                    p = -0.25\nq = [1, 2.5, \"x\", false]\nr = { kind = \"constant\", ms = 5 }\n\
+                    s = [{ from = 1, to = 2, delay = { kind = \"none\" } }]\nt = 9223372036854775807\n\
+                    u = \"\"\nv = []\n[w]\nx = 1\n";
+        assert_eq!(
+            read_by_config(text),
+            toml::from_str::<toml::Table>(text).unwrap()
+        );
+        // Except a date-time, which it reads as text: the gate is given the date-time.
+        let read = read_by_config("a = 1979-05-27\n");
+        assert_eq!(read["a"], toml::Value::String("1979-05-27".into()));
+    }
+
+    #[test]
+    fn a_datetime_in_a_file_is_refused_as_one() {
+        let (_dir, path) = file("host = \"h\"\nlog_dir = 1979-05-27T07:32:00Z\n");
+        let error = Layers::default().read_file(&path).unwrap_err().to_string();
+        assert!(
+            error.starts_with("setting `log_dir` = 1979-05-27T07:32:00Z (in "),
+            "{error}"
+        );
+        let (_dir, path) = file("latency = { kind = 1979-05-27 }\n");
+        let error = Layers::default().read_file(&path).unwrap_err().to_string();
+        assert!(error.contains("{ kind = 1979-05-27 }"), "{error}");
+    }
+
+    #[test]
+    fn a_quoted_key_with_a_dot_stays_one_key() {
+        let (_dir, path) = file("vm_count = 4\n\"vm.count\" = 3\n");
+        let error = Layers::default().read_file(&path).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&format!(
+                "unknown setting `vm.count` (in {}, line 2)",
+                path.display()
+            )),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn config_reads_environment_values_as_text() {
+        let read = config::Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator("_")
+            .source(Some(config::Map::from_iter([
+                ("LOGICAL_CLOCKS_VM_COUNT".into(), "3.5".into()),
+                ("LOGICAL_CLOCKS_VIRTUAL_TIME".into(), "1".into()),
+            ])))
+            .collect()
+            .unwrap();
+        assert_eq!(
+            read["vm_count"].kind,
+            config::ValueKind::String("3.5".into())
+        );
+        assert_eq!(
+            read["virtual_time"].kind,
+            config::ValueKind::String("1".into())
+        );
+    }
+
+    #[test]
+    fn environment_names_are_matched_and_named_as_written() {
+        let mut layers = Layers::default();
+        let vars = env(&[
+            ("logical_clocks_vm_count", "7"),
+            ("LOGICAL_CLOCKS_vm_count", "5"),
+        ]);
+        layers.read_environment(vars).unwrap();
+        assert_eq!(layers.settings().vm_count, 5);
+        assert_eq!(
+            layers.origin("vm_count"),
+            Some(&Origin::Env("LOGICAL_CLOCKS_vm_count".into()))
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_environment_value_that_is_not_utf8_is_refused_in_its_turn() {
+        use std::os::unix::ffi::OsStringExt;
+        let not_text = || OsString::from_vec(b"caf\xe9".to_vec());
+        let error = |mut vars: Vec<(OsString, OsString)>| {
+            vars.push(("LOGICAL_CLOCKS_HOST".into(), not_text()));
+            Layers::default()
+                .read_environment(vars)
+                .unwrap_err()
+                .to_string()
+        };
+        let alone = error(Vec::new());
+        assert!(
+            alone.starts_with(
+                "setting `host` = \"caf\u{fffd}\" (from environment variable LOGICAL_CLOCKS_HOST)"
+            ),
+            "{alone}"
+        );
+        assert!(alone.ends_with("(this is not UTF-8 text)"), "{alone}");
+        let before = error(env(&[("LOGICAL_CLOCKS_BASE_PORT", "x")]));
+        assert!(before.starts_with("setting `base_port`"), "{before}");
+        let after = error(env(&[("LOGICAL_CLOCKS_VM_COUNT", "x")]));
+        assert!(after.starts_with("setting `host`"), "{after}");
     }
 
     #[test]
