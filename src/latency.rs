@@ -38,25 +38,45 @@ pub enum Delay {
 /// Longest delay a setting may ask for (one hour).
 pub const MAX_DELAY_MS: f64 = 3_600_000.0;
 
+/// Each kind of delay as a settings file writes it (`kind = "..."`), with the
+/// fields it takes, all in milliseconds: the words the errors are made of.
+pub const DELAY_KINDS: [(&str, &[&str]); 4] = [
+    ("none", &[]),
+    ("constant", &["ms"]),
+    ("uniform", &["min_ms", "max_ms"]),
+    ("exponential", &["mean_ms"]),
+];
+
 impl Delay {
-    /// Checks the parameters; the error says what is allowed.
+    /// Checks the parameters; the error says, in the settings file's words,
+    /// what this kind of delay needs.
     pub fn validate(&self) -> Result<(), String> {
         let in_range = |v: f64| v.is_finite() && (0.0..=MAX_DELAY_MS).contains(&v);
-        let ok = match *self {
-            Delay::None => true,
-            Delay::Constant { ms } => in_range(ms),
-            Delay::Uniform { min_ms, max_ms } => {
-                in_range(min_ms) && in_range(max_ms) && min_ms <= max_ms
-            }
-            Delay::Exponential { mean_ms } => in_range(mean_ms),
+        let (kind, ok) = match *self {
+            Delay::None => ("none", true),
+            Delay::Constant { ms } => ("constant", in_range(ms)),
+            Delay::Uniform { min_ms, max_ms } => (
+                "uniform",
+                in_range(min_ms) && in_range(max_ms) && min_ms <= max_ms,
+            ),
+            Delay::Exponential { mean_ms } => ("exponential", in_range(mean_ms)),
         };
         if ok {
-            Ok(())
-        } else {
-            Err(format!(
-                "delays in milliseconds from 0 to {MAX_DELAY_MS} (and min_ms <= max_ms)"
-            ))
+            return Ok(());
         }
+        let fields = DELAY_KINDS
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(&[][..], |(_, fields)| fields);
+        let order = if fields.len() == 2 {
+            format!(", with {} <= {}", fields[0], fields[1])
+        } else {
+            String::new()
+        };
+        Err(format!(
+            "kind = \"{kind}\" needs {} from 0 to {MAX_DELAY_MS} (milliseconds){order}",
+            fields.join(" and ")
+        ))
     }
 
     /// Draws one delay.
@@ -232,6 +252,28 @@ mod tests {
         };
         assert!(backwards.validate().is_err());
         assert!(Delay::Exponential { mean_ms: 3.0 }.validate().is_ok());
+    }
+
+    #[test]
+    fn refusals_say_what_the_kind_needs_in_the_settings_words() {
+        assert_eq!(
+            Delay::Constant { ms: -5.0 }.validate().unwrap_err(),
+            "kind = \"constant\" needs ms from 0 to 3600000 (milliseconds)"
+        );
+        let backwards = Delay::Uniform {
+            min_ms: 9.0,
+            max_ms: 1.0,
+        };
+        assert_eq!(
+            backwards.validate().unwrap_err(),
+            "kind = \"uniform\" needs min_ms and max_ms from 0 to 3600000 (milliseconds), \
+             with min_ms <= max_ms"
+        );
+        let huge = Delay::Exponential { mean_ms: 1e300 };
+        assert!(huge
+            .validate()
+            .unwrap_err()
+            .starts_with("kind = \"exponential\" needs mean_ms"));
     }
 
     #[test]

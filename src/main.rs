@@ -4,7 +4,8 @@
 use clap::{Args, Parser, Subcommand};
 use logical_clocks::analysis::{self, AnalyzeOptions};
 use logical_clocks::run::{self, RunError, RunOptions};
-use logical_clocks::settings::{Overrides, Settings, SettingsError};
+use logical_clocks::settings::{self, flag_help, Layers, Origin, RunSpec, Settings, SettingsError};
+use std::ffi::OsString;
 use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -18,7 +19,8 @@ const USAGE_ERROR: u8 = 2;
     name = "logical-clocks",
     version,
     about = "Model VMs with Lamport clocks ticking at different rates over real TCP",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    after_help = settings::settings_help()
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,6 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the model (the default when no subcommand is given).
+    #[command(after_help = settings::settings_help())]
     Run(RunArgs),
     /// Analyse runs: statistics, the clock-condition check, summary.json, events.csv, plots.
     Analyze(AnalyzeArgs),
@@ -49,9 +52,13 @@ struct ExperimentArgs {
     /// Run every trial on virtual time.
     #[arg(long)]
     virtual_time: bool,
-    /// Directory that receives the study directory (default logs).
+    /// Directory that receives the study directory (default: `log_dir` from the settings file or
+    /// LOGICAL_CLOCKS_LOG_DIR, else logs).
     #[arg(long, value_name = "DIR")]
     log_dir: Option<PathBuf>,
+    /// Settings file to take `log_dir` from (the plan decides everything else).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -62,7 +69,8 @@ struct AnalyzeArgs {
     /// Skip the PNG plots (faster).
     #[arg(long)]
     no_plots: bool,
-    /// Where to look for the newest run (default: `log_dir` from the settings).
+    /// Where to look for the newest run (default: `log_dir` from the settings file or
+    /// LOGICAL_CLOCKS_LOG_DIR, else logs).
     #[arg(long, value_name = "DIR")]
     log_dir: Option<PathBuf>,
     /// Settings file to take `log_dir` from.
@@ -70,28 +78,30 @@ struct AnalyzeArgs {
     config: Option<PathBuf>,
 }
 
+/// The run's flags. Values are kept as text and read by the settings' own
+/// parser, like environment variables, so a flag is checked exactly like the
+/// file and the environment (`--vm-count 3.5` is refused the same way as
+/// `vm_count = 3.5`), and a negative number reaches the range check.
 #[derive(Args, Clone, Default)]
 struct RunArgs {
-    /// Run for this many seconds (default 60).
-    #[arg(long, value_name = "SECONDS")]
-    runtime: Option<f64>,
-    /// Number of VMs (default 3).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    vm_count: Option<i64>,
-    /// VM i listens on PORT+i-1; 0 lets the OS pick free ports.
-    #[arg(long, value_name = "PORT", allow_negative_numbers = true)]
-    base_port: Option<i64>,
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true,
+          help = flag_help("runtime"))]
+    runtime: Option<OsString>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          help = flag_help("vm_count"))]
+    vm_count: Option<OsString>,
+    #[arg(long, value_name = "PORT", allow_negative_numbers = true,
+          help = flag_help("base_port"))]
+    base_port: Option<OsString>,
     /// Settings file (default: Settings.toml in the working directory, if present).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Seed for every random choice, rates included (default: picked and recorded).
-    #[arg(long, value_name = "N")]
-    seed: Option<u64>,
-    /// Directory that receives one sub-directory per run (default logs).
-    #[arg(long, value_name = "DIR")]
-    log_dir: Option<PathBuf>,
-    /// Run on simulated time: an hour in well under a second, byte-identical per seed.
-    #[arg(long)]
+    #[arg(long, value_name = "N|random", allow_negative_numbers = true,
+          help = flag_help("seed"))]
+    seed: Option<OsString>,
+    #[arg(long, value_name = "DIR", help = flag_help("log_dir"))]
+    log_dir: Option<OsString>,
+    #[arg(long, help = flag_help("virtual_time"))]
     virtual_time: bool,
 }
 
@@ -159,10 +169,17 @@ fn study(args: &ExperimentArgs) -> ExitCode {
         Ok(loaded) => loaded,
         Err(e) => return fail(USAGE_ERROR, &e),
     };
+    let log_dir = match &args.log_dir {
+        Some(dir) => dir.clone(),
+        None => match Settings::load(args.config.as_deref()) {
+            Ok(settings) => settings.log_dir,
+            Err(e) => return fail(USAGE_ERROR, &e),
+        },
+    };
     let options = StudyOptions {
         jobs: args.jobs.into(),
         virtual_time: args.virtual_time,
-        log_dir: args.log_dir.clone().unwrap_or(Settings::default().log_dir),
+        log_dir,
     };
     match experiment::run_study(&loaded, &options) {
         Ok(study) => {
@@ -232,20 +249,25 @@ fn run_model(args: &RunArgs) -> ExitCode {
 
 /// Settings file and environment, checked on their own (a bad value is an
 /// error even when a flag overrides it), then the flags on top.
-fn load_spec(args: &RunArgs) -> Result<logical_clocks::settings::RunSpec, SettingsError> {
-    let settings = Settings::load(args.config.as_deref())?;
-    settings.resolve(|| 0)?;
-    let overrides = Overrides {
-        runtime: args.runtime,
-        vm_count: args.vm_count,
-        base_port: args.base_port,
-        seed: args.seed,
-        log_dir: args.log_dir.clone(),
-        virtual_time: args.virtual_time,
-    };
-    settings
-        .with_overrides(&overrides)
-        .resolve(|| u64::from(rand::random::<u32>()))
+fn load_spec(args: &RunArgs) -> Result<RunSpec, SettingsError> {
+    let mut layers = Layers::load(args.config.as_deref())?;
+    layers.resolve(|| 0)?;
+    let flags = [
+        ("runtime", "--runtime", &args.runtime),
+        ("vm_count", "--vm-count", &args.vm_count),
+        ("base_port", "--base-port", &args.base_port),
+        ("seed", "--seed", &args.seed),
+        ("log_dir", "--log-dir", &args.log_dir),
+    ];
+    for (key, flag, text) in flags {
+        if let Some(text) = text {
+            layers.set_text(key, text, Origin::Flag(flag))?;
+        }
+    }
+    if args.virtual_time {
+        layers.set("virtual_time", true.into(), Origin::Flag("--virtual-time"))?;
+    }
+    layers.resolve(|| u64::from(rand::random::<u32>()))
 }
 
 fn fail(code: u8, error: &dyn fmt::Display) -> ExitCode {

@@ -7,11 +7,35 @@
 //! run uses, built only by [`Settings::resolve`], so nothing downstream ever
 //! sees a value that was not checked. The prefix is not `LC_`: the locale
 //! variables (`LC_ALL`, `LC_CTYPE`) would collide with it.
+//!
+//! The `config` crate reads the settings file and the environment; its
+//! conversions are loose (it rounds `3.5` to 4, reads `true` as 1 and `"yes"`
+//! as true), so nothing is converted by it: every value, whatever its source,
+//! reaches [`Settings`] through one gate, [`Layers::set`], which checks the
+//! value's kind *before* anything converts it. The settings file and plan
+//! files come to it as TOML values (by the kind TOML gave them), environment
+//! variables and flags as text read as the exact kind its key takes. Each
+//! value remembers where it came from ([`Origin`]), so an error names the file
+//! and line, the variable or the flag.
+//!
+//! - `keys.rs`: every key, the kind of value it takes and what it allows, in
+//!   the words `--help` and the errors share; the kind checks.
+//! - `layers.rs`: the sources, layered, each value with its origin.
+
+mod keys;
+mod layers;
+
+pub use keys::{flag_help, key_named, settings_help, Key, KEYS};
+pub(crate) use layers::line_of;
+pub use layers::{Layers, Origin};
+
+pub(crate) use keys::{compact, show};
+use keys::{rate_allowed, show_delay};
 
 use crate::latency::{Delay, Latency};
 use crate::model::{draw_rates, VmId};
-use config::{Config, Environment, File, FileFormat};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,6 +48,8 @@ pub const DEFAULT_FILE: &str = "Settings.toml";
 pub const MAX_VMS: i64 = 128;
 pub const MAX_RATE: i64 = 10_000;
 pub const MAX_RUNTIME_SECS: f64 = 7.0 * 24.0 * 3600.0;
+/// Longest a log line may wait in memory.
+pub const MAX_LOG_FLUSH_MS: i64 = 60_000;
 
 /// The run seed: fixed, or picked at start (and then recorded in the run's
 /// `settings.toml`, so every run can be repeated).
@@ -146,7 +172,9 @@ impl RunSpec {
     }
 }
 
-/// Command-line flags that override single settings.
+/// Overrides of single settings, for library callers (the study sets each
+/// trial's `log_dir` and `virtual_time`). The command line goes through
+/// [`Layers::set_text`] instead, so a flag is checked like any other source.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overrides {
     pub runtime: Option<f64>,
@@ -158,17 +186,40 @@ pub struct Overrides {
     pub virtual_time: bool,
 }
 
+/// ` (in Settings.toml, line 3)`, or nothing when the origin is not known.
+fn at(origin: &Option<Origin>) -> String {
+    origin
+        .as_ref()
+        .map(|origin| format!(" ({origin})"))
+        .unwrap_or_default()
+}
+
 /// A setting that cannot be used, in one line the user can act on.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SettingsError {
-    #[error("settings: {0}")]
-    Load(String),
-    #[error("setting `{key}` = {value} is not allowed: {allowed}")]
+    #[error("cannot read config file {}: {reason}", path.display())]
+    Read { path: PathBuf, reason: String },
+    #[error("config file {}: {detail}", path.display())]
+    Syntax { path: PathBuf, detail: String },
+    #[error("cannot read the environment: {reason}")]
+    Environment { reason: String },
+    #[error(
+        "unknown setting `{key}` ({origin}); the settings are {}",
+        known_keys()
+    )]
+    Unknown { key: String, origin: Origin },
+    #[error("setting `{key}` = {value}{} is not allowed: {allowed}", at(origin))]
     Invalid {
         key: &'static str,
         value: String,
         allowed: String,
+        /// Where the value came from, when known.
+        origin: Option<Origin>,
     },
+}
+
+fn known_keys() -> String {
+    KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
 }
 
 fn invalid(key: &'static str, value: impl ToString, allowed: impl Into<String>) -> SettingsError {
@@ -176,6 +227,7 @@ fn invalid(key: &'static str, value: impl ToString, allowed: impl Into<String>) 
         key,
         value: value.to_string(),
         allowed: allowed.into(),
+        origin: None,
     }
 }
 
@@ -190,46 +242,13 @@ pub(crate) fn one_line(message: &str) -> String {
 }
 
 impl Settings {
-    /// Reads the settings file and the environment over the defaults.
-    /// `file`: an explicit file (must exist), or `None` for `Settings.toml`
-    /// in the working directory (used when present).
+    /// Reads the settings file and the environment over the defaults
+    /// (see [`Layers::load`]).
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
-        let source = match file {
-            Some(path) => {
-                if !path.is_file() {
-                    return Err(SettingsError::Load(format!(
-                        "config file {} does not exist or is not a file",
-                        path.display()
-                    )));
-                }
-                File::from(path).format(FileFormat::Toml).required(true)
-            }
-            None => File::new(DEFAULT_FILE, FileFormat::Toml).required(false),
-        };
-        let environment = Environment::with_prefix(ENV_PREFIX)
-            .prefix_separator("_")
-            .separator("__")
-            .try_parsing(true)
-            .list_separator(",")
-            .with_list_parse_key("rates");
-        Config::builder()
-            .add_source(source)
-            .add_source(environment)
-            .build()
-            .and_then(Config::try_deserialize)
-            .map_err(|e| {
-                let mut message = one_line(&e.to_string());
-                if message.starts_with("unknown field") {
-                    message.push_str(&format!(
-                        " (in {} or a {ENV_PREFIX}_* environment variable)",
-                        file.map_or(DEFAULT_FILE.into(), |f| f.display().to_string())
-                    ));
-                }
-                SettingsError::Load(message)
-            })
+        Layers::load(file).map(|layers| layers.settings())
     }
 
-    /// These settings with the flags applied on top.
+    /// These settings with the overrides applied on top.
     pub fn with_overrides(&self, overrides: &Overrides) -> Settings {
         let mut settings = self.clone();
         if let Some(runtime) = overrides.runtime {
@@ -254,19 +273,16 @@ impl Settings {
     /// Checks every value and decides the seed and rates.
     /// `pick_seed` supplies a seed when the settings leave it random.
     pub fn resolve(&self, pick_seed: impl FnOnce() -> u64) -> Result<RunSpec, SettingsError> {
+        let allowed = |name: &str| key_named(name).map(Key::allowed).unwrap_or_default();
         if !(2..=MAX_VMS).contains(&self.vm_count) {
-            return Err(invalid(
-                "vm_count",
-                self.vm_count,
-                format!("a whole number of VMs from 2 to {MAX_VMS}"),
-            ));
+            return Err(invalid("vm_count", self.vm_count, allowed("vm_count")));
         }
         let vm_count = self.vm_count as u32;
         if !(self.runtime.is_finite() && self.runtime > 0.0 && self.runtime <= MAX_RUNTIME_SECS) {
             return Err(invalid(
                 "runtime",
-                self.runtime,
-                format!("seconds, more than 0 and at most {MAX_RUNTIME_SECS} (one week)"),
+                compact(self.runtime),
+                allowed("runtime"),
             ));
         }
         let last_port = self.base_port + i64::from(vm_count) - 1;
@@ -283,20 +299,16 @@ impl Settings {
                 ),
             ));
         }
-        let host: IpAddr = self.host.parse().map_err(|_| {
-            invalid(
-                "host",
-                format!("{:?}", self.host),
-                "an IP address such as 127.0.0.1 or ::1",
-            )
-        })?;
+        let host: IpAddr = self
+            .host
+            .parse()
+            .map_err(|_| invalid("host", format!("{:?}", self.host), allowed("host")))?;
         if self.log_dir.as_os_str().is_empty() {
-            return Err(invalid("log_dir", "\"\"", "a directory path"));
+            return Err(invalid("log_dir", "\"\"", allowed("log_dir")));
         }
-        let rate_range = format!("a whole number of ticks per second from 1 to {MAX_RATE}");
         for (key, rate) in [("rate_min", self.rate_min), ("rate_max", self.rate_max)] {
             if !(1..=MAX_RATE).contains(&rate) {
-                return Err(invalid(key, rate, rate_range.clone()));
+                return Err(invalid(key, rate, rate_allowed()));
             }
         }
         if self.rate_min > self.rate_max {
@@ -315,53 +327,71 @@ impl Settings {
                 ),
             ));
         }
-        if let Some(bad) = self.rates.iter().find(|r| !(1..=MAX_RATE).contains(r)) {
-            return Err(invalid("rates", bad, rate_range));
+        if self.rates.iter().any(|r| !(1..=MAX_RATE).contains(r)) {
+            return Err(invalid(
+                "rates",
+                format!("{:?}", self.rates),
+                format!("each rate {}", rate_allowed()),
+            ));
         }
         if !(0.0..=1.0).contains(&self.internal_probability) {
             return Err(invalid(
                 "internal_probability",
-                self.internal_probability,
-                "a probability from 0.0 to 1.0 (0.7 is the assignment's die)",
+                compact(self.internal_probability),
+                allowed("internal_probability"),
             ));
         }
         self.latency
             .validate()
-            .map_err(|allowed| invalid("latency", format!("{:?}", self.latency), allowed))?;
+            .map_err(|why| invalid("latency", show_delay(&self.latency), why))?;
         let mut latency = Latency {
             default: self.latency,
             ..Latency::default()
         };
-        for link in &self.latency_links {
+        // Entry number (from 1) of each link's override, to name both of a pair.
+        let mut entries = BTreeMap::new();
+        for (index, link) in self.latency_links.iter().enumerate() {
             let ids = 1..=i64::from(vm_count);
+            let written = format!("from = {}, to = {}", link.from, link.to);
+            let entry = index + 1;
             if !ids.contains(&link.from) || !ids.contains(&link.to) || link.from == link.to {
                 return Err(invalid(
                     "latency_links",
-                    format!("from = {}, to = {}", link.from, link.to),
-                    format!("links between two different VM ids from 1 to {vm_count}"),
+                    format!("[.., {{ {written}, .. }}]"),
+                    format!(
+                        "entry {entry}: links between two different VM ids from 1 to {vm_count}"
+                    ),
                 ));
             }
-            link.delay.validate().map_err(|allowed| {
-                invalid("latency_links", format!("{:?}", link.delay), allowed)
+            link.delay.validate().map_err(|why| {
+                let delay = show_delay(&link.delay);
+                invalid(
+                    "latency_links",
+                    format!("[.., {{ {written}, delay = {delay} }}]"),
+                    format!("entry {entry}: {why}"),
+                )
             })?;
+            if let Some(first) = entries.insert((link.from, link.to), entry) {
+                return Err(invalid(
+                    "latency_links",
+                    format!("entries {first} and {entry}, both {written}"),
+                    "at most one entry per link from one VM to another",
+                ));
+            }
             latency
                 .links
                 .insert((link.from as VmId, link.to as VmId), link.delay);
         }
-        if !(0..=60_000).contains(&self.log_flush_ms) {
+        if !(0..=MAX_LOG_FLUSH_MS).contains(&self.log_flush_ms) {
             return Err(invalid(
                 "log_flush_ms",
                 self.log_flush_ms,
-                "milliseconds from 0 (write every line at once) to 60000",
+                allowed("log_flush_ms"),
             ));
         }
         let seed = match self.seed {
             Seed::Fixed(seed) if seed > MAX_SEED => {
-                return Err(invalid(
-                    "seed",
-                    seed,
-                    format!("\"random\" or a whole number from 0 to {MAX_SEED}"),
-                ))
+                return Err(invalid("seed", seed, allowed("seed")))
             }
             Seed::Fixed(seed) => seed,
             Seed::Random => pick_seed(),
@@ -533,6 +563,60 @@ mod tests {
         assert_eq!(parse("\"42\"").unwrap().seed, Seed::Fixed(42));
         assert!(parse("-3").is_err());
         assert!(parse("\"soon\"").is_err());
+    }
+
+    #[test]
+    fn numbers_in_errors_are_written_compactly() {
+        let settings = Settings {
+            runtime: 1e300,
+            ..Settings::default()
+        };
+        let error = resolve(&settings).unwrap_err().to_string();
+        assert!(
+            error.contains("`runtime` = 1e300 is not allowed"),
+            "{error}"
+        );
+        assert!(error.len() < 200, "{error}");
+        assert_eq!(compact(-5.0), "-5");
+        assert_eq!(compact(0.25), "0.25");
+        assert_eq!(compact(1e-9), "1e-9");
+    }
+
+    #[test]
+    fn delay_errors_are_in_the_settings_words() {
+        let settings = Settings {
+            latency: Delay::Constant { ms: -5.0 },
+            ..Settings::default()
+        };
+        let error = resolve(&settings).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "setting `latency` = { kind = \"constant\", ms = -5 } is not allowed: \
+             kind = \"constant\" needs ms from 0 to 3600000 (milliseconds)"
+        );
+    }
+
+    #[test]
+    fn a_link_given_twice_is_refused_naming_both_entries() {
+        let link = |from, to, ms| LinkLatency {
+            from,
+            to,
+            delay: Delay::Constant { ms },
+        };
+        let settings = Settings {
+            latency_links: vec![link(1, 2, 5.0), link(2, 1, 5.0), link(1, 2, 9.0)],
+            ..Settings::default()
+        };
+        let error = resolve(&settings).unwrap_err().to_string();
+        assert!(
+            error.starts_with("setting `latency_links` = entries 1 and 3, both from = 1, to = 2"),
+            "{error}"
+        );
+        let one_way_each = Settings {
+            latency_links: vec![link(1, 2, 5.0), link(2, 1, 5.0)],
+            ..Settings::default()
+        };
+        assert!(resolve(&one_way_each).is_ok());
     }
 
     #[test]

@@ -6,9 +6,11 @@
 //! `description`, and any settings keys, spelled as in `Settings.toml`.
 //!
 //! Every trial's settings are built here, once, by layering tables (built-in defaults < plan
-//! `runtime` < `base` < variation) and checking them with [`Settings::resolve`], so a bad plan
-//! fails before anything runs, in one line naming the variation and the key. The plan does not
-//! read `Settings.toml` or the environment: a study is repeated from its plan alone.
+//! `runtime` < `base` < variation) through the settings' own gate ([`Layers::set`], which
+//! checks each value's kind exactly as for `Settings.toml` and names its line) and checking them
+//! with [`Settings::resolve`], so a bad plan fails before anything runs, in one line naming the
+//! variation, the key and the line. The plan does not read `Settings.toml` or the environment: a
+//! study is repeated from its plan alone.
 //!
 //! Seeds: trial `k` of *every* variation gets the same seed, derived from the plan seed and
 //! `k`. Variations are then compared on common random numbers (the same die rolls and, where
@@ -16,9 +18,12 @@
 //! independent seeds would.
 
 use crate::model::derive_seed;
-use crate::settings::{one_line, RunSpec, Seed, Settings, MAX_SEED};
+use crate::settings::{
+    key_named, line_of, one_line, show, Layers, Origin, RunSpec, Seed, Settings, KEYS, MAX_SEED,
+};
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use toml::Spanned;
 
 /// Most trials a variation may ask for.
 pub const MAX_TRIALS: i64 = 1000;
@@ -86,17 +91,29 @@ impl Plan {
 pub enum PlanError {
     #[error("{0}")]
     Syntax(String),
-    #[error("`{key}` = {value} is not allowed: {allowed}")]
+    #[error("`{key}` = {value}{} is not allowed: {allowed}", on_line(line))]
     Invalid {
         key: &'static str,
         value: String,
+        /// The value's line in the plan.
+        line: Option<usize>,
         allowed: String,
     },
+    #[error("{0}")]
+    Setting(String),
     #[error("`base`: {0}")]
     Base(String),
     #[error("variation `{variation}`: {detail}")]
     Variation { variation: String, detail: String },
 }
+
+/// ` (line 3)`, or nothing.
+fn on_line(line: &Option<usize>) -> String {
+    line.map(|l| format!(" (line {l})")).unwrap_or_default()
+}
+
+/// A table of a plan as written, each value with its place in the text.
+type Entries = BTreeMap<String, Spanned<toml::Value>>;
 
 /// The plan file as written; variations stay tables until their keys are checked.
 #[derive(Debug, Deserialize)]
@@ -104,13 +121,13 @@ pub enum PlanError {
 struct PlanFile {
     name: Option<String>,
     description: Option<String>,
-    seed: u64,
-    trials: Option<i64>,
-    runtime: Option<toml::Value>,
+    seed: Spanned<toml::Value>,
+    trials: Option<Spanned<toml::Value>>,
+    runtime: Option<Spanned<toml::Value>>,
     #[serde(default)]
-    base: toml::Table,
+    base: Entries,
     #[serde(default, rename = "variation")]
-    variations: Vec<toml::Table>,
+    variations: Vec<Entries>,
 }
 
 /// The seed of trial `number` (1-based) of every variation.
@@ -123,41 +140,49 @@ pub fn trial_seed(plan_seed: u64, number: u32) -> u64 {
 pub fn parse(text: &str) -> Result<Plan, PlanError> {
     let file: PlanFile =
         toml::from_str(text).map_err(|e| PlanError::Syntax(one_line(&e.to_string())))?;
-    if file.seed > MAX_SEED {
-        return Err(PlanError::Invalid {
-            key: "seed",
-            value: file.seed.to_string(),
-            allowed: format!("a whole number from 0 to {MAX_SEED}"),
-        });
-    }
-    let default_trials =
-        check_trials(file.trials.unwrap_or(DEFAULT_TRIALS)).map_err(|allowed| {
-            PlanError::Invalid {
-                key: "trials",
-                value: file.trials.unwrap_or_default().to_string(),
-                allowed,
-            }
-        })?;
+    let invalid = |key, value: &Spanned<toml::Value>, allowed| PlanError::Invalid {
+        key,
+        value: show(value.get_ref()),
+        line: Some(line_of(text, value.span().start)),
+        allowed,
+    };
+    let seed = match file.seed.get_ref() {
+        toml::Value::Integer(seed) if *seed >= 0 => *seed as u64,
+        _ => {
+            return Err(invalid(
+                "seed",
+                &file.seed,
+                format!("a whole number from 0 to {MAX_SEED}"),
+            ))
+        }
+    };
+    let default_trials = match &file.trials {
+        None => DEFAULT_TRIALS as u32,
+        Some(trials) => {
+            trials_of(trials.get_ref()).map_err(|allowed| invalid("trials", trials, allowed))?
+        }
+    };
     if file.variations.is_empty() {
         return Err(PlanError::Invalid {
             key: "variation",
             value: "[]".into(),
+            line: None,
             allowed: "at least one [[variation]] with a name".into(),
         });
     }
 
-    let mut common = defaults_table();
+    let mut common = Layers::default();
     if let Some(runtime) = &file.runtime {
-        override_key(&mut common, "runtime", runtime).map_err(PlanError::Syntax)?;
+        set(&mut common, "runtime", runtime, text).map_err(PlanError::Setting)?;
     }
     for (key, value) in &file.base {
-        override_key(&mut common, key, value).map_err(PlanError::Base)?;
+        set(&mut common, key, value, text).map_err(PlanError::Base)?;
     }
 
     let mut names = BTreeSet::new();
     let mut variations = Vec::new();
     for (index, table) in file.variations.iter().enumerate() {
-        let variation = parse_variation(table, index, &common, default_trials, file.seed)?;
+        let variation = parse_variation(table, index, &common, default_trials, seed, text)?;
         if !names.insert(variation.name.clone()) {
             return Err(PlanError::Variation {
                 variation: variation.name,
@@ -169,8 +194,8 @@ pub fn parse(text: &str) -> Result<Plan, PlanError> {
     Ok(Plan {
         name: file.name.unwrap_or_else(|| "study".into()),
         description: file.description,
-        seed: file.seed,
-        base: written(&file.base),
+        seed,
+        base: written(file.base.iter()),
         variations,
     })
 }
@@ -179,21 +204,29 @@ pub fn parse(text: &str) -> Result<Plan, PlanError> {
 const VARIATION_KEYS: [&str; 3] = ["name", "trials", "description"];
 
 fn parse_variation(
-    table: &toml::Table,
+    table: &Entries,
     index: usize,
-    common: &toml::Table,
+    common: &Layers,
     default_trials: u32,
     plan_seed: u64,
+    text: &str,
 ) -> Result<Variation, PlanError> {
     let unnamed = || format!("#{}", index + 1);
+    let at = |value: &Spanned<toml::Value>| format!("line {}", line_of(text, value.span().start));
     let name = match table.get("name") {
-        Some(toml::Value::String(name)) => name.clone(),
-        Some(other) => {
-            return Err(PlanError::Variation {
-                variation: unnamed(),
-                detail: format!("`name` = {other} is not allowed: a string"),
-            })
-        }
+        Some(name) => match name.get_ref() {
+            toml::Value::String(name) => name.clone(),
+            other => {
+                return Err(PlanError::Variation {
+                    variation: unnamed(),
+                    detail: format!(
+                        "`name` = {} ({}) is not allowed: a string",
+                        show(other),
+                        at(name)
+                    ),
+                })
+            }
+        },
         None => {
             return Err(PlanError::Variation {
                 variation: unnamed(),
@@ -210,34 +243,37 @@ fn parse_variation(
     }
     let description = match table.get("description") {
         None => None,
-        Some(toml::Value::String(text)) => Some(text.clone()),
-        Some(other) => {
-            return Err(fail(format!(
-                "`description` = {other} is not allowed: a string"
-            )))
-        }
+        Some(description) => match description.get_ref() {
+            toml::Value::String(text) => Some(text.clone()),
+            other => {
+                return Err(fail(format!(
+                    "`description` = {} ({}) is not allowed: a string",
+                    show(other),
+                    at(description)
+                )))
+            }
+        },
     };
     let trials = match table.get("trials") {
         None => default_trials,
-        Some(toml::Value::Integer(n)) => check_trials(*n)
-            .map_err(|allowed| fail(format!("`trials` = {n} is not allowed: {allowed}")))?,
-        Some(other) => {
-            return Err(fail(format!(
-                "`trials` = {other} is not allowed: a whole number from 1 to {MAX_TRIALS}"
-            )))
-        }
+        Some(trials) => trials_of(trials.get_ref()).map_err(|allowed| {
+            fail(format!(
+                "`trials` = {} ({}) is not allowed: {allowed}",
+                show(trials.get_ref()),
+                at(trials)
+            ))
+        })?,
     };
 
-    let own: toml::Table = table
+    let own: Vec<(&String, &Spanned<toml::Value>)> = table
         .iter()
         .filter(|(key, _)| !VARIATION_KEYS.contains(&key.as_str()))
-        .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
     let mut merged = common.clone();
     for (key, value) in &own {
-        override_key(&mut merged, key, value).map_err(fail)?;
+        set(&mut merged, key, value, text).map_err(fail)?;
     }
-    let settings = to_settings(&merged).map_err(fail)?;
+    let settings = merged.settings();
 
     let trials = (1..=trials)
         .map(|number| {
@@ -246,7 +282,9 @@ fn parse_variation(
                 base_port: 0,
                 ..settings.clone()
             };
-            let spec = settings.resolve(|| 0).map_err(|e| fail(e.to_string()))?;
+            let spec = settings
+                .resolve(|| 0)
+                .map_err(|e| fail(merged.locate(e).to_string()))?;
             Ok(Trial {
                 variation: name.clone(),
                 number,
@@ -258,48 +296,50 @@ fn parse_variation(
     Ok(Variation {
         name,
         description,
-        overrides: written(&own),
+        overrides: written(own.into_iter()),
         trials,
     })
 }
 
-/// Every settings key with its built-in default, as a TOML table to layer overrides on.
-fn defaults_table() -> toml::Table {
-    toml::Table::try_from(Settings::default()).expect("the default settings serialize to TOML")
-}
-
-/// Sets `key` in `table`, checking that it is a setting the plan may set and that its value
-/// has the right type. Range checks come later, from `Settings::resolve`.
-fn override_key(table: &mut toml::Table, key: &str, value: &toml::Value) -> Result<(), String> {
+/// Lays `key` of a plan over `layers`: a setting the study does not decide, through the same
+/// gate as a settings file (its kind checked, its line named). Ranges are checked later, by
+/// `Settings::resolve`.
+fn set(
+    layers: &mut Layers,
+    key: &str,
+    value: &Spanned<toml::Value>,
+    text: &str,
+) -> Result<(), String> {
     if let Some((_, why)) = DECIDED_BY_STUDY.iter().find(|(k, _)| *k == key) {
         return Err(format!("`{key}` cannot be set in a plan: {why}"));
     }
-    if !table.contains_key(key) {
-        let known: Vec<&str> = table
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !DECIDED_BY_STUDY.iter().any(|(d, _)| d == k))
-            .collect();
+    if key_named(key).is_none() {
         return Err(format!(
             "unknown setting `{key}` (settings are {})",
-            known.join(", ")
+            plan_keys().join(", ")
         ));
     }
-    table.insert(key.to_string(), value.clone());
-    to_settings(table)
-        .map(drop)
-        .map_err(|e| format!("setting `{key}` = {value}: {e}"))
+    let origin = Origin::Line(line_of(text, value.span().start));
+    layers
+        .set(key, value.get_ref().clone(), origin)
+        .map_err(|e| e.to_string())
 }
 
-fn to_settings(table: &toml::Table) -> Result<Settings, String> {
-    Settings::deserialize(toml::Value::Table(table.clone())).map_err(|e| one_line(&e.to_string()))
+/// The settings a plan may set, in alphabetical order.
+fn plan_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&str> = KEYS
+        .iter()
+        .map(|k| k.name)
+        .filter(|k| !DECIDED_BY_STUDY.iter().any(|(d, _)| d == k))
+        .collect();
+    keys.sort_unstable();
+    keys
 }
 
-fn check_trials(n: i64) -> Result<u32, String> {
-    if (1..=MAX_TRIALS).contains(&n) {
-        Ok(n as u32)
-    } else {
-        Err(format!("a whole number of trials from 1 to {MAX_TRIALS}"))
+fn trials_of(value: &toml::Value) -> Result<u32, String> {
+    match value {
+        toml::Value::Integer(n) if (1..=MAX_TRIALS).contains(n) => Ok(*n as u32),
+        _ => Err(format!("a whole number of trials from 1 to {MAX_TRIALS}")),
     }
 }
 
@@ -318,10 +358,11 @@ fn check_name(name: &str) -> Result<(), &'static str> {
     }
 }
 
-fn written(table: &toml::Table) -> Vec<String> {
-    table
-        .iter()
-        .map(|(key, value)| format!("{key} = {value}"))
+fn written<'a>(
+    entries: impl Iterator<Item = (&'a String, &'a Spanned<toml::Value>)>,
+) -> Vec<String> {
+    entries
+        .map(|(key, value)| format!("{key} = {}", show(value.get_ref())))
         .collect()
 }
 
@@ -410,7 +451,7 @@ mod tests {
         );
         let error = error_of(&TWO.replace("rate_min = 3", "rate_min = 5"));
         assert!(
-            error.contains("`narrow`: setting `rate_min` = 5 is not allowed"),
+            error.contains("`narrow`: setting `rate_min` = 5 (line 12) is not allowed"),
             "{error}"
         );
         let error = error_of(&TWO.replace("rate_min = 3", "seed = 3"));
@@ -430,8 +471,49 @@ mod tests {
     }
 
     #[test]
+    fn plan_values_are_checked_like_the_settings_file_and_named_by_line() {
+        let error = error_of(&TWO.replace("rate_min = 3", "vm_count = 3.5"));
+        assert_eq!(
+            error,
+            "variation `narrow`: setting `vm_count` = 3.5 (line 12) is not allowed: \
+             a whole number of VMs from 2 to 128"
+        );
+        let error = error_of(&TWO.replace("rate_min = 3", "virtual_time = \"yes\""));
+        assert!(
+            error.ends_with("`virtual_time` = \"yes\" (line 12) is not allowed: true or false"),
+            "{error}"
+        );
+        let error = error_of(&TWO.replace("rate_min = 3", "rates = [1.4, 2.6, 3]"));
+        assert!(
+            error.contains("`rates` = [1.4, 2.6, 3] (line 12)"),
+            "{error}"
+        );
+        let error = error_of(&TWO.replace("rate_max = 4", "rate_max = 2"));
+        assert!(
+            error.contains("`rate_min` = 3 (line 12) is not allowed: at most rate_max (2)"),
+            "{error}"
+        );
+        let error = error_of(&TWO.replace("seed = 7", "seed = 7.5"));
+        assert_eq!(
+            error,
+            "`seed` = 7.5 (line 3) is not allowed: a whole number from 0 to 9223372036854775807"
+        );
+        let error = error_of(&TWO.replace("trials = 2", "trials = 2.5"));
+        assert!(
+            error.starts_with("`trials` = 2.5 (line 4) is not allowed"),
+            "{error}"
+        );
+        let error = error_of(&TWO.replace("runtime = 2", "runtime = true"));
+        assert!(error.contains("`runtime` = true (line 5)"), "{error}");
+        let error = error_of(&TWO.replace("vm_count = 3", "vm_count = 3.0"));
+        assert!(
+            error.starts_with("`base`: setting `vm_count` = 3"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn every_plan_setting_is_known() {
-        let table = defaults_table();
         for key in [
             "rates",
             "rate_min",
@@ -439,10 +521,10 @@ mod tests {
             "internal_probability",
             "vm_count",
         ] {
-            assert!(table.contains_key(key), "{key}");
+            assert!(plan_keys().contains(&key), "{key}");
         }
         for key in ["runtime", "latency", "latency_links", "virtual_time"] {
-            assert!(table.contains_key(key), "{key}");
+            assert!(plan_keys().contains(&key), "{key}");
         }
     }
 
