@@ -4,62 +4,13 @@
 
 mod common;
 
-use common::{binary, check_logs, read_logs, run_with_lost_peer, wait_for_addrs};
-use logical_clocks::messages::{Frame, PROTOCOL_VERSION};
-use logical_clocks::model::Message;
+use common::{
+    check_logs, data_payload as data, framed, hello_payload as hello, read_logs, run_dirs,
+    run_with_lost_peer, signal_stops_the_run_in_order, spawn_model, wait_for_addrs,
+};
 use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
-
-fn start_child(settings: &str, log_dir: &std::path::Path) -> Child {
-    let config = log_dir.join("test-settings.toml");
-    std::fs::write(&config, settings).unwrap();
-    binary()
-        .arg("--config")
-        .arg(&config)
-        .args(["--base-port", "0", "--log-dir"])
-        .arg(log_dir.join("runs"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn only_run_dir(log_dir: &std::path::Path) -> std::path::PathBuf {
-    let mut dirs = std::fs::read_dir(log_dir.join("runs")).unwrap();
-    let dir = dirs.next().unwrap().unwrap().path();
-    assert!(dirs.next().is_none());
-    dir
-}
-
-fn framed(payload: &[u8]) -> Vec<u8> {
-    [&(payload.len() as u32).to_be_bytes()[..], payload].concat()
-}
-
-fn hello(token: u64, vm: u32) -> Vec<u8> {
-    Frame::Hello {
-        version: PROTOCOL_VERSION,
-        token,
-        vm,
-    }
-    .encode()
-    .to_vec()
-}
-
-fn data(from: u32) -> Vec<u8> {
-    let message = Message {
-        from,
-        seq: 1,
-        lc: 1,
-    };
-    Frame::Data {
-        message,
-        sent_at: 0,
-    }
-    .encode()
-    .to_vec()
-}
+use std::time::Duration;
 
 /// Everything a stranger might throw at a port.
 fn harass(addr: std::net::SocketAddr) {
@@ -88,7 +39,7 @@ fn harass(addr: std::net::SocketAddr) {
 #[test]
 fn strangers_on_every_port_cannot_reach_a_vm() {
     let dir = tempfile::tempdir().unwrap();
-    let child = start_child(
+    let child = spawn_model(
         "vm_count = 3\nruntime = 3\nrates = [10, 20, 30]\ninternal_probability = 0.4\n",
         dir.path(),
     );
@@ -99,9 +50,11 @@ fn strangers_on_every_port_cannot_reach_a_vm() {
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    let logs = read_logs(&only_run_dir(dir.path()));
+    let runs = run_dirs(&dir.path().join("runs"));
+    assert_eq!(runs.len(), 1);
+    let logs = read_logs(&runs[0]);
     // Receives all match sends of the run's own VMs; nothing lost.
-    check_logs(&only_run_dir(dir.path()), &logs, &[10, 20, 30], Some(3.0));
+    check_logs(&runs[0], &logs, &[10, 20, 30], Some(3.0));
     let warnings: Vec<_> = logs
         .values()
         .flatten()
@@ -120,34 +73,7 @@ fn strangers_on_every_port_cannot_reach_a_vm() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_the_run_in_order_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let child = start_child(
-        "vm_count = 4\nruntime = 60\nrates = [5, 10, 20, 40]\ninternal_probability = 0.4\n",
-        dir.path(),
-    );
-    wait_for_addrs(&dir.path().join("runs"), 4);
-    std::thread::sleep(Duration::from_millis(800));
-    let interrupted_at = Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    assert!(interrupted_at.elapsed() < Duration::from_secs(10));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(
-        stdout.contains("sent ="),
-        "the summary is printed: {stdout}"
-    );
-    let logs = read_logs(&only_run_dir(dir.path()));
-    let checked = check_logs(&only_run_dir(dir.path()), &logs, &[5, 10, 20, 40], None);
-    // Well short of the 60 s the run was set for.
-    assert!(checked.ticks[&4] < 40 * 30, "{checked:?}");
-    assert!(checked.ticks[&4] > 0);
+    signal_stops_the_run_in_order("INT", 130, "interrupted");
 }
 
 #[test]

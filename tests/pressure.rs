@@ -7,7 +7,7 @@
 mod common;
 
 use actix::prelude::*;
-use common::{check_logs, read_logs, wait_for_addrs};
+use common::{check_logs, data_payload, framed, hello_payload, read_logs, wait_for_addrs};
 use logical_clocks::actors::bridge::{Bridge, BridgeSetup, VmInbox};
 use logical_clocks::actors::transport::Listening;
 use logical_clocks::actors::VmGauges;
@@ -16,10 +16,7 @@ use logical_clocks::admission::{
 };
 use logical_clocks::latency::Latency;
 use logical_clocks::logging::{self, EventClock, RunDrain};
-use logical_clocks::messages::{
-    BridgeReady, Deliver, Frame, OutgoingClosed, PeerClosed, PROTOCOL_VERSION,
-};
-use logical_clocks::model::Message;
+use logical_clocks::messages::{BridgeReady, Deliver, OutgoingClosed, PeerClosed};
 use logical_clocks::warn_limiter::{max_lines, BURST, INTERVAL};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -34,38 +31,15 @@ const RUNTIME: f64 = 8.0;
 /// How late a deadline's close may reach the stranger on a busy machine.
 const MARGIN: Duration = Duration::from_secs(3);
 
-fn framed(payload: &[u8]) -> Vec<u8> {
-    [&(payload.len() as u32).to_be_bytes()[..], payload].concat()
-}
-
 /// Connections that each earn exactly one refusal: every one is a whole
 /// first frame (or a length prefix over the limit) that the handshake turns
 /// down, so none can end unnoticed.
 fn garbage() -> Vec<Vec<u8>> {
-    let hello = |token, vm| {
-        Frame::Hello {
-            version: PROTOCOL_VERSION,
-            token,
-            vm,
-        }
-        .encode()
-        .to_vec()
-    };
-    let data = Frame::Data {
-        message: Message {
-            from: 1,
-            seq: 1,
-            lc: 1,
-        },
-        sent_at: 0,
-    }
-    .encode()
-    .to_vec();
     vec![
-        framed(&hello(42, 1)),
+        framed(&hello_payload(42, 1)),
         b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
         vec![0xff, 0xff, 0xff, 0xf0, 1, 2, 3],
-        framed(&data),
+        framed(&data_payload(1)),
         framed(&[0xee, 1, 2, 3]),
     ]
 }

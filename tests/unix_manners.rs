@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::{binary, check_logs, read_logs, run_dirs, send_signal, spawn_model, wait_for_addrs};
+use common::{binary, check_logs, read_logs, run_dirs, signal_stops_the_run_in_order, spawn_model};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 /// A quick run with steady traffic.
 const SHORT_RUN: &str = "vm_count = 3\nruntime = 1\nrates = [10, 20, 30]\nseed = 7\n\
@@ -16,35 +15,7 @@ const SHORT_RUN: &str = "vm_count = 3\nruntime = 1\nrates = [10, 20, 30]\nseed =
 #[cfg(unix)]
 #[test]
 fn sighup_stops_the_run_in_order_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let child = spawn_model(
-        "vm_count = 4\nruntime = 60\nrates = [5, 10, 20, 40]\ninternal_probability = 0.4\n",
-        dir.path(),
-    );
-    wait_for_addrs(&dir.path().join("runs"), 4);
-    std::thread::sleep(Duration::from_millis(800));
-    let hung_up_at = Instant::now();
-    send_signal(&child, "HUP");
-    let output = child.wait_with_output().unwrap();
-    assert!(hung_up_at.elapsed() < Duration::from_secs(10));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(129), "{stderr}");
-    assert!(stderr.contains("interrupted by SIGHUP"), "{stderr}");
-    assert!(
-        stdout.contains("sent ="),
-        "the summary is printed: {stdout}"
-    );
-    let runs = run_dirs(&dir.path().join("runs"));
-    assert_eq!(runs.len(), 1);
-    // Every VM logged `stop` and the books balance, line by line.
-    let logs = read_logs(&runs[0]);
-    assert_eq!(logs.len(), 4);
-    let checked = check_logs(&runs[0], &logs, &[5, 10, 20, 40], None);
-    assert!(
-        checked.ticks[&4] > 0 && checked.ticks[&4] < 40 * 30,
-        "{checked:?}"
-    );
+    signal_stops_the_run_in_order("HUP", 129, "interrupted by SIGHUP");
 }
 
 #[test]

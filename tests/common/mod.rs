@@ -357,3 +357,74 @@ pub fn send_signal(child: &std::process::Child, signal: &str) {
         .unwrap();
     assert!(status.success(), "kill -{signal} failed");
 }
+
+/// A payload behind the 4-byte length prefix every connection's frames carry.
+pub fn framed(payload: &[u8]) -> Vec<u8> {
+    [&(payload.len() as u32).to_be_bytes()[..], payload].concat()
+}
+
+/// A hello frame's payload: protocol version, run token, VM id.
+pub fn hello_payload(token: u64, vm: u32) -> Vec<u8> {
+    use logical_clocks::messages::{Frame, PROTOCOL_VERSION};
+    Frame::Hello {
+        version: PROTOCOL_VERSION,
+        token,
+        vm,
+    }
+    .encode()
+    .to_vec()
+}
+
+/// A data frame's payload: message 1 of VM `from`, clock 1.
+pub fn data_payload(from: u32) -> Vec<u8> {
+    use logical_clocks::messages::Frame;
+    use logical_clocks::model::Message;
+    let message = Message {
+        from,
+        seq: 1,
+        lc: 1,
+    };
+    Frame::Data {
+        message,
+        sent_at: 0,
+    }
+    .encode()
+    .to_vec()
+}
+
+/// Sends `signal` (as `kill` names it) to a 4-VM run set for 60 s, a moment
+/// after it starts, and checks the orderly stop that must follow: exit
+/// `code`, `says` on stderr, the summary on stdout, every VM's `stop`, the
+/// books balanced, and far fewer ticks than the full run.
+pub fn signal_stops_the_run_in_order(signal: &str, code: i32, says: &str) {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let child = spawn_model(
+        "vm_count = 4\nruntime = 60\nrates = [5, 10, 20, 40]\ninternal_probability = 0.4\n",
+        dir.path(),
+    );
+    wait_for_addrs(&dir.path().join("runs"), 4);
+    std::thread::sleep(Duration::from_millis(800));
+    let signalled_at = Instant::now();
+    send_signal(&child, signal);
+    let output = child.wait_with_output().unwrap();
+    assert!(signalled_at.elapsed() < Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    assert!(stderr.contains(says), "{stderr}");
+    assert!(
+        stdout.contains("sent ="),
+        "the summary is printed: {stdout}"
+    );
+    let runs = run_dirs(&dir.path().join("runs"));
+    assert_eq!(runs.len(), 1);
+    let logs = read_logs(&runs[0]);
+    assert_eq!(logs.len(), 4);
+    let checked = check_logs(&runs[0], &logs, &[5, 10, 20, 40], None);
+    // Well short of the 60 s the run was set for.
+    assert!(
+        checked.ticks[&4] > 0 && checked.ticks[&4] < 40 * 30,
+        "{checked:?}"
+    );
+}
