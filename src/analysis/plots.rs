@@ -205,7 +205,7 @@ fn lines(
     let axes = ("time since the run's first line (s)", y_desc);
     let mut chart = xy_chart(&root, title, axes, x0..x1, y0..y1)?;
     for (i, (points, label)) in series.iter().zip(labels).enumerate() {
-        let style = ShapeStyle::from(color(i)).stroke_width(3);
+        let style = ShapeStyle::from(color(i)).stroke_width(stroke_width(i, series.len()));
         // One path per segment: plotters joins a wide polyline with miters, which shoot far
         // out of the plot where a dense series zig-zags.
         let segments = points
@@ -222,6 +222,16 @@ fn lines(
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(|e| e.to_string())
+}
+
+/// The line width of series `i` of `n`: the first widest, each later one narrower and drawn
+/// on top, so VMs whose lines coincide (equal rates give equal clocks) still all show, as
+/// nested stripes. From the sixth series on the width stays at the narrowest.
+fn stroke_width(i: usize, n: usize) -> u32 {
+    const NARROWEST: usize = 2;
+    const STEP: usize = 3;
+    const NESTED: usize = 5;
+    (NARROWEST + STEP * n.min(NESTED).saturating_sub(i + 1)) as u32
 }
 
 /// Draws the legend of the labelled series at `position`.
@@ -445,4 +455,21 @@ fn arrowhead(from: (i32, i32), to: (i32, i32)) -> Vec<(i32, i32)> {
         ((base.0 - uy * h) as i32, (base.1 + ux * h) as i32),
         ((base.0 + uy * h) as i32, (base.1 - ux * h) as i32),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coinciding_lines_all_show_as_nested_stripes() {
+        // Each line narrower than the one drawn before it, by a visible step.
+        for n in 1..=5 {
+            let widths: Vec<u32> = (0..n).map(|i| stroke_width(i, n)).collect();
+            assert!(widths.windows(2).all(|w| w[0] >= w[1] + 3), "{widths:?}");
+            assert_eq!(widths[n - 1], 2);
+        }
+        assert_eq!(stroke_width(0, 3), 8);
+        assert!((0..64).all(|i| (2..=14).contains(&stroke_width(i, 64))));
+    }
 }
