@@ -31,7 +31,7 @@ pub use plan::{parse as parse_plan, trial_seed, Plan, PlanError, Trial, Variatio
 pub use record::{TrialRecord, TrialStatus, VariationRow};
 
 use crate::run_dir;
-use std::io;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -160,7 +160,9 @@ pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, E
         ),
     )?;
     let plan = &loaded.plan;
-    eprintln!(
+    // Not eprintln!: a closed stderr must not panic the study.
+    let _ = writeln!(
+        std::io::stderr(),
         "study {}: {} variations, {} trials, {} at a time, into {}",
         plan.name,
         plan.variations.len(),
