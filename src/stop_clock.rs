@@ -139,6 +139,15 @@ mod tests {
     }
 
     #[test]
+    fn an_interrupt_is_named_and_exits_as_the_shell_expects() {
+        assert_eq!(Interrupt::Sigint.to_string(), "SIGINT (Ctrl-C)");
+        assert_eq!(Interrupt::Sigterm.to_string(), "SIGTERM");
+        // 128 + the signal's number.
+        assert_eq!(Interrupt::Sigint.exit_code(), 128 + 2);
+        assert_eq!(Interrupt::Sigterm.exit_code(), 128 + 15);
+    }
+
+    #[test]
     fn an_interrupt_before_the_start_stops_the_run_at_its_start() {
         let mut clock = StopClock::new(MIN);
         assert_eq!(
