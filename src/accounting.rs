@@ -99,6 +99,14 @@ mod tests {
     }
 
     #[test]
+    fn each_dropped_message_counts_once() {
+        // 10 sent: 6 taken, 1 still queued, 3 dropped on a lost link.
+        assert!(Accounting::of(&[report(1, 10, 6, 1, 3)]).balanced());
+        assert!(!Accounting::of(&[report(1, 10, 6, 1, 2)]).balanced());
+        assert!(!Accounting::of(&[report(1, 10, 6, 1, 4)]).balanced());
+    }
+
+    #[test]
     fn a_message_missing_or_counted_twice_unbalances_the_books() {
         // One message missing, one counted twice.
         assert!(!Accounting::of(&[report(1, 10, 4, 1, 2), report(2, 5, 7, 0, 0)]).balanced());

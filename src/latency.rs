@@ -243,6 +243,49 @@ mod tests {
     }
 
     #[test]
+    fn a_uniform_delay_covers_its_whole_range() {
+        let mut rng = StdRng::seed_from_u64(2);
+        let uniform = Delay::Uniform {
+            min_ms: 5.0,
+            max_ms: 10.0,
+        };
+        let draws: Vec<f64> = (0..10_000)
+            .map(|_| uniform.sample(&mut rng).as_secs_f64() * 1000.0)
+            .collect();
+        let mean_ms = draws.iter().sum::<f64>() / draws.len() as f64;
+        assert!((7.3..7.7).contains(&mean_ms), "mean {mean_ms}");
+        assert!(draws.iter().any(|&d| d < 5.5) && draws.iter().any(|&d| d > 9.5));
+    }
+
+    #[test]
+    fn a_uniform_delay_with_equal_bounds_is_that_constant() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let fixed = Delay::Uniform {
+            min_ms: 7.0,
+            max_ms: 7.0,
+        };
+        assert!(fixed.validate().is_ok());
+        for _ in 0..10 {
+            assert_eq!(fixed.sample(&mut rng), Duration::from_millis(7));
+        }
+    }
+
+    /// An exponential delay keeps its long tail (a mean of an hour often
+    /// draws several hours), but no draw exceeds ten times the longest
+    /// delay a setting may ask for.
+    #[test]
+    fn exponential_delays_keep_a_long_tail_under_a_ten_hour_cap() {
+        let mut rng = StdRng::seed_from_u64(4);
+        let longest = Delay::Exponential {
+            mean_ms: MAX_DELAY_MS,
+        };
+        let hour = Duration::from_secs(3_600);
+        let draws: Vec<Duration> = (0..20_000).map(|_| longest.sample(&mut rng)).collect();
+        assert!(draws.iter().all(|&d| d <= 10 * hour));
+        assert!(draws.iter().filter(|&&d| d > 2 * hour).count() > 2_000);
+    }
+
+    #[test]
     fn bad_parameters_are_refused() {
         assert!(Delay::Constant { ms: -1.0 }.validate().is_err());
         assert!(Delay::Constant { ms: f64::NAN }.validate().is_err());
@@ -252,6 +295,20 @@ mod tests {
         };
         assert!(backwards.validate().is_err());
         assert!(Delay::Exponential { mean_ms: 3.0 }.validate().is_ok());
+        assert!(Delay::Exponential { mean_ms: -3.0 }.validate().is_err());
+        // Each bound of a uniform delay is checked on its own.
+        let below = Delay::Uniform {
+            min_ms: -1.0,
+            max_ms: 5.0,
+        };
+        assert!(below.validate().is_err());
+        let above = Delay::Uniform {
+            min_ms: 1.0,
+            max_ms: MAX_DELAY_MS + 1.0,
+        };
+        assert!(above.validate().is_err());
+        assert!(Delay::Constant { ms: MAX_DELAY_MS }.validate().is_ok());
+        assert!(Delay::None.validate().is_ok());
     }
 
     #[test]
@@ -314,6 +371,21 @@ mod tests {
     }
 
     #[test]
+    fn the_delay_line_asks_for_a_new_timer_while_items_are_still_held() {
+        let ms = Duration::from_millis;
+        let mut line: DelayLine<Duration, u32> = DelayLine::default();
+        line.push(ms(0), ms(50), 1);
+        line.push(ms(0), ms(80), 2);
+        assert!(!line.is_empty());
+        assert_eq!(line.arm(), Some(ms(50)));
+        line.timer_fired();
+        assert_eq!(line.pop_due(ms(50), false), Some(1));
+        assert_eq!(line.pop_due(ms(50), false), None, "not due before 80 ms");
+        assert_eq!(line.len(), 1);
+        assert_eq!(line.arm(), Some(ms(80)));
+    }
+
+    #[test]
     fn released_delay_lines_hand_out_everything_at_once() {
         let ms = Duration::from_millis;
         let mut line: DelayLine<Duration, u32> = DelayLine::default();
@@ -335,6 +407,18 @@ mod tests {
         assert_eq!(latency.of_link(2, 1), Delay::Constant { ms: 1.0 });
         assert!(!latency.is_none());
         assert!(Latency::default().is_none());
+    }
+
+    #[test]
+    fn one_delayed_link_is_enough_for_the_latency_to_matter() {
+        let mut latency = Latency::default();
+        latency.links.insert((2, 1), Delay::None);
+        assert!(
+            latency.is_none(),
+            "an override without delay changes nothing"
+        );
+        latency.links.insert((1, 2), Delay::Constant { ms: 3.0 });
+        assert!(!latency.is_none());
     }
 
     #[test]

@@ -221,6 +221,16 @@ mod tests {
     }
 
     #[test]
+    fn each_band_holds_its_lower_edge_and_not_its_upper_edge() {
+        // p = 0.25: single sends on [0, 0.5), sends to all on [0.5, 0.75),
+        // internal events on [0.75, 1); all three edges are exact in binary.
+        assert_eq!(choose_action(0.0, 2, 0.25), Action::SendOne(0));
+        assert_eq!(choose_action(0.25, 2, 0.25), Action::SendOne(1));
+        assert_eq!(choose_action(0.5, 2, 0.25), Action::SendAll);
+        assert_eq!(choose_action(0.75, 2, 0.25), Action::Internal);
+    }
+
+    #[test]
     fn single_sends_spread_evenly_over_many_peers() {
         let mut hits = [0u32; 7];
         let steps = 70_000;
@@ -247,6 +257,7 @@ mod tests {
 
     #[test]
     fn peers_are_every_other_vm_in_ring_order() {
+        assert_eq!(VmModel::new(3, 4, 0, 0.7).id(), 3);
         assert_eq!(VmModel::new(1, 3, 0, 0.7).peers(), &[2, 3]);
         assert_eq!(VmModel::new(3, 3, 0, 0.7).peers(), &[1, 2]);
         assert_eq!(VmModel::new(2, 2, 0, 0.7).peers(), &[1]);
@@ -294,6 +305,28 @@ mod tests {
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
+    }
+
+    /// Stream seeds are SplitMix64's: with run seed 0, stream k gets the
+    /// k-th output of the reference generator seeded with 0, so a seed
+    /// names the same run in every build.
+    #[test]
+    fn stream_seeds_follow_the_splitmix64_reference() {
+        assert_eq!(derive_seed(0, 1), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(derive_seed(0, 2), 0x6E78_9E6A_A1B9_65F4);
+        assert_eq!(derive_seed(0, 3), 0x06C4_5D18_8009_454F);
+        assert_eq!(derive_seed(0, 4), 0xF88B_B8A8_724C_81EC);
+    }
+
+    #[test]
+    fn every_stream_of_a_run_gets_its_own_seed_whatever_the_run_seed() {
+        for run_seed in [0, 1, 0x5EED, u64::MAX] {
+            let seeds: std::collections::BTreeSet<u64> = (0..100)
+                .map(|stream| derive_seed(run_seed, stream))
+                .collect();
+            assert_eq!(seeds.len(), 100, "run seed {run_seed:#x}");
+        }
+        assert_ne!(derive_seed(1, 5), derive_seed(2, 5));
     }
 
     #[test]

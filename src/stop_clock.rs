@@ -145,7 +145,10 @@ mod tests {
     }
 
     #[test]
-    fn each_signal_exits_with_the_shells_code_for_it() {
+    fn an_interrupt_is_named_and_exits_as_the_shell_expects() {
+        assert_eq!(Interrupt::Sigint.to_string(), "SIGINT (Ctrl-C)");
+        assert_eq!(Interrupt::Sigterm.to_string(), "SIGTERM");
+        assert_eq!(Interrupt::Sighup.to_string(), "SIGHUP (terminal closed)");
         // 128 + the signal's number, as a shell reports a process it ended.
         assert_eq!(Interrupt::Sighup.exit_code(), 128 + 1);
         assert_eq!(Interrupt::Sigint.exit_code(), 128 + 2);

@@ -300,8 +300,18 @@ mod tests {
     fn stop_needs_the_drop_count_even_with_every_peer_closed() {
         let mut vm = core(1, 2, 0.7);
         vm.begin_stop();
+        assert!(!vm.drops_known());
         assert!(!vm.peer_closed(2));
         assert!(vm.outgoing_closed(0));
+        assert!(vm.drops_known());
+    }
+
+    #[test]
+    fn a_new_core_is_ticking_with_its_models_id_and_peers() {
+        let vm = core(3, 4, 0.7);
+        assert_eq!(vm.id(), 3);
+        assert_eq!(vm.peers(), &[4, 1, 2]);
+        assert_eq!(vm.phase(), Phase::Ticking);
     }
 
     #[test]
