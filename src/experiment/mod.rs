@@ -2,7 +2,7 @@
 //!
 //! A plan names variations of the settings and how many trials of each to run; the study runs
 //! every trial (on worker threads when `--jobs` asks), analyses each with
-//! [`analysis::analyze_run`], and compares the variations. The parts:
+//! [`crate::analysis::analyze_run`], and compares the variations. The parts:
 //!
 //! - `plan.rs`: the plan file, checked into resolved trial settings before anything runs (pure).
 //! - `trials.rs`: runs the trials, several at a time, with progress on stderr.

@@ -23,13 +23,17 @@
 //! messages for the latency model. When a peer's stream ends, the bridge
 //! puts [`PeerClosed`] into the mailbox behind that peer's last message.
 //! The bridge itself only moves bytes, time and messages between them.
+//! Its two other concerns have files of their own: `admission.rs`, the
+//! listening side (accepts, handshake deadlines, the stranger cap, rate-
+//! limited WARN lines), and `delays.rs`, the incoming links held in their
+//! delay lines until delivery time.
 //!
 //! Strangers are kept within bounds by the pure [`HandshakeGate`]: a
 //! connection that has not said a valid hello within
 //! [`crate::admission::HANDSHAKE_DEADLINE`] is closed, and a listener
 //! holds only so many connections in their handshake (beyond the peers
 //! still expected); one more is closed the moment it is accepted. The
-//! accept loop pauses after a failure ([`AcceptBackoff`]: 10 ms doubling to
+//! accept loop pauses after a failure ([`AcceptBackoff`](crate::admission::AcceptBackoff): 10 ms doubling to
 //! 1 s), so a process out of file descriptors waits instead of spinning.
 //! WARN lines about strangers and failed accepts pass through a
 //! [`WarnLimiter`]: the first few in full, then one counted summary per
@@ -44,13 +48,13 @@
 //! with [`OutgoingClosed`] when the VM stops. Nothing is discarded without
 //! being counted.
 
+mod admission;
+mod delays;
+
 use super::transport::{connect, Listening, OutgoingLink, PeerAddress, TcpConns, TcpLink};
 use super::VmGauges;
-use crate::admission::{
-    out_of_files, refusal_reason, AcceptBackoff, HandshakeGate, HANDSHAKE_DEADLINE,
-    HANDSHAKE_TIMEOUT, OVER_CAP, STOPPED,
-};
-use crate::connections::{ConnectionTable, Expect, FrameOutcome, Rejection};
+use crate::admission::HandshakeGate;
+use crate::connections::{ConnectionTable, Expect, FrameOutcome};
 use crate::latency::{DelayLine, Latency};
 use crate::logging::{self, EventClock};
 use crate::messages::{
@@ -61,18 +65,13 @@ use crate::model::{Message, VmId};
 use crate::warn_limiter::WarnLimiter;
 use actix::clock::Instant;
 use actix::prelude::*;
-use futures_util::stream;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use slog::Logger;
 use std::collections::BTreeMap;
-use std::io;
-use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::tcp::OwnedReadHalf;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 /// The VM's side of the bridge: the messages its mailbox takes.
 pub struct VmInbox {
@@ -107,20 +106,6 @@ enum Held {
     /// The end of the peer's stream; `orderly` when it said goodbye.
     End { orderly: bool },
 }
-
-/// What the accept loop hands the bridge.
-enum Accepted {
-    Conn(TcpStream, SocketAddr),
-    /// `accept` failed; the loop pauses `pause` before it tries again.
-    Failed {
-        error: io::Error,
-        pause: Duration,
-    },
-}
-
-/// What WARN lines about strangers and accept errors are counted as.
-const REFUSED: &str = "connections refused";
-const FAILED_ACCEPTS: &str = "failed accepts";
 
 /// The socket bridge of one VM.
 pub struct Bridge {
@@ -222,171 +207,6 @@ impl Bridge {
         self.report_ready_when_connected();
     }
 
-    /// Starts the accept loop on the VM's listener. After a failed accept
-    /// the loop sleeps before the next one, as long as [`AcceptBackoff`]
-    /// says.
-    fn start_accepting(&mut self, listener: TcpListener, ctx: &mut Context<Self>) {
-        let accepts = stream::unfold(
-            (listener, AcceptBackoff::default(), Duration::ZERO),
-            |(listener, mut backoff, pause)| async move {
-                if !pause.is_zero() {
-                    actix::clock::sleep(pause).await;
-                }
-                let (accepted, pause) = match listener.accept().await {
-                    Ok((stream, addr)) => {
-                        backoff.succeeded();
-                        (Accepted::Conn(stream, addr), Duration::ZERO)
-                    }
-                    Err(error) => {
-                        let pause = backoff.failed();
-                        (Accepted::Failed { error, pause }, pause)
-                    }
-                };
-                Some((accepted, (listener, backoff, pause)))
-            },
-        );
-        self.accepting = Some(ctx.add_stream(accepts));
-    }
-
-    /// A connection reached the listener: it enters its handshake if the
-    /// gate has room, and is closed at once if not.
-    fn accept(&mut self, stream: TcpStream, addr: SocketAddr, ctx: &mut Context<Self>) {
-        let _ = stream.set_nodelay(true);
-        let inbox = ctx.address().recipient();
-        let tcp = &mut self.tcp;
-        let admitted = self.gate.admit(Instant::now(), || {
-            let (read, write) = stream.into_split();
-            tcp.open(read, addr.to_string(), Some(write), inbox)
-        });
-        match admitted {
-            Some(conn) => {
-                self.table.opened(conn, Expect::LowerId);
-                self.arm_deadlines(ctx);
-            }
-            // The socket was dropped, unread: closed.
-            None => {
-                let reason = format!("{OVER_CAP} (at most {})", self.gate.capacity());
-                self.stranger_refused(&addr.to_string(), &reason, ctx);
-            }
-        }
-    }
-
-    /// Wakes at the earliest handshake deadline and closes every
-    /// connection whose deadline has passed.
-    fn arm_deadlines(&mut self, ctx: &mut Context<Self>) {
-        if let Some(at) = self.gate.arm() {
-            ctx.run_later(
-                at.saturating_duration_since(Instant::now()),
-                |bridge, ctx| {
-                    bridge.gate.timer_fired();
-                    let reason = format!(
-                        "no valid hello within {} s ({HANDSHAKE_TIMEOUT})",
-                        HANDSHAKE_DEADLINE.as_secs_f64()
-                    );
-                    for conn in bridge.gate.expired(Instant::now()) {
-                        bridge.close_unidentified(conn, &reason, ctx);
-                    }
-                    bridge.arm_deadlines(ctx);
-                },
-            );
-        }
-    }
-
-    /// Closes a connection that has not said hello, for `reason`.
-    fn close_unidentified(&mut self, conn: ConnId, reason: &str, ctx: &mut Context<Self>) {
-        if let FrameOutcome::Rejected(rejection) = self.table.reject(conn, reason.to_string()) {
-            self.rejected(conn, rejection, ctx);
-        }
-    }
-
-    /// The connection table refused `conn`: close it, and say so.
-    fn rejected(&mut self, conn: ConnId, rejection: Rejection, ctx: &mut Context<Self>) {
-        self.gate.closed(conn);
-        let origin = self.tcp.refuse(conn);
-        match rejection.peer {
-            None => self.stranger_refused(&origin, &rejection.reason, ctx),
-            Some(peer) => {
-                self.warn(&format!(
-                    "closed connection from {origin} (VM {peer}): {}",
-                    rejection.reason
-                ));
-                self.hold(peer, Held::End { orderly: false }, ctx);
-            }
-        }
-    }
-
-    /// A WARN line about a stranger's connection, within the limits.
-    fn stranger_refused(&mut self, origin: &str, reason: &str, ctx: &mut Context<Self>) {
-        self.limited_warn(REFUSED, refusal_reason(reason), ctx, || {
-            format!("closed connection from {origin}: {reason}")
-        });
-    }
-
-    /// One occurrence of `noun`, counted under `reason`: its own line while
-    /// the limiter allows, and any summary that is due.
-    fn limited_warn(
-        &mut self,
-        noun: &'static str,
-        reason: &str,
-        ctx: &mut Context<Self>,
-        line: impl FnOnce() -> String,
-    ) {
-        let note = self.warnings.note(Instant::now(), noun, reason);
-        if let Some(summary) = note.summary {
-            self.warn(&summary);
-        }
-        if note.full {
-            self.warn(&line());
-        }
-        self.arm_warnings(ctx);
-    }
-
-    /// Wakes when the limiter has a summary to write.
-    fn arm_warnings(&mut self, ctx: &mut Context<Self>) {
-        if let Some(at) = self.warnings.arm() {
-            ctx.run_later(
-                at.saturating_duration_since(Instant::now()),
-                |bridge, ctx| {
-                    bridge.warnings.timer_fired();
-                    for summary in bridge.warnings.due(Instant::now()) {
-                        bridge.warn(&summary);
-                    }
-                    bridge.arm_warnings(ctx);
-                },
-            );
-        }
-    }
-
-    fn accept_failed(&mut self, error: &io::Error, pause: Duration, ctx: &mut Context<Self>) {
-        let hint = if out_of_files(error) {
-            " (out of file descriptors: raise ulimit -n or run fewer VMs)"
-        } else {
-            ""
-        };
-        self.limited_warn(FAILED_ACCEPTS, &error.to_string(), ctx, || {
-            format!(
-                "accepting a connection failed: {error}{hint}; pausing accepts for {} ms",
-                pause.as_millis()
-            )
-        });
-    }
-
-    /// The VM has stopped: the listener closes, so do the connections still
-    /// in their handshake, and whatever the limiter still counts is written
-    /// now, ahead of the VM's `stop` line.
-    fn stop_admitting(&mut self, ctx: &mut Context<Self>) {
-        if let Some(accepting) = self.accepting.take() {
-            ctx.cancel_future(accepting);
-        }
-        let reason = format!("{STOPPED} before it said hello");
-        for conn in self.gate.close_all() {
-            self.close_unidentified(conn, &reason, ctx);
-        }
-        for summary in self.warnings.flush(Instant::now()) {
-            self.warn(&summary);
-        }
-    }
-
     /// Starts reading the frames of a connection this bridge dialed.
     fn read_from(
         &mut self,
@@ -433,79 +253,6 @@ impl Bridge {
         }
     }
 
-    /// Passes a message or the end of a stream on to the VM after the
-    /// link's delay, never ahead of what the link already holds.
-    fn hold(&mut self, peer: VmId, item: Held, ctx: &mut Context<Self>) {
-        let delay = match item {
-            Held::Message(..) if !self.released => self
-                .setup
-                .latency
-                .of_link(peer, self.setup.vm_id)
-                .sample(&mut self.delay_rng),
-            _ => Duration::ZERO,
-        };
-        let line = self.delays.entry(peer).or_default();
-        match line.push(Instant::now(), delay, item) {
-            Some(item) => self.pass_on(peer, item),
-            None => self.arm(peer, ctx),
-        }
-    }
-
-    fn arm(&mut self, peer: VmId, ctx: &mut Context<Self>) {
-        if let Some(at) = self.delays.get_mut(&peer).and_then(DelayLine::arm) {
-            ctx.run_later(
-                at.saturating_duration_since(Instant::now()),
-                move |bridge, ctx| {
-                    if let Some(line) = bridge.delays.get_mut(&peer) {
-                        line.timer_fired();
-                    }
-                    bridge.release_due(peer, ctx);
-                },
-            );
-        }
-    }
-
-    /// Passes on everything on the link that is due (or everything, once
-    /// the VM has stopped), then waits for the next.
-    fn release_due(&mut self, peer: VmId, ctx: &mut Context<Self>) {
-        let now = Instant::now();
-        let released = self.released;
-        while let Some(item) = self
-            .delays
-            .get_mut(&peer)
-            .and_then(|line| line.pop_due(now, released))
-        {
-            self.pass_on(peer, item);
-        }
-        self.arm(peer, ctx);
-    }
-
-    fn pass_on(&mut self, peer: VmId, item: Held) {
-        let gauges = &self.setup.gauges;
-        match item {
-            Held::Message(message, sent_at) => {
-                let transit = self.setup.clock.now().saturating_sub(sent_at);
-                gauges
-                    .transit
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .record(Duration::from_micros(transit));
-                // Count first: the VM trusts the gauge to know a message
-                // is in its mailbox (or on its way there).
-                gauges.queued.fetch_add(1, Ordering::AcqRel);
-                self.setup.vm.deliver.do_send(Deliver(message));
-            }
-            Held::End { orderly: true } => self.setup.vm.peer_closed.do_send(PeerClosed(peer)),
-            Held::End { orderly: false } => {
-                self.warn(&format!(
-                    "lost the connection from VM {peer}: it ended without a goodbye; \
-                     messages to VM {peer} are dropped (and counted) from now on"
-                ));
-                self.lose_peer(peer);
-            }
-        }
-    }
-
     /// Stop talking to a lost peer, and tell the VM nothing more will come
     /// from there.
     fn lose_peer(&mut self, peer: VmId) {
@@ -543,17 +290,6 @@ impl Actor for Bridge {
         }
         self.connect_to_peers(ctx);
     }
-}
-
-impl StreamHandler<Accepted> for Bridge {
-    fn handle(&mut self, accepted: Accepted, ctx: &mut Context<Self>) {
-        match accepted {
-            Accepted::Conn(stream, addr) => self.accept(stream, addr, ctx),
-            Accepted::Failed { error, pause } => self.accept_failed(&error, pause, ctx),
-        }
-    }
-
-    fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
 
 /// Frames from a connection's reader task, or from an in-process link.

@@ -1,0 +1,89 @@
+//! A bridge's incoming links under the latency model: each message (and
+//! the end of each stream) waits in its link's [`DelayLine`] until its
+//! delivery time, never overtaking what the link already holds, then enters
+//! the VM's mailbox. The delay line decides; this part of the bridge draws
+//! the delays, sets the timers and passes items on.
+
+use super::{Bridge, Held};
+use crate::latency::DelayLine;
+use crate::messages::{Deliver, PeerClosed};
+use crate::model::VmId;
+use actix::clock::Instant;
+use actix::prelude::*;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+impl Bridge {
+    /// Passes a message or the end of a stream on to the VM after the
+    /// link's delay, never ahead of what the link already holds.
+    pub(super) fn hold(&mut self, peer: VmId, item: Held, ctx: &mut Context<Self>) {
+        let delay = match item {
+            Held::Message(..) if !self.released => self
+                .setup
+                .latency
+                .of_link(peer, self.setup.vm_id)
+                .sample(&mut self.delay_rng),
+            _ => Duration::ZERO,
+        };
+        let line = self.delays.entry(peer).or_default();
+        match line.push(Instant::now(), delay, item) {
+            Some(item) => self.pass_on(peer, item),
+            None => self.arm(peer, ctx),
+        }
+    }
+
+    pub(super) fn arm(&mut self, peer: VmId, ctx: &mut Context<Self>) {
+        if let Some(at) = self.delays.get_mut(&peer).and_then(DelayLine::arm) {
+            ctx.run_later(
+                at.saturating_duration_since(Instant::now()),
+                move |bridge, ctx| {
+                    if let Some(line) = bridge.delays.get_mut(&peer) {
+                        line.timer_fired();
+                    }
+                    bridge.release_due(peer, ctx);
+                },
+            );
+        }
+    }
+
+    /// Passes on everything on the link that is due (or everything, once
+    /// the VM has stopped), then waits for the next.
+    pub(super) fn release_due(&mut self, peer: VmId, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        let released = self.released;
+        while let Some(item) = self
+            .delays
+            .get_mut(&peer)
+            .and_then(|line| line.pop_due(now, released))
+        {
+            self.pass_on(peer, item);
+        }
+        self.arm(peer, ctx);
+    }
+
+    pub(super) fn pass_on(&mut self, peer: VmId, item: Held) {
+        let gauges = &self.setup.gauges;
+        match item {
+            Held::Message(message, sent_at) => {
+                let transit = self.setup.clock.now().saturating_sub(sent_at);
+                gauges
+                    .transit
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .record(Duration::from_micros(transit));
+                // Count first: the VM trusts the gauge to know a message
+                // is in its mailbox (or on its way there).
+                gauges.queued.fetch_add(1, Ordering::AcqRel);
+                self.setup.vm.deliver.do_send(Deliver(message));
+            }
+            Held::End { orderly: true } => self.setup.vm.peer_closed.do_send(PeerClosed(peer)),
+            Held::End { orderly: false } => {
+                self.warn(&format!(
+                    "lost the connection from VM {peer}: it ended without a goodbye; \
+                     messages to VM {peer} are dropped (and counted) from now on"
+                ));
+                self.lose_peer(peer);
+            }
+        }
+    }
+}
