@@ -108,7 +108,7 @@ impl Vm {
                     .record(Instant::now().saturating_duration_since(due));
                 vm.schedule.advance();
                 match vm.setup.core.tick(vm.queued()) {
-                    TickOutcome::Event(logged) => vm.carry_out(&logged, ctx),
+                    TickOutcome::Event(logged) => vm.carry_out(logged, ctx),
                     // Let the mailbox run; the `Deliver` handler finishes the tick.
                     TickOutcome::AwaitMessage => {}
                 }
@@ -119,8 +119,9 @@ impl Vm {
     }
 
     /// Logs the tick's event, hands a send to the bridge, and waits for the
-    /// next tick.
-    fn carry_out(&mut self, logged: &Logged, ctx: &mut Context<Self>) {
+    /// next tick. Takes the event by value so a send's recipients move to
+    /// the bridge rather than being copied on every send.
+    fn carry_out(&mut self, logged: Logged, ctx: &mut Context<Self>) {
         if logged.took_message() {
             self.setup.gauges.queued.fetch_sub(1, Ordering::AcqRel);
         }
@@ -130,13 +131,13 @@ impl Vm {
             .store(logged.event.lc(), Ordering::Relaxed);
         let at = self.setup.clock.now();
         logging::log_event(&self.setup.log, at, &logged.event, logged.queue);
-        if let Event::Send { to, seq, lc } = &logged.event {
+        if let Event::Send { to, seq, lc } = logged.event {
             self.setup.transmit.do_send(Transmit {
-                to: to.clone(),
+                to,
                 message: Message {
                     from: self.setup.core.id(),
-                    seq: *seq,
-                    lc: *lc,
+                    seq,
+                    lc,
                 },
                 sent_at: at,
             });
@@ -231,7 +232,7 @@ impl Handler<Deliver> for Vm {
 
     fn handle(&mut self, Deliver(message): Deliver, ctx: &mut Context<Self>) {
         if let Some(logged) = self.setup.core.deliver(message, self.queued()) {
-            self.carry_out(&logged, ctx);
+            self.carry_out(logged, ctx);
         }
     }
 }
