@@ -23,6 +23,8 @@
 //!   first-in first-out.
 //! - [`accounting`]: each VM's report and the run's books (sent = received
 //!   + queued + dropped).
+//! - [`queueing`]: the queueing model: arrival rates from the fixed point of
+//!   "a VM sends only on idle ticks", which queues grow, and mean jumps.
 //! - [`simulation`]: the cores driven by a simulated clock with no actors:
 //!   synthetic runs and property tests.
 //! - [`settings`]: `Settings.toml`, environment and flags, checked into a
@@ -55,6 +57,7 @@ pub mod live_progress;
 pub mod logging;
 pub mod messages;
 pub mod model;
+pub mod queueing;
 pub mod run;
 pub mod run_dir;
 pub mod schedule;

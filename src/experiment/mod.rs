@@ -10,16 +10,21 @@
 //! - `figures.rs`: the figures taken from a trial's summary, and their spread (pure).
 //! - `progress.rs`: the time-left estimate (pure).
 //! - `tables.rs`, `report.rs`: `study.csv`, `variations.csv` and `report.md` as text (pure).
-//! - `plots.rs`: the comparison plots.
+//! - `prediction.rs`: the queueing model's prediction ([`crate::queueing`]) next to each
+//!   trial's measurement, the report's table of it and `prediction.csv` (pure).
+//! - `plots.rs`: the comparison plots; `prediction_plot.rs`: prediction against measurement.
 //!
 //! [`run_study`] is the driver and the one place that writes the study directory:
 //! `<log-dir>/study-<UTC timestamp>/` (so studies sort in time order, like runs) holding
-//! `plan.toml`, `study.csv`, `variations.csv`, `report.md`, the plots, and under `trials/`
+//! `plan.toml`, `study.csv`, `variations.csv`, `prediction.csv`, `report.md`, the plots, and
+//! under `trials/`
 //! every trial's run directory (`trials/<variation>-<n>/<run id>/`).
 
 mod figures;
 mod plan;
 mod plots;
+mod prediction;
+mod prediction_plot;
 mod progress;
 mod record;
 mod report;
@@ -28,6 +33,7 @@ mod trials;
 
 pub use figures::{Figure, Spread, TrialFigures, VmPoint};
 pub use plan::{parse as parse_plan, trial_seed, Plan, PlanError, Trial, Variation};
+pub use prediction::{Measured, TrialPrediction, VmComparison};
 pub use record::{TrialRecord, TrialStatus, VariationRow};
 
 use crate::run_dir;
@@ -125,6 +131,7 @@ impl Study {
 pub const PLAN_FILE: &str = "plan.toml";
 pub const STUDY_CSV: &str = "study.csv";
 pub const VARIATIONS_CSV: &str = "variations.csv";
+pub const PREDICTION_CSV: &str = "prediction.csv";
 pub const REPORT: &str = "report.md";
 
 /// Runs every trial of the plan and writes the study directory. Failed trials are recorded,
@@ -182,6 +189,7 @@ pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, E
 
     write(STUDY_CSV, &tables::study_csv(&records))?;
     write(VARIATIONS_CSV, &tables::variations_csv(&rows))?;
+    write(PREDICTION_CSV, &prediction::csv(&records))?;
     let plots =
         plots::draw_all(&dir, &rows, &records).map_err(|(file, detail)| ExperimentError::Plot {
             path: dir.join(file),

@@ -6,6 +6,7 @@
 
 use super::figures::{aggregate, Figure, Spread, TrialFigures, VmPoint};
 use super::plan::Plan;
+use super::prediction::TrialPrediction;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +25,8 @@ pub struct TrialRecord {
     pub figures: Option<TrialFigures>,
     /// Every VM of the run, for the plots against clock rate.
     pub vms: Vec<VmPoint>,
+    /// The queueing model's prediction next to the measurement, when the run was analysed.
+    pub prediction: Option<TrialPrediction>,
     /// Wall time the trial took, analysis included.
     pub wall: Duration,
 }
@@ -117,6 +120,7 @@ pub(crate) mod tests {
                 .then(|| TrialFigures::uniform(1, 1.0, value)),
             status,
             vms: Vec::new(),
+            prediction: None,
             wall: Duration::from_secs(2),
         }
     }

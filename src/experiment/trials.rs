@@ -19,14 +19,16 @@
 
 use super::figures::{TrialFigures, VmPoint};
 use super::plan::Trial;
+use super::prediction::{self, TrialPrediction};
 use super::progress;
 use super::record::{TrialRecord, TrialStatus};
-use crate::analysis::{self, AnalyzeOptions};
+use crate::analysis::{self, AnalyzeOptions, Summary};
 use crate::run::{self, RunOptions};
 use crate::settings::Overrides;
-use std::io::Write as _;
+use std::fs::File;
+use std::io::{BufReader, Write as _};
 use std::panic::{self, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -141,6 +143,7 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
                     let summary = analysis.summary();
                     record.figures = TrialFigures::of(summary, &outcome.reports);
                     record.vms = VmPoint::all(summary);
+                    record.prediction = predict(trial, &outcome.run_dir, summary);
                     if let Some(signal) = outcome.interrupted {
                         TrialStatus::Failed(format!("interrupted by {signal:?}"))
                     } else if !outcome.healthy() || !analysis.is_healthy() {
@@ -163,6 +166,20 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
     (record, interrupted)
 }
 
+/// The queueing model's prediction for the trial, held against its summary and the queue
+/// growth over the second half of the run (from the `events.csv` the analysis just wrote).
+/// `None` if that file cannot be read: the table then counts one trial fewer.
+fn predict(trial: &Trial, run_dir: &Path, summary: &Summary) -> Option<TrialPrediction> {
+    let events = File::open(run_dir.join("events.csv")).ok()?;
+    let growth = prediction::queue_growth(BufReader::new(events), summary.span_s / 2.0).ok()?;
+    TrialPrediction::of(
+        &trial.spec.rates,
+        trial.spec.internal_probability,
+        summary,
+        &growth,
+    )
+}
+
 fn not_run(trial: &Trial) -> TrialRecord {
     TrialRecord {
         variation: trial.variation.clone(),
@@ -173,6 +190,7 @@ fn not_run(trial: &Trial) -> TrialRecord {
         status: TrialStatus::NotRun,
         figures: None,
         vms: Vec::new(),
+        prediction: None,
         wall: Duration::ZERO,
     }
 }
