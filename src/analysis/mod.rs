@@ -4,8 +4,10 @@
 //! line by line, so a run of a million events takes about a second and bounded memory. The parts:
 //!
 //! - `record.rs` and `parse.rs`: one log line typed after the log contract, and its parser (pure).
-//! - `run_dir.rs` and `run_settings.rs`: finding runs and VM logs; reading `settings.toml`.
-//! - `merge.rs`: the k-way time merge of the per-VM line readers (the only reader of logs).
+//! - `run_dir.rs` and `run_settings.rs`: finding runs and VM logs (plain `vm-<id>.log`, or
+//!   `vm-<id>.log.gz` as a study keeps them); reading `settings.toml`.
+//! - `merge.rs`: the k-way time merge of the per-VM line readers (the only reader of logs, each
+//!   opened through [`crate::vm_log`], so a compressed log reads exactly like a plain one).
 //! - The rules of the model, each a small pure checker fed one VM's lines in file order:
 //!   `check.rs` (Lamport's clock rules and send seqs), `queue_discipline.rs` (a waiting message
 //!   is taken first), `link_order.rs` (links are FIFO), `time_order.rs` (no line is stamped
@@ -58,11 +60,12 @@ use std::path::{Path, PathBuf};
 pub use error::AnalysisError;
 pub use parse::{parse_line, ParseError};
 pub use record::{Action, Body, Kind, Level, Record, Tick};
-pub use run_dir::newest_run;
+pub use run_dir::{newest_run, vm_logs};
 pub use run_settings::RunSettings;
 pub use summary::{Check, Messages, Summary, VmSummary, WaitFigures};
 pub use violation::{Rule, Violation};
 
+use crate::vm_log::VmLog;
 use analyzer::Analyzer;
 use merge::TimeMerge;
 use run_settings::SettingsFile;
@@ -160,7 +163,7 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
         .map(|(at, sender, seq, recipient)| {
             format!(
                 "vm {sender} seq {seq} to vm {recipient} (sent at {}:{})",
-                file_name(&run.logs[at.file].path),
+                run.logs[at.file].name(),
                 at.line
             )
         })
@@ -187,7 +190,7 @@ pub fn check_run(run_dir: &Path) -> Result<Vec<Violation>, AnalysisError> {
 
 /// A run directory opened for checking: its VM logs and its `settings.toml`.
 struct RunInput {
-    logs: Vec<run_dir::VmLog>,
+    logs: Vec<VmLog>,
     settings: SettingsFile,
     settings_path: PathBuf,
     check: SettingsCheck,
@@ -197,8 +200,7 @@ impl RunInput {
     fn open(run_dir: &Path) -> Result<RunInput, AnalysisError> {
         let logs = run_dir::vm_logs(run_dir)?;
         let settings = run_settings::read_settings(run_dir);
-        let vms: Vec<u32> = logs.iter().map(|l| l.vm).collect();
-        let check = SettingsCheck::new(&settings.settings, &vms);
+        let check = SettingsCheck::new(&settings.settings, &logs);
         Ok(RunInput {
             logs,
             settings,
