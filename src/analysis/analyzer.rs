@@ -215,9 +215,14 @@ impl<W: Write> Analyzer<W> {
                 self.drift.alive(slot, t);
                 self.csv.row(t, vm, Kind::Start, Row::default())
             }
-            Body::Stop { queue, dropped } => {
+            Body::Stop {
+                queue,
+                dropped,
+                late_max_us,
+            } => {
                 self.vms[slot].stats.left_in_queue = Some(queue);
                 self.vms[slot].stats.dropped = dropped;
+                self.vms[slot].stats.late_max_us = late_max_us;
                 self.drift.stop();
                 let row = Row {
                     queue: Some(queue),

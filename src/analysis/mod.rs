@@ -26,7 +26,9 @@
 //!
 //! [`analyze_run`] is the driver: it is the one place that opens output files. [`check_run`]
 //! makes the same single pass and writes nothing; it is how the integration tests judge the
-//! runs they make, so `analyze` and the tests hold runs to one set of rules.
+//! runs they make, so `analyze` and the tests hold runs to one set of rules. [`summarize_run`]
+//! is `analyze_run` writing nothing: how a kept run (a study's evidence under `docs/`) is
+//! recomputed and compared with the `summary.json` it was kept with, without touching it.
 
 mod analyzer;
 mod check;
@@ -93,6 +95,8 @@ pub struct RunAnalysis {
     notices: Vec<String>,
     /// A few messages that were sent but never received, as text.
     unreceived: Vec<String>,
+    /// How late the latest tick of any VM fired, from the `stop` lines (`late_max_us`).
+    late_max_us: Option<u64>,
     files: Vec<PathBuf>,
 }
 
@@ -118,6 +122,13 @@ impl RunAnalysis {
         &self.summary
     }
 
+    /// How late the latest tick of any VM fired against its schedule, in microseconds: the
+    /// largest `late_max_us` of the run's `stop` lines (`None` if no `stop` line has the key).
+    /// Not part of `summary.json`, whose schema predates it; the report prints it.
+    pub fn late_max_us(&self) -> Option<u64> {
+        self.late_max_us
+    }
+
     /// The files written into the run directory.
     pub fn files(&self) -> &[PathBuf] {
         &self.files
@@ -133,18 +144,16 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
     let run = RunInput::open(run_dir)?;
     let csv_path = run_dir.join("events.csv");
     let csv = || Ok(BufWriter::with_capacity(1 << 20, File::create(&csv_path)?));
-    let mut outcome = stream(&run, csv, &csv_path)?;
-    let violations = run.violations(&mut outcome);
-    outcome.notes.extend(run.settings.note.clone());
+    let outcome = stream(&run, csv, &csv_path)?;
 
     let mut files = vec![run_dir.join("summary.json"), csv_path];
     if opts.plots {
         files.extend(plots::FILES.iter().map(|name| run_dir.join(name)));
     }
-    let names = files.iter().map(|f| file_name(f)).collect();
-    let summary = summary::build(run_dir, run.settings.settings.clone(), &outcome, names);
+    let (analysis, plot) = run.conclude(run_dir, outcome, files);
     if opts.plots {
-        let labels: Vec<String> = summary
+        let labels: Vec<String> = analysis
+            .summary
             .vms
             .iter()
             .map(|v| match v.configured_rate {
@@ -152,29 +161,19 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
                 None => format!("VM {}", v.vm),
             })
             .collect();
-        plots::draw_all(run_dir, &outcome.plot, &labels)?;
+        plots::draw_all(run_dir, &plot, &labels)?;
     }
-    summary::write(&files[0], &summary)?;
+    summary::write(&analysis.files[0], &analysis.summary)?;
+    Ok(analysis)
+}
 
-    let unreceived = outcome
-        .unreceived
-        .examples
-        .iter()
-        .map(|(at, sender, seq, recipient)| {
-            format!(
-                "vm {sender} seq {seq} to vm {recipient} (sent at {}:{})",
-                run.logs[at.file].name(),
-                at.line
-            )
-        })
-        .collect();
-    Ok(RunAnalysis {
-        summary,
-        violations,
-        notices: outcome.notices,
-        unreceived,
-        files,
-    })
+/// Analyses the run in `run_dir` as [`analyze_run`] does and writes nothing: the same figures,
+/// violations and summary, except that the summary's `files` is empty (no file was written).
+/// This is how a kept run is recomputed from its logs and held against its own `summary.json`.
+pub fn summarize_run(run_dir: &Path) -> Result<RunAnalysis, AnalysisError> {
+    let run = RunInput::open(run_dir)?;
+    let outcome = stream(&run, || Ok(io::sink()), &run_dir.join("events.csv"))?;
+    Ok(run.conclude(run_dir, outcome, Vec::new()).0)
 }
 
 /// Checks the run in `run_dir` against every rule of the model and writes nothing: the same
@@ -183,9 +182,7 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
 /// A message lost without a trace breaks no rule of any line: it shows only in the message
 /// accounts of [`analyze_run`]'s [`Summary`].
 pub fn check_run(run_dir: &Path) -> Result<Vec<Violation>, AnalysisError> {
-    let run = RunInput::open(run_dir)?;
-    let mut outcome = stream(&run, || Ok(io::sink()), &run_dir.join("events.csv"))?;
-    Ok(run.violations(&mut outcome))
+    Ok(summarize_run(run_dir)?.violations)
 }
 
 /// A run directory opened for checking: its VM logs and its `settings.toml`.
@@ -207,6 +204,41 @@ impl RunInput {
             settings_path: run_dir.join("settings.toml"),
             check,
         })
+    }
+
+    /// The analysis from the stream's `outcome`, naming `files` as written, and the plot data.
+    fn conclude(
+        &self,
+        run_dir: &Path,
+        mut outcome: analyzer::Outcome,
+        files: Vec<PathBuf>,
+    ) -> (RunAnalysis, analyzer::PlotData) {
+        let violations = self.violations(&mut outcome);
+        outcome.notes.extend(self.settings.note.clone());
+        let names = files.iter().map(|f| file_name(f)).collect();
+        let summary = summary::build(run_dir, self.settings.settings.clone(), &outcome, names);
+        let unreceived = outcome
+            .unreceived
+            .examples
+            .iter()
+            .map(|(at, sender, seq, recipient)| {
+                format!(
+                    "vm {sender} seq {seq} to vm {recipient} (sent at {}:{})",
+                    self.logs[at.file].name(),
+                    at.line
+                )
+            })
+            .collect();
+        let late_max_us = outcome.vms.iter().filter_map(|v| v.late_max_us).max();
+        let analysis = RunAnalysis {
+            summary,
+            violations,
+            notices: outcome.notices,
+            unreceived,
+            late_max_us,
+            files,
+        };
+        (analysis, outcome.plot)
     }
 
     /// Every violation of the run: those about `settings.toml` first (they explain the rest),

@@ -7,7 +7,7 @@
 //! - `plan.rs`: the plan file, checked into resolved trial settings before anything runs (pure).
 //! - `trials.rs`: runs the trials, several at a time, with progress on stderr.
 //! - `record.rs`: what came of each trial, and the per-variation aggregation (pure).
-//! - `figures.rs`: the figures taken from a trial's summary, and their spread (pure).
+//! - `figures.rs`: the figures taken from a trial's analysis, and their spread (pure).
 //! - `progress.rs`: the time-left estimate (pure).
 //! - `tables.rs`, `report.rs`: `study.csv`, `variations.csv` and `report.md` as text (pure).
 //! - `plots.rs`: the comparison plots.

@@ -17,7 +17,6 @@
 //! record saying so and the study carries on. Ctrl-C (or SIGTERM, SIGHUP) stops the running
 //! trials in order (each run handles it) and the trials not yet started are recorded as not run.
 
-use super::figures::{TrialFigures, VmPoint};
 use super::plan::Trial;
 use super::progress;
 use super::record::{TrialRecord, TrialStatus};
@@ -63,7 +62,7 @@ pub fn run_all(trials: &[&Trial], runner: &Runner) -> Vec<TrialRecord> {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(trial) = trials.get(i) else { break };
                 if stop.load(Ordering::SeqCst) {
-                    let _ = events.send(Event::Done(i, Box::new(not_run(trial))));
+                    let _ = events.send(Event::Done(i, Box::new(TrialRecord::not_run(trial))));
                     continue;
                 }
                 let _ = events.send(Event::Started(i));
@@ -91,7 +90,7 @@ pub fn run_all(trials: &[&Trial], runner: &Runner) -> Vec<TrialRecord> {
     records
         .into_iter()
         .zip(trials)
-        .map(|(record, trial)| record.unwrap_or_else(|| not_run(trial)))
+        .map(|(record, trial)| record.unwrap_or_else(|| TrialRecord::not_run(trial)))
         .collect()
 }
 
@@ -100,7 +99,7 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
     let began = Instant::now();
     let mut record = TrialRecord {
         status: TrialStatus::Ok,
-        ..not_run(trial)
+        ..TrialRecord::not_run(trial)
     };
     let overrides = Overrides {
         log_dir: Some(
@@ -138,22 +137,10 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
             match analysis {
                 Err(why) => TrialStatus::Failed(why),
                 Ok(analysis) => {
-                    let summary = analysis.summary();
-                    record.figures = TrialFigures::of(summary, &outcome.reports);
-                    record.vms = VmPoint::all(summary);
-                    if let Some(signal) = outcome.interrupted {
-                        TrialStatus::Failed(format!("interrupted by {signal:?}"))
-                    } else if !outcome.healthy() || !analysis.is_healthy() {
-                        TrialStatus::Unhealthy(format!(
-                            "{} clock-rule violations, {} messages unaccounted, VMs {:?} never stopped",
-                            summary.check.violations,
-                            summary.messages.unaccounted,
-                            outcome.missing
-                        ))
-                    } else if record.figures.is_none() {
-                        TrialStatus::Failed("the run logged no VM".into())
-                    } else {
-                        TrialStatus::Ok
+                    record.judge(&analysis, outcome.healthy(), &outcome.missing);
+                    match outcome.interrupted {
+                        Some(signal) => TrialStatus::Failed(format!("interrupted by {signal:?}")),
+                        None => record.status.clone(),
                     }
                 }
             }
@@ -161,20 +148,6 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
     };
     record.wall = began.elapsed();
     (record, interrupted)
-}
-
-fn not_run(trial: &Trial) -> TrialRecord {
-    TrialRecord {
-        variation: trial.variation.clone(),
-        number: trial.number,
-        seed: trial.spec.seed,
-        rates: trial.spec.rates.clone(),
-        run_dir: None,
-        status: TrialStatus::NotRun,
-        figures: None,
-        vms: Vec::new(),
-        wall: Duration::ZERO,
-    }
 }
 
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
