@@ -13,9 +13,13 @@
 //! start + k / rate), so a busy core makes a tick late by microseconds, not fewer ticks, and
 //! each VM records how late its ticks fired (the study reports the latest one).
 //!
-//! A trial that fails (an error, a panic, broken books, log files that lost lines) becomes a
-//! record saying so and the study carries on. Ctrl-C (or SIGTERM, SIGHUP) stops the running
-//! trials in order (each run handles it) and the trials not yet started are recorded as not run.
+//! With `compress_logs`, a trial's VM logs are then gzipped in place (`vm-<id>.log.gz`, see
+//! [`crate::vm_log`]), after its analysis, so what the analysis wrote is the same either way.
+//!
+//! A trial that fails (an error, a panic, broken books, log files that lost lines, logs that
+//! could not be compressed) becomes a record saying so and the study carries on. Ctrl-C (or
+//! SIGTERM, SIGHUP) stops the running trials in order (each run handles it) and the trials not
+//! yet started are recorded as not run.
 
 use super::plan::Trial;
 use super::progress;
@@ -25,7 +29,7 @@ use crate::run::{self, RunOptions};
 use crate::settings::Overrides;
 use std::io::Write as _;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -39,6 +43,8 @@ pub struct Runner {
     pub virtual_time: bool,
     /// Trial `n` of variation `v` writes its run directory under `<trials_dir>/<v>-<n>/`.
     pub trials_dir: PathBuf,
+    /// Gzip each trial's VM logs once it is analysed.
+    pub compress_logs: bool,
 }
 
 enum Event {
@@ -102,11 +108,7 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
         ..TrialRecord::not_run(trial)
     };
     let overrides = Overrides {
-        log_dir: Some(
-            runner
-                .trials_dir
-                .join(format!("{}-{}", trial.variation, trial.number)),
-        ),
+        log_dir: Some(runner.trials_dir.join(trial.dir_name())),
         virtual_time: runner.virtual_time,
         ..Overrides::default()
     };
@@ -147,7 +149,26 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
         }
     };
     record.wall = began.elapsed();
+    if let (true, Some(run_dir)) = (runner.compress_logs, &record.run_dir) {
+        if let Err(why) = compress_logs(run_dir) {
+            let kept = format!("its logs could not be kept: {why}");
+            record.status = TrialStatus::Failed(match &record.status {
+                TrialStatus::Ok | TrialStatus::NotRun => kept,
+                // Keep what else went wrong: it is likely the cause.
+                other => format!("{other}; {kept}"),
+            });
+        }
+    }
     (record, interrupted)
+}
+
+/// Puts the run's VM logs in their kept form, gzip, whatever became of the trial: a failed
+/// trial's logs are evidence too.
+fn compress_logs(run_dir: &Path) -> Result<(), String> {
+    for log in analysis::vm_logs(run_dir).map_err(|e| e.to_string())? {
+        log.compress().map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
