@@ -35,6 +35,8 @@
 //!   drivers that move time, frames and mailbox messages into the cores.
 //! - [`live_progress`]: the progress line of a real-time run.
 //! - [`run_dir`]: the per-run output directory.
+//! - [`vm_log`]: a VM's log file on disk, plain as a run writes it or gzip
+//!   as a study keeps it: the one place that names, opens and compresses it.
 //! - [`table`]: plain-text tables for the terminal.
 //! - [`timestamp`]: the log contract's RFC 3339 time format, both ways.
 //! - [`run`]: one run (real or virtual time), from a spec to the VMs' reports.
@@ -67,4 +69,5 @@ pub mod stop_clock;
 pub mod table;
 pub mod timestamp;
 pub mod vm_core;
+pub mod vm_log;
 pub mod warn_limiter;

@@ -185,7 +185,7 @@ impl RunDrain {
         let mut files = Vec::new();
         let mut names = Vec::new();
         for id in 1..=vm_count {
-            let name = format!("vm-{id}.log");
+            let name = crate::vm_log::file_name(id, crate::vm_log::Storage::Plain);
             let file = File::create(dir.join(&name))?;
             names.push(name);
             let shared = SharedFile(Arc::new(Mutex::new(BufWriter::with_capacity(

@@ -52,6 +52,10 @@ struct ExperimentArgs {
     /// Run every trial on virtual time.
     #[arg(long)]
     virtual_time: bool,
+    /// Keep each trial's VM logs gzipped (vm-<id>.log.gz), compressed once the trial is
+    /// analysed; `analyze` reads them as they are.
+    #[arg(long)]
+    compress_logs: bool,
     /// Directory that receives the study directory (default: `log_dir` from the settings file or
     /// LOGICAL_CLOCKS_LOG_DIR, else logs).
     #[arg(long, value_name = "DIR")]
@@ -180,6 +184,7 @@ fn study(args: &ExperimentArgs) -> ExitCode {
         jobs: args.jobs.into(),
         virtual_time: args.virtual_time,
         log_dir,
+        compress_logs: args.compress_logs,
     };
     match experiment::run_study(&loaded, &options) {
         Ok(study) => {

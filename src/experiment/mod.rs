@@ -7,7 +7,9 @@
 //! - `plan.rs`: the plan file, checked into resolved trial settings before anything runs (pure).
 //! - `trials.rs`: runs the trials, several at a time, with progress on stderr.
 //! - `record.rs`: what came of each trial, and the per-variation aggregation (pure).
-//! - `figures.rs`: the figures taken from a trial's summary, and their spread (pure).
+//! - `figures.rs`: the figures taken from a trial's analysis, and their spread (pure).
+//! - `kept.rs`: a kept study recomputed from its trials' logs, with the code above, so its
+//!   tables can be held against their evidence.
 //! - `progress.rs`: the time-left estimate (pure).
 //! - `tables.rs`, `report.rs`: `study.csv`, `variations.csv` and `report.md` as text (pure).
 //! - `prediction.rs`: the queueing model's prediction ([`crate::queueing`]) next to each
@@ -21,6 +23,7 @@
 //! every trial's run directory (`trials/<variation>-<n>/<run id>/`).
 
 mod figures;
+mod kept;
 mod plan;
 mod plots;
 mod prediction;
@@ -32,6 +35,7 @@ mod tables;
 mod trials;
 
 pub use figures::{Figure, Spread, TrialFigures, VmPoint};
+pub use kept::{recompute_study, KeptStudy, KeptTrial, KeptTrialError};
 pub use plan::{parse as parse_plan, trial_seed, Plan, PlanError, Trial, Variation};
 pub use prediction::{Measured, TrialPrediction, VmComparison};
 pub use record::{TrialRecord, TrialStatus, VariationRow};
@@ -103,6 +107,9 @@ pub struct StudyOptions {
     pub virtual_time: bool,
     /// The study directory is made under this one.
     pub log_dir: PathBuf,
+    /// Keep each trial's VM logs gzipped (`vm-<id>.log.gz`), compressed once the trial is
+    /// analysed; `analyze` reads them as they are.
+    pub compress_logs: bool,
 }
 
 /// A finished study.
@@ -183,6 +190,7 @@ pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, E
         jobs: options.jobs.max(1),
         virtual_time: options.virtual_time,
         trials_dir: dir.join("trials"),
+        compress_logs: options.compress_logs,
     };
     let records = trials::run_all(&trials, &runner);
     let rows = record::variation_rows(plan, &records);
@@ -241,6 +249,9 @@ fn flags(options: &StudyOptions) -> String {
     let mut flags = format!("--jobs {}", options.jobs.max(1));
     if options.virtual_time {
         flags.push_str(" --virtual-time");
+    }
+    if options.compress_logs {
+        flags.push_str(" --compress-logs");
     }
     flags
 }

@@ -79,6 +79,14 @@ pub struct Trial {
     pub spec: RunSpec,
 }
 
+impl Trial {
+    /// The directory under the study's `trials/` that holds this trial's run directory:
+    /// `<variation>-<number>`.
+    pub fn dir_name(&self) -> String {
+        format!("{}-{}", self.variation, self.number)
+    }
+}
+
 impl Plan {
     /// All trials, variation by variation.
     pub fn trials(&self) -> impl Iterator<Item = &Trial> {

@@ -13,11 +13,14 @@
 //! start + phase + (k - 1) / rate), so a busy core makes a tick late by microseconds, not fewer ticks, and
 //! each VM records how late its ticks fired (the study reports the latest one).
 //!
-//! A trial that fails (an error, a panic, broken books, log files that lost lines) becomes a
-//! record saying so and the study carries on. Ctrl-C (or SIGTERM, SIGHUP) stops the running
-//! trials in order (each run handles it) and the trials not yet started are recorded as not run.
+//! With `compress_logs`, a trial's VM logs are then gzipped in place (`vm-<id>.log.gz`, see
+//! [`crate::vm_log`]), after its analysis, so what the analysis wrote is the same either way.
+//!
+//! A trial that fails (an error, a panic, broken books, log files that lost lines, logs that
+//! could not be compressed) becomes a record saying so and the study carries on. Ctrl-C (or
+//! SIGTERM, SIGHUP) stops the running trials in order (each run handles it) and the trials not
+//! yet started are recorded as not run.
 
-use super::figures::{TrialFigures, VmPoint};
 use super::plan::Trial;
 use super::prediction::{self, TrialPrediction};
 use super::progress;
@@ -42,6 +45,8 @@ pub struct Runner {
     pub virtual_time: bool,
     /// Trial `n` of variation `v` writes its run directory under `<trials_dir>/<v>-<n>/`.
     pub trials_dir: PathBuf,
+    /// Gzip each trial's VM logs once it is analysed.
+    pub compress_logs: bool,
 }
 
 enum Event {
@@ -65,7 +70,7 @@ pub fn run_all(trials: &[&Trial], runner: &Runner) -> Vec<TrialRecord> {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(trial) = trials.get(i) else { break };
                 if stop.load(Ordering::SeqCst) {
-                    let _ = events.send(Event::Done(i, Box::new(not_run(trial))));
+                    let _ = events.send(Event::Done(i, Box::new(TrialRecord::not_run(trial))));
                     continue;
                 }
                 let _ = events.send(Event::Started(i));
@@ -93,7 +98,7 @@ pub fn run_all(trials: &[&Trial], runner: &Runner) -> Vec<TrialRecord> {
     records
         .into_iter()
         .zip(trials)
-        .map(|(record, trial)| record.unwrap_or_else(|| not_run(trial)))
+        .map(|(record, trial)| record.unwrap_or_else(|| TrialRecord::not_run(trial)))
         .collect()
 }
 
@@ -102,14 +107,10 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
     let began = Instant::now();
     let mut record = TrialRecord {
         status: TrialStatus::Ok,
-        ..not_run(trial)
+        ..TrialRecord::not_run(trial)
     };
     let overrides = Overrides {
-        log_dir: Some(
-            runner
-                .trials_dir
-                .join(format!("{}-{}", trial.variation, trial.number)),
-        ),
+        log_dir: Some(runner.trials_dir.join(trial.dir_name())),
         virtual_time: runner.virtual_time,
         ..Overrides::default()
     };
@@ -140,29 +141,27 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
             match analysis {
                 Err(why) => TrialStatus::Failed(why),
                 Ok(analysis) => {
-                    let summary = analysis.summary();
-                    record.figures = TrialFigures::of(summary, &outcome.reports);
-                    record.vms = VmPoint::all(summary);
-                    record.prediction = predict(trial, &outcome.run_dir, summary);
-                    if let Some(signal) = outcome.interrupted {
-                        TrialStatus::Failed(format!("interrupted by {signal:?}"))
-                    } else if !outcome.healthy() || !analysis.is_healthy() {
-                        TrialStatus::Unhealthy(format!(
-                            "{} clock-rule violations, {} messages unaccounted, VMs {:?} never stopped",
-                            summary.check.violations,
-                            summary.messages.unaccounted,
-                            outcome.missing
-                        ))
-                    } else if record.figures.is_none() {
-                        TrialStatus::Failed("the run logged no VM".into())
-                    } else {
-                        TrialStatus::Ok
+                    record.judge(&analysis, outcome.healthy(), &outcome.missing);
+                    record.prediction = predict(trial, &outcome.run_dir, analysis.summary());
+                    match outcome.interrupted {
+                        Some(signal) => TrialStatus::Failed(format!("interrupted by {signal:?}")),
+                        None => record.status.clone(),
                     }
                 }
             }
         }
     };
     record.wall = began.elapsed();
+    if let (true, Some(run_dir)) = (runner.compress_logs, &record.run_dir) {
+        if let Err(why) = compress_logs(run_dir) {
+            let kept = format!("its logs could not be kept: {why}");
+            record.status = TrialStatus::Failed(match &record.status {
+                TrialStatus::Ok | TrialStatus::NotRun => kept,
+                // Keep what else went wrong: it is likely the cause.
+                other => format!("{other}; {kept}"),
+            });
+        }
+    }
     (record, interrupted)
 }
 
@@ -180,19 +179,13 @@ fn predict(trial: &Trial, run_dir: &Path, summary: &Summary) -> Option<TrialPred
     )
 }
 
-fn not_run(trial: &Trial) -> TrialRecord {
-    TrialRecord {
-        variation: trial.variation.clone(),
-        number: trial.number,
-        seed: trial.spec.seed,
-        rates: trial.spec.rates.clone(),
-        run_dir: None,
-        status: TrialStatus::NotRun,
-        figures: None,
-        vms: Vec::new(),
-        prediction: None,
-        wall: Duration::ZERO,
+/// Puts the run's VM logs in their kept form, gzip, whatever became of the trial: a failed
+/// trial's logs are evidence too.
+fn compress_logs(run_dir: &Path) -> Result<(), String> {
+    for log in analysis::vm_logs(run_dir).map_err(|e| e.to_string())? {
+        log.compress().map_err(|e| e.to_string())?;
     }
+    Ok(())
 }
 
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
