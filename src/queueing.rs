@@ -377,6 +377,9 @@ mod tests {
             seed: 7,
             internal_probability: 0.7,
             latency: crate::latency::Latency::default(),
+            // Out of phase, as by default: the model leaves the phases out, and
+            // the tolerance below covers what they add.
+            tick_phase: crate::schedule::TickPhase::Random,
         };
         let mut tally = Tally {
             arrived: vec![0; 3],
