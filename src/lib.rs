@@ -1,10 +1,12 @@
 //! logical-clocks: a model of a small asynchronous distributed system.
 //!
 //! Virtual machines tick at different rates, talk over real TCP on
-//! loopback, order their events with Lamport clocks and log every event.
+//! loopback, order their events with Lamport clocks (and vector clocks)
+//! and log every event.
 //! The parts, from the pure core outwards:
 //!
 //! - [`clock`]: Lamport's two rules, nothing else.
+//! - [`vector_clock`]: the vector-clock rules, beside them.
 //! - [`model`]: the die and the VM's clock and counters, seeded and free of
 //!   I/O.
 //! - [`vm_core`]: what a due tick does (take the oldest waiting message, or
@@ -68,6 +70,7 @@ pub mod simulation;
 pub mod stop_clock;
 pub mod table;
 pub mod timestamp;
+pub mod vector_clock;
 pub mod vm_core;
 pub mod vm_log;
 pub mod warn_limiter;

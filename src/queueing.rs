@@ -358,7 +358,13 @@ mod tests {
         fn arrived(&mut self, vm: VmId, _at: Duration, _message: &Message) {
             self.arrived[vm as usize - 1] += 1;
         }
-        fn event(&mut self, vm: VmId, _at: Duration, logged: &Logged) {
+        fn event(
+            &mut self,
+            vm: VmId,
+            _at: Duration,
+            logged: &Logged,
+            _vc: Option<&crate::vector_clock::VectorClock>,
+        ) {
             let i = vm as usize - 1;
             self.queue[i] = logged.queue;
             self.clock[i] = logged.event.lc();
@@ -380,6 +386,7 @@ mod tests {
             // Out of phase, as by default: the model leaves the phases out, and
             // the tolerance below covers what they add.
             tick_phase: crate::schedule::TickPhase::Random,
+            vector_clocks: false,
         };
         let mut tally = Tally {
             arrived: vec![0; 3],

@@ -420,6 +420,22 @@ mod tests {
     }
 
     #[test]
+    fn a_variation_may_leave_vector_clocks_out() {
+        let plan =
+            parse(&TWO.replace("rate_max = 4", "rate_max = 4\nvector_clocks = false")).unwrap();
+        let [baseline, narrow] = &plan.variations[..] else {
+            unreachable!()
+        };
+        assert!(baseline.trials.iter().all(|t| t.spec.vector_clocks));
+        assert!(narrow.trials.iter().all(|t| !t.spec.vector_clocks));
+        assert!(narrow
+            .overrides
+            .contains(&"vector_clocks = false".to_string()));
+        let error = error_of(&TWO.replace("rate_max = 4", "vector_clocks = \"no\""));
+        assert!(error.contains("`vector_clocks` = \"no\""), "{error}");
+    }
+
+    #[test]
     fn trial_k_of_every_variation_shares_its_seed() {
         let plan = parse(TWO).unwrap();
         let seeds = |v: &Variation| v.trials.iter().map(|t| t.spec.seed).collect::<Vec<_>>();

@@ -8,8 +8,8 @@
 
 use super::figures::{aggregate, Figure, Spread, TrialFigures, VmPoint};
 use super::plan::{Plan, Trial};
-use crate::analysis::RunAnalysis;
 use super::prediction::TrialPrediction;
+use crate::analysis::RunAnalysis;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
