@@ -27,7 +27,10 @@
 //! runs they make, so `analyze` and the tests hold runs to one set of rules.
 
 mod analyzer;
+mod causal_cone;
+mod causal_order;
 mod check;
+mod concurrency;
 mod csv;
 mod drift;
 mod error;
@@ -48,6 +51,7 @@ mod stats;
 mod summary;
 pub mod synthetic;
 mod time_order;
+mod vector_clock;
 mod violation;
 mod window;
 
@@ -55,16 +59,21 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+pub use causal_cone::{Cone, EventId, History};
 pub use error::AnalysisError;
 pub use parse::{parse_line, ParseError};
 pub use record::{Action, Body, Kind, Level, Record, Tick};
 pub use run_dir::newest_run;
 pub use run_settings::RunSettings;
-pub use summary::{Check, Messages, Summary, VmSummary, WaitFigures};
+pub use summary::{
+    Check, Concurrency, Messages, Summary, VmPairConcurrency, VmSummary, WaitFigures,
+};
+pub use vector_clock::VectorClock;
 pub use violation::{Rule, Violation};
 
 use analyzer::Analyzer;
-use merge::TimeMerge;
+use causal_order::{CausalOrder, Event, Released};
+use merge::{Merged, TimeMerge};
 use run_settings::SettingsFile;
 use settings_check::SettingsCheck;
 
@@ -255,6 +264,46 @@ fn stream<W: Write>(
         analyzer.feed(item).map_err(write_error)?;
     }
     analyzer.finish().map_err(write_error)
+}
+
+/// Every tick event of the run in `run_dir` with its vector clock (derived from the
+/// send/receive matching, whether or not the logs carry `vc`), for asking what happened before
+/// and after one event ([`History::cone`]).
+pub fn causal_history(run_dir: &Path) -> Result<History, AnalysisError> {
+    let run = RunInput::open(run_dir)?;
+    let mut history = History::default();
+    causal_pass(&run, |r| {
+        history.record(r.event.vm, r.event.at.line, r.clock);
+    })?;
+    Ok(history)
+}
+
+/// Reads the run's ticks in time order and hands them on in causal order with their derived
+/// vector clocks: the part of [`stream`] that causality needs, for the exports.
+fn causal_pass(run: &RunInput, mut out: impl FnMut(Released)) -> Result<(), AnalysisError> {
+    let ids: Vec<u32> = run.logs.iter().map(|l| l.vm).collect();
+    let mut order = CausalOrder::new(run.check.clock_width(&ids), &ids);
+    let mut gap = vec![false; ids.len()];
+    let mut merge = TimeMerge::open(&run.logs)?;
+    while let Some(item) = merge.next_item()? {
+        match item {
+            Merged::Record { file, line, record } => {
+                if let record::Body::Tick(tick) = record.body {
+                    let event = Event {
+                        vm: ids[file],
+                        at: violation::At { file, line },
+                        after_gap: std::mem::take(&mut gap[file]),
+                        tick,
+                    };
+                    order.feed(event, &mut out);
+                }
+            }
+            Merged::Malformed { file, .. } => gap[file] = true,
+            Merged::Unterminated { .. } => {}
+        }
+    }
+    order.finish(&mut out);
+    Ok(())
 }
 
 /// A table with one row per run, to compare runs.
