@@ -47,6 +47,7 @@ mod run_dir;
 mod run_settings;
 mod series;
 mod settings_check;
+pub mod shiviz;
 mod stats;
 mod summary;
 pub mod synthetic;
@@ -76,6 +77,7 @@ use causal_order::{CausalOrder, Event, Released};
 use merge::{Merged, TimeMerge};
 use run_settings::SettingsFile;
 use settings_check::SettingsCheck;
+use shiviz::ShivizLog;
 
 /// What `analyze` should produce besides the figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,6 +266,52 @@ fn stream<W: Write>(
         analyzer.feed(item).map_err(write_error)?;
     }
     analyzer.finish().map_err(write_error)
+}
+
+/// What [`export_shiviz`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShivizExport {
+    pub path: PathBuf,
+    /// Each run's execution label, in the order given.
+    pub executions: Vec<String>,
+    /// Events written, all runs together.
+    pub events: u64,
+}
+
+/// Writes the runs in `run_dirs` to `path` as one ShiViz log (see [`shiviz`]): one execution
+/// per run, every tick event with its vector clock as derived from the send/receive matching.
+pub fn export_shiviz(run_dirs: &[PathBuf], path: &Path) -> Result<ShivizExport, AnalysisError> {
+    let write_error = |source| AnalysisError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Every run is opened first, so a bad directory leaves no half-written file behind.
+    let runs = run_dirs
+        .iter()
+        .map(|dir| RunInput::open(dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    let file = File::create(path).map_err(write_error)?;
+    let mut log = ShivizLog::new(BufWriter::new(file), runs.len() > 1).map_err(write_error)?;
+    let mut executions = Vec::new();
+    for (run, dir) in runs.iter().zip(run_dirs) {
+        executions.push(log.execution(&file_name(dir)).map_err(write_error)?);
+        let mut written = Ok(());
+        causal_pass(run, |r| {
+            if written.is_ok() {
+                let place = format!("vm-{}.log:{}", r.event.vm, r.event.at.line);
+                let description = shiviz::describe(&r.event.tick, &place);
+                written = log.event(r.event.vm, &r.clock, &description);
+            }
+        })?;
+        written.map_err(write_error)?;
+    }
+    let events = log.events();
+    log.finish().map_err(write_error)?;
+    Ok(ShivizExport {
+        path: path.to_path_buf(),
+        executions,
+        events,
+    })
 }
 
 /// Every tick event of the run in `run_dir` with its vector clock (derived from the
