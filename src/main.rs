@@ -69,6 +69,10 @@ struct AnalyzeArgs {
     /// Skip the PNG plots (faster).
     #[arg(long)]
     no_plots: bool,
+    /// Also write the runs' events with their vector clocks to FILE, as a log ShiViz opens
+    /// (one execution per run).
+    #[arg(long, value_name = "FILE")]
+    shiviz: Option<PathBuf>,
     /// Where to look for the newest run (default: `log_dir` from the settings file or
     /// LOGICAL_CLOCKS_LOG_DIR, else logs).
     #[arg(long, value_name = "DIR")]
@@ -150,6 +154,23 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     }
     if analyses.len() > 1 {
         out.line(analysis::comparison_table(&analyses));
+    }
+    if let Some(path) = &args.shiviz {
+        match analysis::export_shiviz(&runs, path) {
+            Ok(export) => out.line(format!(
+                "ShiViz log: {} ({} events in {} execution{}); to see it, upload the file on \
+                 the input page of https://bestchai.bitbucket.io/shiviz/",
+                export.path.display(),
+                export.events,
+                export.executions.len(),
+                if export.executions.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            )),
+            Err(e) => return fail(USAGE_ERROR, &e),
+        }
     }
     if analyses.iter().all(|a| a.is_healthy()) {
         out.exit(0)
