@@ -80,6 +80,11 @@ struct AnalyzeArgs {
     /// Settings file to take `log_dir` from.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Also write report.html into each run directory: the space-time diagram (hover an event
+    /// for its clocks, click it for its causal past and future), the report and the plots, in
+    /// one self-contained page.
+    #[arg(long)]
+    html: bool,
 }
 
 /// The run's flags. Values are kept as text and read by the settings' own
@@ -147,6 +152,12 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
         match analysis::analyze_run(run, &options) {
             Ok(analysis) => {
                 out.line(analysis.report());
+                if args.html {
+                    match analysis::write_html_report(run, &analysis) {
+                        Ok(page) => out.line(html_line(&page)),
+                        Err(e) => return fail(USAGE_ERROR, &e),
+                    }
+                }
                 analyses.push(analysis);
             }
             Err(e) => return fail(USAGE_ERROR, &e),
@@ -178,6 +189,20 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
         say("error: a run broke a clock rule or lost messages (see above)");
         out.exit(UNHEALTHY_RUN)
     }
+}
+
+/// What `--html` wrote, and how much of the run the page holds.
+fn html_line(page: &analysis::HtmlReport) -> String {
+    let held = if page.events as u64 == page.total_events {
+        format!("{} events", page.events)
+    } else {
+        format!("the first {} of {} events", page.events, page.total_events)
+    };
+    format!(
+        "HTML report: {} ({held}, {} messages; open it in a browser and click an event)",
+        page.path.display(),
+        page.messages
+    )
 }
 
 /// `experiment`: a bad plan, or trials that would not fit under the open-file limit together,

@@ -21,6 +21,8 @@
 //!   and the comparison table.
 //! - `plots.rs`: the PNG plots, drawn with a bundled font.
 //! - `synthetic.rs`: writes a valid synthetic run of any size, for the benchmark and tests.
+//! - `html/`: `report.html`, the run's interactive space-time diagram with its causal cones,
+//!   the report and the plots in one self-contained page (`analyze --html`).
 //!
 //! [`analyze_run`] is the driver: it is the one place that opens output files. [`check_run`]
 //! makes the same single pass and writes nothing; it is how the integration tests judge the
@@ -34,6 +36,7 @@ mod concurrency;
 mod csv;
 mod drift;
 mod error;
+mod html;
 mod link_order;
 mod matching;
 mod merge;
@@ -62,6 +65,7 @@ use std::path::{Path, PathBuf};
 
 pub use causal_cone::{Cone, EventId, History};
 pub use error::AnalysisError;
+pub use html::{write_html_report, HtmlReport};
 pub use parse::{parse_line, ParseError};
 pub use record::{Action, Body, Kind, Level, Record, Tick};
 pub use run_dir::newest_run;
