@@ -146,7 +146,7 @@ impl Causality {
             }
             None => rules.lose_step(),
         }
-        self.count.event(event.vm, event.tick.lc, &clock);
+        self.count.event(event.vm, event.tick.lc, clock);
     }
 }
 

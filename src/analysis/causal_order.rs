@@ -33,10 +33,10 @@ pub struct Event {
 
 /// An event released in causal order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Released {
+pub struct Released<'a> {
     pub event: Event,
     /// Its vector clock by program order and the matched messages.
-    pub clock: VectorClock,
+    pub clock: &'a VectorClock,
     /// For a receive whose send was released: the `vc` that send logged, if it logged one.
     pub send_vc: Option<VectorClock>,
 }
@@ -107,11 +107,20 @@ impl CausalOrder {
         let Some(queue) = self.queue(vm) else {
             return;
         };
+        if queue.pending.is_empty() {
+            // The usual case, without queueing: nothing of this VM waits, and its send came.
+            if let Readiness::Ready = self.readiness(&event) {
+                let unblocked = self.release(event, out);
+                self.drain(unblocked, out);
+                return;
+            }
+        }
+        let queue = &mut self.vms[vm as usize - 1];
         queue.pending.push_back(event);
         if queue.blocked_on.is_some() && queue.pending.len() <= Self::HOLD {
             return;
         }
-        self.drain(vm, out);
+        self.drain(vec![vm], out);
     }
 
     /// The logs ended: releases everything still held, each waiting receive without its
@@ -119,8 +128,9 @@ impl CausalOrder {
     pub fn finish(mut self, out: &mut impl FnMut(Released)) {
         while let Some(vm) = self.vms.iter().position(|q| !q.pending.is_empty()) {
             let vm = vm as u32 + 1;
-            self.release_head(vm, out);
-            self.drain(vm, out);
+            let mut work = self.release_head(vm, out);
+            work.push(vm);
+            self.drain(work, out);
         }
     }
 
@@ -128,9 +138,9 @@ impl CausalOrder {
         self.vms.get_mut((vm as usize).checked_sub(1)?)
     }
 
-    /// Releases what may go from `vm`'s queue, and from every queue a released send unblocks.
-    fn drain(&mut self, vm: u32, out: &mut impl FnMut(Released)) {
-        let mut work = vec![vm];
+    /// Releases what may go from the queues of the VMs in `work`, and from every queue a
+    /// released send unblocks.
+    fn drain(&mut self, mut work: Vec<u32>, out: &mut impl FnMut(Released)) {
         while let Some(vm) = work.pop() {
             loop {
                 let i = vm as usize - 1;
@@ -172,10 +182,17 @@ impl CausalOrder {
     /// Releases the head of `vm`'s queue; returns the VMs whose wait it ended.
     fn release_head(&mut self, vm: u32, out: &mut impl FnMut(Released)) -> Vec<u32> {
         let i = vm as usize - 1;
-        let Some(event) = self.vms[i].pending.pop_front() else {
-            return Vec::new();
-        };
         self.vms[i].blocked_on = None;
+        match self.vms[i].pending.pop_front() {
+            Some(event) => self.release(event, out),
+            None => Vec::new(),
+        }
+    }
+
+    /// Releases `event`, the next of its VM; returns the VMs whose wait it ended.
+    fn release(&mut self, event: Event, out: &mut impl FnMut(Released)) -> Vec<u32> {
+        let vm = event.vm;
+        let i = vm as usize - 1;
         let mut send_vc = None;
         let mut unblocked = Vec::new();
         match &event.tick.action {
@@ -183,10 +200,11 @@ impl CausalOrder {
                 let key = (*from, *seq);
                 if let Some(flight) = self.in_flight.get_mut(&key) {
                     self.vms[i].clock.merge(&flight.derived);
-                    send_vc = flight.logged.clone();
                     flight.to.retain(|&r| r != vm);
                     if flight.to.is_empty() {
-                        self.in_flight.remove(&key);
+                        send_vc = self.in_flight.remove(&key).and_then(|f| f.logged);
+                    } else {
+                        send_vc = flight.logged.clone();
                     }
                 }
                 self.vms[i].clock.tick(vm);
@@ -210,21 +228,23 @@ impl CausalOrder {
                     );
                 }
                 // Waits for this seq, or for a seq this send passed (it will never come).
-                let last = self.vms[i].last_seq;
-                let passed: Vec<(u32, u64)> = self
-                    .waiting
-                    .keys()
-                    .filter(|&&(sender, s)| sender == vm && s <= last)
-                    .copied()
-                    .collect();
-                for key in passed {
-                    unblocked.extend(self.waiting.remove(&key).unwrap_or_default());
+                if !self.waiting.is_empty() {
+                    let last = self.vms[i].last_seq;
+                    let passed: Vec<(u32, u64)> = self
+                        .waiting
+                        .keys()
+                        .filter(|&&(sender, s)| sender == vm && s <= last)
+                        .copied()
+                        .collect();
+                    for key in passed {
+                        unblocked.extend(self.waiting.remove(&key).unwrap_or_default());
+                    }
                 }
             }
             Action::Internal => self.vms[i].clock.tick(vm),
         }
         out(Released {
-            clock: self.vms[i].clock.clone(),
+            clock: &self.vms[i].clock,
             event,
             send_vc,
         });

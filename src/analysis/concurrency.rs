@@ -38,8 +38,9 @@ pub struct ConcurrencyCount {
     ordered: u64,
     /// `[i * width + j]`, i < j: pairs of VM i+1 and VM j+1 events with equal `lc`.
     same_lc: Vec<u64>,
-    /// Events per `lc` value not yet settled: (VM index, count).
-    open_lc: BTreeMap<u64, Vec<(u32, u32)>>,
+    /// The VMs (bit VM index) that logged each `lc` value not yet settled. A VM's clock
+    /// strictly increases, so it logs each value once.
+    open_lc: BTreeMap<u64, VmSet>,
     /// Each VM's latest `lc`, indexed by id - 1.
     last_lc: Vec<u64>,
     since_settle: u32,
@@ -75,11 +76,7 @@ impl ConcurrencyCount {
         }
         self.ordered += clock.sum().saturating_sub(1);
 
-        let bucket = self.open_lc.entry(lc).or_default();
-        match bucket.iter_mut().find(|(v, _)| *v as usize == i) {
-            Some((_, count)) => *count += 1,
-            None => bucket.push((i as u32, 1)),
-        }
+        self.open_lc.entry(lc).or_default().insert(i);
         self.last_lc[i] = lc;
         self.since_settle += 1;
         if self.since_settle >= Self::SETTLE_EVERY {
@@ -96,25 +93,26 @@ impl ConcurrencyCount {
                 if *entry.key() > floor {
                     break;
                 }
-                let bucket = entry.remove();
-                self.settle(&bucket);
+                let vms = entry.remove();
+                self.settle(&vms);
             }
         }
     }
 
-    fn settle(&mut self, bucket: &[(u32, u32)]) {
-        for (k, &(a, ca)) in bucket.iter().enumerate() {
-            for &(b, cb) in &bucket[k + 1..] {
-                let (lo, hi) = (a.min(b) as usize, a.max(b) as usize);
-                self.same_lc[lo * self.width + hi] += u64::from(ca) * u64::from(cb);
+    /// Counts the pairs among `vms`, VMs that logged the same `lc`.
+    fn settle(&mut self, vms: &VmSet) {
+        let members: Vec<usize> = vms.iter().collect();
+        for (k, &a) in members.iter().enumerate() {
+            for &b in &members[k + 1..] {
+                self.same_lc[a * self.width + b] += 1;
             }
         }
     }
 
     /// The figures; `clocks` says where the run's vector clocks came from.
     pub fn finish(mut self, clocks: &str) -> Concurrency {
-        for bucket in std::mem::take(&mut self.open_lc).into_values() {
-            self.settle(&bucket);
+        for vms in std::mem::take(&mut self.open_lc).into_values() {
+            self.settle(&vms);
         }
         let w = self.width;
         let mut vm_pairs = Vec::new();
@@ -146,6 +144,48 @@ impl ConcurrencyCount {
             vm_pairs,
         }
     }
+}
+
+/// A set of VM indexes, as bits: 128 of them inline (the VM limit), more on the heap.
+#[derive(Debug, Default)]
+struct VmSet {
+    low: u128,
+    high: Vec<u64>,
+}
+
+impl VmSet {
+    fn insert(&mut self, i: usize) {
+        if i < 128 {
+            self.low |= 1 << i;
+        } else {
+            let word = (i - 128) / 64;
+            if self.high.len() <= word {
+                self.high.resize(word + 1, 0);
+            }
+            self.high[word] |= 1 << ((i - 128) % 64);
+        }
+    }
+
+    /// The members, in increasing order.
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        let low = bits(self.low).map(|b| b as usize);
+        let high =
+            self.high.iter().enumerate().flat_map(|(w, &word)| {
+                bits(u128::from(word)).map(move |b| 128 + w * 64 + b as usize)
+            });
+        low.chain(high)
+    }
+}
+
+/// The positions of the set bits of `word`, lowest first.
+fn bits(mut word: u128) -> impl Iterator<Item = u32> {
+    std::iter::from_fn(move || {
+        (word != 0).then(|| {
+            let bit = word.trailing_zeros();
+            word &= word - 1;
+            bit
+        })
+    })
 }
 
 fn pair_figures(a: u32, b: u32, pairs: u64, ordered: u64, same: u64) -> VmPairConcurrency {
@@ -224,6 +264,16 @@ mod tests {
         for p in &c.vm_pairs {
             assert_eq!((p.concurrent, p.concurrent_same_lc), (n * n, n));
         }
+    }
+
+    #[test]
+    fn vm_sets_hold_any_index_in_order() {
+        let mut set = VmSet::default();
+        for i in [300, 0, 127, 128, 5, 191, 192] {
+            set.insert(i);
+        }
+        let members: Vec<usize> = set.iter().collect();
+        assert_eq!(members, vec![0, 5, 127, 128, 191, 192, 300]);
     }
 
     #[test]

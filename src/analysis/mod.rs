@@ -304,7 +304,7 @@ pub fn export_shiviz(run_dirs: &[PathBuf], path: &Path) -> Result<ShivizExport, 
             if written.is_ok() {
                 let place = format!("vm-{}.log:{}", r.event.vm, r.event.at.line);
                 let description = shiviz::describe(&r.event.tick, &place);
-                written = log.event(r.event.vm, &r.clock, &description);
+                written = log.event(r.event.vm, r.clock, &description);
             }
         })?;
         written.map_err(write_error)?;
@@ -325,7 +325,7 @@ pub fn causal_history(run_dir: &Path) -> Result<History, AnalysisError> {
     let run = RunInput::open(run_dir)?;
     let mut history = History::default();
     causal_pass(&run, |r| {
-        history.record(r.event.vm, r.event.at.line, r.clock);
+        history.record(r.event.vm, r.event.at.line, r.clock.clone());
     })?;
     Ok(history)
 }
