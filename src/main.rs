@@ -73,6 +73,10 @@ struct AnalyzeArgs {
     /// Skip the PNG plots (faster).
     #[arg(long)]
     no_plots: bool,
+    /// Also write the runs' events with their vector clocks to FILE, as a log ShiViz opens
+    /// (one execution per run).
+    #[arg(long, value_name = "FILE")]
+    shiviz: Option<PathBuf>,
     /// Where to look for the newest run (default: `log_dir` from the settings file or
     /// LOGICAL_CLOCKS_LOG_DIR, else logs).
     #[arg(long, value_name = "DIR")]
@@ -80,6 +84,11 @@ struct AnalyzeArgs {
     /// Settings file to take `log_dir` from.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Also write report.html into each run directory: the space-time diagram (hover an event
+    /// for its clocks, click it for its causal past and future), the report and the plots, in
+    /// one self-contained page.
+    #[arg(long)]
+    html: bool,
 }
 
 /// The run's flags. Values are kept as text and read by the settings' own
@@ -147,6 +156,12 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
         match analysis::analyze_run(run, &options) {
             Ok(analysis) => {
                 out.line(analysis.report());
+                if args.html {
+                    match analysis::write_html_report(run, &analysis) {
+                        Ok(page) => out.line(html_line(&page)),
+                        Err(e) => return fail(USAGE_ERROR, &e),
+                    }
+                }
                 analyses.push(analysis);
             }
             Err(e) => return fail(USAGE_ERROR, &e),
@@ -155,12 +170,43 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     if analyses.len() > 1 {
         out.line(analysis::comparison_table(&analyses));
     }
+    if let Some(path) = &args.shiviz {
+        match analysis::export_shiviz(&runs, path) {
+            Ok(export) => out.line(format!(
+                "ShiViz log: {} ({} events in {} execution{}); to see it, upload the file on \
+                 the input page of https://bestchai.bitbucket.io/shiviz/",
+                export.path.display(),
+                export.events,
+                export.executions.len(),
+                if export.executions.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            )),
+            Err(e) => return fail(USAGE_ERROR, &e),
+        }
+    }
     if analyses.iter().all(|a| a.is_healthy()) {
         out.exit(0)
     } else {
         say("error: a run broke a clock rule or lost messages (see above)");
         out.exit(UNHEALTHY_RUN)
     }
+}
+
+/// What `--html` wrote, and how much of the run the page holds.
+fn html_line(page: &analysis::HtmlReport) -> String {
+    let held = if page.events as u64 == page.total_events {
+        format!("{} events", page.events)
+    } else {
+        format!("the first {} of {} events", page.events, page.total_events)
+    };
+    format!(
+        "HTML report: {} ({held}, {} messages; open it in a browser and click an event)",
+        page.path.display(),
+        page.messages
+    )
 }
 
 /// `experiment`: a bad plan, or trials that would not fit under the open-file limit together,

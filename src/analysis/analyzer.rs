@@ -4,12 +4,16 @@
 //! are read once and nothing grows with the run but the findings, which are capped. This file
 //! only routes each line to the parts that care about it; the rules live in `check` (Lamport's),
 //! `queue_discipline`, `link_order`, `time_order`, `settings_check` and `matching`, the figures
-//! in `stats`, `drift`, `series` and `window`.
+//! in `stats`, `drift`, `series` and `window`. Ticks also pass through `causal_order`, which
+//! hands them on in causal order with their derived vector clocks to `vector_clock`'s rules and
+//! the `concurrency` counts.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use super::causal_order::{CausalOrder, Event, Released};
 use super::check::ProgramOrder;
+use super::concurrency::ConcurrencyCount;
 use super::csv::{EventsCsv, Row};
 use super::drift::{Drift, VmDrift};
 use super::link_order::LinkOrder;
@@ -21,7 +25,9 @@ use super::record::{Action, Body, Kind, Level, Record, Tick};
 use super::series::Series;
 use super::settings_check::SettingsCheck;
 use super::stats::{VmStats, Waits};
+use super::summary::Concurrency;
 use super::time_order::TimeOrder;
+use super::vector_clock::VcProgramOrder;
 use super::violation::{At, Finding, Rule, Violations};
 use super::window::Spacetime;
 use crate::vm_log::VmLog;
@@ -37,6 +43,12 @@ struct VmState {
     times: TimeOrder,
     /// The first INFO line of an unknown kind: its line and kind.
     first_unknown: Option<(usize, String)>,
+    /// A line was lost since this VM's last tick.
+    gap: bool,
+    /// Ticks with and without `vc`, and the first without.
+    with_vc: u64,
+    without_vc: u64,
+    first_without_vc: Option<At>,
     stats: VmStats,
     clock: Series,
     queue: Series,
@@ -49,6 +61,8 @@ pub struct Analyzer<W: Write> {
     vms: Vec<VmState>,
     settings: SettingsCheck,
     matcher: Matcher,
+    causal: CausalOrder,
+    causality: Causality,
     violations: Violations,
     drift: Drift,
     window: Spacetime,
@@ -94,6 +108,46 @@ pub struct Outcome {
     /// Remarks on the input that are not rule violations.
     pub notes: Vec<String>,
     pub plot: PlotData,
+    pub concurrency: Concurrency,
+}
+
+/// What the ticks feed once released in causal order: each VM's vector-clock rules, and the
+/// concurrency counts on the derived clocks.
+struct Causality {
+    /// By file slot.
+    rules: Vec<VcProgramOrder>,
+    count: ConcurrencyCount,
+}
+
+impl Causality {
+    fn released(&mut self, r: Released, violations: &mut Violations) {
+        let Released {
+            event,
+            clock,
+            send_vc,
+        } = r;
+        let rules = &mut self.rules[event.at.file];
+        if event.after_gap {
+            rules.lose_step();
+        }
+        match &event.tick.vc {
+            Some(vc) => {
+                let logged_msg = match &event.tick.action {
+                    Action::Receive { msg_vc, .. } => msg_vc.as_ref(),
+                    _ => None,
+                };
+                rules.event(
+                    event.tick.action.kind(),
+                    vc,
+                    logged_msg,
+                    send_vc.as_ref(),
+                    |rule, detail| violations.push(event.at, rule, detail),
+                );
+            }
+            None => rules.lose_step(),
+        }
+        self.count.event(event.vm, event.tick.lc, clock);
+    }
 }
 
 impl<W: Write> Analyzer<W> {
@@ -110,6 +164,15 @@ impl<W: Write> Analyzer<W> {
         for (slot, log) in logs.iter().enumerate() {
             slot_of[log.vm as usize] = Some(slot);
         }
+        let ids: Vec<u32> = logs.iter().map(|l| l.vm).collect();
+        let width = settings.clock_width(&ids);
+        let causality = Causality {
+            rules: ids
+                .iter()
+                .map(|&vm| VcProgramOrder::new(vm, width))
+                .collect(),
+            count: ConcurrencyCount::new(width, &ids),
+        };
         let vms = logs
             .iter()
             .map(|log| VmState {
@@ -118,6 +181,10 @@ impl<W: Write> Analyzer<W> {
                 links: LinkOrder::default(),
                 times: TimeOrder::default(),
                 first_unknown: None,
+                gap: false,
+                with_vc: 0,
+                without_vc: 0,
+                first_without_vc: None,
                 stats: VmStats::new(log.vm),
                 clock: Series::default(),
                 queue: Series::default(),
@@ -130,6 +197,8 @@ impl<W: Write> Analyzer<W> {
             vms,
             logs,
             matcher: Matcher::new(names, settings.missing()),
+            causal: CausalOrder::new(width, &ids),
+            causality,
             settings,
             violations: Violations::default(),
             window: Spacetime::new(origin_us),
@@ -155,6 +224,7 @@ impl<W: Write> Analyzer<W> {
                 let vm = &mut self.vms[file];
                 vm.order.lose_step();
                 vm.discipline.lose_step();
+                vm.gap = true;
                 vm.stats.malformed += 1;
                 Ok(())
             }
@@ -270,7 +340,9 @@ impl<W: Write> Analyzer<W> {
                     self.deliver(&d);
                 }
             }
-            Action::Receive { from, seq, msg_lc } => {
+            Action::Receive {
+                from, seq, msg_lc, ..
+            } => {
                 if let Some(d) =
                     self.matcher
                         .receive(vm, *from, *seq, *msg_lc, stamp, &mut self.violations)
@@ -286,7 +358,25 @@ impl<W: Write> Analyzer<W> {
             action: Some(&tick.action),
             jump: Some(jump),
         };
-        self.csv.row(t, vm, tick.action.kind(), row)
+        let written = self.csv.row(t, vm, tick.action.kind(), row);
+
+        let state = &mut self.vms[slot];
+        if tick.vc.is_some() {
+            state.with_vc += 1;
+        } else {
+            state.without_vc += 1;
+            state.first_without_vc.get_or_insert(at);
+        }
+        let event = Event {
+            vm,
+            at,
+            after_gap: std::mem::take(&mut state.gap),
+            tick,
+        };
+        let (causality, violations) = (&mut self.causality, &mut self.violations);
+        self.causal
+            .feed(event, &mut |r| causality.released(r, violations));
+        written
     }
 
     fn deliver(&mut self, d: &Delivery) {
@@ -308,6 +398,27 @@ impl<W: Write> Analyzer<W> {
     pub fn finish(mut self) -> io::Result<Outcome> {
         let absent = self.matcher.absent().clone();
         let unreceived = self.matcher.finish(&mut self.violations);
+        let (mut causality, violations) = (self.causality, &mut self.violations);
+        self.causal
+            .finish(&mut |r| causality.released(r, violations));
+        let logged = self.vms.iter().any(|v| v.with_vc > 0);
+        if logged {
+            for vm in &self.vms {
+                if let Some(at) = vm.first_without_vc {
+                    let more = vm.without_vc - 1;
+                    self.violations.push(
+                        at,
+                        Rule::VcMissing,
+                        format!(
+                            "tick without vc although other ticks of the run carry one ({more} more in this file)"
+                        ),
+                    );
+                }
+            }
+        }
+        let concurrency = causality
+            .count
+            .finish(if logged { "logged" } else { "derived" });
         for (vm, log) in self.vms.iter().zip(&self.logs) {
             let file = log.name();
             if let Some((line, kind)) = &vm.first_unknown {
@@ -361,6 +472,7 @@ impl<W: Write> Analyzer<W> {
             notices: self.notices,
             notes: self.notes,
             plot,
+            concurrency,
         };
         Ok(outcome)
     }

@@ -95,6 +95,7 @@ mod tests {
         Tick {
             lc,
             queue: 0,
+            vc: None,
             action: Action::Internal,
         }
     }
@@ -102,6 +103,7 @@ mod tests {
         Tick {
             lc,
             queue: 0,
+            vc: None,
             action: Action::Send { to: vec![2], seq },
         }
     }
@@ -109,10 +111,12 @@ mod tests {
         Tick {
             lc,
             queue: 0,
+            vc: None,
             action: Action::Receive {
                 from: 2,
                 seq: 1,
                 msg_lc,
+                msg_vc: None,
             },
         }
     }

@@ -80,7 +80,9 @@ impl<W: Write> EventsCsv<W> {
                 push_padded(b, *seq, 1);
                 b.push(b',');
             }
-            Some(Action::Receive { from, seq, msg_lc }) => {
+            Some(Action::Receive {
+                from, seq, msg_lc, ..
+            }) => {
                 push_padded(b, u64::from(*from), 1);
                 b.push(b',');
                 push_padded(b, *seq, 1);
@@ -127,6 +129,7 @@ mod tests {
             from: 1,
             seq: 4,
             msg_lc: 17,
+            msg_vc: None,
         };
         csv.row(1_500_000, 1, Kind::Start, Row::default()).unwrap();
         let row = |lc, action, jump| Row {

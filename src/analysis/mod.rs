@@ -23,6 +23,8 @@
 //!   and the comparison table.
 //! - `plots.rs`: the PNG plots, drawn with a bundled font.
 //! - `synthetic.rs`: writes a valid synthetic run of any size, for the benchmark and tests.
+//! - `html/`: `report.html`, the run's interactive space-time diagram with its causal cones,
+//!   the report and the plots in one self-contained page (`analyze --html`).
 //!
 //! [`analyze_run`] is the driver: it is the one place that opens output files. [`check_run`]
 //! makes the same single pass and writes nothing; it is how the integration tests judge the
@@ -31,10 +33,14 @@
 //! recomputed and compared with the `summary.json` it was kept with, without touching it.
 
 mod analyzer;
+mod causal_cone;
+mod causal_order;
 mod check;
+mod concurrency;
 mod csv;
 mod drift;
 mod error;
+mod html;
 mod link_order;
 mod matching;
 mod merge;
@@ -48,10 +54,12 @@ mod run_dir;
 mod run_settings;
 mod series;
 mod settings_check;
+pub mod shiviz;
 mod stats;
 mod summary;
 pub mod synthetic;
 mod time_order;
+mod vector_clock;
 mod violation;
 mod window;
 
@@ -59,19 +67,26 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+pub use causal_cone::{Cone, EventId, History};
 pub use error::AnalysisError;
+pub use html::{write_html_report, HtmlReport};
 pub use parse::{parse_line, ParseError};
 pub use record::{Action, Body, Kind, Level, Record, Tick};
 pub use run_dir::{newest_run, vm_logs};
 pub use run_settings::RunSettings;
-pub use summary::{Check, Messages, Summary, VmSummary, WaitFigures};
+pub use summary::{
+    Check, Concurrency, Messages, Summary, VmPairConcurrency, VmSummary, WaitFigures,
+};
+pub use vector_clock::VectorClock;
 pub use violation::{Rule, Violation};
 
 use crate::vm_log::VmLog;
 use analyzer::Analyzer;
-use merge::TimeMerge;
+use causal_order::{CausalOrder, Event, Released};
+use merge::{Merged, TimeMerge};
 use run_settings::SettingsFile;
 use settings_check::SettingsCheck;
+use shiviz::ShivizLog;
 
 /// What `analyze` should produce besides the figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,6 +304,92 @@ fn stream<W: Write>(
         analyzer.feed(item).map_err(write_error)?;
     }
     analyzer.finish().map_err(write_error)
+}
+
+/// What [`export_shiviz`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShivizExport {
+    pub path: PathBuf,
+    /// Each run's execution label, in the order given.
+    pub executions: Vec<String>,
+    /// Events written, all runs together.
+    pub events: u64,
+}
+
+/// Writes the runs in `run_dirs` to `path` as one ShiViz log (see [`shiviz`]): one execution
+/// per run, every tick event with its vector clock as derived from the send/receive matching.
+pub fn export_shiviz(run_dirs: &[PathBuf], path: &Path) -> Result<ShivizExport, AnalysisError> {
+    let write_error = |source| AnalysisError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Every run is opened first, so a bad directory leaves no half-written file behind.
+    let runs = run_dirs
+        .iter()
+        .map(|dir| RunInput::open(dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    let file = File::create(path).map_err(write_error)?;
+    let mut log = ShivizLog::new(BufWriter::new(file), runs.len() > 1).map_err(write_error)?;
+    let mut executions = Vec::new();
+    for (run, dir) in runs.iter().zip(run_dirs) {
+        executions.push(log.execution(&file_name(dir)).map_err(write_error)?);
+        let mut written = Ok(());
+        causal_pass(run, |r| {
+            if written.is_ok() {
+                let place = format!("vm-{}.log:{}", r.event.vm, r.event.at.line);
+                let description = shiviz::describe(&r.event.tick, &place);
+                written = log.event(r.event.vm, r.clock, &description);
+            }
+        })?;
+        written.map_err(write_error)?;
+    }
+    let events = log.events();
+    log.finish().map_err(write_error)?;
+    Ok(ShivizExport {
+        path: path.to_path_buf(),
+        executions,
+        events,
+    })
+}
+
+/// Every tick event of the run in `run_dir` with its vector clock (derived from the
+/// send/receive matching, whether or not the logs carry `vc`), for asking what happened before
+/// and after one event ([`History::cone`]).
+pub fn causal_history(run_dir: &Path) -> Result<History, AnalysisError> {
+    let run = RunInput::open(run_dir)?;
+    let mut history = History::default();
+    causal_pass(&run, |r| {
+        history.record(r.event.vm, r.event.at.line, r.clock.clone());
+    })?;
+    Ok(history)
+}
+
+/// Reads the run's ticks in time order and hands them on in causal order with their derived
+/// vector clocks: the part of [`stream`] that causality needs, for the exports.
+fn causal_pass(run: &RunInput, mut out: impl FnMut(Released)) -> Result<(), AnalysisError> {
+    let ids: Vec<u32> = run.logs.iter().map(|l| l.vm).collect();
+    let mut order = CausalOrder::new(run.check.clock_width(&ids), &ids);
+    let mut gap = vec![false; ids.len()];
+    let mut merge = TimeMerge::open(&run.logs)?;
+    while let Some(item) = merge.next_item()? {
+        match item {
+            Merged::Record { file, line, record } => {
+                if let record::Body::Tick(tick) = record.body {
+                    let event = Event {
+                        vm: ids[file],
+                        at: violation::At { file, line },
+                        after_gap: std::mem::take(&mut gap[file]),
+                        tick,
+                    };
+                    order.feed(event, &mut out);
+                }
+            }
+            Merged::Malformed { file, .. } => gap[file] = true,
+            Merged::Unterminated { .. } => {}
+        }
+    }
+    order.finish(&mut out);
+    Ok(())
 }
 
 /// A table with one row per run, to compare runs.

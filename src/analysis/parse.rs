@@ -8,6 +8,7 @@
 use thiserror::Error;
 
 use super::record::{Action, Body, Level, Record, Tick};
+use super::vector_clock::VectorClock;
 use crate::timestamp::parse_micros;
 
 /// Why a line is not a valid line of the log contract. Display is one short phrase.
@@ -43,6 +44,8 @@ struct Fields<'a> {
     rate: Option<&'a str>,
     dropped: Option<&'a str>,
     late_max_us: Option<&'a str>,
+    vc: Option<&'a str>,
+    msg_vc: Option<&'a str>,
 }
 
 impl<'a> Fields<'a> {
@@ -62,6 +65,8 @@ impl<'a> Fields<'a> {
             "rate" => &mut self.rate,
             "dropped" => &mut self.dropped,
             "late_max_us" => &mut self.late_max_us,
+            "vc" => &mut self.vc,
+            "msg_vc" => &mut self.msg_vc,
             _ => return true,
         };
         *slot = Some(value);
@@ -167,12 +172,15 @@ pub fn parse_line(line: &str) -> Result<Record, ParseError> {
                     from: number(need(fields.from, "from")?, "from")?,
                     seq: number(need(fields.seq, "seq")?, "seq")?,
                     msg_lc: number(need(fields.msg_lc, "msg_lc")?, "msg_lc")?,
+                    msg_vc: clock(fields.msg_vc, "msg_vc")?,
                 },
                 _ => Action::Internal,
             };
             Body::Tick(Tick {
                 lc: number(need(fields.lc, "lc")?, "lc")?,
                 queue: number(need(fields.queue, "queue")?, "queue")?,
+                // Added to the contract later (and optional by setting): older logs have no `vc`.
+                vc: clock(fields.vc, "vc")?,
                 action,
             })
         }
@@ -230,6 +238,13 @@ fn number<T: std::str::FromStr>(value: &str, key: &'static str) -> Result<T, Par
     value.trim().parse().map_err(|_| bad(key, value))
 }
 
+/// An optional vector clock: space-separated whole numbers.
+fn clock(value: Option<&str>, key: &'static str) -> Result<Option<VectorClock>, ParseError> {
+    value
+        .map(|v| v.parse().map_err(|_| bad(key, v)))
+        .transpose()
+}
+
 fn recipients(value: &str) -> Result<Vec<u32>, ParseError> {
     let to = value
         .split_ascii_whitespace()
@@ -275,6 +290,7 @@ mod tests {
             Body::Tick(Tick {
                 lc: 17,
                 queue: 0,
+                vc: None,
                 action: Action::Send {
                     to: vec![2, 3],
                     seq: 4
@@ -294,11 +310,44 @@ mod tests {
             Body::Tick(Tick {
                 lc: 10,
                 queue: 3,
+                vc: None,
                 action: Action::Receive {
                     from: 1,
                     seq: 7,
-                    msg_lc: 9
+                    msg_lc: 9,
+                    msg_vc: None
                 }
+            })
+        );
+    }
+
+    #[test]
+    fn reads_vector_clocks_where_given() {
+        let r = parse_line(
+            "2026-11-25T17:09:39.802378Z INFO receive, from: 1, seq: 7, msg_lc: 9, msg_vc: 4 0 1, queue: 0, lc: 10, vc: 4 3 1, vm: 2",
+        )
+        .unwrap();
+        let vc = |s: &str| Some(s.parse::<VectorClock>().unwrap());
+        let Body::Tick(tick) = r.body else {
+            panic!("{:?}", r.body)
+        };
+        assert_eq!(tick.vc, vc("4 3 1"));
+        assert_eq!(
+            tick.action,
+            Action::Receive {
+                from: 1,
+                seq: 7,
+                msg_lc: 9,
+                msg_vc: vc("4 0 1")
+            }
+        );
+        assert_eq!(
+            parse_line(
+                "2026-11-25T17:09:39.802378Z INFO internal, lc: 1, vc: 1 x, queue: 0, vm: 1"
+            ),
+            Err(ParseError::Value {
+                key: "vc",
+                value: "1 x".into()
             })
         );
     }

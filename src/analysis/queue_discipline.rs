@@ -69,6 +69,7 @@ mod tests {
         Tick {
             lc: 1,
             queue,
+            vc: None,
             action,
         }
     }
@@ -91,6 +92,7 @@ mod tests {
                 from: 2,
                 seq: 1,
                 msg_lc: 1,
+                msg_vc: None,
             },
         )
     }

@@ -3,7 +3,10 @@
 //! A line is either a VM event (`start`, a tick, `stop`) or a free-form notice (WARN, ERRO...).
 //! Ticks are the only events with a Lamport clock, so they get their own struct with the fields
 //! every tick carries (`lc`, `queue`) and an [`Action`] holding what differs between kinds: the
-//! checker and the statistics can then never read a send's `to` off a receive.
+//! checker and the statistics can then never read a send's `to` off a receive. The vector clock
+//! (`vc`) was added to the contract later, so it is optional on every tick.
+
+use super::vector_clock::VectorClock;
 
 /// A parsed line: when it was written, by which VM, and what it says.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +43,8 @@ pub enum Body {
 pub struct Tick {
     pub lc: u64,
     pub queue: u64,
+    /// The VM's vector clock after the event, when the log carries one.
+    pub vc: Option<VectorClock>,
     pub action: Action,
 }
 
@@ -51,11 +56,13 @@ pub enum Action {
         to: Vec<u32>,
         seq: u64,
     },
-    /// Took message `seq` of VM `from` off the queue; `msg_lc` is the clock it carried.
+    /// Took message `seq` of VM `from` off the queue; `msg_lc` is the clock it carried, and
+    /// `msg_vc` the vector clock, when the line gives it.
     Receive {
         from: u32,
         seq: u64,
         msg_lc: u64,
+        msg_vc: Option<VectorClock>,
     },
     Internal,
 }

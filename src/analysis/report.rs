@@ -5,11 +5,14 @@
 
 use std::fmt::Write;
 
-use super::summary::Summary;
+use super::summary::{Concurrency, Summary};
 use super::RunAnalysis;
 
 /// How many violations the report quotes before summing up the rest.
 const VIOLATIONS_SHOWN: usize = 20;
+/// Runs with at most this many VMs get the per-pair concurrency table (28 rows); larger ones
+/// leave it to `summary.json`.
+const PAIR_TABLE_VMS: usize = 8;
 
 /// The report of one run.
 pub fn render(run: &RunAnalysis) -> String {
@@ -132,6 +135,9 @@ pub fn render(run: &RunAnalysis) -> String {
         }
         None => out.push_str("Lagging VM: none\n"),
     }
+    if let Some(c) = &s.concurrency {
+        concurrency(&mut out, c, s.vms.len());
+    }
     let _ = writeln!(
         out,
         "WARN lines: {}, ERRO/CRIT lines: {}",
@@ -181,6 +187,66 @@ pub fn render(run: &RunAnalysis) -> String {
     out
 }
 
+/// The causality figures: the run's, then each VM pair's for a small run.
+fn concurrency(out: &mut String, c: &Concurrency, vms: usize) {
+    let source = if c.clocks == "logged" {
+        "vector clocks from the send/receive matching, checked against the logs' vc"
+    } else {
+        "vector clocks derived from the send/receive matching: the logs carry no vc"
+    };
+    let _ = writeln!(out, "Causality ({source}):");
+    let _ = writeln!(
+        out,
+        "  {} events, {} pairs: {} ordered, {} concurrent ({}); Lamport clocks order {} \
+         concurrent pairs ({} of all pairs), {} share a clock value",
+        c.events,
+        c.pairs,
+        c.ordered,
+        c.concurrent,
+        percent(c.concurrent_fraction),
+        c.lamport_ordered_concurrent,
+        percent(c.lamport_ordered_concurrent_fraction),
+        c.concurrent_same_lc
+    );
+    if c.vm_pairs.is_empty() || vms > PAIR_TABLE_VMS {
+        return;
+    }
+    let table = crate::table::render(
+        &[
+            "VMs",
+            "pairs",
+            "ordered",
+            "concurrent",
+            "conc %",
+            "same lc",
+            "Lamport-ordered",
+            "%",
+        ],
+        c.vm_pairs
+            .iter()
+            .map(|p| {
+                vec![
+                    format!("{}-{}", p.vms[0], p.vms[1]),
+                    p.pairs.to_string(),
+                    p.ordered.to_string(),
+                    p.concurrent.to_string(),
+                    format!("{:.2}", 100.0 * p.concurrent_fraction),
+                    p.concurrent_same_lc.to_string(),
+                    p.lamport_ordered_concurrent.to_string(),
+                    format!("{:.2}", 100.0 * p.lamport_ordered_concurrent_fraction),
+                ]
+            })
+            .collect(),
+    );
+    for line in table.lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+}
+
+fn percent(fraction: f64) -> String {
+    format!("{:.2}%", 100.0 * fraction)
+}
+
 /// One row per run, for comparing runs side by side.
 pub fn comparison(runs: &[RunAnalysis]) -> String {
     crate::table::render(
@@ -195,6 +261,7 @@ pub fn comparison(runs: &[RunAnalysis]) -> String {
             "drift max",
             "lagging",
             "wait p95 ms",
+            "concurrent %",
             "unaccounted",
             "violations",
             "healthy",
@@ -228,6 +295,9 @@ pub fn comparison(runs: &[RunAnalysis]) -> String {
                         .to_string(),
                     opt(s.lagging_vm),
                     format!("{:.3}", s.waits.p95_ms),
+                    s.concurrency.as_ref().map_or("?".into(), |c| {
+                        format!("{:.2}", 100.0 * c.concurrent_fraction)
+                    }),
                     s.messages.unaccounted.to_string(),
                     s.check.violations.to_string(),
                     if s.check.healthy { "yes" } else { "NO" }.to_string(),

@@ -57,6 +57,13 @@ impl SettingsCheck {
         }
     }
 
+    /// How many entries the run's vector clocks have: one per VM, as `vm_count` counts them,
+    /// else as the highest id among `vms`, the VMs with a log.
+    pub fn clock_width(&self, vms: &[u32]) -> usize {
+        let highest = vms.iter().copied().max().unwrap_or(0);
+        self.vm_count.unwrap_or(highest) as usize
+    }
+
     /// The VMs `settings.toml` names that have no log.
     pub fn missing(&self) -> &[u32] {
         &self.missing

@@ -147,6 +147,7 @@ mod tests {
                     from: 2,
                     seq: 1,
                     msg_lc: 9,
+                    msg_vc: None,
                 },
                 10,
                 1,
@@ -154,7 +155,16 @@ mod tests {
             ),
         ];
         for (i, (action, lc, queue, jump)) in ticks.into_iter().enumerate() {
-            s.tick(i as i64, &Tick { lc, queue, action }, jump);
+            s.tick(
+                i as i64,
+                &Tick {
+                    lc,
+                    queue,
+                    vc: None,
+                    action,
+                },
+                jump,
+            );
         }
         assert_eq!(
             (s.ticks, s.sends, s.messages_sent, s.receives, s.internals),

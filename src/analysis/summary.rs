@@ -1,6 +1,6 @@
 //! `summary.json`: every figure of a run, machine-readable.
 //!
-//! The structs here are the file's schema (docs/analyze.md documents each field) and the API
+//! The structs here are the file's schema (README.md documents each field) and the API
 //! that later tools aggregate across runs, so they are plain data with public fields. They are
 //! built from the stream's [`Outcome`] and the run's settings in one pure function, [`build`];
 //! [`write`] is the file's only writer.
@@ -48,6 +48,9 @@ pub struct Summary {
     pub notes: Vec<String>,
     /// The files the analysis wrote into the run directory.
     pub files: Vec<String>,
+    /// Ordered and concurrent event pairs (added later: absent from older summaries).
+    #[serde(default)]
+    pub concurrency: Option<Concurrency>,
 }
 
 /// The figures of one VM.
@@ -130,6 +133,48 @@ pub struct Check {
     /// Violations per rule name.
     pub by_rule: BTreeMap<String, u64>,
     pub malformed_lines: u64,
+}
+
+/// How the run's tick events relate under happened-before, from their vector clocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Concurrency {
+    /// `logged` when the logs carry `vc` keys (checked against the rules), `derived` when they
+    /// do not. The counts always use clocks derived from the send/receive matching, which
+    /// equal the logged ones when no vector-clock rule is broken.
+    pub clocks: String,
+    /// Tick events (send, receive, internal).
+    pub events: u64,
+    /// Unordered pairs of distinct events: events × (events − 1) / 2.
+    pub pairs: u64,
+    /// Pairs where one event happened before the other.
+    pub ordered: u64,
+    /// Pairs where neither happened before the other.
+    pub concurrent: u64,
+    /// `concurrent` / `pairs`.
+    pub concurrent_fraction: f64,
+    /// Concurrent pairs with equal Lamport clocks (every such pair is concurrent).
+    pub concurrent_same_lc: u64,
+    /// Concurrent pairs whose Lamport clocks differ, so Lamport's order puts one first.
+    pub lamport_ordered_concurrent: u64,
+    /// `lamport_ordered_concurrent` / `pairs`.
+    pub lamport_ordered_concurrent_fraction: f64,
+    /// The same between the events of each two VMs, lower id first.
+    pub vm_pairs: Vec<VmPairConcurrency>,
+}
+
+/// [`Concurrency`] between the events of two VMs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VmPairConcurrency {
+    /// The two VM ids, lower first.
+    pub vms: [u32; 2],
+    /// Events of the one times events of the other.
+    pub pairs: u64,
+    pub ordered: u64,
+    pub concurrent: u64,
+    pub concurrent_fraction: f64,
+    pub concurrent_same_lc: u64,
+    pub lamport_ordered_concurrent: u64,
+    pub lamport_ordered_concurrent_fraction: f64,
 }
 
 /// Builds the summary of a run from what its stream yielded.
@@ -251,6 +296,7 @@ pub fn build(
         errors,
         notes: outcome.notes.clone(),
         files,
+        concurrency: Some(outcome.concurrency.clone()),
     }
 }
 

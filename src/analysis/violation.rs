@@ -52,11 +52,24 @@ pub enum Rule {
     ExtraVmLog,
     /// A VM's `start` line gives a rate other than the one `settings.toml` pins for it.
     RateMismatch,
+    /// An event's own entry in its vector clock is not one more than at the VM's previous event.
+    VcOwnStep,
+    /// A send or internal event changed an entry of its vector clock other than its own.
+    VcTickRule,
+    /// A receive's vector clock is not the entry-wise max of the previous clock and the
+    /// message's, plus one in its own entry.
+    VcReceiveRule,
+    /// A receive's `msg_vc` differs from the `vc` of its send.
+    VcMsgMismatch,
+    /// A `vc` does not have one entry per VM.
+    VcSize,
+    /// A tick has no `vc` although other ticks of the run carry one.
+    VcMissing,
 }
 
 impl Rule {
     /// Every rule, in declaration order.
-    pub const ALL: [Rule; 18] = [
+    pub const ALL: [Rule; 24] = [
         Rule::MalformedLine,
         Rule::WrongVm,
         Rule::ClockNotIncreasing,
@@ -75,6 +88,12 @@ impl Rule {
         Rule::MissingVmLog,
         Rule::ExtraVmLog,
         Rule::RateMismatch,
+        Rule::VcOwnStep,
+        Rule::VcTickRule,
+        Rule::VcReceiveRule,
+        Rule::VcMsgMismatch,
+        Rule::VcSize,
+        Rule::VcMissing,
     ];
 
     /// The kebab-case name used in reports and in `summary.json`.
@@ -98,6 +117,12 @@ impl Rule {
             Rule::MissingVmLog => "missing-vm-log",
             Rule::ExtraVmLog => "extra-vm-log",
             Rule::RateMismatch => "rate-mismatch",
+            Rule::VcOwnStep => "vc-own-step",
+            Rule::VcTickRule => "vc-tick-rule",
+            Rule::VcReceiveRule => "vc-receive-rule",
+            Rule::VcMsgMismatch => "vc-msg-mismatch",
+            Rule::VcSize => "vc-size",
+            Rule::VcMissing => "vc-missing",
         }
     }
 }

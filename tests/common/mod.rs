@@ -3,6 +3,8 @@
 //! crate's own, shared with `analyze`) and what each test expects.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod happened_before;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
