@@ -8,6 +8,7 @@
 //! - `trials.rs`: runs the trials, several at a time, with progress on stderr.
 //! - `record.rs`: what came of each trial, and the per-variation aggregation (pure).
 //! - `figures.rs`: the figures taken from a trial's summary, and their spread (pure).
+//! - `concurrency.rs`: how concurrent each trial's events were, from its summary (pure).
 //! - `progress.rs`: the time-left estimate (pure).
 //! - `tables.rs`, `report.rs`: `study.csv`, `variations.csv` and `report.md` as text (pure).
 //! - `plots.rs`: the comparison plots.
@@ -17,6 +18,7 @@
 //! `plan.toml`, `study.csv`, `variations.csv`, `report.md`, the plots, and under `trials/`
 //! every trial's run directory (`trials/<variation>-<n>/<run id>/`).
 
+mod concurrency;
 mod figures;
 mod plan;
 mod plots;
@@ -26,6 +28,7 @@ mod report;
 mod tables;
 mod trials;
 
+pub use concurrency::{PairPoint, TrialCausality};
 pub use figures::{Figure, Spread, TrialFigures, VmPoint};
 pub use plan::{parse as parse_plan, trial_seed, Plan, PlanError, Trial, Variation};
 pub use record::{TrialRecord, TrialStatus, VariationRow};

@@ -4,6 +4,7 @@
 //! aggregation here is the one place that decides which trials count (healthy ones only: an
 //! unhealthy run's figures are shown in its own row but kept out of the means). Pure code.
 
+use super::concurrency::{self, TrialCausality};
 use super::figures::{aggregate, Figure, Spread, TrialFigures, VmPoint};
 use super::plan::Plan;
 use std::fmt;
@@ -24,6 +25,8 @@ pub struct TrialRecord {
     pub figures: Option<TrialFigures>,
     /// Every VM of the run, for the plots against clock rate.
     pub vms: Vec<VmPoint>,
+    /// How concurrent its events were (also when unhealthy, like `figures`).
+    pub causality: Option<TrialCausality>,
     /// Wall time the trial took, analysis included.
     pub wall: Duration,
 }
@@ -69,6 +72,8 @@ pub struct VariationRow {
     pub ok: usize,
     /// Each figure's mean and spread, in [`Figure::ALL`] order.
     pub spreads: Vec<(Figure, Option<Spread>)>,
+    /// The causality figures' mean and spread, in [`concurrency::COLUMNS`] order.
+    pub causality: [Option<Spread>; 2],
 }
 
 /// One row per variation of the plan, from the trials' records.
@@ -81,6 +86,11 @@ pub fn variation_rows(plan: &Plan, records: &[TrialRecord]) -> Vec<VariationRow>
                 .clone()
                 .filter(|r| r.status.is_ok())
                 .filter_map(|r| r.figures.as_ref());
+            let causality = concurrency::spreads(
+                mine.clone()
+                    .filter(|r| r.status.is_ok())
+                    .filter_map(|r| r.causality.as_ref()),
+            );
             VariationRow {
                 name: variation.name.clone(),
                 description: variation.description.clone(),
@@ -88,6 +98,7 @@ pub fn variation_rows(plan: &Plan, records: &[TrialRecord]) -> Vec<VariationRow>
                 trials: mine.count(),
                 ok: counted.clone().count(),
                 spreads: aggregate(counted),
+                causality,
             }
         })
         .collect()
@@ -117,6 +128,7 @@ pub(crate) mod tests {
                 .then(|| TrialFigures::uniform(1, 1.0, value)),
             status,
             vms: Vec::new(),
+            causality: None,
             wall: Duration::from_secs(2),
         }
     }

@@ -17,6 +17,7 @@
 //! record saying so and the study carries on. Ctrl-C (or SIGTERM, SIGHUP) stops the running
 //! trials in order (each run handles it) and the trials not yet started are recorded as not run.
 
+use super::concurrency::TrialCausality;
 use super::figures::{TrialFigures, VmPoint};
 use super::plan::Trial;
 use super::progress;
@@ -141,6 +142,7 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
                     let summary = analysis.summary();
                     record.figures = TrialFigures::of(summary, &outcome.reports);
                     record.vms = VmPoint::all(summary);
+                    record.causality = TrialCausality::of(summary);
                     if let Some(signal) = outcome.interrupted {
                         TrialStatus::Failed(format!("interrupted by {signal:?}"))
                     } else if !outcome.healthy() || !analysis.is_healthy() {
@@ -173,6 +175,7 @@ fn not_run(trial: &Trial) -> TrialRecord {
         status: TrialStatus::NotRun,
         figures: None,
         vms: Vec::new(),
+        causality: None,
         wall: Duration::ZERO,
     }
 }
