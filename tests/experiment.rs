@@ -107,7 +107,10 @@ fn a_tiny_plan_runs_end_to_end_and_writes_the_study() {
         let lamport: f64 = row[col("lamport_ordered_concurrent_fraction")]
             .parse()
             .unwrap();
-        assert!((0.0..=1.0).contains(&concurrent) && lamport <= concurrent, "{csv}");
+        assert!(
+            (0.0..=1.0).contains(&concurrent) && lamport <= concurrent,
+            "{csv}"
+        );
         let run_dir = PathBuf::from(row[col("run_dir")]);
         assert!(run_dir.starts_with(study.join("trials")), "{run_dir:?}");
         assert!(run_dir.join("summary.json").is_file(), "{run_dir:?}");
