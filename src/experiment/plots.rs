@@ -15,7 +15,8 @@ use super::concurrency::TrialCausality;
 use super::figures::{Figure, VmPoint};
 use super::record::{TrialRecord, VariationRow};
 use crate::analysis::plots::{
-    bounds, canvas, color, legend, register_font, tidy, xy_chart, AXIS, FONT, LABELS, TITLE,
+    bounds, canvas, color, legend, register_font, tidy, xy_chart, XyChart, AXIS, FONT, LABELS,
+    TITLE,
 };
 use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
 use plotters::coord::Shift;
@@ -138,7 +139,7 @@ fn concurrency(path: &Path, rows: &[VariationRow], records: &[TrialRecord]) -> R
             )
             .map_err(|e| e.to_string())?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
     let by_ratio: Vec<Vec<(f64, f64)>> = rows
         .iter()
@@ -166,15 +167,7 @@ fn concurrency(path: &Path, rows: &[VariationRow], records: &[TrialRecord]) -> R
         (x0 - 0.2)..(x1 + 0.2),
         y0..y1.max(0.05),
     )?;
-    for (i, (row, points)) in rows.iter().zip(&by_ratio).enumerate() {
-        let style = color(i).mix(0.8).filled();
-        chart
-            .draw_series(points.iter().map(|&p| Circle::new(p, 7, style)))
-            .map_err(|e| e.to_string())?
-            .label(row.name.as_str())
-            .legend(move |(x, y)| Circle::new((x + 15, y), 7, style));
-    }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    variation_dots(&mut chart, rows, &by_ratio)?;
     root.present().map_err(|e| e.to_string())
 }
 
@@ -312,7 +305,17 @@ fn by_rate(
     let (y0, y1) = bounds(points.iter().flatten().map(|p| p.1), true);
     let axes = ("configured clock rate (ticks per second)", y_desc);
     let mut chart = xy_chart(&root, title, axes, (x0 - 0.2)..(x1 + 0.2), y0..y1)?;
-    for (i, (row, points)) in rows.iter().zip(&points).enumerate() {
+    variation_dots(&mut chart, rows, &points)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Each variation's points as dots of its colour, and the legend naming the variations.
+fn variation_dots<'a, 'b: 'a>(
+    chart: &mut XyChart<'a, 'b>,
+    rows: &[VariationRow],
+    points: &[Vec<(f64, f64)>],
+) -> Result<(), String> {
+    for (i, (row, points)) in rows.iter().zip(points).enumerate() {
         let style = color(i).mix(0.8).filled();
         chart
             .draw_series(points.iter().map(|&p| Circle::new(p, 7, style)))
@@ -320,8 +323,7 @@ fn by_rate(
             .label(row.name.as_str())
             .legend(move |(x, y)| Circle::new((x + 15, y), 7, style));
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-    root.present().map_err(|e| e.to_string())
+    legend(chart, SeriesLabelPosition::UpperRight)
 }
 
 #[cfg(test)]
