@@ -74,6 +74,7 @@ fn a_tiny_plan_runs_end_to_end_and_writes_the_study() {
         "queue_by_rate.png",
         "drift_by_rate.png",
         "prediction.png",
+        "concurrency.png",
     ] {
         let path = study.join(file);
         assert!(
@@ -104,6 +105,14 @@ fn a_tiny_plan_runs_end_to_end_and_writes_the_study() {
         assert_eq!(row[col("status")], "ok", "{csv}");
         let max_jump: f64 = row[col("max_jump")].parse().unwrap();
         assert!(max_jump >= 1.0, "{csv}");
+        let concurrent: f64 = row[col("concurrent_fraction")].parse().unwrap();
+        let lamport: f64 = row[col("lamport_ordered_concurrent_fraction")]
+            .parse()
+            .unwrap();
+        assert!(
+            (0.0..=1.0).contains(&concurrent) && lamport <= concurrent,
+            "{csv}"
+        );
         let run_dir = PathBuf::from(row[col("run_dir")]);
         assert!(run_dir.starts_with(study.join("trials")), "{run_dir:?}");
         assert!(run_dir.join("summary.json").is_file(), "{run_dir:?}");
@@ -130,6 +139,7 @@ fn a_tiny_plan_runs_end_to_end_and_writes_the_study() {
     assert!(report.contains("logical-clocks experiment plan.toml --jobs 2"));
     assert!(report.contains("![Each figure by variation"));
     assert!(report.contains("(jump_by_rate.png)"));
+    assert!(report.contains("(concurrency.png)"));
     assert!(
         report.contains("| virtual-narrow | `internal_probability = 0.3`"),
         "{report}"

@@ -127,10 +127,8 @@ impl ConcurrencyCount {
         }
         let n: u64 = self.events.iter().sum();
         let pairs = n * n.saturating_sub(1) / 2;
-        let ordered = self.ordered.min(pairs);
-        let concurrent = pairs - ordered;
         let same: u64 = vm_pairs.iter().map(|p| p.concurrent_same_lc).sum();
-        let lamport = concurrent.saturating_sub(same);
+        let (ordered, concurrent, lamport) = split(pairs, self.ordered, same);
         Concurrency {
             clocks: clocks.to_string(),
             events: n,
@@ -189,9 +187,7 @@ fn bits(mut word: u128) -> impl Iterator<Item = u32> {
 }
 
 fn pair_figures(a: u32, b: u32, pairs: u64, ordered: u64, same: u64) -> VmPairConcurrency {
-    let ordered = ordered.min(pairs);
-    let concurrent = pairs - ordered;
-    let lamport = concurrent.saturating_sub(same);
+    let (ordered, concurrent, lamport) = split(pairs, ordered, same);
     VmPairConcurrency {
         vms: [a, b],
         pairs,
@@ -202,6 +198,14 @@ fn pair_figures(a: u32, b: u32, pairs: u64, ordered: u64, same: u64) -> VmPairCo
         lamport_ordered_concurrent: lamport,
         lamport_ordered_concurrent_fraction: fraction(lamport, pairs),
     }
+}
+
+/// Of `pairs` with `ordered` ordered and `same` sharing an `lc`: the ordered, the concurrent,
+/// and the concurrent ones Lamport's order puts one first.
+fn split(pairs: u64, ordered: u64, same: u64) -> (u64, u64, u64) {
+    let ordered = ordered.min(pairs);
+    let concurrent = pairs - ordered;
+    (ordered, concurrent, concurrent.saturating_sub(same))
 }
 
 fn fraction(part: u64, whole: u64) -> f64 {

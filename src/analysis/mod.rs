@@ -14,6 +14,10 @@
 //!   before the one above it). Across VMs, `matching.rs` matches receives to sends, checking
 //!   every message edge, and `settings_check.rs` holds `settings.toml` against the logs (VM
 //!   count, pinned rates), so a missing log is one finding rather than a cascade.
+//! - `causal_order.rs`: the ticks again, released with every receive after its send and with the
+//!   vector clock each has by send/receive matching; `vector_clock.rs` checks a logged `vc`
+//!   against the rules, `concurrency.rs` counts ordered and concurrent pairs from the clocks,
+//!   `causal_cone.rs` answers what happened before and after one event (all pure).
 //! - `violation.rs`: the [`Rule`]s and broken rules with file and line, capped in memory.
 //! - `stats.rs`, `quantile.rs`, `drift.rs`, `series.rs`, `window.rs`: the running figures, the
 //!   bounded quantiles, the drift grid, downsampled plot series, the space-time window (pure).
@@ -25,12 +29,15 @@
 //! - `synthetic.rs`: writes a valid synthetic run of any size, for the benchmark and tests.
 //! - `html/`: `report.html`, the run's interactive space-time diagram with its causal cones,
 //!   the report and the plots in one self-contained page (`analyze --html`).
+//! - `shiviz.rs`: the ShiViz log format (pure).
 //!
-//! [`analyze_run`] is the driver: it is the one place that opens output files. [`check_run`]
-//! makes the same single pass and writes nothing; it is how the integration tests judge the
-//! runs they make, so `analyze` and the tests hold runs to one set of rules. [`summarize_run`]
-//! is `analyze_run` writing nothing: how a kept run (a study's evidence under `docs/`) is
-//! recomputed and compared with the `summary.json` it was kept with, without touching it.
+//! [`analyze_run`] and [`export_shiviz`] (one ShiViz log for several runs) are the drivers, and
+//! the only places that open output files; [`causal_history`] makes the causal pass alone for
+//! one run. [`check_run`] makes the same single pass as `analyze_run` and writes nothing; it is
+//! how the integration tests judge the runs they make, so `analyze` and the tests hold runs to
+//! one set of rules. [`summarize_run`] is `analyze_run` writing nothing: how a kept run (a
+//! study's evidence under `docs/`) is recomputed and compared with the `summary.json` it was
+//! kept with, without touching it.
 
 mod analyzer;
 mod causal_cone;

@@ -220,7 +220,7 @@ fn concurrency(out: &mut String, c: &Concurrency, vms: usize) {
             "conc %",
             "same lc",
             "Lamport-ordered",
-            "%",
+            "L-ord %",
         ],
         c.vm_pairs
             .iter()

@@ -10,6 +10,7 @@
 //! - `figures.rs`: the figures taken from a trial's analysis, and their spread (pure).
 //! - `kept.rs`: a kept study recomputed from its trials' logs, with the code above, so its
 //!   tables can be held against their evidence.
+//! - `concurrency.rs`: how concurrent each trial's events were, from its summary (pure).
 //! - `progress.rs`: the time-left estimate (pure).
 //! - `tables.rs`, `report.rs`: `study.csv`, `variations.csv` and `report.md` as text (pure).
 //! - `prediction.rs`: the queueing model's prediction ([`crate::queueing`]) next to each
@@ -22,6 +23,7 @@
 //! under `trials/`
 //! every trial's run directory (`trials/<variation>-<n>/<run id>/`).
 
+mod concurrency;
 mod figures;
 mod kept;
 mod plan;
@@ -34,6 +36,7 @@ mod report;
 mod tables;
 mod trials;
 
+pub use concurrency::{PairPoint, TrialCausality};
 pub use figures::{Figure, Spread, TrialFigures, VmPoint};
 pub use kept::{recompute_study, KeptStudy, KeptTrial, KeptTrialError};
 pub use plan::{parse as parse_plan, trial_seed, Plan, PlanError, Trial, Variation};

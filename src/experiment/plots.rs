@@ -7,12 +7,18 @@
 //!   trial as a dot at its configured rate, coloured by variation (nudged sideways so the
 //!   variations do not hide each other): the model's effects against clock rate.
 //! - `prediction.png` (drawn by `prediction_plot.rs`): the queueing model against the study.
+//! - `concurrency.png`: how concurrent the events were, against the internal-event probability
+//!   (each healthy trial: its share of concurrent pairs, and the share Lamport clocks order
+//!   anyway) and against the clock rates (each VM pair of each healthy trial, at the ratio of
+//!   its faster to its slower rate).
 
+use super::concurrency::TrialCausality;
 use super::figures::{Figure, VmPoint};
 use super::prediction_plot;
 use super::record::{TrialRecord, VariationRow};
 use crate::analysis::plots::{
-    bounds, canvas, color, legend, register_font, tidy, xy_chart, AXIS, FONT, LABELS, TITLE,
+    bounds, canvas, color, legend, register_font, tidy, xy_chart, XyChart, AXIS, FONT, LABELS,
+    TITLE,
 };
 use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
 use plotters::coord::Shift;
@@ -74,7 +80,104 @@ pub fn draw_all(
         prediction_plot::FILE.to_string(),
         prediction_plot::CAPTION.to_string(),
     ));
+    let file = "concurrency.png";
+    concurrency(&dir.join(file), rows, records).map_err(|e| (file.to_string(), e))?;
+    drawn.push((
+        file.to_string(),
+        "Concurrent event pairs against the internal-event probability and the clock rates"
+            .to_string(),
+    ));
     Ok(drawn)
+}
+
+/// Two panels: each trial's concurrent share against its internal-event probability, and
+/// each VM pair's against the ratio of its rates.
+fn concurrency(path: &Path, rows: &[VariationRow], records: &[TrialRecord]) -> Result<(), String> {
+    let root = BitMapBackend::new(path, (2400, 1000)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let panels = root.split_evenly((1, 2));
+    let n = rows.len().max(1) as f64;
+    let mine = |name: &str| -> Vec<&TrialCausality> {
+        records
+            .iter()
+            .filter(|r| r.variation == name && r.status.is_ok())
+            .filter_map(|r| r.causality.as_ref())
+            .collect()
+    };
+
+    // Variation i's dots sit at p + nudge(i), within ±0.02 of the probability.
+    let nudge = |i: usize| ((i as f64 + 0.5) / n - 0.5) * 0.04;
+    let by_p: Vec<Vec<(f64, f64, f64)>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            mine(&row.name)
+                .into_iter()
+                .filter_map(|c| {
+                    let p = c.internal_probability? + nudge(i);
+                    Some((p, c.concurrent_fraction, c.lamport_ordered_fraction))
+                })
+                .collect()
+        })
+        .collect();
+    let (x0, x1) = bounds(by_p.iter().flatten().map(|p| p.0), false);
+    let (y0, y1) = bounds(by_p.iter().flatten().map(|p| p.1), true);
+    let mut chart = xy_chart(
+        &panels[0],
+        "Each trial: concurrent pairs (dot), Lamport-ordered ones (ring)",
+        ("internal-event probability", "share of all event pairs"),
+        (x0 - 0.03)..(x1 + 0.03),
+        y0..y1.max(0.05),
+    )?;
+    for (i, (row, points)) in rows.iter().zip(&by_p).enumerate() {
+        let style = color(i).mix(0.8);
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|&(p, c, _)| Circle::new((p, c), 8, style.filled())),
+            )
+            .map_err(|e| e.to_string())?
+            .label(row.name.as_str())
+            .legend(move |(x, y)| Circle::new((x + 15, y), 8, style.filled()));
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|&(p, _, l)| Circle::new((p, l), 8, style.stroke_width(3))),
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+
+    let by_ratio: Vec<Vec<(f64, f64)>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            mine(&row.name)
+                .into_iter()
+                .flat_map(|c| &c.pairs)
+                .map(|p| {
+                    let ratio = p.faster_rate / p.slower_rate.max(f64::MIN_POSITIVE);
+                    (ratio + nudge(i) * 5.0, p.concurrent_fraction)
+                })
+                .collect()
+        })
+        .collect();
+    let (x0, x1) = bounds(by_ratio.iter().flatten().map(|p| p.0), false);
+    let (y0, y1) = bounds(by_ratio.iter().flatten().map(|p| p.1), true);
+    let mut chart = xy_chart(
+        &panels[1],
+        "Each VM pair: its concurrent pairs against its rates",
+        (
+            "faster rate / slower rate of the VM pair",
+            "share of the pair's event pairs that are concurrent",
+        ),
+        (x0 - 0.2)..(x1 + 0.2),
+        y0..y1.max(0.05),
+    )?;
+    variation_dots(&mut chart, rows, &by_ratio)?;
+    root.present().map_err(|e| e.to_string())
 }
 
 fn figures(path: &Path, rows: &[VariationRow], records: &[TrialRecord]) -> Result<(), String> {
@@ -211,7 +314,17 @@ fn by_rate(
     let (y0, y1) = bounds(points.iter().flatten().map(|p| p.1), true);
     let axes = ("configured clock rate (ticks per second)", y_desc);
     let mut chart = xy_chart(&root, title, axes, (x0 - 0.2)..(x1 + 0.2), y0..y1)?;
-    for (i, (row, points)) in rows.iter().zip(&points).enumerate() {
+    variation_dots(&mut chart, rows, &points)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Each variation's points as dots of its colour, and the legend naming the variations.
+fn variation_dots<'a, 'b: 'a>(
+    chart: &mut XyChart<'a, 'b>,
+    rows: &[VariationRow],
+    points: &[Vec<(f64, f64)>],
+) -> Result<(), String> {
+    for (i, (row, points)) in rows.iter().zip(points).enumerate() {
         let style = color(i).mix(0.8).filled();
         chart
             .draw_series(points.iter().map(|&p| Circle::new(p, 7, style)))
@@ -219,8 +332,7 @@ fn by_rate(
             .label(row.name.as_str())
             .legend(move |(x, y)| Circle::new((x + 15, y), 7, style));
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-    root.present().map_err(|e| e.to_string())
+    legend(chart, SeriesLabelPosition::UpperRight)
 }
 
 #[cfg(test)]

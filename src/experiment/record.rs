@@ -6,6 +6,7 @@
 //! which trials count in the aggregation (healthy ones only: an unhealthy run's figures are
 //! shown in its own row but kept out of the means). Pure code.
 
+use super::concurrency::{self, TrialCausality};
 use super::figures::{aggregate, Figure, Spread, TrialFigures, VmPoint};
 use super::plan::{Plan, Trial};
 use super::prediction::TrialPrediction;
@@ -30,6 +31,8 @@ pub struct TrialRecord {
     pub vms: Vec<VmPoint>,
     /// The queueing model's prediction next to the measurement, when the run was analysed.
     pub prediction: Option<TrialPrediction>,
+    /// How concurrent its events were (also when unhealthy, like `figures`).
+    pub causality: Option<TrialCausality>,
     /// Wall time the trial took, analysis included.
     pub wall: Duration,
 }
@@ -59,6 +62,7 @@ impl TrialRecord {
             figures: None,
             vms: Vec::new(),
             prediction: None,
+            causality: None,
             wall: Duration::ZERO,
         }
     }
@@ -72,6 +76,7 @@ impl TrialRecord {
         let summary = analysis.summary();
         self.figures = TrialFigures::of(summary, analysis.late_max_us());
         self.vms = VmPoint::all(summary);
+        self.causality = TrialCausality::of(summary);
         self.status = if !run_healthy || !analysis.is_healthy() {
             TrialStatus::Unhealthy(format!(
                 "{} clock-rule violations, {} messages unaccounted, VMs {never_stopped:?} never stopped",
@@ -114,6 +119,8 @@ pub struct VariationRow {
     pub ok: usize,
     /// Each figure's mean and spread, in [`Figure::ALL`] order.
     pub spreads: Vec<(Figure, Option<Spread>)>,
+    /// The causality figures' mean and spread, in [`concurrency::COLUMNS`] order.
+    pub causality: [Option<Spread>; 2],
 }
 
 /// One row per variation of the plan, from the trials' records.
@@ -126,6 +133,11 @@ pub fn variation_rows(plan: &Plan, records: &[TrialRecord]) -> Vec<VariationRow>
                 .clone()
                 .filter(|r| r.status.is_ok())
                 .filter_map(|r| r.figures.as_ref());
+            let causality = concurrency::spreads(
+                mine.clone()
+                    .filter(|r| r.status.is_ok())
+                    .filter_map(|r| r.causality.as_ref()),
+            );
             VariationRow {
                 name: variation.name.clone(),
                 description: variation.description.clone(),
@@ -133,6 +145,7 @@ pub fn variation_rows(plan: &Plan, records: &[TrialRecord]) -> Vec<VariationRow>
                 trials: mine.count(),
                 ok: counted.clone().count(),
                 spreads: aggregate(counted),
+                causality,
             }
         })
         .collect()
@@ -163,6 +176,7 @@ pub(crate) mod tests {
             status,
             vms: Vec::new(),
             prediction: None,
+            causality: None,
             wall: Duration::from_secs(2),
         }
     }

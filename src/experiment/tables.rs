@@ -4,6 +4,7 @@
 //! Built as strings (pure; the driver writes them). Cells are quoted only when they hold a
 //! comma, a quote or a line break, as RFC 4180 asks, so the usual cells stay plain.
 
+use super::concurrency::COLUMNS as CAUSALITY;
 use super::figures::Figure;
 use super::record::{TrialRecord, VariationRow};
 use std::fmt::Write as _;
@@ -13,6 +14,9 @@ pub fn study_csv(records: &[TrialRecord]) -> String {
     let mut out = String::from("variation,trial,seed,rates,status,slowest_vm,slowest_rate");
     for figure in Figure::ALL {
         let _ = write!(out, ",{}", figure.column());
+    }
+    for column in CAUSALITY {
+        let _ = write!(out, ",{column}");
     }
     out.push_str(",wall_s,run_dir\n");
     for r in records {
@@ -31,6 +35,10 @@ pub fn study_csv(records: &[TrialRecord]) -> String {
                 cells.extend(Figure::ALL.iter().map(|&figure| number(f.get(figure))));
             }
             None => cells.extend(std::iter::repeat_n(String::new(), 2 + Figure::ALL.len())),
+        }
+        match &r.causality {
+            Some(c) => cells.extend(c.values().map(number)),
+            None => cells.extend(std::iter::repeat_n(String::new(), CAUSALITY.len())),
         }
         cells.push(format!("{:.1}", r.wall.as_secs_f64()));
         cells.push(cell(
@@ -51,10 +59,14 @@ pub fn variations_csv(rows: &[VariationRow]) -> String {
     for figure in Figure::ALL {
         let _ = write!(out, ",{0}_mean,{0}_sd", figure.column());
     }
+    for column in CAUSALITY {
+        let _ = write!(out, ",{column}_mean,{column}_sd");
+    }
     out.push_str(",overrides,description\n");
     for row in rows {
         let mut cells = vec![cell(&row.name), row.trials.to_string(), row.ok.to_string()];
-        for (_, spread) in &row.spreads {
+        let spreads = row.spreads.iter().map(|(_, s)| s).chain(&row.causality);
+        for spread in spreads {
             cells.push(spread.map(|s| number(s.mean)).unwrap_or_default());
             cells.push(spread.and_then(|s| s.sd).map(number).unwrap_or_default());
         }
@@ -84,6 +96,7 @@ pub fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::concurrency::TrialCausality;
     use crate::experiment::plan;
     use crate::experiment::record::tests::{record, PLAN};
     use crate::experiment::record::{variation_rows, TrialStatus};
@@ -116,6 +129,40 @@ mod tests {
             lines[3]
         );
         assert_eq!(lines[3].split(',').count(), columns);
+    }
+
+    #[test]
+    fn the_causality_columns_follow_the_figures() {
+        let plan = plan::parse(PLAN).unwrap();
+        let mut concurrent = record("a", 1, TrialStatus::Ok, 2.5);
+        concurrent.causality = Some(TrialCausality {
+            internal_probability: Some(0.7),
+            concurrent_fraction: 0.25,
+            lamport_ordered_fraction: 0.125,
+            pairs: Vec::new(),
+        });
+        let records = [concurrent, record("b", 1, TrialStatus::NotRun, 0.0)];
+        let csv = study_csv(&records);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].ends_with(
+            ",late_max_ms,concurrent_fraction,lamport_ordered_concurrent_fraction,wall_s,run_dir"
+        ));
+        assert!(
+            lines[1].ends_with(",2.5,0.25,0.125,2.0,study/trials/a-1/run"),
+            "{}",
+            lines[1]
+        );
+        assert_eq!(lines[2].split(',').count(), lines[0].split(',').count());
+
+        let csv = variations_csv(&variation_rows(&plan, &records));
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].contains(
+            ",concurrent_fraction_mean,concurrent_fraction_sd,\
+             lamport_ordered_concurrent_fraction_mean,lamport_ordered_concurrent_fraction_sd,\
+             overrides,"
+        ));
+        assert!(lines[1].ends_with(",0.25,,0.125,,,first"), "{}", lines[1]);
+        assert!(lines[2].ends_with(",,,,,rate_min = 2,"), "{}", lines[2]);
     }
 
     #[test]
