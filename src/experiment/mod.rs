@@ -11,11 +11,14 @@
 //! - `progress.rs`: the time-left estimate (pure).
 //! - `tables.rs`, `report.rs`: `study.csv`, `variations.csv` and `report.md` as text (pure).
 //! - `plots.rs`: the comparison plots.
+//! - `twins.rs`: with `--twins`, each real-time trial's virtual-time twin, compared with it;
+//!   `twins.csv` and the report's section on them.
 //!
 //! [`run_study`] is the driver and the one place that writes the study directory:
 //! `<log-dir>/study-<UTC timestamp>/` (so studies sort in time order, like runs) holding
 //! `plan.toml`, `study.csv`, `variations.csv`, `report.md`, the plots, and under `trials/`
-//! every trial's run directory (`trials/<variation>-<n>/<run id>/`).
+//! every trial's run directory (`trials/<variation>-<n>/<run id>/`), and with `--twins`,
+//! `twins.csv` and each twin's run directory (`trials/<variation>-<n>/virtual/<run id>/`).
 
 mod figures;
 mod plan;
@@ -25,10 +28,12 @@ mod record;
 mod report;
 mod tables;
 mod trials;
+mod twins;
 
 pub use figures::{Figure, Spread, TrialFigures, VmPoint};
 pub use plan::{parse as parse_plan, trial_seed, Plan, PlanError, Trial, Variation};
 pub use record::{TrialRecord, TrialStatus, VariationRow};
+pub use twins::{TwinRecord, TwinStatus, TWINS_CSV};
 
 use crate::run_dir;
 use std::io::{self, Write as _};
@@ -56,6 +61,8 @@ pub enum ExperimentError {
     Write { path: PathBuf, source: io::Error },
     #[error("cannot draw {path}: {detail}")]
     Plot { path: PathBuf, detail: String },
+    #[error("--twins compares each real-time trial with a virtual-time twin, so it cannot be used with --virtual-time (which runs every trial on virtual time); drop one of them")]
+    TwinsOnVirtualTime,
 }
 
 /// A checked plan, with its text (copied into the study) and where it came from.
@@ -97,6 +104,8 @@ pub struct StudyOptions {
     pub virtual_time: bool,
     /// The study directory is made under this one.
     pub log_dir: PathBuf,
+    /// After each real-time trial, run its virtual-time twin and compare the two (`twins.csv`).
+    pub twins: bool,
 }
 
 /// A finished study.
@@ -105,6 +114,8 @@ pub struct Study {
     pub dir: PathBuf,
     pub records: Vec<TrialRecord>,
     pub rows: Vec<VariationRow>,
+    /// One per trial, in plan order, when the study ran with twins; else empty.
+    pub twins: Vec<TwinRecord>,
     /// The files written into the study directory.
     pub files: Vec<PathBuf>,
 }
@@ -130,6 +141,9 @@ pub const REPORT: &str = "report.md";
 /// Runs every trial of the plan and writes the study directory. Failed trials are recorded,
 /// not fatal; an error here means the study directory itself could not be written.
 pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, ExperimentError> {
+    if options.twins && options.virtual_time {
+        return Err(ExperimentError::TwinsOnVirtualTime);
+    }
     check_file_limit(&loaded.plan, options)?;
     let began = Instant::now();
     let started = crate::timestamp::Rfc3339(crate::logging::wall_clock_micros() as i64).to_string();
@@ -176,8 +190,9 @@ pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, E
         jobs: options.jobs.max(1),
         virtual_time: options.virtual_time,
         trials_dir: dir.join("trials"),
+        twins: options.twins,
     };
-    let records = trials::run_all(&trials, &runner);
+    let (records, twins) = trials::run_all(&trials, &runner);
     let rows = record::variation_rows(plan, &records);
 
     write(STUDY_CSV, &tables::study_csv(&records))?;
@@ -198,12 +213,18 @@ pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, E
         started: &started,
         wall_s: began.elapsed().as_secs_f64(),
     };
-    write(REPORT, &report::render(&context, &rows, &records))?;
+    let mut report = report::render(&context, &rows, &records);
+    if options.twins {
+        write(TWINS_CSV, &twins::twins_csv(&twins))?;
+        report.push_str(&twins::report_section(&twins, &dir));
+    }
+    write(REPORT, &report)?;
     files.extend(plots.iter().map(|(file, _)| dir.join(file)));
     Ok(Study {
         dir,
         records,
         rows,
+        twins,
         files,
     })
 }
@@ -233,6 +254,9 @@ fn flags(options: &StudyOptions) -> String {
     let mut flags = format!("--jobs {}", options.jobs.max(1));
     if options.virtual_time {
         flags.push_str(" --virtual-time");
+    }
+    if options.twins {
+        flags.push_str(" --twins");
     }
     flags
 }

@@ -73,7 +73,7 @@ pub fn number(value: f64) -> String {
 }
 
 /// One CSV cell, quoted when it must be.
-fn cell(text: &str) -> String {
+pub fn cell(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {

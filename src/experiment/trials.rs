@@ -21,8 +21,9 @@ use super::figures::{TrialFigures, VmPoint};
 use super::plan::Trial;
 use super::progress;
 use super::record::{TrialRecord, TrialStatus};
-use crate::analysis::{self, AnalyzeOptions};
-use crate::run::{self, RunOptions};
+use super::twins::{self, TwinRecord};
+use crate::analysis::{self, AnalyzeOptions, RunAnalysis};
+use crate::run::{self, RunOptions, RunOutcome};
 use crate::settings::Overrides;
 use std::io::Write as _;
 use std::panic::{self, AssertUnwindSafe};
@@ -40,22 +41,35 @@ pub struct Runner {
     pub virtual_time: bool,
     /// Trial `n` of variation `v` writes its run directory under `<trials_dir>/<v>-<n>/`.
     pub trials_dir: PathBuf,
+    /// After each real-time trial, run its virtual-time twin and compare the two.
+    pub twins: bool,
+}
+
+impl Runner {
+    /// Where a trial's run directory is made (and its twin's, under `virtual/`).
+    pub fn trial_dir(&self, trial: &Trial) -> PathBuf {
+        self.trials_dir
+            .join(format!("{}-{}", trial.variation, trial.number))
+    }
 }
 
 enum Event {
     Started(usize),
     Done(usize, Box<TrialRecord>),
+    Twin(usize, Box<TwinRecord>),
 }
 
 /// How often a progress line is printed while nothing else happens.
 const PROGRESS_EVERY: Duration = Duration::from_secs(15);
 
-/// Runs every trial and returns their records in the given order; progress goes to stderr.
-pub fn run_all(trials: &[&Trial], runner: &Runner) -> Vec<TrialRecord> {
+/// Runs every trial and returns their records in the given order, with their twins' when the
+/// runner asks for twins (else none); progress goes to stderr.
+pub fn run_all(trials: &[&Trial], runner: &Runner) -> (Vec<TrialRecord>, Vec<TwinRecord>) {
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let (events, inbox) = mpsc::channel();
     let mut records: Vec<Option<TrialRecord>> = vec![None; trials.len()];
+    let mut twins: Vec<Option<TwinRecord>> = vec![None; trials.len()];
     std::thread::scope(|scope| {
         for _ in 0..runner.jobs.clamp(1, trials.len().max(1)) {
             let (events, next, stop) = (events.clone(), &next, &stop);
@@ -71,7 +85,12 @@ pub fn run_all(trials: &[&Trial], runner: &Runner) -> Vec<TrialRecord> {
                 if interrupted {
                     stop.store(true, Ordering::SeqCst);
                 }
+                let twin = (runner.twins && !stop.load(Ordering::SeqCst))
+                    .then(|| twins::run_twin(trial, &record, &runner.trial_dir(trial)));
                 let _ = events.send(Event::Done(i, Box::new(record)));
+                if let Some(twin) = twin {
+                    let _ = events.send(Event::Twin(i, Box::new(twin)));
+                }
             });
         }
         drop(events);
@@ -83,16 +102,29 @@ pub fn run_all(trials: &[&Trial], runner: &Runner) -> Vec<TrialRecord> {
                     board.done(i, &record);
                     records[i] = Some(*record);
                 }
+                Ok(Event::Twin(i, twin)) => {
+                    board.twin(i, &twin);
+                    twins[i] = Some(*twin);
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => board.status(),
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
     });
-    records
+    let twins = match runner.twins {
+        false => Vec::new(),
+        true => twins
+            .into_iter()
+            .zip(trials)
+            .map(|(twin, trial)| twin.unwrap_or_else(|| TwinRecord::not_run(trial)))
+            .collect(),
+    };
+    let records = records
         .into_iter()
         .zip(trials)
         .map(|(record, trial)| record.unwrap_or_else(|| not_run(trial)))
-        .collect()
+        .collect();
+    (records, twins)
 }
 
 /// Runs and analyses one trial; the flag says the run was interrupted by a signal.
@@ -103,18 +135,49 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
         ..not_run(trial)
     };
     let overrides = Overrides {
-        log_dir: Some(
-            runner
-                .trials_dir
-                .join(format!("{}-{}", trial.variation, trial.number)),
-        ),
+        log_dir: Some(runner.trial_dir(trial)),
         virtual_time: runner.virtual_time,
         ..Overrides::default()
     };
+    let mut interrupted = false;
+    record.status = match make_run(trial, &overrides) {
+        Err(why) => TrialStatus::Failed(why),
+        Ok((outcome, analysis)) => {
+            record.run_dir = Some(outcome.run_dir.clone());
+            interrupted = outcome.interrupted.is_some();
+            match analysis {
+                Err(why) => TrialStatus::Failed(why),
+                Ok(analysis) => {
+                    let summary = analysis.summary();
+                    record.figures = TrialFigures::of(summary, &outcome.reports);
+                    record.vms = VmPoint::all(summary);
+                    if let Some(signal) = outcome.interrupted {
+                        TrialStatus::Failed(format!("interrupted by {signal:?}"))
+                    } else if !outcome.healthy() || !analysis.is_healthy() {
+                        TrialStatus::Unhealthy(unhealthy(&outcome, &analysis))
+                    } else if record.figures.is_none() {
+                        TrialStatus::Failed("the run logged no VM".into())
+                    } else {
+                        TrialStatus::Ok
+                    }
+                }
+            }
+        }
+    };
+    record.wall = began.elapsed();
+    (record, interrupted)
+}
+
+/// A run made, and the analysis of its logs or why there is none.
+pub(super) type MadeRun = (RunOutcome, Result<RunAnalysis, String>);
+
+/// Runs `trial`'s settings with `overrides` and analyses the logs. A run that cannot start, or
+/// panics, is the error; the trial's twin is made by the same call.
+pub(super) fn make_run(trial: &Trial, overrides: &Overrides) -> Result<MadeRun, String> {
     let attempt = panic::catch_unwind(AssertUnwindSafe(|| {
         let spec = trial
             .settings
-            .with_overrides(&overrides)
+            .with_overrides(overrides)
             .resolve(|| trial.spec.seed)
             .map_err(|e| e.to_string())?;
         let outcome = run::run(spec, RunOptions::default()).map_err(|e| e.to_string())?;
@@ -128,39 +191,19 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
         };
         Ok::<_, String>((outcome, analysis))
     }));
-    let mut interrupted = false;
-    record.status = match attempt {
-        Err(panic) => TrialStatus::Failed(format!("the run panicked: {}", panic_text(&panic))),
-        Ok(Err(why)) => TrialStatus::Failed(why),
-        Ok(Ok((outcome, analysis))) => {
-            record.run_dir = Some(outcome.run_dir.clone());
-            interrupted = outcome.interrupted.is_some();
-            match analysis {
-                Err(why) => TrialStatus::Failed(why),
-                Ok(analysis) => {
-                    let summary = analysis.summary();
-                    record.figures = TrialFigures::of(summary, &outcome.reports);
-                    record.vms = VmPoint::all(summary);
-                    if let Some(signal) = outcome.interrupted {
-                        TrialStatus::Failed(format!("interrupted by {signal:?}"))
-                    } else if !outcome.healthy() || !analysis.is_healthy() {
-                        TrialStatus::Unhealthy(format!(
-                            "{} clock-rule violations, {} messages unaccounted, VMs {:?} never stopped",
-                            summary.check.violations,
-                            summary.messages.unaccounted,
-                            outcome.missing
-                        ))
-                    } else if record.figures.is_none() {
-                        TrialStatus::Failed("the run logged no VM".into())
-                    } else {
-                        TrialStatus::Ok
-                    }
-                }
-            }
-        }
-    };
-    record.wall = began.elapsed();
-    (record, interrupted)
+    match attempt {
+        Err(panic) => Err(format!("the run panicked: {}", panic_text(&panic))),
+        Ok(made) => made,
+    }
+}
+
+/// Why a run that was made and analysed is not healthy, in one line.
+pub(super) fn unhealthy(outcome: &RunOutcome, analysis: &RunAnalysis) -> String {
+    let summary = analysis.summary();
+    format!(
+        "{} clock-rule violations, {} messages unaccounted, VMs {:?} never stopped",
+        summary.check.violations, summary.messages.unaccounted, outcome.missing
+    )
 }
 
 fn not_run(trial: &Trial) -> TrialRecord {
@@ -263,6 +306,19 @@ impl<'a> Board<'a> {
             record.number,
             record.wall.as_secs_f64(),
             self.left()
+        );
+    }
+
+    /// One line when a trial's twin has been compared.
+    fn twin(&self, i: usize, twin: &TwinRecord) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "[{}/{}] twin of {} #{}: {}",
+            i + 1,
+            self.trials.len(),
+            twin.variation,
+            twin.number,
+            twin.verdict()
         );
     }
 
