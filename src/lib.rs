@@ -16,7 +16,7 @@
 //!   first few in full, then one counted summary per interval.
 //! - [`file_budget`]: the open files a run (or a study's parallel trials)
 //!   needs, checked against the limit before anything starts.
-//! - [`schedule`]: when each tick is due (`start + k / rate`).
+//! - [`schedule`]: when each tick is due (`start + phase + (k - 1) / rate`), and each VM's phase.
 //! - [`stop_clock`]: the run's start and stop instants, and interrupts.
 //! - [`lateness`]: how late ticks fire, kept in a bounded histogram.
 //! - [`latency`]: the network-delay model and the per-link delay line,

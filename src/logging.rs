@@ -414,9 +414,11 @@ impl slog::Value for Recipients<'_> {
     }
 }
 
-/// `start`: the VM's rate and listening address.
-pub fn log_start(log: &Logger, at: EventTime, rate: u32, addr: &str) {
-    slog::info!(log, "start"; EVENT_TIME_KEY => at, "addr" => addr, "rate" => rate);
+/// `start`: the VM's rate, listening address, and when its first tick
+/// falls after the start (`phase_ms`, to the nanosecond).
+pub fn log_start(log: &Logger, at: EventTime, rate: u32, addr: &str, first_tick: Duration) {
+    let phase_ms = format!("{:.6}", first_tick.as_nanos() as f64 / 1e6);
+    slog::info!(log, "start"; EVENT_TIME_KEY => at, "addr" => addr, "phase_ms" => phase_ms, "rate" => rate);
 }
 
 /// `send`, `receive` or `internal`, with the clock after the event and the

@@ -132,7 +132,12 @@ impl RunOutcome {
                     r.vm.to_string(),
                     r.rate.to_string(),
                     c.ticks.to_string(),
-                    ticks_within(r.rate, self.spec.runtime).to_string(),
+                    ticks_within(
+                        r.rate,
+                        self.spec.runtime,
+                        self.spec.tick_leads[r.vm as usize - 1],
+                    )
+                    .to_string(),
                     c.sent.to_string(),
                     c.received.to_string(),
                     c.internal.to_string(),

@@ -34,6 +34,8 @@ use keys::{rate_allowed, show_delay};
 
 use crate::latency::{Delay, Latency};
 use crate::model::{draw_rates, VmId};
+use crate::schedule::draw_tick_leads;
+pub use crate::schedule::TickPhase;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -78,6 +80,7 @@ pub struct Settings {
     pub latency: Delay,
     pub latency_links: Vec<LinkLatency>,
     pub log_flush_ms: i64,
+    pub tick_phase: TickPhase,
 }
 
 /// A per-link latency override: messages from `from` to `to` take `delay`.
@@ -106,6 +109,7 @@ impl Default for Settings {
             latency: Delay::None,
             latency_links: Vec::new(),
             log_flush_ms: 200,
+            tick_phase: TickPhase::Random,
         }
     }
 }
@@ -130,6 +134,11 @@ pub struct RunSpec {
     pub latency: Latency,
     /// Longest a log line may wait in memory; zero writes every line at once.
     pub log_flush: Duration,
+    pub tick_phase: TickPhase,
+    /// How far before its first period each VM's schedule begins (VM `i + 1`
+    /// has `tick_leads[i]`): its first tick falls `period - lead` after the
+    /// start. All zero when the phases are aligned.
+    pub tick_leads: Vec<Duration>,
 }
 
 impl RunSpec {
@@ -168,6 +177,7 @@ impl RunSpec {
                 })
                 .collect(),
             log_flush_ms: self.log_flush.as_millis() as i64,
+            tick_phase: self.tick_phase,
         }
     }
 }
@@ -406,6 +416,7 @@ impl Settings {
         } else {
             self.rates.iter().map(|&r| r as u32).collect()
         };
+        let tick_leads = draw_tick_leads(seed, &rates, self.tick_phase);
         Ok(RunSpec {
             vm_count,
             runtime: Duration::from_secs_f64(self.runtime),
@@ -419,6 +430,8 @@ impl Settings {
             virtual_time: self.virtual_time,
             latency,
             log_flush: Duration::from_millis(self.log_flush_ms as u64),
+            tick_phase: self.tick_phase,
+            tick_leads,
         })
     }
 }

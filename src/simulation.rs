@@ -19,7 +19,7 @@
 
 use crate::latency::{DelayLine, Latency};
 use crate::model::{derive_seed, Message, VmId, VmModel};
-use crate::schedule::offset;
+use crate::schedule::{draw_tick_leads, offset, TickPhase};
 use crate::vm_core::{Logged, StopSummary, TickOutcome, VmCore};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -38,6 +38,9 @@ pub struct SimSpec {
     pub seed: u64,
     pub internal_probability: f64,
     pub latency: Latency,
+    /// Where each VM's first tick falls; the leads are drawn from `seed` as
+    /// in a real run ([`draw_tick_leads`]).
+    pub tick_phase: TickPhase,
 }
 
 /// When a simulation ends.
@@ -71,6 +74,8 @@ enum Due {
 struct SimVm {
     core: VmCore,
     rate: u32,
+    /// How far its schedule leads the start (see [`crate::schedule`]).
+    lead: Duration,
     /// Ticks taken so far.
     ticks: u64,
     queue: VecDeque<Message>,
@@ -92,18 +97,21 @@ pub struct Simulation {
 impl Simulation {
     pub fn new(spec: &SimSpec) -> Self {
         let vm_count = spec.rates.len() as u32;
-        let vms = spec
-            .rates
+        let rates: Vec<u32> = spec.rates.iter().map(|&rate| rate.max(1)).collect();
+        let leads = draw_tick_leads(spec.seed, &rates, spec.tick_phase);
+        let vms = rates
             .iter()
+            .zip(leads)
             .enumerate()
-            .map(|(i, &rate)| SimVm {
+            .map(|(i, (&rate, lead))| SimVm {
                 core: VmCore::new(VmModel::new(
                     i as VmId + 1,
                     vm_count,
                     spec.seed,
                     spec.internal_probability,
                 )),
-                rate: rate.max(1),
+                rate,
+                lead,
                 ticks: 0,
                 queue: VecDeque::new(),
             })
@@ -131,7 +139,8 @@ impl Simulation {
 
     fn schedule_tick(&mut self, index: usize) {
         let vm = &self.vms[index];
-        self.schedule(offset(vm.ticks + 1, vm.rate), Due::Tick(index));
+        let due = offset(vm.ticks + 1, vm.rate).saturating_sub(vm.lead);
+        self.schedule(due, Due::Tick(index));
     }
 
     /// Runs until `until`, then stops every VM; returns the time of the stop.
@@ -276,6 +285,7 @@ mod tests {
                 default: Delay::Exponential { mean_ms: 200.0 },
                 ..Latency::default()
             },
+            tick_phase: TickPhase::Aligned,
         }
     }
 
@@ -307,6 +317,36 @@ mod tests {
         assert_eq!(times.0[&2].len(), 60);
         assert_eq!(times.0[&3][2], Duration::from_secs(1));
         assert_eq!(*times.0[&1].last().unwrap(), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn random_phases_shift_each_first_tick_within_its_period_and_keep_the_count() {
+        #[derive(Default)]
+        struct Times(BTreeMap<VmId, Vec<Duration>>);
+        impl Observer for Times {
+            fn event(&mut self, vm: VmId, at: Duration, _: &Logged) {
+                self.0.entry(vm).or_default().push(at);
+            }
+            fn stop(&mut self, _: VmId, _: Duration, _: &StopSummary) {}
+        }
+        let spec = SimSpec {
+            tick_phase: TickPhase::Random,
+            ..spec(1)
+        };
+        let leads = draw_tick_leads(spec.seed, &spec.rates, TickPhase::Random);
+        let mut times = Times::default();
+        Simulation::new(&spec).run(Until::Time(Duration::from_secs(10)), &mut times);
+        for (i, &rate) in spec.rates.iter().enumerate() {
+            let ticks = &times.0[&(i as VmId + 1)];
+            assert_eq!(ticks.len() as u64, 10 * u64::from(rate), "rate {rate}");
+            assert_eq!(ticks[0], offset(1, rate) - leads[i]);
+            assert!(ticks
+                .windows(2)
+                .all(|w| w[1] - w[0] <= offset(1, rate) + Duration::from_nanos(1)));
+        }
+        // Out of step: no two VMs share their first tick's instant.
+        let firsts: std::collections::BTreeSet<_> = times.0.values().map(|t| t[0]).collect();
+        assert_eq!(firsts.len(), spec.rates.len());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use logical_clocks::connections::{ConnectionTable, Expect, FrameOutcome};
 use logical_clocks::latency::{Delay, DelayLine, Latency};
 use logical_clocks::messages::{ConnId, Frame, PROTOCOL_VERSION};
 use logical_clocks::model::{Event, Message, VmId};
-use logical_clocks::schedule::ticks_within;
+use logical_clocks::schedule::{draw_tick_leads, ticks_within, TickPhase};
 use logical_clocks::simulation::{Observer, SimSpec, Simulation, Until};
 use logical_clocks::vm_core::{Logged, StopSummary};
 use proptest::prelude::*;
@@ -144,20 +144,24 @@ fn spec() -> impl Strategy<Value = SimSpec> {
         prop_oneof![Just(0.0), Just(1.0), 0.0..=1.0f64],
         delay(),
         prop::collection::vec((1u32..=6, 1u32..=6, delay()), 0..3),
+        prop_oneof![Just(TickPhase::Random), Just(TickPhase::Aligned)],
     )
-        .prop_map(|(rates, seed, internal_probability, default, overrides)| {
-            let n = rates.len() as u32;
-            let links = overrides
-                .into_iter()
-                .map(|(a, b, d)| ((a.min(n), b.min(n)), d))
-                .collect();
-            SimSpec {
-                rates,
-                seed,
-                internal_probability,
-                latency: Latency { default, links },
-            }
-        })
+        .prop_map(
+            |(rates, seed, internal_probability, default, overrides, tick_phase)| {
+                let n = rates.len() as u32;
+                let links = overrides
+                    .into_iter()
+                    .map(|(a, b, d)| ((a.min(n), b.min(n)), d))
+                    .collect();
+                SimSpec {
+                    rates,
+                    seed,
+                    internal_probability,
+                    latency: Latency { default, links },
+                    tick_phase,
+                }
+            },
+        )
 }
 
 proptest! {
@@ -169,10 +173,11 @@ proptest! {
         let mut checker = Checker::default();
         Simulation::new(&spec).run(Until::Time(runtime), &mut checker);
         // Exactly one event per tick.
+        let leads = draw_tick_leads(spec.seed, &spec.rates, spec.tick_phase);
         for (i, &rate) in spec.rates.iter().enumerate() {
             let vm = i as VmId + 1;
             let events = checker.events.get(&vm).copied().unwrap_or(0);
-            prop_assert_eq!(events, ticks_within(rate, runtime), "VM {}", vm);
+            prop_assert_eq!(events, ticks_within(rate, runtime, leads[i]), "VM {}", vm);
         }
         prop_assert_eq!(checker.stopped.len(), spec.rates.len());
         // Every message sent is received, queued or dropped; none is in flight.

@@ -10,7 +10,8 @@
 //! message waiting the actor lets the mailbox run until one [`Deliver`]
 //! arrives, hands it to the core, and goes back to waiting; otherwise the
 //! core has already rolled the die. Either way exactly one event per tick,
-//! at `start + k / rate`.
+//! at `start - lead + k / rate` (the lead is the VM's phase, see
+//! [`crate::schedule`]).
 //!
 //! Stopping cannot be a mailbox message (it would sit behind the wait), so
 //! the stop instant comes through a watch channel the wait also listens to.
@@ -27,7 +28,7 @@ use crate::lateness::Lateness;
 use crate::logging::{self, EventClock};
 use crate::messages::{CloseOutgoing, Deliver, OutgoingClosed, PeerClosed, Transmit, VmStopped};
 use crate::model::{Event, Message};
-use crate::schedule::TickSchedule;
+use crate::schedule::{first_tick_after, TickSchedule};
 use crate::vm_core::{Logged, TickOutcome, VmCore};
 use actix::clock::{sleep_until, Instant};
 use actix::prelude::*;
@@ -48,6 +49,8 @@ pub struct VmSetup {
     /// Where the VM listens, as its `start` line says.
     pub addr: String,
     pub start: Instant,
+    /// How far the VM's tick schedule leads the start (its phase).
+    pub lead: Duration,
     pub stop_at: watch::Receiver<Instant>,
     /// Its bridge, for outgoing messages and for closing its links.
     pub transmit: Recipient<Transmit>,
@@ -67,7 +70,7 @@ pub struct Vm {
 
 impl Vm {
     pub fn new(setup: VmSetup) -> Self {
-        let schedule = TickSchedule::new(setup.start, setup.rate);
+        let schedule = TickSchedule::new(setup.start, setup.rate, setup.lead);
         Self {
             setup,
             schedule,
@@ -81,29 +84,38 @@ impl Vm {
 
     /// Pauses the mailbox until the next tick, or until the stop instant
     /// moves (an interrupt); then lets the core decide what the tick does.
+    ///
+    /// After its last tick a VM still waits, mailbox paused, until the stop
+    /// instant itself: out of phase, its last tick may fall up to a period
+    /// before it, and every VM stops at the same instant.
     fn wait_for_next_tick(&mut self, ctx: &mut Context<Self>) {
         let stop_at = *self.setup.stop_at.borrow_and_update();
         let due = self.schedule.next_due();
-        if due > stop_at {
+        let ticks_left = due <= stop_at;
+        let wake_at = if ticks_left { due } else { stop_at };
+        if !ticks_left && Instant::now() >= stop_at {
             self.begin_stop(ctx);
             return;
         }
         let mut stop_changes = self.setup.stop_at.clone();
         let wait = async move {
             tokio::select! {
-                _ = sleep_until(due) => true,
+                _ = sleep_until(wake_at) => true,
                 changed = stop_changes.changed() => {
                     if changed.is_err() {
                         // The supervisor is gone; keep to the schedule.
-                        sleep_until(due).await;
+                        sleep_until(wake_at).await;
                         return true;
                     }
                     false
                 }
             }
         };
-        ctx.wait(wait.into_actor(self).map(move |tick_due, vm, ctx| {
-            if tick_due {
+        ctx.wait(wait.into_actor(self).map(move |woke_on_time, vm, ctx| {
+            if !woke_on_time {
+                // The stop instant moved (an interrupt): decide again.
+                vm.wait_for_next_tick(ctx);
+            } else if ticks_left {
                 vm.lateness
                     .record(Instant::now().saturating_duration_since(due));
                 vm.schedule.advance();
@@ -113,7 +125,7 @@ impl Vm {
                     TickOutcome::AwaitMessage => {}
                 }
             } else {
-                vm.wait_for_next_tick(ctx);
+                vm.begin_stop(ctx);
             }
         }));
     }
@@ -222,6 +234,7 @@ impl Actor for Vm {
             self.setup.clock.now(),
             self.setup.rate,
             &self.setup.addr,
+            first_tick_after(self.setup.rate, self.setup.lead),
         );
         self.wait_for_next_tick(ctx);
     }

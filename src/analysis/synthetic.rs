@@ -14,6 +14,7 @@ use crate::latency::{Delay, Latency};
 use crate::lateness::Lateness;
 use crate::logging::{self, EventTime, RunDrain};
 use crate::model::{Event, VmId};
+use crate::schedule::{draw_tick_leads, first_tick_after, TickPhase};
 use crate::settings::RunSpec;
 use crate::simulation::{Observer, SimSpec, Simulation, Until};
 use crate::vm_core::{Logged, StopSummary};
@@ -116,14 +117,17 @@ pub fn write_run(dir: &Path, spec: &SyntheticRun) -> io::Result<Written> {
     let loggers: Vec<slog::Logger> = (1..=vm_count)
         .map(|id| logging::vm_logger(&root, id))
         .collect();
-    for (log, &rate) in loggers.iter().zip(&spec.rates) {
-        logging::log_start(log, T0_US, rate.max(1), "simulated");
+    let rates: Vec<u32> = spec.rates.iter().map(|&rate| rate.max(1)).collect();
+    let tick_leads = draw_tick_leads(spec.seed, &rates, TickPhase::Random);
+    for ((log, &rate), &lead) in loggers.iter().zip(&rates).zip(&tick_leads) {
+        logging::log_start(log, T0_US, rate, "simulated", first_tick_after(rate, lead));
     }
     let sim_spec = SimSpec {
         rates: spec.rates.clone(),
         seed: spec.seed,
         internal_probability: 0.7,
         latency: latency.clone(),
+        tick_phase: TickPhase::Random,
     };
     let mut writer = LogWriter {
         loggers,
@@ -152,6 +156,8 @@ pub fn write_run(dir: &Path, spec: &SyntheticRun) -> io::Result<Written> {
         virtual_time: true,
         latency,
         log_flush: logging::FLUSH_INTERVAL,
+        tick_phase: TickPhase::Random,
+        tick_leads,
     };
     crate::run_dir::write_settings(dir, &run_spec)?;
     Ok(written)

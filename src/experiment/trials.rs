@@ -10,7 +10,7 @@
 //!
 //! Running real-time trials side by side stays valid because nothing in a run depends on the
 //! others or on CPU speed: ticks are scheduled from the run's fixed start (tick k at
-//! start + k / rate), so a busy core makes a tick late by microseconds, not fewer ticks, and
+//! start + phase + (k - 1) / rate), so a busy core makes a tick late by microseconds, not fewer ticks, and
 //! each VM records how late its ticks fired (the study reports the latest one).
 //!
 //! A trial that fails (an error, a panic, broken books, log files that lost lines) becomes a

@@ -13,6 +13,7 @@ use super::{
     MAX_VMS,
 };
 use crate::latency::{Delay, DELAY_KINDS, MAX_DELAY_MS};
+use crate::schedule::TickPhase;
 
 /// What a setting's value must be before its range is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,8 @@ enum Kind {
     Delay,
     /// A list of per-link delay tables; as text, a TOML inline array.
     Links,
+    /// One of a few words, the same as text.
+    Choice(&'static [&'static str]),
 }
 
 /// One setting as a user meets it: its key, what it is for, and the kind of
@@ -46,7 +49,7 @@ pub struct Key {
 }
 
 /// Every setting, in the order of `Settings.toml`.
-pub const KEYS: [Key; 14] = [
+pub const KEYS: [Key; 15] = [
     key(
         "vm_count",
         Some("--vm-count"),
@@ -116,6 +119,12 @@ pub const KEYS: [Key; 14] = [
         "Longest a log line waits in memory",
         Kind::WholeNumber,
     ),
+    key(
+        "tick_phase",
+        None,
+        "Where each VM's first tick falls within its first period",
+        Kind::Choice(&TickPhase::NAMES),
+    ),
 ];
 
 const fn key(
@@ -171,6 +180,10 @@ impl Key {
                 "a whole number of milliseconds from 0 (write every line at once) to \
                  {MAX_LOG_FLUSH_MS}"
             ),
+            "tick_phase" => "\"random\" (each VM's first tick at its own offset within its first \
+                 period, drawn from the seed, as on machines started at different moments) or \
+                 \"aligned\" (every VM's first tick one period after the common start)"
+                .into(),
             other => unreachable!("no setting `{other}` in KEYS"),
         }
     }
@@ -323,6 +336,7 @@ pub(super) fn check_kind(key: &Key, value: &toml::Value) -> Result<(), String> {
         (Kind::Number, V::Integer(_) | V::Float(_)) => true,
         (Kind::Boolean, V::Boolean(_)) => true,
         (Kind::Text, V::String(_)) => true,
+        (Kind::Choice(words), V::String(s)) => words.contains(&s.as_str()),
         (Kind::Seed, V::Integer(n)) => (0..=MAX_SEED as i64).contains(n),
         (Kind::Seed, V::String(s)) => {
             s.trim() == "random" || s.trim().parse::<u64>().is_ok_and(|n| n <= MAX_SEED)
@@ -419,6 +433,7 @@ pub(super) fn from_text(key: &Key, text: &str) -> Option<toml::Value> {
             _ => None,
         },
         Kind::Text => Some(V::String(text.to_string())),
+        Kind::Choice(_) => Some(V::String(trimmed.to_string())),
         Kind::Seed if trimmed == "random" => Some(V::String("random".into())),
         Kind::Seed => whole(trimmed),
         Kind::WholeNumbers if trimmed.is_empty() => Some(V::Array(Vec::new())),

@@ -213,7 +213,15 @@ pub fn check_logs(
             events += 1;
         }
         if let Some(runtime) = runtime_secs {
-            let expected_ticks = (runtime * rates[vm as usize - 1] as f64).floor() as u64;
+            // The ticks due within the run: the first `phase_ms` after the start, then one
+            // every period (whole nanoseconds, as the schedule computes them).
+            let rate = u128::from(rates[vm as usize - 1]);
+            let phase_ns: u128 =
+                (lines[0].keys["phase_ms"].parse::<f64>().unwrap() * 1e6).round() as u128;
+            let runtime_ns = (runtime * 1e9).round() as u128;
+            let period_ns = 1_000_000_000 / rate;
+            let lead_ns = period_ns.saturating_sub(phase_ns);
+            let expected_ticks = ((runtime_ns + lead_ns) * rate / 1_000_000_000) as u64;
             assert_eq!(events, expected_ticks, "vm {vm}: one event per tick");
         }
         assert_eq!(stop.get("ticks"), events);

@@ -118,6 +118,7 @@ impl Supervisor {
                 rate: self.spec.rates[index],
                 addr: self.addrs[index].clone(),
                 start,
+                lead: self.spec.tick_leads[index],
                 stop_at: self.stop_at.subscribe(),
                 transmit: bridge.clone().recipient(),
                 close_outgoing: bridge.clone().recipient(),
