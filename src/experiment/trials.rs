@@ -16,6 +16,9 @@
 //! A trial that fails (an error, a panic, broken books, log files that lost lines) becomes a
 //! record saying so and the study carries on. Ctrl-C (or SIGTERM, SIGHUP) stops the running
 //! trials in order (each run handles it) and the trials not yet started are recorded as not run.
+//!
+//! With twins asked for, the worker that ran a trial then runs its virtual-time twin
+//! ([`super::twins::run_twin`]) through the same [`make_run`], so trial and twin are made alike.
 
 use super::figures::{TrialFigures, VmPoint};
 use super::plan::Trial;

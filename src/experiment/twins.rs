@@ -49,7 +49,7 @@ pub enum TwinStatus {
     /// Both runs made and compared.
     Compared,
     /// No twin was made: why (a trial on virtual time already, a failed trial, an interrupt).
-    None(String),
+    NoTwin(String),
     /// The twin or the comparison failed: why.
     Failed(String),
 }
@@ -58,7 +58,7 @@ impl fmt::Display for TwinStatus {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
             TwinStatus::Compared => f.write_str("compared"),
-            TwinStatus::None(why) => write!(f, "no twin: {why}"),
+            TwinStatus::NoTwin(why) => write!(f, "no twin: {why}"),
             TwinStatus::Failed(why) => write!(f, "failed: {why}"),
         }
     }
@@ -82,7 +82,7 @@ impl TwinRecord {
     pub fn not_run(trial: &Trial) -> TwinRecord {
         TwinRecord::new(
             trial,
-            TwinStatus::None("not run (study interrupted)".into()),
+            TwinStatus::NoTwin("not run (study interrupted)".into()),
         )
     }
 
@@ -116,11 +116,11 @@ pub fn run_twin(trial: &Trial, record: &TrialRecord, trial_dir: &Path) -> TwinRe
         _ if trial.spec.virtual_time => {
             return TwinRecord::new(
                 trial,
-                TwinStatus::None("the trial itself ran on virtual time".into()),
+                TwinStatus::NoTwin("the trial itself ran on virtual time".into()),
             )
         }
         (TrialStatus::Failed(_) | TrialStatus::NotRun, _) | (_, None) => {
-            return TwinRecord::new(trial, TwinStatus::None("the trial did not run".into()))
+            return TwinRecord::new(trial, TwinStatus::NoTwin("the trial did not run".into()))
         }
         (_, Some(run_dir)) => run_dir,
     };
@@ -365,7 +365,7 @@ mod tests {
             status: if compared {
                 TwinStatus::Compared
             } else {
-                TwinStatus::None("the trial itself ran on virtual time".into())
+                TwinStatus::NoTwin("the trial itself ran on virtual time".into())
             },
             slowest_vm: compared.then_some(2),
             run_dir: compared.then(|| PathBuf::from("/s/trials/a-1/run")),
