@@ -4,7 +4,8 @@
 #   benches/model.sh [SCENARIO ...]
 #
 # Scenarios: tick-accuracy scale sweep latency virtual analyzer default-run
-#            syscalls (= syscalls-cpu strace perf-trace) fd-limit timer all   (default: all)
+#            syscalls (= syscalls-cpu strace perf-trace) fd-limit timer
+#            vector-clocks all   (default: all)
 #
 # Every scenario builds nothing itself: the release binary is built once
 # first (`cargo build --release`). Each run gets a generated settings file in
@@ -21,6 +22,9 @@
 #   RUNTIME=10       real seconds of each tick-accuracy / scale / syscalls run
 #   KEEP=1           keep the temporary run directories
 #   BIN=...          use this binary instead of target/release/logical-clocks
+#   VECTOR_CLOCKS=   true/false: written into every run's settings (default:
+#                    not written, so the binary's default; a binary from before
+#                    the setting existed refuses the key)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -76,6 +80,9 @@ settings() {
         echo "log_flush_ms = $flush"
         echo "virtual_time = $virtual"
         echo "log_dir = \"$(dirname "$file")/logs\""
+        if [[ -n "${VECTOR_CLOCKS:-}" ]]; then
+            echo "vector_clocks = $VECTOR_CLOCKS"
+        fi
     } > "$file"
 }
 
@@ -208,6 +215,21 @@ virtual() {
             --show wall_s,events,events_per_s,rss_mb
     done
     table virtual "load1,wall_s,cpu_s,rss_mb,events,log_lines,events_per_s,cpu_us_per_event,msgs_sent"
+}
+
+# 4b. What vector clocks cost (issue 13): the virtual runs of 16 VMs at the
+# default rates for 3600 virtual s, with vector clocks kept and left out, each
+# pair back to back. Same seed, same events: only the `vc` keys and the
+# vector clocks on the wire differ (log_mb gives the log growth).
+vector_clocks() {
+    local rep vc
+    for ((rep = 1; rep <= REPS; rep++)); do
+        for vc in true false; do
+            VECTOR_CLOCKS=$vc model_run vector-clocks "16 VMs, default rates, 3600 virtual s, vector_clocks = $vc" \
+                "$rep" 16 "" 3600 200 true --show wall_s,cpu_s,events,log_mb
+        done
+    done
+    table vector-clocks "load1,wall_s,cpu_s,rss_mb,events,log_lines,log_mb,events_per_s,cpu_us_per_event"
 }
 
 # 5. Analyzer: the synthetic 1,000,000-event bench, and `analyze` on a real
@@ -400,6 +422,7 @@ run_scenario() {
         fd-limit) fd_limit ;;
         perf-trace) perf_trace ;;
         timer) timer ;;
+        vector-clocks) vector_clocks ;;
         *) log "unknown scenario: $1"; exit 2 ;;
     esac
 }
@@ -408,7 +431,7 @@ main() {
     local scenarios=("$@")
     [[ ${#scenarios[@]} -eq 0 ]] && scenarios=(all)
     if [[ " ${scenarios[*]} " == *" all "* ]]; then
-        scenarios=(tick-accuracy scale sweep latency virtual analyzer syscalls fd-limit timer default-run)
+        scenarios=(tick-accuracy scale sweep latency virtual vector-clocks analyzer syscalls fd-limit timer default-run)
     fi
     build
     machine

@@ -177,6 +177,7 @@ def parse_run_dir(run_dir, runtime, log_lateness):
                 vm["log_span_err_us"] = span - ideal
         vms.append(vm)
     out["log_lines"] = lines
+    out["log_mb"] = round(sum(os.path.getsize(p) for p in files) / 1e6, 2)
     out["vms_stopped"] = len(vms)
     if not vms:
         # No VM logged its stop (a failed or strangled run): nothing more.

@@ -325,7 +325,7 @@ mod tests {
 
     /// The connection table's refusals, as the bridge sees them.
     fn refusal(payload: &[u8]) -> String {
-        let mut table = ConnectionTable::new(2, vec![1, 3], 7);
+        let mut table = ConnectionTable::new(2, vec![1, 3], 7, true);
         table.opened(ConnId::Tcp(0), Expect::LowerId);
         match table.frame(ConnId::Tcp(0), payload) {
             FrameOutcome::Rejected(r) => r.reason,

@@ -13,7 +13,9 @@
 //!   from and that is not connected yet ([`crate::messages::check_hello`]);
 //!   nothing from a connection reaches the VM before that;
 //! - after the hello only data frames from that same peer and a final
-//!   goodbye are allowed; anything else closes the connection;
+//!   goodbye are allowed, each data frame with a vector clock of the run's
+//!   size (one entry per VM, or none in a run without vector clocks);
+//!   anything else closes the connection;
 //! - a stream that ends after a goodbye is an orderly close, one that ends
 //!   without is a lost peer, and messages to a lost peer are dropped and
 //!   counted, never silently discarded.
@@ -77,6 +79,8 @@ pub struct ConnectionTable {
     own: VmId,
     peers: Vec<VmId>,
     token: u64,
+    /// Entries every data frame's vector clock must have.
+    vc_entries: usize,
     conns: HashMap<ConnId, Conn>,
     /// Peers whose hello was accepted on an inbound connection.
     identified: BTreeSet<VmId>,
@@ -89,11 +93,13 @@ pub struct ConnectionTable {
 }
 
 impl ConnectionTable {
-    /// The table of VM `own`, which expects exactly `peers`, all proving
-    /// they belong to the run with `token`.
-    pub fn new(own: VmId, peers: Vec<VmId>, token: u64) -> Self {
+    /// The table of VM `own`, which expects exactly `peers` (every other VM
+    /// of the run), all proving they belong to the run with `token`, and
+    /// sending vector clocks if the run keeps them (`vector_clocks`).
+    pub fn new(own: VmId, peers: Vec<VmId>, token: u64, vector_clocks: bool) -> Self {
         Self {
             own,
+            vc_entries: if vector_clocks { peers.len() + 1 } else { 0 },
             peers,
             token,
             conns: HashMap::new(),
@@ -130,7 +136,20 @@ impl ConnectionTable {
         let Some(peer) = c.peer else {
             return self.hello(conn, payload);
         };
+        let vc_entries = self.vc_entries;
         match Frame::decode(payload) {
+            Ok(Frame::Data { message, .. })
+                if message.from == peer && message.vc.len() != vc_entries =>
+            {
+                let entries = message.vc.len();
+                self.reject(
+                    conn,
+                    format!(
+                        "data frame from VM {peer} with a vector clock of {entries} entries, \
+                         expected {vc_entries}"
+                    ),
+                )
+            }
             Ok(Frame::Data { message, sent_at }) if message.from == peer => FrameOutcome::Data {
                 peer,
                 message,
@@ -242,9 +261,19 @@ mod tests {
         .to_vec()
     }
 
+    /// A data frame with a vector clock for a run of 3 VMs.
     fn data(from: VmId, seq: u64) -> Vec<u8> {
+        data_with_vc(from, seq, vec![seq, 0, 0])
+    }
+
+    fn data_with_vc(from: VmId, seq: u64, vc: Vec<u64>) -> Vec<u8> {
         Frame::Data {
-            message: Message { from, seq, lc: seq },
+            message: Message {
+                from,
+                seq,
+                lc: seq,
+                vc,
+            },
             sent_at: 0,
         }
         .encode()
@@ -260,7 +289,7 @@ mod tests {
 
     /// VM 2 of 3: VM 1 dials it, it dials VM 3.
     fn table() -> ConnectionTable {
-        ConnectionTable::new(2, vec![1, 3], TOKEN)
+        ConnectionTable::new(2, vec![1, 3], TOKEN, true)
     }
 
     #[test]
@@ -302,7 +331,8 @@ mod tests {
                 message: Message {
                     from: 1,
                     seq: 5,
-                    lc: 5
+                    lc: 5,
+                    vc: vec![5, 0, 0]
                 },
                 sent_at: 0
             }
@@ -310,6 +340,35 @@ mod tests {
         let spoofed = rejected(t.frame(ConnId::Tcp(1), &data(3, 6)));
         assert_eq!(spoofed.peer, Some(1));
         assert!(spoofed.reason.contains("unexpected frame from VM 1"));
+    }
+
+    #[test]
+    fn a_vector_clock_of_the_wrong_size_closes_the_connection() {
+        let mut t = table();
+        t.frame(ConnId::InProcess(1), &hello(1));
+        t.frame(ConnId::InProcess(3), &hello(3));
+        let short = rejected(t.frame(ConnId::InProcess(1), &data_with_vc(1, 1, vec![1, 0])));
+        assert_eq!(short.peer, Some(1));
+        assert_eq!(
+            short.reason,
+            "data frame from VM 1 with a vector clock of 2 entries, expected 3"
+        );
+        let none = rejected(t.frame(ConnId::InProcess(3), &data_with_vc(3, 1, Vec::new())));
+        assert!(
+            none.reason.contains("of 0 entries, expected 3"),
+            "{}",
+            none.reason
+        );
+        // A run without vector clocks takes only empty ones.
+        let mut off = ConnectionTable::new(2, vec![1, 3], TOKEN, false);
+        off.frame(ConnId::InProcess(1), &hello(1));
+        assert!(matches!(
+            off.frame(ConnId::InProcess(1), &data_with_vc(1, 1, Vec::new())),
+            FrameOutcome::Data { .. }
+        ));
+        assert!(rejected(off.frame(ConnId::InProcess(1), &data(1, 2)))
+            .reason
+            .contains("of 3 entries, expected 0"));
     }
 
     #[test]
@@ -393,7 +452,7 @@ mod tests {
 
     #[test]
     fn a_lost_peer_is_no_longer_linked() {
-        let mut t = ConnectionTable::new(1, vec![2], TOKEN);
+        let mut t = ConnectionTable::new(1, vec![2], TOKEN, true);
         t.linked(2);
         t.lose(2);
         t.frame(ConnId::InProcess(2), &hello(2));

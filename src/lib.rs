@@ -1,10 +1,12 @@
 //! logical-clocks: a model of a small asynchronous distributed system.
 //!
 //! Virtual machines tick at different rates, talk over real TCP on
-//! loopback, order their events with Lamport clocks and log every event.
+//! loopback, order their events with Lamport clocks (and vector clocks)
+//! and log every event.
 //! The parts, from the pure core outwards:
 //!
 //! - [`clock`]: Lamport's two rules, nothing else.
+//! - [`vector_clock`]: the vector-clock rules, beside them.
 //! - [`model`]: the die and the VM's clock and counters, seeded and free of
 //!   I/O.
 //! - [`vm_core`]: what a due tick does (take the oldest waiting message, or
@@ -23,6 +25,8 @@
 //!   first-in first-out.
 //! - [`accounting`]: each VM's report and the run's books (sent = received
 //!   + queued + dropped).
+//! - [`queueing`]: the queueing model: arrival rates from the fixed point of
+//!   "a VM sends only on idle ticks", which queues grow, and mean jumps.
 //! - [`simulation`]: the cores driven by a simulated clock with no actors:
 //!   synthetic runs and property tests.
 //! - [`settings`]: `Settings.toml`, environment and flags, checked into a
@@ -33,6 +37,8 @@
 //!   drivers that move time, frames and mailbox messages into the cores.
 //! - [`live_progress`]: the progress line of a real-time run.
 //! - [`run_dir`]: the per-run output directory.
+//! - [`vm_log`]: a VM's log file on disk, plain as a run writes it or gzip
+//!   as a study keeps it: the one place that names, opens and compresses it.
 //! - [`table`]: plain-text tables for the terminal.
 //! - [`timestamp`]: the log contract's RFC 3339 time format, both ways.
 //! - [`run`]: one run (real or virtual time), from a spec to the VMs' reports.
@@ -55,6 +61,7 @@ pub mod live_progress;
 pub mod logging;
 pub mod messages;
 pub mod model;
+pub mod queueing;
 pub mod run;
 pub mod run_dir;
 pub mod schedule;
@@ -63,5 +70,7 @@ pub mod simulation;
 pub mod stop_clock;
 pub mod table;
 pub mod timestamp;
+pub mod vector_clock;
 pub mod vm_core;
+pub mod vm_log;
 pub mod warn_limiter;

@@ -27,8 +27,9 @@
 
 use crate::lateness::Lateness;
 use crate::model::{Event, VmCounters, VmId};
+use crate::vector_clock::VectorClock;
 use slog::{o, Drain, Key, Logger, OwnedKVList, Record, RecordStatic, KV};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -185,7 +186,7 @@ impl RunDrain {
         let mut files = Vec::new();
         let mut names = Vec::new();
         for id in 1..=vm_count {
-            let name = format!("vm-{id}.log");
+            let name = crate::vm_log::file_name(id, crate::vm_log::Storage::Plain);
             let file = File::create(dir.join(&name))?;
             names.push(name);
             let shared = SharedFile(Arc::new(Mutex::new(BufWriter::with_capacity(
@@ -387,30 +388,64 @@ pub fn vm_logger(root: &Logger, vm: VmId) -> Logger {
     root.new(o!("vm" => vm))
 }
 
-/// Space-separated recipient ids, as the contract writes `to`; formatted
-/// straight into the serializer, with no string built on the VM's thread.
-struct Recipients<'a>(&'a [VmId]);
+/// Space-separated numbers, as the contract writes a list (`to`, `vc`).
+struct SpaceSeparated<'a, T>(&'a [T]);
 
-impl fmt::Display for Recipients<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, id) in self.0.iter().enumerate() {
+impl<T: itoa::Integer + Copy> SpaceSeparated<'_, T> {
+    fn write_into(&self, text: &mut String) {
+        let mut digits = itoa::Buffer::new();
+        for (i, &item) in self.0.iter().enumerate() {
             if i > 0 {
-                f.write_str(" ")?;
+                text.push(' ');
             }
-            write!(f, "{id}")?;
+            text.push_str(digits.format(item));
         }
-        Ok(())
     }
 }
 
-impl slog::Value for Recipients<'_> {
+thread_local! {
+    /// Where a list is spelled out before the serializer takes it, reused
+    /// from line to line. slog-async copies every value into a string of
+    /// its own: handed `format_args!`, it would grow that string from
+    /// empty, several allocations for a 16-VM `vc`; handed this text, one.
+    static LIST_TEXT: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+impl<T: itoa::Integer + Copy> slog::Value for SpaceSeparated<'_, T> {
     fn serialize(
         &self,
         _: &Record,
         key: Key,
         serializer: &mut dyn slog::Serializer,
     ) -> slog::Result {
-        serializer.emit_arguments(key, &format_args!("{self}"))
+        LIST_TEXT.with(|text| match text.try_borrow_mut() {
+            Ok(mut text) => {
+                text.clear();
+                self.write_into(&mut text);
+                serializer.emit_str(key, &text)
+            }
+            // Only a serializer that logs a list while it takes one gets here.
+            Err(_) => {
+                let mut text = String::new();
+                self.write_into(&mut text);
+                serializer.emit_str(key, &text)
+            }
+        })
+    }
+}
+
+/// The `vc` key of an event line, or no key at all for a run that keeps
+/// no vector clocks (slog has no "absent" value of its own).
+struct VectorClockKey<'a>(Option<&'a VectorClock>);
+
+impl KV for VectorClockKey<'_> {
+    fn serialize(&self, record: &Record, serializer: &mut dyn slog::Serializer) -> slog::Result {
+        match self.0 {
+            Some(vc) => {
+                slog::Value::serialize(&SpaceSeparated(vc.entries()), record, "vc", serializer)
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -421,13 +456,15 @@ pub fn log_start(log: &Logger, at: EventTime, rate: u32, addr: &str, first_tick:
     slog::info!(log, "start"; EVENT_TIME_KEY => at, "addr" => addr, "phase_ms" => phase_ms, "rate" => rate);
 }
 
-/// `send`, `receive` or `internal`, with the clock after the event and the
-/// messages still waiting in the VM's queue.
-pub fn log_event(log: &Logger, at: EventTime, event: &Event, queue: u64) {
+/// `send`, `receive` or `internal`, with the clocks after the event (`lc`,
+/// and `vc` when the run keeps vector clocks: `vc` is the VM's vector clock
+/// after `event`) and the messages still waiting in the VM's queue.
+pub fn log_event(log: &Logger, at: EventTime, event: &Event, queue: u64, vc: Option<&VectorClock>) {
+    let vc = VectorClockKey(vc);
     match event {
-        Event::Send { to, seq, lc } => slog::info!(log, "send";
-            EVENT_TIME_KEY => at, "lc" => lc, "queue" => queue, "seq" => seq,
-            "to" => Recipients(to)),
+        Event::Send { to, seq, lc, .. } => slog::info!(log, "send";
+            EVENT_TIME_KEY => at, vc, "lc" => lc, "queue" => queue, "seq" => seq,
+            "to" => SpaceSeparated(to)),
         Event::Receive {
             from,
             seq,
@@ -435,10 +472,10 @@ pub fn log_event(log: &Logger, at: EventTime, event: &Event, queue: u64) {
             lc,
             ..
         } => slog::info!(log, "receive";
-            EVENT_TIME_KEY => at, "lc" => lc, "queue" => queue, "msg_lc" => msg_lc,
+            EVENT_TIME_KEY => at, vc, "lc" => lc, "queue" => queue, "msg_lc" => msg_lc,
             "seq" => seq, "from" => from),
         Event::Internal { lc } => slog::info!(log, "internal";
-            EVENT_TIME_KEY => at, "lc" => lc, "queue" => queue),
+            EVENT_TIME_KEY => at, vc, "lc" => lc, "queue" => queue),
     }
 }
 
@@ -514,18 +551,38 @@ mod tests {
             to: vec![2, 3],
             seq: 4,
             lc: 17,
+            vc: Vec::new(),
         };
-        log_event(&one, at, &send, 0);
-        log_event(&two, at + 1, &Event::Internal { lc: 1 }, 2);
+        // VM 1 of 3 after a receive of [0, 4, 2] and a send.
+        let mut vc = VectorClock::new(1, 3);
+        vc.receive(&[0, 4, 2]);
+        vc.tick();
+        log_event(&one, at, &send, 0, Some(&vc));
+        log_event(&two, at + 1, &Event::Internal { lc: 1 }, 2, None);
+        let receive = Event::Receive {
+            from: 1,
+            seq: 4,
+            msg_lc: 17,
+            lc: 18,
+            jump: 17,
+        };
+        log_event(&two, at + 2, &receive, 0, Some(&vc));
         drop(guard);
 
         assert_eq!(
             lines_of(dir.path(), 1),
-            ["2026-11-25T17:09:39.802378Z INFO send, to: 2 3, seq: 4, queue: 0, lc: 17, vm: 1"]
+            [
+                "2026-11-25T17:09:39.802378Z INFO send, to: 2 3, seq: 4, queue: 0, lc: 17, \
+                 vc: 2 4 2, vm: 1"
+            ]
         );
         assert_eq!(
             lines_of(dir.path(), 2),
-            ["2026-11-25T17:09:39.802379Z INFO internal, queue: 2, lc: 1, vm: 2"]
+            [
+                "2026-11-25T17:09:39.802379Z INFO internal, queue: 2, lc: 1, vm: 2",
+                "2026-11-25T17:09:39.802380Z INFO receive, from: 1, seq: 4, msg_lc: 17, \
+                 queue: 0, lc: 18, vc: 2 4 2, vm: 2"
+            ]
         );
     }
 
@@ -580,7 +637,7 @@ mod tests {
         let drain = RunDrain::create(dir.path(), 1, FLUSH_INTERVAL).unwrap();
         let failures = drain.failures();
         let (root, guard) = run_logger(drain);
-        log_event(&vm_logger(&root, 1), 1, &Event::Internal { lc: 1 }, 0);
+        log_event(&vm_logger(&root, 1), 1, &Event::Internal { lc: 1 }, 0, None);
         drop(guard);
         assert_eq!(failures.get(), None);
     }
@@ -599,7 +656,13 @@ mod tests {
             let failures = drain.failures();
             let (root, guard) = run_logger(drain);
             for vm in [1, 2] {
-                log_event(&vm_logger(&root, vm), 1, &Event::Internal { lc: 1 }, 0);
+                log_event(
+                    &vm_logger(&root, vm),
+                    1,
+                    &Event::Internal { lc: 1 },
+                    0,
+                    None,
+                );
             }
             drop(guard);
             let failure = failures.get().expect("the failed writes are recorded");
@@ -618,12 +681,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (root, guard) = run_logger(RunDrain::create(dir.path(), 1, FLUSH_INTERVAL).unwrap());
         let log = vm_logger(&root, 1);
+        let mut vc = VectorClock::new(1, 16);
         for lc in 1..=200_000 {
-            log_event(&log, lc, &Event::Internal { lc }, 0);
+            vc.tick();
+            log_event(&log, lc, &Event::Internal { lc }, 0, Some(&vc));
         }
         drop(guard);
         let lines = lines_of(dir.path(), 1);
         assert_eq!(lines.len(), 200_000);
-        assert!(lines[199_999].contains("lc: 200000,"));
+        assert!(lines[199_999].contains("lc: 200000, vc: 200000 0 0 0 "));
     }
 }

@@ -56,6 +56,10 @@ struct ExperimentArgs {
     /// compare the two event by event: twins.csv and a section of report.md.
     #[arg(long)]
     twins: bool,
+    /// Keep each trial's VM logs gzipped (vm-<id>.log.gz), compressed once the trial is
+    /// analysed; `analyze` reads them as they are.
+    #[arg(long)]
+    compress_logs: bool,
     /// Directory that receives the study directory (default: `log_dir` from the settings file or
     /// LOGICAL_CLOCKS_LOG_DIR, else logs).
     #[arg(long, value_name = "DIR")]
@@ -211,6 +215,7 @@ fn study(args: &ExperimentArgs) -> ExitCode {
         virtual_time: args.virtual_time,
         log_dir,
         twins: args.twins,
+        compress_logs: args.compress_logs,
     };
     match experiment::run_study(&loaded, &options) {
         Ok(study) => {

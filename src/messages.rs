@@ -1,13 +1,17 @@
 //! The two protocols of the model: frames on the wire, and actor messages.
 //!
 //! On the wire every frame is length-delimited (tokio-util's codec supplies
-//! the 4-byte length prefix) and carries one [`Frame`] encoded in a fixed
-//! binary layout, so the bridge never merges or splits messages and a reader
-//! can reject anything malformed without guessing. Each connection opens
+//! the 4-byte length prefix) and carries one [`Frame`] encoded in a binary
+//! layout of fixed-size fields (only a data frame's vector clock varies, and
+//! its entry count comes first), so the bridge never merges or splits
+//! messages and a reader can reject anything malformed without guessing. Each connection opens
 //! with a [`Frame::Hello`] naming the sender (checked by [`check_hello`]);
 //! then come [`Frame::Data`] frames, and an orderly close ends with
 //! [`Frame::Bye`], so a reader can tell a peer that stopped from a
-//! connection that was lost.
+//! connection that was lost. A data frame ends with the sender's vector
+//! clock, its length first, so its size follows the run's VM count; a run
+//! without vector clocks sends an empty one, which keeps a single layout
+//! for every run (see [`PROTOCOL_VERSION`]).
 //!
 //! The actor messages below are how the actors talk: the bridge puts
 //! [`Deliver`] and [`PeerClosed`] into its VM's mailbox (which *is* the
@@ -27,26 +31,34 @@ use actix::Message as ActixMessage;
 use bytes::{BufMut, Bytes, BytesMut};
 use std::io;
 
-/// Bumped whenever the frame layout changes.
-pub const PROTOCOL_VERSION: u16 = 2;
-/// No valid frame is longer than this; the codec rejects larger length prefixes.
-pub const MAX_FRAME_LEN: usize = 64;
+/// Bumped whenever the frame layout changes. Version 3 added the vector
+/// clock at the end of every data frame; a hello of any other version is
+/// refused (its layout is the same in every version, so it can be read).
+pub const PROTOCOL_VERSION: u16 = 3;
+/// The most entries a vector clock on the wire may have: one per VM.
+const MAX_VC_ENTRIES: usize = crate::settings::MAX_VMS as usize;
+/// No valid frame is longer than this (a data frame with the largest vector
+/// clock); the codec rejects larger length prefixes.
+pub const MAX_FRAME_LEN: usize = DATA_LEN + 8 * MAX_VC_ENTRIES;
 
 const HELLO_TAG: u8 = 1;
 const DATA_TAG: u8 = 2;
 const BYE_TAG: u8 = 3;
 const HELLO_LEN: usize = 1 + 2 + 8 + 4;
-const DATA_LEN: usize = 1 + 4 + 8 + 8 + 8;
+/// A data frame without its vector clock's entries: tag, from, seq, lc,
+/// sent_at, and the number of entries (u16); then 8 bytes per entry.
+const DATA_LEN: usize = 1 + 4 + 8 + 8 + 8 + 2;
 const BYE_LEN: usize = 1;
 
 /// One frame's payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
     /// First frame of every connection: protocol version, the run's secret
     /// token, and the connecting VM's id.
     Hello { version: u16, token: u64, vm: VmId },
-    /// A message, with the time of its send event (µs since the Unix
-    /// epoch, on the run's event clock) so the receiver can measure transit.
+    /// A message (its vector clock included), with the time of its send
+    /// event (µs since the Unix epoch, on the run's event clock) so the
+    /// receiver can measure transit.
     Data { message: Message, sent_at: u64 },
     /// Last frame of an orderly close: nothing more will follow.
     Bye,
@@ -65,39 +77,57 @@ pub enum FrameError {
         len: usize,
         expected: usize,
     },
+    #[error("data frame with a vector clock of {0} entries, more than {MAX_VC_ENTRIES}")]
+    TooManyEntries(usize),
 }
 
 impl Frame {
     /// The payload bytes (the codec adds the length prefix).
     pub fn encode(&self) -> Bytes {
-        let mut buf = BytesMut::with_capacity(DATA_LEN.max(HELLO_LEN));
-        match *self {
-            Frame::Hello { version, token, vm } => {
+        match self {
+            &Frame::Hello { version, token, vm } => {
+                let mut buf = BytesMut::with_capacity(HELLO_LEN);
                 buf.put_u8(HELLO_TAG);
                 buf.put_u16(version);
                 buf.put_u64(token);
                 buf.put_u32(vm);
+                buf.freeze()
             }
             Frame::Data {
-                message: Message { from, seq, lc },
+                message: Message { from, seq, lc, vc },
                 sent_at,
             } => {
+                debug_assert!(vc.len() <= MAX_VC_ENTRIES, "{} entries", vc.len());
+                let mut buf = BytesMut::with_capacity(DATA_LEN + 8 * vc.len());
                 buf.put_u8(DATA_TAG);
-                buf.put_u32(from);
-                buf.put_u64(seq);
-                buf.put_u64(lc);
-                buf.put_u64(sent_at);
+                buf.put_u32(*from);
+                buf.put_u64(*seq);
+                buf.put_u64(*lc);
+                buf.put_u64(*sent_at);
+                buf.put_u16(vc.len() as u16);
+                for &entry in vc {
+                    buf.put_u64(entry);
+                }
+                buf.freeze()
             }
-            Frame::Bye => buf.put_u8(BYE_TAG),
+            Frame::Bye => Bytes::from_static(&[BYE_TAG]),
         }
-        buf.freeze()
     }
 
     /// Parses one payload; never panics, whatever the bytes.
     pub fn decode(payload: &[u8]) -> Result<Frame, FrameError> {
         let (&tag, body) = payload.split_first().ok_or(FrameError::Empty)?;
+        let u16_at = |i: usize| u16::from_be_bytes([body[i], body[i + 1]]);
         let expected = match tag {
             HELLO_TAG => HELLO_LEN,
+            // The entry count is the last field before the entries.
+            DATA_TAG if payload.len() >= DATA_LEN => {
+                let entries = usize::from(u16_at(DATA_LEN - 3));
+                if entries > MAX_VC_ENTRIES {
+                    return Err(FrameError::TooManyEntries(entries));
+                }
+                DATA_LEN + 8 * entries
+            }
             DATA_TAG => DATA_LEN,
             BYE_TAG => BYE_LEN,
             other => return Err(FrameError::UnknownTag(other)),
@@ -109,7 +139,6 @@ impl Frame {
                 expected,
             });
         }
-        let u16_at = |i: usize| u16::from_be_bytes([body[i], body[i + 1]]);
         let u32_at = |i: usize| u32::from_be_bytes(body[i..i + 4].try_into().expect("4 bytes"));
         let u64_at = |i: usize| u64::from_be_bytes(body[i..i + 8].try_into().expect("8 bytes"));
         Ok(match tag {
@@ -123,6 +152,7 @@ impl Frame {
                     from: u32_at(0),
                     seq: u64_at(4),
                     lc: u64_at(12),
+                    vc: (DATA_LEN - 1..body.len()).step_by(8).map(u64_at).collect(),
                 },
                 sent_at: u64_at(20),
             },
@@ -138,7 +168,7 @@ pub enum HandshakeError {
     Malformed(#[from] FrameError),
     #[error("first frame is {0:?}, not a hello")]
     NotHello(Frame),
-    #[error("protocol version {0}, expected {PROTOCOL_VERSION}")]
+    #[error("protocol version {0} refused: this build speaks version {PROTOCOL_VERSION} only")]
     Version(u16),
     #[error("wrong run token")]
     Token,
@@ -166,7 +196,7 @@ pub fn check_hello(
 }
 
 /// Bridge → VM: a message arrived and now waits in the VM's mailbox.
-#[derive(ActixMessage, Debug, Clone, Copy)]
+#[derive(ActixMessage, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct Deliver(pub Message);
 
@@ -270,8 +300,29 @@ mod tests {
                     from: 3,
                     seq: 1 << 40,
                     lc: 99,
+                    vc: vec![7, u64::MAX, 0],
                 },
                 sent_at: 1_795_626_579_802_378,
+            },
+            // A run without vector clocks sends an empty one.
+            Frame::Data {
+                message: Message {
+                    from: 2,
+                    seq: 1,
+                    lc: 1,
+                    vc: Vec::new(),
+                },
+                sent_at: 0,
+            },
+            // The largest: one entry for each of the most VMs a run may have.
+            Frame::Data {
+                message: Message {
+                    from: 128,
+                    seq: 5,
+                    lc: 9,
+                    vc: (0..MAX_VC_ENTRIES as u64).collect(),
+                },
+                sent_at: 3,
             },
             Frame::Bye,
         ];
@@ -283,6 +334,25 @@ mod tests {
     }
 
     #[test]
+    fn a_data_frame_grows_by_eight_bytes_per_vector_clock_entry() {
+        let data = |vc: Vec<u64>| Frame::Data {
+            message: Message {
+                from: 1,
+                seq: 1,
+                lc: 1,
+                vc,
+            },
+            sent_at: 0,
+        };
+        assert_eq!(data(Vec::new()).encode().len(), DATA_LEN);
+        assert_eq!(data(vec![1, 2, 3]).encode().len(), DATA_LEN + 24);
+        assert_eq!(
+            data((0..MAX_VC_ENTRIES as u64).collect()).encode().len(),
+            MAX_FRAME_LEN
+        );
+    }
+
+    #[test]
     fn malformed_payloads_are_rejected() {
         assert_eq!(Frame::decode(&[]), Err(FrameError::Empty));
         assert_eq!(Frame::decode(&[9, 0, 0]), Err(FrameError::UnknownTag(9)));
@@ -291,6 +361,7 @@ mod tests {
                 from: 1,
                 seq: 1,
                 lc: 1,
+                vc: vec![1, 0],
             },
             sent_at: 0,
         }
@@ -299,9 +370,40 @@ mod tests {
             Frame::decode(&data[..data.len() - 1]),
             Err(FrameError::BadLength { .. })
         ));
+        // Cut before the entry count, too.
+        assert!(matches!(
+            Frame::decode(&data[..DATA_LEN - 1]),
+            Err(FrameError::BadLength { .. })
+        ));
         let mut longer = data.to_vec();
         longer.push(0);
         assert!(Frame::decode(&longer).is_err());
+        // An entry count that claims more entries than any run has VMs.
+        let mut crowded = data.to_vec();
+        crowded[DATA_LEN - 2..DATA_LEN].copy_from_slice(&1000u16.to_be_bytes());
+        assert_eq!(
+            Frame::decode(&crowded),
+            Err(FrameError::TooManyEntries(1000))
+        );
+    }
+
+    /// A peer of the previous protocol (data frames without vector clocks)
+    /// says hello in the same layout, so its version can be read and named.
+    #[test]
+    fn a_hello_of_the_previous_version_is_refused_naming_both_versions() {
+        let old = PROTOCOL_VERSION - 1;
+        assert_eq!(old, 2);
+        let error = check_hello(&hello(old, 7, 2), 7, |_| true).unwrap_err();
+        assert_eq!(error, HandshakeError::Version(2));
+        assert_eq!(
+            error.to_string(),
+            "protocol version 2 refused: this build speaks version 3 only"
+        );
+        // Version comes first: the old peer is told so even with a wrong token.
+        assert_eq!(
+            check_hello(&hello(old, 8, 2), 7, |_| true),
+            Err(HandshakeError::Version(2))
+        );
     }
 
     fn hello(version: u16, token: u64, vm: VmId) -> Bytes {

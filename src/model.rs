@@ -2,9 +2,10 @@
 //!
 //! A driver (the VM actor in real time, or any simulated one) asks the model
 //! for exactly one event per tick: [`VmModel::receive`] when a message is
-//! waiting, [`VmModel::act`] otherwise. The model owns the Lamport clock, the
-//! VM's seeded random source and its counters, so a run is a pure function of
-//! the seed and the order in which messages are handed in.
+//! waiting, [`VmModel::act`] otherwise. The model owns the Lamport clock
+//! (and, unless the run leaves them out, the vector clock), the VM's seeded
+//! random source and its counters, so a run is a pure function of the seed
+//! and the order in which messages are handed in.
 //!
 //! The assignment's die (1..=10: 1 sends to one peer, 2 to the other, 3 to
 //! both, 4..=10 is internal) is generalised to any number of peers and any
@@ -14,6 +15,7 @@
 //! With three VMs and `p = 0.7` that is the assignment's die exactly.
 
 use crate::clock::LamportClock;
+use crate::vector_clock::VectorClock;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -21,12 +23,15 @@ use rand::{RngExt, SeedableRng};
 pub type VmId = u32;
 
 /// A message on the wire: who sent it, the sender's message number, and the
-/// sender's clock right after the send event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// sender's clocks right after the send event.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub from: VmId,
     pub seq: u64,
     pub lc: u64,
+    /// The sender's vector clock after the send, one entry per VM in id
+    /// order; empty when the run keeps no vector clocks.
+    pub vc: Vec<u64>,
 }
 
 /// What the die decides when no message is waiting.
@@ -53,6 +58,8 @@ pub enum Event {
         to: Vec<VmId>,
         seq: u64,
         lc: u64,
+        /// The vector clock the message carries (see [`Message::vc`]).
+        vc: Vec<u64>,
     },
     Internal {
         lc: u64,
@@ -112,12 +119,14 @@ pub fn draw_rates(run_seed: u64, vm_count: usize, min: u32, max: u32) -> Vec<u32
     (0..vm_count).map(|_| rng.random_range(min..=max)).collect()
 }
 
-/// The state of one VM: its clock, random source and counters.
+/// The state of one VM: its clocks, random source and counters.
 #[derive(Debug)]
 pub struct VmModel {
     id: VmId,
     peers: Vec<VmId>,
     clock: LamportClock,
+    /// `None` when the run leaves vector clocks out.
+    vector: Option<VectorClock>,
     rng: StdRng,
     internal_probability: f64,
     last_seq: u64,
@@ -125,8 +134,15 @@ pub struct VmModel {
 }
 
 impl VmModel {
-    /// A VM `id` of `vm_count` (ids are 1..=vm_count), seeded from the run seed.
-    pub fn new(id: VmId, vm_count: u32, run_seed: u64, internal_probability: f64) -> Self {
+    /// A VM `id` of `vm_count` (ids are 1..=vm_count), seeded from the run
+    /// seed; it keeps a vector clock when `vector_clocks` is set.
+    pub fn new(
+        id: VmId,
+        vm_count: u32,
+        run_seed: u64,
+        internal_probability: f64,
+        vector_clocks: bool,
+    ) -> Self {
         // Peers in ring order starting after this VM, so "the next VM" is
         // always index 0 whatever the id.
         let peers = (1..vm_count).map(|k| (id - 1 + k) % vm_count + 1).collect();
@@ -134,6 +150,7 @@ impl VmModel {
             id,
             peers,
             clock: LamportClock::new(),
+            vector: vector_clocks.then(|| VectorClock::new(id, vm_count)),
             rng: StdRng::seed_from_u64(derive_seed(run_seed, u64::from(id))),
             internal_probability,
             last_seq: 0,
@@ -157,9 +174,17 @@ impl VmModel {
         self.counters
     }
 
+    /// The vector clock after the latest event, if the run keeps one.
+    pub fn vector_clock(&self) -> Option<&VectorClock> {
+        self.vector.as_ref()
+    }
+
     /// A tick with a message waiting: take it and apply the receive rule.
     pub fn receive(&mut self, message: Message) -> Event {
         let (lc, jump) = self.clock.receive(message.lc);
+        if let Some(vector) = &mut self.vector {
+            vector.receive(&message.vc);
+        }
         self.record_tick(jump);
         self.counters.received += 1;
         Event::Receive {
@@ -179,12 +204,20 @@ impl VmModel {
             Action::SendAll => self.peers.clone(),
             Action::Internal => {
                 let lc = self.clock.tick();
+                if let Some(vector) = &mut self.vector {
+                    vector.tick();
+                }
                 self.record_tick(1);
                 self.counters.internal += 1;
                 return Event::Internal { lc };
             }
         };
         let lc = self.clock.tick();
+        // The message carries the clock after the send event: tick, then stamp.
+        let vc = self.vector.as_mut().map_or_else(Vec::new, |vector| {
+            vector.tick();
+            vector.stamp()
+        });
         self.record_tick(1);
         self.last_seq += 1;
         self.counters.sent += to.len() as u64;
@@ -192,6 +225,7 @@ impl VmModel {
             to,
             seq: self.last_seq,
             lc,
+            vc,
         }
     }
 
@@ -257,15 +291,15 @@ mod tests {
 
     #[test]
     fn peers_are_every_other_vm_in_ring_order() {
-        assert_eq!(VmModel::new(3, 4, 0, 0.7).id(), 3);
-        assert_eq!(VmModel::new(1, 3, 0, 0.7).peers(), &[2, 3]);
-        assert_eq!(VmModel::new(3, 3, 0, 0.7).peers(), &[1, 2]);
-        assert_eq!(VmModel::new(2, 2, 0, 0.7).peers(), &[1]);
+        assert_eq!(VmModel::new(3, 4, 0, 0.7, false).id(), 3);
+        assert_eq!(VmModel::new(1, 3, 0, 0.7, false).peers(), &[2, 3]);
+        assert_eq!(VmModel::new(3, 3, 0, 0.7, false).peers(), &[1, 2]);
+        assert_eq!(VmModel::new(2, 2, 0, 0.7, false).peers(), &[1]);
     }
 
     #[test]
     fn events_follow_lamport_rules_and_counters_add_up() {
-        let mut vm = VmModel::new(1, 4, 42, 0.5);
+        let mut vm = VmModel::new(1, 4, 42, 0.5, false);
         let mut last = 0;
         let mut seq = 0;
         for step in 0..1_000u64 {
@@ -274,13 +308,15 @@ mod tests {
                     from: 2,
                     seq: step,
                     lc: step * 2,
+                    vc: Vec::new(),
                 })
             } else {
                 vm.act()
             };
             match &event {
                 Event::Receive { msg_lc, lc, .. } => assert_eq!(*lc, last.max(*msg_lc) + 1),
-                Event::Send { to, seq: s, lc } => {
+                Event::Send { to, seq: s, lc, vc } => {
+                    assert!(vc.is_empty(), "no vector clock kept, none sent");
                     assert_eq!(*lc, last + 1);
                     assert!(!to.is_empty() && !to.contains(&1));
                     seq += 1;
@@ -295,12 +331,52 @@ mod tests {
         assert_eq!(c.received, 200);
         assert!(c.internal > 300 && c.sent >= seq, "{c:?}");
         assert_eq!(vm.clock(), last);
+        assert_eq!(vm.vector_clock(), None);
+    }
+
+    /// The vector clock rides along every event: the own entry counts the
+    /// events, a send's message carries the clock after the send, and a
+    /// receive merges the message's clock before counting itself.
+    #[test]
+    fn the_vector_clock_follows_its_rules_through_every_kind_of_event() {
+        let mut vm = VmModel::new(2, 3, 7, 0.5, true);
+        let mut before = vec![0u64; 3];
+        for step in 1..=600u64 {
+            let event = if step % 4 == 0 {
+                vm.receive(Message {
+                    from: 3,
+                    seq: step,
+                    lc: step,
+                    vc: vec![step / 2, 1, step],
+                })
+            } else {
+                vm.act()
+            };
+            let after = vm.vector_clock().expect("kept").entries().to_vec();
+            let mut expected = before.clone();
+            match &event {
+                Event::Receive { .. } => {
+                    let message = [step / 2, 1, step];
+                    for (e, m) in expected.iter_mut().zip(message) {
+                        *e = (*e).max(m);
+                    }
+                }
+                Event::Send { vc, .. } => {
+                    assert_eq!(vc, &after, "the message carries the send's clock")
+                }
+                Event::Internal { .. } => {}
+            }
+            expected[1] += 1;
+            assert_eq!(after, expected, "step {step}: {event:?}");
+            assert_eq!(after[1], step, "the own entry counts the events");
+            before = after;
+        }
     }
 
     #[test]
     fn same_seed_same_choices_different_seed_different_choices() {
         let run = |seed| {
-            let mut vm = VmModel::new(2, 3, seed, 0.7);
+            let mut vm = VmModel::new(2, 3, seed, 0.7, true);
             (0..200).map(|_| vm.act()).collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));

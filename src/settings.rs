@@ -76,6 +76,7 @@ pub struct Settings {
     pub rate_max: i64,
     pub rates: Vec<i64>,
     pub internal_probability: f64,
+    pub vector_clocks: bool,
     pub virtual_time: bool,
     pub latency: Delay,
     pub latency_links: Vec<LinkLatency>,
@@ -105,6 +106,7 @@ impl Default for Settings {
             rate_max: 6,
             rates: Vec::new(),
             internal_probability: 0.7,
+            vector_clocks: true,
             virtual_time: false,
             latency: Delay::None,
             latency_links: Vec::new(),
@@ -129,6 +131,9 @@ pub struct RunSpec {
     /// The range the rates were drawn from (kept for the record).
     pub rate_range: (u32, u32),
     pub internal_probability: f64,
+    /// Every VM keeps a vector clock, logs it as `vc` and sends it with
+    /// every message.
+    pub vector_clocks: bool,
     /// Run on a paused tokio clock with frames moved in-process.
     pub virtual_time: bool,
     pub latency: Latency,
@@ -164,6 +169,7 @@ impl RunSpec {
             rate_max: self.rate_range.1.into(),
             rates: self.rates.iter().map(|&r| r.into()).collect(),
             internal_probability: self.internal_probability,
+            vector_clocks: self.vector_clocks,
             virtual_time: self.virtual_time,
             latency: self.latency.default,
             latency_links: self
@@ -427,6 +433,7 @@ impl Settings {
             rates,
             rate_range: (self.rate_min as u32, self.rate_max as u32),
             internal_probability: self.internal_probability,
+            vector_clocks: self.vector_clocks,
             virtual_time: self.virtual_time,
             latency,
             log_flush: Duration::from_millis(self.log_flush_ms as u64),
@@ -566,6 +573,24 @@ mod tests {
         let written = toml::to_string(&spec.effective_settings()).unwrap();
         let read: Settings = toml::from_str(&written).unwrap();
         assert_eq!(resolve(&read).unwrap(), spec);
+    }
+
+    #[test]
+    fn vector_clocks_are_kept_by_default_and_recorded_either_way() {
+        for kept in [true, false] {
+            let settings = Settings {
+                vector_clocks: kept,
+                ..Settings::default()
+            };
+            let spec = resolve(&settings).unwrap();
+            assert_eq!(spec.vector_clocks, kept);
+            let written = toml::to_string(&spec.effective_settings()).unwrap();
+            assert!(
+                written.contains(&format!("\nvector_clocks = {kept}\n")),
+                "{written}"
+            );
+        }
+        assert!(resolve(&Settings::default()).unwrap().vector_clocks);
     }
 
     #[test]

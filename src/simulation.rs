@@ -20,6 +20,7 @@
 use crate::latency::{DelayLine, Latency};
 use crate::model::{derive_seed, Message, VmId, VmModel};
 use crate::schedule::{draw_tick_leads, offset, TickPhase};
+use crate::vector_clock::VectorClock;
 use crate::vm_core::{Logged, StopSummary, TickOutcome, VmCore};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -41,6 +42,8 @@ pub struct SimSpec {
     /// Where each VM's first tick falls; the leads are drawn from `seed` as
     /// in a real run ([`draw_tick_leads`]).
     pub tick_phase: TickPhase,
+    /// Whether every VM keeps a vector clock.
+    pub vector_clocks: bool,
 }
 
 /// When a simulation ends.
@@ -56,8 +59,9 @@ pub enum Until {
 pub trait Observer {
     /// A message reached `vm`'s queue.
     fn arrived(&mut self, _vm: VmId, _at: Duration, _message: &Message) {}
-    /// `vm` had a tick; `logged` is its event and the queue its line reports.
-    fn event(&mut self, vm: VmId, at: Duration, logged: &Logged);
+    /// `vm` had a tick; `logged` is its event and the queue its line
+    /// reports, `vc` its vector clock after the event (if the run keeps one).
+    fn event(&mut self, vm: VmId, at: Duration, logged: &Logged, vc: Option<&VectorClock>);
     /// `vm` stopped; every message sent has arrived by now.
     fn stop(&mut self, vm: VmId, at: Duration, summary: &StopSummary);
 }
@@ -109,6 +113,7 @@ impl Simulation {
                     vm_count,
                     spec.seed,
                     spec.internal_probability,
+                    spec.vector_clocks,
                 )),
                 rate,
                 lead,
@@ -181,15 +186,16 @@ impl Simulation {
             }
         };
         let id = vm.core.id();
-        observer.event(id, self.now, &logged);
-        if let crate::model::Event::Send { to, seq, lc } = &logged.event {
+        observer.event(id, self.now, &logged, vm.core.vector_clock());
+        if let crate::model::Event::Send { to, seq, lc, vc } = logged.event {
             let message = Message {
                 from: id,
-                seq: *seq,
-                lc: *lc,
+                seq,
+                lc,
+                vc,
             };
-            for &recipient in to {
-                self.transmit(message, recipient, observer);
+            for &recipient in &to {
+                self.transmit(message.clone(), recipient, observer);
             }
         }
         self.schedule_tick(index);
@@ -202,9 +208,10 @@ impl Simulation {
             .of_link(message.from, to)
             .sample(&mut self.delay_rng);
         let line = self.links.entry((message.from, to)).or_default();
+        let from = message.from;
         match line.push(self.now, delay, message) {
             Some(message) => self.arrive(to, message, observer),
-            None => self.arm(message.from, to),
+            None => self.arm(from, to),
         }
     }
 
@@ -268,8 +275,8 @@ mod tests {
     struct Transcript(Vec<String>);
 
     impl Observer for Transcript {
-        fn event(&mut self, vm: VmId, at: Duration, logged: &Logged) {
-            self.0.push(format!("{at:?} {vm} {logged:?}"));
+        fn event(&mut self, vm: VmId, at: Duration, logged: &Logged, vc: Option<&VectorClock>) {
+            self.0.push(format!("{at:?} {vm} {logged:?} {vc:?}"));
         }
         fn stop(&mut self, vm: VmId, at: Duration, summary: &StopSummary) {
             self.0.push(format!("{at:?} {vm} stop {summary:?}"));
@@ -286,6 +293,7 @@ mod tests {
                 ..Latency::default()
             },
             tick_phase: TickPhase::Aligned,
+            vector_clocks: true,
         }
     }
 
@@ -305,7 +313,7 @@ mod tests {
         #[derive(Default)]
         struct Times(BTreeMap<VmId, Vec<Duration>>);
         impl Observer for Times {
-            fn event(&mut self, vm: VmId, at: Duration, _: &Logged) {
+            fn event(&mut self, vm: VmId, at: Duration, _: &Logged, _: Option<&VectorClock>) {
                 self.0.entry(vm).or_default().push(at);
             }
             fn stop(&mut self, _: VmId, at: Duration, _: &StopSummary) {
@@ -324,7 +332,7 @@ mod tests {
         #[derive(Default)]
         struct Times(BTreeMap<VmId, Vec<Duration>>);
         impl Observer for Times {
-            fn event(&mut self, vm: VmId, at: Duration, _: &Logged) {
+            fn event(&mut self, vm: VmId, at: Duration, _: &Logged, _: Option<&VectorClock>) {
                 self.0.entry(vm).or_default().push(at);
             }
             fn stop(&mut self, _: VmId, _: Duration, _: &StopSummary) {}
@@ -353,7 +361,7 @@ mod tests {
     fn an_event_budget_stops_after_that_many_ticks() {
         struct Count(u64, u64);
         impl Observer for Count {
-            fn event(&mut self, _: VmId, _: Duration, logged: &Logged) {
+            fn event(&mut self, _: VmId, _: Duration, logged: &Logged, _: Option<&VectorClock>) {
                 self.0 += 1;
                 if let Event::Receive { .. } = logged.event {
                     self.1 += 1;

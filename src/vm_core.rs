@@ -17,6 +17,7 @@
 //! empty queue rolls the die.
 
 use crate::model::{Event, Message, VmCounters, VmId, VmModel};
+use crate::vector_clock::VectorClock;
 use std::collections::{BTreeSet, VecDeque};
 
 /// Where the VM is in its life.
@@ -108,6 +109,13 @@ impl VmCore {
 
     pub fn phase(&self) -> Phase {
         self.phase
+    }
+
+    /// The vector clock after the latest event (what that event's line
+    /// reports as `vc`), if the run keeps one. Read it before the next tick:
+    /// it moves with every event, which is why no event carries a copy.
+    pub fn vector_clock(&self) -> Option<&VectorClock> {
+        self.model.vector_clock()
     }
 
     /// A tick is due and `queued` messages wait (every message handed to
@@ -215,11 +223,16 @@ mod tests {
     use super::*;
 
     fn core(id: VmId, vm_count: u32, internal: f64) -> VmCore {
-        VmCore::new(VmModel::new(id, vm_count, 9, internal))
+        VmCore::new(VmModel::new(id, vm_count, 9, internal, false))
     }
 
     fn message(from: VmId, seq: u64, lc: u64) -> Message {
-        Message { from, seq, lc }
+        Message {
+            from,
+            seq,
+            lc,
+            vc: Vec::new(),
+        }
     }
 
     fn event(outcome: TickOutcome) -> Logged {
@@ -312,6 +325,21 @@ mod tests {
         assert_eq!(vm.id(), 3);
         assert_eq!(vm.peers(), &[4, 1, 2]);
         assert_eq!(vm.phase(), Phase::Ticking);
+    }
+
+    #[test]
+    fn the_vector_clock_after_a_tick_is_the_one_its_line_reports() {
+        let mut vm = VmCore::new(VmModel::new(1, 2, 9, 1.0, true));
+        event(vm.tick(0));
+        assert_eq!(vm.vector_clock().unwrap().entries(), &[1, 0]);
+        assert_eq!(vm.tick(1), TickOutcome::AwaitMessage);
+        let arrived = Message {
+            vc: vec![0, 4],
+            ..message(2, 1, 4)
+        };
+        vm.deliver(arrived, 1).expect("the tick takes it");
+        assert_eq!(vm.vector_clock().unwrap().entries(), &[2, 4]);
+        assert_eq!(core(1, 2, 0.7).vector_clock(), None);
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! driver's share of the model (the mailbox as the queue, FIFO links, the
 //! orderly stop) is checked where it happens, not only through the logs.
 
+mod common;
+
 use actix::prelude::*;
 use logical_clocks::accounting::Accounting;
 use logical_clocks::actors::bridge::{Bridge, BridgeSetup, VmInbox};
@@ -74,7 +76,8 @@ async fn supervise(spec: RunSpec, network: Network, dir: &Path) -> Finished {
 }
 
 /// Every VM ticked exactly `rate x runtime` times, every message is
-/// accounted for, and the analyzer finds every rule kept.
+/// accounted for, the analyzer finds every rule kept, and every event line's
+/// `vc` obeys the vector-clock rules (or there is none, if the run keeps none).
 fn assert_complete_run(finished: &Finished, spec: &RunSpec, dir: &Path) {
     assert!(finished.missing.is_empty(), "{:?}", finished.missing);
     assert_eq!(finished.reports.len(), spec.vm_count as usize);
@@ -91,6 +94,14 @@ fn assert_complete_run(finished: &Finished, spec: &RunSpec, dir: &Path) {
     assert!(books.received > 0, "{books:?}");
     let analysis = analyze_run(dir, &AnalyzeOptions { plots: false }).unwrap();
     assert!(analysis.is_healthy(), "{}", analysis.report());
+    let logs = common::read_logs(dir);
+    if spec.vector_clocks {
+        let events = common::check_vector_clocks(&logs);
+        let ticks: u64 = finished.reports.iter().map(|r| r.counters.ticks).sum();
+        assert_eq!(events, ticks, "every event has its `vc`");
+    } else {
+        common::assert_no_vector_clocks(&logs);
+    }
 }
 
 #[test]
@@ -105,6 +116,23 @@ fn a_mesh_on_loopback_tcp_runs_inside_the_test() {
     assert_complete_run(&finished, &spec, dir.path());
     let first = std::fs::read_to_string(dir.path().join("vm-1.log")).unwrap();
     assert!(first.contains(", addr: 127.0.0.1:"), "{first}");
+}
+
+/// The same mesh on loopback TCP with vector clocks left out: every data
+/// frame then carries an empty clock (the bridges refuse any other), and no
+/// line has a `vc`.
+#[test]
+fn a_mesh_on_loopback_tcp_runs_without_vector_clocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = RunSpec {
+        vector_clocks: false,
+        ..spec(dir.path(), vec![40, 25, 30], 1.0, false)
+    };
+    let finished = actix::System::new().block_on(async {
+        let listeners = bind_listeners(&spec).unwrap();
+        supervise(spec.clone(), Network::Tcp(listeners), dir.path()).await
+    });
+    assert_complete_run(&finished, &spec, dir.path());
 }
 
 #[test]
@@ -195,11 +223,19 @@ fn frame(from: VmId, frame: Frame) -> Inbound {
     }
 }
 
+/// Message `seq` of VM `from` in a run of 3 VMs.
 fn data(from: VmId, seq: u64) -> Inbound {
+    let mut vc = vec![0; 3];
+    vc[from as usize - 1] = seq;
     frame(
         from,
         Frame::Data {
-            message: Message { from, seq, lc: seq },
+            message: Message {
+                from,
+                seq,
+                lc: seq,
+                vc,
+            },
             sent_at: 0,
         },
     )
@@ -230,6 +266,7 @@ fn a_bridge_alone_keeps_links_fifo_and_admits_only_peers_that_said_hello() {
                     (3, PeerAddress::InProcess(peer3.recipient())),
                 ],
                 token: TOKEN,
+                vector_clocks: true,
                 latency: Latency {
                     default: Delay::Uniform {
                         min_ms: 0.0,
@@ -268,6 +305,7 @@ fn a_bridge_alone_keeps_links_fifo_and_admits_only_peers_that_said_hello() {
                     from: 1,
                     seq: 1,
                     lc: 1,
+                    vc: vec![1, 0, 0],
                 },
                 sent_at: 0,
             });
@@ -294,7 +332,11 @@ fn a_bridge_alone_keeps_links_fifo_and_admits_only_peers_that_said_hello() {
             ..
         }
     ));
-    assert!(matches!(frames[1], Frame::Data { message, .. } if message.seq == 1));
+    assert!(
+        matches!(&frames[1], Frame::Data { message, .. } if message.seq == 1 && message.vc == [1, 0, 0]),
+        "the vector clock travels with the message: {:?}",
+        frames[1]
+    );
     assert_eq!(frames.last(), Some(&Frame::Bye));
 }
 
@@ -379,13 +421,14 @@ fn a_vm_alone_takes_its_waiting_messages_first_one_per_tick() {
                     from: 2,
                     seq,
                     lc: 10 * seq,
+                    vc: vec![0, 5 * seq],
                 }));
             }
             let start = actix::clock::Instant::now();
             // The sender may go: a VM whose supervisor is gone keeps to its schedule.
             let (_, stop_at) = tokio::sync::watch::channel(start + Duration::from_secs(2));
             vm_ctx.run(Vm::new(VmSetup {
-                core: VmCore::new(VmModel::new(1, 2, 3, 0.0)),
+                core: VmCore::new(VmModel::new(1, 2, 3, 0.0, true)),
                 rate: 5,
                 addr: "stand-in".into(),
                 start,
@@ -418,5 +461,10 @@ fn a_vm_alone_takes_its_waiting_messages_first_one_per_tick() {
         transmits[0].message.lc, 32,
         "the first send follows the receives"
     );
+    // Its vector clock: three receives (the last from VM 2's 15th event),
+    // then the send itself; each later send adds one to VM 1's entry.
+    for (k, transmit) in transmits.iter().enumerate() {
+        assert_eq!(transmit.message.vc, vec![4 + k as u64, 15], "send {k}");
+    }
     assert_eq!(report.counters.sent, 7);
 }

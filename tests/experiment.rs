@@ -67,11 +67,13 @@ fn a_tiny_plan_runs_end_to_end_and_writes_the_study() {
         "plan.toml",
         "study.csv",
         "variations.csv",
+        "prediction.csv",
         "report.md",
         "figures.png",
         "jump_by_rate.png",
         "queue_by_rate.png",
         "drift_by_rate.png",
+        "prediction.png",
     ] {
         let path = study.join(file);
         assert!(
@@ -154,6 +156,30 @@ fn virtual_time_flag_runs_every_trial_on_the_virtual_clock() {
     let report = std::fs::read_to_string(study.join("report.md")).unwrap();
     assert!(report.contains("4 trials on virtual time"), "{report}");
     assert!(report.contains("plan.toml --jobs 1 --virtual-time"));
+
+    // The queueing model's prediction sits next to every VM's measurement: 4 trials of 3 VMs.
+    assert!(
+        report.contains("## Prediction against measurement"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| real | arrival rate (messages/s) | 2 |"),
+        "{report}"
+    );
+    let csv = std::fs::read_to_string(study.join("prediction.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    let col = |name: &str| rows[0].iter().position(|h| *h == name).unwrap();
+    assert_eq!(rows.len(), 1 + 4 * 3, "{csv}");
+    for row in &rows[1..] {
+        let value = |name: &str| row[col(name)].parse::<f64>().unwrap();
+        // Thirty virtual seconds hold 30 to 120 arrivals per VM: near the model, not on it.
+        let (predicted, measured) = (value("predicted_arrival"), value("measured_arrival"));
+        assert!(
+            (measured - predicted).abs() < 0.4 * predicted + 0.1,
+            "arrivals {measured} against {predicted}: {csv}"
+        );
+        assert!(value("measured_mean_jump") >= 1.0, "{csv}");
+    }
 }
 
 fn assert_refused(plan: &str, names: &[&str]) {

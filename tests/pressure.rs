@@ -367,6 +367,7 @@ fn an_accept_loop_that_keeps_failing_backs_off_instead_of_spinning() {
                 }),
                 peers: Vec::new(),
                 token: 1,
+                vector_clocks: true,
                 latency: Latency::default(),
                 delay_seed: 0,
                 vm: VmInbox {

@@ -10,7 +10,13 @@
 //!   tick that sends or computes had an empty queue, and every line's
 //!   `queue` is the true queue length;
 //! - every link is FIFO: messages arrive and are received in send order;
-//! - every message ends received, queued or dropped, exactly once.
+//! - every message ends received, queued or dropped, exactly once;
+//! - vector clocks (when the run keeps them): every event's own entry is
+//!   the VM's event count, a send or internal event adds one to it and
+//!   nothing else, a receive is the entry-wise max of the VM's previous
+//!   clock and the message's plus one in its own entry, and a message
+//!   carries exactly the clock its sender's `send` reports; a run without
+//!   them has no clock and sends none.
 //!
 //! The delay line and the connection table get their own properties.
 
@@ -20,6 +26,7 @@ use logical_clocks::messages::{ConnId, Frame, PROTOCOL_VERSION};
 use logical_clocks::model::{Event, Message, VmId};
 use logical_clocks::schedule::{draw_tick_leads, ticks_within, TickPhase};
 use logical_clocks::simulation::{Observer, SimSpec, Simulation, Until};
+use logical_clocks::vector_clock::VectorClock;
 use logical_clocks::vm_core::{Logged, StopSummary};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -28,9 +35,17 @@ use std::time::Duration;
 /// Checks every event against a shadow of every queue.
 #[derive(Default)]
 struct Checker {
+    /// Entries of a vector clock in this run; 0 when it keeps none.
+    vc_entries: usize,
     /// What each VM's queue holds, as (sender, seq, lc), oldest first.
     queues: BTreeMap<VmId, VecDeque<(VmId, u64, u64)>>,
+    /// The vector clock each waiting message carries, by (sender, seq, to).
+    carried: BTreeMap<(VmId, u64, VmId), Vec<u64>>,
     clocks: BTreeMap<VmId, u64>,
+    /// Each VM's vector clock after its latest event.
+    vector_clocks: BTreeMap<VmId, Vec<u64>>,
+    /// What each send's line reports as its vector clock, by (sender, seq).
+    send_vcs: BTreeMap<(VmId, u64), Vec<u64>>,
     events: BTreeMap<VmId, u64>,
     /// The last seq that arrived and that was received, per link.
     arrived_seq: BTreeMap<(VmId, VmId), u64>,
@@ -44,12 +59,80 @@ struct Checker {
     stopped: Vec<StopSummary>,
 }
 
+impl Checker {
+    fn of(spec: &SimSpec) -> Self {
+        Checker {
+            vc_entries: if spec.vector_clocks {
+                spec.rates.len()
+            } else {
+                0
+            },
+            ..Checker::default()
+        }
+    }
+
+    /// The vector-clock rules for one event of `vm`, its clock `after` it.
+    fn check_vector_clock(&mut self, vm: VmId, logged: &Logged, after: Option<&VectorClock>) {
+        let Some(after) = after.map(VectorClock::entries) else {
+            assert_eq!(self.vc_entries, 0, "VM {vm} lost its vector clock");
+            if let Event::Send { vc, .. } = &logged.event {
+                assert!(
+                    vc.is_empty(),
+                    "VM {vm} sent a vector clock it does not keep"
+                );
+            }
+            return;
+        };
+        let own = vm as usize - 1;
+        let n = self.vc_entries;
+        assert_eq!(after.len(), n, "VM {vm}: one entry per VM");
+        let before = self.vector_clocks.remove(&vm).unwrap_or(vec![0; n]);
+        let mut expected = before;
+        match &logged.event {
+            Event::Receive { from, seq, .. } => {
+                let carried = self
+                    .carried
+                    .remove(&(*from, *seq, vm))
+                    .expect("the message taken had arrived");
+                for (e, m) in expected.iter_mut().zip(&carried) {
+                    *e = (*e).max(*m);
+                }
+            }
+            Event::Send { seq, vc, .. } => {
+                assert_eq!(
+                    vc, after,
+                    "VM {vm}'s message {seq} carries another clock than its send"
+                );
+                self.send_vcs.insert((vm, *seq), after.to_vec());
+            }
+            Event::Internal { .. } => {}
+        }
+        expected[own] += 1;
+        assert_eq!(after, expected, "VM {vm}: {:?}", logged.event);
+        assert_eq!(
+            after[own], self.events[&vm],
+            "VM {vm}'s own entry is not its event count"
+        );
+        self.vector_clocks.insert(vm, after.to_vec());
+    }
+}
+
 impl Observer for Checker {
     fn arrived(&mut self, vm: VmId, _at: Duration, m: &Message) {
         assert!(
             self.in_flight.remove(&(m.from, m.seq, vm)),
             "{m:?} arrived at VM {vm} but was not sent to it, or arrived twice"
         );
+        let send_vc = self
+            .send_vcs
+            .get(&(m.from, m.seq))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            m.vc, send_vc,
+            "{m:?} carries another clock than its send line"
+        );
+        self.carried.insert((m.from, m.seq, vm), m.vc.clone());
         let last = self.arrived_seq.insert((m.from, vm), m.seq).unwrap_or(0);
         assert!(
             m.seq > last,
@@ -63,8 +146,9 @@ impl Observer for Checker {
             .push_back((m.from, m.seq, m.lc));
     }
 
-    fn event(&mut self, vm: VmId, _at: Duration, logged: &Logged) {
+    fn event(&mut self, vm: VmId, _at: Duration, logged: &Logged, vc: Option<&VectorClock>) {
         *self.events.entry(vm).or_default() += 1;
+        self.check_vector_clock(vm, logged, vc);
         let queue = self.queues.entry(vm).or_default();
         let before = self.clocks.get(&vm).copied().unwrap_or(0);
         let lc = logged.event.lc();
@@ -145,9 +229,10 @@ fn spec() -> impl Strategy<Value = SimSpec> {
         delay(),
         prop::collection::vec((1u32..=6, 1u32..=6, delay()), 0..3),
         prop_oneof![Just(TickPhase::Random), Just(TickPhase::Aligned)],
+        prop::bool::weighted(0.8),
     )
         .prop_map(
-            |(rates, seed, internal_probability, default, overrides, tick_phase)| {
+            |(rates, seed, internal_probability, default, overrides, tick_phase, vector_clocks)| {
                 let n = rates.len() as u32;
                 let links = overrides
                     .into_iter()
@@ -159,6 +244,7 @@ fn spec() -> impl Strategy<Value = SimSpec> {
                     internal_probability,
                     latency: Latency { default, links },
                     tick_phase,
+                    vector_clocks,
                 }
             },
         )
@@ -170,7 +256,7 @@ proptest! {
     #[test]
     fn every_run_keeps_the_models_invariants(spec in spec(), runtime_ms in 100u64..8_000) {
         let runtime = Duration::from_millis(runtime_ms);
-        let mut checker = Checker::default();
+        let mut checker = Checker::of(&spec);
         Simulation::new(&spec).run(Until::Time(runtime), &mut checker);
         // Exactly one event per tick.
         let leads = draw_tick_leads(spec.seed, &spec.rates, spec.tick_phase);
@@ -187,7 +273,7 @@ proptest! {
 
     #[test]
     fn an_event_budget_is_met_exactly(spec in spec(), events in 1u64..3_000) {
-        let mut checker = Checker::default();
+        let mut checker = Checker::of(&spec);
         Simulation::new(&spec).run(Until::Events(events), &mut checker);
         prop_assert_eq!(checker.events.values().sum::<u64>(), events);
         prop_assert_eq!(checker.sent, checker.received + checker.left + checker.dropped);
@@ -236,7 +322,7 @@ proptest! {
         frames in prop::collection::vec((0u64..4, 0u8..5, 1u32..6, any::<bool>()), 1..80)
     ) {
         const TOKEN: u64 = 77;
-        let mut table = ConnectionTable::new(3, vec![1, 2, 4, 5], TOKEN);
+        let mut table = ConnectionTable::new(3, vec![1, 2, 4, 5], TOKEN, true);
         let mut peer_of: BTreeMap<u64, VmId> = BTreeMap::new();
         let mut identified = HashSet::new();
         for conn in 0..4 {
@@ -249,8 +335,14 @@ proptest! {
                     token: if good_token { TOKEN } else { TOKEN + 1 },
                     vm,
                 },
+                // A clock of the run's size (5 VMs), or of `vm` entries.
                 2 | 3 => Frame::Data {
-                    message: Message { from: vm, seq: 1, lc: 1 },
+                    message: Message {
+                        from: vm,
+                        seq: 1,
+                        lc: 1,
+                        vc: vec![1; if kind == 2 { 5 } else { vm as usize }],
+                    },
                     sent_at: 0,
                 },
                 _ => Frame::Bye,
@@ -264,6 +356,7 @@ proptest! {
                 FrameOutcome::Data { peer, message, .. } => {
                     prop_assert_eq!(peer_of.get(&conn), Some(&peer));
                     prop_assert_eq!(message.from, peer);
+                    prop_assert_eq!(message.vc.len(), 5, "a clock of another size got through");
                 }
                 FrameOutcome::Bye => prop_assert!(peer_of.contains_key(&conn)),
                 FrameOutcome::Rejected(_) | FrameOutcome::Ignored => {

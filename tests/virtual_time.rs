@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{check_logs, read_logs, recorded_rates, run_model, Line};
+use common::{check_logs, check_vector_clocks, read_logs, recorded_rates, run_model, Line};
 use std::collections::{BTreeMap, HashMap};
 
 fn log_files(run: &common::Run) -> Vec<Vec<u8>> {
@@ -28,6 +28,10 @@ fn a_seed_reproduces_a_virtual_run_byte_for_byte() {
         files_a == files_b,
         "same seed, same settings: identical logs"
     );
+    assert!(
+        String::from_utf8_lossy(&files_a[0]).contains(", vc: "),
+        "vector clocks included"
+    );
 
     let other = run_model(
         &settings.replace("seed = 42", "seed = 43"),
@@ -51,12 +55,52 @@ fn a_virtual_hour_follows_every_rule() {
     let logs = read_logs(&run.run_dir());
     let checked = check_logs(&run.run_dir(), &logs, &rates, Some(3600.0));
     assert!(checked.received > 1_000, "{checked:?}");
+    // Every event's `vc` obeys the vector-clock rules.
+    let ticks: u64 = checked.ticks.values().sum();
+    assert_eq!(check_vector_clocks(&logs), ticks);
     // Virtual time starts at its documented epoch.
     assert!(
         logs[&1][0].time.starts_with("2000-01-01T00:00:00"),
         "{:?}",
         logs[&1][0]
     );
+}
+
+/// `vector_clocks = false` changes nothing but the lines' `vc` key: the same
+/// seed gives the same lines with it taken out.
+#[test]
+fn without_vector_clocks_a_virtual_run_is_the_same_run_without_vc() {
+    let settings = "vm_count = 4\nruntime = 300\nseed = 8\ninternal_probability = 0.4\n";
+    let with = run_model(settings, &["--virtual-time"]);
+    let without = run_model(
+        &format!("{settings}vector_clocks = false\n"),
+        &["--virtual-time"],
+    );
+    assert!(with.output.status.success(), "{}", with.stderr());
+    assert!(without.output.status.success(), "{}", without.stderr());
+    let (logs_with, logs_without) = (log_files(&with), log_files(&without));
+    assert_eq!(logs_with.len(), 4);
+    let mut vc_keys = 0;
+    for (a, b) in logs_with.iter().zip(&logs_without) {
+        let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
+        let stripped: Vec<String> = a
+            .lines()
+            .map(|line| match line.split_once(", vc: ") {
+                Some((head, tail)) => {
+                    vc_keys += 1;
+                    // `vc` is followed by the logger's own `vm`.
+                    let (_, rest) = tail.split_once(", vm: ").expect("vm follows vc");
+                    format!("{head}, vm: {rest}")
+                }
+                None => line.to_string(),
+            })
+            .collect();
+        assert_eq!(stripped, b.lines().collect::<Vec<_>>());
+        assert!(!b.contains("vc: "));
+    }
+    assert!(vc_keys > 1_000, "{vc_keys}");
+    let recorded = std::fs::read_to_string(without.run_dir().join("settings.toml")).unwrap();
+    assert!(recorded.contains("\nvector_clocks = false\n"), "{recorded}");
 }
 
 /// Send time of every message, by (sender, seq).

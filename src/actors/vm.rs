@@ -131,8 +131,9 @@ impl Vm {
     }
 
     /// Logs the tick's event, hands a send to the bridge, and waits for the
-    /// next tick. Takes the event by value so a send's recipients move to
-    /// the bridge rather than being copied on every send.
+    /// next tick. Takes the event by value so a send's recipients and
+    /// vector clock move to the bridge rather than being copied on every
+    /// send.
     fn carry_out(&mut self, logged: Logged, ctx: &mut Context<Self>) {
         if logged.took_message() {
             self.setup.gauges.queued.fetch_sub(1, Ordering::AcqRel);
@@ -142,14 +143,21 @@ impl Vm {
             .clock
             .store(logged.event.lc(), Ordering::Relaxed);
         let at = self.setup.clock.now();
-        logging::log_event(&self.setup.log, at, &logged.event, logged.queue);
-        if let Event::Send { to, seq, lc } = logged.event {
+        logging::log_event(
+            &self.setup.log,
+            at,
+            &logged.event,
+            logged.queue,
+            self.setup.core.vector_clock(),
+        );
+        if let Event::Send { to, seq, lc, vc } = logged.event {
             self.setup.transmit.do_send(Transmit {
                 to,
                 message: Message {
                     from: self.setup.core.id(),
                     seq,
                     lc,
+                    vc,
                 },
                 sent_at: at,
             });

@@ -18,13 +18,13 @@ use super::merge::Merged;
 use super::quantile::Counts;
 use super::queue_discipline::QueueDiscipline;
 use super::record::{Action, Body, Kind, Level, Record, Tick};
-use super::run_dir::VmLog;
 use super::series::Series;
 use super::settings_check::SettingsCheck;
 use super::stats::{VmStats, Waits};
 use super::time_order::TimeOrder;
 use super::violation::{At, Finding, Rule, Violations};
 use super::window::Spacetime;
+use crate::vm_log::VmLog;
 
 /// How many WARN/ERRO lines are quoted in full in the report.
 const NOTICES_KEPT: usize = 10;
@@ -123,12 +123,13 @@ impl<W: Write> Analyzer<W> {
                 queue: Series::default(),
             })
             .collect();
+        let names = logs.iter().map(VmLog::name).collect();
         Ok(Analyzer {
             drift: Drift::new(logs.len(), origin_us),
             slot_of,
             vms,
             logs,
-            matcher: Matcher::with_absent(settings.missing()),
+            matcher: Matcher::new(names, settings.missing()),
             settings,
             violations: Violations::default(),
             window: Spacetime::new(origin_us),
@@ -214,9 +215,14 @@ impl<W: Write> Analyzer<W> {
                 self.drift.alive(slot, t);
                 self.csv.row(t, vm, Kind::Start, Row::default())
             }
-            Body::Stop { queue, dropped } => {
+            Body::Stop {
+                queue,
+                dropped,
+                late_max_us,
+            } => {
                 self.vms[slot].stats.left_in_queue = Some(queue);
                 self.vms[slot].stats.dropped = dropped;
+                self.vms[slot].stats.late_max_us = late_max_us;
                 self.drift.stop();
                 let row = Row {
                     queue: Some(queue),
@@ -292,8 +298,9 @@ impl<W: Write> Analyzer<W> {
         self.window.delivery(d);
     }
 
+    /// The file as it is on disk (`vm-2.log.gz` for a kept log), as findings cite it.
     fn file_name(&self, slot: usize) -> String {
-        format!("vm-{}.log", self.logs[slot].vm)
+        self.logs[slot].name()
     }
 
     /// Ends the stream: settles unmatched messages, flushes `events.csv` and hands back every
@@ -301,18 +308,18 @@ impl<W: Write> Analyzer<W> {
     pub fn finish(mut self) -> io::Result<Outcome> {
         let absent = self.matcher.absent().clone();
         let unreceived = self.matcher.finish(&mut self.violations);
-        for vm in &self.vms {
+        for (vm, log) in self.vms.iter().zip(&self.logs) {
+            let file = log.name();
             if let Some((line, kind)) = &vm.first_unknown {
                 let kind: String = kind.chars().take(40).collect();
                 self.notes.push(format!(
-                    "vm-{}.log:{line}: INFO line of unknown kind `{kind}` skipped ({} such lines in this file)",
-                    vm.stats.vm, vm.stats.unknown
+                    "{file}:{line}: INFO line of unknown kind `{kind}` skipped ({} such lines in this file)",
+                    vm.stats.unknown
                 ));
             }
             if vm.stats.left_in_queue.is_none() {
                 self.notes.push(format!(
-                    "vm-{}.log has no stop line: its queue at the end is unknown (run cut short?)",
-                    vm.stats.vm
+                    "{file} has no stop line: its queue at the end is unknown (run cut short?)"
                 ));
             }
         }

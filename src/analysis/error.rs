@@ -15,10 +15,20 @@ pub enum AnalysisError {
     MissingRunDir(PathBuf),
     #[error("log directory {0} does not exist or is not a directory")]
     MissingLogDir(PathBuf),
-    #[error("no run in {0}: no subdirectory holds a vm-1.log")]
+    #[error("no run in {0}: no subdirectory holds a vm-1.log (or vm-1.log.gz)")]
     NoRuns(PathBuf),
-    #[error("no VM logs (vm-<id>.log) in {0}")]
+    #[error("no VM logs (vm-<id>.log or vm-<id>.log.gz) in {0}")]
     NoLogs(PathBuf),
+    #[error(
+        "run directory {} holds both {plain} and {gzip}: keep one of them \
+         (analyze reads either form of a VM's log, not both)",
+        run_dir.display()
+    )]
+    TwoForms {
+        run_dir: PathBuf,
+        plain: String,
+        gzip: String,
+    },
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
     #[error("{}:{line}: not a line of the log contract ({reason}); `analyze` reports every such line", path.display())]

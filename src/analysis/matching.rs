@@ -78,6 +78,8 @@ pub struct AbsentPeer {
 /// Matches receives to sends and checks every message edge.
 #[derive(Debug, Default)]
 pub struct Matcher {
+    /// The name of each log file, by file index, to cite a send's file and line.
+    files: Vec<String>,
     in_flight: HashMap<(u32, u64), InFlight>,
     completed: HashMap<u32, SeqRanges>,
     early: HashMap<(u32, u64, u32), EarlyReceive>,
@@ -88,9 +90,11 @@ impl Matcher {
     /// How many unreceived messages [`Matcher::finish`] lists.
     pub const EXAMPLES: usize = 5;
 
-    /// A matcher for a run whose VMs `absent` have no log.
-    pub fn with_absent(absent: &[u32]) -> Matcher {
+    /// A matcher for a run whose log files (by file index) are named `files` and whose VMs
+    /// `absent` have no log.
+    pub fn new(files: Vec<String>, absent: &[u32]) -> Matcher {
         Matcher {
+            files,
             absent: absent
                 .iter()
                 .map(|&vm| (vm, AbsentPeer::default()))
@@ -142,15 +146,15 @@ impl Matcher {
                 if let Some(early) = self.early.remove(&(sender, seq, recipient)) {
                     flight.got[i] = true;
                     flight.remaining -= 1;
-                    deliveries.push(check_edge(
+                    let edge = Delivery {
                         sender,
-                        seq,
                         recipient,
+                        seq,
                         send,
-                        early.stamp,
-                        early.msg_lc,
-                        violations,
-                    ));
+                        receive: early.stamp,
+                    };
+                    check_edge(&self.files, &edge, early.msg_lc, violations);
+                    deliveries.push(edge);
                 }
             }
         }
@@ -183,8 +187,8 @@ impl Matcher {
                     receive.at,
                     Rule::NotAddressed,
                     format!(
-                        "receive of vm {sender} seq {seq}, but that send (vm-{sender}.log:{}) went to {}",
-                        flight.send.at.line,
+                        "receive of vm {sender} seq {seq}, but that send ({}) went to {}",
+                        cite(&self.files, flight.send.at),
                         ids(&flight.to)
                     ),
                 );
@@ -205,9 +209,15 @@ impl Matcher {
                 self.in_flight.remove(&key);
                 self.complete(sender, seq);
             }
-            return Some(check_edge(
-                sender, seq, recipient, send, receive, msg_lc, violations,
-            ));
+            let edge = Delivery {
+                sender,
+                recipient,
+                seq,
+                send,
+                receive,
+            };
+            check_edge(&self.files, &edge, msg_lc, violations);
+            return Some(edge);
         }
         if self.completed.get(&sender).is_some_and(|r| r.contains(seq)) {
             violations.push(
@@ -276,23 +286,17 @@ impl Matcher {
     }
 }
 
-/// Checks one message edge: the receive carries the send's clock and comes after it.
-fn check_edge(
-    sender: u32,
-    seq: u64,
-    recipient: u32,
-    send: Stamp,
-    receive: Stamp,
-    msg_lc: u64,
-    violations: &mut Violations,
-) -> Delivery {
+/// Checks one message edge: the receive carries the send's clock (`msg_lc`) and comes after it.
+fn check_edge(files: &[String], edge: &Delivery, msg_lc: u64, violations: &mut Violations) {
+    let Delivery { send, receive, .. } = *edge;
     if msg_lc != send.lc {
         violations.push(
             receive.at,
             Rule::MsgLcMismatch,
             format!(
-                "msg_lc {msg_lc} but the send (vm-{sender}.log:{}) has lc {}",
-                send.at.line, send.lc
+                "msg_lc {msg_lc} but the send ({}) has lc {}",
+                cite(files, send.at),
+                send.lc
             ),
         );
     }
@@ -301,18 +305,19 @@ fn check_edge(
             receive.at,
             Rule::ReceiveNotAfterSend,
             format!(
-                "receive lc {} is not after its send's lc {} (vm-{sender}.log:{})",
-                receive.lc, send.lc, send.at.line
+                "receive lc {} is not after its send's lc {} ({})",
+                receive.lc,
+                send.lc,
+                cite(files, send.at)
             ),
         );
     }
-    Delivery {
-        sender,
-        recipient,
-        seq,
-        send,
-        receive,
-    }
+}
+
+/// `vm-1.log.gz:12`: the file (as named on disk) and line of an event.
+fn cite(files: &[String], at: At) -> String {
+    let file = files.get(at.file).map_or("?", String::as_str);
+    format!("{file}:{}", at.line)
 }
 
 fn ids(to: &[u32]) -> String {
@@ -409,7 +414,8 @@ mod tests {
 
     #[test]
     fn broken_edges_are_reported_at_the_receive() {
-        let mut m = Matcher::default();
+        let files = ["vm-1.log.gz", "vm-2.log", "vm-3.log", "vm-4.log"];
+        let mut m = Matcher::new(files.map(String::from).to_vec(), &[]);
         let mut v = Violations::default();
         m.send(1, 1, &[2], stamp(0, 2, 0, 5), &mut v);
         m.send(1, 2, &[2, 3], stamp(0, 3, 0, 6), &mut v);
@@ -425,6 +431,11 @@ mod tests {
             .iter()
             .map(|f| (f.at.file, f.at.line, f.rule))
             .collect();
+        // A send is cited in the file as it is named on disk.
+        assert_eq!(
+            kept[0].detail,
+            "msg_lc 4 but the send (vm-1.log.gz:2) has lc 5"
+        );
         assert_eq!(
             got,
             vec![
@@ -445,7 +456,7 @@ mod tests {
 
     #[test]
     fn messages_of_an_absent_vm_are_counted_not_reported() {
-        let mut m = Matcher::with_absent(&[3]);
+        let mut m = Matcher::new(Vec::new(), &[3]);
         let mut v = Violations::default();
         // To 2 and the absent 3: only the message to 2 is waited for.
         m.send(1, 1, &[2, 3], stamp(0, 2, 0, 1), &mut v);

@@ -6,18 +6,18 @@
 //! its own order, which is the VM's program order, even if its timestamps are not monotone.
 //! A line that does not parse is handed on right after the line before it in the same file, so
 //! the consumer sees each VM's lines in file order. A last line without a newline was cut off
-//! mid-write: if it does not parse it is reported as truncated.
+//! mid-write: if it does not parse it is reported as truncated. Each log is opened through
+//! [`VmLog::open`], so a kept (gzip) log streams exactly like the plain one it was.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::PathBuf;
 
 use super::error::AnalysisError;
 use super::parse::parse_line;
 use super::record::{Body, Record, Tick};
-use super::run_dir::VmLog;
+use crate::vm_log::VmLog;
 
 /// One item of the merged stream. `file` indexes the log list the merge was built from and
 /// `line` is 1-based.
@@ -40,7 +40,7 @@ pub enum Merged {
 /// Reads one file line by line, reusing one buffer.
 struct LineReader {
     path: PathBuf,
-    reader: BufReader<File>,
+    reader: Box<dyn BufRead + Send>,
     buf: Vec<u8>,
     line: usize,
 }
@@ -94,13 +94,13 @@ impl TimeMerge {
         let readers = logs
             .iter()
             .map(|log| {
-                let file = File::open(&log.path).map_err(|source| AnalysisError::Read {
+                let reader = log.open().map_err(|source| AnalysisError::Read {
                     path: log.path.clone(),
                     source,
                 })?;
                 Ok(LineReader {
                     path: log.path.clone(),
-                    reader: BufReader::with_capacity(1 << 16, file),
+                    reader,
                     buf: Vec::with_capacity(256),
                     line: 0,
                 })

@@ -4,8 +4,10 @@
 //! line by line, so a run of a million events takes about a second and bounded memory. The parts:
 //!
 //! - `record.rs` and `parse.rs`: one log line typed after the log contract, and its parser (pure).
-//! - `run_dir.rs` and `run_settings.rs`: finding runs and VM logs; reading `settings.toml`.
-//! - `merge.rs`: the k-way time merge of the per-VM line readers (the only reader of logs).
+//! - `run_dir.rs` and `run_settings.rs`: finding runs and VM logs (plain `vm-<id>.log`, or
+//!   `vm-<id>.log.gz` as a study keeps them); reading `settings.toml`.
+//! - `merge.rs`: the k-way time merge of the per-VM line readers (the only reader of logs, each
+//!   opened through [`crate::vm_log`], so a compressed log reads exactly like a plain one).
 //! - The rules of the model, each a small pure checker fed one VM's lines in file order:
 //!   `check.rs` (Lamport's clock rules and send seqs), `queue_discipline.rs` (a waiting message
 //!   is taken first), `link_order.rs` (links are FIFO), `time_order.rs` (no line is stamped
@@ -26,7 +28,9 @@
 //!
 //! [`analyze_run`] is the driver: it is the one place that opens output files. [`check_run`]
 //! makes the same single pass and writes nothing; it is how the integration tests judge the
-//! runs they make, so `analyze` and the tests hold runs to one set of rules.
+//! runs they make, so `analyze` and the tests hold runs to one set of rules. [`summarize_run`]
+//! is `analyze_run` writing nothing: how a kept run (a study's evidence under `docs/`) is
+//! recomputed and compared with the `summary.json` it was kept with, without touching it.
 
 mod analyzer;
 mod check;
@@ -62,11 +66,12 @@ pub use compare::{Divergence, Headline, RunComparison, VmComparison};
 pub use error::AnalysisError;
 pub use parse::{parse_line, ParseError};
 pub use record::{Action, Body, Kind, Level, Record, Tick};
-pub use run_dir::newest_run;
+pub use run_dir::{newest_run, vm_logs};
 pub use run_settings::RunSettings;
 pub use summary::{Check, Messages, Summary, VmSummary, WaitFigures};
 pub use violation::{Rule, Violation};
 
+use crate::vm_log::VmLog;
 use analyzer::Analyzer;
 use merge::TimeMerge;
 use run_settings::SettingsFile;
@@ -94,6 +99,8 @@ pub struct RunAnalysis {
     notices: Vec<String>,
     /// A few messages that were sent but never received, as text.
     unreceived: Vec<String>,
+    /// How late the latest tick of any VM fired, from the `stop` lines (`late_max_us`).
+    late_max_us: Option<u64>,
     files: Vec<PathBuf>,
 }
 
@@ -119,6 +126,13 @@ impl RunAnalysis {
         &self.summary
     }
 
+    /// How late the latest tick of any VM fired against its schedule, in microseconds: the
+    /// largest `late_max_us` of the run's `stop` lines (`None` if no `stop` line has the key).
+    /// Not part of `summary.json`, whose schema predates it; the report prints it.
+    pub fn late_max_us(&self) -> Option<u64> {
+        self.late_max_us
+    }
+
     /// The files written into the run directory.
     pub fn files(&self) -> &[PathBuf] {
         &self.files
@@ -134,18 +148,16 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
     let run = RunInput::open(run_dir)?;
     let csv_path = run_dir.join("events.csv");
     let csv = || Ok(BufWriter::with_capacity(1 << 20, File::create(&csv_path)?));
-    let mut outcome = stream(&run, csv, &csv_path)?;
-    let violations = run.violations(&mut outcome);
-    outcome.notes.extend(run.settings.note.clone());
+    let outcome = stream(&run, csv, &csv_path)?;
 
     let mut files = vec![run_dir.join("summary.json"), csv_path];
     if opts.plots {
         files.extend(plots::FILES.iter().map(|name| run_dir.join(name)));
     }
-    let names = files.iter().map(|f| file_name(f)).collect();
-    let summary = summary::build(run_dir, run.settings.settings.clone(), &outcome, names);
+    let (analysis, plot) = run.conclude(run_dir, outcome, files);
     if opts.plots {
-        let labels: Vec<String> = summary
+        let labels: Vec<String> = analysis
+            .summary
             .vms
             .iter()
             .map(|v| match v.configured_rate {
@@ -153,29 +165,19 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
                 None => format!("VM {}", v.vm),
             })
             .collect();
-        plots::draw_all(run_dir, &outcome.plot, &labels)?;
+        plots::draw_all(run_dir, &plot, &labels)?;
     }
-    summary::write(&files[0], &summary)?;
+    summary::write(&analysis.files[0], &analysis.summary)?;
+    Ok(analysis)
+}
 
-    let unreceived = outcome
-        .unreceived
-        .examples
-        .iter()
-        .map(|(at, sender, seq, recipient)| {
-            format!(
-                "vm {sender} seq {seq} to vm {recipient} (sent at {}:{})",
-                file_name(&run.logs[at.file].path),
-                at.line
-            )
-        })
-        .collect();
-    Ok(RunAnalysis {
-        summary,
-        violations,
-        notices: outcome.notices,
-        unreceived,
-        files,
-    })
+/// Analyses the run in `run_dir` as [`analyze_run`] does and writes nothing: the same figures,
+/// violations and summary, except that the summary's `files` is empty (no file was written).
+/// This is how a kept run is recomputed from its logs and held against its own `summary.json`.
+pub fn summarize_run(run_dir: &Path) -> Result<RunAnalysis, AnalysisError> {
+    let run = RunInput::open(run_dir)?;
+    let outcome = stream(&run, || Ok(io::sink()), &run_dir.join("events.csv"))?;
+    Ok(run.conclude(run_dir, outcome, Vec::new()).0)
 }
 
 /// Checks the run in `run_dir` against every rule of the model and writes nothing: the same
@@ -184,14 +186,12 @@ pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis,
 /// A message lost without a trace breaks no rule of any line: it shows only in the message
 /// accounts of [`analyze_run`]'s [`Summary`].
 pub fn check_run(run_dir: &Path) -> Result<Vec<Violation>, AnalysisError> {
-    let run = RunInput::open(run_dir)?;
-    let mut outcome = stream(&run, || Ok(io::sink()), &run_dir.join("events.csv"))?;
-    Ok(run.violations(&mut outcome))
+    Ok(summarize_run(run_dir)?.violations)
 }
 
 /// A run directory opened for checking: its VM logs and its `settings.toml`.
 struct RunInput {
-    logs: Vec<run_dir::VmLog>,
+    logs: Vec<VmLog>,
     settings: SettingsFile,
     settings_path: PathBuf,
     check: SettingsCheck,
@@ -201,14 +201,48 @@ impl RunInput {
     fn open(run_dir: &Path) -> Result<RunInput, AnalysisError> {
         let logs = run_dir::vm_logs(run_dir)?;
         let settings = run_settings::read_settings(run_dir);
-        let vms: Vec<u32> = logs.iter().map(|l| l.vm).collect();
-        let check = SettingsCheck::new(&settings.settings, &vms);
+        let check = SettingsCheck::new(&settings.settings, &logs);
         Ok(RunInput {
             logs,
             settings,
             settings_path: run_dir.join("settings.toml"),
             check,
         })
+    }
+
+    /// The analysis from the stream's `outcome`, naming `files` as written, and the plot data.
+    fn conclude(
+        &self,
+        run_dir: &Path,
+        mut outcome: analyzer::Outcome,
+        files: Vec<PathBuf>,
+    ) -> (RunAnalysis, analyzer::PlotData) {
+        let violations = self.violations(&mut outcome);
+        outcome.notes.extend(self.settings.note.clone());
+        let names = files.iter().map(|f| file_name(f)).collect();
+        let summary = summary::build(run_dir, self.settings.settings.clone(), &outcome, names);
+        let unreceived = outcome
+            .unreceived
+            .examples
+            .iter()
+            .map(|(at, sender, seq, recipient)| {
+                format!(
+                    "vm {sender} seq {seq} to vm {recipient} (sent at {}:{})",
+                    self.logs[at.file].name(),
+                    at.line
+                )
+            })
+            .collect();
+        let late_max_us = outcome.vms.iter().filter_map(|v| v.late_max_us).max();
+        let analysis = RunAnalysis {
+            summary,
+            violations,
+            notices: outcome.notices,
+            unreceived,
+            late_max_us,
+            files,
+        };
+        (analysis, outcome.plot)
     }
 
     /// Every violation of the run: those about `settings.toml` first (they explain the rest),

@@ -42,6 +42,7 @@ struct Fields<'a> {
     msg_lc: Option<&'a str>,
     rate: Option<&'a str>,
     dropped: Option<&'a str>,
+    late_max_us: Option<&'a str>,
 }
 
 impl<'a> Fields<'a> {
@@ -60,6 +61,7 @@ impl<'a> Fields<'a> {
             "msg_lc" => &mut self.msg_lc,
             "rate" => &mut self.rate,
             "dropped" => &mut self.dropped,
+            "late_max_us" => &mut self.late_max_us,
             _ => return true,
         };
         *slot = Some(value);
@@ -150,6 +152,10 @@ pub fn parse_line(line: &str) -> Result<Record, ParseError> {
                 .map(|d| number(d, "dropped"))
                 .transpose()?
                 .unwrap_or(0),
+            late_max_us: fields
+                .late_max_us
+                .map(|l| number(l, "late_max_us"))
+                .transpose()?,
         },
         _ => {
             let action = match kind {
@@ -312,7 +318,20 @@ mod tests {
             stop.body,
             Body::Stop {
                 queue: 2,
-                dropped: 0
+                dropped: 0,
+                late_max_us: None
+            }
+        );
+        let stop = parse_line(
+            "2026-11-25T17:09:39.802378Z INFO stop, ticks: 6, late_max_us: 1520, late_p50_us: 90, queue: 0, vm: 3",
+        )
+        .unwrap();
+        assert_eq!(
+            stop.body,
+            Body::Stop {
+                queue: 0,
+                dropped: 0,
+                late_max_us: Some(1520)
             }
         );
         let internal =

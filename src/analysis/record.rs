@@ -22,8 +22,13 @@ pub enum Body {
     Start { rate: Option<f64> },
     /// One tick: exactly one event with a Lamport clock.
     Tick(Tick),
-    /// The VM stopped; `queue` messages were left unprocessed in its queue.
-    Stop { queue: u64, dropped: u64 },
+    /// The VM stopped; `queue` messages were left unprocessed in its queue. `late_max_us` is how
+    /// late its latest tick fired (absent from logs older than that key).
+    Stop {
+        queue: u64,
+        dropped: u64,
+        late_max_us: Option<u64>,
+    },
     /// A WARN/ERRO/DEBG/CRIT line: counted and reported, never checked.
     Notice { level: Level, message: String },
     /// An INFO line whose message is not a known event kind (a future extension): skipped.

@@ -112,6 +112,13 @@ pub fn render(run: &RunAnalysis) -> String {
         "Waits: mean {:.3} ms, p95 {:.3} ms, max {:.3} ms over {} messages",
         s.waits.mean_ms, s.waits.p95_ms, s.waits.max_ms, s.waits.count
     );
+    if let Some(late) = run.late_max_us() {
+        let _ = writeln!(
+            out,
+            "Ticks: the latest fired {:.3} ms behind its schedule (stop lines' late_max_us)",
+            late as f64 / 1000.0
+        );
+    }
     match s
         .lagging_vm
         .and_then(|id| s.vms.iter().find(|v| v.vm == id))

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use super::matching::AbsentPeer;
 use super::run_settings::RunSettings;
 use super::violation::Rule;
+use crate::vm_log::VmLog;
 
 /// A finding about `settings.toml` itself: the key it is about, the rule, the detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,17 +32,19 @@ pub struct SettingsCheck {
     rates: Option<Vec<f64>>,
     /// VMs in 1..=vm_count without a log, in id order.
     missing: Vec<u32>,
-    /// VMs with a log but beyond vm_count, in id order.
-    extra: Vec<u32>,
+    /// The logs of VMs beyond vm_count, by file name, in id order.
+    extra: Vec<String>,
 }
 
 impl SettingsCheck {
-    /// Holds `settings` against a run whose logs are those of the VMs `vms`.
-    pub fn new(settings: &RunSettings, vms: &[u32]) -> SettingsCheck {
+    /// Holds `settings` against a run whose logs are `logs`.
+    pub fn new(settings: &RunSettings, logs: &[VmLog]) -> SettingsCheck {
         let (missing, extra) = match settings.vm_count {
             Some(n) => (
-                (1..=n).filter(|id| !vms.contains(id)).collect(),
-                vms.iter().copied().filter(|&id| id > n).collect(),
+                (1..=n)
+                    .filter(|&id| !logs.iter().any(|l| l.vm == id))
+                    .collect(),
+                logs.iter().filter(|l| l.vm > n).map(VmLog::name).collect(),
             ),
             None => (Vec::new(), Vec::new()),
         };
@@ -89,13 +92,11 @@ impl SettingsCheck {
                 ),
             });
         }
-        for &vm in &self.extra {
+        for file in &self.extra {
             findings.push(SettingsFinding {
                 key: "vm_count",
                 rule: Rule::ExtraVmLog,
-                detail: format!(
-                    "vm-{vm}.log is in the run directory but settings.toml says {n} VMs"
-                ),
+                detail: format!("{file} is in the run directory but settings.toml says {n} VMs"),
             });
         }
         if let Some(rates) = self.rates.as_ref().filter(|r| r.len() != n as usize) {
@@ -134,6 +135,7 @@ fn count(n: u64, what: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn settings(vm_count: Option<u32>, rates: Option<Vec<f64>>) -> RunSettings {
         RunSettings {
@@ -141,6 +143,13 @@ mod tests {
             rates,
             ..RunSettings::default()
         }
+    }
+
+    /// Plain logs of the VMs `vms`.
+    fn logs(vms: &[u32]) -> Vec<VmLog> {
+        vms.iter()
+            .map(|&vm| VmLog::at(Path::new(&format!("run/vm-{vm}.log"))).unwrap())
+            .collect()
     }
 
     fn rules(check: &SettingsCheck) -> Vec<(Rule, String)> {
@@ -153,7 +162,10 @@ mod tests {
 
     #[test]
     fn agreeing_settings_give_no_finding() {
-        let check = SettingsCheck::new(&settings(Some(3), Some(vec![1.0, 4.0, 6.0])), &[1, 2, 3]);
+        let check = SettingsCheck::new(
+            &settings(Some(3), Some(vec![1.0, 4.0, 6.0])),
+            &logs(&[1, 2, 3]),
+        );
         assert!(check.missing().is_empty());
         assert!(rules(&check).is_empty());
         assert_eq!(check.start_rate(2, Some(4.0)), None);
@@ -164,19 +176,19 @@ mod tests {
 
     #[test]
     fn without_settings_nothing_is_expected() {
-        let check = SettingsCheck::new(&RunSettings::default(), &[1, 5]);
+        let check = SettingsCheck::new(&RunSettings::default(), &logs(&[1, 5]));
         assert!(check.missing().is_empty());
         assert!(rules(&check).is_empty());
         assert_eq!(check.start_rate(1, Some(3.0)), None);
         // An empty `rates` list pins no rate.
-        let drawn = SettingsCheck::new(&settings(Some(2), Some(Vec::new())), &[1, 2]);
+        let drawn = SettingsCheck::new(&settings(Some(2), Some(Vec::new())), &logs(&[1, 2]));
         assert!(rules(&drawn).is_empty());
         assert_eq!(drawn.start_rate(1, Some(3.0)), None);
     }
 
     #[test]
     fn a_missing_log_is_one_finding_with_its_traffic() {
-        let check = SettingsCheck::new(&settings(Some(3), None), &[1, 3]);
+        let check = SettingsCheck::new(&settings(Some(3), None), &logs(&[1, 3]));
         assert_eq!(check.missing(), &[2]);
         let absent = BTreeMap::from([(
             2,
@@ -203,25 +215,36 @@ mod tests {
     }
 
     #[test]
-    fn an_extra_log_is_named() {
-        let check = SettingsCheck::new(&settings(Some(2), None), &[1, 2, 4]);
+    fn an_extra_log_is_named_as_it_is_on_disk() {
+        let mut run = logs(&[1, 2, 4]);
+        run.push(VmLog::at(Path::new("run/vm-5.log.gz")).unwrap());
+        let check = SettingsCheck::new(&settings(Some(2), None), &run);
         assert_eq!(
             rules(&check),
-            vec![(
-                Rule::ExtraVmLog,
-                "vm-4.log is in the run directory but settings.toml says 2 VMs".into()
-            )]
+            vec![
+                (
+                    Rule::ExtraVmLog,
+                    "vm-4.log is in the run directory but settings.toml says 2 VMs".into()
+                ),
+                (
+                    Rule::ExtraVmLog,
+                    "vm-5.log.gz is in the run directory but settings.toml says 2 VMs".into()
+                )
+            ]
         );
     }
 
     #[test]
     fn rates_must_match_the_start_lines_and_the_vm_count() {
-        let check = SettingsCheck::new(&settings(Some(3), Some(vec![1.0, 4.0, 6.0])), &[1, 2, 3]);
+        let check = SettingsCheck::new(
+            &settings(Some(3), Some(vec![1.0, 4.0, 6.0])),
+            &logs(&[1, 2, 3]),
+        );
         assert_eq!(
             check.start_rate(3, Some(5.0)).as_deref(),
             Some("start line says rate 5 but settings.toml pins rate 6 for vm 3")
         );
-        let short = SettingsCheck::new(&settings(Some(3), Some(vec![1.0, 4.0])), &[1, 2, 3]);
+        let short = SettingsCheck::new(&settings(Some(3), Some(vec![1.0, 4.0])), &logs(&[1, 2, 3]));
         assert_eq!(
             rules(&short),
             vec![(

@@ -31,6 +31,8 @@ pub struct VmStats {
     pub left_in_queue: Option<u64>,
     /// The `dropped` of the VM's `stop` line: messages for a lost peer.
     pub dropped: u64,
+    /// The `late_max_us` of the VM's `stop` line: how late its latest tick fired.
+    pub late_max_us: Option<u64>,
     pub warnings: u64,
     pub errors: u64,
     pub malformed: u64,

@@ -4,7 +4,8 @@
 //! sockets and no runtime), and its lines and `settings.toml` are written by the code that
 //! writes every real run ([`crate::logging`], [`crate::run_dir::write_settings`]). So there is
 //! no second copy of the die, the clock rules or the line format here: only the choice of
-//! what to simulate and the arithmetic of what was written.
+//! what to simulate and the arithmetic of what was written. Its VMs keep vector clocks, as a
+//! run does by default, so its lines carry `vc`.
 
 use std::io;
 use std::path::Path;
@@ -17,6 +18,7 @@ use crate::model::{Event, VmId};
 use crate::schedule::{draw_tick_leads, first_tick_after, TickPhase};
 use crate::settings::RunSpec;
 use crate::simulation::{Observer, SimSpec, Simulation, Until};
+use crate::vector_clock::VectorClock;
 use crate::vm_core::{Logged, StopSummary};
 
 /// What run to write.
@@ -70,12 +72,13 @@ fn event_time(at: Duration) -> EventTime {
 }
 
 impl Observer for LogWriter {
-    fn event(&mut self, vm: VmId, at: Duration, logged: &Logged) {
+    fn event(&mut self, vm: VmId, at: Duration, logged: &Logged, vc: Option<&VectorClock>) {
         logging::log_event(
             &self.loggers[vm as usize - 1],
             event_time(at),
             &logged.event,
             logged.queue,
+            vc,
         );
         self.written.ticks += 1;
         if let Event::Send { to, .. } = &logged.event {
@@ -128,6 +131,7 @@ pub fn write_run(dir: &Path, spec: &SyntheticRun) -> io::Result<Written> {
         internal_probability: 0.7,
         latency: latency.clone(),
         tick_phase: TickPhase::Random,
+        vector_clocks: true,
     };
     let mut writer = LogWriter {
         loggers,
@@ -153,6 +157,7 @@ pub fn write_run(dir: &Path, spec: &SyntheticRun) -> io::Result<Written> {
             spec.rates.iter().copied().max().unwrap_or(1),
         ),
         internal_probability: sim_spec.internal_probability,
+        vector_clocks: sim_spec.vector_clocks,
         virtual_time: true,
         latency,
         log_flush: logging::FLUSH_INTERVAL,

@@ -1,5 +1,7 @@
-//! The figures a study compares: each trial's, taken from its `summary.json`, and their mean
-//! and spread across a variation's trials.
+//! The figures a study compares: each trial's, taken from the analysis of its logs (its
+//! `summary.json`, and the `stop` lines' tick lateness), and their mean and spread across a
+//! variation's trials. Nothing comes from the run's memory, so a kept trial's figures can be
+//! recomputed from its logs alone.
 //!
 //! A trial is summed up by its *slowest VM* (lowest configured rate; ties go to the lowest id),
 //! because that is where the model's effects concentrate: its clock is dragged forward in big
@@ -7,7 +9,6 @@
 //! figures once, so the CSV columns, the aggregation, the plots and the report can never
 //! disagree about them. Pure code: no files, no clocks.
 
-use crate::accounting::VmReport;
 use crate::analysis::{Summary, VmSummary};
 
 /// One figure of a trial.
@@ -87,16 +88,12 @@ pub struct TrialFigures {
 }
 
 impl TrialFigures {
-    /// The figures of a trial from its analysis and, for tick lateness, its VMs' reports.
+    /// The figures of a trial from its analysis: its summary and, for tick lateness, the
+    /// latest tick of its `stop` lines ([`crate::analysis::RunAnalysis::late_max_us`]).
     /// `None` when the summary has no VM.
-    pub fn of(summary: &Summary, reports: &[VmReport]) -> Option<TrialFigures> {
+    pub fn of(summary: &Summary, late_max_us: Option<u64>) -> Option<TrialFigures> {
         let slow = slowest(&summary.vms)?;
-        let late_max_ms = reports
-            .iter()
-            .map(|r| r.lateness.max_us())
-            .max()
-            .unwrap_or(0) as f64
-            / 1000.0;
+        let late_max_ms = late_max_us.unwrap_or(0) as f64 / 1000.0;
         let values = Figure::ALL.map(|figure| match figure {
             Figure::MaxJump => slow.max_jump as f64,
             Figure::MeanJump => slow.mean_jump,

@@ -7,22 +7,30 @@
 //! - `plan.rs`: the plan file, checked into resolved trial settings before anything runs (pure).
 //! - `trials.rs`: runs the trials, several at a time, with progress on stderr.
 //! - `record.rs`: what came of each trial, and the per-variation aggregation (pure).
-//! - `figures.rs`: the figures taken from a trial's summary, and their spread (pure).
+//! - `figures.rs`: the figures taken from a trial's analysis, and their spread (pure).
+//! - `kept.rs`: a kept study recomputed from its trials' logs, with the code above, so its
+//!   tables can be held against their evidence.
 //! - `progress.rs`: the time-left estimate (pure).
 //! - `tables.rs`, `report.rs`: `study.csv`, `variations.csv` and `report.md` as text (pure).
-//! - `plots.rs`: the comparison plots.
+//! - `prediction.rs`: the queueing model's prediction ([`crate::queueing`]) next to each
+//!   trial's measurement, the report's table of it and `prediction.csv` (pure).
+//! - `plots.rs`: the comparison plots; `prediction_plot.rs`: prediction against measurement.
 //! - `twins.rs`: with `--twins`, each real-time trial's virtual-time twin, compared with it;
 //!   `twins.csv` and the report's section on them.
 //!
 //! [`run_study`] is the driver and the one place that writes the study directory:
 //! `<log-dir>/study-<UTC timestamp>/` (so studies sort in time order, like runs) holding
-//! `plan.toml`, `study.csv`, `variations.csv`, `report.md`, the plots, and under `trials/`
+//! `plan.toml`, `study.csv`, `variations.csv`, `prediction.csv`, `report.md`, the plots, and
+//! under `trials/`
 //! every trial's run directory (`trials/<variation>-<n>/<run id>/`), and with `--twins`,
 //! `twins.csv` and each twin's run directory (`trials/<variation>-<n>/virtual/<run id>/`).
 
 mod figures;
+mod kept;
 mod plan;
 mod plots;
+mod prediction;
+mod prediction_plot;
 mod progress;
 mod record;
 mod report;
@@ -31,7 +39,9 @@ mod trials;
 mod twins;
 
 pub use figures::{Figure, Spread, TrialFigures, VmPoint};
+pub use kept::{recompute_study, KeptStudy, KeptTrial, KeptTrialError};
 pub use plan::{parse as parse_plan, trial_seed, Plan, PlanError, Trial, Variation};
+pub use prediction::{Measured, TrialPrediction, VmComparison};
 pub use record::{TrialRecord, TrialStatus, VariationRow};
 pub use twins::{TwinRecord, TwinStatus, TWINS_CSV};
 
@@ -106,6 +116,9 @@ pub struct StudyOptions {
     pub log_dir: PathBuf,
     /// After each real-time trial, run its virtual-time twin and compare the two (`twins.csv`).
     pub twins: bool,
+    /// Keep each trial's VM logs gzipped (`vm-<id>.log.gz`), compressed once the trial is
+    /// analysed; `analyze` reads them as they are.
+    pub compress_logs: bool,
 }
 
 /// A finished study.
@@ -136,6 +149,7 @@ impl Study {
 pub const PLAN_FILE: &str = "plan.toml";
 pub const STUDY_CSV: &str = "study.csv";
 pub const VARIATIONS_CSV: &str = "variations.csv";
+pub const PREDICTION_CSV: &str = "prediction.csv";
 pub const REPORT: &str = "report.md";
 
 /// Runs every trial of the plan and writes the study directory. Failed trials are recorded,
@@ -191,12 +205,14 @@ pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, E
         virtual_time: options.virtual_time,
         trials_dir: dir.join("trials"),
         twins: options.twins,
+        compress_logs: options.compress_logs,
     };
     let (records, twins) = trials::run_all(&trials, &runner);
     let rows = record::variation_rows(plan, &records);
 
     write(STUDY_CSV, &tables::study_csv(&records))?;
     write(VARIATIONS_CSV, &tables::variations_csv(&rows))?;
+    write(PREDICTION_CSV, &prediction::csv(&records))?;
     let plots =
         plots::draw_all(&dir, &rows, &records).map_err(|(file, detail)| ExperimentError::Plot {
             path: dir.join(file),
@@ -257,6 +273,9 @@ fn flags(options: &StudyOptions) -> String {
     }
     if options.twins {
         flags.push_str(" --twins");
+    }
+    if options.compress_logs {
+        flags.push_str(" --compress-logs");
     }
     flags
 }

@@ -79,6 +79,14 @@ pub struct Trial {
     pub spec: RunSpec,
 }
 
+impl Trial {
+    /// The directory under the study's `trials/` that holds this trial's run directory:
+    /// `<variation>-<number>`.
+    pub fn dir_name(&self) -> String {
+        format!("{}-{}", self.variation, self.number)
+    }
+}
+
 impl Plan {
     /// All trials, variation by variation.
     pub fn trials(&self) -> impl Iterator<Item = &Trial> {
@@ -409,6 +417,22 @@ mod tests {
             .rates
             .iter()
             .all(|r| (3..=4).contains(r)));
+    }
+
+    #[test]
+    fn a_variation_may_leave_vector_clocks_out() {
+        let plan =
+            parse(&TWO.replace("rate_max = 4", "rate_max = 4\nvector_clocks = false")).unwrap();
+        let [baseline, narrow] = &plan.variations[..] else {
+            unreachable!()
+        };
+        assert!(baseline.trials.iter().all(|t| t.spec.vector_clocks));
+        assert!(narrow.trials.iter().all(|t| !t.spec.vector_clocks));
+        assert!(narrow
+            .overrides
+            .contains(&"vector_clocks = false".to_string()));
+        let error = error_of(&TWO.replace("rate_max = 4", "vector_clocks = \"no\""));
+        assert!(error.contains("`vector_clocks` = \"no\""), "{error}");
     }
 
     #[test]

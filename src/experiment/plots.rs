@@ -6,8 +6,10 @@
 //! - `jump_by_rate.png`, `queue_by_rate.png`, `drift_by_rate.png`: every VM of every healthy
 //!   trial as a dot at its configured rate, coloured by variation (nudged sideways so the
 //!   variations do not hide each other): the model's effects against clock rate.
+//! - `prediction.png` (drawn by `prediction_plot.rs`): the queueing model against the study.
 
 use super::figures::{Figure, VmPoint};
+use super::prediction_plot;
 use super::record::{TrialRecord, VariationRow};
 use crate::analysis::plots::{
     bounds, canvas, color, legend, register_font, tidy, xy_chart, AXIS, FONT, LABELS, TITLE,
@@ -65,6 +67,13 @@ pub fn draw_all(
             .map_err(|e| (file.to_string(), e))?;
         drawn.push((file.to_string(), title.to_string()));
     }
+    let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    prediction_plot::draw(dir, &names, records)
+        .map_err(|e| (prediction_plot::FILE.to_string(), e))?;
+    drawn.push((
+        prediction_plot::FILE.to_string(),
+        prediction_plot::CAPTION.to_string(),
+    ));
     Ok(drawn)
 }
 

@@ -1,11 +1,15 @@
 //! What came of each trial, and each variation's figures across its trials.
 //!
-//! The records are plain data shared by the CSV tables, the plots and the report; the
-//! aggregation here is the one place that decides which trials count (healthy ones only: an
-//! unhealthy run's figures are shown in its own row but kept out of the means). Pure code.
+//! The records are plain data shared by the CSV tables, the plots and the report. Two decisions
+//! are made here and only here: how a trial is judged from the analysis of its logs
+//! ([`TrialRecord::judge`], used both as a trial runs and when a kept trial is recomputed), and
+//! which trials count in the aggregation (healthy ones only: an unhealthy run's figures are
+//! shown in its own row but kept out of the means). Pure code.
 
 use super::figures::{aggregate, Figure, Spread, TrialFigures, VmPoint};
-use super::plan::Plan;
+use super::plan::{Plan, Trial};
+use super::prediction::TrialPrediction;
+use crate::analysis::RunAnalysis;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +28,8 @@ pub struct TrialRecord {
     pub figures: Option<TrialFigures>,
     /// Every VM of the run, for the plots against clock rate.
     pub vms: Vec<VmPoint>,
+    /// The queueing model's prediction next to the measurement, when the run was analysed.
+    pub prediction: Option<TrialPrediction>,
     /// Wall time the trial took, analysis included.
     pub wall: Duration,
 }
@@ -38,6 +44,45 @@ pub enum TrialStatus {
     Failed(String),
     /// Never started (the study was interrupted).
     NotRun,
+}
+
+impl TrialRecord {
+    /// The record of a trial that has not run (yet): what the plan says of it.
+    pub fn not_run(trial: &Trial) -> TrialRecord {
+        TrialRecord {
+            variation: trial.variation.clone(),
+            number: trial.number,
+            seed: trial.spec.seed,
+            rates: trial.spec.rates.clone(),
+            run_dir: None,
+            status: TrialStatus::NotRun,
+            figures: None,
+            vms: Vec::new(),
+            prediction: None,
+            wall: Duration::ZERO,
+        }
+    }
+
+    /// Takes the trial's figures from the analysis of its logs and says how it went: unhealthy
+    /// when its logs break a rule or lose a message, or when the run itself found its books
+    /// unbalanced (`run_healthy` false; `never_stopped` names the VMs that never stopped);
+    /// failed when it logged no VM; ok otherwise. A kept trial has only its logs: it is judged
+    /// with `run_healthy` true and no VM missing.
+    pub fn judge(&mut self, analysis: &RunAnalysis, run_healthy: bool, never_stopped: &[u32]) {
+        let summary = analysis.summary();
+        self.figures = TrialFigures::of(summary, analysis.late_max_us());
+        self.vms = VmPoint::all(summary);
+        self.status = if !run_healthy || !analysis.is_healthy() {
+            TrialStatus::Unhealthy(format!(
+                "{} clock-rule violations, {} messages unaccounted, VMs {never_stopped:?} never stopped",
+                summary.check.violations, summary.messages.unaccounted,
+            ))
+        } else if self.figures.is_none() {
+            TrialStatus::Failed("the run logged no VM".into())
+        } else {
+            TrialStatus::Ok
+        };
+    }
 }
 
 impl TrialStatus {
@@ -117,6 +162,7 @@ pub(crate) mod tests {
                 .then(|| TrialFigures::uniform(1, 1.0, value)),
             status,
             vms: Vec::new(),
+            prediction: None,
             wall: Duration::from_secs(2),
         }
     }

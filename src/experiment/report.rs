@@ -7,6 +7,7 @@
 
 use super::figures::{Figure, Spread};
 use super::plan::Plan;
+use super::prediction;
 use super::record::{TrialRecord, TrialStatus, VariationRow};
 use super::tables::number;
 use std::fmt::Write as _;
@@ -133,6 +134,7 @@ pub fn render(ctx: &Context, rows: &[VariationRow], records: &[TrialRecord]) -> 
          and tick lateness cover all VMs.\n\n",
     );
     out.push_str(&figures_table(rows));
+    out.push_str(&prediction::report_section(plan, records));
 
     if !ctx.plots.is_empty() {
         out.push_str("\n## Plots\n\n");
@@ -265,6 +267,7 @@ mod tests {
         assert!(report.contains("logical-clocks experiment plan.toml --jobs 2 --virtual-time"));
         assert!(report.contains("**Trials: 2 ok, 0 unhealthy, 1 failed, 1 not run.**"));
         assert!(report.contains("![Figures](figures.png)"));
+        assert!(report.contains("## Prediction against measurement"));
         assert!(report.contains("| a | 3 ± 1.41 |"), "{report}");
         assert!(report.contains("| b | – |"), "{report}");
         assert!(report.contains("**failed: cannot listen**"));

@@ -13,24 +13,29 @@
 //! start + phase + (k - 1) / rate), so a busy core makes a tick late by microseconds, not fewer ticks, and
 //! each VM records how late its ticks fired (the study reports the latest one).
 //!
-//! A trial that fails (an error, a panic, broken books, log files that lost lines) becomes a
-//! record saying so and the study carries on. Ctrl-C (or SIGTERM, SIGHUP) stops the running
-//! trials in order (each run handles it) and the trials not yet started are recorded as not run.
+//! With `compress_logs`, a trial's VM logs are then gzipped in place (`vm-<id>.log.gz`, see
+//! [`crate::vm_log`]), after its analysis, so what the analysis wrote is the same either way.
+//!
+//! A trial that fails (an error, a panic, broken books, log files that lost lines, logs that
+//! could not be compressed) becomes a record saying so and the study carries on. Ctrl-C (or
+//! SIGTERM, SIGHUP) stops the running trials in order (each run handles it) and the trials not
+//! yet started are recorded as not run.
 //!
 //! With twins asked for, the worker that ran a trial then runs its virtual-time twin
 //! ([`super::twins::run_twin`]) through the same [`make_run`], so trial and twin are made alike.
 
-use super::figures::{TrialFigures, VmPoint};
 use super::plan::Trial;
+use super::prediction::{self, TrialPrediction};
 use super::progress;
 use super::record::{TrialRecord, TrialStatus};
 use super::twins::{self, TwinRecord};
-use crate::analysis::{self, AnalyzeOptions, RunAnalysis};
+use crate::analysis::{self, AnalyzeOptions, RunAnalysis, Summary};
 use crate::run::{self, RunOptions, RunOutcome};
 use crate::settings::Overrides;
-use std::io::Write as _;
+use std::fs::File;
+use std::io::{BufReader, Write as _};
 use std::panic::{self, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -44,16 +49,10 @@ pub struct Runner {
     pub virtual_time: bool,
     /// Trial `n` of variation `v` writes its run directory under `<trials_dir>/<v>-<n>/`.
     pub trials_dir: PathBuf,
+    /// Gzip each trial's VM logs once it is analysed.
+    pub compress_logs: bool,
     /// After each real-time trial, run its virtual-time twin and compare the two.
     pub twins: bool,
-}
-
-impl Runner {
-    /// Where a trial's run directory is made (and its twin's, under `virtual/`).
-    pub fn trial_dir(&self, trial: &Trial) -> PathBuf {
-        self.trials_dir
-            .join(format!("{}-{}", trial.variation, trial.number))
-    }
 }
 
 enum Event {
@@ -80,7 +79,7 @@ pub fn run_all(trials: &[&Trial], runner: &Runner) -> (Vec<TrialRecord>, Vec<Twi
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(trial) = trials.get(i) else { break };
                 if stop.load(Ordering::SeqCst) {
-                    let _ = events.send(Event::Done(i, Box::new(not_run(trial))));
+                    let _ = events.send(Event::Done(i, Box::new(TrialRecord::not_run(trial))));
                     continue;
                 }
                 let _ = events.send(Event::Started(i));
@@ -89,7 +88,7 @@ pub fn run_all(trials: &[&Trial], runner: &Runner) -> (Vec<TrialRecord>, Vec<Twi
                     stop.store(true, Ordering::SeqCst);
                 }
                 let twin = (runner.twins && !stop.load(Ordering::SeqCst))
-                    .then(|| twins::run_twin(trial, &record, &runner.trial_dir(trial)));
+                    .then(|| twins::run_twin(trial, &record, runner));
                 let _ = events.send(Event::Done(i, Box::new(record)));
                 if let Some(twin) = twin {
                     let _ = events.send(Event::Twin(i, Box::new(twin)));
@@ -125,7 +124,7 @@ pub fn run_all(trials: &[&Trial], runner: &Runner) -> (Vec<TrialRecord>, Vec<Twi
     let records = records
         .into_iter()
         .zip(trials)
-        .map(|(record, trial)| record.unwrap_or_else(|| not_run(trial)))
+        .map(|(record, trial)| record.unwrap_or_else(|| TrialRecord::not_run(trial)))
         .collect();
     (records, twins)
 }
@@ -135,10 +134,10 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
     let began = Instant::now();
     let mut record = TrialRecord {
         status: TrialStatus::Ok,
-        ..not_run(trial)
+        ..TrialRecord::not_run(trial)
     };
     let overrides = Overrides {
-        log_dir: Some(runner.trial_dir(trial)),
+        log_dir: Some(runner.trials_dir.join(trial.dir_name())),
         virtual_time: runner.virtual_time,
         ..Overrides::default()
     };
@@ -151,23 +150,27 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
             match analysis {
                 Err(why) => TrialStatus::Failed(why),
                 Ok(analysis) => {
-                    let summary = analysis.summary();
-                    record.figures = TrialFigures::of(summary, &outcome.reports);
-                    record.vms = VmPoint::all(summary);
-                    if let Some(signal) = outcome.interrupted {
-                        TrialStatus::Failed(format!("interrupted by {signal:?}"))
-                    } else if !outcome.healthy() || !analysis.is_healthy() {
-                        TrialStatus::Unhealthy(unhealthy(&outcome, &analysis))
-                    } else if record.figures.is_none() {
-                        TrialStatus::Failed("the run logged no VM".into())
-                    } else {
-                        TrialStatus::Ok
+                    record.judge(&analysis, outcome.healthy(), &outcome.missing);
+                    record.prediction = predict(trial, &outcome.run_dir, analysis.summary());
+                    match outcome.interrupted {
+                        Some(signal) => TrialStatus::Failed(format!("interrupted by {signal:?}")),
+                        None => record.status.clone(),
                     }
                 }
             }
         }
     };
     record.wall = began.elapsed();
+    if let (true, Some(run_dir)) = (runner.compress_logs, &record.run_dir) {
+        if let Err(why) = compress_logs(run_dir) {
+            let kept = format!("its logs could not be kept: {why}");
+            record.status = TrialStatus::Failed(match &record.status {
+                TrialStatus::Ok | TrialStatus::NotRun => kept,
+                // Keep what else went wrong: it is likely the cause.
+                other => format!("{other}; {kept}"),
+            });
+        }
+    }
     (record, interrupted)
 }
 
@@ -200,27 +203,27 @@ pub(super) fn make_run(trial: &Trial, overrides: &Overrides) -> Result<MadeRun, 
     }
 }
 
-/// Why a run that was made and analysed is not healthy, in one line.
-pub(super) fn unhealthy(outcome: &RunOutcome, analysis: &RunAnalysis) -> String {
-    let summary = analysis.summary();
-    format!(
-        "{} clock-rule violations, {} messages unaccounted, VMs {:?} never stopped",
-        summary.check.violations, summary.messages.unaccounted, outcome.missing
+/// The queueing model's prediction for the trial, held against its summary and the queue
+/// growth over the second half of the run (from the `events.csv` the analysis just wrote).
+/// `None` if that file cannot be read: the table then counts one trial fewer.
+fn predict(trial: &Trial, run_dir: &Path, summary: &Summary) -> Option<TrialPrediction> {
+    let events = File::open(run_dir.join("events.csv")).ok()?;
+    let growth = prediction::queue_growth(BufReader::new(events), summary.span_s / 2.0).ok()?;
+    TrialPrediction::of(
+        &trial.spec.rates,
+        trial.spec.internal_probability,
+        summary,
+        &growth,
     )
 }
 
-fn not_run(trial: &Trial) -> TrialRecord {
-    TrialRecord {
-        variation: trial.variation.clone(),
-        number: trial.number,
-        seed: trial.spec.seed,
-        rates: trial.spec.rates.clone(),
-        run_dir: None,
-        status: TrialStatus::NotRun,
-        figures: None,
-        vms: Vec::new(),
-        wall: Duration::ZERO,
+/// Puts the run's VM logs in their kept form, gzip, whatever became of the trial: a failed
+/// trial's logs are evidence too.
+pub(super) fn compress_logs(run_dir: &Path) -> Result<(), String> {
+    for log in analysis::vm_logs(run_dir).map_err(|e| e.to_string())? {
+        log.compress().map_err(|e| e.to_string())?;
     }
+    Ok(())
 }
 
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -16,7 +16,7 @@ use super::figures::Spread;
 use super::plan::Trial;
 use super::record::{TrialRecord, TrialStatus};
 use super::tables::{cell, number};
-use super::trials::{make_run, unhealthy};
+use super::trials::{compress_logs, make_run, Runner};
 use crate::analysis::{self, Headline, RunComparison};
 use crate::settings::Overrides;
 use std::fmt::{self, Write as _};
@@ -109,8 +109,9 @@ impl TwinRecord {
 }
 
 /// Runs the virtual-time twin of `trial` (which `record` says how it went) into
-/// `<trial_dir>/virtual/`, analyses it like a trial, and compares it with the real run.
-pub fn run_twin(trial: &Trial, record: &TrialRecord, trial_dir: &Path) -> TwinRecord {
+/// `trials/<variation>-<k>/virtual/`, analyses and judges it like a trial, and compares it with
+/// the real run; then keeps its logs gzipped if the runner keeps the trials' so.
+pub fn run_twin(trial: &Trial, record: &TrialRecord, runner: &Runner) -> TwinRecord {
     let mut twin = TwinRecord::new(trial, TwinStatus::Compared);
     let run_dir = match (&record.status, &record.run_dir) {
         _ if trial.spec.virtual_time => {
@@ -127,7 +128,7 @@ pub fn run_twin(trial: &Trial, record: &TrialRecord, trial_dir: &Path) -> TwinRe
     twin.run_dir = Some(run_dir.clone());
     twin.slowest_vm = record.figures.as_ref().map(|f| f.slowest_vm);
     let overrides = Overrides {
-        log_dir: Some(trial_dir.join(TWIN_DIR)),
+        log_dir: Some(runner.trials_dir.join(trial.dir_name()).join(TWIN_DIR)),
         virtual_time: true,
         ..Overrides::default()
     };
@@ -141,16 +142,26 @@ pub fn run_twin(trial: &Trial, record: &TrialRecord, trial_dir: &Path) -> TwinRe
     twin.twin_dir = Some(outcome.run_dir.clone());
     match analysis {
         Err(why) => twin.status = TwinStatus::Failed(why),
-        Ok(analysis) if !(outcome.healthy() && analysis.is_healthy()) => {
-            twin.status = TwinStatus::Failed(format!(
-                "the twin is unhealthy: {}",
-                unhealthy(&outcome, &analysis)
-            ))
+        Ok(analysis) => {
+            // Judged by the very rules a trial is, on a scratch record.
+            let mut judged = TrialRecord::not_run(trial);
+            judged.judge(&analysis, outcome.healthy(), &outcome.missing);
+            twin.status = match judged.status {
+                TrialStatus::Ok => match analysis::compare_runs(run_dir, &outcome.run_dir) {
+                    Ok(comparison) => {
+                        twin.comparison = Some(comparison);
+                        TwinStatus::Compared
+                    }
+                    Err(e) => TwinStatus::Failed(format!("comparison: {e}")),
+                },
+                other => TwinStatus::Failed(format!("the twin is {other}")),
+            };
         }
-        Ok(_) => match analysis::compare_runs(run_dir, &outcome.run_dir) {
-            Ok(comparison) => twin.comparison = Some(comparison),
-            Err(e) => twin.status = TwinStatus::Failed(format!("comparison: {e}")),
-        },
+    }
+    if runner.compress_logs {
+        if let Err(why) = compress_logs(&outcome.run_dir) {
+            twin.status = TwinStatus::Failed(format!("its logs could not be kept: {why}"));
+        }
     }
     twin
 }

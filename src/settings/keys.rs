@@ -49,7 +49,7 @@ pub struct Key {
 }
 
 /// Every setting, in the order of `Settings.toml`.
-pub const KEYS: [Key; 15] = [
+pub const KEYS: [Key; 16] = [
     key(
         "vm_count",
         Some("--vm-count"),
@@ -99,6 +99,12 @@ pub const KEYS: [Key; 15] = [
         None,
         "Chance that an idle tick is internal",
         Kind::Number,
+    ),
+    key(
+        "vector_clocks",
+        None,
+        "Keep a vector clock in every VM: a `vc` key on every event line, one on every message",
+        Kind::Boolean,
     ),
     key(
         "virtual_time",
@@ -169,7 +175,7 @@ impl Key {
             "internal_probability" => {
                 "a probability from 0.0 to 1.0 (0.7 is the assignment's die)".into()
             }
-            "virtual_time" => "true or false".into(),
+            "virtual_time" | "vector_clocks" => "true or false".into(),
             "latency" => delay_allowed(),
             "latency_links" => {
                 "a list of { from = <VM id>, to = <VM id>, delay = <a delay as for latency> }, \
@@ -492,6 +498,18 @@ mod tests {
         let latency = read("latency", "{ kind = \"constant\", ms = 5 }").unwrap();
         assert_eq!(latency["ms"], V::Integer(5));
         assert_eq!(read("latency", "constant"), None);
+    }
+
+    #[test]
+    fn vector_clocks_take_true_or_false_and_are_on_by_default() {
+        let vc = key("vector_clocks");
+        assert_eq!(from_text(vc, "false"), Some(V::Boolean(false)));
+        for not_a_boolean in ["no", "off", "0", "False"] {
+            assert_eq!(from_text(vc, not_a_boolean), None, "{not_a_boolean}");
+        }
+        assert!(check_kind(vc, &V::Integer(0)).is_err());
+        assert_eq!(vc.default_text(), "true");
+        assert_eq!(vc.env_var(), "LOGICAL_CLOCKS_VECTOR_CLOCKS");
     }
 
     #[test]

@@ -446,6 +446,28 @@ mod tests {
     }
 
     #[test]
+    fn vector_clocks_can_be_left_out_from_the_environment_and_nothing_else() {
+        let mut layers = Layers::default();
+        assert!(layers.settings().vector_clocks, "on by default");
+        let vars = env(&[("LOGICAL_CLOCKS_VECTOR_CLOCKS", "false")]);
+        layers.read_environment(vars).unwrap();
+        assert!(!layers.settings().vector_clocks);
+        assert_eq!(
+            layers.origin("vector_clocks"),
+            Some(&Origin::Env("LOGICAL_CLOCKS_VECTOR_CLOCKS".into()))
+        );
+        let error = Layers::default()
+            .read_environment(env(&[("LOGICAL_CLOCKS_VECTOR_CLOCKS", "no")]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "setting `vector_clocks` = \"no\" (from environment variable \
+             LOGICAL_CLOCKS_VECTOR_CLOCKS) is not allowed: true or false"
+        );
+    }
+
+    #[test]
     fn layers_override_in_order_and_remember_their_source() {
         let (_dir, path) = file("vm_count = 4\nruntime = 2\n");
         let mut layers = Layers::default();

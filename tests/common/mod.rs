@@ -155,8 +155,10 @@ pub struct Checked {
 /// `rate × runtime` times (`runtime_secs`: the full run length; `None` for
 /// an interrupted run), every `stop` line's counters match its lines, no
 /// receive is stamped before its send (one clock stamps every line of a
-/// run), and every message is received, left in a queue or dropped. WARN
-/// lines are allowed (and skipped); ERRO lines and unknown events are not.
+/// run), every message is received, left in a queue or dropped, and the
+/// vector clocks obey their rules ([`check_vector_clocks`]; none at all if
+/// `settings.toml` says `vector_clocks = false`). WARN lines are allowed
+/// (and skipped); ERRO lines and unknown events are not.
 pub fn check_logs(
     run_dir: &Path,
     logs: &BTreeMap<u64, Vec<Line>>,
@@ -251,7 +253,97 @@ pub fn check_logs(
         checked.received + checked.left_in_queues + checked.dropped,
         "every message is received, left in a queue, or counted as dropped"
     );
+    if recorded_vector_clocks(run_dir) {
+        check_vector_clocks(logs);
+    } else {
+        assert_no_vector_clocks(logs);
+    }
     checked
+}
+
+/// Whether the run's `settings.toml` has it keep vector clocks (the default).
+pub fn recorded_vector_clocks(run_dir: &Path) -> bool {
+    let text = std::fs::read_to_string(run_dir.join("settings.toml")).unwrap();
+    let value: toml::Table = toml::from_str(&text).unwrap();
+    value
+        .get("vector_clocks")
+        .is_none_or(|v| v.as_bool().expect("vector_clocks is a boolean"))
+}
+
+/// A line's `vc`: one entry per VM, in id order.
+pub fn vc_of(line: &Line) -> Vec<u64> {
+    line.keys
+        .get("vc")
+        .unwrap_or_else(|| panic!("line {} has no `vc`: {line:?}", line.number))
+        .split(' ')
+        .map(|e| {
+            e.parse()
+                .unwrap_or_else(|_| panic!("line {}: bad `vc` entry {e:?}", line.number))
+        })
+        .collect()
+}
+
+/// Checks every event line's `vc` against the vector-clock rules, from the
+/// lines alone (no code of the crate): one entry per VM; the own entry is
+/// the VM's count of events so far; a send or internal event adds one to
+/// its own entry and changes nothing else; a receive is the entry-wise max
+/// of the VM's previous `vc` and the `vc` of the matching `send` line, plus
+/// one in its own entry. Returns the number of events checked.
+pub fn check_vector_clocks(logs: &BTreeMap<u64, Vec<Line>>) -> u64 {
+    let n = logs.len();
+    let is_event = |l: &&Line| {
+        l.level == "INFO" && ["send", "receive", "internal"].contains(&l.message.as_str())
+    };
+    let mut send_vc: HashMap<(u64, u64), Vec<u64>> = HashMap::new();
+    for (&vm, lines) in logs {
+        for line in lines
+            .iter()
+            .filter(is_event)
+            .filter(|l| l.message == "send")
+        {
+            send_vc.insert((vm, line.get("seq")), vc_of(line));
+        }
+    }
+    let mut checked = 0;
+    for (&vm, lines) in logs {
+        let own = vm as usize - 1;
+        let mut before = vec![0; n];
+        for (count, line) in lines.iter().filter(is_event).enumerate() {
+            let after = vc_of(line);
+            let at = format!("vm-{vm}.log:{} ({})", line.number, line.message);
+            assert_eq!(after.len(), n, "{at}: one entry per VM");
+            let mut expected = before.clone();
+            if line.message == "receive" {
+                let sent = &send_vc[&(line.get("from"), line.get("seq"))];
+                for (e, s) in expected.iter_mut().zip(sent) {
+                    *e = (*e).max(*s);
+                }
+            }
+            expected[own] += 1;
+            assert_eq!(after, expected, "{at}: vc after {before:?}");
+            assert_eq!(
+                after[own],
+                count as u64 + 1,
+                "{at}: own entry is the event count"
+            );
+            before = after;
+            checked += 1;
+        }
+    }
+    checked
+}
+
+/// No line of a run that keeps no vector clocks has a `vc`.
+pub fn assert_no_vector_clocks(logs: &BTreeMap<u64, Vec<Line>>) {
+    for (vm, lines) in logs {
+        for line in lines {
+            assert!(
+                !line.keys.contains_key("vc"),
+                "vm-{vm}.log:{} has a `vc` in a run without vector clocks",
+                line.number
+            );
+        }
+    }
 }
 
 /// Waits until every VM of a live run has logged `start` and returns the
@@ -371,19 +463,19 @@ pub fn framed(payload: &[u8]) -> Vec<u8> {
     [&(payload.len() as u32).to_be_bytes()[..], payload].concat()
 }
 
-/// A hello frame's payload: protocol version, run token, VM id.
+/// A hello frame's payload: this protocol version, run token, VM id.
 pub fn hello_payload(token: u64, vm: u32) -> Vec<u8> {
-    use logical_clocks::messages::{Frame, PROTOCOL_VERSION};
-    Frame::Hello {
-        version: PROTOCOL_VERSION,
-        token,
-        vm,
-    }
-    .encode()
-    .to_vec()
+    hello_payload_of_version(logical_clocks::messages::PROTOCOL_VERSION, token, vm)
 }
 
-/// A data frame's payload: message 1 of VM `from`, clock 1.
+/// A hello frame's payload as a peer speaking protocol `version` sends it.
+pub fn hello_payload_of_version(version: u16, token: u64, vm: u32) -> Vec<u8> {
+    logical_clocks::messages::Frame::Hello { version, token, vm }
+        .encode()
+        .to_vec()
+}
+
+/// A data frame's payload: message 1 of VM `from`, clock 1, no vector clock.
 pub fn data_payload(from: u32) -> Vec<u8> {
     use logical_clocks::messages::Frame;
     use logical_clocks::model::Message;
@@ -391,6 +483,7 @@ pub fn data_payload(from: u32) -> Vec<u8> {
         from,
         seq: 1,
         lc: 1,
+        vc: Vec::new(),
     };
     Frame::Data {
         message,

@@ -89,6 +89,9 @@ pub struct BridgeSetup {
     /// Every other VM and where its bridge is.
     pub peers: Vec<(VmId, PeerAddress)>,
     pub token: u64,
+    /// Whether the run keeps vector clocks: every data frame must then
+    /// carry one entry per VM, and none otherwise.
+    pub vector_clocks: bool,
     pub latency: Latency,
     /// Seeds the delays this bridge draws for its incoming links.
     pub delay_seed: u64,
@@ -133,7 +136,7 @@ impl Bridge {
         let stranger_cap = setup.listener.as_ref().map_or(0, |l| l.stranger_cap);
         Self {
             delay_rng: StdRng::seed_from_u64(setup.delay_seed),
-            table: ConnectionTable::new(setup.vm_id, peers, setup.token),
+            table: ConnectionTable::new(setup.vm_id, peers, setup.token, setup.vector_clocks),
             gate: HandshakeGate::new(stranger_cap, dialing_in.count()),
             accepting: None,
             warnings: WarnLimiter::default(),
@@ -318,6 +321,7 @@ impl Handler<Transmit> for Bridge {
             message,
             sent_at,
         } = transmit;
+        let seq = message.seq;
         let frame = Frame::Data { message, sent_at }.encode();
         for peer in to {
             let sent = self
@@ -326,8 +330,7 @@ impl Handler<Transmit> for Bridge {
                 .is_some_and(|link| link.send(frame.clone()));
             if !sent && self.table.undeliverable(peer) {
                 self.warn(&format!(
-                    "no open connection to VM {peer}; message {} dropped",
-                    message.seq
+                    "no open connection to VM {peer}; message {seq} dropped"
                 ));
             }
         }

@@ -76,6 +76,7 @@ impl Supervisor {
                 listener,
                 peers,
                 token: self.token,
+                vector_clocks: self.spec.vector_clocks,
                 latency: self.spec.latency.clone(),
                 delay_seed: derive_seed(self.spec.seed, DELAY_STREAM + u64::from(id)),
                 vm: VmInbox {
@@ -112,6 +113,7 @@ impl Supervisor {
                 self.spec.vm_count,
                 self.spec.seed,
                 self.spec.internal_probability,
+                self.spec.vector_clocks,
             );
             let setup = VmSetup {
                 core: VmCore::new(model),
