@@ -52,6 +52,10 @@ struct ExperimentArgs {
     /// Run every trial on virtual time.
     #[arg(long)]
     virtual_time: bool,
+    /// After each real-time trial, run its virtual-time twin (same seed and settings) and
+    /// compare the two event by event: twins.csv and a section of report.md.
+    #[arg(long)]
+    twins: bool,
     /// Keep each trial's VM logs gzipped (vm-<id>.log.gz), compressed once the trial is
     /// analysed; `analyze` reads them as they are.
     #[arg(long)]
@@ -89,6 +93,10 @@ struct AnalyzeArgs {
     /// one self-contained page.
     #[arg(long)]
     html: bool,
+    /// Compare two runs event by event, timestamps ignored (a real run and its virtual-time
+    /// twin, say) and write nothing; exit 0 when identical, 1 when they differ.
+    #[arg(long, num_args = 2, value_names = ["RUN_A", "RUN_B"])]
+    compare: Option<Vec<PathBuf>>,
 }
 
 /// The run's flags. Values are kept as text and read by the settings' own
@@ -132,6 +140,9 @@ fn main() -> ExitCode {
 const UNHEALTHY_RUN: u8 = 1;
 
 fn analyze(args: &AnalyzeArgs) -> ExitCode {
+    if let Some(pair) = &args.compare {
+        return compare(pair, args);
+    }
     let mut out = Output::stdout();
     let runs = if args.runs.is_empty() {
         let log_dir = match &args.log_dir {
@@ -209,6 +220,25 @@ fn html_line(page: &analysis::HtmlReport) -> String {
     )
 }
 
+/// `analyze --compare A B`: like diff(1), 0 when the runs made the same events, 1 when not,
+/// 2 when they cannot be read.
+fn compare(pair: &[PathBuf], args: &AnalyzeArgs) -> ExitCode {
+    if !args.runs.is_empty() {
+        return fail(
+            USAGE_ERROR,
+            &"--compare takes exactly two run directories (RUN_A RUN_B); give no other RUN_DIR",
+        );
+    }
+    let mut out = Output::stdout();
+    match analysis::compare_runs(&pair[0], &pair[1]) {
+        Ok(comparison) => {
+            out.print(comparison.render());
+            out.exit(if comparison.identical() { 0 } else { 1 })
+        }
+        Err(e) => fail(USAGE_ERROR, &e),
+    }
+}
+
 /// `experiment`: a bad plan, or trials that would not fit under the open-file limit together,
 /// is a usage error (2) before anything runs; a study with a failed
 /// or unhealthy trial is still written, and exits 1.
@@ -230,6 +260,7 @@ fn study(args: &ExperimentArgs) -> ExitCode {
         jobs: args.jobs.into(),
         virtual_time: args.virtual_time,
         log_dir,
+        twins: args.twins,
         compress_logs: args.compress_logs,
     };
     match experiment::run_study(&loaded, &options) {
@@ -243,9 +274,11 @@ fn study(args: &ExperimentArgs) -> ExitCode {
                 out.exit(1)
             }
         }
-        Err(e @ (ExperimentError::StudyDir { .. } | ExperimentError::FileLimit(_))) => {
-            fail(USAGE_ERROR, &e)
-        }
+        Err(
+            e @ (ExperimentError::StudyDir { .. }
+            | ExperimentError::FileLimit(_)
+            | ExperimentError::TwinsOnVirtualTime),
+        ) => fail(USAGE_ERROR, &e),
         Err(e) => fail(1, &e),
     }
 }

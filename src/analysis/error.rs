@@ -31,6 +31,12 @@ pub enum AnalysisError {
     },
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
+    #[error("{}:{line}: not a line of the log contract ({reason}); `analyze` reports every such line", path.display())]
+    Unreadable {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
     #[error("cannot draw {path}: {detail}")]

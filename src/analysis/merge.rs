@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use super::error::AnalysisError;
 use super::parse::parse_line;
-use super::record::Record;
+use super::record::{Body, Record, Tick};
 use crate::vm_log::VmLog;
 
 /// One item of the merged stream. `file` indexes the log list the merge was built from and
@@ -158,5 +158,48 @@ impl TimeMerge {
                 }
             }
         }
+    }
+}
+
+/// One VM's ticks in file order (its program order), for reading two runs side by side
+/// ([`super::compare_runs`]). Other lines are skipped; a line that cannot be parsed is an error,
+/// since the ticks after it could not be paired with confidence.
+pub struct Ticks {
+    path: PathBuf,
+    merge: TimeMerge,
+}
+
+impl Ticks {
+    pub fn open(log: &VmLog) -> Result<Ticks, AnalysisError> {
+        Ok(Ticks {
+            path: log.path.clone(),
+            merge: TimeMerge::open(std::slice::from_ref(log))?,
+        })
+    }
+
+    /// The next tick and its time (microseconds since the Unix epoch), or `None` at the end.
+    pub fn next_tick(&mut self) -> Result<Option<(i64, Tick)>, AnalysisError> {
+        while let Some(item) = self.merge.next_item()? {
+            match item {
+                Merged::Record {
+                    record:
+                        Record {
+                            time_us,
+                            body: Body::Tick(tick),
+                            ..
+                        },
+                    ..
+                } => return Ok(Some((time_us, tick))),
+                Merged::Malformed { line, reason, .. } => {
+                    return Err(AnalysisError::Unreadable {
+                        path: self.path.clone(),
+                        line,
+                        reason,
+                    })
+                }
+                Merged::Record { .. } | Merged::Unterminated { .. } => {}
+            }
+        }
+        Ok(None)
     }
 }

@@ -30,6 +30,8 @@
 //! - `html/`: `report.html`, the run's interactive space-time diagram with its causal cones,
 //!   the report and the plots in one self-contained page (`analyze --html`).
 //! - `shiviz.rs`: the ShiViz log format (pure).
+//! - `compare.rs`: two runs of the same settings (a real run and its virtual-time twin) compared
+//!   tick by tick, timestamps ignored (pure); [`compare_runs`] feeds it both runs' logs.
 //!
 //! [`analyze_run`] and [`export_shiviz`] (one ShiViz log for several runs) are the drivers, and
 //! the only places that open output files; [`causal_history`] makes the causal pass alone for
@@ -43,6 +45,7 @@ mod analyzer;
 mod causal_cone;
 mod causal_order;
 mod check;
+mod compare;
 mod concurrency;
 mod csv;
 mod drift;
@@ -75,6 +78,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 pub use causal_cone::{Cone, EventId, History};
+pub use compare::{Divergence, Headline, RunComparison, VmComparison};
 pub use error::AnalysisError;
 pub use html::{write_html_report, HtmlReport};
 pub use parse::{parse_line, ParseError};
@@ -397,6 +401,54 @@ fn causal_pass(run: &RunInput, mut out: impl FnMut(Released)) -> Result<(), Anal
     }
     order.finish(&mut out);
     Ok(())
+}
+
+/// Compares two runs tick by tick, timestamps ignored (see [`RunComparison`]): each VM's two logs
+/// are read in lockstep, one tick of each at a time, so memory does not grow with the runs. A
+/// VM only one run has counts every tick as differing. Times are seconds since each run's first
+/// line, as in `events.csv`.
+pub fn compare_runs(a: &Path, b: &Path) -> Result<RunComparison, AnalysisError> {
+    let logs = [run_dir::vm_logs(a)?, run_dir::vm_logs(b)?];
+    let origins = [
+        TimeMerge::open(&logs[0])?.peek_time().unwrap_or(0),
+        TimeMerge::open(&logs[1])?.peek_time().unwrap_or(0),
+    ];
+    let mut ids: Vec<u32> = logs.iter().flatten().map(|log| log.vm).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut vms = Vec::with_capacity(ids.len());
+    for vm in ids {
+        let open = |side: usize| {
+            logs[side]
+                .iter()
+                .find(|log| log.vm == vm)
+                .map(merge::Ticks::open)
+                .transpose()
+        };
+        let mut readers = [open(0)?, open(1)?];
+        let mut differ = compare::VmDiffer::new(vm);
+        loop {
+            let mut next = [None, None];
+            for (slot, reader) in next.iter_mut().zip(&mut readers) {
+                if let Some(reader) = reader {
+                    *slot = reader.next_tick()?;
+                }
+            }
+            if next.iter().all(Option::is_none) {
+                break;
+            }
+            let [a, b] = &next;
+            differ.pair([
+                a.as_ref().map(|(t, tick)| (t - origins[0], tick)),
+                b.as_ref().map(|(t, tick)| (t - origins[1], tick)),
+            ]);
+        }
+        vms.push(differ.finish());
+    }
+    Ok(RunComparison {
+        runs: [a.to_path_buf(), b.to_path_buf()],
+        vms,
+    })
 }
 
 /// A table with one row per run, to compare runs.

@@ -112,7 +112,8 @@ fn analyse(trial_dir: &Path) -> Result<(PathBuf, RunAnalysis), KeptTrialError> {
     let mut runs = Vec::new();
     for entry in std::fs::read_dir(trial_dir).map_err(read_error)? {
         let path = entry.map_err(read_error)?.path();
-        if path.is_dir() {
+        // A `--twins` study keeps each trial's twin beside its run: not the trial's run.
+        if path.is_dir() && !path.ends_with(super::twins::TWIN_DIR) {
             runs.push(path);
         }
     }

@@ -16,12 +16,15 @@
 //! - `prediction.rs`: the queueing model's prediction ([`crate::queueing`]) next to each
 //!   trial's measurement, the report's table of it and `prediction.csv` (pure).
 //! - `plots.rs`: the comparison plots; `prediction_plot.rs`: prediction against measurement.
+//! - `twins.rs`: with `--twins`, each real-time trial's virtual-time twin, compared with it;
+//!   `twins.csv` and the report's section on them.
 //!
 //! [`run_study`] is the driver and the one place that writes the study directory:
 //! `<log-dir>/study-<UTC timestamp>/` (so studies sort in time order, like runs) holding
 //! `plan.toml`, `study.csv`, `variations.csv`, `prediction.csv`, `report.md`, the plots, and
 //! under `trials/`
-//! every trial's run directory (`trials/<variation>-<n>/<run id>/`).
+//! every trial's run directory (`trials/<variation>-<n>/<run id>/`), and with `--twins`,
+//! `twins.csv` and each twin's run directory (`trials/<variation>-<n>/virtual/<run id>/`).
 
 mod concurrency;
 mod figures;
@@ -35,6 +38,7 @@ mod record;
 mod report;
 mod tables;
 mod trials;
+mod twins;
 
 pub use concurrency::{PairPoint, TrialCausality};
 pub use figures::{Figure, Spread, TrialFigures, VmPoint};
@@ -42,6 +46,7 @@ pub use kept::{recompute_study, KeptStudy, KeptTrial, KeptTrialError};
 pub use plan::{parse as parse_plan, trial_seed, Plan, PlanError, Trial, Variation};
 pub use prediction::{Measured, TrialPrediction, VmComparison};
 pub use record::{TrialRecord, TrialStatus, VariationRow};
+pub use twins::{TwinRecord, TwinStatus, TWINS_CSV};
 
 use crate::run_dir;
 use std::io::{self, Write as _};
@@ -69,6 +74,8 @@ pub enum ExperimentError {
     Write { path: PathBuf, source: io::Error },
     #[error("cannot draw {path}: {detail}")]
     Plot { path: PathBuf, detail: String },
+    #[error("--twins compares each real-time trial with a virtual-time twin, so it cannot be used with --virtual-time (which runs every trial on virtual time); drop one of them")]
+    TwinsOnVirtualTime,
 }
 
 /// A checked plan, with its text (copied into the study) and where it came from.
@@ -110,6 +117,8 @@ pub struct StudyOptions {
     pub virtual_time: bool,
     /// The study directory is made under this one.
     pub log_dir: PathBuf,
+    /// After each real-time trial, run its virtual-time twin and compare the two (`twins.csv`).
+    pub twins: bool,
     /// Keep each trial's VM logs gzipped (`vm-<id>.log.gz`), compressed once the trial is
     /// analysed; `analyze` reads them as they are.
     pub compress_logs: bool,
@@ -121,6 +130,8 @@ pub struct Study {
     pub dir: PathBuf,
     pub records: Vec<TrialRecord>,
     pub rows: Vec<VariationRow>,
+    /// One per trial, in plan order, when the study ran with twins; else empty.
+    pub twins: Vec<TwinRecord>,
     /// The files written into the study directory.
     pub files: Vec<PathBuf>,
 }
@@ -147,6 +158,9 @@ pub const REPORT: &str = "report.md";
 /// Runs every trial of the plan and writes the study directory. Failed trials are recorded,
 /// not fatal; an error here means the study directory itself could not be written.
 pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, ExperimentError> {
+    if options.twins && options.virtual_time {
+        return Err(ExperimentError::TwinsOnVirtualTime);
+    }
     check_file_limit(&loaded.plan, options)?;
     let began = Instant::now();
     let started = crate::timestamp::Rfc3339(crate::logging::wall_clock_micros() as i64).to_string();
@@ -193,9 +207,10 @@ pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, E
         jobs: options.jobs.max(1),
         virtual_time: options.virtual_time,
         trials_dir: dir.join("trials"),
+        twins: options.twins,
         compress_logs: options.compress_logs,
     };
-    let records = trials::run_all(&trials, &runner);
+    let (records, twins) = trials::run_all(&trials, &runner);
     let rows = record::variation_rows(plan, &records);
 
     write(STUDY_CSV, &tables::study_csv(&records))?;
@@ -217,12 +232,18 @@ pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, E
         started: &started,
         wall_s: began.elapsed().as_secs_f64(),
     };
-    write(REPORT, &report::render(&context, &rows, &records))?;
+    let mut report = report::render(&context, &rows, &records);
+    if options.twins {
+        write(TWINS_CSV, &twins::twins_csv(&twins))?;
+        report.push_str(&twins::report_section(&twins, &dir));
+    }
+    write(REPORT, &report)?;
     files.extend(plots.iter().map(|(file, _)| dir.join(file)));
     Ok(Study {
         dir,
         records,
         rows,
+        twins,
         files,
     })
 }
@@ -252,6 +273,9 @@ fn flags(options: &StudyOptions) -> String {
     let mut flags = format!("--jobs {}", options.jobs.max(1));
     if options.virtual_time {
         flags.push_str(" --virtual-time");
+    }
+    if options.twins {
+        flags.push_str(" --twins");
     }
     if options.compress_logs {
         flags.push_str(" --compress-logs");

@@ -20,13 +20,17 @@
 //! could not be compressed) becomes a record saying so and the study carries on. Ctrl-C (or
 //! SIGTERM, SIGHUP) stops the running trials in order (each run handles it) and the trials not
 //! yet started are recorded as not run.
+//!
+//! With twins asked for, the worker that ran a trial then runs its virtual-time twin
+//! ([`super::twins::run_twin`]) through the same [`make_run`], so trial and twin are made alike.
 
 use super::plan::Trial;
 use super::prediction::{self, TrialPrediction};
 use super::progress;
 use super::record::{TrialRecord, TrialStatus};
-use crate::analysis::{self, AnalyzeOptions, Summary};
-use crate::run::{self, RunOptions};
+use super::twins::{self, TwinRecord};
+use crate::analysis::{self, AnalyzeOptions, RunAnalysis, Summary};
+use crate::run::{self, RunOptions, RunOutcome};
 use crate::settings::Overrides;
 use std::fs::File;
 use std::io::{BufReader, Write as _};
@@ -47,22 +51,27 @@ pub struct Runner {
     pub trials_dir: PathBuf,
     /// Gzip each trial's VM logs once it is analysed.
     pub compress_logs: bool,
+    /// After each real-time trial, run its virtual-time twin and compare the two.
+    pub twins: bool,
 }
 
 enum Event {
     Started(usize),
     Done(usize, Box<TrialRecord>),
+    Twin(usize, Box<TwinRecord>),
 }
 
 /// How often a progress line is printed while nothing else happens.
 const PROGRESS_EVERY: Duration = Duration::from_secs(15);
 
-/// Runs every trial and returns their records in the given order; progress goes to stderr.
-pub fn run_all(trials: &[&Trial], runner: &Runner) -> Vec<TrialRecord> {
+/// Runs every trial and returns their records in the given order, with their twins' when the
+/// runner asks for twins (else none); progress goes to stderr.
+pub fn run_all(trials: &[&Trial], runner: &Runner) -> (Vec<TrialRecord>, Vec<TwinRecord>) {
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let (events, inbox) = mpsc::channel();
     let mut records: Vec<Option<TrialRecord>> = vec![None; trials.len()];
+    let mut twins: Vec<Option<TwinRecord>> = vec![None; trials.len()];
     std::thread::scope(|scope| {
         for _ in 0..runner.jobs.clamp(1, trials.len().max(1)) {
             let (events, next, stop) = (events.clone(), &next, &stop);
@@ -78,7 +87,12 @@ pub fn run_all(trials: &[&Trial], runner: &Runner) -> Vec<TrialRecord> {
                 if interrupted {
                     stop.store(true, Ordering::SeqCst);
                 }
+                let twin = (runner.twins && !stop.load(Ordering::SeqCst))
+                    .then(|| twins::run_twin(trial, &record, runner));
                 let _ = events.send(Event::Done(i, Box::new(record)));
+                if let Some(twin) = twin {
+                    let _ = events.send(Event::Twin(i, Box::new(twin)));
+                }
             });
         }
         drop(events);
@@ -90,16 +104,29 @@ pub fn run_all(trials: &[&Trial], runner: &Runner) -> Vec<TrialRecord> {
                     board.done(i, &record);
                     records[i] = Some(*record);
                 }
+                Ok(Event::Twin(i, twin)) => {
+                    board.twin(i, &twin);
+                    twins[i] = Some(*twin);
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => board.status(),
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
     });
-    records
+    let twins = match runner.twins {
+        false => Vec::new(),
+        true => twins
+            .into_iter()
+            .zip(trials)
+            .map(|(twin, trial)| twin.unwrap_or_else(|| TwinRecord::not_run(trial)))
+            .collect(),
+    };
+    let records = records
         .into_iter()
         .zip(trials)
         .map(|(record, trial)| record.unwrap_or_else(|| TrialRecord::not_run(trial)))
-        .collect()
+        .collect();
+    (records, twins)
 }
 
 /// Runs and analyses one trial; the flag says the run was interrupted by a signal.
@@ -114,28 +141,10 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
         virtual_time: runner.virtual_time,
         ..Overrides::default()
     };
-    let attempt = panic::catch_unwind(AssertUnwindSafe(|| {
-        let spec = trial
-            .settings
-            .with_overrides(&overrides)
-            .resolve(|| trial.spec.seed)
-            .map_err(|e| e.to_string())?;
-        let outcome = run::run(spec, RunOptions::default()).map_err(|e| e.to_string())?;
-        // Logs known to be incomplete are not analysed: the figures could
-        // not be trusted, and on a full disk the analysis's own files
-        // would fail too, hiding the cause.
-        let analysis = match &outcome.log_failure {
-            Some(failure) => Err(format!("the logs are incomplete: {failure}")),
-            None => analysis::analyze_run(&outcome.run_dir, &AnalyzeOptions::default())
-                .map_err(|e| format!("analysis of {}: {e}", outcome.run_dir.display())),
-        };
-        Ok::<_, String>((outcome, analysis))
-    }));
     let mut interrupted = false;
-    record.status = match attempt {
-        Err(panic) => TrialStatus::Failed(format!("the run panicked: {}", panic_text(&panic))),
-        Ok(Err(why)) => TrialStatus::Failed(why),
-        Ok(Ok((outcome, analysis))) => {
+    record.status = match make_run(trial, &overrides) {
+        Err(why) => TrialStatus::Failed(why),
+        Ok((outcome, analysis)) => {
             record.run_dir = Some(outcome.run_dir.clone());
             interrupted = outcome.interrupted.is_some();
             match analysis {
@@ -165,6 +174,35 @@ fn run_one(trial: &Trial, runner: &Runner) -> (TrialRecord, bool) {
     (record, interrupted)
 }
 
+/// A run made, and the analysis of its logs or why there is none.
+pub(super) type MadeRun = (RunOutcome, Result<RunAnalysis, String>);
+
+/// Runs `trial`'s settings with `overrides` and analyses the logs. A run that cannot start, or
+/// panics, is the error; the trial's twin is made by the same call.
+pub(super) fn make_run(trial: &Trial, overrides: &Overrides) -> Result<MadeRun, String> {
+    let attempt = panic::catch_unwind(AssertUnwindSafe(|| {
+        let spec = trial
+            .settings
+            .with_overrides(overrides)
+            .resolve(|| trial.spec.seed)
+            .map_err(|e| e.to_string())?;
+        let outcome = run::run(spec, RunOptions::default()).map_err(|e| e.to_string())?;
+        // Logs known to be incomplete are not analysed: the figures could
+        // not be trusted, and on a full disk the analysis's own files
+        // would fail too, hiding the cause.
+        let analysis = match &outcome.log_failure {
+            Some(failure) => Err(format!("the logs are incomplete: {failure}")),
+            None => analysis::analyze_run(&outcome.run_dir, &AnalyzeOptions::default())
+                .map_err(|e| format!("analysis of {}: {e}", outcome.run_dir.display())),
+        };
+        Ok::<_, String>((outcome, analysis))
+    }));
+    match attempt {
+        Err(panic) => Err(format!("the run panicked: {}", panic_text(&panic))),
+        Ok(made) => made,
+    }
+}
+
 /// The queueing model's prediction for the trial, held against its summary and the queue
 /// growth over the second half of the run (from the `events.csv` the analysis just wrote).
 /// `None` if that file cannot be read: the table then counts one trial fewer.
@@ -181,7 +219,7 @@ fn predict(trial: &Trial, run_dir: &Path, summary: &Summary) -> Option<TrialPred
 
 /// Puts the run's VM logs in their kept form, gzip, whatever became of the trial: a failed
 /// trial's logs are evidence too.
-fn compress_logs(run_dir: &Path) -> Result<(), String> {
+pub(super) fn compress_logs(run_dir: &Path) -> Result<(), String> {
     for log in analysis::vm_logs(run_dir).map_err(|e| e.to_string())? {
         log.compress().map_err(|e| e.to_string())?;
     }
@@ -274,6 +312,19 @@ impl<'a> Board<'a> {
             record.number,
             record.wall.as_secs_f64(),
             self.left()
+        );
+    }
+
+    /// One line when a trial's twin has been compared.
+    fn twin(&self, i: usize, twin: &TwinRecord) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "[{}/{}] twin of {} #{}: {}",
+            i + 1,
+            self.trials.len(),
+            twin.variation,
+            twin.number,
+            twin.verdict()
         );
     }
 
