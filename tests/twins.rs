@@ -204,29 +204,21 @@ fn experiment(plan: &str, flags: &[&str]) -> (Output, tempfile::TempDir) {
     (output, dir)
 }
 
-/// Tick lines (send, receive, internal) in a run's logs.
+/// Tick events (send, receive, internal) in a run, as its `events.csv` lists them.
 fn ticks_in(run: &Path) -> usize {
-    fs::read_dir(run)
+    fs::read_to_string(run.join("events.csv"))
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .map(|p| {
-            fs::read_to_string(p)
-                .unwrap()
-                .lines()
-                .filter(|l| {
-                    [" INFO send,", " INFO receive,", " INFO internal,"]
-                        .iter()
-                        .any(|k| l.contains(k))
-                })
-                .count()
+        .lines()
+        .filter(|row| {
+            let kind = row.split(',').nth(3).unwrap_or("");
+            ["send", "receive", "internal"].contains(&kind)
         })
-        .sum()
+        .count()
 }
 
 #[test]
 fn twins_run_beside_every_real_trial_and_are_compared() {
-    let (output, dir) = experiment(TINY, &["--jobs", "2", "--twins"]);
+    let (output, dir) = experiment(TINY, &["--jobs", "2", "--twins", "--compress-logs"]);
     let stderr = text(&output.stderr);
     assert_eq!(
         output.status.code(),
@@ -270,10 +262,15 @@ fn twins_run_beside_every_real_trial_and_are_compared() {
             Some(trial_dir.join("virtual").as_path()),
             "{csv}"
         );
-        // The twin ran on the virtual clock and was analysed like a trial.
-        let log = fs::read_to_string(twin.join("vm-1.log")).unwrap();
-        assert!(log.starts_with("2000-01-01T00:00:00"), "{log}");
+        // The twin ran on the virtual clock, was analysed like a trial, and its logs were
+        // kept gzipped like the trial's.
+        let events_csv = fs::read_to_string(twin.join("events.csv")).unwrap();
+        let first_row = events_csv.lines().nth(1).unwrap();
+        assert!(first_row.starts_with("2000-01-01T00:00:00"), "{first_row}");
         assert!(twin.join("summary.json").is_file());
+        for run in [&real, &twin] {
+            assert!(run.join("vm-1.log.gz").is_file(), "{run:?}");
+        }
         // Same settings: same seed and rates.
         let settings = |run: &Path| {
             let text = fs::read_to_string(run.join("settings.toml")).unwrap();
@@ -352,6 +349,15 @@ fn twins_run_beside_every_real_trial_and_are_compared() {
         report.contains("--twins"),
         "the repeat command keeps --twins: {report}"
     );
+
+    // A kept study with twins recomputes from each trial's own run, not its twin.
+    let kept = logical_clocks::experiment::recompute_study(&study).unwrap();
+    assert_eq!(kept.trials.len(), 3);
+    for trial in &kept.trials {
+        let (run_dir, analysis) = trial.analysis.as_ref().unwrap();
+        assert!(!run_dir.ends_with("virtual"), "{run_dir:?}");
+        assert!(analysis.is_healthy(), "{run_dir:?}");
+    }
 }
 
 #[test]
