@@ -3,25 +3,8 @@
 
 mod common;
 
-use common::binary;
+use common::{binary, run_experiment as experiment};
 use std::path::{Path, PathBuf};
-use std::process::Output;
-
-/// Runs `experiment` on `plan` (TOML) with extra flags; the study goes under `<dir>/studies`.
-fn experiment(plan: &str, flags: &[&str]) -> (Output, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("plan.toml");
-    std::fs::write(&path, plan).unwrap();
-    let output = binary()
-        .arg("experiment")
-        .arg(&path)
-        .arg("--log-dir")
-        .arg(dir.path().join("studies"))
-        .args(flags)
-        .output()
-        .unwrap();
-    (output, dir)
-}
 
 fn only_entry(dir: &Path) -> PathBuf {
     let entries: Vec<PathBuf> = std::fs::read_dir(dir)

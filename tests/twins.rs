@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::binary;
+use common::{binary, run_experiment as experiment};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -187,22 +187,6 @@ name = "already-virtual"
 trials = 1
 virtual_time = true
 "#;
-
-/// Runs `experiment` on `plan` with extra flags; the study goes under `<tmp>/studies`.
-fn experiment(plan: &str, flags: &[&str]) -> (Output, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("plan.toml");
-    fs::write(&path, plan).unwrap();
-    let output = binary()
-        .arg("experiment")
-        .arg(&path)
-        .arg("--log-dir")
-        .arg(dir.path().join("studies"))
-        .args(flags)
-        .output()
-        .unwrap();
-    (output, dir)
-}
 
 /// Tick events (send, receive, internal) in a run, as its `events.csv` lists them.
 fn ticks_in(run: &Path) -> usize {

@@ -9,6 +9,22 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Runs `experiment` on `plan` (TOML) with extra flags; the study goes under `<tmp>/studies`.
+pub fn run_experiment(plan: &str, flags: &[&str]) -> (Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.toml");
+    std::fs::write(&path, plan).unwrap();
+    let output = binary()
+        .arg("experiment")
+        .arg(&path)
+        .arg("--log-dir")
+        .arg(dir.path().join("studies"))
+        .args(flags)
+        .output()
+        .unwrap();
+    (output, dir)
+}
+
 /// The built `logical-clocks` binary.
 pub fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_logical-clocks"))
