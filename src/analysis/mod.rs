@@ -347,7 +347,8 @@ pub fn export_shiviz(run_dirs: &[PathBuf], path: &Path) -> Result<ShivizExport, 
         let mut written = Ok(());
         causal_pass(run, |r| {
             if written.is_ok() {
-                let place = format!("vm-{}.log:{}", r.event.vm, r.event.at.line);
+                // The file as it is on disk: `vm-2.log.gz:17` for a kept run.
+                let place = format!("{}:{}", run.logs[r.event.at.file].name(), r.event.at.line);
                 let description = shiviz::describe(&r.event.tick, &place);
                 written = log.event(r.event.vm, r.clock, &description);
             }
