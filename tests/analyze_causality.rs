@@ -18,9 +18,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::happened_before::{add_vector_clocks, Order};
-use logical_clocks::analysis::{
-    analyze_run, causal_history, check_run, AnalyzeOptions, EventId, Rule, RunAnalysis,
-};
+use common::{analyze_without_plots as analyze, with_line};
+use logical_clocks::analysis::{causal_history, check_run, EventId, Rule};
 use proptest::prelude::*;
 
 const VM1: &str = "\
@@ -55,16 +54,6 @@ fn write_run(logs: &[&str]) -> (tempfile::TempDir, PathBuf) {
     )
     .unwrap();
     (tmp, run)
-}
-
-fn analyze(run: &Path) -> RunAnalysis {
-    analyze_run(run, &AnalyzeOptions { plots: false }).unwrap()
-}
-
-fn with_line(text: &str, n: usize, line: &str) -> String {
-    let mut lines: Vec<&str> = text.lines().collect();
-    lines[n - 1] = line;
-    lines.join("\n") + "\n"
 }
 
 /// Every line's `, vc: ...` removed.

@@ -9,9 +9,12 @@
 //! after it arrives, so no event is logged with a message waiting.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use logical_clocks::analysis::{analyze_run, AnalyzeOptions, Rule, RunAnalysis};
+mod common;
+
+use common::{analyze_without_plots as analyze, with_line};
+use logical_clocks::analysis::{Rule, RunAnalysis};
 
 const VM1: &str = "\
 2026-11-25T17:00:00.000000Z INFO start, addr: 127.0.0.1:7001, rate: 10, vm: 1
@@ -50,17 +53,6 @@ fn write_run(vm1: &str, vm2: &str) -> (tempfile::TempDir, PathBuf) {
     fs::write(run.join("vm-2.log"), vm2).unwrap();
     fs::write(run.join("settings.toml"), SETTINGS).unwrap();
     (tmp, run)
-}
-
-fn analyze(run: &Path) -> RunAnalysis {
-    analyze_run(run, &AnalyzeOptions { plots: false }).unwrap()
-}
-
-/// Replaces line `n` (1-based) of `text`.
-fn with_line(text: &str, n: usize, line: &str) -> String {
-    let mut lines: Vec<&str> = text.lines().collect();
-    lines[n - 1] = line;
-    lines.join("\n") + "\n"
 }
 
 /// Inserts `line` so that it becomes line `n`.

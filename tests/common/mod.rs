@@ -9,6 +9,22 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// `analyze` on a run directory without plots, as the hand-made-log suites use it.
+pub fn analyze_without_plots(run: &Path) -> logical_clocks::analysis::RunAnalysis {
+    logical_clocks::analysis::analyze_run(
+        run,
+        &logical_clocks::analysis::AnalyzeOptions { plots: false },
+    )
+    .unwrap()
+}
+
+/// `text` with its line `n` (1-based) replaced by `line`.
+pub fn with_line(text: &str, n: usize, line: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[n - 1] = line;
+    lines.join("\n") + "\n"
+}
+
 /// Runs `experiment` on `plan` (TOML) with extra flags; the study goes under `<tmp>/studies`.
 pub fn run_experiment(plan: &str, flags: &[&str]) -> (Output, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
