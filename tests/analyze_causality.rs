@@ -77,16 +77,40 @@ fn the_handmade_run_keeps_every_vc_rule_and_has_the_hand_worked_counts() {
     assert!(a.is_healthy(), "{}", a.report());
     let c = a.summary().concurrency.as_ref().unwrap();
     assert_eq!(c.clocks, "logged");
-    assert_eq!((c.events, c.pairs, c.ordered, c.concurrent), (9, 36, 28, 8));
-    assert_eq!((c.concurrent_same_lc, c.lamport_ordered_concurrent), (3, 5));
-    assert_eq!(c.concurrent_fraction, 8.0 / 36.0);
-    assert_eq!(c.lamport_ordered_concurrent_fraction, 5.0 / 36.0);
+    assert_eq!(
+        (
+            c.events,
+            c.counts.pairs,
+            c.counts.ordered,
+            c.counts.concurrent
+        ),
+        (9, 36, 28, 8)
+    );
+    assert_eq!(
+        (
+            c.counts.concurrent_same_lc,
+            c.counts.lamport_ordered_concurrent
+        ),
+        (3, 5)
+    );
+    assert_eq!(c.counts.concurrent_fraction, 8.0 / 36.0);
+    assert_eq!(c.counts.lamport_ordered_concurrent_fraction, 5.0 / 36.0);
     let p = &c.vm_pairs[..];
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].vms, [1, 2]);
-    assert_eq!((p[0].pairs, p[0].ordered, p[0].concurrent), (18, 10, 8));
     assert_eq!(
-        (p[0].concurrent_same_lc, p[0].lamport_ordered_concurrent),
+        (
+            p[0].counts.pairs,
+            p[0].counts.ordered,
+            p[0].counts.concurrent
+        ),
+        (18, 10, 8)
+    );
+    assert_eq!(
+        (
+            p[0].counts.concurrent_same_lc,
+            p[0].counts.lamport_ordered_concurrent
+        ),
         (3, 5)
     );
 
@@ -119,7 +143,11 @@ fn without_vc_keys_the_clocks_are_derived_and_the_counts_the_same() {
     let c = a.summary().concurrency.as_ref().unwrap();
     assert_eq!(c.clocks, "derived");
     assert_eq!(
-        (c.ordered, c.concurrent, c.lamport_ordered_concurrent),
+        (
+            c.counts.ordered,
+            c.counts.concurrent,
+            c.counts.lamport_ordered_concurrent
+        ),
         (28, 8, 5)
     );
     assert!(a.report().contains("the logs carry no vc"));
@@ -199,7 +227,7 @@ fn a_receive_stamped_before_its_send_still_gets_the_message_clock() {
     assert!(a.is_healthy(), "{}", a.report());
     assert_eq!(a.summary().waits.before_send, 1);
     let c = a.summary().concurrency.as_ref().unwrap();
-    assert_eq!((c.ordered, c.concurrent), (28, 8));
+    assert_eq!((c.counts.ordered, c.counts.concurrent), (28, 8));
 }
 
 #[test]
@@ -320,15 +348,25 @@ fn agrees_with_brute_force(run: &Path, vms: u32, clocks: &str) {
     assert_eq!(c.clocks, clocks);
     let (pairs, ordered, concurrent, same) = order.pair_counts(None);
     assert_eq!(
-        (c.pairs, c.ordered, c.concurrent, c.concurrent_same_lc),
+        (
+            c.counts.pairs,
+            c.counts.ordered,
+            c.counts.concurrent,
+            c.counts.concurrent_same_lc
+        ),
         (pairs, ordered, concurrent, same)
     );
-    assert_eq!(c.lamport_ordered_concurrent, concurrent - same);
+    assert_eq!(c.counts.lamport_ordered_concurrent, concurrent - same);
     assert_eq!(c.vm_pairs.len(), (vms * (vms - 1) / 2) as usize);
     for p in &c.vm_pairs {
         let (pairs, ordered, concurrent, same) = order.pair_counts(Some((p.vms[0], p.vms[1])));
         assert_eq!(
-            (p.pairs, p.ordered, p.concurrent, p.concurrent_same_lc),
+            (
+                p.counts.pairs,
+                p.counts.ordered,
+                p.counts.concurrent,
+                p.counts.concurrent_same_lc
+            ),
             (pairs, ordered, concurrent, same),
             "VMs {:?}",
             p.vms

@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use super::summary::{Concurrency, VmPairConcurrency};
+use super::summary::{Concurrency, PairCounts, VmPairConcurrency};
 use super::vector_clock::VectorClock;
 
 /// The running counts of one run.
@@ -122,23 +122,19 @@ impl ConcurrencyCount {
                 let pairs = self.events[i] * self.events[j];
                 let ordered = self.seen[i * w + j] + self.seen[j * w + i];
                 let same = self.same_lc[i.min(j) * w + i.max(j)];
-                vm_pairs.push(pair_figures(a, b, pairs, ordered, same));
+                vm_pairs.push(VmPairConcurrency {
+                    vms: [a, b],
+                    counts: PairCounts::of(pairs, ordered, same),
+                });
             }
         }
         let n: u64 = self.events.iter().sum();
         let pairs = n * n.saturating_sub(1) / 2;
-        let same: u64 = vm_pairs.iter().map(|p| p.concurrent_same_lc).sum();
-        let (ordered, concurrent, lamport) = split(pairs, self.ordered, same);
+        let same: u64 = vm_pairs.iter().map(|p| p.counts.concurrent_same_lc).sum();
         Concurrency {
             clocks: clocks.to_string(),
             events: n,
-            pairs,
-            ordered,
-            concurrent,
-            concurrent_fraction: fraction(concurrent, pairs),
-            concurrent_same_lc: same,
-            lamport_ordered_concurrent: lamport,
-            lamport_ordered_concurrent_fraction: fraction(lamport, pairs),
+            counts: PairCounts::of(pairs, self.ordered, same),
             vm_pairs,
         }
     }
@@ -186,26 +182,23 @@ fn bits(mut word: u128) -> impl Iterator<Item = u32> {
     })
 }
 
-fn pair_figures(a: u32, b: u32, pairs: u64, ordered: u64, same: u64) -> VmPairConcurrency {
-    let (ordered, concurrent, lamport) = split(pairs, ordered, same);
-    VmPairConcurrency {
-        vms: [a, b],
-        pairs,
-        ordered,
-        concurrent,
-        concurrent_fraction: fraction(concurrent, pairs),
-        concurrent_same_lc: same,
-        lamport_ordered_concurrent: lamport,
-        lamport_ordered_concurrent_fraction: fraction(lamport, pairs),
+impl PairCounts {
+    /// `pairs` with `ordered` ordered and `same` sharing an `lc` (every such pair concurrent):
+    /// the concurrent ones are the rest, and Lamport's order puts all but `same` of them first.
+    fn of(pairs: u64, ordered: u64, same: u64) -> PairCounts {
+        let ordered = ordered.min(pairs);
+        let concurrent = pairs - ordered;
+        let lamport = concurrent.saturating_sub(same);
+        PairCounts {
+            pairs,
+            ordered,
+            concurrent,
+            concurrent_fraction: fraction(concurrent, pairs),
+            concurrent_same_lc: same,
+            lamport_ordered_concurrent: lamport,
+            lamport_ordered_concurrent_fraction: fraction(lamport, pairs),
+        }
     }
-}
-
-/// Of `pairs` with `ordered` ordered and `same` sharing an `lc`: the ordered, the concurrent,
-/// and the concurrent ones Lamport's order puts one first.
-fn split(pairs: u64, ordered: u64, same: u64) -> (u64, u64, u64) {
-    let ordered = ordered.min(pairs);
-    let concurrent = pairs - ordered;
-    (ordered, concurrent, concurrent.saturating_sub(same))
 }
 
 fn fraction(part: u64, whole: u64) -> f64 {
@@ -236,14 +229,37 @@ mod tests {
         count.event(1, 3, &vc("2 2"));
         count.event(2, 3, &vc("0 3"));
         let c = count.finish("derived");
-        assert_eq!((c.events, c.pairs, c.ordered, c.concurrent), (5, 10, 6, 4));
-        assert_eq!((c.concurrent_same_lc, c.lamport_ordered_concurrent), (2, 2));
-        assert_eq!(c.concurrent_fraction, 0.4);
+        assert_eq!(
+            (
+                c.events,
+                c.counts.pairs,
+                c.counts.ordered,
+                c.counts.concurrent
+            ),
+            (5, 10, 6, 4)
+        );
+        assert_eq!(
+            (
+                c.counts.concurrent_same_lc,
+                c.counts.lamport_ordered_concurrent
+            ),
+            (2, 2)
+        );
+        assert_eq!(c.counts.concurrent_fraction, 0.4);
         assert_eq!(c.vm_pairs.len(), 1);
         let p = &c.vm_pairs[0];
         assert_eq!(p.vms, [1, 2]);
-        assert_eq!((p.pairs, p.ordered, p.concurrent), (6, 2, 4));
-        assert_eq!((p.concurrent_same_lc, p.lamport_ordered_concurrent), (2, 2));
+        assert_eq!(
+            (p.counts.pairs, p.counts.ordered, p.counts.concurrent),
+            (6, 2, 4)
+        );
+        assert_eq!(
+            (
+                p.counts.concurrent_same_lc,
+                p.counts.lamport_ordered_concurrent
+            ),
+            (2, 2)
+        );
     }
 
     #[test]
@@ -262,11 +278,14 @@ mod tests {
         }
         let c = count.finish("derived");
         let n = u64::from(n);
-        assert_eq!(c.concurrent, 3 * n * n);
-        assert_eq!(c.concurrent_same_lc, 3 * n);
-        assert_eq!(c.lamport_ordered_concurrent, 3 * n * n - 3 * n);
+        assert_eq!(c.counts.concurrent, 3 * n * n);
+        assert_eq!(c.counts.concurrent_same_lc, 3 * n);
+        assert_eq!(c.counts.lamport_ordered_concurrent, 3 * n * n - 3 * n);
         for p in &c.vm_pairs {
-            assert_eq!((p.concurrent, p.concurrent_same_lc), (n * n, n));
+            assert_eq!(
+                (p.counts.concurrent, p.counts.concurrent_same_lc),
+                (n * n, n)
+            );
         }
     }
 
@@ -289,7 +308,7 @@ mod tests {
         assert_eq!(c.clocks, "logged");
         let vms: Vec<[u32; 2]> = c.vm_pairs.iter().map(|p| p.vms).collect();
         assert_eq!(vms, vec![[1, 3]]);
-        assert_eq!((c.pairs, c.concurrent), (1, 1));
+        assert_eq!((c.counts.pairs, c.counts.concurrent), (1, 1));
         assert_eq!(fraction(0, 0), 0.0);
     }
 }

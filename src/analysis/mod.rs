@@ -86,7 +86,7 @@ pub use record::{Action, Body, Kind, Level, Record, Tick};
 pub use run_dir::{newest_run, vm_logs};
 pub use run_settings::RunSettings;
 pub use summary::{
-    Check, Concurrency, Messages, Summary, VmPairConcurrency, VmSummary, WaitFigures,
+    Check, Concurrency, Messages, PairCounts, Summary, VmPairConcurrency, VmSummary, WaitFigures,
 };
 pub use vector_clock::VectorClock;
 pub use violation::{Rule, Violation};

@@ -200,13 +200,13 @@ fn concurrency(out: &mut String, c: &Concurrency, vms: usize) {
         "  {} events, {} pairs: {} ordered, {} concurrent ({}); Lamport clocks order {} \
          concurrent pairs ({} of all pairs), {} share a clock value",
         c.events,
-        c.pairs,
-        c.ordered,
-        c.concurrent,
-        percent(c.concurrent_fraction),
-        c.lamport_ordered_concurrent,
-        percent(c.lamport_ordered_concurrent_fraction),
-        c.concurrent_same_lc
+        c.counts.pairs,
+        c.counts.ordered,
+        c.counts.concurrent,
+        percent(c.counts.concurrent_fraction),
+        c.counts.lamport_ordered_concurrent,
+        percent(c.counts.lamport_ordered_concurrent_fraction),
+        c.counts.concurrent_same_lc
     );
     if c.vm_pairs.is_empty() || vms > PAIR_TABLE_VMS {
         return;
@@ -227,13 +227,16 @@ fn concurrency(out: &mut String, c: &Concurrency, vms: usize) {
             .map(|p| {
                 vec![
                     format!("{}-{}", p.vms[0], p.vms[1]),
-                    p.pairs.to_string(),
-                    p.ordered.to_string(),
-                    p.concurrent.to_string(),
-                    format!("{:.2}", 100.0 * p.concurrent_fraction),
-                    p.concurrent_same_lc.to_string(),
-                    p.lamport_ordered_concurrent.to_string(),
-                    format!("{:.2}", 100.0 * p.lamport_ordered_concurrent_fraction),
+                    p.counts.pairs.to_string(),
+                    p.counts.ordered.to_string(),
+                    p.counts.concurrent.to_string(),
+                    format!("{:.2}", 100.0 * p.counts.concurrent_fraction),
+                    p.counts.concurrent_same_lc.to_string(),
+                    p.counts.lamport_ordered_concurrent.to_string(),
+                    format!(
+                        "{:.2}",
+                        100.0 * p.counts.lamport_ordered_concurrent_fraction
+                    ),
                 ]
             })
             .collect(),
@@ -296,7 +299,7 @@ pub fn comparison(runs: &[RunAnalysis]) -> String {
                     opt(s.lagging_vm),
                     format!("{:.3}", s.waits.p95_ms),
                     s.concurrency.as_ref().map_or("?".into(), |c| {
-                        format!("{:.2}", 100.0 * c.concurrent_fraction)
+                        format!("{:.2}", 100.0 * c.counts.concurrent_fraction)
                     }),
                     s.messages.unaccounted.to_string(),
                     s.check.violations.to_string(),

@@ -144,7 +144,26 @@ pub struct Concurrency {
     pub clocks: String,
     /// Tick events (send, receive, internal).
     pub events: u64,
-    /// Unordered pairs of distinct events: events × (events − 1) / 2.
+    /// Over all unordered pairs of distinct events: events × (events − 1) / 2 of them.
+    #[serde(flatten)]
+    pub counts: PairCounts,
+    /// The same between the events of each two VMs, lower id first.
+    pub vm_pairs: Vec<VmPairConcurrency>,
+}
+
+/// [`Concurrency`] between the events of two VMs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VmPairConcurrency {
+    /// The two VM ids, lower first.
+    pub vms: [u32; 2],
+    /// Over the pairs of an event of the one and an event of the other.
+    #[serde(flatten)]
+    pub counts: PairCounts,
+}
+
+/// How a set of event pairs divides under happened-before (written flat into `summary.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairCounts {
     pub pairs: u64,
     /// Pairs where one event happened before the other.
     pub ordered: u64,
@@ -157,23 +176,6 @@ pub struct Concurrency {
     /// Concurrent pairs whose Lamport clocks differ, so Lamport's order puts one first.
     pub lamport_ordered_concurrent: u64,
     /// `lamport_ordered_concurrent` / `pairs`.
-    pub lamport_ordered_concurrent_fraction: f64,
-    /// The same between the events of each two VMs, lower id first.
-    pub vm_pairs: Vec<VmPairConcurrency>,
-}
-
-/// [`Concurrency`] between the events of two VMs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VmPairConcurrency {
-    /// The two VM ids, lower first.
-    pub vms: [u32; 2],
-    /// Events of the one times events of the other.
-    pub pairs: u64,
-    pub ordered: u64,
-    pub concurrent: u64,
-    pub concurrent_fraction: f64,
-    pub concurrent_same_lc: u64,
-    pub lamport_ordered_concurrent: u64,
     pub lamport_ordered_concurrent_fraction: f64,
 }
 

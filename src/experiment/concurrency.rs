@@ -51,14 +51,14 @@ impl TrialCausality {
                 Some(PairPoint {
                     slower_rate: a.min(b),
                     faster_rate: a.max(b),
-                    concurrent_fraction: p.concurrent_fraction,
+                    concurrent_fraction: p.counts.concurrent_fraction,
                 })
             })
             .collect();
         Some(TrialCausality {
             internal_probability: summary.settings.internal_probability,
-            concurrent_fraction: c.concurrent_fraction,
-            lamport_ordered_fraction: c.lamport_ordered_concurrent_fraction,
+            concurrent_fraction: c.counts.concurrent_fraction,
+            lamport_ordered_fraction: c.counts.lamport_ordered_concurrent_fraction,
             pairs,
         })
     }
