@@ -16,6 +16,9 @@
 //!   long; the accept loop's back-off when resources run out.
 //! - [`warn_limiter`]: WARN lines about strangers and resource errors, the
 //!   first few in full, then one counted summary per interval.
+//! - [`faults`]: the fault schedule (partitions, pauses, crashes) and the
+//!   pure questions the actors ask it: is this tick suppressed, when may
+//!   this message cross, which fault does this lost link owe to.
 //! - [`file_budget`]: the open files a run (or a study's parallel trials)
 //!   needs, checked against the limit before anything starts.
 //! - [`schedule`]: when each tick is due (`start + phase + (k - 1) / rate`), and each VM's phase.
@@ -54,6 +57,7 @@ pub mod analysis;
 pub mod clock;
 pub mod connections;
 pub mod experiment;
+pub mod faults;
 pub mod file_budget;
 pub mod latency;
 pub mod lateness;

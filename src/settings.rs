@@ -32,6 +32,7 @@ pub use layers::{Layers, Origin};
 pub(crate) use keys::{compact, show};
 use keys::{rate_allowed, show_delay};
 
+use crate::faults::FaultPlan;
 use crate::latency::{Delay, Latency};
 use crate::model::{draw_rates, VmId};
 use crate::schedule::draw_tick_leads;
@@ -144,6 +145,8 @@ pub struct RunSpec {
     /// has `tick_leads[i]`): its first tick falls `period - lead` after the
     /// start. All zero when the phases are aligned.
     pub tick_leads: Vec<Duration>,
+    /// Faults injected on purpose (`[[faults]]`), checked against the run.
+    pub faults: FaultPlan,
 }
 
 impl RunSpec {
@@ -439,6 +442,7 @@ impl Settings {
             log_flush: Duration::from_millis(self.log_flush_ms as u64),
             tick_phase: self.tick_phase,
             tick_leads,
+            faults: FaultPlan::default(),
         })
     }
 }

@@ -163,6 +163,7 @@ pub fn write_run(dir: &Path, spec: &SyntheticRun) -> io::Result<Written> {
         log_flush: logging::FLUSH_INTERVAL,
         tick_phase: TickPhase::Random,
         tick_leads,
+        faults: Default::default(),
     };
     crate::run_dir::write_settings(dir, &run_spec)?;
     Ok(written)
