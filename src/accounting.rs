@@ -9,8 +9,10 @@
 //! a run ends) and the run's outcome (which prints them) share one
 //! definition without importing each other.
 
+use crate::faults::FaultId;
 use crate::lateness::Lateness;
 use crate::model::{VmCounters, VmId};
+use std::collections::BTreeMap;
 
 /// What a VM reports when it has stopped: its `stop` line, as data.
 #[derive(Debug, Clone)]
@@ -22,8 +24,12 @@ pub struct VmReport {
     pub final_clock: u64,
     /// Messages that arrived but were never taken by a tick.
     pub queue_left: u64,
-    /// Messages this VM sent to a peer whose connection was already lost.
+    /// Messages that ended at this VM's side without being taken: sent to a
+    /// peer whose connection was lost, cut by a partition in drop mode on
+    /// their way in, or lost in this VM's crash.
     pub dropped: u64,
+    /// The part of `dropped` owed to each fault, by fault number.
+    pub dropped_by_fault: BTreeMap<FaultId, u64>,
     /// How late its ticks fired against their schedule.
     pub lateness: Lateness,
     /// How long its incoming messages took from send event to mailbox.
@@ -77,6 +83,7 @@ mod tests {
             final_clock: 0,
             queue_left,
             dropped,
+            dropped_by_fault: BTreeMap::new(),
             lateness: Lateness::default(),
             transit: Lateness::default(),
             max_queue: 0,

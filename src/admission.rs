@@ -101,6 +101,12 @@ impl<K: Ord + Copy, I: Copy + Ord + Add<Duration, Output = I>> HandshakeGate<K, 
         }
     }
 
+    /// A peer that was lost may dial this listener again: room for one
+    /// more handshake beyond the strangers' cap.
+    pub fn expect_again(&mut self) {
+        self.expected += 1;
+    }
+
     /// `conn` was closed, or ended, before a valid hello.
     pub fn closed(&mut self, conn: K) {
         self.pending.remove(&conn);

@@ -18,11 +18,19 @@
 //!   anything else closes the connection;
 //! - a stream that ends after a goodbye is an orderly close, one that ends
 //!   without is a lost peer, and messages to a lost peer are dropped and
-//!   counted, never silently discarded.
+//!   counted, never silently discarded;
+//! - a VM that crashes (an injected fault) keeps reading the connections it
+//!   had, now defunct: what still arrives on them is lost to the crash and
+//!   counted, their ends are no peer's end. While it is down it lets no
+//!   one in; once restarted, every peer is lost until it says hello again,
+//!   on any connection, and a peer that lost us takes our hello the same
+//!   way: that is how the mesh reconnects.
 
+use crate::faults::FaultId;
 use crate::messages::{check_hello, ConnId, Frame};
 use crate::model::{Message, VmId};
-use std::collections::{BTreeSet, HashMap};
+use crate::vm_core::Drops;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Which peer a connection may come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +50,8 @@ struct Conn {
     peer: Option<VmId>,
     /// Whether the peer said goodbye, making the end of its stream orderly.
     said_bye: bool,
+    /// Opened before this VM's crash: what arrives on it is lost.
+    defunct: bool,
 }
 
 /// A connection the table refused, and why; the bridge closes it and
@@ -61,6 +71,12 @@ pub enum FrameOutcome {
     Ignored,
     /// The hello was accepted: the connection belongs to this peer now.
     Identified(VmId),
+    /// The hello of a peer that was lost (its crash or ours): the link is
+    /// back, and the VM must wait for this peer's end again.
+    Rejoined(VmId),
+    /// A message on a connection from before this VM's crash: lost, and
+    /// counted against the crash.
+    Lost(VmId),
     /// A message from the connection's peer, for the VM.
     Data {
         peer: VmId,
@@ -86,9 +102,12 @@ pub struct ConnectionTable {
     identified: BTreeSet<VmId>,
     /// Peers we have an outgoing link to.
     linked: BTreeSet<VmId>,
-    /// Peers whose connection was lost; messages for them are dropped.
-    lost: BTreeSet<VmId>,
-    dropped: u64,
+    /// Peers whose connection was lost, with the fault that explains it;
+    /// messages for them are dropped.
+    lost: BTreeMap<VmId, Option<FaultId>>,
+    dropped: Drops,
+    /// The crash this VM is down in, if it is.
+    down: Option<FaultId>,
     reported_ready: bool,
 }
 
@@ -105,8 +124,9 @@ impl ConnectionTable {
             conns: HashMap::new(),
             identified: BTreeSet::new(),
             linked: BTreeSet::new(),
-            lost: BTreeSet::new(),
-            dropped: 0,
+            lost: BTreeMap::new(),
+            dropped: Drops::default(),
+            down: None,
             reported_ready: false,
         }
     }
@@ -119,6 +139,7 @@ impl ConnectionTable {
                 expect,
                 peer: None,
                 said_bye: false,
+                defunct: false,
             },
         );
     }
@@ -137,6 +158,16 @@ impl ConnectionTable {
             return self.hello(conn, payload);
         };
         let vc_entries = self.vc_entries;
+        if c.defunct {
+            return match Frame::decode(payload) {
+                Ok(Frame::Data { .. }) => {
+                    self.dropped
+                        .count(self.down.or(self.lost.get(&peer).copied().flatten()));
+                    FrameOutcome::Lost(peer)
+                }
+                _ => FrameOutcome::Ignored,
+            };
+        }
         match Frame::decode(payload) {
             Ok(Frame::Data { message, .. })
                 if message.from == peer && message.vc.len() != vc_entries =>
@@ -169,14 +200,20 @@ impl ConnectionTable {
         let Some(expect) = self.conns.get(&conn).map(|c| c.expect) else {
             return FrameOutcome::Ignored;
         };
+        let down = self.down.is_some();
         let expected = |vm: VmId| {
-            !self.identified.contains(&vm)
-                && self.peers.contains(&vm)
+            let from_dialed = match expect {
+                Expect::Peer(dialed) => vm == dialed,
+                Expect::LowerId | Expect::AnyPeer => true,
+            };
+            let first_time = !self.identified.contains(&vm)
                 && match expect {
-                    Expect::Peer(dialed) => vm == dialed,
                     Expect::LowerId => vm < self.own,
-                    Expect::AnyPeer => true,
-                }
+                    _ => from_dialed,
+                };
+            // A lost peer may come back on any connection it may come from.
+            let rejoining = self.lost.contains_key(&vm) && from_dialed;
+            !down && self.peers.contains(&vm) && (first_time || rejoining)
         };
         match check_hello(payload, self.token, expected) {
             Ok(vm) => {
@@ -184,7 +221,11 @@ impl ConnectionTable {
                     c.peer = Some(vm);
                 }
                 self.identified.insert(vm);
-                FrameOutcome::Identified(vm)
+                if self.lost.remove(&vm).is_some() {
+                    FrameOutcome::Rejoined(vm)
+                } else {
+                    FrameOutcome::Identified(vm)
+                }
             }
             Err(e) => self.reject(conn, e.to_string()),
         }
@@ -203,9 +244,43 @@ impl ConnectionTable {
 
     /// `conn`'s stream ended. Returns its peer and whether the end was
     /// orderly (a goodbye came first), if it ever said hello.
+    /// A defunct connection's end is no peer's end: `None`.
     pub fn ended(&mut self, conn: ConnId) -> Option<(VmId, bool)> {
         let c = self.conns.remove(&conn)?;
+        if c.defunct {
+            return None;
+        }
         Some((c.peer?, c.said_bye))
+    }
+
+    /// Connections from before this VM's crash that have not ended yet.
+    pub fn defunct_open(&self) -> usize {
+        self.conns.values().filter(|c| c.defunct).count()
+    }
+
+    /// This VM crashes (fault `fault`): every connection it has becomes
+    /// defunct, every peer is lost (owed to this crash), and no hello is
+    /// taken until [`ConnectionTable::restarted`].
+    pub fn crashed(&mut self, fault: FaultId) {
+        self.down = Some(fault);
+        for c in self.conns.values_mut() {
+            c.defunct = true;
+        }
+        self.linked.clear();
+        for &peer in &self.peers {
+            self.lost.insert(peer, Some(fault));
+        }
+    }
+
+    /// This VM is back: its peers stay lost (messages for them are still
+    /// owed to the crash) until each says hello again.
+    pub fn restarted(&mut self) {
+        self.down = None;
+    }
+
+    /// Whether `peer` is lost (its messages are dropped).
+    pub fn is_lost(&self, peer: VmId) -> bool {
+        self.lost.contains_key(&peer)
     }
 
     /// An outgoing link to `peer` is open.
@@ -224,23 +299,31 @@ impl ConnectionTable {
         true
     }
 
-    /// `peer`'s connection is gone: from now on its messages are dropped.
-    pub fn lose(&mut self, peer: VmId) {
-        self.lost.insert(peer);
+    /// `peer`'s connection is gone: from now on its messages are dropped,
+    /// owed to `cause` (the fault that explains the loss, if one does).
+    pub fn lose(&mut self, peer: VmId, cause: Option<FaultId>) {
+        self.lost.entry(peer).or_insert(cause);
         self.linked.remove(&peer);
     }
 
-    /// A message for `peer` could not be sent: it is counted as dropped.
-    /// True when that deserves a WARN (the peer was not known to be lost,
-    /// whose drops its loss WARN already announced).
+    /// A message for `peer` could not be sent: it is counted as dropped,
+    /// owed to whatever lost the peer. True when that deserves a WARN (the
+    /// peer was not known to be lost, whose drops its loss WARN already
+    /// announced).
     pub fn undeliverable(&mut self, peer: VmId) -> bool {
-        self.dropped += 1;
-        !self.lost.contains(&peer)
+        let lost = self.lost.get(&peer).copied();
+        self.dropped.count(lost.flatten());
+        lost.is_none()
     }
 
-    /// Messages dropped so far.
-    pub fn dropped(&self) -> u64 {
-        self.dropped
+    /// A message this VM's side lost for `fault` (a partition in drop mode).
+    pub fn dropped_by(&mut self, fault: FaultId) {
+        self.dropped.count(Some(fault));
+    }
+
+    /// Messages dropped so far, and the part owed to each fault.
+    pub fn dropped(&self) -> &Drops {
+        &self.dropped
     }
 }
 
@@ -444,17 +527,120 @@ mod tests {
     fn every_undeliverable_message_is_counted_and_warned_unless_its_peer_is_lost() {
         let mut t = table();
         assert!(t.undeliverable(3));
-        t.lose(3);
+        t.lose(3, None);
         assert!(!t.undeliverable(3));
         assert!(!t.undeliverable(3));
-        assert_eq!(t.dropped(), 3);
+        assert_eq!(t.dropped().total, 3);
+        assert!(t.dropped().by_fault.is_empty());
+    }
+
+    #[test]
+    fn drops_are_owed_to_the_fault_that_lost_the_peer() {
+        let mut t = table();
+        t.lose(1, Some(4));
+        t.lose(3, None);
+        t.undeliverable(1);
+        t.undeliverable(1);
+        t.undeliverable(3);
+        t.dropped_by(2);
+        assert_eq!(t.dropped().total, 4);
+        assert_eq!(t.dropped().by_fault, BTreeMap::from([(2, 1), (4, 2)]));
+    }
+
+    /// VM 2 crashes with both peers connected: what still arrives on its old
+    /// connections is lost to the crash, their ends are no peer's end, no
+    /// hello gets in while it is down, and after the restart each peer
+    /// comes back with a hello on a new connection.
+    #[test]
+    fn a_crashed_vm_counts_what_arrives_on_its_old_links_and_rejoins_after_restart() {
+        let mut t = table();
+        t.opened(ConnId::Tcp(0), Expect::LowerId);
+        t.opened(ConnId::Tcp(1), Expect::Peer(3));
+        assert_eq!(
+            t.frame(ConnId::Tcp(0), &hello(1)),
+            FrameOutcome::Identified(1)
+        );
+        assert_eq!(
+            t.frame(ConnId::Tcp(1), &hello(3)),
+            FrameOutcome::Identified(3)
+        );
+        t.crashed(7);
+        assert_eq!(t.frame(ConnId::Tcp(0), &data(1, 9)), FrameOutcome::Lost(1));
+        assert_eq!(
+            t.frame(ConnId::Tcp(0), &Frame::Bye.encode()),
+            FrameOutcome::Ignored
+        );
+        assert_eq!(t.defunct_open(), 2);
+        assert_eq!(t.ended(ConnId::Tcp(0)), None);
+        assert_eq!(t.defunct_open(), 1);
+        // Down: even a lost peer's hello is refused.
+        t.opened(ConnId::Tcp(2), Expect::LowerId);
+        assert!(matches!(
+            t.frame(ConnId::Tcp(2), &hello(1)),
+            FrameOutcome::Rejected(_)
+        ));
+        // Messages for the lost peers are owed to the crash until they rejoin.
+        t.restarted();
+        assert!(!t.undeliverable(3));
+        t.opened(ConnId::Tcp(3), Expect::Peer(3));
+        t.opened(ConnId::Tcp(4), Expect::LowerId);
+        assert_eq!(
+            t.frame(ConnId::Tcp(3), &hello(3)),
+            FrameOutcome::Rejoined(3)
+        );
+        assert_eq!(
+            t.frame(ConnId::Tcp(4), &hello(1)),
+            FrameOutcome::Rejoined(1)
+        );
+        assert!(!t.is_lost(1) && !t.is_lost(3));
+        assert!(t.undeliverable(3), "a rejoined peer's drops are news again");
+        assert_eq!(t.dropped().by_fault, BTreeMap::from([(7, 2)]));
+        assert_eq!(t.dropped().total, 3);
+        // A peer that has not been lost cannot say hello twice.
+        t.opened(ConnId::Tcp(5), Expect::LowerId);
+        assert!(matches!(
+            t.frame(ConnId::Tcp(5), &hello(1)),
+            FrameOutcome::Rejected(_)
+        ));
+    }
+
+    /// VM 2 lost VM 3 (a crash there): VM 3 may come back by dialing VM 2,
+    /// although over TCP only lower ids dial.
+    #[test]
+    fn a_lost_peer_may_say_hello_again_on_a_connection_it_dials() {
+        let mut t = table();
+        t.opened(ConnId::Tcp(1), Expect::Peer(3));
+        assert_eq!(
+            t.frame(ConnId::Tcp(1), &hello(3)),
+            FrameOutcome::Identified(3)
+        );
+        assert_eq!(t.ended(ConnId::Tcp(1)), Some((3, false)));
+        t.lose(3, Some(1));
+        t.opened(ConnId::Tcp(2), Expect::LowerId);
+        assert_eq!(
+            t.frame(ConnId::Tcp(2), &hello(3)),
+            FrameOutcome::Rejoined(3)
+        );
+        assert_eq!(
+            t.frame(ConnId::Tcp(2), &data(3, 1)),
+            FrameOutcome::Data {
+                peer: 3,
+                message: Message {
+                    from: 3,
+                    seq: 1,
+                    lc: 1,
+                    vc: vec![1, 0, 0]
+                },
+                sent_at: 0,
+            }
+        );
     }
 
     #[test]
     fn a_lost_peer_is_no_longer_linked() {
         let mut t = ConnectionTable::new(1, vec![2], TOKEN, true);
         t.linked(2);
-        t.lose(2);
+        t.lose(2, None);
         t.frame(ConnId::InProcess(2), &hello(2));
         assert!(!t.take_ready());
     }

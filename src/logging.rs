@@ -25,11 +25,13 @@
 //! [`LogFailures`], which the run reads once the drain is gone, and a run
 //! with incomplete logs is a failed run.
 
+use crate::faults::{Edge, Fault, FaultId};
 use crate::lateness::Lateness;
 use crate::model::{Event, VmCounters, VmId};
 use crate::vector_clock::VectorClock;
 use slog::{o, Drain, Key, Logger, OwnedKVList, Record, RecordStatic, KV};
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -479,13 +481,80 @@ pub fn log_event(log: &Logger, at: EventTime, event: &Event, queue: u64, vc: Opt
     }
 }
 
+/// A fault's own keys, in the order a line shows them: its number, its
+/// kind, its parameters as the settings write them.
+struct FaultKeys<'a>(FaultId, &'a Fault);
+
+impl KV for FaultKeys<'_> {
+    fn serialize(&self, _: &Record, serializer: &mut dyn slog::Serializer) -> slog::Result {
+        serializer.emit_usize("fault", self.0)?;
+        serializer.emit_str("kind", self.1.kind())?;
+        for (key, value) in self.1.parameters() {
+            serializer.emit_str(key, &value)?;
+        }
+        Ok(())
+    }
+}
+
+/// An optional count: the key with its value, or no key at all.
+struct OptionalCount(&'static str, Option<u64>);
+
+impl KV for OptionalCount {
+    fn serialize(&self, _: &Record, serializer: &mut dyn slog::Serializer) -> slog::Result {
+        match self.1 {
+            Some(n) => serializer.emit_u64(self.0, n),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What a `fault_start` or `fault_end` line reports besides the fault.
+pub struct FaultLine<'a> {
+    pub edge: Edge,
+    pub id: FaultId,
+    pub fault: &'a Fault,
+    /// A crash's end only: the messages the VM lost while down.
+    pub lost: Option<u64>,
+    pub queue: u64,
+    /// The VM's clock at that instant (after a reset, the one it restarts with).
+    pub lc: u64,
+}
+
+/// `fault_start` or `fault_end`: a fault begins or ends on this VM, with
+/// the fault's number, kind and parameters, the VM's queue and clock then.
+pub fn log_fault(log: &Logger, at: EventTime, line: &FaultLine) {
+    let name = match line.edge {
+        Edge::Start => "fault_start",
+        Edge::End => "fault_end",
+    };
+    slog::info!(log, "{}", name;
+        EVENT_TIME_KEY => at, "lc" => line.lc, "queue" => line.queue,
+        OptionalCount("lost", line.lost), FaultKeys(line.id, line.fault));
+}
+
+/// `dropped_by_fault: 1=3 3=14`, or no key when no fault dropped anything.
+struct DroppedByFault<'a>(&'a BTreeMap<FaultId, u64>);
+
+impl KV for DroppedByFault<'_> {
+    fn serialize(&self, _: &Record, serializer: &mut dyn slog::Serializer) -> slog::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let text: Vec<String> = self.0.iter().map(|(f, n)| format!("{f}={n}")).collect();
+        serializer.emit_str("dropped_by_fault", &text.join(" "))
+    }
+}
+
 /// What a `stop` line reports.
 pub struct StopLine<'a> {
     pub counters: &'a VmCounters,
     /// Messages never taken from the queue.
     pub queue: u64,
-    /// Messages that could not be sent because their peer was lost.
+    /// Messages that ended at this VM's side untaken (see
+    /// [`crate::accounting::VmReport::dropped`]).
     pub dropped: u64,
+    /// The part of `dropped` owed to each fault.
+    pub dropped_by_fault: &'a BTreeMap<FaultId, u64>,
     /// The final clock.
     pub lc: u64,
     pub lateness: &'a Lateness,
@@ -505,7 +574,8 @@ pub fn log_stop(log: &Logger, at: EventTime, stop: &StopLine) {
         "late_max_us" => stop.lateness.max_us(),
         "late_p99_us" => stop.lateness.quantile_us(0.99),
         "late_p50_us" => stop.lateness.quantile_us(0.5),
-        "lc" => stop.lc, "dropped" => stop.dropped, "queue" => stop.queue,
+        "lc" => stop.lc, DroppedByFault(stop.dropped_by_fault), "dropped" => stop.dropped,
+        "queue" => stop.queue,
         "internal" => counters.internal,
         "received" => counters.received, "sent" => counters.sent, "ticks" => counters.ticks);
 }

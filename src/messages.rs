@@ -26,7 +26,9 @@
 //! these messages, so no actor's module names another's type.
 
 use crate::accounting::VmReport;
+use crate::faults::FaultId;
 use crate::model::{Message, VmId};
+use crate::vm_core::Drops;
 use actix::Message as ActixMessage;
 use bytes::{BufMut, Bytes, BytesMut};
 use std::io;
@@ -224,12 +226,39 @@ pub struct Transmit {
 pub struct CloseOutgoing;
 
 /// Bridge → VM: every outgoing connection is closed; `dropped` messages
-/// could not be sent because their peer's connection was already lost.
-#[derive(ActixMessage, Debug, Clone, Copy)]
+/// ended at this bridge: sent to a peer whose connection was already lost,
+/// cut by a partition in drop mode, or arriving on a connection from before
+/// the VM's crash.
+#[derive(ActixMessage, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct OutgoingClosed {
-    pub dropped: u64,
+    pub dropped: Drops,
 }
+
+/// Bridge → VM: a lost peer is connected again (after its crash or the
+/// VM's own); its stream's end must be waited for again.
+#[derive(ActixMessage, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct PeerReopened(pub VmId);
+
+/// VM → bridge: the VM crashes (fault `fault`): drop every connection
+/// without a goodbye, and count what still arrives on them as lost.
+#[derive(ActixMessage, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Crash {
+    pub fault: FaultId,
+}
+
+/// VM → bridge: the VM has restarted: connect to every peer again.
+#[derive(ActixMessage, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Reconnect;
+
+/// Supervisor → bridge: the common start instant, from which the fault
+/// schedule's times count.
+#[derive(ActixMessage, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct RunStarted(pub actix::clock::Instant);
 
 /// Supervisor → bridge (fault injection for tests): close every outgoing
 /// connection abruptly, without the orderly goodbye, as a crash would.

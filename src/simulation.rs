@@ -252,7 +252,7 @@ impl Simulation {
         }
         for vm in &mut self.vms {
             vm.core.begin_stop();
-            vm.core.outgoing_closed(0);
+            vm.core.outgoing_closed(Default::default());
             for peer in vm.core.peers().to_vec() {
                 vm.core.peer_closed(peer);
             }

@@ -16,9 +16,10 @@
 //! a tick with a waiting message takes the oldest one; only a tick with an
 //! empty queue rolls the die.
 
+use crate::faults::{FaultId, RestartClock};
 use crate::model::{Event, Message, VmCounters, VmId, VmModel};
 use crate::vector_clock::VectorClock;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Where the VM is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,16 +61,45 @@ pub enum TickOutcome {
 }
 
 /// What a VM reports when it stops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StopSummary {
     pub counters: VmCounters,
     pub final_clock: u64,
     /// Messages that arrived but were never taken.
     pub queue_left: u64,
-    /// Messages the bridge could not send (their peer was lost).
+    /// Messages this VM counts as dropped: those its bridge could not
+    /// send or deliver, and those it lost in a crash.
     pub dropped: u64,
+    /// The part of `dropped` owed to each fault.
+    pub dropped_by_fault: BTreeMap<FaultId, u64>,
     /// The longest queue any line reported, or the queue left at stop.
     pub max_queue: u64,
+}
+
+/// What the bridge reports when its links are closed: drops in total, and
+/// the part owed to each fault.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drops {
+    pub total: u64,
+    pub by_fault: BTreeMap<FaultId, u64>,
+}
+
+impl Drops {
+    /// One more drop, owed to `fault` if a fault explains it.
+    pub fn count(&mut self, fault: Option<FaultId>) {
+        self.total += 1;
+        if let Some(fault) = fault {
+            *self.by_fault.entry(fault).or_default() += 1;
+        }
+    }
+
+    /// Adds another count to this one.
+    pub fn add(&mut self, other: &Drops) {
+        self.total += other.total;
+        for (&fault, &n) in &other.by_fault {
+            *self.by_fault.entry(fault).or_default() += n;
+        }
+    }
 }
 
 /// The state of one VM around its model.
@@ -83,7 +113,12 @@ pub struct VmCore {
     held: VecDeque<Message>,
     closed_peers: BTreeSet<VmId>,
     /// Set once the bridge has closed its links and counted its drops.
-    dropped: Option<u64>,
+    dropped: Option<Drops>,
+    /// The crash the VM is down in, if it is.
+    down: Option<FaultId>,
+    /// Messages lost to crashes: the queue at the crash and every arrival
+    /// while down.
+    lost: Drops,
     max_queue: u64,
 }
 
@@ -95,6 +130,8 @@ impl VmCore {
             held: VecDeque::new(),
             closed_peers: BTreeSet::new(),
             dropped: None,
+            down: None,
+            lost: Drops::default(),
             max_queue: 0,
         }
     }
@@ -109,6 +146,11 @@ impl VmCore {
 
     pub fn phase(&self) -> Phase {
         self.phase
+    }
+
+    /// The Lamport clock after the latest event.
+    pub fn clock(&self) -> u64 {
+        self.model.clock()
     }
 
     /// The vector clock after the latest event (what that event's line
@@ -137,7 +179,14 @@ impl VmCore {
     /// receive when a tick was waiting for it. Between ticks it is held for
     /// the next tick; once the VM is stopping it stays counted as left in
     /// the queue.
+    ///
+    /// A VM that is down (crashed) loses it: counted against the crash.
+    /// The driver takes it off its queue count either way it left.
     pub fn deliver(&mut self, message: Message, queued: u64) -> Option<Logged> {
+        if self.down.is_some() {
+            self.lose(1);
+            return None;
+        }
         match self.phase {
             Phase::AwaitingMessage => {
                 self.phase = Phase::Ticking;
@@ -161,6 +210,50 @@ impl VmCore {
         Logged { event, queue }
     }
 
+    fn lose(&mut self, messages: u64) {
+        for _ in 0..messages {
+            self.lost.count(self.down);
+        }
+    }
+
+    /// Whether the VM is down in a crash (and which).
+    pub fn down(&self) -> Option<FaultId> {
+        self.down
+    }
+
+    /// The VM crashes (fault `fault`): it takes no tick until it restarts,
+    /// every message it holds is lost, and every peer's stream counts as
+    /// ended (its connections are gone). Messages that leave its mailbox
+    /// while it is down are lost too ([`VmCore::deliver`]).
+    pub fn crash(&mut self, fault: FaultId) {
+        self.down = Some(fault);
+        let held = self.held.len() as u64;
+        self.held.clear();
+        self.lose(held);
+        if self.phase == Phase::AwaitingMessage {
+            self.phase = Phase::Ticking;
+        }
+        self.closed_peers.extend(self.model.peers().iter().copied());
+    }
+
+    /// The VM restarts after its crash, with an empty queue and its clocks
+    /// kept or reset; returns how many messages the crash lost here.
+    pub fn restart(&mut self, clock: RestartClock) -> u64 {
+        let Some(fault) = self.down.take() else {
+            return 0;
+        };
+        if clock == RestartClock::Reset {
+            self.model.reset_clocks();
+        }
+        self.lost.by_fault.get(&fault).copied().unwrap_or(0)
+    }
+
+    /// A peer's stream is open again (after a crash, its or ours): the VM
+    /// waits for its end again before it stops.
+    pub fn peer_reopened(&mut self, peer: VmId) {
+        self.closed_peers.remove(&peer);
+    }
+
     /// The stop instant has come: no tick from now on.
     pub fn begin_stop(&mut self) {
         if self.phase != Phase::Stopped {
@@ -177,7 +270,7 @@ impl VmCore {
 
     /// The bridge has closed its outgoing links; `dropped` messages could
     /// not be sent. True when the VM may now log `stop`.
-    pub fn outgoing_closed(&mut self, dropped: u64) -> bool {
+    pub fn outgoing_closed(&mut self, dropped: Drops) -> bool {
         self.dropped = Some(dropped);
         self.may_stop()
     }
@@ -208,11 +301,14 @@ impl VmCore {
     /// line and report say.
     pub fn stop(&mut self, queue_left: u64) -> StopSummary {
         self.phase = Phase::Stopped;
+        let mut drops = self.dropped.clone().unwrap_or_default();
+        drops.add(&self.lost);
         StopSummary {
             counters: self.model.counters(),
             final_clock: self.model.clock(),
             queue_left,
-            dropped: self.dropped.unwrap_or(0),
+            dropped: drops.total,
+            dropped_by_fault: drops.by_fault,
             max_queue: self.max_queue.max(queue_left),
         }
     }
@@ -232,6 +328,13 @@ mod tests {
             seq,
             lc,
             vc: Vec::new(),
+        }
+    }
+
+    fn drops(total: u64) -> Drops {
+        Drops {
+            total,
+            ..Drops::default()
         }
     }
 
@@ -300,7 +403,7 @@ mod tests {
         assert!(!vm.peer_closed(1), "not stopping yet");
         vm.begin_stop();
         assert_eq!(vm.open_peers(), vec![3]);
-        assert!(!vm.outgoing_closed(2));
+        assert!(!vm.outgoing_closed(drops(2)));
         assert!(vm.drops_known());
         assert!(vm.peer_closed(3));
         let summary = vm.stop(3);
@@ -315,7 +418,7 @@ mod tests {
         vm.begin_stop();
         assert!(!vm.drops_known());
         assert!(!vm.peer_closed(2));
-        assert!(vm.outgoing_closed(0));
+        assert!(vm.outgoing_closed(drops(0)));
         assert!(vm.drops_known());
     }
 
@@ -350,5 +453,49 @@ mod tests {
         let summary = vm.stop(1);
         assert_eq!(summary.counters.received, 0);
         assert_eq!(summary.queue_left, 1);
+    }
+
+    /// A crash loses what the VM holds and whatever leaves its mailbox
+    /// while it is down, counted against the crash; a restart with reset
+    /// starts both clocks from zero and keeps the message numbers going.
+    #[test]
+    fn a_crash_loses_the_queue_and_a_reset_restart_starts_the_clocks_again() {
+        let mut vm = VmCore::new(VmModel::new(1, 3, 9, 0.0, true));
+        for _ in 0..5 {
+            event(vm.tick(0));
+        }
+        assert_eq!(vm.deliver(message(2, 1, 40), 2), None, "held between ticks");
+        vm.crash(4);
+        assert_eq!(vm.down(), Some(4));
+        assert_eq!(vm.deliver(message(3, 1, 50), 1), None);
+        assert_eq!(vm.restart(RestartClock::Reset), 2);
+        assert_eq!(vm.down(), None);
+        assert_eq!(vm.clock(), 0);
+        assert_eq!(vm.vector_clock().unwrap().entries(), &[0, 0, 0]);
+        // p = 0: every act sends; seq 6 follows the five before the crash.
+        match event(vm.tick(0)).event {
+            Event::Send { seq, lc, .. } => assert_eq!((seq, lc), (6, 1)),
+            other => panic!("{other:?}"),
+        }
+        vm.begin_stop();
+        assert!(
+            vm.outgoing_closed(drops(3)),
+            "no peer reopened: nothing can arrive"
+        );
+        let summary = vm.stop(0);
+        assert_eq!(summary.dropped, 5);
+        assert_eq!(summary.dropped_by_fault, BTreeMap::from([(4, 2)]));
+    }
+
+    #[test]
+    fn a_crash_closes_every_peer_until_each_reopens() {
+        let mut vm = core(2, 3, 0.7);
+        vm.crash(1);
+        assert_eq!(vm.restart(RestartClock::Keep), 0);
+        vm.peer_reopened(3);
+        vm.begin_stop();
+        assert_eq!(vm.open_peers(), vec![3]);
+        assert!(!vm.outgoing_closed(drops(0)));
+        assert!(vm.peer_closed(3));
     }
 }

@@ -173,13 +173,23 @@ impl Handler<PeerClosed> for VmStandIn {
     }
 }
 
+impl Handler<logical_clocks::messages::PeerReopened> for VmStandIn {
+    type Result = ();
+    fn handle(&mut self, reopened: logical_clocks::messages::PeerReopened, _: &mut Context<Self>) {
+        self.seen
+            .lock()
+            .unwrap()
+            .push(format!("reopened {}", reopened.0));
+    }
+}
+
 impl Handler<OutgoingClosed> for VmStandIn {
     type Result = ();
     fn handle(&mut self, closed: OutgoingClosed, _: &mut Context<Self>) {
         self.seen
             .lock()
             .unwrap()
-            .push(format!("outgoing closed, {} dropped", closed.dropped));
+            .push(format!("outgoing closed, {} dropped", closed.dropped.total));
     }
 }
 
@@ -275,9 +285,11 @@ fn a_bridge_alone_keeps_links_fifo_and_admits_only_peers_that_said_hello() {
                     ..Latency::default()
                 },
                 delay_seed: 5,
+                faults: Default::default(),
                 vm: VmInbox {
                     deliver: vm.clone().recipient(),
                     peer_closed: vm.clone().recipient(),
+                    peer_reopened: vm.clone().recipient(),
                     outgoing_closed: vm.recipient(),
                 },
                 gauges,
@@ -370,12 +382,24 @@ impl Handler<Transmit> for BridgeStandIn {
     }
 }
 
+impl Handler<logical_clocks::messages::Crash> for BridgeStandIn {
+    type Result = ();
+    fn handle(&mut self, _: logical_clocks::messages::Crash, _: &mut Context<Self>) {}
+}
+
+impl Handler<logical_clocks::messages::Reconnect> for BridgeStandIn {
+    type Result = ();
+    fn handle(&mut self, _: logical_clocks::messages::Reconnect, _: &mut Context<Self>) {}
+}
+
 impl Handler<CloseOutgoing> for BridgeStandIn {
     type Result = ();
     fn handle(&mut self, _: CloseOutgoing, _: &mut Context<Self>) {
         if let Some(vm) = &self.vm {
             vm.do_send(PeerClosed(2));
-            vm.do_send(OutgoingClosed { dropped: 0 });
+            vm.do_send(OutgoingClosed {
+                dropped: Default::default(),
+            });
         }
     }
 }
@@ -436,7 +460,10 @@ fn a_vm_alone_takes_its_waiting_messages_first_one_per_tick() {
                 lead: Duration::from_millis(150),
                 stop_at,
                 transmit: bridge.clone().recipient(),
-                close_outgoing: bridge.recipient(),
+                close_outgoing: bridge.clone().recipient(),
+                crash: bridge.clone().recipient(),
+                reconnect: bridge.recipient(),
+                faults: Default::default(),
                 supervisor: SupervisorStandIn(report).start().recipient(),
                 gauges,
                 log: slog::Logger::root(slog::Discard, slog::o!()),

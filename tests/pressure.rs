@@ -16,7 +16,7 @@ use logical_clocks::admission::{
 };
 use logical_clocks::latency::Latency;
 use logical_clocks::logging::{self, EventClock, RunDrain};
-use logical_clocks::messages::{BridgeReady, Deliver, OutgoingClosed, PeerClosed};
+use logical_clocks::messages::{BridgeReady, Deliver, OutgoingClosed, PeerClosed, PeerReopened};
 use logical_clocks::warn_limiter::{max_lines, BURST, INTERVAL};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -324,7 +324,13 @@ macro_rules! ignores {
         }
     )*};
 }
-ignores!(Deliver, PeerClosed, OutgoingClosed, BridgeReady);
+ignores!(
+    Deliver,
+    PeerClosed,
+    PeerReopened,
+    OutgoingClosed,
+    BridgeReady
+);
 
 /// The most accepts the loop may try within `span`: one at once, then one
 /// after each pause, the pauses doubling from the first to the longest.
@@ -370,9 +376,11 @@ fn an_accept_loop_that_keeps_failing_backs_off_instead_of_spinning() {
                 vector_clocks: true,
                 latency: Latency::default(),
                 delay_seed: 0,
+                faults: Default::default(),
                 vm: VmInbox {
                     deliver: bystander.clone().recipient(),
                     peer_closed: bystander.clone().recipient(),
+                    peer_reopened: bystander.clone().recipient(),
                     outgoing_closed: bystander.clone().recipient(),
                 },
                 gauges: Arc::new(VmGauges::default()),

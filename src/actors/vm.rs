@@ -21,12 +21,25 @@
 //! follows its last frame, and once the core says every peer has closed
 //! (and the bridge has reported what it dropped, [`OutgoingClosed`]) the VM
 //! logs `stop` with the number of messages it never took.
+//!
+//! Faults ([`crate::faults`]) are marks on the same timeline: the VM also
+//! wakes at each start and end of a fault that touches it (before a tick
+//! due at the same instant) and logs it. Ticks due in a pause or crash
+//! window are skipped, not made up later. A pause keeps the mailbox paused,
+//! so it fills; a crash is the one time the VM waits with its mailbox
+//! running, because every message that leaves it then is lost (and
+//! counted, by the core). At a crash the VM tells its bridge to drop its
+//! connections ([`Crash`]); at the restart, to connect again ([`Reconnect`]).
 
 use super::VmGauges;
 use crate::accounting::VmReport;
+use crate::faults::{Edge, Fault, FaultPlan, Mark};
 use crate::lateness::Lateness;
 use crate::logging::{self, EventClock};
-use crate::messages::{CloseOutgoing, Deliver, OutgoingClosed, PeerClosed, Transmit, VmStopped};
+use crate::messages::{
+    CloseOutgoing, Crash, Deliver, OutgoingClosed, PeerClosed, PeerReopened, Reconnect, Transmit,
+    VmStopped,
+};
 use crate::model::{Event, Message};
 use crate::schedule::{first_tick_after, TickSchedule};
 use crate::vm_core::{Logged, TickOutcome, VmCore};
@@ -55,6 +68,10 @@ pub struct VmSetup {
     /// Its bridge, for outgoing messages and for closing its links.
     pub transmit: Recipient<Transmit>,
     pub close_outgoing: Recipient<CloseOutgoing>,
+    pub crash: Recipient<Crash>,
+    pub reconnect: Recipient<Reconnect>,
+    /// The run's fault schedule; the VM acts on the faults that touch it.
+    pub faults: Arc<FaultPlan>,
     pub supervisor: Recipient<VmStopped>,
     pub gauges: Arc<VmGauges>,
     pub log: Logger,
@@ -66,16 +83,86 @@ pub struct Vm {
     setup: VmSetup,
     schedule: TickSchedule,
     lateness: Lateness,
+    /// The starts and ends of the faults touching this VM, in time order.
+    marks: Vec<Mark>,
+    /// How many of them have been logged.
+    marks_done: usize,
+}
+
+/// What the VM waits for next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    Mark,
+    Tick,
+    Stop,
 }
 
 impl Vm {
     pub fn new(setup: VmSetup) -> Self {
         let schedule = TickSchedule::new(setup.start, setup.rate, setup.lead);
+        let marks = setup.faults.marks(setup.core.id());
         Self {
             setup,
             schedule,
             lateness: Lateness::default(),
+            marks,
+            marks_done: 0,
         }
+    }
+
+    /// Skips the ticks due in a pause or crash window (up to the stop).
+    fn skip_suppressed_ticks(&mut self, stop_at: Instant) {
+        let vm = self.setup.core.id();
+        loop {
+            let due = self.schedule.next_due();
+            let since_start = due.saturating_duration_since(self.setup.start);
+            if due > stop_at || self.setup.faults.tick_suppressed(vm, since_start).is_none() {
+                return;
+            }
+            self.schedule.advance();
+        }
+    }
+
+    /// Logs the next fault mark and acts on it: a crash takes the VM down
+    /// and its connections with it, a restart brings both back.
+    fn on_mark(&mut self) {
+        let mark = self.marks[self.marks_done];
+        self.marks_done += 1;
+        let faults = self.setup.faults.clone();
+        let Some(fault) = faults.get(mark.fault) else {
+            return;
+        };
+        let mut lost = None;
+        match (fault, mark.edge) {
+            (Fault::Crash { .. }, Edge::Start) => {
+                // Logged first: the line reports the queue the crash loses.
+                self.log_fault(mark, fault, None);
+                self.setup.core.crash(mark.fault);
+                self.setup.crash.do_send(Crash { fault: mark.fault });
+                return;
+            }
+            (Fault::Crash { clock, .. }, Edge::End) => {
+                lost = Some(self.setup.core.restart(*clock));
+                self.setup.reconnect.do_send(Reconnect);
+            }
+            _ => {}
+        }
+        self.log_fault(mark, fault, lost);
+    }
+
+    fn log_fault(&self, mark: Mark, fault: &Fault, lost: Option<u64>) {
+        logging::log_fault(
+            &self.setup.log,
+            self.setup.clock.now(),
+            &logging::FaultLine {
+                edge: mark.edge,
+                id: mark.fault,
+                fault,
+                lost,
+                queue: self.queued(),
+                lc: self.setup.core.clock(),
+            },
+        );
     }
 
     fn queued(&self) -> u64 {
@@ -88,12 +175,23 @@ impl Vm {
     /// After its last tick a VM still waits, mailbox paused, until the stop
     /// instant itself: out of phase, its last tick may fall up to a period
     /// before it, and every VM stops at the same instant.
+    ///
+    /// Fault marks come first at an equal instant; while the VM is down in
+    /// a crash it waits with its mailbox running (see the module docs).
     fn wait_for_next_tick(&mut self, ctx: &mut Context<Self>) {
         let stop_at = *self.setup.stop_at.borrow_and_update();
+        self.skip_suppressed_ticks(stop_at);
         let due = self.schedule.next_due();
-        let ticks_left = due <= stop_at;
-        let wake_at = if ticks_left { due } else { stop_at };
-        if !ticks_left && Instant::now() >= stop_at {
+        let mark_at = self
+            .marks
+            .get(self.marks_done)
+            .map(|mark| self.setup.start + mark.at);
+        let (wake_at, wake) = match mark_at {
+            Some(at) if at <= due.min(stop_at) => (at, Wake::Mark),
+            _ if due <= stop_at => (due, Wake::Tick),
+            _ => (stop_at, Wake::Stop),
+        };
+        if wake == Wake::Stop && Instant::now() >= stop_at {
             self.begin_stop(ctx);
             return;
         }
@@ -111,23 +209,35 @@ impl Vm {
                 }
             }
         };
-        ctx.wait(wait.into_actor(self).map(move |woke_on_time, vm, ctx| {
+        let woke = wait.into_actor(self).map(move |woke_on_time, vm, ctx| {
             if !woke_on_time {
                 // The stop instant moved (an interrupt): decide again.
                 vm.wait_for_next_tick(ctx);
-            } else if ticks_left {
-                vm.lateness
-                    .record(Instant::now().saturating_duration_since(due));
-                vm.schedule.advance();
-                match vm.setup.core.tick(vm.queued()) {
-                    TickOutcome::Event(logged) => vm.carry_out(logged, ctx),
-                    // Let the mailbox run; the `Deliver` handler finishes the tick.
-                    TickOutcome::AwaitMessage => {}
-                }
-            } else {
-                vm.begin_stop(ctx);
+                return;
             }
-        }));
+            match wake {
+                Wake::Mark => {
+                    vm.on_mark();
+                    vm.wait_for_next_tick(ctx);
+                }
+                Wake::Tick => {
+                    vm.lateness
+                        .record(Instant::now().saturating_duration_since(due));
+                    vm.schedule.advance();
+                    match vm.setup.core.tick(vm.queued()) {
+                        TickOutcome::Event(logged) => vm.carry_out(logged, ctx),
+                        // Let the mailbox run; the `Deliver` handler finishes the tick.
+                        TickOutcome::AwaitMessage => {}
+                    }
+                }
+                Wake::Stop => vm.begin_stop(ctx),
+            }
+        });
+        if self.setup.core.down().is_some() {
+            ctx.spawn(woke);
+        } else {
+            ctx.wait(woke);
+        }
     }
 
     /// Logs the tick's event, hands a send to the bridge, and waits for the
@@ -210,6 +320,7 @@ impl Vm {
                 counters: &summary.counters,
                 queue: summary.queue_left,
                 dropped: summary.dropped,
+                dropped_by_fault: &summary.dropped_by_fault,
                 lc: summary.final_clock,
                 lateness: &self.lateness,
                 transit: &transit,
@@ -223,6 +334,7 @@ impl Vm {
             final_clock: summary.final_clock,
             queue_left: summary.queue_left,
             dropped: summary.dropped,
+            dropped_by_fault: summary.dropped_by_fault,
             lateness: self.lateness.clone(),
             transit,
             max_queue: summary.max_queue,
@@ -252,9 +364,21 @@ impl Handler<Deliver> for Vm {
     type Result = ();
 
     fn handle(&mut self, Deliver(message): Deliver, ctx: &mut Context<Self>) {
+        let down = self.setup.core.down().is_some();
         if let Some(logged) = self.setup.core.deliver(message, self.queued()) {
             self.carry_out(logged, ctx);
+        } else if down {
+            // Lost in the crash (the core counted it): no longer queued.
+            self.setup.gauges.queued.fetch_sub(1, Ordering::AcqRel);
         }
+    }
+}
+
+impl Handler<PeerReopened> for Vm {
+    type Result = ();
+
+    fn handle(&mut self, PeerReopened(peer): PeerReopened, _ctx: &mut Context<Self>) {
+        self.setup.core.peer_reopened(peer);
     }
 }
 

@@ -92,6 +92,7 @@ impl Observer for LogWriter {
             &self.loggers[vm as usize - 1],
             event_time(at),
             &logging::StopLine {
+                dropped_by_fault: &Default::default(),
                 counters: &summary.counters,
                 queue: summary.queue_left,
                 dropped: summary.dropped,

@@ -5,6 +5,7 @@
 //! the delays, sets the timers and passes items on.
 
 use super::{Bridge, Held};
+use crate::faults::Passage;
 use crate::latency::DelayLine;
 use crate::messages::{Deliver, PeerClosed};
 use crate::model::VmId;
@@ -16,8 +17,12 @@ use std::time::Duration;
 impl Bridge {
     /// Passes a message or the end of a stream on to the VM after the
     /// link's delay, never ahead of what the link already holds.
+    ///
+    /// A message that would arrive while a partition cuts its link waits
+    /// for the window's end, or is dropped and counted (see
+    /// [`FaultPlan::passage`](crate::faults::FaultPlan::passage)).
     pub(super) fn hold(&mut self, peer: VmId, item: Held, ctx: &mut Context<Self>) {
-        let delay = match item {
+        let mut delay = match item {
             Held::Message(..) if !self.released => self
                 .setup
                 .latency
@@ -25,6 +30,17 @@ impl Bridge {
                 .sample(&mut self.delay_rng),
             _ => Duration::ZERO,
         };
+        if let (Held::Message(..), false, Some(start)) = (&item, self.released, self.start) {
+            let now = Instant::now();
+            let arrival = (now + delay).saturating_duration_since(start);
+            match self.setup.faults.passage(peer, self.setup.vm_id, arrival) {
+                Passage::DeliverAt(at) => delay = (start + at).saturating_duration_since(now),
+                Passage::Dropped(fault) => {
+                    self.table.dropped_by(fault);
+                    return;
+                }
+            }
+        }
         let line = self.delays.entry(peer).or_default();
         match line.push(Instant::now(), delay, item) {
             Some(item) => self.pass_on(peer, item),

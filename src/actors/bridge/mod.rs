@@ -47,6 +47,17 @@
 //! on counts every message for that peer as dropped, reporting the count
 //! with [`OutgoingClosed`] when the VM stops. Nothing is discarded without
 //! being counted.
+//!
+//! Faults ([`crate::faults`]) reach the bridge in three ways. A partition
+//! is decided on the way in: a message that would enter the mailbox while
+//! its link is cut waits in the link's delay line until the window ends
+//! (mode "hold"), or is dropped and counted against the partition ("drop").
+//! A crash of its own VM ([`Crash`]) drops every connection without a
+//! goodbye, so the peers see a lost peer; whatever still arrives on those
+//! connections is counted as lost. A restart ([`Reconnect`]) dials every
+//! peer again; a peer's bridge takes the hello of a peer it lost, and the
+//! link is used again only once both hellos are through, so a message is
+//! either sent on a live link or counted as dropped, owed to the crash.
 
 mod admission;
 mod delays;
@@ -55,11 +66,13 @@ use super::transport::{connect, Listening, OutgoingLink, PeerAddress, TcpConns, 
 use super::VmGauges;
 use crate::admission::HandshakeGate;
 use crate::connections::{ConnectionTable, Expect, FrameOutcome};
+use crate::faults::{FaultId, FaultPlan};
 use crate::latency::{DelayLine, Latency};
 use crate::logging::{self, EventClock};
 use crate::messages::{
-    BridgeReady, CloseOutgoing, ConnId, Deliver, DropOutgoing, Frame, Inbound, InboundEvent,
-    LinkFailed, OutgoingClosed, PeerClosed, Transmit, PROTOCOL_VERSION,
+    BridgeReady, CloseOutgoing, ConnId, Crash, Deliver, DropOutgoing, Frame, Inbound, InboundEvent,
+    LinkFailed, OutgoingClosed, PeerClosed, PeerReopened, Reconnect, RunStarted, Transmit,
+    PROTOCOL_VERSION,
 };
 use crate::model::{Message, VmId};
 use crate::warn_limiter::WarnLimiter;
@@ -77,6 +90,7 @@ use tokio::net::TcpListener;
 pub struct VmInbox {
     pub deliver: Recipient<Deliver>,
     pub peer_closed: Recipient<PeerClosed>,
+    pub peer_reopened: Recipient<PeerReopened>,
     pub outgoing_closed: Recipient<OutgoingClosed>,
 }
 
@@ -95,6 +109,8 @@ pub struct BridgeSetup {
     pub latency: Latency,
     /// Seeds the delays this bridge draws for its incoming links.
     pub delay_seed: u64,
+    /// The run's fault schedule.
+    pub faults: Arc<FaultPlan>,
     pub vm: VmInbox,
     pub gauges: Arc<VmGauges>,
     pub supervisor: Recipient<BridgeReady>,
@@ -126,6 +142,13 @@ pub struct Bridge {
     /// Set once the VM has stopped: delays no longer matter, so whatever is
     /// held goes straight to the mailbox (to be counted as left there).
     released: bool,
+    /// The common start, from which the fault schedule counts.
+    start: Option<Instant>,
+    /// Links dialed after a restart, waiting for the peer's hello.
+    rejoining: BTreeMap<VmId, OutgoingLink>,
+    /// The VM asked to close while connections from before its crash were
+    /// still open: the drop count is reported once they have ended.
+    closing: bool,
 }
 
 impl Bridge {
@@ -144,6 +167,9 @@ impl Bridge {
             tcp: TcpConns::default(),
             delays: BTreeMap::new(),
             released: false,
+            start: None,
+            rejoining: BTreeMap::new(),
+            closing: false,
             setup,
         }
     }
@@ -175,12 +201,8 @@ impl Bridge {
                         connect(addr).into_actor(self).map(
                             move |result, bridge, ctx| match result {
                                 Ok(stream) => {
-                                    let (read, write) = stream.into_split();
-                                    let origin = addr.to_string();
-                                    bridge.read_from(read, origin, Expect::Peer(peer), ctx);
-                                    let link =
-                                        TcpLink::spawn(write, peer, ctx.address().recipient());
-                                    bridge.open_outgoing(peer, OutgoingLink::Tcp(link));
+                                    let link = bridge.dialed(stream, peer, ctx);
+                                    bridge.open_outgoing(peer, link);
                                 }
                                 Err(e) => bridge.setup.supervisor.do_send(BridgeReady {
                                     vm: own,
@@ -196,7 +218,54 @@ impl Bridge {
         }
     }
 
-    fn open_outgoing(&mut self, peer: VmId, mut link: OutgoingLink) {
+    /// A connection this bridge dialed to `peer`: its frames are read, and
+    /// its writing half becomes a link.
+    fn dialed(
+        &mut self,
+        stream: tokio::net::TcpStream,
+        peer: VmId,
+        ctx: &mut Context<Self>,
+    ) -> OutgoingLink {
+        let origin = stream
+            .peer_addr()
+            .map_or_else(|_| format!("VM {peer}"), |a| a.to_string());
+        let (read, write) = stream.into_split();
+        self.read_from(read, origin, Expect::Peer(peer), ctx);
+        OutgoingLink::Tcp(TcpLink::spawn(write, peer, ctx.address().recipient()))
+    }
+
+    /// After a restart: dials every peer again. Each new link says hello at
+    /// once but carries messages only once the peer's hello is back.
+    fn reconnect(&mut self, ctx: &mut Context<Self>) {
+        let own = self.setup.vm_id;
+        for (peer, address) in self.setup.peers.clone() {
+            match address {
+                PeerAddress::InProcess(bridge) => {
+                    let link = self.say_hello(OutgoingLink::in_process(own, bridge));
+                    self.rejoining.insert(peer, link);
+                }
+                PeerAddress::Tcp(addr) => {
+                    ctx.spawn(
+                        connect(addr).into_actor(self).map(
+                            move |result, bridge, ctx| match result {
+                                Ok(stream) => {
+                                    let link = bridge.dialed(stream, peer, ctx);
+                                    let link = bridge.say_hello(link);
+                                    bridge.rejoining.insert(peer, link);
+                                }
+                                Err(e) => bridge.warn(&format!(
+                                "cannot reconnect to VM {peer} at {addr} after the restart: {e}; \
+                                 messages to VM {peer} stay dropped (and counted)"
+                            )),
+                            },
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn say_hello(&self, mut link: OutgoingLink) -> OutgoingLink {
         link.send(
             Frame::Hello {
                 version: PROTOCOL_VERSION,
@@ -205,9 +274,54 @@ impl Bridge {
             }
             .encode(),
         );
+        link
+    }
+
+    fn open_outgoing(&mut self, peer: VmId, link: OutgoingLink) {
+        let link = self.say_hello(link);
         self.outgoing.insert(peer, link);
         self.table.linked(peer);
         self.report_ready_when_connected();
+    }
+
+    /// A lost peer said hello again: the link to it carries messages again
+    /// (the one this bridge dialed after its restart, or a new one on the
+    /// peer's connection), and the VM waits for the peer's end again.
+    fn rejoined(&mut self, peer: VmId, conn: ConnId, ctx: &mut Context<Self>) {
+        if let Some(link) = self.rejoining.remove(&peer) {
+            self.outgoing.insert(peer, link);
+            self.table.linked(peer);
+        } else if let Some(write) = self.tcp.claim_writer(conn) {
+            let link = TcpLink::spawn(write, peer, ctx.address().recipient());
+            self.open_outgoing(peer, OutgoingLink::Tcp(link));
+        } else if let Some(PeerAddress::InProcess(bridge)) = self
+            .setup
+            .peers
+            .iter()
+            .find(|(id, _)| *id == peer)
+            .map(|(_, address)| address.clone())
+        {
+            self.open_outgoing(peer, OutgoingLink::in_process(self.setup.vm_id, bridge));
+        }
+        self.setup.vm.peer_reopened.do_send(PeerReopened(peer));
+    }
+
+    /// Time since the common start, for the fault schedule.
+    fn since_start(&self) -> Option<std::time::Duration> {
+        self.start
+            .map(|start| Instant::now().saturating_duration_since(start))
+    }
+
+    /// Reports the drop count to the VM once nothing more can be dropped
+    /// here: the VM asked to close and no connection from before its crash
+    /// is still open.
+    fn report_drops_when_closed(&mut self) {
+        if self.closing && self.table.defunct_open() == 0 {
+            self.closing = false;
+            self.setup.vm.outgoing_closed.do_send(OutgoingClosed {
+                dropped: self.table.dropped().clone(),
+            });
+        }
     }
 
     /// Starts reading the frames of a connection this bridge dialed.
@@ -233,11 +347,16 @@ impl Bridge {
                 if let Some((peer, orderly)) = self.table.ended(conn) {
                     self.hold(peer, Held::End { orderly }, ctx);
                 }
+                self.report_drops_when_closed();
                 return;
             }
         };
         match outcome {
-            FrameOutcome::Ignored | FrameOutcome::Bye => {}
+            FrameOutcome::Ignored | FrameOutcome::Bye | FrameOutcome::Lost(_) => {}
+            FrameOutcome::Rejoined(peer) => {
+                self.gate.identified(conn);
+                self.rejoined(peer, conn, ctx);
+            }
             FrameOutcome::Data {
                 peer,
                 message,
@@ -259,7 +378,12 @@ impl Bridge {
     /// Stop talking to a lost peer, and tell the VM nothing more will come
     /// from there.
     fn lose_peer(&mut self, peer: VmId) {
-        self.table.lose(peer);
+        let cause = self
+            .since_start()
+            .and_then(|t| self.setup.faults.loss_cause(peer, t));
+        self.table.lose(peer, cause);
+        // It may dial this listener again once it is back.
+        self.gate.expect_again();
         if let Some(link) = self.outgoing.remove(&peer) {
             // Orderly on our side: the peer's bridge may still be reading.
             link.close(true);
@@ -343,9 +467,11 @@ impl Handler<CloseOutgoing> for Bridge {
     fn handle(&mut self, _: CloseOutgoing, ctx: &mut Context<Self>) {
         self.stop_admitting(ctx);
         self.close_outgoing(true);
-        self.setup.vm.outgoing_closed.do_send(OutgoingClosed {
-            dropped: self.table.dropped(),
-        });
+        for (_, link) in std::mem::take(&mut self.rejoining) {
+            link.close(true);
+        }
+        self.closing = true;
+        self.report_drops_when_closed();
         // The VM no longer ticks: whatever is held may enter its mailbox
         // now, where its stop line counts it.
         self.released = true;
@@ -362,8 +488,57 @@ impl Handler<DropOutgoing> for Bridge {
     fn handle(&mut self, _: DropOutgoing, _ctx: &mut Context<Self>) {
         self.warn("fault injected: dropping every outgoing connection without a goodbye");
         for &peer in self.outgoing.keys() {
-            self.table.lose(peer);
+            self.table.lose(peer, None);
         }
         self.close_outgoing(false);
+    }
+}
+
+impl Handler<RunStarted> for Bridge {
+    type Result = ();
+
+    fn handle(&mut self, RunStarted(start): RunStarted, _ctx: &mut Context<Self>) {
+        self.start = Some(start);
+    }
+}
+
+impl Handler<Crash> for Bridge {
+    type Result = ();
+
+    fn handle(&mut self, Crash { fault }: Crash, ctx: &mut Context<Self>) {
+        self.crash(fault, ctx);
+    }
+}
+
+impl Handler<Reconnect> for Bridge {
+    type Result = ();
+
+    fn handle(&mut self, _: Reconnect, ctx: &mut Context<Self>) {
+        self.table.restarted();
+        self.reconnect(ctx);
+    }
+}
+
+impl Bridge {
+    /// Its VM crashed: every connection goes without a goodbye, and what
+    /// the links still hold enters the mailbox now, where the VM (down)
+    /// counts it as lost with its queue.
+    fn crash(&mut self, fault: FaultId, ctx: &mut Context<Self>) {
+        self.table.crashed(fault);
+        self.close_outgoing(false);
+        for (_, link) in std::mem::take(&mut self.rejoining) {
+            link.close(false);
+        }
+        let peers: Vec<VmId> = self.delays.keys().copied().collect();
+        for peer in peers {
+            while let Some(item) = self
+                .delays
+                .get_mut(&peer)
+                .and_then(|line| line.pop_due(Instant::now(), true))
+            {
+                self.pass_on(peer, item);
+            }
+            self.arm(peer, ctx);
+        }
     }
 }

@@ -13,7 +13,7 @@ use crate::actors::vm::{Vm, VmSetup, PEER_CLOSE_GRACE};
 use crate::actors::VmGauges;
 use crate::live_progress::{self, LiveProgress};
 use crate::logging;
-use crate::messages::DropOutgoing;
+use crate::messages::{DropOutgoing, RunStarted};
 use crate::model::{derive_seed, VmId, VmModel};
 use crate::vm_core::VmCore;
 use actix::clock::Instant;
@@ -32,6 +32,7 @@ impl Supervisor {
     /// bridge is ready.
     pub(super) fn build_mesh(&mut self, network: Network, ctx: &mut Context<Self>) {
         let n = self.spec.vm_count as usize;
+        let faults = Arc::new(self.spec.faults.clone());
         // In-process bridges are created before they run, so each can be
         // given the others' addresses.
         let mut bridge_contexts: Vec<Context<Bridge>> = Vec::new();
@@ -79,9 +80,11 @@ impl Supervisor {
                 vector_clocks: self.spec.vector_clocks,
                 latency: self.spec.latency.clone(),
                 delay_seed: derive_seed(self.spec.seed, DELAY_STREAM + u64::from(id)),
+                faults: faults.clone(),
                 vm: VmInbox {
                     deliver: vm.clone().recipient(),
                     peer_closed: vm.clone().recipient(),
+                    peer_reopened: vm.clone().recipient(),
                     outgoing_closed: vm.recipient(),
                 },
                 gauges: gauges.clone(),
@@ -105,6 +108,10 @@ impl Supervisor {
         let stop = self.stop_clock.start(start);
         self.stop_at.send_replace(stop);
         let pending = std::mem::take(&mut self.mesh.pending);
+        let faults = Arc::new(self.spec.faults.clone());
+        for bridge in &self.mesh.bridges {
+            bridge.do_send(RunStarted(start));
+        }
         for (index, vm_ctx) in pending.into_iter().enumerate() {
             let id = index as VmId + 1;
             let bridge = &self.mesh.bridges[index];
@@ -124,6 +131,9 @@ impl Supervisor {
                 stop_at: self.stop_at.subscribe(),
                 transmit: bridge.clone().recipient(),
                 close_outgoing: bridge.clone().recipient(),
+                crash: bridge.clone().recipient(),
+                reconnect: bridge.clone().recipient(),
+                faults: faults.clone(),
                 supervisor: ctx.address().recipient(),
                 gauges: self.mesh.gauges[index].clone(),
                 log: logging::vm_logger(&self.output.root_log, id),
