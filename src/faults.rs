@@ -16,6 +16,7 @@
 //! `stop` lines and `summary.json` name them by that number.
 
 use crate::model::VmId;
+use crate::schedule::{ticks_before, ticks_within};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -302,6 +303,24 @@ impl FaultPlan {
             .map(|(id, _)| id)
     }
 
+    /// How many of the ticks of `vm` (at `rate`, leading the start by
+    /// `lead`) in a run of `runtime` fall in its pause and crash windows:
+    /// the ticks it does not take. Windows of one VM never overlap (the
+    /// settings refuse that).
+    pub fn suppressed_ticks(&self, vm: VmId, rate: u32, runtime: Duration, lead: Duration) -> u64 {
+        let within = ticks_within(rate, runtime, lead);
+        self.faults
+            .iter()
+            .filter(|f| matches!(f, Fault::Pause { vm: v, .. } | Fault::Crash { vm: v, .. } if *v == vm))
+            .map(|f| {
+                let (start, end) = f.window();
+                let before_start = ticks_before(rate, lead, start).min(within);
+                let before_end = end.map_or(within, |end| ticks_before(rate, lead, end).min(within));
+                before_end.saturating_sub(before_start)
+            })
+            .sum()
+    }
+
     /// The crash of `vm` under way at `at`, if any.
     pub fn crashed(&self, vm: VmId, at: Duration) -> Option<FaultId> {
         self.numbered()
@@ -461,6 +480,31 @@ mod tests {
             ]
         );
         assert!(plan().marks(4).is_empty());
+    }
+
+    #[test]
+    fn suppressed_ticks_are_the_ticks_due_in_the_windows() {
+        use crate::schedule::offset;
+        let plan = plan();
+        for (rate, lead_ns) in [(1, 0), (6, 0), (4, 100_000_000), (7, 3)] {
+            let lead = Duration::from_nanos(lead_ns);
+            for runtime in [s(35.0), s(47.5), s(60.0)] {
+                for vm in [1, 2, 3] {
+                    let brute = (1..)
+                        .map(|k| offset(k, rate) - lead)
+                        .take_while(|&t| t <= runtime)
+                        .filter(|&t| plan.tick_suppressed(vm, t).is_some())
+                        .count() as u64;
+                    assert_eq!(
+                        plan.suppressed_ticks(vm, rate, runtime, lead),
+                        brute,
+                        "VM {vm} rate {rate} runtime {runtime:?}"
+                    );
+                }
+            }
+        }
+        // VM 2's pause of 10 s at 6 ticks/s, aligned: 60 ticks.
+        assert_eq!(plan.suppressed_ticks(2, 6, s(60.0), Duration::ZERO), 60);
     }
 
     #[test]

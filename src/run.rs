@@ -107,6 +107,17 @@ impl RunOutcome {
         )
     }
 
+    /// The ticks a VM's schedule holds in the run, less those its pauses
+    /// and crashes take away.
+    fn expected_ticks(&self, report: &VmReport) -> u64 {
+        let lead = self.spec.tick_leads[report.vm as usize - 1];
+        ticks_within(report.rate, self.spec.runtime, lead)
+            - self
+                .spec
+                .faults
+                .suppressed_ticks(report.vm, report.rate, self.spec.runtime, lead)
+    }
+
     /// The per-VM summary table printed at the end of a run.
     pub fn summary_table(&self) -> String {
         const HEADERS: [&str; 12] = [
@@ -132,12 +143,7 @@ impl RunOutcome {
                     r.vm.to_string(),
                     r.rate.to_string(),
                     c.ticks.to_string(),
-                    ticks_within(
-                        r.rate,
-                        self.spec.runtime,
-                        self.spec.tick_leads[r.vm as usize - 1],
-                    )
-                    .to_string(),
+                    self.expected_ticks(r).to_string(),
                     c.sent.to_string(),
                     c.received.to_string(),
                     c.internal.to_string(),

@@ -115,6 +115,17 @@ pub fn ticks_within(rate: u32, runtime: Duration, lead: Duration) -> u64 {
     u64::try_from(ticks).unwrap_or(u64::MAX)
 }
 
+/// How many ticks fall before `at` (measured from the start, excluded) for
+/// a VM at `rate` whose schedule leads the start by `lead`: the count of
+/// `k >= 1` with `offset(k) - lead < at`.
+pub fn ticks_before(rate: u32, lead: Duration, at: Duration) -> u64 {
+    // offset(k) = floor(k * 1e9 / rate) ns is below x exactly when
+    // k * 1e9 / rate is, that is k < x * rate / 1e9.
+    let x = (at + lead).as_nanos() * u128::from(rate.max(1));
+    let below = x.div_ceil(1_000_000_000).saturating_sub(1);
+    u64::try_from(below).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +179,25 @@ mod tests {
         assert_eq!(ticks_within(4, Duration::from_millis(1_100), lead), 4);
         let lead = Duration::from_millis(150);
         assert_eq!(ticks_within(4, Duration::from_millis(1_100), lead), 5);
+    }
+
+    #[test]
+    fn ticks_before_counts_what_the_schedule_holds_before_an_instant() {
+        for (rate, lead_ns) in [(1, 0), (3, 0), (3, 123_456_789), (7, 5), (1000, 999_999)] {
+            let lead = Duration::from_nanos(lead_ns);
+            let due: Vec<Duration> = (1..200).map(|k| offset(k, rate) - lead).collect();
+            let horizon = *due.last().unwrap();
+            for at_ms in (0..20_000).step_by(37) {
+                let at = Duration::from_millis(at_ms);
+                if at > horizon {
+                    break;
+                }
+                let brute = due.iter().filter(|&&t| t < at).count() as u64;
+                assert_eq!(ticks_before(rate, lead, at), brute, "rate {rate} at {at:?}");
+            }
+            // At a tick's own instant it is not yet counted.
+            assert_eq!(ticks_before(rate, lead, due[4]), 4);
+        }
     }
 
     #[test]
