@@ -44,6 +44,13 @@ impl PartitionMode {
             PartitionMode::Drop => "drop",
         }
     }
+
+    /// The mode a settings word names, if any.
+    pub fn named(word: &str) -> Option<Self> {
+        [PartitionMode::Hold, PartitionMode::Drop]
+            .into_iter()
+            .find(|mode| mode.name() == word)
+    }
 }
 
 /// What a crashed VM's clocks are when it restarts.
@@ -66,6 +73,13 @@ impl RestartClock {
             RestartClock::Keep => "keep",
             RestartClock::Reset => "reset",
         }
+    }
+
+    /// The choice a settings word names, if any.
+    pub fn named(word: &str) -> Option<Self> {
+        [RestartClock::Keep, RestartClock::Reset]
+            .into_iter()
+            .find(|clock| clock.name() == word)
     }
 }
 

@@ -21,10 +21,14 @@
 //! - `keys.rs`: every key, the kind of value it takes and what it allows, in
 //!   the words `--help` and the errors share; the kind checks.
 //! - `layers.rs`: the sources, layered, each value with its origin.
+//! - `faults.rs`: the `[[faults]]` entries: their shape, their checks against
+//!   the run and each other, and how a run writes them back.
 
+mod faults;
 mod keys;
 mod layers;
 
+pub use faults::FaultSetting;
 pub use keys::{flag_help, key_named, settings_help, Key, KEYS};
 pub(crate) use layers::line_of;
 pub use layers::{Layers, Origin};
@@ -83,6 +87,8 @@ pub struct Settings {
     pub latency_links: Vec<LinkLatency>,
     pub log_flush_ms: i64,
     pub tick_phase: TickPhase,
+    /// Faults injected on purpose, in order: fault `k` is entry `k`.
+    pub faults: Vec<FaultSetting>,
 }
 
 /// A per-link latency override: messages from `from` to `to` take `delay`.
@@ -113,6 +119,7 @@ impl Default for Settings {
             latency_links: Vec::new(),
             log_flush_ms: 200,
             tick_phase: TickPhase::Random,
+            faults: Vec::new(),
         }
     }
 }
@@ -187,6 +194,12 @@ impl RunSpec {
                 .collect(),
             log_flush_ms: self.log_flush.as_millis() as i64,
             tick_phase: self.tick_phase,
+            faults: self
+                .faults
+                .faults()
+                .iter()
+                .map(FaultSetting::from)
+                .collect(),
         }
     }
 }
@@ -235,6 +248,45 @@ pub enum SettingsError {
         /// Where the value came from, when known.
         origin: Option<Origin>,
     },
+    #[error(
+        "setting `faults` entry {entry}{}: {what}{} is not allowed: {allowed}",
+        kind.map(|k| format!(" ({k})")).unwrap_or_default(),
+        at(origin)
+    )]
+    InvalidFault {
+        /// The entry's number from 1, which is the fault's number in the logs.
+        entry: usize,
+        /// Its kind, when it is one.
+        kind: Option<&'static str>,
+        /// The offending key and its value as written (`` `vm` = 9 ``), or what is missing.
+        what: String,
+        allowed: String,
+        /// Where the `faults` setting came from, when known.
+        origin: Option<Origin>,
+    },
+}
+
+impl SettingsError {
+    /// The setting a bad value is of.
+    fn key(&self) -> Option<&'static str> {
+        match self {
+            SettingsError::Invalid { key, .. } => Some(key),
+            SettingsError::InvalidFault { .. } => Some("faults"),
+            _ => None,
+        }
+    }
+
+    /// This error, saying that its value came from `from` unless it already says where.
+    pub(crate) fn coming_from(mut self, from: Option<&Origin>) -> Self {
+        if let SettingsError::Invalid { origin, .. } | SettingsError::InvalidFault { origin, .. } =
+            &mut self
+        {
+            if origin.is_none() {
+                *origin = from.cloned();
+            }
+        }
+        self
+    }
 }
 
 fn known_keys() -> String {
@@ -408,6 +460,7 @@ impl Settings {
                 allowed("log_flush_ms"),
             ));
         }
+        let faults = faults::resolve(&self.faults, vm_count, self.runtime)?;
         let seed = match self.seed {
             Seed::Fixed(seed) if seed > MAX_SEED => {
                 return Err(invalid("seed", seed, allowed("seed")))
@@ -442,7 +495,7 @@ impl Settings {
             log_flush: Duration::from_millis(self.log_flush_ms as u64),
             tick_phase: self.tick_phase,
             tick_leads,
-            faults: FaultPlan::default(),
+            faults,
         })
     }
 }
@@ -659,6 +712,38 @@ mod tests {
             ..Settings::default()
         };
         assert!(resolve(&one_way_each).is_ok());
+    }
+
+    #[test]
+    fn the_shipped_settings_file_holds_the_defaults_and_a_working_faults_example() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_FILE);
+        let mut layers = Layers::default();
+        layers.read_file(&path).unwrap();
+        assert_eq!(
+            layers.settings(),
+            Settings {
+                seed: Seed::Random,
+                ..Settings::default()
+            }
+        );
+        // The commented example above `faults = []`, uncommented, is the schedule.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let example: String = text
+            .lines()
+            .skip_while(|line| !line.ends_with("Replace [] with a list such as"))
+            .skip(1)
+            .take_while(|line| line.starts_with('#'))
+            .map(|line| format!("{}\n", &line[1..]))
+            .collect();
+        let example: toml::Table = toml::from_str(&format!("faults = {example}")).unwrap();
+        let mut layers = Layers::default();
+        let origin = Origin::Line(1);
+        layers
+            .set("faults", example["faults"].clone(), origin)
+            .unwrap();
+        let spec = layers.resolve(|| 1).unwrap();
+        let kinds: Vec<&str> = spec.faults.faults().iter().map(|f| f.kind()).collect();
+        assert_eq!(kinds, ["partition", "pause", "crash"]);
     }
 
     #[test]

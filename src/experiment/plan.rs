@@ -10,7 +10,8 @@
 //! checks each value's kind exactly as for `Settings.toml` and names its line) and checking them
 //! with [`Settings::resolve`], so a bad plan fails before anything runs, in one line naming the
 //! variation, the key and the line. The plan does not read `Settings.toml` or the environment: a
-//! study is repeated from its plan alone.
+//! study is repeated from its plan alone. A key replaces the value beneath it whole: a
+//! variation's `faults` list is its entire fault schedule, and `faults = []` clears the base's.
 //!
 //! Seeds: trial `k` of *every* variation gets the same seed, derived from the plan seed and
 //! `k`. Variations are then compared on common random numbers (the same die rolls and, where
@@ -547,9 +548,147 @@ mod tests {
         ] {
             assert!(plan_keys().contains(&key), "{key}");
         }
-        for key in ["runtime", "latency", "latency_links", "virtual_time"] {
+        for key in [
+            "runtime",
+            "latency",
+            "latency_links",
+            "virtual_time",
+            "faults",
+        ] {
             assert!(plan_keys().contains(&key), "{key}");
         }
+    }
+
+    /// A study of faults: a base schedule, a variation that adds to it, one that clears it.
+    const FAULTS: &str = r#"
+        name = "faults"
+        seed = 3
+        trials = 2
+        runtime = 30
+        [base]
+        faults = [{ kind = "pause", vm = 2, from_s = 5, until_s = 10 }]
+        [[variation]]
+        name = "paused"
+        [[variation]]
+        name = "clear"
+        faults = []
+        [[variation]]
+        name = "partitioned"
+        faults = [
+            { kind = "partition", groups = [[1], [2, 3]], from_s = 2, until_s = 8, mode = "drop" },
+            { kind = "crash", vm = 3, at_s = 20, restart_s = 25, clock = "reset" },
+        ]
+        [[variation]]
+        name = "crashed"
+        [[variation.faults]]
+        kind = "crash"
+        vm = 1
+        at_s = 12.5
+    "#;
+
+    #[test]
+    fn a_variation_sets_or_clears_the_faults_like_any_setting() {
+        use crate::faults::{Fault, PartitionMode, RestartClock};
+        use std::time::Duration;
+        let plan = parse(FAULTS).unwrap();
+        let faults_of = |name: &str| {
+            let variation = plan.variations.iter().find(|v| v.name == name).unwrap();
+            assert_eq!(variation.trials.len(), 2);
+            let faults = variation.trials[0].spec.faults.faults().to_vec();
+            for trial in &variation.trials {
+                assert_eq!(trial.spec.faults.faults(), faults, "every trial the same");
+                assert_eq!(trial.settings.faults.len(), faults.len());
+            }
+            faults
+        };
+        let s = Duration::from_secs_f64;
+        assert_eq!(
+            faults_of("paused"),
+            [Fault::Pause {
+                vm: 2,
+                from: s(5.0),
+                until: s(10.0)
+            }]
+        );
+        assert_eq!(faults_of("clear"), []);
+        assert_eq!(
+            faults_of("partitioned"),
+            [
+                Fault::Partition {
+                    groups: vec![vec![1], vec![2, 3]],
+                    from: s(2.0),
+                    until: s(8.0),
+                    mode: PartitionMode::Drop,
+                },
+                Fault::Crash {
+                    vm: 3,
+                    at: s(20.0),
+                    restart: Some(s(25.0)),
+                    clock: RestartClock::Reset,
+                },
+            ]
+        );
+        assert_eq!(
+            faults_of("crashed"),
+            [Fault::Crash {
+                vm: 1,
+                at: s(12.5),
+                restart: None,
+                clock: RestartClock::Keep,
+            }]
+        );
+        let clear = &plan.variations[1];
+        assert_eq!(clear.overrides, vec!["faults = []"]);
+    }
+
+    #[test]
+    fn a_bad_fault_in_a_plan_names_the_variation_the_entry_the_key_and_the_line() {
+        let error = error_of(&FAULTS.replace("vm = 3, at_s = 20", "vm = 4, at_s = 20"));
+        assert_eq!(
+            error,
+            "variation `partitioned`: setting `faults` entry 2 (crash): `vm` = 4 (line 15) is \
+             not allowed: a VM id from 1 to 3 (vm_count)"
+        );
+        let error = error_of(&FAULTS.replace("at_s = 12.5", "at_s = 30"));
+        assert!(
+            error.starts_with(
+                "variation `crashed`: setting `faults` entry 1 (crash): `at_s` = 30 (line 21) is \
+                 not allowed: less than runtime (30)"
+            ),
+            "{error}"
+        );
+        let error = error_of(&FAULTS.replace("mode = \"drop\"", "mode = \"lose\""));
+        assert!(
+            error.starts_with(
+                "variation `partitioned`: setting `faults` entry 1 (partition): `mode` = \"lose\" \
+                 (line 15) is not allowed: \"hold\" or \"drop\""
+            ),
+            "{error}"
+        );
+        // A base schedule the variations keep is checked in every one of them.
+        let error =
+            error_of(&FAULTS.replace("from_s = 5, until_s = 10", "from_s = 30, until_s = 40"));
+        assert!(
+            error.starts_with(
+                "variation `paused`: setting `faults` entry 1 (pause): `from_s` = 30 (line 7)"
+            ),
+            "{error}"
+        );
+        let error = error_of(&FAULTS.replace("until_s = 10 }", "until_s = 10, at_s = 1 }"));
+        assert!(
+            error.starts_with(
+                "variation `paused`: setting `faults` entry 1 (pause): `at_s` = 1 (line 7) is \
+                 not allowed: not a key of a pause"
+            ),
+            "{error}"
+        );
+        // A value of the wrong kind is refused where it is written.
+        let error = error_of(&FAULTS.replace("vm = 2, from_s = 5", "vm = \"2\", from_s = 5"));
+        assert!(
+            error.starts_with("`base`: setting `faults` entry 1 (pause): `vm` = \"2\" (line 7)"),
+            "{error}"
+        );
+        assert!(!error.contains('\n'), "{error}");
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! [`Settings::resolve`](super::Settings::resolve), with the same words.
 
 use super::{
-    Settings, DEFAULT_FILE, ENV_PREFIX, MAX_LOG_FLUSH_MS, MAX_RATE, MAX_RUNTIME_SECS, MAX_SEED,
-    MAX_VMS,
+    Settings, SettingsError, DEFAULT_FILE, ENV_PREFIX, MAX_LOG_FLUSH_MS, MAX_RATE,
+    MAX_RUNTIME_SECS, MAX_SEED, MAX_VMS,
 };
 use crate::latency::{Delay, DELAY_KINDS, MAX_DELAY_MS};
 use crate::schedule::TickPhase;
@@ -33,6 +33,8 @@ enum Kind {
     Delay,
     /// A list of per-link delay tables; as text, a TOML inline array.
     Links,
+    /// A list of fault tables; as text, a TOML inline array.
+    Faults,
     /// One of a few words, the same as text.
     Choice(&'static [&'static str]),
 }
@@ -49,7 +51,7 @@ pub struct Key {
 }
 
 /// Every setting, in the order of `Settings.toml`.
-pub const KEYS: [Key; 16] = [
+pub const KEYS: [Key; 17] = [
     key(
         "vm_count",
         Some("--vm-count"),
@@ -131,6 +133,12 @@ pub const KEYS: [Key; 16] = [
         "Where each VM's first tick falls within its first period",
         Kind::Choice(&TickPhase::NAMES),
     ),
+    key(
+        "faults",
+        None,
+        "Faults injected on purpose: partitions, pauses and crashes, numbered from 1",
+        Kind::Faults,
+    ),
 ];
 
 const fn key(
@@ -190,6 +198,7 @@ impl Key {
                  period, drawn from the seed, as on machines started at different moments) or \
                  \"aligned\" (every VM's first tick one period after the common start)"
                 .into(),
+            "faults" => super::faults::allowed(),
             other => unreachable!("no setting `{other}` in KEYS"),
         }
     }
@@ -211,7 +220,7 @@ impl Key {
         match self.kind {
             Kind::WholeNumbers => Some("comma-separated, e.g. 1,3,6"),
             Kind::Delay => Some("a TOML inline table, e.g. { kind = \"constant\", ms = 50 }"),
-            Kind::Links => Some("a TOML inline array of inline tables"),
+            Kind::Links | Kind::Faults => Some("a TOML inline array of inline tables"),
             _ => None,
         }
     }
@@ -334,8 +343,21 @@ pub(super) fn show_delay(delay: &Delay) -> String {
     }
 }
 
+/// Checks that `value` is of the kind `key` takes, before anything converts it.
+pub(super) fn check_kind(key: &Key, value: &toml::Value) -> Result<(), SettingsError> {
+    if key.kind == Kind::Faults {
+        return super::faults::check_shape(value);
+    }
+    kind_fits(key, value).map_err(|allowed| SettingsError::Invalid {
+        key: key.name,
+        value: show(value),
+        allowed,
+        origin: None,
+    })
+}
+
 /// Checks that `value` is of the kind `key` takes; the error is what is allowed.
-pub(super) fn check_kind(key: &Key, value: &toml::Value) -> Result<(), String> {
+fn kind_fits(key: &Key, value: &toml::Value) -> Result<(), String> {
     use toml::Value as V;
     let ok = match (key.kind, value) {
         (Kind::WholeNumber, V::Integer(_)) => true,
@@ -448,9 +470,11 @@ pub(super) fn from_text(key: &Key, text: &str) -> Option<toml::Value> {
             .map(whole)
             .collect::<Option<_>>()
             .map(V::Array),
-        Kind::Delay | Kind::Links => toml::from_str::<toml::Table>(&format!("value = {trimmed}"))
-            .ok()?
-            .remove("value"),
+        Kind::Delay | Kind::Links | Kind::Faults => {
+            toml::from_str::<toml::Table>(&format!("value = {trimmed}"))
+                .ok()?
+                .remove("value")
+        }
     }
 }
 

@@ -265,13 +265,7 @@ impl Layers {
         origin: Origin,
     ) -> Result<(), SettingsError> {
         let setting = self.known(key, &origin)?;
-        let invalid = |allowed: String| SettingsError::Invalid {
-            key: setting.name,
-            value: show(&value),
-            allowed,
-            origin: Some(origin.clone()),
-        };
-        check_kind(setting, &value).map_err(invalid)?;
+        check_kind(setting, &value).map_err(|e| e.coming_from(Some(&origin)))?;
         let before = self.values.insert(key.to_string(), value.clone());
         // The kind checks above are meant to admit only what converts; should
         // one ever admit more, this is an error message, not a panic.
@@ -279,7 +273,12 @@ impl Layers {
             if let Some(before) = before {
                 self.values.insert(key.to_string(), before);
             }
-            return Err(invalid(setting.allowed()));
+            return Err(SettingsError::Invalid {
+                key: setting.name,
+                value: show(&value),
+                allowed: setting.allowed(),
+                origin: Some(origin),
+            });
         }
         self.origins.insert(key.to_string(), origin);
         Ok(())
@@ -309,19 +308,9 @@ impl Layers {
 
     /// Adds to an error about these settings where the offending value came from.
     pub fn locate(&self, error: SettingsError) -> SettingsError {
-        match error {
-            SettingsError::Invalid {
-                key,
-                value,
-                allowed,
-                origin: None,
-            } => SettingsError::Invalid {
-                key,
-                value,
-                allowed,
-                origin: self.origin(key).cloned(),
-            },
-            other => other,
+        match error.key() {
+            Some(key) => error.coming_from(self.origin(key)),
+            None => error,
         }
     }
 
