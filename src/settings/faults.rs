@@ -522,9 +522,38 @@ pub(super) fn resolve(
                 ),
             ));
         }
+        if let Some((other, earlier)) = faults
+            .iter()
+            .enumerate()
+            .find(|(_, earlier)| crashes_overlap(earlier, &fault))
+        {
+            let (earlier_start, earlier_end) = earlier.window();
+            let earlier_end = earlier_end.map_or("the end".into(), |e| {
+                format!("{} s", compact(e.as_secs_f64()))
+            });
+            return Err(entry.refuse(
+                shown_start(),
+                format!(
+                    "entry {} (crash) has VM {} down from {} s to {earlier_end}; two VMs may \
+                     not be down at once (a restarted VM reconnects to peers that are up)",
+                    other + 1,
+                    earlier.vms()[0],
+                    compact(earlier_start.as_secs_f64()),
+                ),
+            ));
+        }
         faults.push(fault);
     }
     Ok(FaultPlan::new(faults))
+}
+
+/// Whether two crashes of different VMs have them down at the same moment.
+fn crashes_overlap(a: &Fault, b: &Fault) -> bool {
+    let (Fault::Crash { vm: vm_a, .. }, Fault::Crash { vm: vm_b, .. }) = (a, b) else {
+        return false;
+    };
+    let ((start_a, end_a), (start_b, end_b)) = (a.window(), b.window());
+    vm_a != vm_b && end_b.is_none_or(|end| start_a < end) && end_a.is_none_or(|end| start_b < end)
 }
 
 /// Whether two faults both stop the same VM's ticks (pause or crash) at some moment.
@@ -820,6 +849,13 @@ mod tests {
                 &["VM 2 is held by entry 1 (crash) from 20 s to the end"],
             ),
             (
+                format!(
+                    r#"{{ kind = "crash", vm = 1, at_s = 5, restart_s = 10 }}, {{ kind = "crash", vm = 3, at_s = 9.5, restart_s = 12 }}"#
+                ),
+                "entry 2 (crash): `at_s` = 9.5",
+                &["entry 1 (crash) has VM 1 down from 5 s to 10 s", "two VMs may not be down at once"],
+            ),
+            (
                 second(r#"{ kind = "pause", vm = 2, from_s = 10, until_s = 30.5 }"#),
                 "entry 2 (pause): `from_s` = 10",
                 &["VM 2 is held by entry 1 (pause)"],
@@ -909,7 +945,7 @@ mod tests {
                 PARTITION,
                 PAUSE,
                 CRASH,
-                r#"{ kind = "crash", vm = 1, at_s = 0.25 }"#,
+                r#"{ kind = "crash", vm = 1, at_s = 55.25 }"#,
             ]
             .join(", "),
         )
@@ -917,7 +953,7 @@ mod tests {
         let written = toml::to_string(&spec.effective_settings()).unwrap();
         assert!(written.contains("[[faults]]\nkind = \"partition\"\ngroups = [[1], [2, 3]]\nfrom_s = 10.0\nuntil_s = 25.0\nmode = \"hold\"\n"), "{written}");
         assert!(
-            written.ends_with("[[faults]]\nkind = \"crash\"\nvm = 1\nat_s = 0.25\n"),
+            written.ends_with("[[faults]]\nkind = \"crash\"\nvm = 1\nat_s = 55.25\n"),
             "{written}"
         );
         let read: Settings = toml::from_str(&written).unwrap();
