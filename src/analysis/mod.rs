@@ -50,6 +50,7 @@ mod concurrency;
 mod csv;
 mod drift;
 mod error;
+mod fault_effects;
 mod html;
 mod link_order;
 mod matching;
@@ -86,7 +87,8 @@ pub use record::{Action, Body, Kind, Level, Record, Tick};
 pub use run_dir::{newest_run, vm_logs};
 pub use run_settings::RunSettings;
 pub use summary::{
-    Check, Concurrency, Messages, PairCounts, Summary, VmPairConcurrency, VmSummary, WaitFigures,
+    Check, Concurrency, ExpectedFinding, FaultSummary, FaultVmLines, Messages, PairCounts,
+    PartitionFigures, Summary, VmPairConcurrency, VmSummary, WaitFigures,
 };
 pub use vector_clock::VectorClock;
 pub use violation::{Rule, Violation};
@@ -391,6 +393,8 @@ fn causal_pass(run: &RunInput, mut out: impl FnMut(Released)) -> Result<(), Anal
                         vm: ids[file],
                         at: violation::At { file, line },
                         after_gap: std::mem::take(&mut gap[file]),
+                        // The exports use the derived clocks only, which no reset changes.
+                        after_reset: false,
                         tick,
                     };
                     order.feed(event, &mut out);
