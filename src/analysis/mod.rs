@@ -18,6 +18,9 @@
 //!   vector clock each has by send/receive matching; `vector_clock.rs` checks a logged `vc`
 //!   against the rules, `concurrency.rs` counts ordered and concurrent pairs from the clocks,
 //!   `causal_cone.rs` answers what happened before and after one event (all pure).
+//! - `fault_effects.rs`: what the run's faults did, from their `fault_start`/`fault_end` lines:
+//!   their rules (no event in a pause, nothing across a partition in its window), their figures,
+//!   and the clock-condition breaks a crash with clock reset owes (pure).
 //! - `violation.rs`: the [`Rule`]s and broken rules with file and line, capped in memory.
 //! - `stats.rs`, `quantile.rs`, `drift.rs`, `series.rs`, `window.rs`: the running figures, the
 //!   bounded quantiles, the drift grid, downsampled plot series, the space-time window (pure).
