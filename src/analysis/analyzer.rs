@@ -96,16 +96,7 @@ pub struct PlotData {
     pub window: Spacetime,
     /// The faults' windows, in seconds since the run's first line (`until_s` `None`: it lasted
     /// to the end).
-    pub faults: Vec<PlotBand>,
-}
-
-/// A fault's window on the plots' time axis.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlotBand {
-    pub fault: usize,
-    pub kind: &'static str,
-    pub from_s: f64,
-    pub until_s: Option<f64>,
+    pub faults: Vec<FaultBand>,
 }
 
 /// Everything the stream yielded.
@@ -499,25 +490,7 @@ impl<W: Write> Analyzer<W> {
         let concurrency = causality
             .count
             .finish(if logged { "logged" } else { "derived" });
-        let origin_us = self.origin_us;
-        let bands: Vec<PlotBand> = self
-            .faults
-            .bands()
-            .into_iter()
-            .map(
-                |FaultBand {
-                     fault,
-                     kind,
-                     from_us,
-                     until_us,
-                 }| PlotBand {
-                    fault,
-                    kind,
-                    from_s: (from_us - origin_us) as f64 / 1e6,
-                    until_s: until_us.map(|u| (u - origin_us) as f64 / 1e6),
-                },
-            )
-            .collect();
+        let bands = self.faults.bands(self.origin_us);
         let violations = &mut self.violations;
         let (faults, fault_notes) = self.faults.finish(causality.breaks, |at, rule, detail| {
             violations.push(at, rule, detail)

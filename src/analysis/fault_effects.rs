@@ -384,9 +384,11 @@ impl FaultBook {
         }
     }
 
-    /// The windows of the faults, for the plots: number, kind, and the first start
-    /// and last end stamp of their lines (no end: it lasted to the end of the run).
-    pub fn bands(&self) -> Vec<FaultBand> {
+    /// The windows of the faults, for the plots: number, kind, and the first start and last end
+    /// stamp of their lines in seconds after `origin_us` (no end: it lasted to the end of the
+    /// run).
+    pub fn bands(&self, origin_us: i64) -> Vec<FaultBand> {
+        let secs = |us: i64| (us - origin_us) as f64 / 1e6;
         self.faults
             .iter()
             .filter_map(|(&fault, seen)| {
@@ -396,10 +398,11 @@ impl FaultBook {
                 Some(FaultBand {
                     fault,
                     kind: seen.spec.kind(),
-                    from_us,
-                    until_us: ended
+                    from_s: secs(from_us),
+                    until_s: ended
                         .then(|| marks(|t| t.end).map(|m| m.time_us).max())
-                        .flatten(),
+                        .flatten()
+                        .map(secs),
                 })
             })
             .collect()
@@ -510,14 +513,14 @@ impl FaultBook {
     }
 }
 
-/// A fault's window on the time axis, in microseconds of the log's stamps.
+/// A fault's window on the plots' time axis, in seconds since the run's first line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultBand {
     pub fault: FaultId,
     pub kind: &'static str,
-    pub from_us: i64,
+    pub from_s: f64,
     /// `None`: it had not ended when the run did.
-    pub until_us: Option<i64>,
+    pub until_s: Option<f64>,
 }
 
 fn edge_name(edge: Edge) -> &'static str {

@@ -16,8 +16,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use super::analyzer::{PlotBand, PlotData};
+use super::analyzer::PlotData;
 use super::error::AnalysisError;
+use super::fault_effects::FaultBand;
 use super::record::Kind;
 
 const SIZE: (u32, u32) = (1600, 900);
@@ -202,7 +203,7 @@ fn lines(
     y_desc: &str,
     labels: &[String],
     series: &[Vec<(f64, f64)>],
-    faults: &[PlotBand],
+    faults: &[FaultBand],
 ) -> Result<(), String> {
     let root = canvas(path)?;
     let (x0, x1) = bounds(series.iter().flatten().map(|p| p.0), false);
@@ -237,11 +238,11 @@ const FAULT_BAND: RGBColor = RGBColor(255, 190, 60);
 /// its foot; a window still open at the end of the run reaches the plot's right edge.
 fn fault_bands(
     chart: &mut XyChart,
-    faults: &[PlotBand],
+    faults: &[FaultBand],
     (x0, x1): (f64, f64),
     (y0, y1): (f64, f64),
 ) -> Result<(), String> {
-    let visible: Vec<(&PlotBand, f64, f64)> = faults
+    let visible: Vec<(&FaultBand, f64, f64)> = faults
         .iter()
         .map(|b| (b, b.from_s.max(x0), b.until_s.unwrap_or(x1).min(x1)))
         .filter(|(_, from, until)| from <= until)
