@@ -427,3 +427,51 @@ fn a_long_run_is_drawn_a_window_at_a_time() {
     assert!(past.len() > HtmlReport::MAX_DRAWN);
     assert_same(&listed(&dom, "cone-past"), &past, "listed past");
 }
+
+#[test]
+fn a_fault_window_is_a_band_over_the_lanes_it_touches() {
+    // VM 2 paused over [0.2, 0.4) (fault 1); VM 1 untouched.
+    let vm1 = "\
+2000-01-01T00:00:00.000000Z INFO start, addr: x, phase_ms: 100.000000, rate: 10, vm: 1
+2000-01-01T00:00:00.100000Z INFO internal, queue: 0, lc: 1, vm: 1
+2000-01-01T00:00:00.500000Z INFO internal, queue: 0, lc: 2, vm: 1
+2000-01-01T00:00:00.600000Z INFO stop, dropped: 0, queue: 0, lc: 2, vm: 1
+";
+    let vm2 = "\
+2000-01-01T00:00:00.000000Z INFO start, addr: x, phase_ms: 100.000000, rate: 10, vm: 2
+2000-01-01T00:00:00.100000Z INFO internal, queue: 0, lc: 1, vm: 2
+2000-01-01T00:00:00.200000Z INFO fault_start, fault: 1, kind: pause, from_s: 0.2, until_s: 0.4, queue: 0, lc: 1, vm: 2
+2000-01-01T00:00:00.400000Z INFO fault_end, fault: 1, kind: pause, from_s: 0.2, until_s: 0.4, queue: 0, lc: 1, vm: 2
+2000-01-01T00:00:00.400000Z INFO internal, queue: 0, lc: 2, vm: 2
+2000-01-01T00:00:00.600000Z INFO stop, dropped: 0, queue: 0, lc: 2, vm: 2
+";
+    let scratch = tempfile::tempdir().unwrap();
+    let run = scratch.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    std::fs::write(run.join("vm-1.log"), vm1).unwrap();
+    std::fs::write(run.join("vm-2.log"), vm2).unwrap();
+    let output = binary()
+        .args(["analyze", "--html", "--no-plots"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let dom = headless(&run.join("report.html"), "", Take::Dom, scratch.path());
+    let bands = elements(&dom, "rect", "data-fault");
+    assert_eq!(bands.len(), 1, "one band, on VM 2's lane only");
+    assert_eq!(bands[0].title, "fault 1: pause (VM 2)");
+    // The band spans the window: from the 0.2 s stamp to the 0.4 s one, between the dots of
+    // VM 2's events at 0.1 s and 0.4 s.
+    let dot_x = |name: &str| -> f64 {
+        let dots = elements(&dom, "circle", "data-event");
+        let dot = dots.iter().find(|e| e.attr("data-event") == name).unwrap();
+        dot.attr("cx").parse().unwrap()
+    };
+    let (x, width): (f64, f64) = (
+        bands[0].attr("x").parse().unwrap(),
+        bands[0].attr("width").parse().unwrap(),
+    );
+    assert!(dot_x("2:1") < x, "{x}");
+    assert!((x + width - dot_x("2:2")).abs() < 0.01, "{x} {width}");
+    assert!(dom.contains(">fault 1: pause</text>"));
+}

@@ -6,7 +6,9 @@
 //! `queue_discipline`, `link_order`, `time_order`, `settings_check` and `matching`, the figures
 //! in `stats`, `drift`, `series` and `window`. Ticks also pass through `causal_order`, which
 //! hands them on in causal order with their derived vector clocks to `vector_clock`'s rules and
-//! the `concurrency` counts.
+//! the `concurrency` counts. Fault lines (`fault_start`, `fault_end`) are no events: they go to
+//! `fault_effects`, and a crash's restart tells the per-VM checkers that the queue was lost and,
+//! with `clock: reset`, that the clocks start again from 0 (for exactly the next event).
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -16,20 +18,22 @@ use super::check::ProgramOrder;
 use super::concurrency::ConcurrencyCount;
 use super::csv::{EventsCsv, Row};
 use super::drift::{Drift, VmDrift};
+use super::fault_effects::{FaultBand, FaultBook, ResetBreaks, ResetPoint};
 use super::link_order::LinkOrder;
 use super::matching::{AbsentPeer, Delivery, Matcher, Stamp, Unreceived};
 use super::merge::Merged;
 use super::quantile::Counts;
 use super::queue_discipline::QueueDiscipline;
-use super::record::{Action, Body, Kind, Level, Record, Tick};
+use super::record::{Action, Body, FaultLine, Kind, Level, Record, Tick};
 use super::series::Series;
 use super::settings_check::SettingsCheck;
 use super::stats::{VmStats, Waits};
-use super::summary::Concurrency;
+use super::summary::{Concurrency, FaultSummary};
 use super::time_order::TimeOrder;
 use super::vector_clock::VcProgramOrder;
 use super::violation::{At, Finding, Rule, Violations};
 use super::window::Spacetime;
+use crate::faults::{Edge, Fault, RestartClock};
 use crate::vm_log::VmLog;
 
 /// How many WARN/ERRO lines are quoted in full in the report.
@@ -45,6 +49,10 @@ struct VmState {
     first_unknown: Option<(usize, String)>,
     /// A line was lost since this VM's last tick.
     gap: bool,
+    /// A crash's restart reset the clocks since this VM's last tick.
+    reset: bool,
+    /// The clock and place of its last tick.
+    last_tick: Option<(u64, At)>,
     /// Ticks with and without `vc`, and the first without.
     with_vc: u64,
     without_vc: u64,
@@ -63,6 +71,7 @@ pub struct Analyzer<W: Write> {
     matcher: Matcher,
     causal: CausalOrder,
     causality: Causality,
+    faults: FaultBook,
     violations: Violations,
     drift: Drift,
     window: Spacetime,
@@ -85,6 +94,9 @@ pub struct PlotData {
     pub drift: Vec<Vec<(f64, f64)>>,
     pub jumps: Vec<Counts>,
     pub window: Spacetime,
+    /// The faults' windows, in seconds since the run's first line (`until_s` `None`: it lasted
+    /// to the end).
+    pub faults: Vec<FaultBand>,
 }
 
 /// Everything the stream yielded.
@@ -109,6 +121,8 @@ pub struct Outcome {
     pub notes: Vec<String>,
     pub plot: PlotData,
     pub concurrency: Concurrency,
+    /// What each fault did (empty for a run without faults).
+    pub faults: Vec<FaultSummary>,
 }
 
 /// What the ticks feed once released in causal order: each VM's vector-clock rules, and the
@@ -117,6 +131,7 @@ struct Causality {
     /// By file slot.
     rules: Vec<VcProgramOrder>,
     count: ConcurrencyCount,
+    breaks: ResetBreaks,
 }
 
 impl Causality {
@@ -127,6 +142,9 @@ impl Causality {
             send_vc,
         } = r;
         let rules = &mut self.rules[event.at.file];
+        if event.after_reset {
+            rules.reset();
+        }
         if event.after_gap {
             rules.lose_step();
         }
@@ -146,6 +164,7 @@ impl Causality {
             }
             None => rules.lose_step(),
         }
+        self.breaks.released(event.at, event.tick.lc, clock);
         self.count.event(event.vm, event.tick.lc, clock);
     }
 }
@@ -172,6 +191,7 @@ impl<W: Write> Analyzer<W> {
                 .map(|&vm| VcProgramOrder::new(vm, width))
                 .collect(),
             count: ConcurrencyCount::new(width, &ids),
+            breaks: ResetBreaks::new(logs.iter().map(VmLog::name).collect()),
         };
         let vms = logs
             .iter()
@@ -182,6 +202,8 @@ impl<W: Write> Analyzer<W> {
                 times: TimeOrder::default(),
                 first_unknown: None,
                 gap: false,
+                reset: false,
+                last_tick: None,
                 with_vc: 0,
                 without_vc: 0,
                 first_without_vc: None,
@@ -190,8 +212,9 @@ impl<W: Write> Analyzer<W> {
                 queue: Series::default(),
             })
             .collect();
-        let names = logs.iter().map(VmLog::name).collect();
+        let names: Vec<String> = logs.iter().map(VmLog::name).collect();
         Ok(Analyzer {
+            faults: FaultBook::new(ids.clone(), names.clone()),
             drift: Drift::new(logs.len(), origin_us),
             slot_of,
             vms,
@@ -277,10 +300,11 @@ impl<W: Write> Analyzer<W> {
 
         self.drift.advance(t);
         match record.body {
-            Body::Start { rate } => {
+            Body::Start { rate, phase } => {
                 if let Some(detail) = self.settings.start_rate(vm, rate) {
                     self.violations.push(at, Rule::RateMismatch, detail);
                 }
+                self.faults.start(slot, rate, phase);
                 self.vms[slot].stats.start_rate = rate;
                 self.drift.alive(slot, t);
                 self.csv.row(t, vm, Kind::Start, Row::default())
@@ -289,7 +313,13 @@ impl<W: Write> Analyzer<W> {
                 queue,
                 dropped,
                 late_max_us,
+                dropped_by_fault,
             } => {
+                let violations = &mut self.violations;
+                self.faults
+                    .stop(at, dropped, &dropped_by_fault, |at, rule, detail| {
+                        violations.push(at, rule, detail)
+                    });
                 self.vms[slot].stats.left_in_queue = Some(queue);
                 self.vms[slot].stats.dropped = dropped;
                 self.vms[slot].stats.late_max_us = late_max_us;
@@ -301,6 +331,10 @@ impl<W: Write> Analyzer<W> {
                 self.csv.row(t, vm, Kind::Stop, row)
             }
             Body::Tick(tick) => self.tick(at, t, vm, tick),
+            Body::Fault(line) => {
+                self.fault_line(at, t, vm, &line);
+                Ok(())
+            }
             Body::Unknown { message } => {
                 let state = &mut self.vms[slot];
                 state.stats.unknown += 1;
@@ -308,6 +342,37 @@ impl<W: Write> Analyzer<W> {
                 Ok(())
             }
             Body::Notice { .. } => Ok(()),
+        }
+    }
+
+    /// A fault's line: for the fault book, and at a crash's restart for the VM's checkers.
+    fn fault_line(&mut self, at: At, t: i64, vm: u32, line: &FaultLine) {
+        let state = &mut self.vms[at.file];
+        let violations = &mut self.violations;
+        self.faults
+            .line(at, t, line, state.order.clock(), |at, rule, detail| {
+                violations.push(at, rule, detail)
+            });
+        let Fault::Crash { clock, .. } = line.spec else {
+            return;
+        };
+        if line.edge != Edge::End {
+            return;
+        }
+        // The queue was lost in the crash; the restart's line says what waits now.
+        state.discipline.restart(at.line, line.queue);
+        if clock == RestartClock::Reset {
+            state.order.reset_clock();
+            state.reset = true;
+            if let Some((before_lc, before)) = state.last_tick {
+                self.causality.breaks.restart(ResetPoint {
+                    fault: line.fault,
+                    vm,
+                    index: state.stats.ticks as u32 + 1,
+                    before_lc,
+                    before,
+                });
+            }
         }
     }
 
@@ -322,6 +387,8 @@ impl<W: Write> Analyzer<W> {
             state.links.receive(at.line, from, seq, &mut report);
         }
         state.stats.tick(t, &tick, jump);
+        state.last_tick = Some((tick.lc, at));
+        self.faults.tick(at, t, &tick);
         let secs = (t - self.origin_us) as f64 / 1e6;
         state.clock.push(secs, tick.lc as f64);
         state.queue.push(secs, tick.queue as f64);
@@ -371,6 +438,7 @@ impl<W: Write> Analyzer<W> {
             vm,
             at,
             after_gap: std::mem::take(&mut state.gap),
+            after_reset: std::mem::take(&mut state.reset),
             tick,
         };
         let (causality, violations) = (&mut self.causality, &mut self.violations);
@@ -386,6 +454,9 @@ impl<W: Write> Analyzer<W> {
             self.vms[slot].stats.waits.add(wait);
         }
         self.window.delivery(d);
+        let violations = &mut self.violations;
+        self.faults
+            .delivery(d, |at, rule, detail| violations.push(at, rule, detail));
     }
 
     /// The file as it is on disk (`vm-2.log.gz` for a kept log), as findings cite it.
@@ -419,6 +490,12 @@ impl<W: Write> Analyzer<W> {
         let concurrency = causality
             .count
             .finish(if logged { "logged" } else { "derived" });
+        let bands = self.faults.bands(self.origin_us);
+        let violations = &mut self.violations;
+        let (faults, fault_notes) = self.faults.finish(causality.breaks, |at, rule, detail| {
+            violations.push(at, rule, detail)
+        });
+        self.notes.extend(fault_notes);
         for (vm, log) in self.vms.iter().zip(&self.logs) {
             let file = log.name();
             if let Some((line, kind)) = &vm.first_unknown {
@@ -456,6 +533,7 @@ impl<W: Write> Analyzer<W> {
                 .collect(),
             jumps: self.vms.iter().map(|v| v.stats.jumps.clone()).collect(),
             window: self.window,
+            faults: bands,
         };
         let outcome = Outcome {
             vms: self.vms.into_iter().map(|v| v.stats).collect(),
@@ -473,6 +551,7 @@ impl<W: Write> Analyzer<W> {
             notes: self.notes,
             plot,
             concurrency,
+            faults,
         };
         Ok(outcome)
     }

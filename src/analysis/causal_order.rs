@@ -28,6 +28,9 @@ pub struct Event {
     pub at: At,
     /// A line of this VM just before this event could not be read.
     pub after_gap: bool,
+    /// The VM restarted with its clocks reset (a crash's `fault_end` with `clock: reset`) just
+    /// before this event.
+    pub after_reset: bool,
     pub tick: Tick,
 }
 
@@ -271,6 +274,7 @@ mod tests {
                 line,
             },
             after_gap: false,
+            after_reset: false,
             tick: Tick {
                 lc: 0,
                 queue: 0,

@@ -5,6 +5,9 @@
 //! and send sequence numbers count up from 1. The message edges of happened-before are checked in
 //! [`matching`](super::matching). After a line that could not be read the previous clock is
 //! unknown, so the next event is not checked against a guess (one bad line gives one finding).
+//! A crash whose restart resets the clock (a `fault_end` with `clock: reset`) starts the VM's
+//! clock again from 0: [`ProgramOrder::reset_clock`] makes exactly the next event be judged
+//! against 0, and nothing else changes (send seqs go on across a crash).
 
 use super::record::{Action, Tick};
 use super::violation::Rule;
@@ -33,6 +36,17 @@ impl ProgramOrder {
     /// A line of this VM could not be read: do not check the next event against the one before.
     pub fn lose_step(&mut self) {
         self.in_step = false;
+    }
+
+    /// The VM's clock now (the `lc` of its previous event, 0 before the first), if known.
+    pub fn clock(&self) -> Option<u64> {
+        self.in_step.then_some(self.prev_lc)
+    }
+
+    /// The VM restarted with its clock reset: the next event is judged against 0.
+    pub fn reset_clock(&mut self) {
+        self.prev_lc = 0;
+        self.in_step = true;
     }
 
     /// Checks one tick against the previous one, reporting each broken rule, and returns the
@@ -161,6 +175,23 @@ mod tests {
         );
         assert_eq!(run(&[send(1, 2)]).1, vec![Rule::SendSeq]);
         assert_eq!(run(&[send(1, 1), send(2, 1)]).1, vec![Rule::SendSeq]);
+    }
+
+    #[test]
+    fn a_reset_clock_accepts_a_restart_from_zero_once() {
+        let mut order = ProgramOrder::default();
+        let mut rules = Vec::new();
+        order.tick(&internal(1), |r, _| rules.push(r));
+        order.tick(&send(2, 1), |r, _| rules.push(r));
+        assert_eq!(order.clock(), Some(2));
+        order.reset_clock();
+        assert_eq!(order.clock(), Some(0));
+        assert_eq!(order.tick(&send(1, 2), |r, _| rules.push(r)), 1);
+        order.tick(&receive(4, 3), |r, _| rules.push(r));
+        assert!(rules.is_empty(), "{rules:?}");
+        // Without a reset the same step back is a broken rule.
+        order.tick(&internal(1), |r, _| rules.push(r));
+        assert_eq!(rules, vec![Rule::ClockNotIncreasing]);
     }
 
     #[test]

@@ -18,6 +18,9 @@
 //!   vector clock each has by send/receive matching; `vector_clock.rs` checks a logged `vc`
 //!   against the rules, `concurrency.rs` counts ordered and concurrent pairs from the clocks,
 //!   `causal_cone.rs` answers what happened before and after one event (all pure).
+//! - `fault_effects.rs`: what the run's faults did, from their `fault_start`/`fault_end` lines:
+//!   their rules (no event in a pause, nothing across a partition in its window), their figures,
+//!   and the clock-condition breaks a crash with clock reset owes (pure).
 //! - `violation.rs`: the [`Rule`]s and broken rules with file and line, capped in memory.
 //! - `stats.rs`, `quantile.rs`, `drift.rs`, `series.rs`, `window.rs`: the running figures, the
 //!   bounded quantiles, the drift grid, downsampled plot series, the space-time window (pure).
@@ -50,6 +53,7 @@ mod concurrency;
 mod csv;
 mod drift;
 mod error;
+mod fault_effects;
 mod html;
 mod link_order;
 mod matching;
@@ -86,7 +90,8 @@ pub use record::{Action, Body, Kind, Level, Record, Tick};
 pub use run_dir::{newest_run, vm_logs};
 pub use run_settings::RunSettings;
 pub use summary::{
-    Check, Concurrency, Messages, PairCounts, Summary, VmPairConcurrency, VmSummary, WaitFigures,
+    Check, Concurrency, ExpectedFinding, FaultSummary, FaultVmLines, Messages, PairCounts,
+    PartitionFigures, Summary, VmPairConcurrency, VmSummary, WaitFigures,
 };
 pub use vector_clock::VectorClock;
 pub use violation::{Rule, Violation};
@@ -391,6 +396,8 @@ fn causal_pass(run: &RunInput, mut out: impl FnMut(Released)) -> Result<(), Anal
                         vm: ids[file],
                         at: violation::At { file, line },
                         after_gap: std::mem::take(&mut gap[file]),
+                        // The exports use the derived clocks only, which no reset changes.
+                        after_reset: false,
                         tick,
                     };
                     order.feed(event, &mut out);

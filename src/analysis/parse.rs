@@ -5,10 +5,13 @@
 //! the analysis. INFO lines are strict (a missing or bad key is an error, because the checks
 //! depend on them); WARN/ERRO lines are free-form and only need their timestamp.
 
+use std::time::Duration;
+
 use thiserror::Error;
 
-use super::record::{Action, Body, Level, Record, Tick};
+use super::record::{Action, Body, FaultLine, Level, Record, Tick};
 use super::vector_clock::VectorClock;
+use crate::faults::{parse_groups, Edge, Fault, FaultId, PartitionMode, RestartClock};
 use crate::timestamp::parse_micros;
 
 /// Why a line is not a valid line of the log contract. Display is one short phrase.
@@ -46,6 +49,18 @@ struct Fields<'a> {
     late_max_us: Option<&'a str>,
     vc: Option<&'a str>,
     msg_vc: Option<&'a str>,
+    phase_ms: Option<&'a str>,
+    dropped_by_fault: Option<&'a str>,
+    fault: Option<&'a str>,
+    kind: Option<&'a str>,
+    groups: Option<&'a str>,
+    from_s: Option<&'a str>,
+    until_s: Option<&'a str>,
+    mode: Option<&'a str>,
+    at_s: Option<&'a str>,
+    restart_s: Option<&'a str>,
+    clock: Option<&'a str>,
+    lost: Option<&'a str>,
 }
 
 impl<'a> Fields<'a> {
@@ -67,6 +82,18 @@ impl<'a> Fields<'a> {
             "late_max_us" => &mut self.late_max_us,
             "vc" => &mut self.vc,
             "msg_vc" => &mut self.msg_vc,
+            "phase_ms" => &mut self.phase_ms,
+            "dropped_by_fault" => &mut self.dropped_by_fault,
+            "fault" => &mut self.fault,
+            "kind" => &mut self.kind,
+            "groups" => &mut self.groups,
+            "from_s" => &mut self.from_s,
+            "until_s" => &mut self.until_s,
+            "mode" => &mut self.mode,
+            "at_s" => &mut self.at_s,
+            "restart_s" => &mut self.restart_s,
+            "clock" => &mut self.clock,
+            "lost" => &mut self.lost,
             _ => return true,
         };
         *slot = Some(value);
@@ -122,6 +149,8 @@ pub fn parse_line(line: &str) -> Result<Record, ParseError> {
         "receive" => "receive",
         "internal" => "internal",
         "stop" => "stop",
+        "fault_start" => "fault_start",
+        "fault_end" => "fault_end",
         other => {
             let vm = fields.vm.and_then(|v| v.trim().parse().ok());
             return Ok(Record {
@@ -148,6 +177,11 @@ pub fn parse_line(line: &str) -> Result<Record, ParseError> {
                 ),
                 None => None,
             },
+            // Added to the contract with tick phases: older logs have no `phase_ms`.
+            phase: fields
+                .phase_ms
+                .map(|p| millis(p).ok_or_else(|| bad("phase_ms", p)))
+                .transpose()?,
         },
         "stop" => Body::Stop {
             queue: number(need(fields.queue, "queue")?, "queue")?,
@@ -161,7 +195,14 @@ pub fn parse_line(line: &str) -> Result<Record, ParseError> {
                 .late_max_us
                 .map(|l| number(l, "late_max_us"))
                 .transpose()?,
+            // Added with faults (issue 14): only on a VM that counted a drop owed to one.
+            dropped_by_fault: fields
+                .dropped_by_fault
+                .map(by_fault)
+                .transpose()?
+                .unwrap_or_default(),
         },
+        "fault_start" | "fault_end" => Body::Fault(fault_line(kind, vm, &fields)?),
         _ => {
             let action = match kind {
                 "send" => Action::Send {
@@ -190,6 +231,106 @@ pub fn parse_line(line: &str) -> Result<Record, ParseError> {
         vm: Some(vm),
         body,
     })
+}
+
+/// A `fault_start` or `fault_end` line of VM `vm`: the fault rebuilt from its parameters.
+fn fault_line(kind: &'static str, vm: u32, fields: &Fields) -> Result<FaultLine, ParseError> {
+    let need = |value, key| need(value, kind, key);
+    let secs = |key: &'static str, value: &str| {
+        value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .ok_or_else(|| bad(key, value))
+    };
+    let fault_kind = need(fields.kind, "kind")?;
+    let spec = match fault_kind {
+        "partition" => {
+            let groups = need(fields.groups, "groups")?;
+            let mode = need(fields.mode, "mode")?;
+            Fault::Partition {
+                groups: parse_groups(groups).ok_or_else(|| bad("groups", groups))?,
+                from: secs("from_s", need(fields.from_s, "from_s")?)?,
+                until: secs("until_s", need(fields.until_s, "until_s")?)?,
+                mode: match mode {
+                    "hold" => PartitionMode::Hold,
+                    "drop" => PartitionMode::Drop,
+                    _ => return Err(bad("mode", mode)),
+                },
+            }
+        }
+        "pause" => Fault::Pause {
+            vm,
+            from: secs("from_s", need(fields.from_s, "from_s")?)?,
+            until: secs("until_s", need(fields.until_s, "until_s")?)?,
+        },
+        "crash" => {
+            let clock = need(fields.clock, "clock")?;
+            Fault::Crash {
+                vm,
+                at: secs("at_s", need(fields.at_s, "at_s")?)?,
+                restart: fields.restart_s.map(|r| secs("restart_s", r)).transpose()?,
+                clock: match clock {
+                    "keep" => RestartClock::Keep,
+                    "reset" => RestartClock::Reset,
+                    _ => return Err(bad("clock", clock)),
+                },
+            }
+        }
+        other => return Err(bad("kind", other)),
+    };
+    let fault: FaultId = number(need(fields.fault, "fault")?, "fault")?;
+    if fault == 0 {
+        return Err(bad("fault", "0"));
+    }
+    Ok(FaultLine {
+        fault,
+        edge: if kind == "fault_start" {
+            Edge::Start
+        } else {
+            Edge::End
+        },
+        spec,
+        queue: number(need(fields.queue, "queue")?, "queue")?,
+        lc: number(need(fields.lc, "lc")?, "lc")?,
+        lost: fields.lost.map(|l| number(l, "lost")).transpose()?,
+    })
+}
+
+/// `dropped_by_fault: 1=3 3=14`: fault number = count pairs.
+fn by_fault(value: &str) -> Result<Vec<(FaultId, u64)>, ParseError> {
+    value
+        .split_ascii_whitespace()
+        .map(|pair| {
+            let (fault, count) = pair
+                .split_once('=')
+                .ok_or_else(|| bad("dropped_by_fault", value))?;
+            match (fault.parse::<FaultId>(), count.parse::<u64>()) {
+                (Ok(fault), Ok(count)) if fault > 0 => Ok((fault, count)),
+                _ => Err(bad("dropped_by_fault", value)),
+            }
+        })
+        .collect()
+}
+
+/// Milliseconds written with up to six decimals (`phase_ms: 83.333333`), exact to the
+/// nanosecond; further decimals are cut.
+fn millis(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (whole, frac) = match value.split_once('.') {
+        Some((whole, frac)) if digits(frac) => (whole, frac),
+        Some(_) => return None,
+        None => (value, ""),
+    };
+    if !digits(whole) {
+        return None;
+    }
+    let ms: u64 = whole.parse().ok()?;
+    let ns_text: String = frac.chars().chain(std::iter::repeat('0')).take(6).collect();
+    let ns: u64 = ns_text.parse().ok()?;
+    Some(Duration::from_millis(ms) + Duration::from_nanos(ns))
 }
 
 /// Splits at the first `sep` followed by a space (`", "`, `": "`). Hand-rolled: `split(", ")`
@@ -358,7 +499,13 @@ mod tests {
             "2026-11-25T17:09:39.802378Z INFO start, addr: 127.0.0.1:7001, rate: 4, vm: 3",
         )
         .unwrap();
-        assert_eq!(start.body, Body::Start { rate: Some(4.0) });
+        assert_eq!(
+            start.body,
+            Body::Start {
+                rate: Some(4.0),
+                phase: None
+            }
+        );
         let stop = parse_line(
             "2026-11-25T17:09:39.802378Z INFO stop, dropped: 0, queue: 2, internal: 1, received: 2, sent: 3, ticks: 6, vm: 3",
         )
@@ -368,7 +515,8 @@ mod tests {
             Body::Stop {
                 queue: 2,
                 dropped: 0,
-                late_max_us: None
+                late_max_us: None,
+                dropped_by_fault: Vec::new()
             }
         );
         let stop = parse_line(
@@ -380,7 +528,8 @@ mod tests {
             Body::Stop {
                 queue: 0,
                 dropped: 0,
-                late_max_us: Some(1520)
+                late_max_us: Some(1520),
+                dropped_by_fault: Vec::new()
             }
         );
         let internal =
@@ -481,5 +630,116 @@ mod tests {
                 message: "resync".into()
             }
         );
+    }
+
+    #[test]
+    fn reads_fault_lines_into_the_fault_they_describe() {
+        let line = |text: &str| parse_line(&format!("2000-01-01T00:00:10.000000Z INFO {text}"));
+        let Body::Fault(f) = line(
+            "fault_start, fault: 1, kind: partition, groups: 1|2 3, from_s: 10, until_s: 25, mode: hold, queue: 0, lc: 31, vm: 1",
+        )
+        .unwrap()
+        .body
+        else {
+            panic!("not a fault line")
+        };
+        assert_eq!(
+            (f.fault, f.edge, f.queue, f.lc, f.lost),
+            (1, Edge::Start, 0, 31, None)
+        );
+        assert_eq!(
+            f.spec,
+            Fault::Partition {
+                groups: vec![vec![1], vec![2, 3]],
+                from: Duration::from_secs(10),
+                until: Duration::from_secs(25),
+                mode: PartitionMode::Hold
+            }
+        );
+        let Body::Fault(f) = line(
+            "fault_end, fault: 3, kind: crash, at_s: 45, restart_s: 50.5, clock: reset, lost: 19, queue: 0, lc: 0, vm: 3",
+        )
+        .unwrap()
+        .body
+        else {
+            panic!("not a fault line")
+        };
+        assert_eq!((f.edge, f.lost), (Edge::End, Some(19)));
+        assert_eq!(
+            f.spec,
+            Fault::Crash {
+                vm: 3,
+                at: Duration::from_secs(45),
+                restart: Some(Duration::from_millis(50_500)),
+                clock: RestartClock::Reset
+            }
+        );
+        let Body::Fault(f) = line(
+            "fault_start, fault: 2, kind: pause, from_s: 0.25, until_s: 1, queue: 4, lc: 8, vm: 2",
+        )
+        .unwrap()
+        .body
+        else {
+            panic!("not a fault line")
+        };
+        assert_eq!(f.spec.window().0, Duration::from_millis(250));
+        assert_eq!(f.spec.vms(), vec![2]);
+        for (text, key) in [
+            ("fault_start, fault: 1, kind: quake, queue: 0, lc: 1, vm: 1", "kind"),
+            ("fault_start, fault: 1, kind: pause, from_s: x, until_s: 1, queue: 0, lc: 1, vm: 1", "from_s"),
+            ("fault_start, fault: 0, kind: pause, from_s: 0, until_s: 1, queue: 0, lc: 1, vm: 1", "fault"),
+            ("fault_start, fault: 1, kind: crash, at_s: 1, clock: later, queue: 0, lc: 1, vm: 1", "clock"),
+            ("fault_start, fault: 1, kind: partition, groups: 1||2, from_s: 0, until_s: 1, mode: hold, queue: 0, lc: 1, vm: 1", "groups"),
+        ] {
+            assert!(
+                matches!(line(text), Err(ParseError::Value { key: k, .. }) if k == key),
+                "{text}: {:?}",
+                line(text)
+            );
+        }
+        assert_eq!(
+            line("fault_end, fault: 1, kind: pause, from_s: 0, until_s: 1, lc: 1, vm: 1"),
+            Err(ParseError::MissingKey {
+                kind: "fault_end",
+                key: "queue"
+            })
+        );
+    }
+
+    #[test]
+    fn reads_drops_by_fault_and_the_tick_phase() {
+        let stop = parse_line(
+            "2000-01-01T00:00:10.000000Z INFO stop, dropped_by_fault: 1=3 3=14, dropped: 20, queue: 0, vm: 3",
+        )
+        .unwrap();
+        let Body::Stop {
+            dropped,
+            dropped_by_fault,
+            ..
+        } = stop.body
+        else {
+            panic!("not a stop line")
+        };
+        assert_eq!((dropped, dropped_by_fault), (20, vec![(1, 3), (3, 14)]));
+        assert!(parse_line(
+            "2000-01-01T00:00:10.000000Z INFO stop, dropped_by_fault: 1:3, dropped: 20, queue: 0, vm: 3"
+        )
+        .is_err());
+        let start = parse_line(
+            "2000-01-01T00:00:00.000000Z INFO start, addr: x, phase_ms: 83.333333, rate: 12, vm: 1",
+        )
+        .unwrap();
+        assert_eq!(
+            start.body,
+            Body::Start {
+                rate: Some(12.0),
+                phase: Some(Duration::from_nanos(83_333_333))
+            }
+        );
+        assert_eq!(millis("250"), Some(Duration::from_millis(250)));
+        assert_eq!(millis("0.5"), Some(Duration::from_micros(500)));
+        for bad in ["", ".5", "1.", "-1", "1.2.3", "x"] {
+            assert_eq!(millis(bad), None, "{bad:?}");
+        }
     }
 }

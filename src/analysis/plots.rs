@@ -4,7 +4,8 @@
 //! backend), so no system font package is needed. Every plot is 1600x900 with large type, a
 //! title, axis labels and a legend, readable without zooming. The series arrive already
 //! downsampled ([`Series`](super::series::Series)), so a million-event run plots as fast as a
-//! small one.
+//! small one. The time-axis plots (clock, queue, drift) shade each fault's window in a light
+//! band labelled with its number and kind.
 
 use std::ops::Range;
 use std::path::Path;
@@ -17,6 +18,7 @@ use plotters::style::FontStyle;
 
 use super::analyzer::PlotData;
 use super::error::AnalysisError;
+use super::fault_effects::FaultBand;
 use super::record::Kind;
 
 const SIZE: (u32, u32) = (1600, 900);
@@ -51,6 +53,7 @@ pub fn draw_all(dir: &Path, data: &PlotData, labels: &[String]) -> Result<(), An
                 "clock value (Lamport units)",
                 labels,
                 &data.clock,
+                &data.faults,
             ),
             "queue.png" => lines(
                 &path,
@@ -58,6 +61,7 @@ pub fn draw_all(dir: &Path, data: &PlotData, labels: &[String]) -> Result<(), An
                 "messages waiting in the queue",
                 labels,
                 &steps(&data.queue),
+                &data.faults,
             ),
             "drift.png" => lines(
                 &path,
@@ -65,6 +69,7 @@ pub fn draw_all(dir: &Path, data: &PlotData, labels: &[String]) -> Result<(), An
                 "leader's clock minus this VM's clock",
                 labels,
                 &data.drift,
+                &data.faults,
             ),
             "jumps.png" => jumps(&path, data, labels),
             _ => spacetime(&path, data),
@@ -198,12 +203,14 @@ fn lines(
     y_desc: &str,
     labels: &[String],
     series: &[Vec<(f64, f64)>],
+    faults: &[FaultBand],
 ) -> Result<(), String> {
     let root = canvas(path)?;
     let (x0, x1) = bounds(series.iter().flatten().map(|p| p.0), false);
     let (y0, y1) = bounds(series.iter().flatten().map(|p| p.1), true);
     let axes = ("time since the run's first line (s)", y_desc);
     let mut chart = xy_chart(&root, title, axes, x0..x1, y0..y1)?;
+    fault_bands(&mut chart, faults, (x0, x1), (y0, y1))?;
     for (i, (points, label)) in series.iter().zip(labels).enumerate() {
         let style = ShapeStyle::from(color(i)).stroke_width(stroke_width(i, series.len()));
         // One path per segment: plotters joins a wide polyline with miters, which shoot far
@@ -222,6 +229,43 @@ fn lines(
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(|e| e.to_string())
+}
+
+/// The colour of fault bands: a light amber, under the VMs' lines.
+const FAULT_BAND: RGBColor = RGBColor(255, 190, 60);
+
+/// Each fault's window as a light band over the whole height, labelled `fault 1: partition` at
+/// its foot; a window still open at the end of the run reaches the plot's right edge.
+fn fault_bands(
+    chart: &mut XyChart,
+    faults: &[FaultBand],
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> Result<(), String> {
+    let visible: Vec<(&FaultBand, f64, f64)> = faults
+        .iter()
+        .map(|b| (b, b.from_s.max(x0), b.until_s.unwrap_or(x1).min(x1)))
+        .filter(|(_, from, until)| from <= until)
+        .collect();
+    chart
+        .draw_series(visible.iter().map(|(_, from, until)| {
+            Rectangle::new([(*from, y0), (*until, y1)], FAULT_BAND.mix(0.25).filled())
+        }))
+        .map_err(|e| e.to_string())?;
+    let font = (FONT, LABELS).into_font().color(&RGBColor(140, 80, 0));
+    chart
+        .draw_series(visible.iter().enumerate().map(|(i, (b, from, _))| {
+            // At the foot of the band, clear of the legend at the top left; labels of
+            // neighbouring bands step up so they do not overprint.
+            let y = y0 + (y1 - y0) * (0.06 + 0.05 * (i % 3) as f64);
+            Text::new(
+                format!("fault {}: {}", b.fault, b.kind),
+                (*from, y),
+                font.clone(),
+            )
+        }))
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// The line width of series `i` of `n`: the first widest, each later one narrower and drawn

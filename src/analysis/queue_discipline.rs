@@ -27,6 +27,12 @@ impl QueueDiscipline {
         self.left = None;
     }
 
+    /// The VM restarted after a crash with `queue` messages waiting (its line is `line`): the
+    /// queue the last event before the crash left was lost with it.
+    pub fn restart(&mut self, line: usize, queue: u64) {
+        self.left = Some((queue, line));
+    }
+
     /// Checks the tick at `line` against the queue the previous one left.
     pub fn tick(&mut self, line: usize, tick: &Tick, mut report: impl FnMut(Rule, String)) {
         let kind = tick.action.kind().as_str();
@@ -172,6 +178,19 @@ mod tests {
                 "internal after line 4 left 1 message waiting; a tick with a waiting message must receive it"
             ]
         );
+    }
+
+    #[test]
+    fn a_restart_forgets_the_queue_lost_in_the_crash() {
+        let mut discipline = QueueDiscipline::default();
+        let mut found = Vec::new();
+        discipline.tick(1, &receive(3), |r, _| found.push(r));
+        discipline.restart(2, 0);
+        discipline.tick(3, &internal(0), |r, _| found.push(r));
+        assert!(found.is_empty(), "{found:?}");
+        discipline.restart(4, 2);
+        discipline.tick(5, &internal(0), |r, _| found.push(r));
+        assert_eq!(found, vec![Rule::IgnoredWaitingMessage]);
     }
 
     #[test]

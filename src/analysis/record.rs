@@ -4,9 +4,14 @@
 //! Ticks are the only events with a Lamport clock, so they get their own struct with the fields
 //! every tick carries (`lc`, `queue`) and an [`Action`] holding what differs between kinds: the
 //! checker and the statistics can then never read a send's `to` off a receive. The vector clock
-//! (`vc`) was added to the contract later, so it is optional on every tick.
+//! (`vc`) was added to the contract later, so it is optional on every tick. A fault's
+//! `fault_start` and `fault_end` lines (issue 14) are no events: they mark a window on the VM's
+//! timeline and carry the fault as the settings gave it, read back into a [`Fault`].
+
+use std::time::Duration;
 
 use super::vector_clock::VectorClock;
+use crate::faults::{Edge, Fault, FaultId};
 
 /// A parsed line: when it was written, by which VM, and what it says.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,21 +26,45 @@ pub struct Record {
 /// What a line says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
-    /// The VM came up; `rate` is its configured ticks per second.
-    Start { rate: Option<f64> },
+    /// The VM came up; `rate` is its configured ticks per second, `phase` how long after the
+    /// run's start its first tick was due (`phase_ms`, absent from older logs).
+    Start {
+        rate: Option<f64>,
+        phase: Option<Duration>,
+    },
     /// One tick: exactly one event with a Lamport clock.
     Tick(Tick),
     /// The VM stopped; `queue` messages were left unprocessed in its queue. `late_max_us` is how
     /// late its latest tick fired (absent from logs older than that key).
+    /// `dropped_by_fault` is the part of `dropped` each fault explains, by ascending fault
+    /// number (empty when the line has no such key).
     Stop {
         queue: u64,
         dropped: u64,
         late_max_us: Option<u64>,
+        dropped_by_fault: Vec<(FaultId, u64)>,
     },
+    /// A fault started or ended on this VM (`fault_start`, `fault_end`).
+    Fault(FaultLine),
     /// A WARN/ERRO/DEBG/CRIT line: counted and reported, never checked.
     Notice { level: Level, message: String },
     /// An INFO line whose message is not a known event kind (a future extension): skipped.
     Unknown { message: String },
+}
+
+/// A `fault_start` or `fault_end` line: which fault, as its lines describe it, and the VM's
+/// queue and clock at that instant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultLine {
+    pub fault: FaultId,
+    pub edge: Edge,
+    /// The fault, rebuilt from the line's parameters (a pause's or crash's VM is the line's).
+    pub spec: Fault,
+    pub queue: u64,
+    /// The VM's Lamport clock; on a crash's `fault_end`, the clock it restarts with.
+    pub lc: u64,
+    /// A crash's `fault_end`: the messages the VM lost while down.
+    pub lost: Option<u64>,
 }
 
 /// One tick event: the clock and queue length after it, and what it did.

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::summary::{Concurrency, Summary};
+use super::summary::{Concurrency, FaultSummary, Summary};
 use super::RunAnalysis;
 
 /// How many violations the report quotes before summing up the rest.
@@ -99,10 +99,20 @@ pub fn render(run: &RunAnalysis) -> String {
     ));
     out.push('\n');
     let m = &s.messages;
+    let owed: u64 = s.faults.iter().map(|f| f.dropped).sum();
     let _ = writeln!(
         out,
-        "Messages: sent {}, received {}, left in queues {}, dropped {}, unaccounted {}",
-        m.sent, m.received, m.left_in_queues, m.dropped, m.unaccounted
+        "Messages: sent {}, received {}, left in queues {}, dropped {}{}, unaccounted {}",
+        m.sent,
+        m.received,
+        m.left_in_queues,
+        m.dropped,
+        if owed > 0 {
+            format!(" ({owed} of them owed to faults)")
+        } else {
+            String::new()
+        },
+        m.unaccounted
     );
     if m.unaccounted != 0 {
         // Messages left in queues are accounted for; the others are among these.
@@ -150,6 +160,10 @@ pub fn render(run: &RunAnalysis) -> String {
         let _ = writeln!(out, "Note: {note}");
     }
 
+    if !s.faults.is_empty() {
+        faults(&mut out, &s.faults);
+    }
+
     let total = s.check.violations;
     if total == 0 {
         out.push_str("Rules of the model: OK, no violation\n");
@@ -185,6 +199,78 @@ pub fn render(run: &RunAnalysis) -> String {
         }
     }
     out
+}
+
+/// How many findings owed to a fault the report quotes.
+const EXPECTED_SHOWN: usize = 10;
+
+/// What each fault did, and the findings owed to it.
+fn faults(out: &mut String, faults: &[FaultSummary]) {
+    let _ = writeln!(out, "Faults: {}", faults.len());
+    for f in faults {
+        let vms: Vec<String> = f.vms.iter().map(u32::to_string).collect();
+        let _ = writeln!(
+            out,
+            "  {} {} (VM {}): {}",
+            f.fault,
+            f.kind,
+            vms.join(" "),
+            f.parameters
+        );
+        for l in &f.lines {
+            let end = match (&l.end, l.queue_at_end, l.lc_at_end) {
+                (Some(at), Some(q), Some(lc)) => format!("end {at} (queue {q}, lc {lc})"),
+                _ => "no end in the log".to_string(),
+            };
+            let start = match (&l.start, l.queue_at_start, l.lc_at_start) {
+                (Some(at), Some(q), Some(lc)) => format!("start {at} (queue {q}, lc {lc})"),
+                _ => "no start in the log".to_string(),
+            };
+            let _ = writeln!(out, "    VM {}: {start}, {end}", l.vm);
+        }
+        let mut figures = vec![format!("dropped {}", f.dropped)];
+        if let Some(lost) = f.lost {
+            figures.push(format!("lost while down {lost}"));
+        }
+        if let Some(skipped) = f.ticks_skipped {
+            figures.push(format!("ticks skipped {skipped}"));
+        }
+        if let Some(p) = &f.partition {
+            figures.push(format!(
+                "messages sent across in the window {}, received after its end {}",
+                p.sent_across, p.received_after_end
+            ));
+        }
+        let _ = writeln!(out, "    {}", figures.join(", "));
+        if let Some(p) = &f.partition {
+            if let (Some(start), Some(max)) = (p.clock_gap_at_start, p.clock_gap_max) {
+                let end = p.clock_gap_at_end.map_or("-".into(), |e| e.to_string());
+                let back = match (p.clock_gap_at_end, p.gap_recovered_after_s) {
+                    (None, _) => "the window did not end within the run".to_string(),
+                    (Some(_), Some(s)) => format!("back to at most {start} {s:.3} s after the end"),
+                    (Some(_), None) => format!("not back to at most {start} within the run"),
+                };
+                let _ = writeln!(
+                    out,
+                    "    clock gap between the groups: {start} at the start, {max} at most, {end} at the end; {back}"
+                );
+            }
+        }
+        if f.expected_findings > 0 {
+            let _ = writeln!(
+                out,
+                "    expected findings owed to it (clock condition broken by the reset): {}",
+                f.expected_findings
+            );
+            for e in f.expected.iter().take(EXPECTED_SHOWN) {
+                let _ = writeln!(out, "      {}: {}", e.at, e.detail);
+            }
+            let shown = f.expected.len().min(EXPECTED_SHOWN) as u64;
+            if f.expected_findings > shown {
+                let _ = writeln!(out, "      ... and {} more", f.expected_findings - shown);
+            }
+        }
+    }
 }
 
 /// The causality figures: the run's, then each VM pair's for a small run.

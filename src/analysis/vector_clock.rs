@@ -11,7 +11,9 @@
 //! (1 at the first); a send or internal event changes no other entry; a receive is the
 //! entry-wise max of the previous clock and the message's, plus one in its own entry; and a
 //! receive's `msg_vc`, when logged, equals its send's `vc`. Each broken line gets one finding,
-//! and after a line whose clock is unknown the next is not judged against a guess.
+//! and after a line whose clock is unknown the next is not judged against a guess. After a
+//! crash whose restart resets the clocks, the next event is judged against the zero clock
+//! ([`VcProgramOrder::reset`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -146,6 +148,13 @@ impl VcProgramOrder {
     /// judge the next event against it.
     pub fn lose_step(&mut self) {
         self.in_step = false;
+    }
+
+    /// The VM restarted with its clocks reset (a crash with `clock: reset`): the next event is
+    /// judged against the clock of no event, every entry 0.
+    pub fn reset(&mut self) {
+        self.prev = VectorClock::zero(self.width);
+        self.in_step = true;
     }
 
     /// Checks the clock `vc` logged by an event of kind `kind`, reporting each broken rule.

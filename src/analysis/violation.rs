@@ -65,11 +65,21 @@ pub enum Rule {
     VcSize,
     /// A tick has no `vc` although other ticks of the run carry one.
     VcMissing,
+    /// A `fault_start` or `fault_end` line's `lc` is not the VM's clock at that instant (the
+    /// `lc` of its previous event; 0 when a crash's restart resets the clock).
+    FaultClock,
+    /// A message between two groups of a partition, sent in its window, was received before
+    /// the window ended.
+    CrossedPartition,
+    /// A VM logged a send, receive or internal event inside its own pause or crash window.
+    EventWhileHalted,
+    /// A `stop` line's `dropped_by_fault` adds up to more than its `dropped`.
+    FaultDropsExceedDropped,
 }
 
 impl Rule {
     /// Every rule, in declaration order.
-    pub const ALL: [Rule; 24] = [
+    pub const ALL: [Rule; 28] = [
         Rule::MalformedLine,
         Rule::WrongVm,
         Rule::ClockNotIncreasing,
@@ -94,6 +104,10 @@ impl Rule {
         Rule::VcMsgMismatch,
         Rule::VcSize,
         Rule::VcMissing,
+        Rule::FaultClock,
+        Rule::CrossedPartition,
+        Rule::EventWhileHalted,
+        Rule::FaultDropsExceedDropped,
     ];
 
     /// The kebab-case name used in reports and in `summary.json`.
@@ -123,6 +137,10 @@ impl Rule {
             Rule::VcMsgMismatch => "vc-msg-mismatch",
             Rule::VcSize => "vc-size",
             Rule::VcMissing => "vc-missing",
+            Rule::FaultClock => "fault-clock",
+            Rule::CrossedPartition => "crossed-partition",
+            Rule::EventWhileHalted => "event-while-halted",
+            Rule::FaultDropsExceedDropped => "fault-drops-exceed-dropped",
         }
     }
 }

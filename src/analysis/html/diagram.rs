@@ -11,7 +11,7 @@
 //! Since the merge reads each VM's log in order, that cut keeps a prefix of every VM's events,
 //! and the causal past of any kept event is then kept whole (a past is a prefix on every VM).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -19,6 +19,7 @@ use super::super::causal_cone::{EventId, History};
 use super::super::matching::{Delivery, Matcher, Stamp};
 use super::super::record::{Action, Body, Record};
 use super::super::violation::{At, Violations};
+use crate::faults::Edge;
 
 /// One tick event as the page sees it. The JSON keys are short (`i`, `t`, `k`, `p`): a page
 /// holds up to [`Diagram::MAX_EVENTS`] of them.
@@ -60,6 +61,21 @@ pub struct Diagram {
     /// Tick lines the analyzer's history has no clock for (none unless a log changed between
     /// the two reads); they are left out.
     pub without_clock: u64,
+    /// The faults' windows, drawn as bands across the lanes of the VMs they touch.
+    pub faults: Vec<PageFault>,
+}
+
+/// A fault's window as the page draws it. Times are microseconds since the run's first line;
+/// `until` is `None` while a touched VM had not logged its end when the run stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PageFault {
+    #[serde(rename = "n")]
+    pub fault: usize,
+    #[serde(rename = "k")]
+    pub kind: &'static str,
+    pub vms: Vec<u32>,
+    pub from: i64,
+    pub until: Option<i64>,
 }
 
 impl Diagram {
@@ -78,6 +94,8 @@ pub struct DiagramBuilder<'h> {
     /// Matching findings are the analyzer's business; they are dropped here.
     findings: Violations,
     place: HashMap<(usize, usize), usize>,
+    /// Per fault: its band so far, and the VMs whose start line has no end line yet.
+    faults: BTreeMap<usize, (PageFault, Vec<u32>)>,
     diagram: Diagram,
 }
 
@@ -102,6 +120,7 @@ impl<'h> DiagramBuilder<'h> {
             ),
             findings: Violations::default(),
             place: HashMap::new(),
+            faults: BTreeMap::new(),
             diagram: Diagram::default(),
             vm_of_file,
         }
@@ -110,6 +129,30 @@ impl<'h> DiagramBuilder<'h> {
     /// Takes the next merged line of file `file` at `line`.
     pub fn record(&mut self, file: usize, line: usize, record: &Record) {
         let origin = *self.origin_us.get_or_insert(record.time_us);
+        if let (Body::Fault(f), Some(&vm)) = (&record.body, self.vm_of_file.get(file)) {
+            let t = record.time_us - origin;
+            let (band, open) = self.faults.entry(f.fault).or_insert_with(|| {
+                let band = PageFault {
+                    fault: f.fault,
+                    kind: f.spec.kind(),
+                    vms: f.spec.vms(),
+                    from: t,
+                    until: None,
+                };
+                (band, Vec::new())
+            });
+            match f.edge {
+                Edge::Start => {
+                    band.from = band.from.min(t);
+                    open.push(vm);
+                }
+                Edge::End => {
+                    open.retain(|&v| v != vm);
+                    band.until = Some(band.until.map_or(t, |u| u.max(t)));
+                }
+            }
+            return;
+        }
         let Body::Tick(tick) = &record.body else {
             return;
         };
@@ -177,7 +220,15 @@ impl<'h> DiagramBuilder<'h> {
         }
     }
 
-    pub fn finish(self) -> Diagram {
+    pub fn finish(mut self) -> Diagram {
+        self.diagram.faults = self
+            .faults
+            .into_values()
+            .map(|(band, open)| PageFault {
+                until: band.until.filter(|_| open.is_empty()),
+                ..band
+            })
+            .collect();
         self.diagram
     }
 }
@@ -224,7 +275,10 @@ mod tests {
                 Record {
                     time_us: 1_000,
                     vm: Some(1),
-                    body: Body::Start { rate: Some(1.0) },
+                    body: Body::Start {
+                        rate: Some(1.0),
+                        phase: None,
+                    },
                 },
             ),
             (0, 2, tick(2_000, 1, 1, send(&[2, 3], 1))),

@@ -33,6 +33,7 @@
   const svg = document.getElementById('diagram');
   const slider = document.getElementById('slider');
   document.getElementById('max-window').textContent = MAX.toLocaleString('en');
+  document.getElementById('fault-legend').hidden = !(data.faults || []).length;
 
   function name(e) {
     return e.vm + ':' + e.i;
@@ -137,6 +138,7 @@
     });
 
     const plot = el('g', { 'clip-path': 'url(#plot-area)' }, svg);
+    drawFaults(el('g', { class: 'faults' }, plot), t0, t1, x, y);
     const messages = el('g', {}, plot);
     const drawn = new Set();
     for (let n = first; n < last; n++) for (const m of touching[n]) drawn.add(m);
@@ -179,6 +181,30 @@
         ' of ' + total.toLocaleString('en') + ', ' + seconds(t0) + ' to ' + seconds(t1);
     svg.dataset.first = first;
     svg.dataset.size = last - first;
+  }
+
+  // Each fault whose window meets [t0, t1] as a light band over the lanes of the VMs it
+  // touches (one rectangle per lane, so the lanes of a VM it leaves alone stay clear), labelled
+  // with its number and kind on its top lane; a window still open at the end reaches the edge.
+  function drawFaults(group, t0, t1, x, y) {
+    for (const f of data.faults || []) {
+      const until = f.until === null ? Infinity : f.until;
+      if (until < t0 || f.from > t1) continue;
+      const xa = x(Math.max(f.from, t0)), xb = x(Math.min(until, t1));
+      const ys = f.vms.filter((vm) => laneOf.has(vm)).map(y).sort((a, b) => a - b);
+      const what = 'fault ' + f.n + ': ' + f.k;
+      for (const yy of ys) {
+        const band = el('rect', {
+          class: 'fault-band', 'data-fault': f.n,
+          x: xa, y: yy - LANE / 2, width: Math.max(xb - xa, 2), height: LANE,
+        }, group);
+        el('title', {}, band).textContent = what + ' (VM ' + f.vms.join(', VM ') + ')';
+      }
+      if (ys.length) {
+        el('text', { class: 'fault-label', x: xa + 3, y: ys[0] - LANE / 2 + 11 }, group)
+          .textContent = what;
+      }
+    }
   }
 
   // Per VM, the runs of consecutive indices among `members`: "1:1-3 2:1-6 3:4".

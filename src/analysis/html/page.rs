@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use super::diagram::{Diagram, PageEvent, PageMessage};
+use super::diagram::{Diagram, PageEvent, PageFault, PageMessage};
 
 const TEMPLATE: &str = include_str!("page.html");
 const STYLE: &str = include_str!("page.css");
@@ -69,6 +69,8 @@ struct PageData<'a> {
     messages: &'a [PageMessage],
     total_events: u64,
     window: WindowLimits,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    faults: &'a [PageFault],
 }
 
 /// The whole page.
@@ -80,6 +82,7 @@ pub fn render(page: &Page) -> String {
         messages: &page.diagram.messages,
         total_events: page.diagram.total_events,
         window: page.window,
+        faults: &page.diagram.faults,
     };
     let json = serde_json::to_string(&data).unwrap_or_else(|_| "{}".into());
     let title = escape(&format!("logical-clocks run {}", page.run_id));
@@ -193,6 +196,7 @@ mod tests {
             messages: vec![PageMessage(0, 1)],
             total_events: 2,
             without_clock: 0,
+            faults: Vec::new(),
         }
     }
 
@@ -291,5 +295,24 @@ mod tests {
             "a {{Y}} b y c {{Y}}"
         );
         assert_eq!(fill("none", &[("{{X}}", "x")]), "none");
+    }
+
+    #[test]
+    fn the_data_names_the_faults_only_when_the_run_has_some() {
+        let mut with = diagram();
+        with.faults = vec![PageFault {
+            fault: 2,
+            kind: "pause",
+            vms: vec![2],
+            from: 100,
+            until: None,
+        }];
+        let html = page("r", "", &with, Vec::new());
+        assert!(
+            html.contains(r#""faults":[{"n":2,"k":"pause","vms":[2],"from":100,"until":null}]"#),
+            "{html}"
+        );
+        let html = page("r", "", &diagram(), Vec::new());
+        assert!(!html.contains(r#""faults""#));
     }
 }
