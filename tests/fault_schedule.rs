@@ -9,6 +9,7 @@
 mod common;
 
 use common::{read_logs, Line};
+use logical_clocks::analysis::FaultSummary;
 use logical_clocks::faults::{Fault, FaultPlan, PartitionMode, RestartClock};
 use logical_clocks::run::{self, RunOptions, RunOutcome};
 use logical_clocks::settings::Settings;
@@ -60,6 +61,14 @@ fn run_with_p(
     let outcome = run::run(spec, RunOptions::default()).unwrap();
     let logs = read_logs(&outcome.run_dir);
     (outcome, logs)
+}
+
+/// `analyze` on the run: it must find it healthy (every rule of the model
+/// kept, faults included) and it reports each fault.
+fn analyzed(outcome: &RunOutcome) -> Vec<FaultSummary> {
+    let analysis = common::analyze_without_plots(&outcome.run_dir);
+    assert!(analysis.is_healthy(), "{}", analysis.report());
+    analysis.summary().faults.clone()
 }
 
 /// Event time in seconds since the run's common start. The start is not a
@@ -232,6 +241,9 @@ fn pause_makes_no_ticks_and_fills_the_queue(virtual_time: bool) {
     let (sent, rest, by_fault) = books(&logs);
     assert_eq!(sent, rest);
     assert!(by_fault.is_empty(), "a pause drops nothing");
+    let reported = analyzed(&outcome);
+    let all_ticks = expected_ticks(&vm2[0], runtime, &[]);
+    assert_eq!(reported[0].ticks_skipped, Some(all_ticks - ticks));
 }
 
 #[test]
@@ -310,6 +322,9 @@ fn held_partition_lets_nothing_across(virtual_time: bool) {
     assert_eq!(sent, rest);
     assert!(by_fault.is_empty(), "a held partition drops nothing");
     assert!(logs.values().all(|l| l.last().unwrap().get("dropped") == 0));
+    let reported = analyzed(&outcome);
+    assert_eq!(reported[0].dropped, 0);
+    assert!(reported[0].partition.is_some());
 }
 
 #[test]
@@ -373,6 +388,7 @@ fn dropping_partition_counts_what_it_drops(virtual_time: bool) {
         "all owed to fault 1"
     );
     assert!(dropped >= 5, "only {dropped} dropped");
+    assert_eq!(analyzed(&outcome)[0].dropped, dropped);
     if virtual_time {
         // No delay: a message arrives the instant it is sent, so exactly
         // the messages sent across the cut in the window are lost.
@@ -510,6 +526,15 @@ fn crash_and_restart(virtual_time: bool, clock_on_restart: RestartClock) {
     }
     // Message numbers go on across the crash.
     let _ = sends(&logs, &clock);
+    // The analyzer owes the reset's clock-condition breaks to the crash,
+    // and finds the run healthy all the same.
+    let reported = analyzed(&outcome);
+    assert_eq!(reported[0].dropped, dropped);
+    assert_eq!(reported[0].lost, Some(lost));
+    match clock_on_restart {
+        RestartClock::Reset => assert!(reported[0].expected_findings > 0, "{:?}", reported[0]),
+        RestartClock::Keep => assert_eq!(reported[0].expected_findings, 0),
+    }
 }
 
 #[test]
@@ -615,6 +640,7 @@ fn a_run_with_faults_in_virtual_time_is_byte_identical_per_seed() {
     let texts = |dir: &Path| {
         let (outcome, _) = run_with(dir, [6, 2, 5], 60.0, faults(), true, 21);
         assert!(outcome.healthy());
+        assert_eq!(analyzed(&outcome).len(), 4);
         (1..=3)
             .map(|vm| {
                 std::fs::read_to_string(outcome.run_dir.join(format!("vm-{vm}.log"))).unwrap()

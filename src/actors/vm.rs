@@ -150,6 +150,25 @@ impl Vm {
         self.log_fault(mark, fault, lost);
     }
 
+    /// A tick that fires late may fire after a partition's end has passed:
+    /// its end line goes first, so no event stamped after the window's end
+    /// appears before it (messages held by the partition may already be in
+    /// the mailbox). Only partition ends: a pause or crash changes what the
+    /// tick may do, and a tick due before their start still belongs before.
+    fn log_partition_ends_passed(&mut self) {
+        let now = Instant::now();
+        while let Some(&mark) = self.marks.get(self.marks_done) {
+            let is_partition = matches!(
+                self.setup.faults.get(mark.fault),
+                Some(Fault::Partition { .. })
+            );
+            if mark.edge != Edge::End || !is_partition || self.setup.start + mark.at > now {
+                return;
+            }
+            self.on_mark();
+        }
+    }
+
     fn log_fault(&self, mark: Mark, fault: &Fault, lost: Option<u64>) {
         logging::log_fault(
             &self.setup.log,
@@ -221,6 +240,7 @@ impl Vm {
                     vm.wait_for_next_tick(ctx);
                 }
                 Wake::Tick => {
+                    vm.log_partition_ends_passed();
                     vm.lateness
                         .record(Instant::now().saturating_duration_since(due));
                     vm.schedule.advance();

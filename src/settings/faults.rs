@@ -853,7 +853,10 @@ mod tests {
                     r#"{{ kind = "crash", vm = 1, at_s = 5, restart_s = 10 }}, {{ kind = "crash", vm = 3, at_s = 9.5, restart_s = 12 }}"#
                 ),
                 "entry 2 (crash): `at_s` = 9.5",
-                &["entry 1 (crash) has VM 1 down from 5 s to 10 s", "two VMs may not be down at once"],
+                &[
+                    "entry 1 (crash) has VM 1 down from 5 s to 10 s",
+                    "two VMs may not be down at once",
+                ],
             ),
             (
                 second(r#"{ kind = "pause", vm = 2, from_s = 10, until_s = 30.5 }"#),
