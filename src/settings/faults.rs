@@ -849,9 +849,8 @@ mod tests {
                 &["VM 2 is held by entry 1 (crash) from 20 s to the end"],
             ),
             (
-                format!(
-                    r#"{{ kind = "crash", vm = 1, at_s = 5, restart_s = 10 }}, {{ kind = "crash", vm = 3, at_s = 9.5, restart_s = 12 }}"#
-                ),
+                r#"{ kind = "crash", vm = 1, at_s = 5, restart_s = 10 }, { kind = "crash", vm = 3, at_s = 9.5, restart_s = 12 }"#
+                    .to_string(),
                 "entry 2 (crash): `at_s` = 9.5",
                 &[
                     "entry 1 (crash) has VM 1 down from 5 s to 10 s",
