@@ -1,9 +1,11 @@
 //! `logical-clocks experiment` end to end: a tiny plan runs (real time and virtual time) and
-//! writes the study; bad plans are refused with exit code 2 before anything runs.
+//! writes the study; a plan with faults gets its fault table; bad plans are refused with exit
+//! code 2 before anything runs.
 
 mod common;
 
 use common::{binary, run_experiment as experiment};
+use logical_clocks::analysis::Summary;
 use std::path::{Path, PathBuf};
 
 fn only_entry(dir: &Path) -> PathBuf {
@@ -13,6 +15,20 @@ fn only_entry(dir: &Path) -> PathBuf {
         .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
     entries.into_iter().next().unwrap()
+}
+
+/// Runs `experiment` on `plan` and expects it to succeed: the temporary directory (kept while
+/// the study is read) and the study directory.
+fn successful_study(plan: &str, flags: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let (output, dir) = experiment(plan, flags);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let study = only_entry(&dir.path().join("studies"));
+    (dir, study)
 }
 
 const TINY: &str = r#"
@@ -118,6 +134,9 @@ fn a_tiny_plan_runs_end_to_end_and_writes_the_study() {
 
     let report = std::fs::read_to_string(study.join("report.md")).unwrap();
     assert!(report.starts_with("# Study: tiny"));
+    // No trial had a fault: no fault table anywhere.
+    assert!(!report.contains("## Faults"), "{report}");
+    assert!(!study.join("faults.csv").exists());
     assert!(report.contains("**Trials: 4 ok, 0 unhealthy, 0 failed, 0 not run.**"));
     assert!(report.contains("logical-clocks experiment plan.toml --jobs 2"));
     assert!(report.contains("![Each figure by variation"));
@@ -138,14 +157,7 @@ fn a_tiny_plan_runs_end_to_end_and_writes_the_study() {
 #[test]
 fn virtual_time_flag_runs_every_trial_on_the_virtual_clock() {
     let plan = TINY.replace("runtime = 2", "runtime = 30");
-    let (output, dir) = experiment(&plan, &["--virtual-time"]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let study = only_entry(&dir.path().join("studies"));
+    let (_dir, study) = successful_study(&plan, &["--virtual-time"]);
     let report = std::fs::read_to_string(study.join("report.md")).unwrap();
     assert!(report.contains("4 trials on virtual time"), "{report}");
     assert!(report.contains("plan.toml --jobs 1 --virtual-time"));
@@ -173,6 +185,163 @@ fn virtual_time_flag_runs_every_trial_on_the_virtual_clock() {
         );
         assert!(value("measured_mean_jump") >= 1.0, "{csv}");
     }
+}
+
+/// Two variations on virtual time, one with a pause and a held partition, one without faults.
+const FAULTY: &str = r#"
+name = "faulty"
+seed = 4
+trials = 2
+runtime = 20
+base = { virtual_time = true, rates = [2, 3, 4] }
+
+[[variation]]
+name = "cut"
+faults = [
+    { kind = "pause", vm = 1, from_s = 4, until_s = 8 },
+    { kind = "partition", groups = [[1], [2, 3]], from_s = 10, until_s = 15 },
+]
+
+[[variation]]
+name = "calm"
+"#;
+
+/// The cells of a CSV line, quoted cells unquoted (RFC 4180, as the study writes them).
+fn csv_cells(line: &str) -> Vec<String> {
+    let (mut cells, mut cell, mut quoted, mut chars) =
+        (Vec::new(), String::new(), false, line.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => cells.push(std::mem::take(&mut cell)),
+            (c, _) => cell.push(c),
+        }
+    }
+    cells.push(cell);
+    cells
+}
+
+#[test]
+fn a_fault_study_tabulates_each_trials_faults_from_its_summary() {
+    let (_dir, study) = successful_study(FAULTY, &["--jobs", "2"]);
+
+    // Each trial's run directory, from study.csv.
+    let study_csv = std::fs::read_to_string(study.join("study.csv")).unwrap();
+    let trials: Vec<Vec<String>> = study_csv.lines().map(csv_cells).collect();
+    let at = |name: &str| trials[0].iter().position(|h| h == name).unwrap();
+    let run_dir = |variation: &str, trial: &str| {
+        let row = trials[1..]
+            .iter()
+            .find(|r| r[at("variation")] == variation && r[at("trial")] == trial)
+            .unwrap();
+        PathBuf::from(&row[at("run_dir")])
+    };
+
+    let csv = std::fs::read_to_string(study.join("faults.csv")).unwrap();
+    let rows: Vec<Vec<String>> = csv.lines().map(csv_cells).collect();
+    let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+    assert_eq!(rows[0].len(), 18, "{csv}");
+    let keys: Vec<(&str, &str, &str)> = rows[1..]
+        .iter()
+        .map(|r| (&*r[col("variation")], &*r[col("trial")], &*r[col("fault")]))
+        .collect();
+    // Two trials of two faults each; the variation without faults has no row.
+    assert_eq!(
+        keys,
+        [
+            ("cut", "1", "1"),
+            ("cut", "1", "2"),
+            ("cut", "2", "1"),
+            ("cut", "2", "2")
+        ],
+        "{csv}"
+    );
+
+    for row in &rows[1..] {
+        let run = run_dir(&row[col("variation")], &row[col("trial")]);
+        let text = std::fs::read_to_string(run.join("summary.json")).unwrap();
+        let summary: Summary = serde_json::from_str(&text).unwrap();
+        let number: usize = row[col("fault")].parse().unwrap();
+        let fault = summary.faults.iter().find(|f| f.fault == number).unwrap();
+        assert_eq!(row[col("status")], "ok", "{csv}");
+        assert_eq!(row[col("kind")], fault.kind);
+        assert_eq!(row[col("parameters")], fault.parameters);
+        let vms: Vec<String> = fault.vms.iter().map(u32::to_string).collect();
+        assert_eq!(row[col("vms")], vms.join(" "));
+        // Each figure is the summary's, or an empty cell where the summary has none.
+        let same = |column: &str, expected: Option<f64>| {
+            let cell = &row[col(column)];
+            match expected {
+                None => assert_eq!(cell, "", "{column}: {csv}"),
+                Some(v) => {
+                    let got: f64 = cell.parse().unwrap();
+                    assert!((got - v).abs() < 1e-4, "{column}: {got} against {v}");
+                }
+            }
+        };
+        let count = |n: u64| Some(n as f64);
+        same("dropped", count(fault.dropped));
+        same("lost", fault.lost.map(|n| n as f64));
+        same("ticks_skipped", fault.ticks_skipped.map(|n| n as f64));
+        same("expected_findings", count(fault.expected_findings));
+        let queue = fault.lines.iter().filter_map(|l| l.queue_at_end).max();
+        same("queue_at_end", queue.map(|n| n as f64));
+        let p = fault.partition.as_ref();
+        same("sent_across", p.map(|p| p.sent_across as f64));
+        same("received_after_end", p.map(|p| p.received_after_end as f64));
+        same(
+            "clock_gap_max",
+            p.and_then(|p| p.clock_gap_max).map(|n| n as f64),
+        );
+        same(
+            "clock_gap_at_end",
+            p.and_then(|p| p.clock_gap_at_end).map(|n| n as f64),
+        );
+        same(
+            "gap_recovered_after_s",
+            p.and_then(|p| p.gap_recovered_after_s),
+        );
+        match number {
+            // VM 1 at 2 ticks/s skips the 8 ticks due in [4, 8).
+            1 => {
+                assert_eq!((&*fault.kind, fault.ticks_skipped), ("pause", Some(8)));
+                assert!(p.is_none() && row[col("sent_across")].is_empty());
+            }
+            // Held, not dropped: what crossed in the window arrived after it.
+            _ => {
+                let p = p.unwrap();
+                assert_eq!((&*fault.kind, fault.dropped), ("partition", 0));
+                assert!(p.sent_across > 0 && p.received_after_end <= p.sent_across);
+            }
+        }
+    }
+
+    let report = std::fs::read_to_string(study.join("report.md")).unwrap();
+    let section = &report[report.find("\n## Faults\n").expect("a faults section")..];
+    let section = &section[..section[1..]
+        .find("\n## ")
+        .map_or(section.len(), |end| end + 1)];
+    let table: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("| cut "))
+        .collect();
+    assert_eq!(table.len(), 2, "{section}");
+    assert!(
+        table[0].starts_with("| cut | 1 | pause | 1 | from_s: 4, until_s: 8 | 2 |")
+            && table[0].contains("| 8 ± 0 |"),
+        "{section}"
+    );
+    assert!(
+        table[1].starts_with(
+            "| cut | 2 | partition | 1 2 3 | groups: 1\\|2 3, from_s: 10, until_s: 15, mode: hold | 2 |"
+        ) && table[1].ends_with(" of 2) |"),
+        "{section}"
+    );
+    assert!(!section.contains("| calm "), "{section}");
 }
 
 fn assert_refused(plan: &str, names: &[&str]) {

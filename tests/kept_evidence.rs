@@ -58,8 +58,8 @@ fn check_kept_studies(dir: &Path) -> (Vec<PathBuf>, Findings) {
 /// Checks one kept study. Every trial of its plan must have kept its run directory under
 /// `trials/<variation>-<k>/` with its logs, and nothing else may be kept there; each run must
 /// analyse as healthy, with no finding, and recompute its `summary.json` field by field; then
-/// the study's `study.csv`, `variations.csv` and the report's figures table must recompute from
-/// the trials. All of it comes from [`experiment::recompute_study`]: one pass over each run's
+/// the study's `study.csv`, `variations.csv` and the report's figures table (and, where trials
+/// had faults, `faults.csv` and the report's faults section) must recompute from the trials. All of it comes from [`experiment::recompute_study`]: one pass over each run's
 /// logs (the pass [`analysis::check_run`] makes; its findings are the analysis's
 /// `violations()`), judged and tabulated by the experiment's own code.
 fn check_kept_study(study: &Path, findings: &mut Findings) {
@@ -137,7 +137,10 @@ fn check_kept_study(study: &Path, findings: &mut Findings) {
 /// `summary.json`: every field kept must come back equal. Two fields say where and how the
 /// analysis once wrote, not what it found, and are skipped: `run_dir` (the path the run was
 /// first written to) and `files` (a recomputation writes none). Fields the kept file lacks are
-/// newer than it and not compared (the schema only grows).
+/// newer than it and not compared (the schema only grows). A place in a log (a fault's lines,
+/// its expected findings: `vm-2.log:9`) was written before `--compress-logs` gzipped the log, so
+/// recomputed from the kept `vm-2.log.gz` it reads `vm-2.log.gz:9`: the same line of the same
+/// log, and taken as equal.
 fn check_summary(run_dir: &Path, recomputed: &Summary, problems: &mut Vec<String>) {
     let file = run_dir.join("summary.json");
     let kept: Value = match fs::read_to_string(&file).map(|t| serde_json::from_str(&t)) {
@@ -177,6 +180,7 @@ fn differ(path: &str, kept: &Value, recomputed: Option<&Value>, out: &mut Vec<St
             }
         }
         (k, Some(r)) if k == r => {}
+        (Value::String(k), Some(Value::String(r))) if *k == r.replace(".log.gz:", ".log:") => {}
         (k, Some(r)) => out.push(format!("`{path}` is {k} as kept but {r} recomputed")),
         (k, None) => out.push(format!("`{path}` is {k} as kept but is not recomputed")),
     }
@@ -215,19 +219,7 @@ fn check_tables(study: &Path, kept: &KeptStudy, problems: &mut Vec<String>) {
     // variations.csv, where kept, entirely.
     let file = study.join("variations.csv");
     if let Ok(text) = fs::read_to_string(&file) {
-        let recomputed = kept.variations_csv();
-        for (i, (k, r)) in text.lines().zip(recomputed.lines()).enumerate() {
-            if k != r {
-                problems.push(format!(
-                    "{} line {}: kept `{k}` but recomputed `{r}`",
-                    file.display(),
-                    i + 1
-                ));
-            }
-        }
-        if text.lines().count() != recomputed.lines().count() {
-            problems.push(format!("{}: row count differs", file.display()));
-        }
+        same_lines(&file, &text, &kept.variations_csv(), problems);
     }
 
     // The report's figures table: the means the notebook quotes.
@@ -239,7 +231,43 @@ fn check_tables(study: &Path, kept: &KeptStudy, problems: &mut Vec<String>) {
             file.display(),
             kept.figures_table()
         )),
+        Ok(text) if !text.contains(&kept.faults_section()) => problems.push(format!(
+            "{}: its faults section does not recompute; recomputed:{}",
+            file.display(),
+            kept.faults_section()
+        )),
         Ok(_) => {}
+    }
+
+    // faults.csv, entirely, where some trial had faults; nowhere else.
+    let file = study.join(experiment::FAULTS_CSV);
+    match (fs::read_to_string(&file), kept.faults_csv()) {
+        (Ok(_), None) => problems.push(format!(
+            "{}: kept, but no trial of the study had a fault",
+            file.display()
+        )),
+        (Err(e), Some(_)) => problems.push(format!(
+            "{}: {e}, but trials of the study had faults",
+            file.display()
+        )),
+        (Ok(text), Some(recomputed)) => same_lines(&file, &text, &recomputed, problems),
+        (Err(_), None) => {}
+    }
+}
+
+/// A kept table against its recomputation, line by line.
+fn same_lines(file: &Path, kept: &str, recomputed: &str, problems: &mut Vec<String>) {
+    for (i, (k, r)) in kept.lines().zip(recomputed.lines()).enumerate() {
+        if k != r {
+            problems.push(format!(
+                "{} line {}: kept `{k}` but recomputed `{r}`",
+                file.display(),
+                i + 1
+            ));
+        }
+    }
+    if kept.lines().count() != recomputed.lines().count() {
+        problems.push(format!("{}: row count differs", file.display()));
     }
 }
 
@@ -313,10 +341,11 @@ rate_max = 4
 internal_probability = 0.3
 "#;
 
-/// Runs `experiment` on [`PLAN`] on virtual time with extra flags; returns the study directory.
-fn study(dir: &Path, flags: &[&str]) -> PathBuf {
+/// Runs `experiment` on `plan_text` on virtual time with extra flags; returns the study
+/// directory.
+fn study(dir: &Path, plan_text: &str, flags: &[&str]) -> PathBuf {
     let plan = dir.join("plan.toml");
-    fs::write(&plan, PLAN).unwrap();
+    fs::write(&plan, plan_text).unwrap();
     let studies = dir.join("studies");
     let output = binary()
         .arg("experiment")
@@ -357,7 +386,7 @@ fn file_names(dir: &Path) -> Vec<String> {
 #[test]
 fn a_study_kept_with_compressed_logs_recomputes_and_tampering_is_caught() {
     let dir = tempfile::tempdir().unwrap();
-    let study = study(dir.path(), &["--compress-logs"]);
+    let study = study(dir.path(), PLAN, &["--compress-logs"]);
     let runs = run_dirs(&study);
     assert_eq!(runs.len(), 4, "{runs:?}");
     for run in &runs {
@@ -430,6 +459,73 @@ fn a_study_kept_with_compressed_logs_recomputes_and_tampering_is_caught() {
     assert!(says(
         "its tables cannot be recomputed while 1 trials lack their logs"
     ));
+}
+
+/// A study with faults in one variation: a pause and a held partition, short of any crash (whose
+/// reset would owe findings to it).
+const FAULT_PLAN: &str = r#"
+name = "kept-faults"
+seed = 9
+trials = 2
+runtime = 12
+
+[[variation]]
+name = "cut"
+faults = [
+    { kind = "pause", vm = 2, from_s = 2, until_s = 4 },
+    { kind = "partition", groups = [[1], [2, 3]], from_s = 5, until_s = 8 },
+]
+
+[[variation]]
+name = "calm"
+"#;
+
+#[test]
+fn a_kept_fault_study_recomputes_its_faults_table_and_tampering_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = study(dir.path(), FAULT_PLAN, &["--compress-logs"]);
+    let mut findings = Findings::default();
+    check_kept_study(&study, &mut findings);
+    assert!(findings.problems.is_empty(), "{:#?}", findings.problems);
+    assert_eq!((findings.runs_checked, findings.studies_checked), (4, 1));
+
+    // A figure changed in faults.csv, and a report whose faults section was cut, are caught.
+    let file = study.join(experiment::FAULTS_CSV);
+    let csv = fs::read_to_string(&file).unwrap();
+    let mut lines: Vec<String> = csv.lines().map(String::from).collect();
+    lines[1].push('7'); // its last figure
+    fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let report_file = study.join("report.md");
+    let report = fs::read_to_string(&report_file).unwrap();
+    let section = report.find("\n## Faults\n").unwrap();
+    let after = report[section + 1..].find("\n## ").unwrap() + section + 1;
+    fs::write(
+        &report_file,
+        format!("{}{}", &report[..section], &report[after..]),
+    )
+    .unwrap();
+
+    let mut findings = Findings::default();
+    check_kept_study(&study, &mut findings);
+    assert_eq!(findings.problems.len(), 2, "{:#?}", findings.problems);
+    assert!(
+        findings.problems[0].contains("its faults section does not recompute"),
+        "{}",
+        findings.problems[0]
+    );
+    assert!(
+        findings.problems[1].contains("faults.csv line 2: kept"),
+        "{}",
+        findings.problems[1]
+    );
+
+    // A fault study kept without its faults.csv is caught too.
+    fs::remove_file(&file).unwrap();
+    fs::write(&report_file, &report).unwrap();
+    let mut findings = Findings::default();
+    check_kept_study(&study, &mut findings);
+    assert_eq!(findings.problems.len(), 1, "{:#?}", findings.problems);
+    assert!(findings.problems[0].contains("but trials of the study had faults"));
 }
 
 // ---------------------------------------------------------------------------------------------

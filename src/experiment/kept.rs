@@ -7,7 +7,8 @@
 //! (plain, or gzip as `--compress-logs` keeps them), `settings.toml` and `summary.json`.
 //! [`recompute_study`] reads the plan, analyses each trial's logs without writing anything
 //! ([`analysis::summarize_run`]), judges it with [`TrialRecord::judge`], and rebuilds
-//! `study.csv`, `variations.csv` and the report's figures table with the functions
+//! `study.csv`, `variations.csv`, the report's figures table and, for a study with faults,
+//! `faults.csv` and the report's section on them, with the functions
 //! [`run_study`](super::run_study) writes them with. Two columns of `study.csv` cannot come
 //! back, because no log holds them: each trial's wall time and the path it was first written to.
 
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::plan::{Plan, Trial};
 use super::record::{self, TrialRecord, TrialStatus, VariationRow};
-use super::{load_plan, report, tables, ExperimentError, PLAN_FILE};
+use super::{fault_table, load_plan, report, tables, ExperimentError, PLAN_FILE};
 use crate::analysis::{self, AnalysisError, RunAnalysis};
 
 /// Why a kept trial could not be analysed again, in one line.
@@ -72,6 +73,18 @@ impl KeptStudy {
     /// The figures table of `report.md`, as recomputed: found verbatim in the kept report.
     pub fn figures_table(&self) -> String {
         report::figures_table(&self.rows)
+    }
+
+    /// `faults.csv` as recomputed, equal to the kept one; `None` when no trial had a fault (and
+    /// the study kept no such file).
+    pub fn faults_csv(&self) -> Option<String> {
+        fault_table::csv(&self.records)
+    }
+
+    /// The report's `## Faults` section as recomputed, found verbatim in the kept report; empty
+    /// when no trial had a fault.
+    pub fn faults_section(&self) -> String {
+        fault_table::report_section(&self.records)
     }
 }
 

@@ -11,6 +11,8 @@
 //! - `kept.rs`: a kept study recomputed from its trials' logs, with the code above, so its
 //!   tables can be held against their evidence.
 //! - `concurrency.rs`: how concurrent each trial's events were, from its summary (pure).
+//! - `fault_table.rs`: what each trial's faults did and their spread per variation:
+//!   `faults.csv` and the report's section on them, only for a study with faults (pure).
 //! - `progress.rs`: the time-left estimate (pure).
 //! - `tables.rs`, `report.rs`: `study.csv`, `variations.csv` and `report.md` as text (pure).
 //! - `prediction.rs`: the queueing model's prediction ([`crate::queueing`]) next to each
@@ -21,12 +23,13 @@
 //!
 //! [`run_study`] is the driver and the one place that writes the study directory:
 //! `<log-dir>/study-<UTC timestamp>/` (so studies sort in time order, like runs) holding
-//! `plan.toml`, `study.csv`, `variations.csv`, `prediction.csv`, `report.md`, the plots, and
-//! under `trials/`
+//! `plan.toml`, `study.csv`, `variations.csv`, `prediction.csv`, `report.md`, the plots,
+//! `faults.csv` when some trial had faults, and under `trials/`
 //! every trial's run directory (`trials/<variation>-<n>/<run id>/`), and with `--twins`,
 //! `twins.csv` and each twin's run directory (`trials/<variation>-<n>/virtual/<run id>/`).
 
 mod concurrency;
+mod fault_table;
 mod figures;
 mod kept;
 mod plan;
@@ -41,6 +44,7 @@ mod trials;
 mod twins;
 
 pub use concurrency::{PairPoint, TrialCausality};
+pub use fault_table::{FaultFigure, Reading, TrialFault};
 pub use figures::{Figure, Spread, TrialFigures, VmPoint};
 pub use kept::{recompute_study, KeptStudy, KeptTrial, KeptTrialError};
 pub use plan::{parse as parse_plan, trial_seed, Plan, PlanError, Trial, Variation};
@@ -153,6 +157,8 @@ pub const PLAN_FILE: &str = "plan.toml";
 pub const STUDY_CSV: &str = "study.csv";
 pub const VARIATIONS_CSV: &str = "variations.csv";
 pub const PREDICTION_CSV: &str = "prediction.csv";
+/// Written only when some trial had faults.
+pub const FAULTS_CSV: &str = "faults.csv";
 pub const REPORT: &str = "report.md";
 
 /// Runs every trial of the plan and writes the study directory. Failed trials are recorded,
@@ -216,6 +222,9 @@ pub fn run_study(loaded: &LoadedPlan, options: &StudyOptions) -> Result<Study, E
     write(STUDY_CSV, &tables::study_csv(&records))?;
     write(VARIATIONS_CSV, &tables::variations_csv(&rows))?;
     write(PREDICTION_CSV, &prediction::csv(&records))?;
+    if let Some(csv) = fault_table::csv(&records) {
+        write(FAULTS_CSV, &csv)?;
+    }
     let plots =
         plots::draw_all(&dir, &rows, &records).map_err(|(file, detail)| ExperimentError::Plot {
             path: dir.join(file),

@@ -7,6 +7,7 @@
 //! shown in its own row but kept out of the means). Pure code.
 
 use super::concurrency::{self, TrialCausality};
+use super::fault_table::TrialFault;
 use super::figures::{aggregate, Figure, Spread, TrialFigures, VmPoint};
 use super::plan::{Plan, Trial};
 use super::prediction::TrialPrediction;
@@ -33,6 +34,8 @@ pub struct TrialRecord {
     pub prediction: Option<TrialPrediction>,
     /// How concurrent its events were (also when unhealthy, like `figures`).
     pub causality: Option<TrialCausality>,
+    /// What each of its faults did, by number (none for most trials).
+    pub faults: Vec<TrialFault>,
     /// Wall time the trial took, analysis included.
     pub wall: Duration,
 }
@@ -63,6 +66,7 @@ impl TrialRecord {
             vms: Vec::new(),
             prediction: None,
             causality: None,
+            faults: Vec::new(),
             wall: Duration::ZERO,
         }
     }
@@ -77,6 +81,7 @@ impl TrialRecord {
         self.figures = TrialFigures::of(summary, analysis.late_max_us());
         self.vms = VmPoint::all(summary);
         self.causality = TrialCausality::of(summary);
+        self.faults = summary.faults.iter().map(TrialFault::of).collect();
         self.status = if !run_healthy || !analysis.is_healthy() {
             TrialStatus::Unhealthy(format!(
                 "{} clock-rule violations, {} messages unaccounted, VMs {never_stopped:?} never stopped",
@@ -177,6 +182,7 @@ pub(crate) mod tests {
             vms: Vec::new(),
             prediction: None,
             causality: None,
+            faults: Vec::new(),
             wall: Duration::from_secs(2),
         }
     }

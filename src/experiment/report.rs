@@ -5,6 +5,7 @@
 //! CSV files say. Trials that did not give usable figures are marked in bold in the trial table
 //! and counted at the top, so a reader cannot miss them.
 
+use super::fault_table;
 use super::figures::{Figure, Spread};
 use super::plan::Plan;
 use super::prediction;
@@ -135,6 +136,7 @@ pub fn render(ctx: &Context, rows: &[VariationRow], records: &[TrialRecord]) -> 
     );
     out.push_str(&figures_table(rows));
     out.push_str(&prediction::report_section(plan, records));
+    out.push_str(&fault_table::report_section(records));
 
     if !ctx.plots.is_empty() {
         out.push_str("\n## Plots\n\n");
@@ -223,7 +225,8 @@ pub fn figures_table(rows: &[VariationRow]) -> String {
     out
 }
 
-fn spread_text(spread: Option<Spread>) -> String {
+/// A mean ± standard deviation as the report's tables show it; – for none.
+pub(super) fn spread_text(spread: Option<Spread>) -> String {
     match spread {
         None => "–".into(),
         Some(Spread { mean, sd: None }) => number(mean),
@@ -268,6 +271,7 @@ mod tests {
         assert!(report.contains("**Trials: 2 ok, 0 unhealthy, 1 failed, 1 not run.**"));
         assert!(report.contains("![Figures](figures.png)"));
         assert!(report.contains("## Prediction against measurement"));
+        assert!(!report.contains("## Faults"), "no trial had a fault");
         assert!(report.contains("| a | 3 ± 1.41 |"), "{report}");
         assert!(report.contains("| b | – |"), "{report}");
         assert!(report.contains("**failed: cannot listen**"));
