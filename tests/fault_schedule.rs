@@ -260,34 +260,48 @@ fn groups() -> Vec<Vec<u32>> {
     vec![vec![1], vec![2, 3]]
 }
 
+/// A healthy run of VMs at 5, 7 and 9 ticks/s with VM 1 cut off from the
+/// others in `window`.
+fn partitioned(
+    dir: &Path,
+    mode: PartitionMode,
+    (from, until): (f64, f64),
+    runtime: f64,
+    virtual_time: bool,
+    seed: u64,
+) -> (RunOutcome, Logs, Clock) {
+    let partition = Fault::Partition {
+        groups: groups(),
+        from: secs(from),
+        until: secs(until),
+        mode,
+    };
+    let (outcome, logs) = run_with(dir, [5, 7, 9], runtime, vec![partition], virtual_time, seed);
+    assert!(outcome.healthy(), "{:?}", outcome.accounting());
+    let clock = Clock::of(&outcome, &logs);
+    (outcome, logs, clock)
+}
+
 fn across(a: u64, b: u64) -> bool {
     (a == 1) != (b == 1)
 }
 
 fn held_partition_lets_nothing_across(virtual_time: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let runtime = if virtual_time { 60.0 } else { 5.0 };
     let (from, until) = if virtual_time {
         (10.0, 30.0)
     } else {
         (1.0, 3.0)
     };
-    let partition = Fault::Partition {
-        groups: groups(),
-        from: secs(from),
-        until: secs(until),
-        mode: PartitionMode::Hold,
-    };
-    let (outcome, logs) = run_with(
+    let runtime = if virtual_time { 60.0 } else { 5.0 };
+    let (outcome, logs, clock) = partitioned(
         dir.path(),
-        [5, 7, 9],
+        PartitionMode::Hold,
+        (from, until),
         runtime,
-        vec![partition],
         virtual_time,
         5,
     );
-    assert!(outcome.healthy(), "{:?}", outcome.accounting());
-    let clock = Clock::of(&outcome, &logs);
     for lines in logs.values() {
         let start = fault_line(lines, "fault_start", 1);
         assert_eq!(start.keys["groups"], "1|2 3");
@@ -339,28 +353,20 @@ fn a_held_partition_on_tcp_lets_nothing_across() {
 
 fn dropping_partition_counts_what_it_drops(virtual_time: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let runtime = if virtual_time { 30.0 } else { 4.0 };
     let (from, until) = if virtual_time {
         (5.0, 20.0)
     } else {
         (1.0, 2.5)
     };
-    let partition = Fault::Partition {
-        groups: groups(),
-        from: secs(from),
-        until: secs(until),
-        mode: PartitionMode::Drop,
-    };
-    let (outcome, logs) = run_with(
+    let runtime = if virtual_time { 30.0 } else { 4.0 };
+    let (outcome, logs, clock) = partitioned(
         dir.path(),
-        [5, 7, 9],
+        PartitionMode::Drop,
+        (from, until),
         runtime,
-        vec![partition],
         virtual_time,
         8,
     );
-    assert!(outcome.healthy(), "{:?}", outcome.accounting());
-    let clock = Clock::of(&outcome, &logs);
     let sends = sends(&logs, &clock);
     let crossing: u64 = sends
         .iter()

@@ -501,50 +501,43 @@ pub(super) fn resolve(
                 ),
             ));
         }
-        if let Some((other, earlier)) = faults
-            .iter()
-            .enumerate()
-            .find(|(_, earlier)| holds_the_same_vm(earlier, &fault))
-        {
-            let (earlier_start, earlier_end) = earlier.window();
-            let earlier_end = earlier_end.map_or("the end".into(), |e| {
-                format!("{} s", compact(e.as_secs_f64()))
-            });
-            return Err(entry.refuse(
-                shown_start(),
-                format!(
-                    "VM {} is held by entry {} ({}) from {} s to {earlier_end}; one VM's pause \
-                     and crash windows may not overlap",
+        // One conflict with an earlier entry is enough to refuse this one.
+        let conflict = faults.iter().enumerate().find_map(|(other, earlier)| {
+            let window = shown_window(earlier);
+            if holds_the_same_vm(earlier, &fault) {
+                Some(format!(
+                    "VM {} is held by entry {} ({}) {window}; one VM's pause and crash windows \
+                     may not overlap",
                     fault.vms()[0],
                     other + 1,
                     earlier.kind(),
-                    compact(earlier_start.as_secs_f64()),
-                ),
-            ));
-        }
-        if let Some((other, earlier)) = faults
-            .iter()
-            .enumerate()
-            .find(|(_, earlier)| crashes_overlap(earlier, &fault))
-        {
-            let (earlier_start, earlier_end) = earlier.window();
-            let earlier_end = earlier_end.map_or("the end".into(), |e| {
-                format!("{} s", compact(e.as_secs_f64()))
-            });
-            return Err(entry.refuse(
-                shown_start(),
-                format!(
-                    "entry {} (crash) has VM {} down from {} s to {earlier_end}; two VMs may \
-                     not be down at once (a restarted VM reconnects to peers that are up)",
+                ))
+            } else if crashes_overlap(earlier, &fault) {
+                Some(format!(
+                    "entry {} (crash) has VM {} down {window}; two VMs may not be down at once \
+                     (a restarted VM reconnects to peers that are up)",
                     other + 1,
                     earlier.vms()[0],
-                    compact(earlier_start.as_secs_f64()),
-                ),
-            ));
+                ))
+            } else {
+                None
+            }
+        });
+        if let Some(why) = conflict {
+            return Err(entry.refuse(shown_start(), why));
         }
         faults.push(fault);
     }
     Ok(FaultPlan::new(faults))
+}
+
+/// A fault's window as an error names it: `from 30 s to 40 s`, `from 20 s to the end`.
+fn shown_window(fault: &Fault) -> String {
+    let (start, end) = fault.window();
+    let end = end.map_or("the end".into(), |e| {
+        format!("{} s", compact(e.as_secs_f64()))
+    });
+    format!("from {} s to {end}", compact(start.as_secs_f64()))
 }
 
 /// Whether two crashes of different VMs have them down at the same moment.

@@ -197,25 +197,37 @@ impl Bridge {
                 // A lower id dials us; we answer on its connection.
                 PeerAddress::Tcp(_) if peer < own => {}
                 PeerAddress::Tcp(addr) => {
-                    ctx.spawn(
-                        connect(addr).into_actor(self).map(
-                            move |result, bridge, ctx| match result {
-                                Ok(stream) => {
-                                    let link = bridge.dialed(stream, peer, ctx);
-                                    bridge.open_outgoing(peer, link);
-                                }
-                                Err(e) => bridge.setup.supervisor.do_send(BridgeReady {
-                                    vm: own,
-                                    result: Err(format!(
-                                        "VM {own} cannot connect to VM {peer} at {addr}: {e}"
-                                    )),
-                                }),
-                            },
-                        ),
-                    );
+                    self.dial(peer, addr, ctx, move |bridge, dialed| match dialed {
+                        Ok(link) => bridge.open_outgoing(peer, link),
+                        Err(e) => bridge.setup.supervisor.do_send(BridgeReady {
+                            vm: own,
+                            result: Err(format!(
+                                "VM {own} cannot connect to VM {peer} at {addr}: {e}"
+                            )),
+                        }),
+                    })
                 }
             }
         }
+    }
+
+    /// Dials `peer` at `addr`; `then` gets the link (its frames already
+    /// read by the bridge) or the error.
+    fn dial(
+        &mut self,
+        peer: VmId,
+        addr: std::net::SocketAddr,
+        ctx: &mut Context<Self>,
+        then: impl FnOnce(&mut Self, std::io::Result<OutgoingLink>) + 'static,
+    ) {
+        ctx.spawn(
+            connect(addr)
+                .into_actor(self)
+                .map(move |result, bridge, ctx| {
+                    let dialed = result.map(|stream| bridge.dialed(stream, peer, ctx));
+                    then(bridge, dialed);
+                }),
+        );
     }
 
     /// A connection this bridge dialed to `peer`: its frames are read, and
@@ -245,21 +257,16 @@ impl Bridge {
                     self.rejoining.insert(peer, link);
                 }
                 PeerAddress::Tcp(addr) => {
-                    ctx.spawn(
-                        connect(addr).into_actor(self).map(
-                            move |result, bridge, ctx| match result {
-                                Ok(stream) => {
-                                    let link = bridge.dialed(stream, peer, ctx);
-                                    let link = bridge.say_hello(link);
-                                    bridge.rejoining.insert(peer, link);
-                                }
-                                Err(e) => bridge.warn(&format!(
-                                "cannot reconnect to VM {peer} at {addr} after the restart: {e}; \
-                                 messages to VM {peer} stay dropped (and counted)"
-                            )),
-                            },
-                        ),
-                    );
+                    self.dial(peer, addr, ctx, move |bridge, dialed| match dialed {
+                        Ok(link) => {
+                            let link = bridge.say_hello(link);
+                            bridge.rejoining.insert(peer, link);
+                        }
+                        Err(e) => bridge.warn(&format!(
+                            "cannot reconnect to VM {peer} at {addr} after the restart: {e}; \
+                             messages to VM {peer} stay dropped (and counted)"
+                        )),
+                    })
                 }
             }
         }
