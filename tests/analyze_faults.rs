@@ -26,7 +26,7 @@ use std::path::PathBuf;
 
 mod common;
 
-use common::{analyze_without_plots as analyze, with_line};
+use common::{analyze_without_plots as analyze, found, with_line};
 use logical_clocks::analysis::{FaultSummary, Rule, RunAnalysis};
 
 const VM1: &str = "\
@@ -94,17 +94,6 @@ fn write_run(vm1: &str, vm2: &str, vm3: &str) -> (tempfile::TempDir, PathBuf) {
     )
     .unwrap();
     (tmp, run)
-}
-
-/// (file name, line, rule) of every violation.
-fn found(a: &RunAnalysis) -> Vec<(String, usize, Rule)> {
-    a.violations()
-        .iter()
-        .map(|v| {
-            let name = v.file.file_name().unwrap().to_string_lossy().into_owned();
-            (name, v.line, v.rule)
-        })
-        .collect()
 }
 
 fn at(file: &str, line: usize, rule: Rule) -> (String, usize, Rule) {

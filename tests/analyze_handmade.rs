@@ -13,8 +13,8 @@ use std::path::PathBuf;
 
 mod common;
 
-use common::{analyze_without_plots as analyze, with_line};
-use logical_clocks::analysis::{Rule, RunAnalysis};
+use common::{analyze_without_plots as analyze, found, with_line};
+use logical_clocks::analysis::Rule;
 
 const VM1: &str = "\
 2026-11-25T17:00:00.000000Z INFO start, addr: 127.0.0.1:7001, rate: 10, vm: 1
@@ -60,17 +60,6 @@ fn with_inserted(text: &str, n: usize, line: &str) -> String {
     let mut lines: Vec<&str> = text.lines().collect();
     lines.insert(n - 1, line);
     lines.join("\n") + "\n"
-}
-
-/// (file name, line, rule) of every violation.
-fn found(a: &RunAnalysis) -> Vec<(String, usize, Rule)> {
-    a.violations()
-        .iter()
-        .map(|v| {
-            let name = v.file.file_name().unwrap().to_string_lossy().into_owned();
-            (name, v.line, v.rule)
-        })
-        .collect()
 }
 
 fn close(a: f64, b: f64) -> bool {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::binary;
+use common::binary_in;
 use logical_clocks::faults::{Fault, RestartClock};
 use logical_clocks::settings::Settings;
 use std::path::Path;
@@ -14,13 +14,7 @@ use std::time::Duration;
 /// The binary with no stray `LOGICAL_CLOCKS_*` from the test's own environment, writing under
 /// `dir/runs` from `dir` (which holds no `Settings.toml` of its own), for a 1 s virtual-time run.
 fn short_run(dir: &Path) -> Command {
-    let mut command = binary();
-    command.current_dir(dir);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("LOGICAL_CLOCKS_") {
-            command.env_remove(name);
-        }
-    }
+    let mut command = binary_in(dir);
     command
         .arg("--virtual-time")
         .arg("--runtime")

@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::binary;
+use common::binary_in;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -26,18 +26,6 @@ fn only_dir(dir: &Path) -> PathBuf {
 fn recorded(run_dir: &Path) -> toml::Table {
     let text = std::fs::read_to_string(run_dir.join("settings.toml")).unwrap();
     toml::from_str(&text).unwrap()
-}
-
-/// The binary in `dir` with no stray `LOGICAL_CLOCKS_*` from the test's own environment.
-fn binary_in(dir: &Path) -> Command {
-    let mut command = binary();
-    command.current_dir(dir);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("LOGICAL_CLOCKS_") {
-            command.env_remove(name);
-        }
-    }
-    command
 }
 
 #[test]

@@ -18,6 +18,31 @@ pub fn analyze_without_plots(run: &Path) -> logical_clocks::analysis::RunAnalysi
     .unwrap()
 }
 
+/// (file name, line, rule) of every violation an analysis found.
+pub fn found(
+    a: &logical_clocks::analysis::RunAnalysis,
+) -> Vec<(String, usize, logical_clocks::analysis::Rule)> {
+    a.violations()
+        .iter()
+        .map(|v| {
+            let name = v.file.file_name().unwrap().to_string_lossy().into_owned();
+            (name, v.line, v.rule)
+        })
+        .collect()
+}
+
+/// The binary in `dir` with no stray `LOGICAL_CLOCKS_*` from the test's own environment.
+pub fn binary_in(dir: &Path) -> Command {
+    let mut command = binary();
+    command.current_dir(dir);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("LOGICAL_CLOCKS_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 /// `text` with its line `n` (1-based) replaced by `line`.
 pub fn with_line(text: &str, n: usize, line: &str) -> String {
     let mut lines: Vec<&str> = text.lines().collect();
