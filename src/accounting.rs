@@ -2,9 +2,10 @@
 //!
 //! The model promises that nothing is lost: every message sent was taken by
 //! a tick, is still waiting in its receiver's queue, or was dropped (and
-//! counted) because its peer's connection was gone. [`VmReport`] is a VM's
-//! `stop` line as data; [`Accounting`] adds the reports up and says whether
-//! the books balance. Both live here, beside each other and apart from the
+//! counted) because its peer's connection was gone, a partition dropped it
+//! or a crash lost it. [`Drops`] is such a count with the part owed to each
+//! fault, [`VmReport`] is a VM's `stop` line as data, and [`Accounting`]
+//! adds the reports up and says whether the books balance. They live here, beside each other and apart from the
 //! actors and the run driver, so the supervisor (which checks the books when
 //! a run ends) and the run's outcome (which prints them) share one
 //! definition without importing each other.
@@ -35,6 +36,32 @@ pub struct VmReport {
     /// How long its incoming messages took from send event to mailbox.
     pub transit: Lateness,
     pub max_queue: u64,
+}
+
+/// Messages that ended untaken at one place (a bridge, or a VM's crash):
+/// in total, and the part owed to each fault. Summed into a VM's report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drops {
+    pub total: u64,
+    pub by_fault: BTreeMap<FaultId, u64>,
+}
+
+impl Drops {
+    /// One more drop, owed to `fault` if a fault explains it.
+    pub fn count(&mut self, fault: Option<FaultId>) {
+        self.total += 1;
+        if let Some(fault) = fault {
+            *self.by_fault.entry(fault).or_default() += 1;
+        }
+    }
+
+    /// Adds another count to this one.
+    pub fn add(&mut self, other: &Drops) {
+        self.total += other.total;
+        for (&fault, &n) in &other.by_fault {
+            *self.by_fault.entry(fault).or_default() += n;
+        }
+    }
 }
 
 /// Totals of the whole run: every message sent was received by a tick,

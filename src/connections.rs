@@ -26,10 +26,10 @@
 //!   on any connection, and a peer that lost us takes our hello the same
 //!   way: that is how the mesh reconnects.
 
+use crate::accounting::Drops;
 use crate::faults::FaultId;
 use crate::messages::{check_hello, ConnId, Frame};
 use crate::model::{Message, VmId};
-use crate::vm_core::Drops;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Which peer a connection may come from.

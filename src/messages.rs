@@ -18,17 +18,21 @@
 //! VM's message queue), the VM hands outgoing messages to its bridge with
 //! [`Transmit`], the connection tasks report to their bridge with
 //! [`Inbound`] and [`LinkFailed`], and VMs and bridges report to the
-//! supervisor. Besides messages, a VM shares counters with its bridge and
+//! supervisor. Faults add four: the supervisor tells each bridge the common
+//! start ([`RunStarted`], from which the fault schedule counts), a crashing
+//! VM tells its bridge to drop its links ([`Crash`]) and a restarted one to
+//! dial again ([`Reconnect`]), and a bridge tells its VM that a lost peer is
+//! back ([`PeerReopened`]). Besides messages, a VM shares counters with its bridge and
 //! the supervisor ([`crate::actors::VmGauges`]: the queue length, which no
 //! mailbox reports, its clock and the transit times), and the supervisor
 //! announces the stop instant on a watch channel, because a VM's mailbox is
 //! paused between ticks. Actors hold each other only as `Recipient`s of
 //! these messages, so no actor's module names another's type.
 
+use crate::accounting::Drops;
 use crate::accounting::VmReport;
 use crate::faults::FaultId;
 use crate::model::{Message, VmId};
-use crate::vm_core::Drops;
 use actix::Message as ActixMessage;
 use bytes::{BufMut, Bytes, BytesMut};
 use std::io;

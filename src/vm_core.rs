@@ -16,6 +16,7 @@
 //! a tick with a waiting message takes the oldest one; only a tick with an
 //! empty queue rolls the die.
 
+use crate::accounting::Drops;
 use crate::faults::{FaultId, RestartClock};
 use crate::model::{Event, Message, VmCounters, VmId, VmModel};
 use crate::vector_clock::VectorClock;
@@ -74,32 +75,6 @@ pub struct StopSummary {
     pub dropped_by_fault: BTreeMap<FaultId, u64>,
     /// The longest queue any line reported, or the queue left at stop.
     pub max_queue: u64,
-}
-
-/// What the bridge reports when its links are closed: drops in total, and
-/// the part owed to each fault.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Drops {
-    pub total: u64,
-    pub by_fault: BTreeMap<FaultId, u64>,
-}
-
-impl Drops {
-    /// One more drop, owed to `fault` if a fault explains it.
-    pub fn count(&mut self, fault: Option<FaultId>) {
-        self.total += 1;
-        if let Some(fault) = fault {
-            *self.by_fault.entry(fault).or_default() += 1;
-        }
-    }
-
-    /// Adds another count to this one.
-    pub fn add(&mut self, other: &Drops) {
-        self.total += other.total;
-        for (&fault, &n) in &other.by_fault {
-            *self.by_fault.entry(fault).or_default() += n;
-        }
-    }
 }
 
 /// The state of one VM around its model.

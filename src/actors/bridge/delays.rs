@@ -65,12 +65,24 @@ impl Bridge {
     /// Passes on everything on the link that is due (or everything, once
     /// the VM has stopped), then waits for the next.
     pub(super) fn release_due(&mut self, peer: VmId, ctx: &mut Context<Self>) {
+        self.release(peer, self.released, ctx);
+    }
+
+    /// Passes on what every link holds: what is due, or with `everything`
+    /// all of it (the VM has stopped or crashed, so delays no longer matter).
+    pub(super) fn release_every_link(&mut self, everything: bool, ctx: &mut Context<Self>) {
+        let peers: Vec<VmId> = self.delays.keys().copied().collect();
+        for peer in peers {
+            self.release(peer, everything, ctx);
+        }
+    }
+
+    fn release(&mut self, peer: VmId, everything: bool, ctx: &mut Context<Self>) {
         let now = Instant::now();
-        let released = self.released;
         while let Some(item) = self
             .delays
             .get_mut(&peer)
-            .and_then(|line| line.pop_due(now, released))
+            .and_then(|line| line.pop_due(now, everything))
         {
             self.pass_on(peer, item);
         }

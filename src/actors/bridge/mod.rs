@@ -398,8 +398,11 @@ impl Bridge {
         self.setup.vm.peer_closed.do_send(PeerClosed(peer));
     }
 
+    /// Closes every link this bridge sends on, those still waiting for a
+    /// rejoining peer's hello included.
     fn close_outgoing(&mut self, farewell: bool) {
-        for (_, link) in std::mem::take(&mut self.outgoing) {
+        let links = std::mem::take(&mut self.outgoing).into_values();
+        for link in links.chain(std::mem::take(&mut self.rejoining).into_values()) {
             link.close(farewell);
         }
     }
@@ -474,18 +477,12 @@ impl Handler<CloseOutgoing> for Bridge {
     fn handle(&mut self, _: CloseOutgoing, ctx: &mut Context<Self>) {
         self.stop_admitting(ctx);
         self.close_outgoing(true);
-        for (_, link) in std::mem::take(&mut self.rejoining) {
-            link.close(true);
-        }
         self.closing = true;
         self.report_drops_when_closed();
         // The VM no longer ticks: whatever is held may enter its mailbox
         // now, where its stop line counts it.
         self.released = true;
-        let peers: Vec<VmId> = self.delays.keys().copied().collect();
-        for peer in peers {
-            self.release_due(peer, ctx);
-        }
+        self.release_every_link(true, ctx);
     }
 }
 
@@ -533,19 +530,6 @@ impl Bridge {
     fn crash(&mut self, fault: FaultId, ctx: &mut Context<Self>) {
         self.table.crashed(fault);
         self.close_outgoing(false);
-        for (_, link) in std::mem::take(&mut self.rejoining) {
-            link.close(false);
-        }
-        let peers: Vec<VmId> = self.delays.keys().copied().collect();
-        for peer in peers {
-            while let Some(item) = self
-                .delays
-                .get_mut(&peer)
-                .and_then(|line| line.pop_due(Instant::now(), true))
-            {
-                self.pass_on(peer, item);
-            }
-            self.arm(peer, ctx);
-        }
+        self.release_every_link(true, ctx);
     }
 }
