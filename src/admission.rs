@@ -282,6 +282,18 @@ mod tests {
         assert_eq!(gate.capacity(), 2);
     }
 
+    /// A lost peer that will dial again (after its crash) gets its room
+    /// back, even with no room left for strangers.
+    #[test]
+    fn a_lost_peer_expected_again_has_room_beyond_a_full_cap() {
+        let mut gate: HandshakeGate<u32, Duration> = HandshakeGate::new(0, 1);
+        assert_eq!(gate.admit(s(0), || 1), Some(1));
+        gate.identified(1);
+        assert_eq!(gate.admit(s(0), || 2), None);
+        gate.expect_again();
+        assert_eq!(gate.admit(s(0), || 3), Some(3));
+    }
+
     #[test]
     fn a_connection_without_a_hello_is_closed_at_its_deadline() {
         let mut gate: HandshakeGate<u32, Duration> = HandshakeGate::new(64, 0);

@@ -663,3 +663,49 @@ fn a_run_with_faults_in_virtual_time_is_byte_identical_per_seed() {
         }
     }
 }
+
+/// A tick due just before a partition's end may fire with it (here on the
+/// same 1 ms timer step): the end line comes first, so no event stamped at
+/// or after the window's end stands before it, where a message the
+/// partition held would look as if it had crossed.
+#[test]
+fn a_partition_end_is_logged_before_a_tick_that_fires_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        vm_count: 3,
+        runtime: 12.0,
+        log_dir: dir.path().to_path_buf(),
+        rates: vec![3, 3, 3],
+        internal_probability: 0.3,
+        virtual_time: true,
+        tick_phase: logical_clocks::schedule::TickPhase::Aligned,
+        ..Settings::default()
+    };
+    let mut spec = settings.resolve(|| 4).unwrap();
+    // Tick 31 of every VM is due at 10.33333 s, a sixth of a millisecond
+    // before the end: both wait for the same millisecond step of the timer.
+    spec.faults = FaultPlan::new(vec![Fault::Partition {
+        groups: groups(),
+        from: secs(5.0),
+        until: secs(10.3335),
+        mode: PartitionMode::Hold,
+    }]);
+    let outcome = run::run(spec, RunOptions::default()).unwrap();
+    assert!(outcome.healthy());
+    for (vm, lines) in read_logs(&outcome.run_dir) {
+        let end = fault_line(&lines, "fault_end", 1);
+        let early: Vec<&Line> = events(&lines)
+            .filter(|l| l.number < end.number && l.micros() >= end.micros())
+            .collect();
+        assert!(early.is_empty(), "VM {vm}: {early:?} before {end:?}");
+        let tick_31 = events(&lines).nth(30).unwrap();
+        assert!(
+            tick_31.number > end.number,
+            "VM {vm}: the tick fired apart from the end: {} {} / {} {}",
+            tick_31.time,
+            tick_31.message,
+            end.time,
+            end.message
+        );
+    }
+}
