@@ -12,6 +12,8 @@
 //! - [`vm_core`]: what a due tick does (take the oldest waiting message, or
 //!   roll the die) and when a stopping VM may log `stop`.
 //! - [`connections`]: the handshake and connection table of a bridge.
+//! - [`auth`]: how two nodes of a cluster prove they share its secret and
+//!   its settings (a challenge and an HMAC), before any frame passes.
 //! - [`admission`]: who may hold a socket before its hello, and for how
 //!   long; the accept loop's back-off when resources run out.
 //! - [`warn_limiter`]: WARN lines about strangers and resource errors, the
@@ -54,6 +56,7 @@ pub mod accounting;
 pub mod actors;
 pub mod admission;
 pub mod analysis;
+pub mod auth;
 pub mod clock;
 pub mod connections;
 pub mod experiment;
