@@ -102,7 +102,7 @@ impl fmt::Debug for SettingsDigest {
 }
 
 /// Who a node is and what it proves.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Credentials {
     pub vm: VmId,
     pub secret: Secret,

@@ -34,6 +34,8 @@
 //!   "a VM sends only on idle ticks", which queues grow, and mean jumps.
 //! - [`simulation`]: the cores driven by a simulated clock with no actors:
 //!   synthetic runs and property tests.
+//! - [`cluster`]: the cluster file of a run spread over nodes, one VM per
+//!   process or host: peers, secret, and the settings digest they share.
 //! - [`settings`]: `Settings.toml`, environment and flags, checked into a
 //!   [`settings::RunSpec`] before anything runs.
 //! - [`messages`]: wire frames and the messages the actors exchange.
@@ -58,6 +60,7 @@ pub mod admission;
 pub mod analysis;
 pub mod auth;
 pub mod clock;
+pub mod cluster;
 pub mod connections;
 pub mod experiment;
 pub mod faults;

@@ -154,6 +154,9 @@ pub struct RunSpec {
     pub tick_leads: Vec<Duration>,
     /// Faults injected on purpose (`[[faults]]`), checked against the run.
     pub faults: FaultPlan,
+    /// Set when this process is one node of a cluster, running one VM of
+    /// the run ([`crate::cluster`]); `None` runs every VM here.
+    pub node: Option<crate::cluster::NodeSpec>,
 }
 
 impl RunSpec {
@@ -496,6 +499,7 @@ impl Settings {
             tick_phase: self.tick_phase,
             tick_leads,
             faults,
+            node: None,
         })
     }
 }

@@ -165,6 +165,7 @@ pub fn write_run(dir: &Path, spec: &SyntheticRun) -> io::Result<Written> {
         tick_phase: TickPhase::Random,
         tick_leads,
         faults: Default::default(),
+        node: None,
     };
     crate::run_dir::write_settings(dir, &run_spec)?;
     Ok(written)

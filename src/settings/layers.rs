@@ -100,6 +100,13 @@ impl Layers {
     /// each key's line, so the values pass in the order they are written and
     /// the first bad line is the one named.
     pub fn read_file(&mut self, path: &Path) -> Result<(), SettingsError> {
+        self.read_file_except(path, &[])
+    }
+
+    /// [`Self::read_file`], leaving out the top-level keys in `others`,
+    /// which belong to another reader of the same file (a cluster file's
+    /// peers and secret: see [`crate::cluster`]).
+    pub fn read_file_except(&mut self, path: &Path, others: &[&str]) -> Result<(), SettingsError> {
         let read_error = |reason: String| SettingsError::Read {
             path: path.to_path_buf(),
             reason,
@@ -134,6 +141,10 @@ impl Layers {
         let mut entries: Vec<_> = written.into_iter().collect();
         entries.sort_by_key(|(_, value)| value.span().start);
         for (key, written) in entries {
+            if others.contains(&key.as_str()) {
+                read.remove(&key);
+                continue;
+            }
             let line = line_of(&text, written.span().start);
             let value = read
                 .remove(&key)
@@ -163,7 +174,8 @@ impl Layers {
 
     /// Lays the `LOGICAL_CLOCKS_*` variables among `vars` over these settings.
     /// `config` reads them, as text (no `try_parsing`), and each goes to the
-    /// gate as the exact kind its key takes.
+    /// gate as the exact kind its key takes. `LOGICAL_CLOCKS_SECRET` is no
+    /// setting: it is a cluster's secret, read by [`crate::cluster`] only.
     pub fn read_environment(
         &mut self,
         vars: impl IntoIterator<Item = (OsString, OsString)>,
@@ -179,7 +191,7 @@ impl Layers {
         let mut names: Vec<(String, OsString)> = vars
             .into_iter()
             .map(|(name, value)| (name.to_string_lossy().into_owned(), value))
-            .filter(|(name, _)| name.starts_with(&prefix))
+            .filter(|(name, _)| name.starts_with(&prefix) && name != crate::cluster::SECRET_ENV)
             .collect();
         names.sort();
         for (name, value) in names {
