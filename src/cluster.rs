@@ -130,8 +130,7 @@ pub fn load(path: &Path, id: i64) -> Result<RunSpec, ClusterError> {
         ));
     }
     let count = peers.len() as i64;
-    if settings.vm_count != count && !matches!(layers.origin("vm_count"), Some(Origin::Default))
-    {
+    if settings.vm_count != count && !matches!(layers.origin("vm_count"), Some(Origin::Default)) {
         return Err(file_error(format!(
             "`vm_count` = {} but the file names {count} peers; leave `vm_count` out, the \
              peers are the VMs",
@@ -298,9 +297,7 @@ fn secret(
         return nonempty(value.into_encoded_bytes(), SECRET_ENV);
     }
     match (table.get("secret"), table.get("secret_file")) {
-        (Some(_), Some(_)) => {
-            Err("give `secret` or `secret_file`, not both".into())
-        }
+        (Some(_), Some(_)) => Err("give `secret` or `secret_file`, not both".into()),
         (Some(toml::Value::String(secret)), None) => {
             nonempty(secret.clone().into_bytes(), "`secret`")
         }
@@ -312,9 +309,9 @@ fn secret(
             let trimmed = bytes.trim_ascii_end().to_vec();
             nonempty(trimmed, &format!("`secret_file` {}", file.display()))
         }
-        (Some(other), None) | (None, Some(other)) => Err(format!(
-            "the secret must be text, not {other}"
-        )),
+        (Some(other), None) | (None, Some(other)) => {
+            Err(format!("the secret must be text, not {other}"))
+        }
         (None, None) => Err(format!(
             "no secret: set `secret` or `secret_file` in the file, or the variable {SECRET_ENV}"
         )),
@@ -419,18 +416,27 @@ addr = "[::1]:10002"
             (THREE.replace("seed = 7\n", ""), "`seed` must be fixed"),
             (THREE.replace("secret = \"change-me\"\n", ""), "no secret"),
             (THREE.replace("\"change-me\"", "\"\""), "is empty"),
-            (
-                format!("secret_file = \"x\"\n{THREE}"),
-                "not both",
-            ),
+            (format!("secret_file = \"x\"\n{THREE}"), "not both"),
             (THREE.replace("id = 3", "id = 4"), "3 is missing"),
             (THREE.replace("id = 3", "id = 2"), "id 2 is given twice"),
             (THREE.replace(":10003", ""), "\"host:port\""),
             (THREE.replace(":10003", ":0"), "port from 1 to 65535"),
             (format!("vm_count = 5\n{THREE}"), "leave `vm_count` out"),
-            (format!("virtual_time = true\n{THREE}"), "virtual time runs in one process"),
-            (format!("connect_timeout = -3\n{THREE}"), "`connect_timeout` = -3"),
-            (THREE.replace("addr = \"127.0.0.1:10001\"", "addr = \"127.0.0.1:10001\"\nport = 3"), "unknown key `port`"),
+            (
+                format!("virtual_time = true\n{THREE}"),
+                "virtual time runs in one process",
+            ),
+            (
+                format!("connect_timeout = -3\n{THREE}"),
+                "`connect_timeout` = -3",
+            ),
+            (
+                THREE.replace(
+                    "addr = \"127.0.0.1:10001\"",
+                    "addr = \"127.0.0.1:10001\"\nport = 3",
+                ),
+                "unknown key `port`",
+            ),
         ];
         for (text, expected) in cases {
             let error = load(file(&text).path(), 1).unwrap_err().to_string();
@@ -438,7 +444,10 @@ addr = "[::1]:10002"
             assert_eq!(error.lines().count(), 1, "{error}");
         }
         let error = load(file(THREE).path(), 9).unwrap_err().to_string();
-        assert!(error.contains("--id 9 is not a node") && error.contains("1, 2, 3"), "{error}");
+        assert!(
+            error.contains("--id 9 is not a node") && error.contains("1, 2, 3"),
+            "{error}"
+        );
         let error = load(Path::new("/nonexistent/cluster.toml"), 1)
             .unwrap_err()
             .to_string();

@@ -24,11 +24,17 @@
 //!   counted, their ends are no peer's end. While it is down it lets no
 //!   one in; once restarted, every peer is lost until it says hello again,
 //!   on any connection, and a peer that lost us takes our hello the same
-//!   way: that is how the mesh reconnects.
+//!   way: that is how the mesh reconnects;
+//! - between the nodes of a cluster, each connection first passes the
+//!   handshake of [`crate::auth`] (the bridge runs it on the socket); an
+//!   accepted connection that did may then say hello only as the peer it
+//!   proved to be, and the nodes' control frames ([`Frame::Ready`],
+//!   [`Frame::Start`]) are taken from identified peers only, and a start
+//!   only from the lowest id.
 
 use crate::accounting::Drops;
 use crate::faults::FaultId;
-use crate::messages::{check_hello, ConnId, Frame};
+use crate::messages::{check_hello, ClusterSignal, ConnId, Frame};
 use crate::model::{Message, VmId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -85,6 +91,8 @@ pub enum FrameOutcome {
     },
     /// The peer said goodbye; its stream will end next.
     Bye,
+    /// A node's control frame, from an identified peer.
+    Signal(ClusterSignal),
     /// The connection is refused and forgotten.
     Rejected(Rejection),
 }
@@ -144,6 +152,24 @@ impl ConnectionTable {
         );
     }
 
+    /// The lowest id of the run: the node that announces the start.
+    fn lowest_id(&self) -> VmId {
+        self.peers
+            .iter()
+            .copied()
+            .chain([self.own])
+            .min()
+            .unwrap_or(self.own)
+    }
+
+    /// An accepted connection passed the nodes' handshake as `peer`: only
+    /// that peer may say hello on it.
+    pub fn authenticated(&mut self, conn: ConnId, peer: VmId) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.expect = Expect::Peer(peer);
+        }
+    }
+
     /// A frame arrived on `conn`. In-process links open on their first frame.
     pub fn frame(&mut self, conn: ConnId, payload: &[u8]) -> FrameOutcome {
         if let ConnId::InProcess(_) = conn {
@@ -189,6 +215,12 @@ impl ConnectionTable {
             Ok(Frame::Bye) => {
                 c.said_bye = true;
                 FrameOutcome::Bye
+            }
+            Ok(Frame::Ready) => FrameOutcome::Signal(ClusterSignal::Ready(peer)),
+            Ok(Frame::Start { delay_us }) if peer == self.lowest_id() && peer != self.own => {
+                FrameOutcome::Signal(ClusterSignal::Start(std::time::Duration::from_micros(
+                    delay_us,
+                )))
             }
             Ok(frame) => self.reject(conn, format!("unexpected frame from VM {peer}: {frame:?}")),
             Err(e) => self.reject(conn, format!("malformed frame: {e}")),

@@ -48,6 +48,8 @@
 //!   as a study keeps it: the one place that names, opens and compresses it.
 //! - [`table`]: plain-text tables for the terminal.
 //! - [`timestamp`]: the log contract's RFC 3339 time format, both ways.
+//! - [`local_cluster`]: `cluster`: N node processes on this machine, their
+//!   Ctrl-C passed on, their run directories gathered.
 //! - [`run`]: one run (real or virtual time), from a spec to the VMs' reports.
 //! - [`analysis`]: reads a run directory back through the log contract:
 //!   statistics, the clock-condition check, `summary.json`, plots.
@@ -68,6 +70,7 @@ pub mod file_budget;
 pub mod latency;
 pub mod lateness;
 pub mod live_progress;
+pub mod local_cluster;
 pub mod logging;
 pub mod messages;
 pub mod model;

@@ -171,6 +171,8 @@ impl SharedFile {
 
 /// The run's single collecting drain: one formatter and file per VM.
 pub struct RunDrain {
+    /// Where VM `id`'s file is among the others: `slots[id - 1]`.
+    slots: Vec<Option<usize>>,
     formats: Vec<VmFormat>,
     files: Vec<SharedFile>,
     /// Each file's name, to say which one failed.
@@ -184,10 +186,26 @@ impl RunDrain {
     /// Creates `vm-<id>.log` for ids `1..=vm_count` in `dir`; lines reach
     /// the disk at least every `flush_interval` (zero: after every line).
     pub fn create(dir: &Path, vm_count: u32, flush_interval: Duration) -> io::Result<Self> {
+        Self::create_for(dir, 1..=vm_count, flush_interval)
+    }
+
+    /// Creates `vm-<id>.log` in `dir` for the VMs of this process only (a
+    /// node of a cluster has one).
+    pub fn create_for(
+        dir: &Path,
+        vms: impl IntoIterator<Item = VmId>,
+        flush_interval: Duration,
+    ) -> io::Result<Self> {
+        let mut slots = Vec::new();
         let mut formats = Vec::new();
         let mut files = Vec::new();
         let mut names = Vec::new();
-        for id in 1..=vm_count {
+        for id in vms {
+            let slot = id as usize - 1;
+            if slots.len() <= slot {
+                slots.resize(slot + 1, None);
+            }
+            slots[slot] = Some(files.len());
             let name = crate::vm_log::file_name(id, crate::vm_log::Storage::Plain);
             let file = File::create(dir.join(&name))?;
             names.push(name);
@@ -204,6 +222,7 @@ impl RunDrain {
             files.push(shared);
         }
         Ok(Self {
+            slots,
             formats,
             files,
             names,
@@ -303,7 +322,7 @@ impl Drain for RunDrain {
         let Some(index) = keys
             .vm
             .and_then(|vm| usize::try_from(vm).ok()?.checked_sub(1))
-            .filter(|&i| i < self.formats.len())
+            .and_then(|slot| *self.slots.get(slot)?)
         else {
             // Every contract line carries `vm`; anything else is a bug in
             // this crate, so say so instead of writing it nowhere.

@@ -38,6 +38,31 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Run a study: each variation of a plan for several trials, analysed and compared.
     Experiment(ExperimentArgs),
+    /// Run one VM of a cluster whose nodes (processes or hosts) are named in a cluster file.
+    Node(NodeArgs),
+    /// Start a cluster of N node processes on this machine, wait for them, and analyse their
+    /// runs as one.
+    Cluster(ClusterArgs),
+}
+
+#[derive(Args)]
+struct NodeArgs {
+    /// The id of this node's VM: one of the cluster file's `[[peers]]` ids.
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
+    id: i64,
+    /// The cluster file: the settings, `[[peers]]` with `id` and `addr`, and the secret.
+    #[arg(long, value_name = "FILE")]
+    cluster: PathBuf,
+    /// Where this node writes its run directory (default: `log_dir` from the cluster file or
+    /// LOGICAL_CLOCKS_LOG_DIR, else logs). Each node's own: it is not compared with its peers.
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<OsString>,
+}
+
+#[derive(Args)]
+struct ClusterArgs {
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Args)]
@@ -132,6 +157,8 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run_model(&args),
         Some(Command::Analyze(args)) => analyze(&args),
         Some(Command::Experiment(args)) => study(&args),
+        Some(Command::Node(args)) => node(&args),
+        Some(Command::Cluster(args)) => cluster(&args),
         None => run_model(&cli.run),
     }
 }
@@ -284,11 +311,55 @@ fn study(args: &ExperimentArgs) -> ExitCode {
 }
 
 fn run_model(args: &RunArgs) -> ExitCode {
-    let mut out = Output::stdout();
-    let spec = match load_spec(args) {
+    match load_spec(args) {
+        Ok(spec) => run_spec(spec),
+        Err(e) => fail(USAGE_ERROR, &e),
+    }
+}
+
+/// `node`: the cluster file, checked for this node, and its VM's run.
+fn node(args: &NodeArgs) -> ExitCode {
+    let mut spec = match logical_clocks::cluster::load(&args.cluster, args.id) {
         Ok(spec) => spec,
         Err(e) => return fail(USAGE_ERROR, &e),
     };
+    if let Some(dir) = &args.log_dir {
+        spec.log_dir = PathBuf::from(dir);
+    }
+    run_spec(spec)
+}
+
+/// `cluster`: N nodes on this machine, then their runs analysed as one.
+fn cluster(args: &ClusterArgs) -> ExitCode {
+    let spec = match load_spec(&args.run) {
+        Ok(spec) => spec,
+        Err(e) => return fail(USAGE_ERROR, &e),
+    };
+    let mut out = Output::stdout();
+    let cluster = match logical_clocks::local_cluster::run(&spec, &mut |line| say(line)) {
+        Ok(cluster) => cluster,
+        Err(e) => return fail(1, &e),
+    };
+    for node in cluster.nodes.iter().filter(|n| !n.status.success()) {
+        say(format_args!(
+            "error: node {} exited with {}; its output is in {}",
+            node.id,
+            node.status,
+            node.output.display()
+        ));
+    }
+    let Some(dirs) = cluster.run_dirs() else {
+        say("error: not every node made a run directory (see the nodes' output above)");
+        return out.exit(1);
+    };
+    for dir in &dirs {
+        out.line(format_args!("node run directory: {}", dir.display()));
+    }
+    out.exit(if cluster.all_succeeded() { 0 } else { 1 })
+}
+
+fn run_spec(spec: RunSpec) -> ExitCode {
+    let mut out = Output::stdout();
     let options = RunOptions {
         show_progress: std::io::stderr().is_terminal(),
         announce: true,
@@ -296,9 +367,12 @@ fn run_model(args: &RunArgs) -> ExitCode {
     };
     let outcome = match run::run(spec, options) {
         Ok(outcome) => outcome,
-        Err(e @ (RunError::Bind { .. } | RunError::RunDir { .. } | RunError::FileLimit { .. })) => {
-            return fail(USAGE_ERROR, &e)
-        }
+        Err(
+            e @ (RunError::Bind { .. }
+            | RunError::NodeBind { .. }
+            | RunError::RunDir { .. }
+            | RunError::FileLimit { .. }),
+        ) => return fail(USAGE_ERROR, &e),
         Err(e) => return fail(1, &e),
     };
     out.print(outcome.summary_table());
@@ -316,7 +390,7 @@ fn run_model(args: &RunArgs) -> ExitCode {
             outcome.missing
         ));
     }
-    if !outcome.accounting().balanced() {
+    if !outcome.books_balance() {
         say(format_args!(
             "error: message accounting does not balance: {:?}",
             outcome.accounting()

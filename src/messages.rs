@@ -38,9 +38,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 use std::io;
 
 /// Bumped whenever the frame layout changes. Version 3 added the vector
-/// clock at the end of every data frame; a hello of any other version is
-/// refused (its layout is the same in every version, so it can be read).
-pub const PROTOCOL_VERSION: u16 = 3;
+/// clock at the end of every data frame, version 4 the cluster's [`Frame::Ready`]
+/// and [`Frame::Start`]; a hello of any other version is refused (its
+/// layout is the same in every version, so it can be read).
+pub const PROTOCOL_VERSION: u16 = 4;
 /// The most entries a vector clock on the wire may have: one per VM.
 const MAX_VC_ENTRIES: usize = crate::settings::MAX_VMS as usize;
 /// No valid frame is longer than this (a data frame with the largest vector
@@ -50,11 +51,16 @@ pub const MAX_FRAME_LEN: usize = DATA_LEN + 8 * MAX_VC_ENTRIES;
 const HELLO_TAG: u8 = 1;
 const DATA_TAG: u8 = 2;
 const BYE_TAG: u8 = 3;
+const READY_TAG: u8 = 4;
+const START_TAG: u8 = 5;
 const HELLO_LEN: usize = 1 + 2 + 8 + 4;
 /// A data frame without its vector clock's entries: tag, from, seq, lc,
 /// sent_at, and the number of entries (u16); then 8 bytes per entry.
 const DATA_LEN: usize = 1 + 4 + 8 + 8 + 8 + 2;
 const BYE_LEN: usize = 1;
+const READY_LEN: usize = 1;
+/// Tag and the start delay in microseconds.
+const START_LEN: usize = 1 + 8;
 
 /// One frame's payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +74,12 @@ pub enum Frame {
     Data { message: Message, sent_at: u64 },
     /// Last frame of an orderly close: nothing more will follow.
     Bye,
+    /// A node of a cluster to the lowest id: every one of my peers is
+    /// connected ([`crate::cluster`]; never sent within one process).
+    Ready,
+    /// The lowest id to every other node, once all are ready: start
+    /// ticking this long after this frame arrives.
+    Start { delay_us: u64 },
 }
 
 /// Why a frame's payload was rejected.
@@ -117,6 +129,13 @@ impl Frame {
                 buf.freeze()
             }
             Frame::Bye => Bytes::from_static(&[BYE_TAG]),
+            Frame::Ready => Bytes::from_static(&[READY_TAG]),
+            &Frame::Start { delay_us } => {
+                let mut buf = BytesMut::with_capacity(START_LEN);
+                buf.put_u8(START_TAG);
+                buf.put_u64(delay_us);
+                buf.freeze()
+            }
         }
     }
 
@@ -136,6 +155,8 @@ impl Frame {
             }
             DATA_TAG => DATA_LEN,
             BYE_TAG => BYE_LEN,
+            READY_TAG => READY_LEN,
+            START_TAG => START_LEN,
             other => return Err(FrameError::UnknownTag(other)),
         };
         if payload.len() != expected {
@@ -161,6 +182,10 @@ impl Frame {
                     vc: (DATA_LEN - 1..body.len()).step_by(8).map(u64_at).collect(),
                 },
                 sent_at: u64_at(20),
+            },
+            READY_TAG => Frame::Ready,
+            START_TAG => Frame::Start {
+                delay_us: u64_at(0),
             },
             _ => Frame::Bye,
         })
@@ -270,6 +295,25 @@ pub struct RunStarted(pub actix::clock::Instant);
 #[rtype(result = "()")]
 pub struct DropOutgoing;
 
+/// Supervisor → bridge (a node of a cluster): send this control frame
+/// ([`Frame::Ready`] or [`Frame::Start`]) to `peer`.
+#[derive(ActixMessage, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct SendControl {
+    pub peer: VmId,
+    pub frame: Frame,
+}
+
+/// Bridge → supervisor (a node of a cluster): a peer's control frame.
+#[derive(ActixMessage, Debug, Clone, Copy, PartialEq, Eq)]
+#[rtype(result = "()")]
+pub enum ClusterSignal {
+    /// This peer has every one of its connections.
+    Ready(VmId),
+    /// The lowest id says: start this long from now.
+    Start(std::time::Duration),
+}
+
 /// Bridge → supervisor: this VM's connections are all up (or failed).
 #[derive(ActixMessage, Debug)]
 #[rtype(result = "()")]
@@ -297,6 +341,14 @@ pub enum ConnId {
 pub enum InboundEvent {
     /// One frame's payload, or the read error that ends the connection.
     Frame(Result<BytesMut, io::Error>),
+    /// A node's connection passed the handshake of [`crate::auth`]: it
+    /// comes from `peer`, and its writing half is here.
+    Authenticated {
+        peer: VmId,
+        writer: tokio::net::tcp::OwnedWriteHalf,
+    },
+    /// A node's connection failed that handshake; its reader has ended.
+    AuthFailed(crate::auth::AuthError),
     End,
 }
 
@@ -358,6 +410,8 @@ mod tests {
                 sent_at: 3,
             },
             Frame::Bye,
+            Frame::Ready,
+            Frame::Start { delay_us: 250_000 },
         ];
         for frame in frames {
             let bytes = frame.encode();

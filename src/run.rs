@@ -35,6 +35,15 @@ pub enum RunError {
         source: io::Error,
     },
     #[error(
+        "cannot listen on {addr} for VM {vm} (the port of its entry in the cluster file): \
+         {source}"
+    )]
+    NodeBind {
+        vm: VmId,
+        addr: SocketAddr,
+        source: io::Error,
+    },
+    #[error(
         "{vm_count} VMs need about {needed} open files but the limit is {limit}; \
          raise it (ulimit -n {comfortable}) or run fewer VMs"
     )]
@@ -79,7 +88,14 @@ impl RunOutcome {
     /// its log files hold every line: a run is its logs, and logs cut short
     /// cannot be analysed or trusted.
     pub fn healthy(&self) -> bool {
-        self.missing.is_empty() && self.accounting().balanced() && self.log_failure.is_none()
+        self.missing.is_empty() && self.books_balance() && self.log_failure.is_none()
+    }
+
+    /// Whether the books balance, where they can: a node of a cluster holds
+    /// only its own VM's part (what it received was sent by its peers), so
+    /// its books balance only with theirs, in `analyze --merge`.
+    pub fn books_balance(&self) -> bool {
+        self.spec.node.is_some() || self.accounting().balanced()
     }
 
     /// The exit code: 0, 130 after Ctrl-C, 143 after SIGTERM, 129 after
@@ -164,10 +180,11 @@ impl RunOutcome {
             a.received,
             a.left_in_queues,
             a.dropped,
-            if a.balanced() {
-                ""
-            } else {
-                "  (DOES NOT BALANCE)"
+            match (&self.spec.node, a.balanced()) {
+                (Some(_), _) =>
+                    "  (this node's part: the books balance across the nodes, in analyze --merge)",
+                (None, true) => "",
+                (None, false) => "  (DOES NOT BALANCE)",
             },
             if self.log_failure.is_some() {
                 "  (NOT IN THE LOG FILES: writing them failed)"
@@ -226,7 +243,7 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
             source,
         })?;
         let drain =
-            RunDrain::create(&run_dir, spec.vm_count, spec.log_flush).map_err(|source| {
+            RunDrain::create_for(&run_dir, spec.local_vms(), spec.log_flush).map_err(|source| {
                 RunError::RunDir {
                     dir: run_dir.clone(),
                     source,
@@ -238,7 +255,16 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
             // panic a run that has its logs to finish.
             let _ = writeln!(
                 std::io::stderr(),
-                "running {} VMs for {}s{} (seed {}, rates {:?}) into {}",
+                "{}running {} VMs for {}s{} (seed {}, rates {:?}) into {}",
+                match &spec.node {
+                    Some(node) => format!(
+                        "node {}: waiting up to {}s for its {} peers, then ",
+                        node.id,
+                        node.connect_timeout.as_secs_f64(),
+                        spec.vm_count - 1
+                    ),
+                    None => String::new(),
+                },
                 spec.vm_count,
                 spec.runtime.as_secs_f64(),
                 if spec.virtual_time {
@@ -285,8 +311,11 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
 pub fn bind_listeners(spec: &RunSpec) -> Result<Listeners, RunError> {
     let mut sockets = Vec::new();
     let mut addrs = Vec::new();
-    for id in 1..=spec.vm_count {
-        let addr = SocketAddr::new(spec.host, spec.port_of(id));
+    for id in spec.local_vms() {
+        let addr = match &spec.node {
+            Some(node) => node.listen,
+            None => SocketAddr::new(spec.host, spec.port_of(id)),
+        };
         let bind = || -> io::Result<_> {
             let socket = if addr.is_ipv4() {
                 TcpSocket::new_v4()?
@@ -302,10 +331,17 @@ pub fn bind_listeners(spec: &RunSpec) -> Result<Listeners, RunError> {
             listener.set_nonblocking(true)?;
             Ok((listener, local))
         };
-        let (listener, local) = bind().map_err(|source| RunError::Bind {
-            vm: id,
-            addr,
-            source,
+        let (listener, local) = bind().map_err(|source| match spec.node {
+            Some(_) => RunError::NodeBind {
+                vm: id,
+                addr,
+                source,
+            },
+            None => RunError::Bind {
+                vm: id,
+                addr,
+                source,
+            },
         })?;
         sockets.push(listener);
         addrs.push(local);

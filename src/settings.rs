@@ -160,6 +160,14 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
+    /// The VMs this process runs: every VM, or a node's own.
+    pub fn local_vms(&self) -> Vec<VmId> {
+        match &self.node {
+            Some(node) => vec![node.id],
+            None => (1..=self.vm_count).collect(),
+        }
+    }
+
     /// The port VM `id` listens on (0: any free port).
     pub fn port_of(&self, id: VmId) -> u16 {
         if self.base_port == 0 {

@@ -294,6 +294,8 @@ fn a_bridge_alone_keeps_links_fifo_and_admits_only_peers_that_said_hello() {
                 },
                 gauges,
                 supervisor: ready.recipient(),
+                dial: Default::default(),
+                cluster: None,
                 log,
                 clock: EventClock::starting_at(0),
             })

@@ -385,6 +385,8 @@ fn an_accept_loop_that_keeps_failing_backs_off_instead_of_spinning() {
                 },
                 gauges: Arc::new(VmGauges::default()),
                 supervisor: bystander.recipient(),
+                dial: Default::default(),
+                cluster: None,
                 log,
                 clock: EventClock::wall(),
             })

@@ -362,8 +362,11 @@ proptest! {
                 FrameOutcome::Rejected(_) | FrameOutcome::Ignored => {
                     peer_of.remove(&conn);
                 }
-                // No peer is ever lost and this VM never crashes here.
-                other @ (FrameOutcome::Rejoined(_) | FrameOutcome::Lost(_)) => {
+                // No peer is ever lost, this VM never crashes, and no
+                // control frame is sent here.
+                other @ (FrameOutcome::Rejoined(_)
+                | FrameOutcome::Lost(_)
+                | FrameOutcome::Signal(_)) => {
                     prop_assert!(false, "{:?} without a loss or a crash", other);
                 }
             }

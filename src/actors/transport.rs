@@ -16,7 +16,16 @@
 //! latency in every burst. A task is woken only for its own socket. The
 //! writer task also batches: it writes every frame that is already waiting
 //! before it flushes, so a burst leaves in one syscall.
+//!
+//! Between the nodes of a cluster ([`crate::cluster`]) a peer is a name
+//! (`host:port`), looked up at every attempt, and dialing retries with a
+//! back-off until the cluster's connect deadline, since nodes start in any
+//! order. Every connection then passes the handshake of [`crate::auth`]
+//! before its first frame: the dialer's in [`dial`], the acceptor's in the
+//! connection's reader task, which hands the writing half to the bridge
+//! with [`InboundEvent::Authenticated`] once the peer has proved itself.
 
+use crate::auth::{authenticate, AuthError, Credentials, Role};
 use crate::messages::{ConnId, Frame, Inbound, InboundEvent, LinkFailed, MAX_FRAME_LEN};
 use crate::model::VmId;
 use actix::Recipient;
@@ -25,6 +34,8 @@ use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc;
@@ -58,7 +69,8 @@ pub enum Network {
 /// Where a peer's bridge can be reached.
 #[derive(Clone)]
 pub enum PeerAddress {
-    Tcp(SocketAddr),
+    /// `host:port`: an address, or a name looked up when dialed.
+    Tcp(String),
     /// The peer bridge's inbox (virtual time).
     InProcess(Recipient<Inbound>),
 }
@@ -88,22 +100,52 @@ pub fn spawn_reader(
     conn: ConnId,
     bridge: Recipient<Inbound>,
 ) -> JoinHandle<()> {
-    actix::spawn(async move {
-        let mut frames = FramedRead::with_capacity(read, codec(), READ_BUFFER);
-        while let Some(frame) = frames.next().await {
-            let failed = frame.is_err();
-            bridge.do_send(Inbound {
-                conn,
-                event: InboundEvent::Frame(frame),
-            });
-            if failed {
-                break;
-            }
-        }
+    actix::spawn(read_frames(read, conn, bridge))
+}
+
+async fn read_frames(read: OwnedReadHalf, conn: ConnId, bridge: Recipient<Inbound>) {
+    let mut frames = FramedRead::with_capacity(read, codec(), READ_BUFFER);
+    while let Some(frame) = frames.next().await {
+        let failed = frame.is_err();
         bridge.do_send(Inbound {
             conn,
-            event: InboundEvent::End,
+            event: InboundEvent::Frame(frame),
         });
+        if failed {
+            break;
+        }
+    }
+    bridge.do_send(Inbound {
+        conn,
+        event: InboundEvent::End,
+    });
+}
+
+/// An accepted node connection: the acceptor's side of the handshake,
+/// then its frames as [`spawn_reader`] reads them. Ends with
+/// [`InboundEvent::AuthFailed`] if the peer does not prove itself.
+fn spawn_authenticating_reader(
+    mut stream: TcpStream,
+    conn: ConnId,
+    me: Arc<Credentials>,
+    may_dial: impl Fn(VmId) -> bool + 'static,
+    bridge: Recipient<Inbound>,
+) -> JoinHandle<()> {
+    actix::spawn(async move {
+        match authenticate(&mut stream, &me, Role::Acceptor, may_dial).await {
+            Ok(peer) => {
+                let (read, writer) = stream.into_split();
+                bridge.do_send(Inbound {
+                    conn,
+                    event: InboundEvent::Authenticated { peer, writer },
+                });
+                read_frames(read, conn, bridge).await;
+            }
+            Err(error) => bridge.do_send(Inbound {
+                conn,
+                event: InboundEvent::AuthFailed(error),
+            }),
+        }
     })
 }
 
@@ -200,9 +242,80 @@ impl OutgoingLink {
     }
 }
 
-/// Connects to a peer's listener: address reuse so a recent run's sockets in
-/// TIME_WAIT cannot block us, and no Nagle delay on small frames.
-pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+/// How a bridge dials its peers.
+#[derive(Debug, Clone, Default)]
+pub struct DialPolicy {
+    /// A node of a cluster proves itself with these after connecting.
+    pub auth: Option<Arc<Credentials>>,
+    /// Keep trying (a peer's node may not be up yet) until this instant;
+    /// `None`: one attempt.
+    pub retry_until: Option<actix::clock::Instant>,
+}
+
+/// The first pause between two attempts to dial a node, doubled after each
+/// failure up to [`MAX_DIAL_PAUSE`].
+const FIRST_DIAL_PAUSE: Duration = Duration::from_millis(50);
+const MAX_DIAL_PAUSE: Duration = Duration::from_secs(2);
+
+/// Why dialing a peer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("{0}")]
+    Auth(#[from] AuthError),
+}
+
+impl DialError {
+    /// A peer that proved itself with other settings: this node must not start.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, DialError::Auth(e) if e.is_fatal())
+    }
+}
+
+/// Dials `peer` at `addr` (`host:port`) as `policy` says: looked up and
+/// connected, and through the nodes' handshake when it has credentials;
+/// over and over with a back-off until its deadline, but for a peer that
+/// proved it runs other settings.
+pub async fn dial(addr: &str, peer: VmId, policy: &DialPolicy) -> Result<TcpStream, DialError> {
+    let mut pause = FIRST_DIAL_PAUSE;
+    loop {
+        let attempt = async {
+            let mut stream = connect(addr).await?;
+            if let Some(me) = &policy.auth {
+                authenticate(&mut stream, me, Role::Dialer, |vm| vm == peer).await?;
+            }
+            Ok::<_, DialError>(stream)
+        };
+        match attempt.await {
+            Ok(stream) => return Ok(stream),
+            Err(e) if e.is_fatal() => return Err(e),
+            Err(e) => match policy.retry_until {
+                Some(until) if actix::clock::Instant::now() + pause < until => {
+                    actix::clock::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_DIAL_PAUSE);
+                }
+                _ => return Err(e),
+            },
+        }
+    }
+}
+
+/// Connects to `addr` (`host:port`, looked up; each address it names is
+/// tried in turn): address reuse so a recent run's sockets in TIME_WAIT
+/// cannot block us, and no Nagle delay on small frames.
+async fn connect(addr: &str) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{addr} names no address"));
+    for resolved in tokio::net::lookup_host(addr).await? {
+        match connect_to(resolved).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+async fn connect_to(addr: SocketAddr) -> io::Result<TcpStream> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
@@ -243,10 +356,22 @@ impl TcpConns {
         unclaimed_writer: Option<OwnedWriteHalf>,
         bridge: Recipient<Inbound>,
     ) -> ConnId {
+        self.register(origin, unclaimed_writer, |conn| {
+            spawn_reader(read, conn, bridge)
+        })
+    }
+
+    /// Numbers a new connection and keeps it with the reader `start` gives it.
+    fn register(
+        &mut self,
+        origin: String,
+        unclaimed_writer: Option<OwnedWriteHalf>,
+        start: impl FnOnce(ConnId) -> JoinHandle<()>,
+    ) -> ConnId {
         let number = self.next;
         self.next += 1;
         let conn = ConnId::Tcp(number);
-        let reader = spawn_reader(read, conn, bridge);
+        let reader = start(conn);
         self.open.insert(
             number,
             TcpConn {
@@ -256,6 +381,33 @@ impl TcpConns {
             },
         );
         conn
+    }
+
+    /// Like [`Self::open`], for a node's accepted connection: the nodes'
+    /// handshake first (a peer `may_dial` accepts), and the writing half
+    /// comes back with [`InboundEvent::Authenticated`] for
+    /// [`Self::authenticated`].
+    pub fn open_authenticating(
+        &mut self,
+        stream: TcpStream,
+        origin: String,
+        me: Arc<Credentials>,
+        may_dial: impl Fn(VmId) -> bool + 'static,
+        bridge: Recipient<Inbound>,
+    ) -> ConnId {
+        self.register(origin, None, |conn| {
+            spawn_authenticating_reader(stream, conn, me, may_dial, bridge)
+        })
+    }
+
+    /// A node's accepted connection passed the handshake: its writing half
+    /// waits for [`Self::claim_writer`].
+    pub fn authenticated(&mut self, conn: ConnId, writer: OwnedWriteHalf) {
+        if let ConnId::Tcp(number) = conn {
+            if let Some(tcp) = self.open.get_mut(&number) {
+                tcp.unclaimed_writer = Some(writer);
+            }
+        }
     }
 
     /// The writing half of an accepted connection whose peer is now known.

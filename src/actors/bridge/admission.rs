@@ -70,9 +70,22 @@ impl Bridge {
         let _ = stream.set_nodelay(true);
         let inbox = ctx.address().recipient();
         let tcp = &mut self.tcp;
-        let admitted = self.gate.admit(Instant::now(), || {
-            let (read, write) = stream.into_split();
-            tcp.open(read, addr.to_string(), Some(write), inbox)
+        let own = self.setup.vm_id;
+        let peers: Vec<_> = self.setup.peers.iter().map(|&(id, _)| id).collect();
+        let auth = self.setup.dial.auth.clone();
+        let admitted = self.gate.admit(Instant::now(), || match auth {
+            // A node: only a lower id of the cluster dials it.
+            Some(me) => tcp.open_authenticating(
+                stream,
+                addr.to_string(),
+                me,
+                move |vm| vm < own && peers.contains(&vm),
+                inbox,
+            ),
+            None => {
+                let (read, write) = stream.into_split();
+                tcp.open(read, addr.to_string(), Some(write), inbox)
+            }
         });
         match admitted {
             Some(conn) => {

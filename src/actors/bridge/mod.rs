@@ -48,6 +48,14 @@
 //! with [`OutgoingClosed`] when the VM stops. Nothing is discarded without
 //! being counted.
 //!
+//! A node of a cluster ([`crate::cluster`]) has one bridge whose peers are
+//! in other processes: it dials them by name with retries and proves
+//! itself on every connection ([`super::transport::dial`],
+//! [`crate::auth`]), and it carries the nodes' two control frames, a
+//! [`Frame::Ready`] or [`Frame::Start`] the supervisor asks it to send
+//! ([`SendControl`]) and those its peers send, which it passes on to the
+//! supervisor as [`ClusterSignal`]s.
+//!
 //! Faults ([`crate::faults`]) reach the bridge in three ways. A partition
 //! is decided on the way in: a message that would enter the mailbox while
 //! its link is cut waits in the link's delay line until the window ends
@@ -62,7 +70,7 @@
 mod admission;
 mod delays;
 
-use super::transport::{connect, Listening, OutgoingLink, PeerAddress, TcpConns, TcpLink};
+use super::transport::{dial, DialPolicy, Listening, OutgoingLink, PeerAddress, TcpConns, TcpLink};
 use super::VmGauges;
 use crate::admission::HandshakeGate;
 use crate::connections::{ConnectionTable, Expect, FrameOutcome};
@@ -70,9 +78,9 @@ use crate::faults::{FaultId, FaultPlan};
 use crate::latency::{DelayLine, Latency};
 use crate::logging::{self, EventClock};
 use crate::messages::{
-    BridgeReady, CloseOutgoing, ConnId, Crash, Deliver, DropOutgoing, Frame, Inbound, InboundEvent,
-    LinkFailed, OutgoingClosed, PeerClosed, PeerReopened, Reconnect, RunStarted, Transmit,
-    PROTOCOL_VERSION,
+    BridgeReady, CloseOutgoing, ClusterSignal, ConnId, Crash, Deliver, DropOutgoing, Frame,
+    Inbound, InboundEvent, LinkFailed, OutgoingClosed, PeerClosed, PeerReopened, Reconnect,
+    RunStarted, SendControl, Transmit, PROTOCOL_VERSION,
 };
 use crate::model::{Message, VmId};
 use crate::warn_limiter::WarnLimiter;
@@ -114,6 +122,11 @@ pub struct BridgeSetup {
     pub vm: VmInbox,
     pub gauges: Arc<VmGauges>,
     pub supervisor: Recipient<BridgeReady>,
+    /// How peers are dialed: once, or (a node) with retries and the
+    /// nodes' handshake.
+    pub dial: DialPolicy,
+    /// A node's supervisor, which takes its peers' control frames.
+    pub cluster: Option<Recipient<ClusterSignal>>,
     pub log: Logger,
     pub clock: EventClock,
 }
@@ -196,8 +209,11 @@ impl Bridge {
                 }
                 // A lower id dials us; we answer on its connection.
                 PeerAddress::Tcp(_) if peer < own => {}
-                PeerAddress::Tcp(addr) => {
-                    self.dial(peer, addr, ctx, move |bridge, dialed| match dialed {
+                PeerAddress::Tcp(addr) => self.dial(
+                    peer,
+                    addr.clone(),
+                    ctx,
+                    move |bridge, dialed| match dialed {
                         Ok(link) => bridge.open_outgoing(peer, link),
                         Err(e) => bridge.setup.supervisor.do_send(BridgeReady {
                             vm: own,
@@ -205,8 +221,8 @@ impl Bridge {
                                 "VM {own} cannot connect to VM {peer} at {addr}: {e}"
                             )),
                         }),
-                    })
-                }
+                    },
+                ),
             }
         }
     }
@@ -216,12 +232,13 @@ impl Bridge {
     fn dial(
         &mut self,
         peer: VmId,
-        addr: std::net::SocketAddr,
+        addr: String,
         ctx: &mut Context<Self>,
-        then: impl FnOnce(&mut Self, std::io::Result<OutgoingLink>) + 'static,
+        then: impl FnOnce(&mut Self, Result<OutgoingLink, super::transport::DialError>) + 'static,
     ) {
+        let policy = self.setup.dial.clone();
         ctx.spawn(
-            connect(addr)
+            async move { dial(&addr, peer, &policy).await }
                 .into_actor(self)
                 .map(move |result, bridge, ctx| {
                     let dialed = result.map(|stream| bridge.dialed(stream, peer, ctx));
@@ -256,8 +273,11 @@ impl Bridge {
                     let link = self.say_hello(OutgoingLink::in_process(own, bridge));
                     self.rejoining.insert(peer, link);
                 }
-                PeerAddress::Tcp(addr) => {
-                    self.dial(peer, addr, ctx, move |bridge, dialed| match dialed {
+                PeerAddress::Tcp(addr) => self.dial(
+                    peer,
+                    addr.clone(),
+                    ctx,
+                    move |bridge, dialed| match dialed {
                         Ok(link) => {
                             let link = bridge.say_hello(link);
                             bridge.rejoining.insert(peer, link);
@@ -266,8 +286,8 @@ impl Bridge {
                             "cannot reconnect to VM {peer} at {addr} after the restart: {e}; \
                              messages to VM {peer} stay dropped (and counted)"
                         )),
-                    })
-                }
+                    },
+                ),
             }
         }
     }
@@ -348,6 +368,20 @@ impl Bridge {
         let outcome = match event {
             InboundEvent::Frame(Ok(payload)) => self.table.frame(conn, &payload),
             InboundEvent::Frame(Err(e)) => self.table.reject(conn, format!("read failed: {e}")),
+            InboundEvent::Authenticated { peer, writer } => {
+                self.tcp.authenticated(conn, writer);
+                self.table.authenticated(conn, peer);
+                return;
+            }
+            InboundEvent::AuthFailed(error) => {
+                if error.is_fatal() && self.start.is_none() {
+                    self.setup.supervisor.do_send(BridgeReady {
+                        vm: self.setup.vm_id,
+                        result: Err(format!("VM {}: {error}", self.setup.vm_id)),
+                    });
+                }
+                self.table.reject(conn, error.to_string())
+            }
             InboundEvent::End => {
                 self.gate.closed(conn);
                 self.tcp.ended(conn);
@@ -360,6 +394,11 @@ impl Bridge {
         };
         match outcome {
             FrameOutcome::Ignored | FrameOutcome::Bye | FrameOutcome::Lost(_) => {}
+            FrameOutcome::Signal(signal) => {
+                if let Some(cluster) = &self.setup.cluster {
+                    cluster.do_send(signal);
+                }
+            }
             FrameOutcome::Rejoined(peer) => {
                 self.gate.identified(conn);
                 self.rejoined(peer, conn, ctx);
@@ -467,6 +506,22 @@ impl Handler<Transmit> for Bridge {
                     "no open connection to VM {peer}; message {seq} dropped"
                 ));
             }
+        }
+    }
+}
+
+impl Handler<SendControl> for Bridge {
+    type Result = ();
+
+    fn handle(&mut self, SendControl { peer, frame }: SendControl, _ctx: &mut Context<Self>) {
+        let sent = self
+            .outgoing
+            .get_mut(&peer)
+            .is_some_and(|link| link.send(frame.encode()));
+        if !sent {
+            self.warn(&format!(
+                "no open connection to VM {peer}: {frame:?} not sent"
+            ));
         }
     }
 }

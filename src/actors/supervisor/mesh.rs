@@ -5,15 +5,23 @@
 //! Kept apart from the supervisor's other work (signals, the stop, the
 //! books, the output) because it is the one place that knows how the actors
 //! are put together.
+//!
+//! A node of a cluster builds the same mesh with one VM: its bridge dials
+//! the other nodes by name, and the start is agreed between processes
+//! whose clocks are not synchronized: each node tells the lowest id when
+//! its bridge has every peer ([`Frame::Ready`]); once all have, the lowest
+//! id tells every other node to start [`CLUSTER_START_DELAY`] after the
+//! word arrives ([`Frame::Start`]), and starts as long after it sent it.
+//! The nodes then start apart by no more than the word's one-way transit.
 
 use super::{Supervisor, STOP_TIMEOUT};
 use crate::actors::bridge::{Bridge, BridgeSetup, VmInbox};
-use crate::actors::transport::{Listening, Network, PeerAddress};
+use crate::actors::transport::{DialPolicy, Listening, Network, PeerAddress};
 use crate::actors::vm::{Vm, VmSetup, PEER_CLOSE_GRACE};
 use crate::actors::VmGauges;
 use crate::live_progress::{self, LiveProgress};
 use crate::logging;
-use crate::messages::{DropOutgoing, RunStarted};
+use crate::messages::{ClusterSignal, DropOutgoing, Frame, RunStarted, SendControl};
 use crate::model::{derive_seed, VmId, VmModel};
 use crate::vm_core::VmCore;
 use actix::clock::Instant;
@@ -23,7 +31,10 @@ use std::time::Duration;
 
 /// Time between "every bridge is ready" and the common start instant, so
 /// every VM is running before anyone's first tick.
-const START_MARGIN: Duration = Duration::from_millis(5);
+pub(super) const START_MARGIN: Duration = Duration::from_millis(5);
+/// How long after the start word the nodes of a cluster start: room for
+/// the word to reach every node over a real network.
+pub const CLUSTER_START_DELAY: Duration = Duration::from_millis(250);
 /// Seed streams of the bridges' delay draws (VM ids are the model's streams).
 const DELAY_STREAM: u64 = 1 << 20;
 
@@ -33,6 +44,7 @@ impl Supervisor {
     pub(super) fn build_mesh(&mut self, network: Network, ctx: &mut Context<Self>) {
         let n = self.spec.vm_count as usize;
         let faults = Arc::new(self.spec.faults.clone());
+        let node = self.spec.node.clone();
         // In-process bridges are created before they run, so each can be
         // given the others' addresses.
         let mut bridge_contexts: Vec<Context<Bridge>> = Vec::new();
@@ -50,7 +62,16 @@ impl Supervisor {
                             })
                         })
                         .collect(),
-                    listeners.addrs.into_iter().map(PeerAddress::Tcp).collect(),
+                    match &node {
+                        Some(node) => (1..=self.spec.vm_count)
+                            .map(|id| PeerAddress::Tcp(node.addr_of(id).unwrap_or("").into()))
+                            .collect(),
+                        None => listeners
+                            .addrs
+                            .iter()
+                            .map(|addr| PeerAddress::Tcp(addr.to_string()))
+                            .collect(),
+                    },
                 )
             }
             Network::InProcess => {
@@ -63,8 +84,13 @@ impl Supervisor {
             }
         };
         let mut bridge_contexts = bridge_contexts.into_iter();
-        for (index, listener) in listeners.into_iter().enumerate() {
-            let id = index as VmId + 1;
+        let dial = DialPolicy {
+            auth: node.as_ref().map(|node| Arc::new(node.credentials.clone())),
+            retry_until: node
+                .as_ref()
+                .map(|node| Instant::now() + node.connect_timeout),
+        };
+        for (listener, id) in listeners.into_iter().zip(self.local.clone()) {
             let vm_ctx = Context::<Vm>::new();
             let vm = vm_ctx.address();
             let gauges = Arc::new(VmGauges::default());
@@ -89,6 +115,8 @@ impl Supervisor {
                 },
                 gauges: gauges.clone(),
                 supervisor: ctx.address().recipient(),
+                dial: dial.clone(),
+                cluster: node.as_ref().map(|_| ctx.address().recipient()),
                 log: logging::vm_logger(&self.output.root_log, id),
                 clock: self.clock,
             };
@@ -102,9 +130,10 @@ impl Supervisor {
         }
     }
 
-    /// Starts every VM with one common start instant.
-    pub(super) fn start_vms(&mut self, ctx: &mut Context<Self>) {
-        let start = Instant::now() + START_MARGIN;
+    /// Starts every VM of this process, `delay` from now: one common start
+    /// instant.
+    pub(super) fn start_vms(&mut self, delay: Duration, ctx: &mut Context<Self>) {
+        let start = Instant::now() + delay;
         let stop = self.stop_clock.start(start);
         self.stop_at.send_replace(stop);
         let pending = std::mem::take(&mut self.mesh.pending);
@@ -113,7 +142,7 @@ impl Supervisor {
             bridge.do_send(RunStarted(start));
         }
         for (index, vm_ctx) in pending.into_iter().enumerate() {
-            let id = index as VmId + 1;
+            let id = self.local[index];
             let bridge = &self.mesh.bridges[index];
             let model = VmModel::new(
                 id,
@@ -124,10 +153,10 @@ impl Supervisor {
             );
             let setup = VmSetup {
                 core: VmCore::new(model),
-                rate: self.spec.rates[index],
+                rate: self.spec.rates[id as usize - 1],
                 addr: self.addrs[index].clone(),
                 start,
-                lead: self.spec.tick_leads[index],
+                lead: self.spec.tick_leads[id as usize - 1],
                 stop_at: self.stop_at.subscribe(),
                 transmit: bridge.clone().recipient(),
                 close_outgoing: bridge.clone().recipient(),
@@ -142,7 +171,8 @@ impl Supervisor {
             vm_ctx.run(Vm::new(setup));
         }
         for fault in &self.faults {
-            if let Some(bridge) = self.mesh.bridges.get(fault.vm as usize - 1) {
+            let local = self.local.iter().position(|&id| id == fault.vm);
+            if let Some(bridge) = local.and_then(|index| self.mesh.bridges.get(index)) {
                 let bridge = bridge.clone();
                 let at = (start + fault.after).saturating_duration_since(Instant::now());
                 ctx.run_later(at, move |_, _| bridge.do_send(DropOutgoing));
@@ -158,6 +188,94 @@ impl Supervisor {
                     progress.show(start.elapsed());
                 }
             });
+        }
+    }
+}
+
+/// The lowest id of a run: the node that announces the start.
+const LEADER: VmId = 1;
+
+impl Supervisor {
+    /// Every bridge of this process is connected: start now, or (a node)
+    /// take part in the cluster's start.
+    pub(super) fn bridges_ready(&mut self, ctx: &mut Context<Self>) {
+        let Some(node) = &self.spec.node else {
+            self.start_vms(START_MARGIN, ctx);
+            return;
+        };
+        if node.id == LEADER {
+            self.mesh.nodes_ready.insert(LEADER);
+            self.start_cluster_when_ready(ctx);
+        } else if let Some(bridge) = self.mesh.bridges.first() {
+            bridge.do_send(SendControl {
+                peer: LEADER,
+                frame: Frame::Ready,
+            });
+        }
+    }
+
+    /// The lowest id, once every node is ready: the start word to every
+    /// other node, and its own start as long after.
+    fn start_cluster_when_ready(&mut self, ctx: &mut Context<Self>) {
+        let all = self.mesh.nodes_ready.len() == self.spec.vm_count as usize;
+        if !all || self.stop_clock.started().is_some() {
+            return;
+        }
+        if let Some(bridge) = self.mesh.bridges.first() {
+            for peer in (1..=self.spec.vm_count).filter(|&p| p != LEADER) {
+                bridge.do_send(SendControl {
+                    peer,
+                    frame: Frame::Start {
+                        delay_us: CLUSTER_START_DELAY.as_micros() as u64,
+                    },
+                });
+            }
+        }
+        self.start_vms(CLUSTER_START_DELAY, ctx);
+    }
+
+    /// What a node still waits for before its start, for the error when
+    /// the connect timeout passes first.
+    pub(super) fn waiting_for(&self) -> String {
+        let Some(node) = &self.spec.node else {
+            return format!("{} of {} bridges ready", self.mesh.ready, self.local.len());
+        };
+        if self.mesh.ready < self.local.len() {
+            return format!("VM {} is not connected to every peer yet", node.id);
+        }
+        if node.id != LEADER {
+            return format!(
+                "VM {} has every peer but no start word from VM {LEADER}",
+                node.id
+            );
+        }
+        let waiting: Vec<String> = (1..=self.spec.vm_count)
+            .filter(|id| !self.mesh.nodes_ready.contains(id))
+            .map(|id| id.to_string())
+            .collect();
+        format!(
+            "VM {LEADER} waits for VM(s) {} to be ready",
+            waiting.join(", ")
+        )
+    }
+}
+
+impl Handler<ClusterSignal> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, signal: ClusterSignal, ctx: &mut Context<Self>) {
+        match signal {
+            ClusterSignal::Ready(peer) => {
+                self.mesh.nodes_ready.insert(peer);
+                if self.mesh.nodes_ready.contains(&LEADER) {
+                    self.start_cluster_when_ready(ctx);
+                }
+            }
+            ClusterSignal::Start(delay) => {
+                if self.stop_clock.started().is_none() && self.mesh.ready == self.local.len() {
+                    self.start_vms(delay, ctx);
+                }
+            }
         }
     }
 }

@@ -82,6 +82,9 @@ struct Mesh {
     bridges: Vec<Addr<Bridge>>,
     gauges: Vec<Arc<VmGauges>>,
     ready: usize,
+    /// A node of a cluster, at the lowest id: the nodes that have every
+    /// peer connected.
+    nodes_ready: std::collections::BTreeSet<VmId>,
 }
 
 /// Where the run's output goes, until the last line is on disk.
@@ -96,6 +99,8 @@ struct Output {
 /// Starts, watches and stops one run.
 pub struct Supervisor {
     spec: RunSpec,
+    /// The VMs this process runs: all of them, or a node's own.
+    local: Vec<VmId>,
     token: u64,
     network: Option<Network>,
     /// What each VM's `start` line gives as its address.
@@ -122,19 +127,34 @@ impl Supervisor {
         done: oneshot::Sender<Result<Finished, String>>,
     ) -> Self {
         let far_future = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+        let node = spec.node.as_ref();
         Self {
-            addrs: match &network {
-                Network::Tcp(listeners) => {
+            local: spec.local_vms(),
+            addrs: match (&network, node) {
+                // A node's peers know it by its entry in the cluster file.
+                (Network::Tcp(_), Some(node)) => {
+                    vec![node.addr_of(node.id).unwrap_or_default().to_string()]
+                }
+                (Network::Tcp(listeners), None) => {
                     listeners.addrs.iter().map(ToString::to_string).collect()
                 }
-                Network::InProcess => (1..=spec.vm_count).map(|_| "in-process".into()).collect(),
+                (Network::InProcess, _) => {
+                    (1..=spec.vm_count).map(|_| "in-process".into()).collect()
+                }
             },
             clock: match network {
                 Network::Tcp(_) => EventClock::wall(),
                 Network::InProcess => EventClock::starting_at(virtual_epoch_micros()),
             },
             network: Some(network),
-            token: rand::random(),
+            // Nodes share theirs: it is their settings' digest, which their
+            // handshake has already compared.
+            token: match node {
+                Some(node) => {
+                    u64::from_be_bytes(node.credentials.digest.0[..8].try_into().expect("8 bytes"))
+                }
+                None => rand::random(),
+            },
             output: Output {
                 root_log,
                 log_guard: Some(log_guard),
@@ -178,7 +198,10 @@ impl Supervisor {
         let Some(done) = self.done.take() else {
             return;
         };
-        let missing: Vec<VmId> = (1..=self.spec.vm_count)
+        let missing: Vec<VmId> = self
+            .local
+            .iter()
+            .copied()
             .filter(|id| !self.reports.contains_key(id))
             .collect();
         let root_log = &self.output.root_log;
@@ -191,7 +214,8 @@ impl Supervisor {
         }
         let reports: Vec<VmReport> = std::mem::take(&mut self.reports).into_values().collect();
         let accounting = Accounting::of(&reports);
-        if !accounting.balanced() {
+        // A node's books balance only with its peers' (`analyze --merge`).
+        if self.spec.node.is_none() && !accounting.balanced() {
             logging::log_error(
                 &logging::vm_logger(root_log, 1),
                 self.clock.now(),
@@ -238,13 +262,17 @@ impl Actor for Supervisor {
         };
         self.created = Instant::now();
         self.build_mesh(network, ctx);
-        ctx.run_later(CONNECT_TIMEOUT, |supervisor, _| {
+        // A node's dials retry until its connect timeout; the start word
+        // may take a moment longer.
+        let connect_timeout = self.spec.node.as_ref().map_or(CONNECT_TIMEOUT, |node| {
+            node.connect_timeout + CONNECT_TIMEOUT
+        });
+        ctx.run_later(connect_timeout, move |supervisor, _| {
             if supervisor.stop_clock.started().is_none() {
                 supervisor.fail(format!(
-                    "the VMs did not all connect within {}s ({} of {} bridges ready)",
-                    CONNECT_TIMEOUT.as_secs(),
-                    supervisor.mesh.ready,
-                    supervisor.spec.vm_count
+                    "the VMs did not all connect within {}s ({})",
+                    connect_timeout.as_secs(),
+                    supervisor.waiting_for()
                 ));
             }
         });
@@ -280,9 +308,9 @@ impl Handler<BridgeReady> for Supervisor {
             Err(why) => self.fail(why),
             Ok(()) => {
                 self.mesh.ready += 1;
-                let all_ready = self.mesh.ready == self.spec.vm_count as usize;
+                let all_ready = self.mesh.ready == self.local.len();
                 if all_ready && self.stop_clock.started().is_none() {
-                    self.start_vms(ctx);
+                    self.bridges_ready(ctx);
                 }
             }
         }
@@ -294,7 +322,7 @@ impl Handler<VmStopped> for Supervisor {
 
     fn handle(&mut self, VmStopped(report): VmStopped, _ctx: &mut Context<Self>) {
         self.reports.insert(report.vm, report);
-        if self.reports.len() == self.spec.vm_count as usize {
+        if self.reports.len() == self.local.len() {
             self.finish();
         }
     }
