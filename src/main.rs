@@ -122,6 +122,12 @@ struct AnalyzeArgs {
     /// twin, say) and write nothing; exit 0 when identical, 1 when they differ.
     #[arg(long, num_args = 2, value_names = ["RUN_A", "RUN_B"])]
     compare: Option<Vec<PathBuf>>,
+    /// Analyse the RUN_DIRs as ONE run whose VMs ran as separate nodes (each directory holds
+    /// its own VMs' logs and the run's settings.toml): each directory's clock offset from the
+    /// first's is estimated from the messages between them and removed, and the output goes
+    /// into the first directory.
+    #[arg(long)]
+    merge: bool,
 }
 
 /// The run's flags. Values are kept as text and read by the settings' own
@@ -167,6 +173,9 @@ fn main() -> ExitCode {
 const UNHEALTHY_RUN: u8 = 1;
 
 fn analyze(args: &AnalyzeArgs) -> ExitCode {
+    if args.merge {
+        return merge(args);
+    }
     if let Some(pair) = &args.compare {
         return compare(pair, args);
     }
@@ -230,6 +239,41 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     } else {
         say("error: a run broke a clock rule or lost messages (see above)");
         out.exit(UNHEALTHY_RUN)
+    }
+}
+
+/// `analyze --merge DIR...`: the node directories of one run analysed as that run; exit codes as
+/// for one run.
+fn merge(args: &AnalyzeArgs) -> ExitCode {
+    let other = [
+        (args.compare.is_some(), "--compare"),
+        (args.html, "--html"),
+        (args.shiviz.is_some(), "--shiviz"),
+    ];
+    if let Some((_, flag)) = other.iter().find(|(given, _)| *given) {
+        return fail(
+            USAGE_ERROR,
+            &format_args!(
+                "--merge cannot be combined with {flag}: it takes only the node directories \
+                 (RUN_DIR...) and --no-plots"
+            ),
+        );
+    }
+    let mut out = Output::stdout();
+    let options = AnalyzeOptions {
+        plots: !args.no_plots,
+    };
+    match analysis::analyze_merged(&args.runs, &options) {
+        Ok(analysis) => {
+            out.line(analysis.report());
+            if analysis.is_healthy() {
+                out.exit(0)
+            } else {
+                say("error: the run broke a clock rule or lost messages (see above)");
+                out.exit(UNHEALTHY_RUN)
+            }
+        }
+        Err(e) => fail(USAGE_ERROR, &e),
     }
 }
 

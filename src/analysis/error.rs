@@ -29,6 +29,43 @@ pub enum AnalysisError {
         plain: String,
         gzip: String,
     },
+    #[error("--merge needs the run directory of every node of the run (none given)")]
+    NoNodeDirs,
+    #[error(
+        "vm-{vm}'s log is in both {} and {}: --merge takes one directory per node, each with \
+         its own VMs' logs",
+        first.display(), second.display()
+    )]
+    SameVmTwice {
+        vm: u32,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error(
+        "settings.toml says {vm_count} VMs but no directory given holds the log of {}: give \
+         --merge the run directory of every node",
+        missing.iter().map(|vm| format!("vm {vm}")).collect::<Vec<_>>().join(", ")
+    )]
+    MissingNodeVms { vm_count: u32, missing: Vec<u32> },
+    #[error(
+        "{} has no usable settings.toml ({reason}): --merge holds each node's settings.toml \
+         against the others' to be sure the directories are of one run",
+        dir.display()
+    )]
+    NodeSettings { dir: PathBuf, reason: String },
+    #[error(
+        "settings.toml of {} differs from that of {} at `{key}` ({other_value} there, \
+         {first_value} in the first): --merge takes the directories of one run, whose settings \
+         agree apart from comments",
+        other.display(), first.display()
+    )]
+    SettingsDiffer {
+        first: PathBuf,
+        other: PathBuf,
+        key: String,
+        first_value: String,
+        other_value: String,
+    },
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
     #[error("{}:{line}: not a line of the log contract ({reason}); `analyze` reports every such line", path.display())]

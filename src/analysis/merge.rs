@@ -8,6 +8,11 @@
 //! the consumer sees each VM's lines in file order. A last line without a newline was cut off
 //! mid-write: if it does not parse it is reported as truncated. Each log is opened through
 //! [`VmLog::open`], so a kept (gzip) log streams exactly like the plain one it was.
+//!
+//! The logs of a run merged from several hosts' directories (`analyze --merge`) are stamped by
+//! clocks that disagree by a constant each: [`TimeMerge::open_shifted`] takes each log's
+//! estimated offset and removes it from every line's time as the line is read, so the merge
+//! and everything downstream of it see one time line (the reference host's clock).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -86,11 +91,20 @@ pub struct TimeMerge {
     heads: Vec<Option<(usize, Record)>>,
     heap: BinaryHeap<Reverse<(i64, usize, usize)>>,
     side: VecDeque<Merged>,
+    /// Subtracted from every time read from each file (microseconds).
+    shifts: Vec<i64>,
 }
 
 impl TimeMerge {
     /// Opens every log and reads the first line of each.
     pub fn open(logs: &[VmLog]) -> Result<TimeMerge, AnalysisError> {
+        TimeMerge::open_shifted(logs, &vec![0; logs.len()])
+    }
+
+    /// Opens every log as [`TimeMerge::open`] does, with `shifts[i]` microseconds subtracted
+    /// from every time of `logs[i]` (its clock's offset from the reference clock).
+    pub fn open_shifted(logs: &[VmLog], shifts: &[i64]) -> Result<TimeMerge, AnalysisError> {
+        debug_assert_eq!(logs.len(), shifts.len());
         let readers = logs
             .iter()
             .map(|log| {
@@ -111,6 +125,7 @@ impl TimeMerge {
             readers,
             heap: BinaryHeap::new(),
             side: VecDeque::new(),
+            shifts: shifts.to_vec(),
         };
         for file in 0..merge.readers.len() {
             merge.refill(file)?;
@@ -148,7 +163,8 @@ impl TimeMerge {
                     self.side
                         .push_back(Merged::Malformed { file, line, reason })
                 }
-                Next::Record(line, record) => {
+                Next::Record(line, mut record) => {
+                    record.time_us -= self.shifts[file];
                     if unterminated {
                         self.side.push_back(Merged::Unterminated { file, line });
                     }

@@ -8,6 +8,9 @@
 //!   `vm-<id>.log.gz` as a study keeps them); reading `settings.toml`.
 //! - `merge.rs`: the k-way time merge of the per-VM line readers (the only reader of logs, each
 //!   opened through [`crate::vm_log`], so a compressed log reads exactly like a plain one).
+//! - `node_dirs.rs` and `clock_offset.rs`: a run whose VMs ran on separate hosts, one run
+//!   directory per node, opened as one run (`analyze --merge`), and each host's clock offset
+//!   estimated from the messages between hosts (pure), to be removed from its lines' times.
 //! - The rules of the model, each a small pure checker fed one VM's lines in file order:
 //!   `check.rs` (Lamport's clock rules and send seqs), `queue_discipline.rs` (a waiting message
 //!   is taken first), `link_order.rs` (links are FIFO), `time_order.rs` (no line is stamped
@@ -36,7 +39,8 @@
 //! - `compare.rs`: two runs of the same settings (a real run and its virtual-time twin) compared
 //!   tick by tick, timestamps ignored (pure); [`compare_runs`] feeds it both runs' logs.
 //!
-//! [`analyze_run`] and [`export_shiviz`] (one ShiViz log for several runs) are the drivers, and
+//! [`analyze_run`] (and [`analyze_merged`], the same for a run split over node directories) and
+//! [`export_shiviz`] (one ShiViz log for several runs) are the drivers, and
 //! the only places that open output files; [`causal_history`] makes the causal pass alone for
 //! one run. [`check_run`] makes the same single pass as `analyze_run` and writes nothing; it is
 //! how the integration tests judge the runs they make, so `analyze` and the tests hold runs to
@@ -48,6 +52,7 @@ mod analyzer;
 mod causal_cone;
 mod causal_order;
 mod check;
+mod clock_offset;
 mod compare;
 mod concurrency;
 mod csv;
@@ -58,6 +63,7 @@ mod html;
 mod link_order;
 mod matching;
 mod merge;
+mod node_dirs;
 mod parse;
 pub(crate) mod plots;
 mod quantile;
@@ -90,8 +96,8 @@ pub use record::{Action, Body, Kind, Level, Record, Tick};
 pub use run_dir::{newest_run, vm_logs};
 pub use run_settings::RunSettings;
 pub use summary::{
-    Check, Concurrency, ExpectedFinding, FaultSummary, FaultVmLines, Messages, PairCounts,
-    PartitionFigures, Summary, VmPairConcurrency, VmSummary, WaitFigures,
+    Check, ClockOffset, Concurrency, ExpectedFinding, FaultSummary, FaultVmLines, Messages,
+    OffsetBasis, PairCounts, PartitionFigures, Summary, VmPairConcurrency, VmSummary, WaitFigures,
 };
 pub use vector_clock::VectorClock;
 pub use violation::{Rule, Violation};
@@ -172,10 +178,33 @@ impl RunAnalysis {
 /// Analyses the run in `run_dir` and writes `summary.json`, `events.csv` and (if asked) the
 /// plots into it.
 pub fn analyze_run(run_dir: &Path, opts: &AnalyzeOptions) -> Result<RunAnalysis, AnalysisError> {
-    let run = RunInput::open(run_dir)?;
+    analyze_input(&RunInput::open(run_dir)?, run_dir, opts)
+}
+
+/// Analyses the node directories `dirs` (one per VM process, each with its own VMs' logs and
+/// the run's `settings.toml`) as one run, as [`analyze_run`] analyses one directory, and writes
+/// the same files into the first directory. Each directory's clock offset from the first's is
+/// estimated from the messages between them and removed from its lines' times; the summary's
+/// `clock_offsets` says by how much, and within what bounds.
+pub fn analyze_merged(
+    dirs: &[PathBuf],
+    opts: &AnalyzeOptions,
+) -> Result<RunAnalysis, AnalysisError> {
+    let Some(first) = dirs.first() else {
+        return Err(AnalysisError::NoNodeDirs);
+    };
+    analyze_input(&RunInput::merged(dirs)?, first, opts)
+}
+
+/// Analyses `run` and writes the output files into `run_dir`.
+fn analyze_input(
+    run: &RunInput,
+    run_dir: &Path,
+    opts: &AnalyzeOptions,
+) -> Result<RunAnalysis, AnalysisError> {
     let csv_path = run_dir.join("events.csv");
     let csv = || Ok(BufWriter::with_capacity(1 << 20, File::create(&csv_path)?));
-    let outcome = stream(&run, csv, &csv_path)?;
+    let outcome = stream(run, csv, &csv_path)?;
 
     let mut files = vec![run_dir.join("summary.json"), csv_path];
     if opts.plots {
@@ -216,12 +245,17 @@ pub fn check_run(run_dir: &Path) -> Result<Vec<Violation>, AnalysisError> {
     Ok(summarize_run(run_dir)?.violations)
 }
 
-/// A run directory opened for checking: its VM logs and its `settings.toml`.
+/// A run directory opened for checking: its VM logs and its `settings.toml`; or the node
+/// directories of one run, opened together, with their clocks' offsets.
 struct RunInput {
     logs: Vec<VmLog>,
     settings: SettingsFile,
     settings_path: PathBuf,
     check: SettingsCheck,
+    /// Subtracted from each log's times (by log index): 0 but in a merged run.
+    shifts: Vec<i64>,
+    /// A merged run's directories and their offsets; empty for one directory.
+    clock_offsets: Vec<ClockOffset>,
 }
 
 impl RunInput {
@@ -230,9 +264,32 @@ impl RunInput {
         let settings = run_settings::read_settings(run_dir);
         let check = SettingsCheck::new(&settings.settings, &logs);
         Ok(RunInput {
+            shifts: vec![0; logs.len()],
             logs,
             settings,
             settings_path: run_dir.join("settings.toml"),
+            check,
+            clock_offsets: Vec::new(),
+        })
+    }
+
+    /// The node directories `dirs` as one run (see [`node_dirs`]); the first directory's
+    /// `settings.toml` speaks for all, as they agree.
+    fn merged(dirs: &[PathBuf]) -> Result<RunInput, AnalysisError> {
+        let nodes = node_dirs::open(dirs)?;
+        let offsets = node_dirs::measure(&nodes)?;
+        let settings = run_settings::read_settings(&dirs[0]);
+        let check = SettingsCheck::new(&settings.settings, &nodes.logs);
+        Ok(RunInput {
+            shifts: nodes
+                .host_of
+                .iter()
+                .map(|&h| offsets[h].offset_us)
+                .collect(),
+            clock_offsets: node_dirs::describe(&nodes, &offsets),
+            logs: nodes.logs,
+            settings,
+            settings_path: dirs[0].join("settings.toml"),
             check,
         })
     }
@@ -247,7 +304,8 @@ impl RunInput {
         let violations = self.violations(&mut outcome);
         outcome.notes.extend(self.settings.note.clone());
         let names = files.iter().map(|f| file_name(f)).collect();
-        let summary = summary::build(run_dir, self.settings.settings.clone(), &outcome, names);
+        let mut summary = summary::build(run_dir, self.settings.settings.clone(), &outcome, names);
+        summary.clock_offsets = self.clock_offsets.clone();
         let unreceived = outcome
             .unreceived
             .examples
@@ -311,7 +369,7 @@ fn stream<W: Write>(
         path: csv_path.to_path_buf(),
         source,
     };
-    let mut merge = TimeMerge::open(&run.logs)?;
+    let mut merge = TimeMerge::open_shifted(&run.logs, &run.shifts)?;
     let origin_us = merge.peek_time().unwrap_or(0);
     let csv = csv().map_err(write_error)?;
     let mut analyzer =
@@ -387,7 +445,7 @@ fn causal_pass(run: &RunInput, mut out: impl FnMut(Released)) -> Result<(), Anal
     let ids: Vec<u32> = run.logs.iter().map(|l| l.vm).collect();
     let mut order = CausalOrder::new(run.check.clock_width(&ids), &ids);
     let mut gap = vec![false; ids.len()];
-    let mut merge = TimeMerge::open(&run.logs)?;
+    let mut merge = TimeMerge::open_shifted(&run.logs, &run.shifts)?;
     while let Some(item) = merge.next_item()? {
         match item {
             Merged::Record { file, line, record } => {

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::summary::{Concurrency, FaultSummary, Summary};
+use super::summary::{ClockOffset, Concurrency, FaultSummary, OffsetBasis, Summary};
 use super::RunAnalysis;
 
 /// How many violations the report quotes before summing up the rest.
@@ -29,6 +29,9 @@ pub fn render(run: &RunAnalysis) -> String {
         s.ticks,
         s.span_s
     );
+    if !s.clock_offsets.is_empty() {
+        clock_offsets(&mut out, &s.clock_offsets);
+    }
     out.push('\n');
     out.push_str(&crate::table::render(
         &[
@@ -398,4 +401,45 @@ pub fn comparison(runs: &[RunAnalysis]) -> String {
 
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "?".to_string(), |v| v.to_string())
+}
+
+/// The section of a merged run: each node directory's clock offset, its bounds and what they
+/// rest on.
+fn clock_offsets(out: &mut String, offsets: &[ClockOffset]) {
+    out.push_str(
+        "Host clock offsets (estimated from the messages between directories, relative to the \
+         first; removed from every time below):\n",
+    );
+    let bound = |b: Option<f64>| b.map_or("?".to_string(), |s| format!("{s:+.6}"));
+    for o in offsets {
+        let vms: Vec<String> = o.vms.iter().map(u32::to_string).collect();
+        let messages = format!("{} messages out and {} in", o.messages_out, o.messages_in);
+        let bounds = format!("{}..{} s", bound(o.lower_s), bound(o.upper_s));
+        let said = match o.basis {
+            OffsetBasis::Reference => format!("reference ({messages})"),
+            OffsetBasis::Interval => {
+                format!("{:+.6} s (bounds {bounds} from {messages})", o.offset_s)
+            }
+            OffsetBasis::LowerBoundOnly | OffsetBasis::UpperBoundOnly => format!(
+                "{:+.6} s ({} bound only, {bounds} from {messages}: the estimate is the bound)",
+                o.offset_s,
+                if o.basis == OffsetBasis::LowerBoundOnly {
+                    "lower"
+                } else {
+                    "upper"
+                }
+            ),
+            OffsetBasis::Unbounded => {
+                format!(
+                    "unknown, taken as 0 (no message ties it to the first directory; {messages})"
+                )
+            }
+            OffsetBasis::Contradictory => format!(
+                "{:+.6} s (CONTRADICTORY bounds {bounds} from {messages}: the clocks drifted or \
+                 a log is wrongly stamped; some receives may appear before their sends)",
+                o.offset_s
+            ),
+        };
+        let _ = writeln!(out, "  {} (vm {}): {said}", o.dir, vms.join(" "));
+    }
 }

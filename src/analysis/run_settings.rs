@@ -92,14 +92,17 @@ fn key_lines(text: &str) -> Vec<(String, usize)> {
 
 /// Parses settings text; the error is folded into one line.
 pub fn parse_settings(text: &str) -> Result<RunSettings, String> {
-    toml::from_str(text).map_err(|e| {
-        e.message()
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
-    })
+    toml::from_str(text).map_err(|e| one_line(e.message()))
+}
+
+/// A TOML error message, which may span lines, folded into one.
+pub fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

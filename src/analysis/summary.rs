@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::analyzer::Outcome;
+pub use super::clock_offset::Basis as OffsetBasis;
 use super::drift::Drift;
 use super::error::AnalysisError;
 use super::run_settings::RunSettings;
@@ -54,6 +55,33 @@ pub struct Summary {
     /// The run's faults (issue 14), by number: absent from the file when it had none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSummary>,
+    /// A run merged from its nodes' directories (`analyze --merge`): each directory's clock
+    /// offset from the first's, as estimated and removed; absent from the file otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clock_offsets: Vec<ClockOffset>,
+}
+
+/// One node directory of a merged run and how far its host's clock was from the first
+/// directory's (see `clock_offset.rs`). Seconds; every time the analysis shows from this
+/// directory's logs had `offset_s` subtracted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClockOffset {
+    /// The directory as given on the command line.
+    pub dir: String,
+    /// The VMs whose logs it holds.
+    pub vms: Vec<u32>,
+    /// How far its clock read ahead of the first directory's (negative: behind).
+    pub offset_s: f64,
+    /// The bounds the messages put on the offset (`null`: unbounded on that side).
+    pub lower_s: Option<f64>,
+    pub upper_s: Option<f64>,
+    /// What the estimate rests on: `reference`, `interval` (the midpoint), `lower-bound-only`
+    /// or `upper-bound-only` (the bound), `unbounded` (0), `contradictory` (the midpoint of
+    /// crossed bounds).
+    pub basis: OffsetBasis,
+    /// Messages from its VMs to other directories' VMs, and the other way.
+    pub messages_out: u64,
+    pub messages_in: u64,
 }
 
 /// What one fault did, from its `fault_start`/`fault_end` lines and the run around them.
@@ -378,6 +406,7 @@ pub fn build(
         files,
         concurrency: Some(outcome.concurrency.clone()),
         faults: outcome.faults.clone(),
+        clock_offsets: Vec::new(),
     }
 }
 
