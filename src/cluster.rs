@@ -28,6 +28,10 @@ use std::time::Duration;
 pub const SECRET_ENV: &str = "LOGICAL_CLOCKS_SECRET";
 /// The keys a cluster file has beyond the settings.
 pub const CLUSTER_KEYS: [&str; 4] = ["peers", "secret", "secret_file", "connect_timeout"];
+/// Settings that are each node's own, left out of what nodes must agree
+/// on: where a node logs and how often it flushes (and the single-process
+/// ports, which a node does not use).
+pub const NODE_OWN_SETTINGS: [&str; 4] = ["log_dir", "log_flush_ms", "base_port", "host"];
 /// How long a node waits for every peer when the file does not say.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_CONNECT_TIMEOUT_SECS: f64 = 3600.0;
@@ -166,13 +170,11 @@ pub fn load(path: &Path, id: i64) -> Result<RunSpec, ClusterError> {
 /// writes them back, less what is each node's own (where it logs, how
 /// often it flushes), and the peer list.
 pub fn digest(spec: &RunSpec, peers: &[Peer]) -> SettingsDigest {
-    let mut settings = spec.effective_settings();
-    let neutral = crate::settings::Settings::default();
-    settings.log_dir = neutral.log_dir;
-    settings.log_flush_ms = neutral.log_flush_ms;
-    settings.base_port = neutral.base_port;
-    settings.host = neutral.host;
-    let mut canonical = toml::to_string(&settings).unwrap_or_default();
+    let mut settings = toml::Table::try_from(spec.effective_settings()).unwrap_or_default();
+    for key in NODE_OWN_SETTINGS {
+        settings.remove(key);
+    }
+    let mut canonical = settings.to_string();
     for peer in peers {
         canonical.push_str(&format!("peer {} = {}\n", peer.id, peer.addr));
     }

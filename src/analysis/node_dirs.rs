@@ -173,9 +173,15 @@ fn settings_table(dir: &Path) -> Result<toml::Table, AnalysisError> {
 }
 
 /// The first top-level key (in name order) whose value differs between `a` and `b`, with both
-/// values as TOML (`absent` where a side lacks the key).
+/// values as TOML (`absent` where a side lacks the key), but for the settings that are each
+/// node's own ([`crate::cluster::NODE_OWN_SETTINGS`]).
 fn first_difference(a: &toml::Table, b: &toml::Table) -> Option<(String, String, String)> {
-    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    // Each node's own settings (where it logs) may differ.
+    let mut keys: Vec<&String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|key| !crate::cluster::NODE_OWN_SETTINGS.contains(&key.as_str()))
+        .collect();
     keys.sort();
     keys.dedup();
     let show =
