@@ -84,7 +84,9 @@ fi
 if ! "$py" -c 'import tomllib' 2>/dev/null; then
     skip "cluster files (needs Python 3.11+ for tomllib)"
 else
-run "cluster files: TOML, peers 1..N, known keys, match the StatefulSet" "$py" - "$rendered" <<'PY'
+cluster_check="cluster files: TOML, peers 1..N, known keys"
+[ -n "$rendered" ] && cluster_check+=", match the StatefulSet"
+run "$cluster_check" "$py" - "$rendered" <<'PY'
 import re, sys, tomllib
 
 settings_keys = set(tomllib.load(open("Settings.toml", "rb")))
