@@ -71,9 +71,12 @@ impl LocalCluster {
         self.nodes.iter().map(|n| n.run_dir.clone()).collect()
     }
 
-    /// Whether every node exited 0.
+    /// Whether every node ended well: exit 0, or, once interrupted, the
+    /// exit code of a run stopped in order by an interrupt (130 or 143).
     pub fn all_succeeded(&self) -> bool {
-        self.nodes.iter().all(|n| n.status.success())
+        self.nodes.iter().all(|n| {
+            n.status.success() || (self.interrupted && matches!(n.status.code(), Some(130 | 143)))
+        })
     }
 }
 

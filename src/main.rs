@@ -63,6 +63,9 @@ struct NodeArgs {
 struct ClusterArgs {
     #[command(flatten)]
     run: RunArgs,
+    /// Skip the PNG plots of the merged analysis.
+    #[arg(long)]
+    no_plots: bool,
 }
 
 #[derive(Args)]
@@ -399,7 +402,25 @@ fn cluster(args: &ClusterArgs) -> ExitCode {
     for dir in &dirs {
         out.line(format_args!("node run directory: {}", dir.display()));
     }
-    out.exit(if cluster.all_succeeded() { 0 } else { 1 })
+    let options = AnalyzeOptions {
+        plots: !args.no_plots,
+    };
+    let healthy = match analysis::analyze_merged(&dirs, &options) {
+        Ok(merged) => {
+            out.line(merged.report());
+            merged.is_healthy()
+        }
+        Err(e) => {
+            say(format_args!("error: the nodes' runs cannot be analysed as one: {e}"));
+            false
+        }
+    };
+    if !(cluster.all_succeeded() && healthy) {
+        say("error: a node failed, or the merged run broke a rule or lost messages (see above)");
+        return out.exit(1);
+    }
+    // As `run` does: 130 after Ctrl-C (every node stopped in order).
+    out.exit(if cluster.interrupted { 130 } else { 0 })
 }
 
 fn run_spec(spec: RunSpec) -> ExitCode {

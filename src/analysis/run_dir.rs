@@ -2,7 +2,7 @@
 //!
 //! A run is a directory `<log-dir>/<run-id>/` holding one log per VM, `vm-<id>.log` as the run
 //! wrote it or `vm-<id>.log.gz` as a study keeps it ([`crate::vm_log`]); run ids sort in time
-//! order, so the newest run is the greatest name that has a log of VM 1. Kept apart from the
+//! order, so the newest run is the greatest name that has a VM's log. Kept apart from the
 //! streaming so the rest of the analysis never looks at directory listings.
 
 use std::collections::BTreeMap;
@@ -10,22 +10,28 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::error::AnalysisError;
-use crate::vm_log::{self, Storage, VmLog};
+use crate::vm_log::{Storage, VmLog};
 
-/// The newest run in `log_dir`: the lexicographically greatest subdirectory with a log of VM 1.
+/// The newest run in `log_dir`: the lexicographically greatest subdirectory with a VM's log
+/// (a node of a cluster writes only its own VM's).
 pub fn newest_run(log_dir: &Path) -> Result<PathBuf, AnalysisError> {
     if !log_dir.is_dir() {
         return Err(AnalysisError::MissingLogDir(log_dir.to_path_buf()));
     }
     entries(log_dir)?
         .map(|e| e.path())
-        .filter(|p| {
-            Storage::ALL
-                .iter()
-                .any(|&s| p.join(vm_log::file_name(1, s)).is_file())
-        })
+        .filter(|p| has_a_vm_log(p))
         .max_by(|a, b| a.file_name().cmp(&b.file_name()))
         .ok_or_else(|| AnalysisError::NoRuns(log_dir.to_path_buf()))
+}
+
+/// Whether `dir` holds the log of some VM.
+fn has_a_vm_log(dir: &Path) -> bool {
+    fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| VmLog::at(&e.path()).is_some_and(|log| log.path.is_file()))
+    })
 }
 
 /// The run's VM logs, sorted by VM id. A VM with both a plain and a gzip log is an error: which
