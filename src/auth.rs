@@ -209,6 +209,11 @@ pub enum AuthError {
     #[error("VM {0} could not prove it knows the cluster's secret (does it have another secret?)")]
     BadProof(VmId),
     #[error(
+        "VM {0} closed the connection on this node's proof: it does not take this node's \
+         secret (do the two have different secrets?)"
+    )]
+    ProofRefused(VmId),
+    #[error(
         "VM {peer} runs other settings (digest {theirs} against this node's {ours}): \
          every node must run the same cluster file"
     )]
@@ -319,7 +324,16 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
         Role::Dialer => Role::Acceptor,
         Role::Acceptor => Role::Dialer,
     };
-    match read_frame(stream).await? {
+    let answer = match read_frame(stream).await {
+        // An acceptor that refuses a proof closes without its own.
+        Err(AuthError::Io(e))
+            if role == Role::Dialer && e.kind() == io::ErrorKind::UnexpectedEof =>
+        {
+            return Err(AuthError::ProofRefused(peer))
+        }
+        other => other?,
+    };
+    match answer {
         AuthFrame::Proof(tag)
             if verify(
                 &me.secret,
@@ -409,8 +423,8 @@ mod tests {
     async fn another_secret_is_refused_and_the_acceptor_never_answers_it() {
         let (d, a) = shake(credentials(1, "wrong", "x"), credentials(2, "s", "x")).await;
         assert!(matches!(a, Err(AuthError::BadProof(1))), "{a:?}");
-        // The acceptor closed without its proof: the dialer learns nothing.
-        assert!(matches!(d, Err(AuthError::Io(_))), "{d:?}");
+        // The acceptor closed without its proof: the dialer learns only that.
+        assert!(matches!(d, Err(AuthError::ProofRefused(2))), "{d:?}");
         let (d, a) = shake(credentials(1, "s", "x"), credentials(2, "wrong", "x")).await;
         assert!(matches!(a, Err(AuthError::BadProof(1))), "{a:?}");
         assert!(d.is_err());

@@ -74,8 +74,14 @@ impl LocalCluster {
     /// Whether every node ended well: exit 0, or, once interrupted, the
     /// exit code of a run stopped in order by an interrupt (130 or 143).
     pub fn all_succeeded(&self) -> bool {
-        self.nodes.iter().all(|n| {
-            n.status.success() || (self.interrupted && matches!(n.status.code(), Some(130 | 143)))
+        self.failed_nodes().next().is_none()
+    }
+
+    /// The nodes that did not end well (see [`Self::all_succeeded`]).
+    pub fn failed_nodes(&self) -> impl Iterator<Item = &NodeExit> {
+        self.nodes.iter().filter(|n| {
+            !(n.status.success()
+                || (self.interrupted && matches!(n.status.code(), Some(130 | 143))))
         })
     }
 }

@@ -387,7 +387,7 @@ fn cluster(args: &ClusterArgs) -> ExitCode {
         Ok(cluster) => cluster,
         Err(e) => return fail(1, &e),
     };
-    for node in cluster.nodes.iter().filter(|n| !n.status.success()) {
+    for node in cluster.failed_nodes() {
         say(format_args!(
             "error: node {} exited with {}; its output is in {}",
             node.id,
@@ -411,7 +411,9 @@ fn cluster(args: &ClusterArgs) -> ExitCode {
             merged.is_healthy()
         }
         Err(e) => {
-            say(format_args!("error: the nodes' runs cannot be analysed as one: {e}"));
+            say(format_args!(
+                "error: the nodes' runs cannot be analysed as one: {e}"
+            ));
             false
         }
     };

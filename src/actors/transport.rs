@@ -279,6 +279,7 @@ impl DialError {
 /// proved it runs other settings.
 pub async fn dial(addr: &str, peer: VmId, policy: &DialPolicy) -> Result<TcpStream, DialError> {
     let mut pause = FIRST_DIAL_PAUSE;
+    let mut telling: Option<DialError> = None;
     loop {
         let attempt = async {
             let mut stream = connect(addr).await?;
@@ -287,16 +288,23 @@ pub async fn dial(addr: &str, peer: VmId, policy: &DialPolicy) -> Result<TcpStre
             }
             Ok::<_, DialError>(stream)
         };
-        match attempt.await {
+        let error = match attempt.await {
             Ok(stream) => return Ok(stream),
             Err(e) if e.is_fatal() => return Err(e),
-            Err(e) => match policy.retry_until {
-                Some(until) if actix::clock::Instant::now() + pause < until => {
-                    actix::clock::sleep(pause).await;
-                    pause = (pause * 2).min(MAX_DIAL_PAUSE);
-                }
-                _ => return Err(e),
-            },
+            // What the peer said in a handshake tells more than a later
+            // refused connection (it may have given up on us by then).
+            Err(e @ DialError::Io(_)) if matches!(telling, Some(DialError::Auth(_))) => {
+                telling.take().unwrap_or(e)
+            }
+            Err(e) => e,
+        };
+        match policy.retry_until {
+            Some(until) if actix::clock::Instant::now() + pause < until => {
+                telling = Some(error);
+                actix::clock::sleep(pause).await;
+                pause = (pause * 2).min(MAX_DIAL_PAUSE);
+            }
+            _ => return Err(error),
         }
     }
 }

@@ -40,6 +40,8 @@ pub use crate::stop_clock::Interrupt;
 
 /// How long the mesh may take to connect before the run is abandoned.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a node waits for the start word past its connect timeout.
+const START_WORD_GRACE: Duration = Duration::from_secs(3);
 /// Extra time, past the VMs' own grace period, before the supervisor gives
 /// up on a VM that never reported its stop.
 const STOP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -265,7 +267,7 @@ impl Actor for Supervisor {
         // A node's dials retry until its connect timeout; the start word
         // may take a moment longer.
         let connect_timeout = self.spec.node.as_ref().map_or(CONNECT_TIMEOUT, |node| {
-            node.connect_timeout + CONNECT_TIMEOUT
+            node.connect_timeout + START_WORD_GRACE
         });
         ctx.run_later(connect_timeout, move |supervisor, _| {
             if supervisor.stop_clock.started().is_none() {
