@@ -121,7 +121,7 @@ fn three_nodes_started_by_hand_make_one_healthy_run_with_a_common_start() {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         files.sort();
-        assert_eq!(files, [format!("settings.toml"), format!("vm-{id}.log")]);
+        assert_eq!(files, ["settings.toml".to_string(), format!("vm-{id}.log")]);
         let lines = node_lines(dir.path(), id);
         assert_eq!(lines[0].message, "start");
         assert_eq!(
