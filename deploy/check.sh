@@ -6,9 +6,9 @@
 #     and Secret);
 #   - kubernetes-validate --strict checks the result against the Kubernetes
 #     OpenAPI schemas it bundles (version K8S_VERSION, default its newest);
-#   - the cluster files parse as TOML, number their peers 1..N, use only keys
-#     that Settings.toml has (plus peers, secret, secret_file), and agree with
-#     the StatefulSet (replicas, port, vm-<ordinal>.vms names);
+#   - the Kubernetes cluster file agrees with the StatefulSet (replicas, port,
+#     vm-<ordinal>.vms names); the cluster files themselves are checked by the
+#     program's own loader in tests/deploy_files.rs;
 #   - compose.yaml against the compose-spec schema bundled with check-jsonschema,
 #     and `docker compose config` when that plugin exists;
 #   - yamllint, hadolint on the Dockerfile, shellcheck on the scripts, including
@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.." || exit 1
 passed=0 failed=0 skipped=0
 pass() { echo "ok   $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1"; failed=$((failed + 1)); }
-skip() { echo "skip $1"; skipped=$((skipped + 1)); }
+skip() { echo "n/a  $1"; skipped=$((skipped + 1)); }
 # run NAME CMD...: one check, its output shown only when it fails.
 run() {
     local name=$1 out
@@ -84,35 +84,14 @@ fi
 if ! "$py" -c 'import tomllib' 2>/dev/null; then
     skip "cluster files (needs Python 3.11+ for tomllib)"
 else
-cluster_check="cluster files: TOML, peers 1..N, known keys"
-[ -n "$rendered" ] && cluster_check+=", match the StatefulSet"
+cluster_check="the cluster file matches the StatefulSet (replicas, names, port)"
 run "$cluster_check" "$py" - "$rendered" <<'PY'
 import re, sys, tomllib
 
-settings_keys = set(tomllib.load(open("Settings.toml", "rb")))
-allowed = settings_keys | {"peers", "secret", "secret_file"}
+# The cluster files themselves are checked by the program's own loader
+# (`logical-clocks node --check`, in tests/deploy_files.rs); here only their
+# agreement with the manifests.
 problems = []
-
-def check(path, cluster):
-    unknown = sorted(set(cluster) - allowed)
-    if unknown:
-        problems.append(f"{path}: keys not in Settings.toml: {unknown}")
-    if "vm_count" in cluster:
-        problems.append(f"{path}: vm_count is the number of [[peers]], not a key")
-    peers = cluster.get("peers", [])
-    ids = [p.get("id") for p in peers]
-    if ids != list(range(1, len(peers) + 1)):
-        problems.append(f"{path}: peer ids {ids}, expected 1..{len(peers)} in order")
-    for p in peers:
-        if not re.fullmatch(r"[^:\s]+:\d{1,5}", str(p.get("addr", ""))):
-            problems.append(f"{path}: peer {p.get('id')}: addr {p.get('addr')!r} is not host:port")
-    return peers
-
-for path in ["deploy/cluster.example.toml", "deploy/cluster.compose.toml", "deploy/kubernetes/cluster.toml"]:
-    try:
-        check(path, tomllib.load(open(path, "rb")))
-    except Exception as e:
-        problems.append(f"{path}: {e}")
 
 rendered = sys.argv[1]
 if rendered:
@@ -181,5 +160,5 @@ for d in yaml.safe_load_all(open(sys.argv[1])):
     fi
 fi
 
-echo "deploy-check: $passed passed, $failed failed, $skipped skipped"
+echo "deploy/check.sh: $passed checks ok, $failed failing, $skipped not available here"
 [ "$failed" -eq 0 ]

@@ -57,6 +57,10 @@ struct NodeArgs {
     /// LOGICAL_CLOCKS_LOG_DIR, else logs). Each node's own: it is not compared with its peers.
     #[arg(long, value_name = "DIR")]
     log_dir: Option<OsString>,
+    /// Check the cluster file for this node and print its settings digest (which every node
+    /// must share); start nothing.
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Args)]
@@ -373,7 +377,26 @@ fn node(args: &NodeArgs) -> ExitCode {
     if let Some(dir) = &args.log_dir {
         spec.log_dir = PathBuf::from(dir);
     }
-    run_spec(spec)
+    match (&spec.node, args.check) {
+        (Some(node), true) => {
+            let mut out = Output::stdout();
+            out.line(format_args!(
+                "{}: node {} of {} ({} VMs for {}s, seed {}, rates {:?}), listening on {}; \
+                 settings digest {}",
+                args.cluster.display(),
+                node.id,
+                node.peers.len(),
+                spec.vm_count,
+                spec.runtime.as_secs_f64(),
+                spec.seed,
+                spec.rates,
+                node.listen,
+                node.credentials.digest.short()
+            ));
+            out.exit(0)
+        }
+        _ => run_spec(spec),
+    }
 }
 
 /// `cluster`: N nodes on this machine, then their runs analysed as one.

@@ -1,0 +1,59 @@
+//! The cluster files shipped in `deploy/` pass the program's own checks
+//! (`node --check`) for every node they name, and every node of one file
+//! gets one settings digest: a user who starts from them starts from files
+//! the nodes accept. The manifests around them are checked by
+//! `deploy/check.sh` (rendered and validated offline).
+
+mod common;
+
+use common::binary_in;
+use std::path::Path;
+
+/// `node --check` of `file` as node `id`, with the secret in the variable
+/// the Kubernetes and compose files take it from; returns the digest.
+fn check(file: &str, id: u32) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = binary_in(root)
+        .args(["node", "--check", "--id", &id.to_string(), "--cluster", file])
+        .env("LOGICAL_CLOCKS_SECRET", "test-secret")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{file} as node {id}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(&format!("node {id} of 3")), "{stdout}");
+    stdout
+        .trim_end()
+        .rsplit_once("settings digest ")
+        .map(|(_, digest)| digest.to_string())
+        .unwrap_or_else(|| panic!("no digest in {stdout:?}"))
+}
+
+#[test]
+fn every_shipped_cluster_file_is_accepted_for_each_of_its_nodes_with_one_digest() {
+    for file in [
+        "deploy/cluster.example.toml",
+        "deploy/cluster.compose.toml",
+        "deploy/kubernetes/cluster.toml",
+    ] {
+        let digests: Vec<String> = (1..=3).map(|id| check(file, id)).collect();
+        assert!(digests.iter().all(|d| *d == digests[0]), "{file}: {digests:?}");
+        assert_eq!(digests[0].len(), 12);
+    }
+}
+
+#[test]
+fn a_node_id_the_file_does_not_name_is_refused_in_one_line() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = binary_in(root)
+        .args(["node", "--check", "--id", "4", "--cluster", "deploy/cluster.example.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--id 4 is not a node") && err.contains("1, 2, 3"), "{err}");
+}
