@@ -676,4 +676,59 @@ mod tests {
         t.frame(ConnId::InProcess(2), &hello(2));
         assert!(!t.take_ready());
     }
+
+    #[test]
+    fn control_frames_come_from_identified_peers_and_a_start_from_the_lowest_id_only() {
+        let mut t = table();
+        t.opened(ConnId::Tcp(0), Expect::LowerId);
+        t.opened(ConnId::Tcp(1), Expect::Peer(3));
+        let ready = Frame::Ready.encode();
+        let start = Frame::Start { delay_us: 250_000 }.encode();
+        // Before its hello, a control frame is no hello: refused.
+        assert!(matches!(
+            t.frame(ConnId::Tcp(1), &ready),
+            FrameOutcome::Rejected(_)
+        ));
+        t.opened(ConnId::Tcp(1), Expect::Peer(3));
+        t.frame(ConnId::Tcp(0), &hello(1));
+        t.frame(ConnId::Tcp(1), &hello(3));
+        assert_eq!(
+            t.frame(ConnId::Tcp(1), &ready),
+            FrameOutcome::Signal(ClusterSignal::Ready(3))
+        );
+        assert_eq!(
+            t.frame(ConnId::Tcp(0), &start),
+            FrameOutcome::Signal(ClusterSignal::Start(std::time::Duration::from_millis(250)))
+        );
+        // VM 3 is not the lowest id: its start word closes its connection.
+        let refused = rejected(t.frame(ConnId::Tcp(1), &start));
+        assert_eq!(refused.peer, Some(3));
+        // The lowest id takes no start word from anyone.
+        let mut lowest = ConnectionTable::new(1, vec![2], TOKEN, true);
+        lowest.opened(ConnId::Tcp(0), Expect::Peer(2));
+        lowest.frame(ConnId::Tcp(0), &hello(2));
+        assert!(matches!(
+            lowest.frame(ConnId::Tcp(0), &start),
+            FrameOutcome::Rejected(_)
+        ));
+    }
+
+    #[test]
+    fn an_authenticated_connection_may_say_hello_only_as_the_peer_it_proved_to_be() {
+        let mut t = ConnectionTable::new(3, vec![1, 2], TOKEN, true);
+        t.opened(ConnId::Tcp(0), Expect::LowerId);
+        t.authenticated(ConnId::Tcp(0), 1);
+        let refused = rejected(t.frame(ConnId::Tcp(0), &hello(2)));
+        assert!(
+            refused.reason.contains("not an expected peer"),
+            "{}",
+            refused.reason
+        );
+        t.opened(ConnId::Tcp(1), Expect::LowerId);
+        t.authenticated(ConnId::Tcp(1), 1);
+        assert_eq!(
+            t.frame(ConnId::Tcp(1), &hello(1)),
+            FrameOutcome::Identified(1)
+        );
+    }
 }

@@ -474,22 +474,22 @@ mod tests {
         );
     }
 
-    /// A peer of the previous protocol (data frames without vector clocks)
+    /// A peer of the previous protocol (without the nodes' control frames)
     /// says hello in the same layout, so its version can be read and named.
     #[test]
     fn a_hello_of_the_previous_version_is_refused_naming_both_versions() {
         let old = PROTOCOL_VERSION - 1;
-        assert_eq!(old, 2);
+        assert_eq!(old, 3);
         let error = check_hello(&hello(old, 7, 2), 7, |_| true).unwrap_err();
-        assert_eq!(error, HandshakeError::Version(2));
+        assert_eq!(error, HandshakeError::Version(3));
         assert_eq!(
             error.to_string(),
-            "protocol version 2 refused: this build speaks version 3 only"
+            "protocol version 3 refused: this build speaks version 4 only"
         );
         // Version comes first: the old peer is told so even with a wrong token.
         assert_eq!(
             check_hello(&hello(old, 8, 2), 7, |_| true),
-            Err(HandshakeError::Version(2))
+            Err(HandshakeError::Version(3))
         );
     }
 

@@ -14,7 +14,14 @@ use std::path::Path;
 fn check(file: &str, id: u32) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = binary_in(root)
-        .args(["node", "--check", "--id", &id.to_string(), "--cluster", file])
+        .args([
+            "node",
+            "--check",
+            "--id",
+            &id.to_string(),
+            "--cluster",
+            file,
+        ])
         .env("LOGICAL_CLOCKS_SECRET", "test-secret")
         .output()
         .unwrap();
@@ -40,7 +47,10 @@ fn every_shipped_cluster_file_is_accepted_for_each_of_its_nodes_with_one_digest(
         "deploy/kubernetes/cluster.toml",
     ] {
         let digests: Vec<String> = (1..=3).map(|id| check(file, id)).collect();
-        assert!(digests.iter().all(|d| *d == digests[0]), "{file}: {digests:?}");
+        assert!(
+            digests.iter().all(|d| *d == digests[0]),
+            "{file}: {digests:?}"
+        );
         assert_eq!(digests[0].len(), 12);
     }
 }
@@ -49,11 +59,21 @@ fn every_shipped_cluster_file_is_accepted_for_each_of_its_nodes_with_one_digest(
 fn a_node_id_the_file_does_not_name_is_refused_in_one_line() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = binary_in(root)
-        .args(["node", "--check", "--id", "4", "--cluster", "deploy/cluster.example.toml"])
+        .args([
+            "node",
+            "--check",
+            "--id",
+            "4",
+            "--cluster",
+            "deploy/cluster.example.toml",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("--id 4 is not a node") && err.contains("1, 2, 3"), "{err}");
+    assert!(
+        err.contains("--id 4 is not a node") && err.contains("1, 2, 3"),
+        "{err}"
+    );
 }
