@@ -232,57 +232,43 @@ impl AuthError {
     }
 }
 
-/// The proof `prover` (in `role`) gives `verifier` for `challenge`, the
-/// verifier's own, over the prover's settings `digest`.
-pub fn proof(
-    secret: &Secret,
-    role: Role,
-    prover: VmId,
-    verifier: VmId,
-    challenge: &Challenge,
-    digest: &SettingsDigest,
-) -> [u8; MAC_LEN] {
-    mac(secret, role, prover, verifier, challenge, digest)
-        .finalize()
-        .into_bytes()
-        .into()
+/// What a proof asserts: `prover`, in `role`, answers `verifier`'s own
+/// `challenge` and runs the settings of `digest`.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub role: Role,
+    pub prover: VmId,
+    pub verifier: VmId,
+    pub challenge: &'a Challenge,
+    pub digest: &'a SettingsDigest,
 }
 
-/// Whether `tag` is the proof `prover` owes for `challenge` (checked in
-/// constant time).
-pub fn verify(
-    secret: &Secret,
-    role: Role,
-    prover: VmId,
-    verifier: VmId,
-    challenge: &Challenge,
-    digest: &SettingsDigest,
-    tag: &[u8; MAC_LEN],
-) -> bool {
-    mac(secret, role, prover, verifier, challenge, digest)
-        .verify_slice(tag)
-        .is_ok()
-}
+impl Claim<'_> {
+    /// The proof of this claim, keyed with `secret`.
+    pub fn prove(&self, secret: &Secret) -> [u8; MAC_LEN] {
+        self.mac(secret).finalize().into_bytes().into()
+    }
 
-fn mac(
-    secret: &Secret,
-    role: Role,
-    prover: VmId,
-    verifier: VmId,
-    challenge: &Challenge,
-    digest: &SettingsDigest,
-) -> HmacSha256 {
-    let mut mac = HmacSha256::new_from_slice(&secret.0).expect("HMAC takes a key of any length");
-    mac.update(PROOF_CONTEXT);
-    mac.update(&[match role {
-        Role::Dialer => 1,
-        Role::Acceptor => 2,
-    }]);
-    mac.update(&prover.to_be_bytes());
-    mac.update(&verifier.to_be_bytes());
-    mac.update(&challenge.0);
-    mac.update(&digest.0);
-    mac
+    /// Whether `tag` proves this claim with `secret` (checked in constant
+    /// time).
+    pub fn verify(&self, secret: &Secret, tag: &[u8; MAC_LEN]) -> bool {
+        self.mac(secret).verify_slice(tag).is_ok()
+    }
+
+    fn mac(&self, secret: &Secret) -> HmacSha256 {
+        let mut mac =
+            HmacSha256::new_from_slice(&secret.0).expect("HMAC takes a key of any length");
+        mac.update(PROOF_CONTEXT);
+        mac.update(&[match self.role {
+            Role::Dialer => 1,
+            Role::Acceptor => 2,
+        }]);
+        mac.update(&self.prover.to_be_bytes());
+        mac.update(&self.verifier.to_be_bytes());
+        mac.update(&self.challenge.0);
+        mac.update(&self.digest.0);
+        mac
+    }
 }
 
 /// Runs the handshake on `stream` as `role`; returns the authenticated
@@ -315,7 +301,18 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
         AuthFrame::Hello { vm, .. } => return Err(AuthError::UnexpectedPeer(vm)),
         AuthFrame::Proof(_) => return Err(AuthError::Malformed("a proof before the hello".into())),
     };
-    let my_proof = || AuthFrame::Proof(proof(&me.secret, role, me.vm, peer, &theirs, &me.digest));
+    let my_proof = || {
+        AuthFrame::Proof(
+            Claim {
+                role,
+                prover: me.vm,
+                verifier: peer,
+                challenge: &theirs,
+                digest: &me.digest,
+            }
+            .prove(&me.secret),
+        )
+    };
     match role {
         Role::Dialer => write_frame(stream, &my_proof()).await?,
         Role::Acceptor => write_frame(stream, &hello).await?,
@@ -335,15 +332,14 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     };
     match answer {
         AuthFrame::Proof(tag)
-            if verify(
-                &me.secret,
-                their_role,
-                peer,
-                me.vm,
-                &mine,
-                &their_digest,
-                &tag,
-            ) => {}
+            if Claim {
+                role: their_role,
+                prover: peer,
+                verifier: me.vm,
+                challenge: &mine,
+                digest: &their_digest,
+            }
+            .verify(&me.secret, &tag) => {}
         AuthFrame::Proof(_) => return Err(AuthError::BadProof(peer)),
         AuthFrame::Hello { .. } => return Err(AuthError::Malformed("a second hello".into())),
     }
@@ -456,60 +452,45 @@ mod tests {
         let secret = Secret::new(b"s".to_vec());
         let digest = SettingsDigest::of("x");
         let challenge = Challenge::fresh();
-        let tag = proof(&secret, Role::Dialer, 1, 2, &challenge, &digest);
-        assert!(verify(
-            &secret,
-            Role::Dialer,
-            1,
-            2,
-            &challenge,
-            &digest,
-            &tag
-        ));
+        let claim = Claim {
+            role: Role::Dialer,
+            prover: 1,
+            verifier: 2,
+            challenge: &challenge,
+            digest: &digest,
+        };
+        let tag = claim.prove(&secret);
+        assert!(claim.verify(&secret, &tag));
         // A recorded proof, replayed against a fresh challenge.
         let fresh = Challenge::fresh();
         assert_ne!(fresh, challenge);
-        assert!(!verify(&secret, Role::Dialer, 1, 2, &fresh, &digest, &tag));
-        // Reflected in the other role, or between other ids.
-        assert!(!verify(
-            &secret,
-            Role::Acceptor,
-            1,
-            2,
-            &challenge,
-            &digest,
-            &tag
-        ));
-        assert!(!verify(
-            &secret,
-            Role::Dialer,
-            2,
-            1,
-            &challenge,
-            &digest,
-            &tag
-        ));
-        // Over other settings, or with another secret.
         let other = SettingsDigest::of("y");
-        assert!(!verify(
-            &secret,
-            Role::Dialer,
-            1,
-            2,
-            &challenge,
-            &other,
-            &tag
-        ));
-        let wrong = Secret::new(b"t".to_vec());
-        assert!(!verify(
-            &wrong,
-            Role::Dialer,
-            1,
-            2,
-            &challenge,
-            &digest,
-            &tag
-        ));
+        let others = [
+            Claim {
+                challenge: &fresh,
+                ..claim
+            },
+            // Reflected in the other role, or between other ids.
+            Claim {
+                role: Role::Acceptor,
+                ..claim
+            },
+            Claim {
+                prover: 2,
+                verifier: 1,
+                ..claim
+            },
+            // Over other settings.
+            Claim {
+                digest: &other,
+                ..claim
+            },
+        ];
+        for other in others {
+            assert!(!other.verify(&secret, &tag), "{other:?}");
+        }
+        // With another secret.
+        assert!(!claim.verify(&Secret::new(b"t".to_vec()), &tag));
     }
 
     /// A dialer that replays the frames of a recorded, successful handshake.

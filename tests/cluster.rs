@@ -36,6 +36,15 @@ fn cluster_file(dir: &Path, name: &str, ports: &[u16], settings: &str) -> PathBu
     path
 }
 
+/// A temporary directory with a cluster file `cluster.toml` for `n` nodes
+/// on free ports, with `settings` on top.
+fn new_cluster(n: usize, settings: &str) -> (tempfile::TempDir, Vec<u16>, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(n);
+    let file = cluster_file(dir.path(), "cluster.toml", &ports, settings);
+    (dir, ports, file)
+}
+
 /// Starts node `id` from `file`, logging under `dir/node-<id>`.
 fn start_node(dir: &Path, file: &Path, id: u32, env: &[(&str, &str)]) -> Child {
     let mut command = binary_in(dir);
@@ -94,12 +103,8 @@ fn node_lines(dir: &Path, id: u32) -> Vec<Line> {
 
 #[test]
 fn three_nodes_started_by_hand_make_one_healthy_run_with_a_common_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let ports = free_ports(3);
-    let file = cluster_file(
-        dir.path(),
-        "cluster.toml",
-        &ports,
+    let (dir, ports, file) = new_cluster(
+        3,
         "runtime = 2\nseed = 5\nrates = [20, 30, 40]\nconnect_timeout = 20",
     );
     // Out of order: VM 2 first, alone, so its dial to VM 3 backs off
@@ -213,14 +218,7 @@ fn the_cluster_command_starts_the_nodes_and_analyses_their_runs_as_one() {
 
 #[test]
 fn a_node_without_the_secret_is_refused_and_no_node_hangs() {
-    let dir = tempfile::tempdir().unwrap();
-    let ports = free_ports(3);
-    let file = cluster_file(
-        dir.path(),
-        "cluster.toml",
-        &ports,
-        "runtime = 2\nseed = 5\nconnect_timeout = 2",
-    );
+    let (dir, _, file) = new_cluster(3, "runtime = 2\nseed = 5\nconnect_timeout = 2");
     let mut nodes: Vec<(u32, Child)> = (1..=3)
         .map(|id| {
             let env: &[(&str, &str)] = if id == 2 {
@@ -268,10 +266,8 @@ fn a_node_without_the_secret_is_refused_and_no_node_hangs() {
 
 #[test]
 fn nodes_with_other_settings_refuse_to_start_at_once_naming_both_digests() {
-    let dir = tempfile::tempdir().unwrap();
-    let ports = free_ports(2);
     let settings = "runtime = 2\nseed = 5\nconnect_timeout = 20";
-    let file = cluster_file(dir.path(), "cluster.toml", &ports, settings);
+    let (dir, ports, file) = new_cluster(2, settings);
     let other = cluster_file(
         dir.path(),
         "other.toml",
@@ -304,12 +300,8 @@ fn nodes_with_other_settings_refuse_to_start_at_once_naming_both_digests() {
 
 #[test]
 fn a_node_killed_mid_run_is_a_lost_peer_and_the_others_finish_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let ports = free_ports(3);
-    let file = cluster_file(
-        dir.path(),
-        "cluster.toml",
-        &ports,
+    let (dir, _, file) = new_cluster(
+        3,
         "runtime = 5\nseed = 3\nrates = [50, 50, 50]\ninternal_probability = 0.2\n\
          connect_timeout = 20",
     );
