@@ -9,11 +9,10 @@ mod common;
 use common::binary_in;
 use std::path::Path;
 
-/// `node --check` of `file` as node `id`, with the secret in the variable
-/// the Kubernetes and compose files take it from; returns the digest.
-fn check(file: &str, id: u32) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = binary_in(root)
+/// `node --check --id <id> --cluster <file>` in the repository, with the
+/// secret in the variable the Kubernetes and compose files take it from.
+fn node_check(file: &str, id: u32) -> std::process::Output {
+    binary_in(Path::new(env!("CARGO_MANIFEST_DIR")))
         .args([
             "node",
             "--check",
@@ -24,7 +23,12 @@ fn check(file: &str, id: u32) -> String {
         ])
         .env("LOGICAL_CLOCKS_SECRET", "test-secret")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// `node --check` of `file` as node `id`; returns the digest.
+fn check(file: &str, id: u32) -> String {
+    let out = node_check(file, id);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -57,18 +61,7 @@ fn every_shipped_cluster_file_is_accepted_for_each_of_its_nodes_with_one_digest(
 
 #[test]
 fn a_node_id_the_file_does_not_name_is_refused_in_one_line() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = binary_in(root)
-        .args([
-            "node",
-            "--check",
-            "--id",
-            "4",
-            "--cluster",
-            "deploy/cluster.example.toml",
-        ])
-        .output()
-        .unwrap();
+    let out = node_check("deploy/cluster.example.toml", 4);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
