@@ -358,3 +358,62 @@ fn a_node_killed_mid_run_is_a_lost_peer_and_the_others_finish_in_order() {
     // The others ran their whole runtime, and stopped soon after it.
     assert!(killed_at.elapsed() < Duration::from_secs(20));
 }
+
+#[test]
+fn ctrl_c_to_the_cluster_command_stops_every_node_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = binary_in(dir.path())
+        .args([
+            "cluster",
+            "--vm-count",
+            "3",
+            "--runtime",
+            "60",
+            "--seed",
+            "4",
+        ])
+        .args(["--base-port", "0", "--no-plots", "--log-dir"])
+        .arg(dir.path().join("logs"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once every node's VM has logged a few events, Ctrl-C to `cluster` alone.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let logged = || {
+        let Ok(mut clusters) = std::fs::read_dir(dir.path().join("logs")) else {
+            return 0;
+        };
+        let Some(Ok(cluster)) = clusters.next() else {
+            return 0;
+        };
+        (1..=3)
+            .filter(|id| {
+                std::fs::read_dir(cluster.path().join(format!("node-{id}")))
+                    .ok()
+                    .and_then(|mut runs| runs.next())
+                    .map(|run| read(&run.unwrap().path().join(format!("vm-{id}.log"))))
+                    .is_some_and(|log| log.lines().count() >= 3)
+            })
+            .count()
+    };
+    while logged() < 3 {
+        assert!(Instant::now() < deadline, "the nodes never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let interrupted_at = Instant::now();
+    unsafe {
+        libc::kill(cluster.id() as libc::pid_t, libc::SIGINT);
+    }
+    let status = wait_within(&mut cluster, Duration::from_secs(30), "cluster");
+    let out = cluster.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(130), "{stdout}{stderr}");
+    assert!(interrupted_at.elapsed() < Duration::from_secs(20));
+    assert!(stderr.contains("passing it on to every node"), "{stderr}");
+    // Each node was told once (a second Ctrl-C would have cut it short)
+    // and stopped in order: the merged run is whole.
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert!(stdout.contains("Healthy: yes"), "{stdout}");
+}
