@@ -22,6 +22,8 @@
 #   RUNTIME=10       real seconds of each tick-accuracy / scale / syscalls run
 #   KEEP=1           keep the temporary run directories
 #   BIN=...          use this binary instead of target/release/logical-clocks
+#                    (and build nothing)
+#   RESULTS=DIR      where the rows and tables go (default: benches/results)
 #   VECTOR_CLOCKS=   true/false: written into every run's settings (default:
 #                    not written, so the binary's default; a binary from before
 #                    the setting existed refuses the key)
@@ -29,12 +31,14 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
-RESULTS="$HERE/results"
+RESULTS="${RESULTS:-$HERE/results}"
 PARSE="python3 $HERE/model_parse.py"
 REPS="${REPS:-3}"
 DEFAULT_REPS="${DEFAULT_REPS:-3}"
 RUNTIME="${RUNTIME:-10}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# A binary given in BIN is measured as it is (no build): an A/B of two builds.
+BIN_GIVEN="${BIN:+1}"
 BIN="${BIN:-$TARGET_DIR/release/logical-clocks}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/lc-bench.XXXXXX")"
 mkdir -p "$RESULTS"
@@ -49,6 +53,11 @@ log() { printf '%s\n' "$*" >&2; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
 build() {
+    if [[ -n "$BIN_GIVEN" ]]; then
+        log "== measuring $BIN as given (no build)"
+        [[ -x "$BIN" ]] || { log "no binary at $BIN"; exit 1; }
+        return
+    fi
     log "== cargo build --release"
     (cd "$ROOT" && cargo build --release --quiet)
     [[ -x "$BIN" ]] || { log "no binary at $BIN"; exit 1; }

@@ -322,9 +322,14 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
         Role::Acceptor => Role::Dialer,
     };
     let answer = match read_frame(stream).await {
-        // An acceptor that refuses a proof closes without its own.
+        // An acceptor that refuses a proof closes without its own (the
+        // close can arrive as a reset, when it had not read everything).
         Err(AuthError::Io(e))
-            if role == Role::Dialer && e.kind() == io::ErrorKind::UnexpectedEof =>
+            if role == Role::Dialer
+                && matches!(
+                    e.kind(),
+                    io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset
+                ) =>
         {
             return Err(AuthError::ProofRefused(peer))
         }

@@ -470,6 +470,7 @@ fn a_vm_alone_takes_its_waiting_messages_first_one_per_tick() {
                 gauges,
                 log: slog::Logger::root(slog::Discard, slog::o!()),
                 clock: EventClock::starting_at(0),
+                precise_timer: false,
             }));
         }
     });

@@ -7,7 +7,10 @@
 //! - [`bridge::Bridge`] moves frames between TCP and its VM's mailbox.
 //! - [`transport`] is how bridges reach each other: TCP, or in-process
 //!   under virtual time.
+//! - [`alarm`] wakes a VM for its ticks in real time, on a high-resolution
+//!   timer.
 
+pub mod alarm;
 pub mod bridge;
 pub mod supervisor;
 pub mod transport;

@@ -31,6 +31,7 @@
 //! counted, by the core). At a crash the VM tells its bridge to drop its
 //! connections ([`Crash`]); at the restart, to connect again ([`Reconnect`]).
 
+use super::alarm::Alarm;
 use super::VmGauges;
 use crate::accounting::VmReport;
 use crate::faults::{Edge, Fault, FaultPlan, Mark};
@@ -46,6 +47,7 @@ use crate::vm_core::{Logged, TickOutcome, VmCore};
 use actix::clock::{sleep_until, Instant};
 use actix::prelude::*;
 use slog::Logger;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,11 +78,16 @@ pub struct VmSetup {
     pub gauges: Arc<VmGauges>,
     pub log: Logger,
     pub clock: EventClock,
+    /// Wake for ticks with a high-resolution [`Alarm`] (real time), not
+    /// tokio's 1 ms timer (which virtual time must keep).
+    pub precise_timer: bool,
 }
 
 /// One virtual machine of the model.
 pub struct Vm {
     setup: VmSetup,
+    /// Its alarm clock, when it has one (see [`VmSetup::precise_timer`]).
+    alarm: Option<Rc<Alarm>>,
     schedule: TickSchedule,
     lateness: Lateness,
     /// The starts and ends of the faults touching this VM, in time order.
@@ -103,6 +110,7 @@ impl Vm {
         let marks = setup.faults.marks(setup.core.id());
         Self {
             setup,
+            alarm: None,
             schedule,
             lateness: Lateness::default(),
             marks,
@@ -215,13 +223,14 @@ impl Vm {
             return;
         }
         let mut stop_changes = self.setup.stop_at.clone();
+        let alarm = self.alarm.clone();
         let wait = async move {
             tokio::select! {
-                _ = sleep_until(wake_at) => true,
+                _ = sleep(alarm.as_deref(), wake_at) => true,
                 changed = stop_changes.changed() => {
                     if changed.is_err() {
                         // The supervisor is gone; keep to the schedule.
-                        sleep_until(wake_at).await;
+                        sleep(alarm.as_deref(), wake_at).await;
                         return true;
                     }
                     false
@@ -363,10 +372,31 @@ impl Vm {
     }
 }
 
+/// Sleeps until `at`: on the alarm when there is one (tokio's timer if the
+/// alarm fails), else on tokio's timer.
+async fn sleep(alarm: Option<&Alarm>, at: Instant) {
+    if let Some(alarm) = alarm {
+        if alarm.sleep_until(at).await.is_ok() {
+            return;
+        }
+    }
+    sleep_until(at).await;
+}
+
 impl Actor for Vm {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        if self.setup.precise_timer {
+            match Alarm::new() {
+                Ok(alarm) => self.alarm = Some(Rc::new(alarm)),
+                Err(e) => logging::log_warning(
+                    &self.setup.log,
+                    self.setup.clock.now(),
+                    &format!("no high-resolution timer ({e}); ticks wake on tokio's 1 ms timer"),
+                ),
+            }
+        }
         // Frames can reach the mailbox before the first tick; the default
         // capacity only limits `try_send`, and the bridge uses `do_send`.
         logging::log_start(

@@ -32,6 +32,15 @@ use std::time::Duration;
 /// Time between "every bridge is ready" and the common start instant, so
 /// every VM is running before anyone's first tick.
 pub(super) const START_MARGIN: Duration = Duration::from_millis(5);
+/// The most ticks a second, over the VMs of this process, that wake on
+/// their own high-resolution alarm ([`crate::actors::alarm`]); above it
+/// they share tokio's 1 ms timer. Each alarm is a wake-up of the actor
+/// thread of its own, where tokio's timer wakes every VM due in the same
+/// millisecond at once: measured (BENCHMARKS.md), alarms took p99 lateness
+/// from about 2 ms to 0.1 to 0.5 ms up to 3,000 ticks/s for some CPU, but
+/// at 16,000 ticks/s they saturated the thread (97% against 34%) and made
+/// ticks later, not earlier.
+pub const PRECISE_TIMER_MAX_TICKS_PER_SECOND: u64 = 4_000;
 /// How long after the start word the nodes of a cluster start: room for
 /// the word to reach every node over a real network.
 pub const CLUSTER_START_DELAY: Duration = Duration::from_millis(250);
@@ -137,6 +146,15 @@ impl Supervisor {
         let stop = self.stop_clock.start(start);
         self.stop_at.send_replace(stop);
         let pending = std::mem::take(&mut self.mesh.pending);
+        // Virtual time runs on tokio's paused timer; real time on alarms
+        // while this process's ticks are few enough to wake one by one.
+        let ticks_per_second: u64 = self
+            .local
+            .iter()
+            .map(|&id| u64::from(self.spec.rates[id as usize - 1]))
+            .sum();
+        let precise_timer =
+            !self.spec.virtual_time && ticks_per_second <= PRECISE_TIMER_MAX_TICKS_PER_SECOND;
         let faults = Arc::new(self.spec.faults.clone());
         for bridge in &self.mesh.bridges {
             bridge.do_send(RunStarted(start));
@@ -167,6 +185,7 @@ impl Supervisor {
                 gauges: self.mesh.gauges[index].clone(),
                 log: logging::vm_logger(&self.output.root_log, id),
                 clock: self.clock,
+                precise_timer,
             };
             vm_ctx.run(Vm::new(setup));
         }
