@@ -286,10 +286,14 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
             options.faults,
             done_tx,
         ));
-        let finished: Finished = done_rx
+        let mut finished: Finished = done_rx
             .await
             .map_err(|_| RunError::Failed("the supervisor stopped without a result".into()))?
             .map_err(RunError::Failed)?;
+        // The VMs' other threads were told to stop with the run.
+        for thread in std::mem::take(&mut finished.threads) {
+            let _ = thread.join();
+        }
         Ok(RunOutcome {
             spec: spec.clone(),
             run_dir,

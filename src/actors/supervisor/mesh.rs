@@ -13,6 +13,14 @@
 //! id tells every other node to start [`CLUSTER_START_DELAY`] after the
 //! word arrives ([`Frame::Start`]), and starts as long after it sent it.
 //! The nodes then start apart by no more than the word's one-way transit.
+//!
+//! In real time the VMs are dealt round one actor thread per core (this
+//! one and the supervisor's other `Arbiter`s), each VM on the same thread
+//! as its bridge, since they exchange messages every tick. A VM's context
+//! cannot leave the thread it is made on, so a VM for another thread is
+//! made there, with its bridge, and waits in that thread's [`WAITING_VMS`]
+//! until the start. Virtual time keeps every actor on this thread: only
+//! its clock is paused.
 
 use super::{Supervisor, STOP_TIMEOUT};
 use crate::actors::bridge::{Bridge, BridgeSetup, VmInbox};
@@ -26,6 +34,9 @@ use crate::model::{derive_seed, VmId, VmModel};
 use crate::vm_core::VmCore;
 use actix::clock::Instant;
 use actix::prelude::*;
+use actix::ArbiterHandle;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,7 +50,10 @@ pub(super) const START_MARGIN: Duration = Duration::from_millis(5);
 /// millisecond at once: measured (BENCHMARKS.md), alarms took p99 lateness
 /// from about 2 ms to 0.1 to 0.5 ms up to 3,000 ticks/s for some CPU, but
 /// at 16,000 ticks/s they saturated the thread (97% against 34%) and made
-/// ticks later, not earlier.
+/// ticks later, not earlier. The limit counts every tick of the process,
+/// not of one thread: with the VMs dealt over two threads on two cores,
+/// alarms at 3,200 ticks/s a thread (64 VMs at 100/s) competed with the
+/// log writer for the cores and made p99 40 ms against 3.6 ms.
 pub const PRECISE_TIMER_MAX_TICKS_PER_SECOND: u64 = 4_000;
 /// How long after the start word the nodes of a cluster start: room for
 /// the word to reach every node over a real network.
@@ -99,41 +113,69 @@ impl Supervisor {
                 .as_ref()
                 .map(|node| Instant::now() + node.connect_timeout),
         };
-        for (listener, id) in listeners.into_iter().zip(self.local.clone()) {
-            let vm_ctx = Context::<Vm>::new();
-            let vm = vm_ctx.address();
+        let local = self.local.clone();
+        for (index, (listener, id)) in listeners.into_iter().zip(local).enumerate() {
             let gauges = Arc::new(VmGauges::default());
             let peers = (1..=self.spec.vm_count)
                 .filter(|&p| p != id)
                 .map(|p| (p, addresses[p as usize - 1].clone()))
                 .collect();
-            let setup = BridgeSetup {
+            // Everything but the VM's inbox, decided here; the bridge is
+            // made where its VM lives.
+            let (token, vector_clocks, clock) = (self.token, self.spec.vector_clocks, self.clock);
+            let latency = self.spec.latency.clone();
+            let delay_seed = derive_seed(self.spec.seed, DELAY_STREAM + u64::from(id));
+            let (faults, gauges_of_vm, dial) = (faults.clone(), gauges.clone(), dial.clone());
+            let supervisor = ctx.address().recipient();
+            let cluster = node.as_ref().map(|_| ctx.address().recipient());
+            let log = logging::vm_logger(&self.output.root_log, id);
+            let setup = move |vm: VmInbox| BridgeSetup {
                 vm_id: id,
                 listener,
                 peers,
-                token: self.token,
-                vector_clocks: self.spec.vector_clocks,
-                latency: self.spec.latency.clone(),
-                delay_seed: derive_seed(self.spec.seed, DELAY_STREAM + u64::from(id)),
-                faults: faults.clone(),
-                vm: VmInbox {
-                    deliver: vm.clone().recipient(),
-                    peer_closed: vm.clone().recipient(),
-                    peer_reopened: vm.clone().recipient(),
-                    outgoing_closed: vm.recipient(),
-                },
-                gauges: gauges.clone(),
-                supervisor: ctx.address().recipient(),
-                dial: dial.clone(),
-                cluster: node.as_ref().map(|_| ctx.address().recipient()),
-                log: logging::vm_logger(&self.output.root_log, id),
-                clock: self.clock,
+                token,
+                vector_clocks,
+                latency,
+                delay_seed,
+                faults,
+                vm,
+                gauges: gauges_of_vm,
+                supervisor,
+                dial,
+                cluster,
+                log,
+                clock,
             };
-            let bridge = match bridge_contexts.next() {
-                Some(bridge_ctx) => bridge_ctx.run(Bridge::new(setup)),
-                None => Bridge::new(setup).start(),
+            let (bridge, pending) = match (bridge_contexts.next(), self.thread_of(index)) {
+                (Some(bridge_ctx), _) => {
+                    let (vm_ctx, inbox) = new_vm();
+                    (
+                        bridge_ctx.run(Bridge::new(setup(inbox))),
+                        PendingVm::Here(vm_ctx),
+                    )
+                }
+                (None, None) => {
+                    let (vm_ctx, inbox) = new_vm();
+                    (Bridge::new(setup(inbox)).start(), PendingVm::Here(vm_ctx))
+                }
+                (None, Some(arbiter)) => {
+                    let (sent, bridge) = std::sync::mpsc::sync_channel(1);
+                    arbiter.spawn_fn(move || {
+                        let (vm_ctx, inbox) = new_vm();
+                        let bridge = Bridge::new(setup(inbox)).start();
+                        WAITING_VMS.with(|waiting| waiting.borrow_mut().insert(id, vm_ctx));
+                        let _ = sent.send(bridge);
+                    });
+                    match bridge.recv() {
+                        Ok(bridge) => (bridge, PendingVm::On(arbiter, id)),
+                        Err(_) => {
+                            self.fail(format!("the thread of VM {id} stopped before it started"));
+                            return;
+                        }
+                    }
+                }
             };
-            self.mesh.pending.push(vm_ctx);
+            self.mesh.pending.push(pending);
             self.mesh.bridges.push(bridge);
             self.mesh.gauges.push(gauges);
         }
@@ -159,7 +201,7 @@ impl Supervisor {
         for bridge in &self.mesh.bridges {
             bridge.do_send(RunStarted(start));
         }
-        for (index, vm_ctx) in pending.into_iter().enumerate() {
+        for (index, pending) in pending.into_iter().enumerate() {
             let id = self.local[index];
             let bridge = &self.mesh.bridges[index];
             let model = VmModel::new(
@@ -187,7 +229,19 @@ impl Supervisor {
                 clock: self.clock,
                 precise_timer,
             };
-            vm_ctx.run(Vm::new(setup));
+            match pending {
+                PendingVm::Here(vm_ctx) => {
+                    vm_ctx.run(Vm::new(setup));
+                }
+                PendingVm::On(arbiter, id) => {
+                    arbiter.spawn_fn(move || {
+                        let vm_ctx = WAITING_VMS.with(|waiting| waiting.borrow_mut().remove(&id));
+                        if let Some(vm_ctx) = vm_ctx {
+                            vm_ctx.run(Vm::new(setup));
+                        }
+                    });
+                }
+            }
         }
         for fault in &self.faults {
             let local = self.local.iter().position(|&id| id == fault.vm);
@@ -295,6 +349,45 @@ impl Handler<ClusterSignal> for Supervisor {
                     self.start_vms(delay, ctx);
                 }
             }
+        }
+    }
+}
+
+/// A VM created but not started: its context on this thread, or waiting
+/// on another thread's arbiter (in [`WAITING_VMS`] there).
+pub(super) enum PendingVm {
+    Here(Context<Vm>),
+    On(ArbiterHandle, VmId),
+}
+
+thread_local! {
+    /// The VM contexts created on this arbiter's thread, waiting for the
+    /// start: a context cannot leave the thread it belongs to.
+    static WAITING_VMS: RefCell<HashMap<VmId, Context<Vm>>> = RefCell::new(HashMap::new());
+}
+
+/// A new VM context and the inbox its bridge delivers to.
+fn new_vm() -> (Context<Vm>, VmInbox) {
+    let vm_ctx = Context::<Vm>::new();
+    let vm = vm_ctx.address();
+    let inbox = VmInbox {
+        deliver: vm.clone().recipient(),
+        peer_closed: vm.clone().recipient(),
+        peer_reopened: vm.clone().recipient(),
+        outgoing_closed: vm.recipient(),
+    };
+    (vm_ctx, inbox)
+}
+
+impl Supervisor {
+    /// The arbiter that runs the VM at `index` among this process's VMs
+    /// (with its bridge), or `None` for this thread: VMs are dealt round
+    /// the threads.
+    fn thread_of(&self, index: usize) -> Option<ArbiterHandle> {
+        let threads = self.threads.len() + 1;
+        match index % threads {
+            0 => None,
+            k => Some(self.threads[k - 1].handle()),
         }
     }
 }

@@ -16,7 +16,6 @@ mod mesh;
 
 use super::bridge::Bridge;
 use super::transport::Network;
-use super::vm::Vm;
 use super::VmGauges;
 use crate::accounting::{Accounting, VmReport};
 use crate::live_progress::LiveProgress;
@@ -55,6 +54,8 @@ pub struct Finished {
     pub missing: Vec<VmId>,
     /// Ticking time: from the start instant to the last `stop`.
     pub elapsed: Duration,
+    /// The run's other actor threads, told to stop: join them.
+    pub threads: Vec<Arbiter>,
     /// From the supervisor's start to every VM connected and starting.
     pub startup: Duration,
 }
@@ -79,8 +80,8 @@ fn virtual_epoch_micros() -> logging::EventTime {
 /// The VMs and bridges, from their creation until the VMs start.
 #[derive(Default)]
 struct Mesh {
-    /// VM contexts waiting for every bridge to be ready.
-    pending: Vec<Context<Vm>>,
+    /// VMs waiting for every bridge to be ready.
+    pending: Vec<mesh::PendingVm>,
     bridges: Vec<Addr<Bridge>>,
     gauges: Vec<Arc<VmGauges>>,
     ready: usize,
@@ -103,6 +104,9 @@ pub struct Supervisor {
     spec: RunSpec,
     /// The VMs this process runs: all of them, or a node's own.
     local: Vec<VmId>,
+    /// Actor threads besides this one, over which the VMs (each with its
+    /// bridge) are dealt in real time: one per core in all.
+    threads: Vec<Arbiter>,
     token: u64,
     network: Option<Network>,
     /// What each VM's `start` line gives as its address.
@@ -132,6 +136,16 @@ impl Supervisor {
         let node = spec.node.as_ref();
         Self {
             local: spec.local_vms(),
+            threads: match network {
+                // Virtual time stays on this thread: only its clock is paused.
+                Network::InProcess => Vec::new(),
+                Network::Tcp(_) => {
+                    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                    (1..cores.min(spec.local_vms().len()))
+                        .map(|_| Arbiter::new())
+                        .collect()
+                }
+            },
             addrs: match (&network, node) {
                 // A node's peers know it by its entry in the cluster file.
                 (Network::Tcp(_), Some(node)) => {
@@ -225,8 +239,10 @@ impl Supervisor {
             );
         }
         self.release_output();
+        let threads = self.stop_threads();
         let start = self.stop_clock.started();
         let _ = done.send(Ok(Finished {
+            threads,
             reports,
             interrupted: self.stop_clock.interrupted(),
             missing,
@@ -247,9 +263,21 @@ impl Supervisor {
         self.output.log_guard.take();
     }
 
+    /// Tells the other actor threads to stop, and hands them over to be
+    /// joined.
+    fn stop_threads(&mut self) -> Vec<Arbiter> {
+        let threads = std::mem::take(&mut self.threads);
+        for thread in &threads {
+            thread.stop();
+        }
+        threads
+    }
+
     fn fail(&mut self, why: String) {
         if let Some(done) = self.done.take() {
             self.release_output();
+            // Stopped; nothing waits for them.
+            self.stop_threads();
             let _ = done.send(Err(why));
         }
     }
