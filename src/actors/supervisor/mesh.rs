@@ -14,9 +14,11 @@
 //! word arrives ([`Frame::Start`]), and starts as long after it sent it.
 //! The nodes then start apart by no more than the word's one-way transit.
 //!
-//! In real time the VMs are dealt round one actor thread per core (this
-//! one and the supervisor's other `Arbiter`s), each VM on the same thread
-//! as its bridge, since they exchange messages every tick. A VM's context
+//! In real time, when the process ticks more often than one thread carries
+//! with room ([`super::MULTI_THREAD_MIN_TICKS_PER_SECOND`]), the VMs are
+//! dealt round one actor thread per core (this one and the supervisor's
+//! other `Arbiter`s), each VM on the same thread as its bridge, since they
+//! exchange messages every tick. A VM's context
 //! cannot leave the thread it is made on, so a VM for another thread is
 //! made there, with its bridge, and waits in that thread's [`WAITING_VMS`]
 //! until the start. Virtual time keeps every actor on this thread: only
@@ -53,7 +55,8 @@ pub(super) const START_MARGIN: Duration = Duration::from_millis(5);
 /// ticks later, not earlier. The limit counts every tick of the process,
 /// not of one thread: with the VMs dealt over two threads on two cores,
 /// alarms at 3,200 ticks/s a thread (64 VMs at 100/s) competed with the
-/// log writer for the cores and made p99 40 ms against 3.6 ms.
+/// log writer for the cores and made p99 40 ms against 3.6 ms (so alarms
+/// and extra threads never go together).
 pub const PRECISE_TIMER_MAX_TICKS_PER_SECOND: u64 = 4_000;
 /// How long after the start word the nodes of a cluster start: room for
 /// the word to reach every node over a real network.
@@ -190,13 +193,8 @@ impl Supervisor {
         let pending = std::mem::take(&mut self.mesh.pending);
         // Virtual time runs on tokio's paused timer; real time on alarms
         // while this process's ticks are few enough to wake one by one.
-        let ticks_per_second: u64 = self
-            .local
-            .iter()
-            .map(|&id| u64::from(self.spec.rates[id as usize - 1]))
-            .sum();
-        let precise_timer =
-            !self.spec.virtual_time && ticks_per_second <= PRECISE_TIMER_MAX_TICKS_PER_SECOND;
+        let precise_timer = !self.spec.virtual_time
+            && super::ticks_per_second(&self.spec) <= PRECISE_TIMER_MAX_TICKS_PER_SECOND;
         let faults = Arc::new(self.spec.faults.clone());
         for bridge in &self.mesh.bridges {
             bridge.do_send(RunStarted(start));

@@ -45,6 +45,23 @@ const START_WORD_GRACE: Duration = Duration::from_secs(3);
 /// up on a VM that never reported its stop.
 const STOP_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Above this many ticks a second over the VMs of this process, they are
+/// dealt round one actor thread per core; at or below it they all share
+/// this one. Measured on 2 cores (BENCHMARKS.md, round 2): one thread ran
+/// 16,000 ticks/s in 31% of a core, where a second thread only added
+/// cross-core contention (p99 lateness up, CPU up by 5 to 15 points), while
+/// at 64,000 ticks/s one thread was saturated and two took p99 from about
+/// 1 s to 70 ms and peak memory from 95 to 47 MB.
+pub const MULTI_THREAD_MIN_TICKS_PER_SECOND: u64 = 24_000;
+
+/// Ticks a second over the VMs this process runs.
+pub fn ticks_per_second(spec: &RunSpec) -> u64 {
+    spec.local_vms()
+        .iter()
+        .map(|&id| u64::from(spec.rates[id as usize - 1]))
+        .sum()
+}
+
 /// The supervisor's result: every VM's report, or why the run failed.
 #[derive(Debug)]
 pub struct Finished {
@@ -139,12 +156,13 @@ impl Supervisor {
             threads: match network {
                 // Virtual time stays on this thread: only its clock is paused.
                 Network::InProcess => Vec::new(),
-                Network::Tcp(_) => {
+                Network::Tcp(_) if ticks_per_second(&spec) > MULTI_THREAD_MIN_TICKS_PER_SECOND => {
                     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
                     (1..cores.min(spec.local_vms().len()))
                         .map(|_| Arbiter::new())
                         .collect()
                 }
+                Network::Tcp(_) => Vec::new(),
             },
             addrs: match (&network, node) {
                 // A node's peers know it by its entry in the cluster file.
