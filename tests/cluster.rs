@@ -45,6 +45,30 @@ fn new_cluster(n: usize, settings: &str) -> (tempfile::TempDir, Vec<u16>, PathBu
     (dir, ports, file)
 }
 
+/// `cluster --vm-count 3` for `runtime` seconds with `seed`, on free ports,
+/// its logs under `dir/logs`.
+fn cluster_command(dir: &Path, runtime: u32, seed: u32) -> std::process::Command {
+    let mut command = binary_in(dir);
+    command
+        .args([
+            "cluster",
+            "--vm-count",
+            "3",
+            "--runtime",
+            &runtime.to_string(),
+        ])
+        .args([
+            "--seed",
+            &seed.to_string(),
+            "--base-port",
+            "0",
+            "--no-plots",
+        ])
+        .arg("--log-dir")
+        .arg(dir.join("logs"));
+    command
+}
+
 /// Starts node `id` from `file`, logging under `dir/node-<id>`.
 fn start_node(dir: &Path, file: &Path, id: u32, env: &[(&str, &str)]) -> Child {
     let mut command = binary_in(dir);
@@ -167,20 +191,7 @@ fn three_nodes_started_by_hand_make_one_healthy_run_with_a_common_start() {
 #[test]
 fn the_cluster_command_starts_the_nodes_and_analyses_their_runs_as_one() {
     let dir = tempfile::tempdir().unwrap();
-    let out = binary_in(dir.path())
-        .args([
-            "cluster",
-            "--vm-count",
-            "3",
-            "--runtime",
-            "2",
-            "--seed",
-            "11",
-        ])
-        .args(["--base-port", "0", "--no-plots", "--log-dir"])
-        .arg(dir.path().join("logs"))
-        .output()
-        .unwrap();
+    let out = cluster_command(dir.path(), 2, 11).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}{stderr}");
@@ -362,18 +373,7 @@ fn a_node_killed_mid_run_is_a_lost_peer_and_the_others_finish_in_order() {
 #[test]
 fn ctrl_c_to_the_cluster_command_stops_every_node_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cluster = binary_in(dir.path())
-        .args([
-            "cluster",
-            "--vm-count",
-            "3",
-            "--runtime",
-            "60",
-            "--seed",
-            "4",
-        ])
-        .args(["--base-port", "0", "--no-plots", "--log-dir"])
-        .arg(dir.path().join("logs"))
+    let mut cluster = cluster_command(dir.path(), 60, 4)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
