@@ -271,6 +271,12 @@ impl DialError {
     pub fn is_fatal(&self) -> bool {
         matches!(self, DialError::Auth(e) if e.is_fatal())
     }
+
+    /// Whether the peer said something (refused a proof, or sent a bad
+    /// one), rather than the connection failing.
+    fn is_telling(&self) -> bool {
+        matches!(self, DialError::Auth(e) if !matches!(e, AuthError::Io(_)))
+    }
 }
 
 /// Dials `peer` at `addr` (`host:port`) as `policy` says: looked up and
@@ -291,20 +297,22 @@ pub async fn dial(addr: &str, peer: VmId, policy: &DialPolicy) -> Result<TcpStre
         let error = match attempt.await {
             Ok(stream) => return Ok(stream),
             Err(e) if e.is_fatal() => return Err(e),
-            // What the peer said in a handshake tells more than a later
-            // refused connection (it may have given up on us by then).
-            Err(e @ DialError::Io(_)) if matches!(telling, Some(DialError::Auth(_))) => {
-                telling.take().unwrap_or(e)
-            }
             Err(e) => e,
         };
+        // What a peer said in a handshake tells more than a connection
+        // lost or refused later (it may have given up on us by then).
+        if error.is_telling() || !telling.as_ref().is_some_and(DialError::is_telling) {
+            telling = Some(error);
+        }
         match policy.retry_until {
             Some(until) if actix::clock::Instant::now() + pause < until => {
-                telling = Some(error);
                 actix::clock::sleep(pause).await;
                 pause = (pause * 2).min(MAX_DIAL_PAUSE);
             }
-            _ => return Err(error),
+            _ => {
+                return Err(telling
+                    .unwrap_or_else(|| DialError::Io(io::Error::other("no attempt was made"))))
+            }
         }
     }
 }
