@@ -89,6 +89,12 @@ impl SettingsDigest {
         Self(Sha256::digest(canonical.as_bytes()).into())
     }
 
+    /// A run token made of it: nodes that passed the handshake have
+    /// already compared their digests, so it is theirs to share.
+    pub fn token(&self) -> u64 {
+        u64::from_be_bytes(self.0[..8].try_into().expect("8 bytes"))
+    }
+
     /// Its first 12 hex digits: enough to tell two digests apart in a line.
     pub fn short(&self) -> String {
         self.0[..6].iter().map(|b| format!("{b:02x}")).collect()

@@ -144,13 +144,14 @@ pub fn load(path: &Path, id: i64) -> Result<RunSpec, ClusterError> {
     layers.set("vm_count", toml::Value::Integer(count), Origin::Default)?;
     // The seed is fixed: nothing is picked.
     let mut spec = layers.resolve(|| 0)?;
-    let listen = SocketAddr::new(
-        match own_host_family(&own.addr) {
-            Family::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-            Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        },
-        own.port,
-    );
+    // Every interface of the family its own address names: IPv4 unless
+    // it is an IPv6 literal (`[::1]:10000`).
+    let every_interface = if own.addr.starts_with('[') {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    };
+    let listen = SocketAddr::new(every_interface, own.port);
     let digest = digest(&spec, &peers);
     spec.node = Some(NodeSpec {
         id: own.id,
@@ -166,6 +167,26 @@ pub fn load(path: &Path, id: i64) -> Result<RunSpec, ClusterError> {
     Ok(spec)
 }
 
+/// What a node of `spec` is, in one line (what `node --check` prints):
+/// `node 2 of 3 (3 VMs for 30s, seed 7, rates [5, 6, 2]), listening on
+/// 0.0.0.0:10002; settings digest 22f06a870297`.
+pub fn describe(spec: &RunSpec) -> String {
+    let Some(node) = &spec.node else {
+        return format!("not a node ({} VMs in one process)", spec.vm_count);
+    };
+    format!(
+        "node {} of {} ({} VMs for {}s, seed {}, rates {:?}), listening on {}; settings digest {}",
+        node.id,
+        node.peers.len(),
+        spec.vm_count,
+        spec.runtime.as_secs_f64(),
+        spec.seed,
+        spec.rates,
+        node.listen,
+        node.credentials.digest.short()
+    )
+}
+
 /// What every node must agree on, digested: the model's settings as a run
 /// writes them back, less what is each node's own (where it logs, how
 /// often it flushes), and the peer list.
@@ -179,21 +200,6 @@ pub fn digest(spec: &RunSpec, peers: &[Peer]) -> SettingsDigest {
         canonical.push_str(&format!("peer {} = {}\n", peer.id, peer.addr));
     }
     SettingsDigest::of(&canonical)
-}
-
-enum Family {
-    V4,
-    V6,
-}
-
-/// A node listens on every interface of the family its own address names
-/// (IPv4 unless it is an IPv6 literal).
-fn own_host_family(addr: &str) -> Family {
-    if addr.starts_with('[') {
-        Family::V6
-    } else {
-        Family::V4
-    }
 }
 
 const PEERS_SHAPE: &str =

@@ -34,6 +34,8 @@ pub enum LocalClusterError {
     Dir { dir: PathBuf, source: io::Error },
     #[error("cannot find free ports on {host}: {source}")]
     Ports { host: String, source: io::Error },
+    #[error("cannot find this program to start the nodes with: {0}")]
+    Program(io::Error),
     #[error("cannot start node {id} ({}): {source}", program.display())]
     Spawn {
         id: u32,
@@ -124,11 +126,7 @@ fn node_addrs(spec: &RunSpec) -> io::Result<Vec<SocketAddr>> {
 /// Runs the cluster: writes its file, starts the nodes, waits for them.
 /// `say` gets a line when the nodes start and one as each exits.
 pub fn run(spec: &RunSpec, say: &mut dyn FnMut(String)) -> Result<LocalCluster, LocalClusterError> {
-    let program = std::env::current_exe().map_err(|source| LocalClusterError::Spawn {
-        id: 1,
-        program: PathBuf::from("logical-clocks"),
-        source,
-    })?;
+    let program = std::env::current_exe().map_err(LocalClusterError::Program)?;
     run_with(&program, spec, say)
 }
 

@@ -377,26 +377,16 @@ fn node(args: &NodeArgs) -> ExitCode {
     if let Some(dir) = &args.log_dir {
         spec.log_dir = PathBuf::from(dir);
     }
-    match (&spec.node, args.check) {
-        (Some(node), true) => {
-            let mut out = Output::stdout();
-            out.line(format_args!(
-                "{}: node {} of {} ({} VMs for {}s, seed {}, rates {:?}), listening on {}; \
-                 settings digest {}",
-                args.cluster.display(),
-                node.id,
-                node.peers.len(),
-                spec.vm_count,
-                spec.runtime.as_secs_f64(),
-                spec.seed,
-                spec.rates,
-                node.listen,
-                node.credentials.digest.short()
-            ));
-            out.exit(0)
-        }
-        _ => run_spec(spec),
+    if args.check {
+        let mut out = Output::stdout();
+        out.line(format_args!(
+            "{}: {}",
+            args.cluster.display(),
+            logical_clocks::cluster::describe(&spec)
+        ));
+        return out.exit(0);
     }
+    run_spec(spec)
 }
 
 /// `cluster`: N nodes on this machine, then their runs analysed as one.

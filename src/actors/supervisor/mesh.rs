@@ -193,8 +193,7 @@ impl Supervisor {
         let pending = std::mem::take(&mut self.mesh.pending);
         // Virtual time runs on tokio's paused timer; real time on alarms
         // while this process's ticks are few enough to wake one by one.
-        let precise_timer = !self.spec.virtual_time
-            && super::ticks_per_second(&self.spec) <= PRECISE_TIMER_MAX_TICKS_PER_SECOND;
+        let precise_timer = super::precise_timer(&self.spec);
         let faults = Arc::new(self.spec.faults.clone());
         for bridge in &self.mesh.bridges {
             bridge.do_send(RunStarted(start));

@@ -62,6 +62,23 @@ pub fn ticks_per_second(spec: &RunSpec) -> u64 {
         .sum()
 }
 
+/// How many actor threads a run of `spec` uses on `cores` cores: one, or
+/// one per core (at most one per VM) above
+/// [`MULTI_THREAD_MIN_TICKS_PER_SECOND`] in real time.
+pub fn actor_threads(spec: &RunSpec, cores: usize) -> usize {
+    if spec.virtual_time || ticks_per_second(spec) <= MULTI_THREAD_MIN_TICKS_PER_SECOND {
+        1
+    } else {
+        cores.clamp(1, spec.local_vms().len())
+    }
+}
+
+/// Whether the VMs of a run of `spec` wake on their own alarms: in real
+/// time, up to [`mesh::PRECISE_TIMER_MAX_TICKS_PER_SECOND`].
+pub fn precise_timer(spec: &RunSpec) -> bool {
+    !spec.virtual_time && ticks_per_second(spec) <= mesh::PRECISE_TIMER_MAX_TICKS_PER_SECOND
+}
+
 /// The supervisor's result: every VM's report, or why the run failed.
 #[derive(Debug)]
 pub struct Finished {
@@ -153,17 +170,13 @@ impl Supervisor {
         let node = spec.node.as_ref();
         Self {
             local: spec.local_vms(),
-            threads: match network {
-                // Virtual time stays on this thread: only its clock is paused.
-                Network::InProcess => Vec::new(),
-                Network::Tcp(_) if ticks_per_second(&spec) > MULTI_THREAD_MIN_TICKS_PER_SECOND => {
-                    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                    (1..cores.min(spec.local_vms().len()))
-                        .map(|_| Arbiter::new())
-                        .collect()
-                }
-                Network::Tcp(_) => Vec::new(),
-            },
+            // Virtual time stays on this thread: only its clock is paused.
+            threads: (1..actor_threads(
+                &spec,
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ))
+                .map(|_| Arbiter::new())
+                .collect(),
             addrs: match (&network, node) {
                 // A node's peers know it by its entry in the cluster file.
                 (Network::Tcp(_), Some(node)) => {
@@ -183,12 +196,7 @@ impl Supervisor {
             network: Some(network),
             // Nodes share theirs: it is their settings' digest, which their
             // handshake has already compared.
-            token: match node {
-                Some(node) => {
-                    u64::from_be_bytes(node.credentials.digest.0[..8].try_into().expect("8 bytes"))
-                }
-                None => rand::random(),
-            },
+            token: node.map_or_else(rand::random, |node| node.credentials.digest.token()),
             output: Output {
                 root_log,
                 log_guard: Some(log_guard),
@@ -372,6 +380,63 @@ impl Handler<VmStopped> for Supervisor {
         self.reports.insert(report.vm, report);
         if self.reports.len() == self.local.len() {
             self.finish();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Settings;
+
+    /// A spec of `n` VMs at `rate` ticks/s each.
+    fn spec(n: i64, rate: i64, virtual_time: bool) -> RunSpec {
+        Settings {
+            vm_count: n,
+            rates: vec![rate; n as usize],
+            virtual_time,
+            ..Settings::default()
+        }
+        .resolve(|| 1)
+        .unwrap()
+    }
+
+    #[test]
+    fn alarms_wake_real_time_runs_of_up_to_4000_ticks_a_second_only() {
+        assert!(precise_timer(&spec(3, 6, false)));
+        assert!(precise_timer(&spec(4, 1000, false)), "4,000 ticks/s");
+        assert!(!precise_timer(&spec(5, 1000, false)), "5,000 ticks/s");
+        assert!(!precise_timer(&spec(3, 6, true)), "virtual time");
+    }
+
+    #[test]
+    fn more_actor_threads_only_above_24000_real_ticks_a_second() {
+        assert_eq!(
+            actor_threads(&spec(16, 1500, false), 2),
+            1,
+            "24,000 ticks/s"
+        );
+        assert_eq!(actor_threads(&spec(64, 1000, false), 2), 2);
+        assert_eq!(actor_threads(&spec(64, 1000, false), 8), 8);
+        assert_eq!(
+            actor_threads(&spec(3, 10_000, false), 8),
+            3,
+            "one VM a thread at most"
+        );
+        assert_eq!(actor_threads(&spec(64, 1000, true), 2), 1, "virtual time");
+        assert_eq!(actor_threads(&spec(64, 1000, false), 0), 1);
+    }
+
+    #[test]
+    fn alarms_and_extra_threads_never_meet() {
+        for rate in [1, 100, 1000, 5000, 10_000] {
+            for n in [2, 16, 64] {
+                let spec = spec(n, rate, false);
+                assert!(
+                    !(precise_timer(&spec) && actor_threads(&spec, 64) > 1),
+                    "{n} x {rate}"
+                );
+            }
         }
     }
 }
