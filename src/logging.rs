@@ -8,8 +8,13 @@
 //!
 //! Output flows through a single slog-async channel (blocking, never
 //! dropping) into [`RunDrain`], which routes each record to its VM's file by
-//! the `vm` key and formats it with slog-term's full format. Two details
-//! matter for exact timing:
+//! the `vm` key and formats it with slog-term's full format. Event lines, a
+//! run's bulk, are the exception: [`log_event`] spells its line out itself
+//! ([`push_event_line`]) and hands it over as one message, which the drain
+//! writes as it is. slog-term's formatting cost more than a microsecond a
+//! line on the writer thread and slog-async boxed every key on the VM's
+//! thread; a property test keeps the two spellings byte for byte equal.
+//! Two details matter for exact timing:
 //! - The time of a line is the time of its *event*, captured by the caller
 //!   and carried in the record under [`EVENT_TIME_KEY`]. slog-term's own
 //!   timestamp hook runs later on the writer thread; here it only prints the
@@ -55,6 +60,11 @@ const CHANNEL_SIZE: usize = 1 << 14;
 
 /// Microseconds since the Unix epoch: the time an event happened.
 pub type EventTime = u64;
+
+/// The tag of a record whose message is already its whole line but for the
+/// logger's own `vm` key, which the drain appends: event lines take this
+/// path (see [`push_event_line`]).
+const PREFORMATTED: &str = "line";
 
 thread_local! {
     /// The event time of the record being formatted on this thread.
@@ -334,6 +344,14 @@ impl Drain for RunDrain {
             );
             return Ok(());
         };
+        if record.tag() == PREFORMATTED {
+            let written = write_preformatted(&self.files[index], record.msg(), keys.vm);
+            if let Err(e) = written {
+                self.failures.record(&self.names[index], &e);
+            }
+            self.flush_when_due();
+            return Ok(());
+        }
         FORMATTING_TIME.with(|t| t.set(keys.time.unwrap_or_else(wall_clock_micros)));
         let kv = WithoutEventTime(&record.kv());
         let rstatic = RecordStatic {
@@ -345,13 +363,36 @@ impl Drain for RunDrain {
         if let Err(e) = self.formats[index].log(&stripped, values) {
             self.failures.record(&self.names[index], &e);
         }
+        self.flush_when_due();
+        Ok(())
+    }
+}
+
+impl RunDrain {
+    /// Flushes every file if the last flush is `flush_interval` old.
+    fn flush_when_due(&self) {
         let mut last_flush = self.last_flush.lock().unwrap_or_else(|e| e.into_inner());
         if last_flush.elapsed() >= self.flush_interval {
             *last_flush = Instant::now();
             self.flush_all();
         }
-        Ok(())
     }
+}
+
+/// Writes a preformatted line and the `vm` key slog-term would have put
+/// last.
+fn write_preformatted(
+    file: &SharedFile,
+    line: &fmt::Arguments<'_>,
+    vm: Option<u64>,
+) -> io::Result<()> {
+    let mut file = file.lock();
+    file.write_fmt(*line)?;
+    if let Some(vm) = vm {
+        file.write_all(b", vm: ")?;
+        file.write_all(itoa::Buffer::new().format(vm).as_bytes())?;
+    }
+    file.write_all(b"\n")
 }
 
 /// Stamps events with the time they happen: a wall-clock epoch taken once,
@@ -391,17 +432,79 @@ pub fn wall_clock_micros() -> EventTime {
         .map_or(0, |d| d.as_micros() as EventTime)
 }
 
+/// How a run's lines travel from the logging call to [`RunDrain`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Through slog-async's channel to the `log-writer` thread: a VM never
+    /// waits on its file, so a slow disk cannot make a tick late. For real
+    /// time.
+    WriterThread,
+    /// Written on the logging thread itself. For virtual time, where no
+    /// tick can be late and the hand-off was most of a line's cost: a
+    /// record boxed on one thread and freed on the other, and a wake-up of
+    /// the writer for nearly every line (BENCHMARKS.md, round 2).
+    InPlace,
+}
+
+/// Flushes every line when dropped: for [`Delivery::WriterThread`] it
+/// joins the writer thread once the channel is drained; in place, it
+/// flushes the files at once. Lines logged afterwards, if any, still reach
+/// their files when the last logger is gone.
+pub enum LogGuard {
+    WriterThread(slog_async::AsyncGuard),
+    InPlace(Arc<Mutex<RunDrain>>),
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        if let LogGuard::InPlace(drain) = self {
+            drain.lock().unwrap_or_else(|e| e.into_inner()).flush_all();
+        }
+    }
+}
+
+/// [`RunDrain`] behind a lock, for loggers on any thread without a writer
+/// thread.
+struct InPlaceDrain(Arc<Mutex<RunDrain>>);
+
+impl Drain for InPlaceDrain {
+    type Ok = ();
+    type Err = slog::Never;
+
+    fn log(&self, record: &Record, values: &OwnedKVList) -> Result<(), slog::Never> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .log(record, values)
+    }
+}
+
 /// The run's root logger and the guard that, when dropped, flushes every
-/// line and joins the writer thread.
-pub fn run_logger(drain: RunDrain) -> (Logger, slog_async::AsyncGuard) {
-    let (drain, guard) = slog_async::Async::new(drain)
-        .chan_size(CHANNEL_SIZE)
-        .overflow_strategy(slog_async::OverflowStrategy::Block)
-        .thread_name("log-writer".into())
-        .build_with_guard();
-    // `ignore_res`, not `fuse`: a record sent after shutdown must not panic
-    // the run; the supervisor drops the guard only after every `stop`.
-    (Logger::root(drain.ignore_res(), o!()), guard)
+/// line (see [`LogGuard`]).
+pub fn run_logger(drain: RunDrain, delivery: Delivery) -> (Logger, LogGuard) {
+    match delivery {
+        Delivery::WriterThread => {
+            let (drain, guard) = slog_async::Async::new(drain)
+                .chan_size(CHANNEL_SIZE)
+                .overflow_strategy(slog_async::OverflowStrategy::Block)
+                .thread_name("log-writer".into())
+                .build_with_guard();
+            // `ignore_res`, not `fuse`: a record sent after shutdown must not
+            // panic the run; the supervisor drops the guard only after every
+            // `stop`.
+            (
+                Logger::root(drain.ignore_res(), o!()),
+                LogGuard::WriterThread(guard),
+            )
+        }
+        Delivery::InPlace => {
+            let drain = Arc::new(Mutex::new(drain));
+            (
+                Logger::root(InPlaceDrain(drain.clone()), o!()),
+                LogGuard::InPlace(drain),
+            )
+        }
+    }
 }
 
 /// The logger of one VM: every line it writes carries `vm`.
@@ -409,65 +512,88 @@ pub fn vm_logger(root: &Logger, vm: VmId) -> Logger {
     root.new(o!("vm" => vm))
 }
 
-/// Space-separated numbers, as the contract writes a list (`to`, `vc`).
-struct SpaceSeparated<'a, T>(&'a [T]);
+/// Appends `, key: value`, as slog-term writes a key.
+fn push_key(line: &mut Vec<u8>, key: &str, value: impl itoa::Integer) {
+    line.extend_from_slice(b", ");
+    line.extend_from_slice(key.as_bytes());
+    line.extend_from_slice(b": ");
+    line.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
 
-impl<T: itoa::Integer + Copy> SpaceSeparated<'_, T> {
-    fn write_into(&self, text: &mut String) {
-        let mut digits = itoa::Buffer::new();
-        for (i, &item) in self.0.iter().enumerate() {
-            if i > 0 {
-                text.push(' ');
-            }
-            text.push_str(digits.format(item));
+/// Appends `, key: 1 2 3`: the contract writes a list (`to`, `vc`) as
+/// space-separated numbers.
+fn push_list<T: itoa::Integer + Copy>(line: &mut Vec<u8>, key: &str, items: &[T]) {
+    line.extend_from_slice(b", ");
+    line.extend_from_slice(key.as_bytes());
+    line.extend_from_slice(b": ");
+    let mut digits = itoa::Buffer::new();
+    for (i, &item) in items.iter().enumerate() {
+        if i > 0 {
+            line.push(b' ');
         }
+        line.extend_from_slice(digits.format(item).as_bytes());
+    }
+}
+
+/// Appends an event's line, all of it but the `vm` key the drain adds:
+/// `2026-11-25T17:09:39.802378Z INFO send, to: 2 3, seq: 4, queue: 0,
+/// lc: 17, vc: 2 4 2`. The keys and their order are the contract's, as
+/// slog-term would print them (a test holds the two equal).
+pub fn push_event_line(
+    line: &mut Vec<u8>,
+    at: EventTime,
+    event: &Event,
+    queue: u64,
+    vc: Option<&VectorClock>,
+) {
+    crate::timestamp::push_rfc3339(line, at as i64);
+    match event {
+        Event::Send { to, seq, lc, .. } => {
+            line.extend_from_slice(b" INFO send");
+            push_list(line, "to", to);
+            push_key(line, "seq", *seq);
+            push_key(line, "queue", queue);
+            push_key(line, "lc", *lc);
+        }
+        Event::Receive {
+            from,
+            seq,
+            msg_lc,
+            lc,
+            ..
+        } => {
+            line.extend_from_slice(b" INFO receive");
+            push_key(line, "from", *from);
+            push_key(line, "seq", *seq);
+            push_key(line, "msg_lc", *msg_lc);
+            push_key(line, "queue", queue);
+            push_key(line, "lc", *lc);
+        }
+        Event::Internal { lc } => {
+            line.extend_from_slice(b" INFO internal");
+            push_key(line, "queue", queue);
+            push_key(line, "lc", *lc);
+        }
+    }
+    if let Some(vc) = vc {
+        push_list(line, "vc", vc.entries());
+    }
+}
+
+/// A line's bytes as a message (every byte [`push_event_line`] writes is
+/// ASCII).
+struct LineText<'a>(&'a [u8]);
+
+impl fmt::Display for LineText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(std::str::from_utf8(self.0).map_err(|_| fmt::Error)?)
     }
 }
 
 thread_local! {
-    /// Where a list is spelled out before the serializer takes it, reused
-    /// from line to line. slog-async copies every value into a string of
-    /// its own: handed `format_args!`, it would grow that string from
-    /// empty, several allocations for a 16-VM `vc`; handed this text, one.
-    static LIST_TEXT: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-impl<T: itoa::Integer + Copy> slog::Value for SpaceSeparated<'_, T> {
-    fn serialize(
-        &self,
-        _: &Record,
-        key: Key,
-        serializer: &mut dyn slog::Serializer,
-    ) -> slog::Result {
-        LIST_TEXT.with(|text| match text.try_borrow_mut() {
-            Ok(mut text) => {
-                text.clear();
-                self.write_into(&mut text);
-                serializer.emit_str(key, &text)
-            }
-            // Only a serializer that logs a list while it takes one gets here.
-            Err(_) => {
-                let mut text = String::new();
-                self.write_into(&mut text);
-                serializer.emit_str(key, &text)
-            }
-        })
-    }
-}
-
-/// The `vc` key of an event line, or no key at all for a run that keeps
-/// no vector clocks (slog has no "absent" value of its own).
-struct VectorClockKey<'a>(Option<&'a VectorClock>);
-
-impl KV for VectorClockKey<'_> {
-    fn serialize(&self, record: &Record, serializer: &mut dyn slog::Serializer) -> slog::Result {
-        match self.0 {
-            Some(vc) => {
-                slog::Value::serialize(&SpaceSeparated(vc.entries()), record, "vc", serializer)
-            }
-            None => Ok(()),
-        }
-    }
+    /// Where a VM's thread spells out its event lines, reused from line to
+    /// line: slog-async copies the message once, into a string of its own.
+    static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// `start`: the VM's rate, listening address, and when its first tick
@@ -481,23 +607,16 @@ pub fn log_start(log: &Logger, at: EventTime, rate: u32, addr: &str, first_tick:
 /// and `vc` when the run keeps vector clocks: `vc` is the VM's vector clock
 /// after `event`) and the messages still waiting in the VM's queue.
 pub fn log_event(log: &Logger, at: EventTime, event: &Event, queue: u64, vc: Option<&VectorClock>) {
-    let vc = VectorClockKey(vc);
-    match event {
-        Event::Send { to, seq, lc, .. } => slog::info!(log, "send";
-            EVENT_TIME_KEY => at, vc, "lc" => lc, "queue" => queue, "seq" => seq,
-            "to" => SpaceSeparated(to)),
-        Event::Receive {
-            from,
-            seq,
-            msg_lc,
-            lc,
-            ..
-        } => slog::info!(log, "receive";
-            EVENT_TIME_KEY => at, vc, "lc" => lc, "queue" => queue, "msg_lc" => msg_lc,
-            "seq" => seq, "from" => from),
-        Event::Internal { lc } => slog::info!(log, "internal";
-            EVENT_TIME_KEY => at, vc, "lc" => lc, "queue" => queue),
-    }
+    let log_line = |line: &mut Vec<u8>| {
+        line.clear();
+        push_event_line(line, at, event, queue, vc);
+        slog::info!(log, #PREFORMATTED, "{}", LineText(line));
+    };
+    LINE.with(|line| match line.try_borrow_mut() {
+        Ok(mut line) => log_line(&mut line),
+        // Only a drain that logs an event while it writes one gets here.
+        Err(_) => log_line(&mut Vec::new()),
+    });
 }
 
 /// A fault's own keys, in the order a line shows them: its number, its
@@ -630,8 +749,17 @@ mod tests {
 
     #[test]
     fn lines_follow_the_contract_and_route_by_vm() {
+        for delivery in [Delivery::WriterThread, Delivery::InPlace] {
+            lines_follow_the_contract_and_route_by_vm_with(delivery);
+        }
+    }
+
+    fn lines_follow_the_contract_and_route_by_vm_with(delivery: Delivery) {
         let dir = tempfile::tempdir().unwrap();
-        let (root, guard) = run_logger(RunDrain::create(dir.path(), 2, FLUSH_INTERVAL).unwrap());
+        let (root, guard) = run_logger(
+            RunDrain::create(dir.path(), 2, FLUSH_INTERVAL).unwrap(),
+            delivery,
+        );
         let one = vm_logger(&root, 1);
         let two = vm_logger(&root, 2);
         // 2026-11-25T17:09:39.802378Z
@@ -675,10 +803,147 @@ mod tests {
         );
     }
 
+    /// An event line as slog-term writes it from the contract's keys, as
+    /// every line was written before event lines were spelled out by hand:
+    /// the reference [`push_event_line`] must match byte for byte.
+    mod through_slog_term {
+        use super::*;
+
+        struct List<'a, T>(&'a [T]);
+
+        impl<T: itoa::Integer + Copy> slog::Value for List<'_, T> {
+            fn serialize(
+                &self,
+                _: &Record,
+                key: Key,
+                serializer: &mut dyn slog::Serializer,
+            ) -> slog::Result {
+                let mut text = String::new();
+                let mut digits = itoa::Buffer::new();
+                for (i, &item) in self.0.iter().enumerate() {
+                    if i > 0 {
+                        text.push(' ');
+                    }
+                    text.push_str(digits.format(item));
+                }
+                serializer.emit_str(key, &text)
+            }
+        }
+
+        struct Vc<'a>(Option<&'a VectorClock>);
+
+        impl KV for Vc<'_> {
+            fn serialize(
+                &self,
+                record: &Record,
+                serializer: &mut dyn slog::Serializer,
+            ) -> slog::Result {
+                match self.0 {
+                    Some(vc) => {
+                        slog::Value::serialize(&List(vc.entries()), record, "vc", serializer)
+                    }
+                    None => Ok(()),
+                }
+            }
+        }
+
+        pub fn log_event(
+            log: &Logger,
+            at: EventTime,
+            event: &Event,
+            queue: u64,
+            vc: Option<&VectorClock>,
+        ) {
+            let vc = Vc(vc);
+            match event {
+                Event::Send { to, seq, lc, .. } => slog::info!(log, "send";
+                    EVENT_TIME_KEY => at, vc, "lc" => lc, "queue" => queue, "seq" => seq,
+                    "to" => List(to)),
+                Event::Receive {
+                    from,
+                    seq,
+                    msg_lc,
+                    lc,
+                    ..
+                } => slog::info!(log, "receive";
+                    EVENT_TIME_KEY => at, vc, "lc" => lc, "queue" => queue, "msg_lc" => msg_lc,
+                    "seq" => seq, "from" => from),
+                Event::Internal { lc } => slog::info!(log, "internal";
+                    EVENT_TIME_KEY => at, vc, "lc" => lc, "queue" => queue),
+            }
+        }
+    }
+
+    fn any_event() -> impl proptest::strategy::Strategy<Value = Event> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (
+                prop::collection::vec(1..=64u32, 1..4),
+                any::<u64>(),
+                any::<u64>()
+            )
+                .prop_map(|(to, seq, lc)| Event::Send {
+                    to,
+                    seq,
+                    lc,
+                    vc: Vec::new()
+                }),
+            (1..=64u32, any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+                |(from, seq, msg_lc, lc)| Event::Receive {
+                    from,
+                    seq,
+                    msg_lc,
+                    lc,
+                    jump: 0
+                }
+            ),
+            any::<u64>().prop_map(|lc| Event::Internal { lc }),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Every event line written by hand is the line slog-term writes
+        /// from the same keys, in either delivery, times from the epoch to
+        /// the year 9999.
+        #[test]
+        fn event_lines_spelled_out_match_slog_term(
+            lines in proptest::collection::vec(
+                (0..253_402_300_799_999_999u64, any_event(), proptest::prelude::any::<u64>(),
+                 proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u64>(), 1..17))),
+                1..20),
+            in_place in proptest::prelude::any::<bool>(),
+            vm in 1..=3u32,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let delivery = if in_place { Delivery::InPlace } else { Delivery::WriterThread };
+            let (root, guard) = run_logger(RunDrain::create(dir.path(), 3, FLUSH_INTERVAL).unwrap(), delivery);
+            let log = vm_logger(&root, vm);
+            for (at, event, queue, vc) in &lines {
+                let vc = vc.as_ref().map(|entries| {
+                    let mut clock = VectorClock::new(1, entries.len() as u32);
+                    clock.receive(entries);
+                    clock
+                });
+                log_event(&log, *at, event, *queue, vc.as_ref());
+                through_slog_term::log_event(&log, *at, event, *queue, vc.as_ref());
+            }
+            drop(guard);
+            let written = lines_of(dir.path(), vm);
+            proptest::prop_assert_eq!(written.len(), 2 * lines.len());
+            for pair in written.chunks(2) {
+                proptest::prop_assert_eq!(&pair[0], &pair[1]);
+            }
+        }
+    }
+
     #[test]
     fn warnings_never_break_the_key_separator() {
         let dir = tempfile::tempdir().unwrap();
-        let (root, guard) = run_logger(RunDrain::create(dir.path(), 1, FLUSH_INTERVAL).unwrap());
+        let (root, guard) = run_logger(
+            RunDrain::create(dir.path(), 1, FLUSH_INTERVAL).unwrap(),
+            Delivery::WriterThread,
+        );
         log_warning(
             &vm_logger(&root, 1),
             0,
@@ -725,7 +990,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let drain = RunDrain::create(dir.path(), 1, FLUSH_INTERVAL).unwrap();
         let failures = drain.failures();
-        let (root, guard) = run_logger(drain);
+        let (root, guard) = run_logger(drain, Delivery::WriterThread);
         log_event(&vm_logger(&root, 1), 1, &Event::Internal { lc: 1 }, 0, None);
         drop(guard);
         assert_eq!(failures.get(), None);
@@ -738,12 +1003,17 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_drain_on_a_full_disk_records_the_failure_for_the_run() {
-        for interval in [Duration::ZERO, FLUSH_INTERVAL] {
+        for (interval, delivery) in [
+            (Duration::ZERO, Delivery::WriterThread),
+            (FLUSH_INTERVAL, Delivery::WriterThread),
+            (Duration::ZERO, Delivery::InPlace),
+            (FLUSH_INTERVAL, Delivery::InPlace),
+        ] {
             let dir = tempfile::tempdir().unwrap();
             std::os::unix::fs::symlink("/dev/full", dir.path().join("vm-2.log")).unwrap();
             let drain = RunDrain::create(dir.path(), 2, interval).unwrap();
             let failures = drain.failures();
-            let (root, guard) = run_logger(drain);
+            let (root, guard) = run_logger(drain, delivery);
             for vm in [1, 2] {
                 log_event(
                     &vm_logger(&root, vm),
@@ -768,7 +1038,10 @@ mod tests {
     #[test]
     fn a_flood_of_lines_is_never_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let (root, guard) = run_logger(RunDrain::create(dir.path(), 1, FLUSH_INTERVAL).unwrap());
+        let (root, guard) = run_logger(
+            RunDrain::create(dir.path(), 1, FLUSH_INTERVAL).unwrap(),
+            Delivery::WriterThread,
+        );
         let log = vm_logger(&root, 1);
         let mut vc = VectorClock::new(1, 16);
         for lc in 1..=200_000 {

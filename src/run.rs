@@ -219,10 +219,13 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
     };
     let system = if spec.virtual_time {
         // A paused clock jumps to the next timer whenever the runtime is
-        // idle: a virtual hour passes in moments.
+        // idle: a virtual hour passes in moments. No I/O driver: nothing
+        // here opens a socket, and with one, every timer a VM set woke the
+        // driver through its eventfd (the supervisor's signals are awaited
+        // on their own thread: `supervisor/signals.rs`).
         actix::System::with_tokio_rt(|| {
             tokio::runtime::Builder::new_current_thread()
-                .enable_all()
+                .enable_time()
                 .start_paused(true)
                 .build()
                 .expect("a current-thread tokio runtime")
@@ -281,7 +284,14 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
         actix::Actor::start(Supervisor::new(
             spec.clone(),
             network,
-            logging::run_logger(drain),
+            logging::run_logger(
+                drain,
+                if spec.virtual_time {
+                    logging::Delivery::InPlace
+                } else {
+                    logging::Delivery::WriterThread
+                },
+            ),
             options.show_progress && !spec.virtual_time,
             options.faults,
             done_tx,

@@ -63,10 +63,15 @@ async fn supervise(spec: RunSpec, network: Network, dir: &Path) -> Finished {
     let drain = RunDrain::create(dir, spec.vm_count, logging::FLUSH_INTERVAL).unwrap();
     logical_clocks::run_dir::write_settings(dir, &spec).unwrap();
     let (done, result) = tokio::sync::oneshot::channel();
+    let delivery = if spec.virtual_time {
+        logging::Delivery::InPlace
+    } else {
+        logging::Delivery::WriterThread
+    };
     Supervisor::new(
         spec,
         network,
-        logging::run_logger(drain),
+        logging::run_logger(drain, delivery),
         false,
         Vec::new(),
         done,

@@ -352,8 +352,10 @@ fn most_attempts_within(span: Duration) -> u64 {
 fn an_accept_loop_that_keeps_failing_backs_off_instead_of_spinning() {
     use std::os::fd::{FromRawFd, IntoRawFd};
     let dir = tempfile::tempdir().unwrap();
-    let (root, guard) =
-        logging::run_logger(RunDrain::create(dir.path(), 1, Duration::ZERO).unwrap());
+    let (root, guard) = logging::run_logger(
+        RunDrain::create(dir.path(), 1, Duration::ZERO).unwrap(),
+        logging::Delivery::WriterThread,
+    );
     let watched = Duration::from_millis(2500);
     actix::System::new().block_on({
         let log = logging::vm_logger(&root, 1);

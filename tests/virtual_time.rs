@@ -181,3 +181,51 @@ fn a_constant_delay_holds_on_real_tcp_too() {
     assert!(checked.received > 10, "{checked:?}");
     check_delays(&logs, 150_000);
 }
+
+/// A virtual run's runtime has no I/O driver, so its signals are watched on
+/// a thread of their own: Ctrl-C must still stop it in order, with every
+/// VM's `stop` line and the books balanced.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_virtual_run_in_order() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    // Ten virtual hours at 1000 ticks/s: minutes of work at any speed, so
+    // the signal comes long before the end.
+    let child = common::spawn_model(
+        "vm_count = 3\nruntime = 36000\nrate_min = 1000\nrate_max = 1000\n\
+         virtual_time = true\nlog_flush_ms = 0\n",
+        dir.path(),
+    );
+    let runs = dir.path().join("runs");
+    let started = Instant::now();
+    let has_a_line = || {
+        let run = std::fs::read_dir(&runs).ok()?.next()?.ok()?.path();
+        Some(std::fs::metadata(run.join("vm-1.log")).ok()?.len() > 0)
+    };
+    while has_a_line() != Some(true) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run wrote no line"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let signalled_at = Instant::now();
+    common::send_signal(&child, "INT");
+    let output = child.wait_with_output().unwrap();
+    assert!(signalled_at.elapsed() < Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("sent ="),
+        "the summary is printed"
+    );
+    let run = &common::run_dirs(&runs)[0];
+    let logs = read_logs(run);
+    let checked = check_logs(run, &logs, &[1000, 1000, 1000], None);
+    assert!(
+        checked.ticks[&1] > 0 && checked.ticks[&1] < 1000 * 36000,
+        "stopped early: {checked:?}"
+    );
+}

@@ -13,6 +13,7 @@
 //! VMs and bridges are wired together is in `mesh.rs`.
 
 mod mesh;
+mod signals;
 
 use super::bridge::Bridge;
 use super::transport::Network;
@@ -26,13 +27,11 @@ use crate::settings::RunSpec;
 use crate::stop_clock::{OnInterrupt, StopClock};
 use actix::clock::Instant;
 use actix::prelude::*;
-use futures_util::stream::{self, StreamExt};
 use slog::Logger;
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::signal::unix::SignalKind;
 use tokio::sync::{oneshot, watch};
 
 pub use crate::stop_clock::Interrupt;
@@ -127,8 +126,9 @@ struct Mesh {
 /// Where the run's output goes, until the last line is on disk.
 struct Output {
     root_log: Logger,
-    /// Dropping it flushes every log line and joins the writer thread.
-    log_guard: Option<slog_async::AsyncGuard>,
+    /// Dropping it flushes every log line (and joins the writer thread,
+    /// if there is one).
+    log_guard: Option<logging::LogGuard>,
     show_progress: bool,
     progress: Option<LiveProgress>,
 }
@@ -161,7 +161,7 @@ impl Supervisor {
     pub fn new(
         spec: RunSpec,
         network: Network,
-        (root_log, log_guard): (Logger, slog_async::AsyncGuard),
+        (root_log, log_guard): (Logger, logging::LogGuard),
         show_progress: bool,
         faults: Vec<ConnectionDrop>,
         done: oneshot::Sender<Result<Finished, String>>,
@@ -332,19 +332,8 @@ impl Actor for Supervisor {
                 ));
             }
         });
-        for (kind, interrupt) in [
-            (SignalKind::interrupt(), Interrupt::Sigint),
-            (SignalKind::terminate(), Interrupt::Sigterm),
-            (SignalKind::hangup(), Interrupt::Sighup),
-        ] {
-            if let Ok(signal) = tokio::signal::unix::signal(kind) {
-                let signals = stream::unfold(signal, |mut signal| async move {
-                    signal.recv().await?;
-                    Some(((), signal))
-                });
-                ctx.add_stream(signals.map(move |()| interrupt));
-            }
-        }
+        // Virtual time's runtime has no I/O driver (see `run.rs`).
+        signals::watch(ctx, !self.spec.virtual_time);
     }
 }
 
