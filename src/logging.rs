@@ -14,6 +14,10 @@
 //! writes as it is. slog-term's formatting cost more than a microsecond a
 //! line on the writer thread and slog-async boxed every key on the VM's
 //! thread; a property test keeps the two spellings byte for byte equal.
+//! Those lines cross the channel in batches, one record per VM and flush
+//! interval ([`Batching`]), not one each: a wake-up of the writer thread
+//! per line cost the VMs' thread more than the line itself. Virtual time
+//! skips the channel and writes on the VMs' thread ([`Delivery::InPlace`]).
 //! Two details matter for exact timing:
 //! - The time of a line is the time of its *event*, captured by the caller
 //!   and carried in the record under [`EVENT_TIME_KEY`]. slog-term's own
@@ -65,6 +69,13 @@ pub type EventTime = u64;
 /// logger's own `vm` key, which the drain appends: event lines take this
 /// path (see [`push_event_line`]).
 const PREFORMATTED: &str = "line";
+/// The tag of a record whose message is whole lines of one VM, `vm` key
+/// and newlines included, gathered by [`Batching`]: the drain writes it as
+/// it is and flushes its file.
+const BATCH: &str = "lines";
+/// Pending event lines, all VMs together, that make [`Batching`] hand them
+/// over before their interval is up: the bound on the memory they take.
+const BATCH_BYTES: usize = 256 * 1024;
 
 thread_local! {
     /// The event time of the record being formatted on this thread.
@@ -344,6 +355,14 @@ impl Drain for RunDrain {
             );
             return Ok(());
         };
+        if record.tag() == BATCH {
+            let file = &self.files[index];
+            let written = file.lock().write_fmt(*record.msg());
+            if let Err(e) = written.and_then(|()| file.flush_now()) {
+                self.failures.record(&self.names[index], &e);
+            }
+            return Ok(());
+        }
         if record.tag() == PREFORMATTED {
             let written = write_preformatted(&self.files[index], record.msg(), keys.vm);
             if let Err(e) = written {
@@ -436,8 +455,8 @@ pub fn wall_clock_micros() -> EventTime {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
     /// Through slog-async's channel to the `log-writer` thread: a VM never
-    /// waits on its file, so a slow disk cannot make a tick late. For real
-    /// time.
+    /// waits on its file, so a slow disk cannot make a tick late. Event
+    /// lines go over in batches ([`Batching`]). For real time.
     WriterThread,
     /// Written on the logging thread itself. For virtual time, where no
     /// tick can be late and the hand-off was most of a line's cost: a
@@ -451,15 +470,126 @@ pub enum Delivery {
 /// flushes the files at once. Lines logged afterwards, if any, still reach
 /// their files when the last logger is gone.
 pub enum LogGuard {
-    WriterThread(slog_async::AsyncGuard),
+    WriterThread {
+        lines: Arc<Batching<WriterThreadDrain>>,
+        _writer: slog_async::AsyncGuard,
+    },
     InPlace(Arc<Mutex<RunDrain>>),
 }
 
 impl Drop for LogGuard {
     fn drop(&mut self) {
-        if let LogGuard::InPlace(drain) = self {
-            drain.lock().unwrap_or_else(|e| e.into_inner()).flush_all();
+        match self {
+            // The batch first: the writer thread is joined once the
+            // guard's fields drop, after this.
+            LogGuard::WriterThread { lines, .. } => lines.hand_over(),
+            LogGuard::InPlace(drain) => drain.lock().unwrap_or_else(|e| e.into_inner()).flush_all(),
         }
+    }
+}
+
+/// slog-async's end of [`Delivery::WriterThread`].
+type WriterThreadDrain = slog::IgnoreResult<slog_async::Async>;
+
+/// Gathers event lines on the logging threads and hands them to the writer
+/// thread together, one record per VM: once [`RunDrain`]'s flush interval
+/// after the first of them (so a line waits no longer than it did in the
+/// file's buffer), once they pass [`BATCH_BYTES`], before any other line
+/// (so every file keeps its order), and when the run's [`LogGuard`] drops.
+/// Line by line, slog-async boxed every line on the VM's thread and woke
+/// the writer for nearly each one: in a real-time run of 3 VMs at 1000
+/// ticks/s that futex was an eighth of the actor thread (BENCHMARKS.md,
+/// round 2).
+pub struct Batching<D> {
+    writer: D,
+    interval: Duration,
+    pending: Mutex<PendingLines>,
+    /// The logger values of a batch record: none, its `vm` is its own key.
+    no_values: OwnedKVList,
+}
+
+#[derive(Default)]
+struct PendingLines {
+    /// VM `id`'s lines, each ending in its `vm` key and a newline:
+    /// `by_vm[id - 1]`. Kept between batches, so their room is reused.
+    by_vm: Vec<String>,
+    bytes: usize,
+    /// When the oldest pending line was logged.
+    since: Option<Instant>,
+}
+
+impl<D: Drain<Ok = (), Err = slog::Never>> Batching<D> {
+    fn new(writer: D, interval: Duration) -> Self {
+        Self {
+            writer,
+            interval,
+            pending: Mutex::new(PendingLines::default()),
+            no_values: OwnedKVList::from(o!()),
+        }
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, PendingLines> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands every pending line to the writer.
+    fn hand_over(&self) {
+        self.hand_over_pending(&mut self.pending());
+    }
+
+    fn hand_over_pending(&self, pending: &mut PendingLines) {
+        for (slot, lines) in pending.by_vm.iter_mut().enumerate() {
+            if lines.is_empty() {
+                continue;
+            }
+            let vm = slot as u64 + 1;
+            let batch = slog::record_static!(slog::Level::Info, BATCH);
+            let kv = slog::kv!("vm" => vm);
+            let _ = self.writer.log(
+                &Record::new(&batch, &format_args!("{lines}"), slog::BorrowedKV(&kv)),
+                &self.no_values,
+            );
+            lines.clear();
+        }
+        pending.bytes = 0;
+        pending.since = None;
+    }
+}
+
+impl<D: Drain<Ok = (), Err = slog::Never>> Drain for Batching<D> {
+    type Ok = ();
+    type Err = slog::Never;
+
+    fn log(&self, record: &Record, values: &OwnedKVList) -> Result<(), slog::Never> {
+        let mut pending = self.pending();
+        let mut keys = RoutingKeys::default();
+        if record.tag() == PREFORMATTED {
+            let _ = values.serialize(record, &mut keys);
+        }
+        let slot = keys
+            .vm
+            .and_then(|vm| usize::try_from(vm).ok()?.checked_sub(1));
+        let Some(slot) = slot else {
+            // Not an event line (or one without its `vm`, which the drain
+            // reports): everything before it goes first.
+            self.hand_over_pending(&mut pending);
+            return self.writer.log(record, values);
+        };
+        if pending.by_vm.len() <= slot {
+            pending.by_vm.resize_with(slot + 1, String::new);
+        }
+        let lines = &mut pending.by_vm[slot];
+        let before = lines.len();
+        let _ = fmt::Write::write_fmt(lines, *record.msg());
+        lines.push_str(", vm: ");
+        lines.push_str(itoa::Buffer::new().format(slot + 1));
+        lines.push('\n');
+        pending.bytes += pending.by_vm[slot].len() - before;
+        let since = *pending.since.get_or_insert_with(Instant::now);
+        if pending.bytes >= BATCH_BYTES || since.elapsed() >= self.interval {
+            self.hand_over_pending(&mut pending);
+        }
+        Ok(())
     }
 }
 
@@ -484,6 +614,7 @@ impl Drain for InPlaceDrain {
 pub fn run_logger(drain: RunDrain, delivery: Delivery) -> (Logger, LogGuard) {
     match delivery {
         Delivery::WriterThread => {
+            let interval = drain.flush_interval;
             let (drain, guard) = slog_async::Async::new(drain)
                 .chan_size(CHANNEL_SIZE)
                 .overflow_strategy(slog_async::OverflowStrategy::Block)
@@ -492,9 +623,13 @@ pub fn run_logger(drain: RunDrain, delivery: Delivery) -> (Logger, LogGuard) {
             // `ignore_res`, not `fuse`: a record sent after shutdown must not
             // panic the run; the supervisor drops the guard only after every
             // `stop`.
+            let lines = Arc::new(Batching::new(drain.ignore_res(), interval));
             (
-                Logger::root(drain.ignore_res(), o!()),
-                LogGuard::WriterThread(guard),
+                Logger::root(lines.clone(), o!()),
+                LogGuard::WriterThread {
+                    lines,
+                    _writer: guard,
+                },
             )
         }
         Delivery::InPlace => {
@@ -1033,6 +1168,61 @@ mod tests {
             );
             assert_eq!(lines_of(dir.path(), 1).len(), 1);
         }
+    }
+
+    /// Waits, at most ten seconds, until VM 1's file holds `count` lines
+    /// while the run goes on, and returns them.
+    fn wait_for_lines(dir: &Path, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let lines = lines_of(dir, 1);
+            if lines.len() >= count || Instant::now() > deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn batched_event_lines_reach_the_file_before_the_run_ends() {
+        // Interval zero: every line at once (`tail -f` sees it).
+        let dir = tempfile::tempdir().unwrap();
+        let (root, guard) = run_logger(
+            RunDrain::create(dir.path(), 1, Duration::ZERO).unwrap(),
+            Delivery::WriterThread,
+        );
+        let log = vm_logger(&root, 1);
+        log_event(&log, 1, &Event::Internal { lc: 1 }, 0, None);
+        assert_eq!(wait_for_lines(dir.path(), 1).len(), 1, "the line waited");
+        log_event(&log, 2, &Event::Internal { lc: 2 }, 0, None);
+        assert_eq!(wait_for_lines(dir.path(), 2).len(), 2, "the second waited");
+        drop(guard);
+
+        // An interval of an hour: the lines wait for the next other line,
+        // which they precede, or for their bound in bytes.
+        let dir = tempfile::tempdir().unwrap();
+        let (root, guard) = run_logger(
+            RunDrain::create(dir.path(), 1, Duration::from_secs(3600)).unwrap(),
+            Delivery::WriterThread,
+        );
+        let log = vm_logger(&root, 1);
+        log_event(&log, 1, &Event::Internal { lc: 1 }, 0, None);
+        log_warning(&log, 2, "a warning");
+        let lines = wait_for_lines(dir.path(), 1);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].ends_with("INFO internal, queue: 0, lc: 1, vm: 1"));
+        let before_the_bound = (1..).take_while(|lc| lc * 50 < BATCH_BYTES as u64);
+        let mut logged = 1;
+        for lc in before_the_bound.chain(1..=100) {
+            log_event(&log, 3, &Event::Internal { lc }, 0, None);
+            logged += 1;
+        }
+        assert!(wait_for_lines(dir.path(), logged / 2).len() >= logged / 2);
+        drop(guard);
+        let lines = lines_of(dir.path(), 1);
+        assert_eq!(lines.len(), logged + 1);
+        assert!(lines[1].ends_with("WARN a warning, vm: 1"), "{lines:?}");
+        assert!(lines[2].ends_with("INFO internal, queue: 0, lc: 1, vm: 1"));
     }
 
     #[test]
