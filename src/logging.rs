@@ -37,6 +37,7 @@
 use crate::faults::{Edge, Fault, FaultId};
 use crate::lateness::Lateness;
 use crate::model::{Event, VmCounters, VmId};
+use crate::timestamp::Rfc3339Cache;
 use crate::vector_clock::VectorClock;
 use slog::{o, Drain, Key, Logger, OwnedKVList, Record, RecordStatic, KV};
 use std::cell::{Cell, RefCell};
@@ -673,15 +674,17 @@ fn push_list<T: itoa::Integer + Copy>(line: &mut Vec<u8>, key: &str, items: &[T]
 /// Appends an event's line, all of it but the `vm` key the drain adds:
 /// `2026-11-25T17:09:39.802378Z INFO send, to: 2 3, seq: 4, queue: 0,
 /// lc: 17, vc: 2 4 2`. The keys and their order are the contract's, as
-/// slog-term would print them (a test holds the two equal).
+/// slog-term would print them (a test holds the two equal). `times` keeps
+/// the date and time of the second of the line before.
 pub fn push_event_line(
     line: &mut Vec<u8>,
+    times: &mut Rfc3339Cache,
     at: EventTime,
     event: &Event,
     queue: u64,
     vc: Option<&VectorClock>,
 ) {
-    crate::timestamp::push_rfc3339(line, at as i64);
+    times.push(line, at as i64);
     match event {
         Event::Send { to, seq, lc, .. } => {
             line.extend_from_slice(b" INFO send");
@@ -727,8 +730,8 @@ impl fmt::Display for LineText<'_> {
 
 thread_local! {
     /// Where a VM's thread spells out its event lines, reused from line to
-    /// line: slog-async copies the message once, into a string of its own.
-    static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// line, with the second its lines were last in.
+    static LINE: RefCell<(Vec<u8>, Rfc3339Cache)> = RefCell::new(Default::default());
 }
 
 /// `start`: the VM's rate, listening address, and when its first tick
@@ -742,15 +745,15 @@ pub fn log_start(log: &Logger, at: EventTime, rate: u32, addr: &str, first_tick:
 /// and `vc` when the run keeps vector clocks: `vc` is the VM's vector clock
 /// after `event`) and the messages still waiting in the VM's queue.
 pub fn log_event(log: &Logger, at: EventTime, event: &Event, queue: u64, vc: Option<&VectorClock>) {
-    let log_line = |line: &mut Vec<u8>| {
+    let log_line = |(line, times): &mut (Vec<u8>, Rfc3339Cache)| {
         line.clear();
-        push_event_line(line, at, event, queue, vc);
+        push_event_line(line, times, at, event, queue, vc);
         slog::info!(log, #PREFORMATTED, "{}", LineText(line));
     };
     LINE.with(|line| match line.try_borrow_mut() {
         Ok(mut line) => log_line(&mut line),
         // Only a drain that logs an event while it writes one gets here.
-        Err(_) => log_line(&mut Vec::new()),
+        Err(_) => log_line(&mut Default::default()),
     });
 }
 

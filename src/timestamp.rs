@@ -126,6 +126,34 @@ pub fn push_rfc3339(buf: &mut Vec<u8>, micros: i64) {
     buf.push(b'Z');
 }
 
+/// [`push_rfc3339`] for times that mostly fall in the same second as the one before, as a
+/// running log's do: the date and time up to the second's dot are worked out once per second and
+/// copied after that, leaving six digits to format per line.
+#[derive(Debug, Clone, Default)]
+pub struct Rfc3339Cache {
+    /// The second `prefix` spells, as whole seconds since the epoch.
+    second: Option<i64>,
+    /// `YYYY-MM-DDTHH:MM:SS.`
+    prefix: Vec<u8>,
+}
+
+impl Rfc3339Cache {
+    /// Appends exactly what [`push_rfc3339`] appends for `micros`.
+    pub fn push(&mut self, buf: &mut Vec<u8>, micros: i64) {
+        let second = micros.div_euclid(1_000_000);
+        if self.second != Some(second) {
+            self.prefix.clear();
+            push_rfc3339(&mut self.prefix, second * 1_000_000);
+            // Keep up to and with the dot: drop `000000Z`.
+            self.prefix.truncate(self.prefix.len() - 7);
+            self.second = Some(second);
+        }
+        buf.extend_from_slice(&self.prefix);
+        push_padded(buf, micros.rem_euclid(1_000_000) as u64, 6);
+        buf.push(b'Z');
+    }
+}
+
 /// Appends `v` in decimal, zero-padded to at least `width` digits.
 pub fn push_padded(buf: &mut Vec<u8>, mut v: u64, width: usize) {
     let mut digits = [b'0'; 20];
@@ -205,6 +233,28 @@ mod tests {
 
     fn chrono_micros(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
+    }
+
+    proptest::proptest! {
+        /// The cache writes what `push_rfc3339` writes, for times in one second, in the next,
+        /// back in an earlier one, and anywhere from year -9999 to 9999 (each step is a jump from
+        /// the time before, so runs of steps stay within a second or two).
+        #[test]
+        fn the_second_cache_writes_what_push_rfc3339_writes(
+            start in -377_705_116_800_000_000i64..253_402_300_799_999_999,
+            steps in proptest::collection::vec(
+                proptest::prop_oneof![0i64..1_000, -2_000_000i64..2_000_000], 1..50),
+        ) {
+            let mut cache = Rfc3339Cache::default();
+            let mut at = start;
+            for step in steps {
+                at = at.saturating_add(step);
+                let (mut cached, mut direct) = (Vec::new(), Vec::new());
+                cache.push(&mut cached, at);
+                push_rfc3339(&mut direct, at);
+                proptest::prop_assert_eq!(cached, direct);
+            }
+        }
     }
 
     #[test]
