@@ -466,9 +466,11 @@ pub enum Delivery {
     InPlace,
 }
 
-/// Flushes every line when dropped: for [`Delivery::WriterThread`] it
-/// joins the writer thread once the channel is drained; in place, it
-/// flushes the files at once. Lines logged afterwards, if any, still reach
+/// Flushes every line when dropped: for [`Delivery::WriterThread`] it hands
+/// over the pending batch, then joins the writer thread once the channel is
+/// drained; in place, it flushes the files at once. So drop it after the
+/// last line: through the writer thread, lines logged afterwards are lost
+/// (the supervisor drops it after every `stop`); in place they still reach
 /// their files when the last logger is gone.
 pub enum LogGuard {
     WriterThread {
