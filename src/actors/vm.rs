@@ -163,8 +163,7 @@ impl Vm {
     /// appears before it (messages held by the partition may already be in
     /// the mailbox). Only partition ends: a pause or crash changes what the
     /// tick may do, and a tick due before their start still belongs before.
-    fn log_partition_ends_passed(&mut self) {
-        let now = Instant::now();
+    fn log_partition_ends_passed(&mut self, now: Instant) {
         while let Some(&mark) = self.marks.get(self.marks_done) {
             let is_partition = matches!(
                 self.setup.faults.get(mark.fault),
@@ -249,12 +248,12 @@ impl Vm {
                     vm.wait_for_next_tick(ctx);
                 }
                 Wake::Tick => {
-                    vm.log_partition_ends_passed();
-                    vm.lateness
-                        .record(Instant::now().saturating_duration_since(due));
+                    let now = Instant::now();
+                    vm.log_partition_ends_passed(now);
+                    vm.lateness.record(now.saturating_duration_since(due));
                     vm.schedule.advance();
                     match vm.setup.core.tick(vm.queued()) {
-                        TickOutcome::Event(logged) => vm.carry_out(logged, ctx),
+                        TickOutcome::Event(logged) => vm.carry_out(logged, now, ctx),
                         // Let the mailbox run; the `Deliver` handler finishes the tick.
                         TickOutcome::AwaitMessage => {}
                     }
@@ -273,7 +272,7 @@ impl Vm {
     /// next tick. Takes the event by value so a send's recipients and
     /// vector clock move to the bridge rather than being copied on every
     /// send.
-    fn carry_out(&mut self, logged: Logged, ctx: &mut Context<Self>) {
+    fn carry_out(&mut self, logged: Logged, now: Instant, ctx: &mut Context<Self>) {
         if logged.took_message() {
             self.setup.gauges.queued.fetch_sub(1, Ordering::AcqRel);
         }
@@ -281,7 +280,7 @@ impl Vm {
             .gauges
             .clock
             .store(logged.event.lc(), Ordering::Relaxed);
-        let at = self.setup.clock.now();
+        let at = self.setup.clock.at(now);
         logging::log_event(
             &self.setup.log,
             at,
@@ -416,7 +415,7 @@ impl Handler<Deliver> for Vm {
     fn handle(&mut self, Deliver(message): Deliver, ctx: &mut Context<Self>) {
         let down = self.setup.core.down().is_some();
         if let Some(logged) = self.setup.core.deliver(message, self.queued()) {
-            self.carry_out(logged, ctx);
+            self.carry_out(logged, Instant::now(), ctx);
         } else if down {
             // Lost in the crash (the core counted it): no longer queued.
             self.setup.gauges.queued.fetch_sub(1, Ordering::AcqRel);

@@ -30,8 +30,8 @@ impl Bridge {
                 .sample(&mut self.delay_rng),
             _ => Duration::ZERO,
         };
+        let now = Instant::now();
         if let (Held::Message(..), false, Some(start)) = (&item, self.released, self.start) {
-            let now = Instant::now();
             let arrival = (now + delay).saturating_duration_since(start);
             match self.setup.faults.passage(peer, self.setup.vm_id, arrival) {
                 Passage::DeliverAt(at) => delay = (start + at).saturating_duration_since(now),
@@ -42,8 +42,8 @@ impl Bridge {
             }
         }
         let line = self.delays.entry(peer).or_default();
-        match line.push(Instant::now(), delay, item) {
-            Some(item) => self.pass_on(peer, item),
+        match line.push(now, delay, item) {
+            Some(item) => self.pass_on(peer, item, now),
             None => self.arm(peer, ctx),
         }
     }
@@ -84,16 +84,18 @@ impl Bridge {
             .get_mut(&peer)
             .and_then(|line| line.pop_due(now, everything))
         {
-            self.pass_on(peer, item);
+            self.pass_on(peer, item, now);
         }
         self.arm(peer, ctx);
     }
 
-    pub(super) fn pass_on(&mut self, peer: VmId, item: Held) {
+    /// Hands `item` to the VM; `now` is the run clock's instant the caller
+    /// read, to stamp the message's transit.
+    pub(super) fn pass_on(&mut self, peer: VmId, item: Held, now: Instant) {
         let gauges = &self.setup.gauges;
         match item {
             Held::Message(message, sent_at) => {
-                let transit = self.setup.clock.now().saturating_sub(sent_at);
+                let transit = self.setup.clock.at(now).saturating_sub(sent_at);
                 gauges
                     .transit
                     .lock()
