@@ -217,7 +217,8 @@ const CLOCK_READ_EVERY: u32 = 64;
 
 impl RunDrain {
     /// Creates `vm-<id>.log` for ids `1..=vm_count` in `dir`; lines reach
-    /// the disk at least every `flush_interval` (zero: after every line).
+    /// the disk at least every `flush_interval` (zero: after every line),
+    /// event lines written in place at most [`CLOCK_READ_EVERY`] lines later.
     pub fn create(dir: &Path, vm_count: u32, flush_interval: Duration) -> io::Result<Self> {
         Self::create_for(dir, 1..=vm_count, flush_interval)
     }
