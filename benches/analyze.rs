@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
-use logical_clocks::analysis::synthetic::{write_run, SyntheticRun};
-use logical_clocks::analysis::{analyze_run, AnalyzeOptions};
+use lc_analysis::{analyze_run, AnalyzeOptions};
+use logical_clocks::synthetic::{write_run, SyntheticRun};
 
 fn main() {
     let events = std::env::args()

@@ -9,10 +9,10 @@
 //! BENCHMARKS.md, measured by `benches/model.sh`.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use lc_core::model::{Message, VmModel};
+use lc_core::vm_core::{TickOutcome, VmCore};
 use logical_clocks::logging::{self, RunDrain};
 use logical_clocks::messages::Frame;
-use logical_clocks::model::{Message, VmModel};
-use logical_clocks::vm_core::{TickOutcome, VmCore};
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -32,10 +32,10 @@
 //! The frames and the proof are pure and tested here on their own; the one
 //! async function, [`authenticate`], runs the exchange on any byte stream.
 
-use crate::model::VmId;
 use hmac::{Hmac, Mac};
-use sha2::{Digest as _, Sha256};
-use std::fmt;
+use lc_core::model::VmId;
+pub use lc_settings::credentials::{Credentials, Secret, SettingsDigest};
+use sha2::Sha256;
 use std::io;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -44,76 +44,15 @@ pub const AUTH_VERSION: u16 = 1;
 const HELLO_TAG: u8 = 0xA1;
 const PROOF_TAG: u8 = 0xA2;
 const NONCE_LEN: usize = 16;
-const DIGEST_LEN: usize = 32;
 const MAC_LEN: usize = 32;
 /// tag, version, vm, challenge, digest.
 const HELLO_LEN: usize = 1 + 2 + 4 + NONCE_LEN + DIGEST_LEN;
+const DIGEST_LEN: usize = std::mem::size_of::<SettingsDigest>();
 const PROOF_LEN: usize = 1 + MAC_LEN;
 /// What every proof's HMAC starts with, so it can mean nothing else.
 const PROOF_CONTEXT: &[u8] = b"logical-clocks node proof v1";
 
 type HmacSha256 = Hmac<Sha256>;
-
-/// The cluster's shared secret. Its `Debug` shows only its length.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Self(bytes.into())
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret({} bytes)", self.0.len())
-    }
-}
-
-/// The SHA-256 digest of the settings a node runs: every node of a cluster
-/// must have the same one.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SettingsDigest(pub [u8; DIGEST_LEN]);
-
-impl SettingsDigest {
-    /// The digest of a canonical text of the settings.
-    pub fn of(canonical: &str) -> Self {
-        Self(Sha256::digest(canonical.as_bytes()).into())
-    }
-
-    /// A run token made of it: nodes that passed the handshake have
-    /// already compared their digests, so it is theirs to share.
-    pub fn token(&self) -> u64 {
-        u64::from_be_bytes(self.0[..8].try_into().expect("8 bytes"))
-    }
-
-    /// Its first 12 hex digits: enough to tell two digests apart in a line.
-    pub fn short(&self) -> String {
-        self.0[..6].iter().map(|b| format!("{b:02x}")).collect()
-    }
-}
-
-impl fmt::Debug for SettingsDigest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SettingsDigest({})", self.short())
-    }
-}
-
-/// Who a node is and what it proves.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Credentials {
-    pub vm: VmId,
-    pub secret: Secret,
-    pub digest: SettingsDigest,
-}
 
 /// Which end of the connection a node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,7 +202,7 @@ impl Claim<'_> {
 
     fn mac(&self, secret: &Secret) -> HmacSha256 {
         let mut mac =
-            HmacSha256::new_from_slice(&secret.0).expect("HMAC takes a key of any length");
+            HmacSha256::new_from_slice(secret.bytes()).expect("HMAC takes a key of any length");
         mac.update(PROOF_CONTEXT);
         mac.update(&[match self.role {
             Role::Dialer => 1,

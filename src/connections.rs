@@ -32,10 +32,10 @@
 //!   [`Frame::Start`]) are taken from identified peers only, and a start
 //!   only from the lowest id.
 
-use crate::accounting::Drops;
-use crate::faults::FaultId;
 use crate::messages::{check_hello, ClusterSignal, ConnId, Frame};
-use crate::model::{Message, VmId};
+use lc_core::accounting::Drops;
+use lc_core::faults::FaultId;
+use lc_core::model::{Message, VmId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Which peer a connection may come from.

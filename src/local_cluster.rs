@@ -12,8 +12,8 @@
 //! would tell a node to stop without its orderly end). Everything the nodes
 //! agree on is in the file; nothing is passed to one node and not another.
 
-use crate::run_dir;
-use crate::settings::RunSpec;
+use lc_contract::run_dir;
+use lc_settings::RunSpec;
 use std::fmt::Write as _;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -234,7 +234,7 @@ async fn supervise(
             }
         };
         unwaited.retain(|&other| Some(other) != pid);
-        let run_dir = crate::analysis::newest_run(&node_dir).ok();
+        let run_dir = lc_analysis::newest_run(&node_dir).ok();
         say(format!("node {id} exited with {status}"));
         nodes.push(NodeExit {
             id,

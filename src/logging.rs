@@ -34,11 +34,11 @@
 //! [`LogFailures`], which the run reads once the drain is gone, and a run
 //! with incomplete logs is a failed run.
 
-use crate::faults::{Edge, Fault, FaultId};
-use crate::lateness::Lateness;
-use crate::model::{Event, VmCounters, VmId};
-use crate::timestamp::Rfc3339Cache;
-use crate::vector_clock::VectorClock;
+use lc_contract::timestamp::Rfc3339Cache;
+use lc_core::faults::{Edge, Fault, FaultId};
+use lc_core::lateness::Lateness;
+use lc_core::model::{Event, VmCounters, VmId};
+use lc_core::vector_clock::VectorClock;
 use slog::{o, Drain, Key, Logger, OwnedKVList, Record, RecordStatic, KV};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -64,8 +64,7 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 /// 11.7 MB), while 16,384 still cover a second of 16 VMs at 1000 ticks/s.
 const CHANNEL_SIZE: usize = 1 << 14;
 
-/// Microseconds since the Unix epoch: the time an event happened.
-pub type EventTime = u64;
+pub use lc_contract::timestamp::{wall_clock_micros, EventTime};
 
 /// The tag of a record whose message is already its whole line but for the
 /// logger's own `vm` key, which the drain appends: event lines take this
@@ -88,7 +87,7 @@ thread_local! {
 fn write_event_time(out: &mut dyn Write) -> io::Result<()> {
     let micros = FORMATTING_TIME.with(Cell::get);
     let mut text = Vec::with_capacity(32);
-    crate::timestamp::push_rfc3339(&mut text, micros as i64);
+    lc_contract::timestamp::push_rfc3339(&mut text, micros as i64);
     out.write_all(&text)
 }
 
@@ -240,7 +239,7 @@ impl RunDrain {
                 slots.resize(slot + 1, None);
             }
             slots[slot] = Some(files.len());
-            let name = crate::vm_log::file_name(id, crate::vm_log::Storage::Plain);
+            let name = lc_contract::vm_log::file_name(id, lc_contract::vm_log::Storage::Plain);
             let file = File::create(dir.join(&name))?;
             names.push(name);
             let shared = SharedFile(Arc::new(Mutex::new(BufWriter::with_capacity(
@@ -467,13 +466,6 @@ impl EventClock {
     pub fn at(&self, instant: actix::clock::Instant) -> EventTime {
         self.epoch + instant.saturating_duration_since(self.origin).as_micros() as EventTime
     }
-}
-
-/// The current wall-clock time in microseconds since the Unix epoch.
-pub fn wall_clock_micros() -> EventTime {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as EventTime)
 }
 
 /// How a run's lines travel from the logging call to [`RunDrain`].
@@ -853,7 +845,7 @@ pub struct StopLine<'a> {
     /// Messages never taken from the queue.
     pub queue: u64,
     /// Messages that ended at this VM's side untaken (see
-    /// [`crate::accounting::VmReport::dropped`]).
+    /// [`lc_core::accounting::VmReport::dropped`]).
     pub dropped: u64,
     /// The part of `dropped` owed to each fault.
     pub dropped_by_fault: &'a BTreeMap<FaultId, u64>,
@@ -901,7 +893,7 @@ pub fn log_error(log: &Logger, at: EventTime, what: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Event;
+    use lc_core::model::Event;
 
     fn lines_of(dir: &Path, vm: VmId) -> Vec<String> {
         std::fs::read_to_string(dir.join(format!("vm-{vm}.log")))

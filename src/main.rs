@@ -2,9 +2,9 @@
 //! print results and errors. Everything else lives in the library.
 
 use clap::{Args, Parser, Subcommand};
-use logical_clocks::analysis::{self, AnalyzeOptions};
+use lc_analysis::{self, AnalyzeOptions};
+use lc_settings::{self, flag_help, Layers, Origin, RunSpec, Settings, SettingsError};
 use logical_clocks::run::{self, RunError, RunOptions};
-use logical_clocks::settings::{self, flag_help, Layers, Origin, RunSpec, Settings, SettingsError};
 use std::ffi::OsString;
 use std::fmt;
 use std::io::{self, IsTerminal, Write};
@@ -20,7 +20,7 @@ const USAGE_ERROR: u8 = 2;
     version,
     about = "Model VMs with Lamport clocks ticking at different rates over real TCP",
     args_conflicts_with_subcommands = true,
-    after_help = settings::settings_help()
+    after_help = lc_settings::settings_help()
 )]
 struct Cli {
     #[command(subcommand)]
@@ -32,7 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the model (the default when no subcommand is given).
-    #[command(after_help = settings::settings_help())]
+    #[command(after_help = lc_settings::settings_help())]
     Run(RunArgs),
     /// Analyse runs: statistics, the clock-condition check, summary.json, events.csv, plots.
     Analyze(AnalyzeArgs),
@@ -195,7 +195,7 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
                 Err(e) => return fail(USAGE_ERROR, &e),
             },
         };
-        match analysis::newest_run(&log_dir) {
+        match lc_analysis::newest_run(&log_dir) {
             Ok(run) => vec![run],
             Err(e) => return fail(USAGE_ERROR, &e),
         }
@@ -207,11 +207,11 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     };
     let mut analyses = Vec::new();
     for run in &runs {
-        match analysis::analyze_run(run, &options) {
+        match lc_analysis::analyze_run(run, &options) {
             Ok(analysis) => {
                 out.line(analysis.report());
                 if args.html {
-                    match analysis::write_html_report(run, &analysis) {
+                    match lc_analysis::write_html_report(run, &analysis) {
                         Ok(page) => out.line(html_line(&page)),
                         Err(e) => return fail(USAGE_ERROR, &e),
                     }
@@ -222,10 +222,10 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
         }
     }
     if analyses.len() > 1 {
-        out.line(analysis::comparison_table(&analyses));
+        out.line(lc_analysis::comparison_table(&analyses));
     }
     if let Some(path) = &args.shiviz {
-        match analysis::export_shiviz(&runs, path) {
+        match lc_analysis::export_shiviz(&runs, path) {
             Ok(export) => out.line(format!(
                 "ShiViz log: {} ({} events in {} execution{}); to see it, upload the file on \
                  the input page of https://bestchai.bitbucket.io/shiviz/",
@@ -270,7 +270,7 @@ fn merge(args: &AnalyzeArgs) -> ExitCode {
     let options = AnalyzeOptions {
         plots: !args.no_plots,
     };
-    match analysis::analyze_merged(&args.runs, &options) {
+    match lc_analysis::analyze_merged(&args.runs, &options) {
         Ok(analysis) => {
             out.line(analysis.report());
             if analysis.is_healthy() {
@@ -285,7 +285,7 @@ fn merge(args: &AnalyzeArgs) -> ExitCode {
 }
 
 /// What `--html` wrote, and how much of the run the page holds.
-fn html_line(page: &analysis::HtmlReport) -> String {
+fn html_line(page: &lc_analysis::HtmlReport) -> String {
     let held = if page.events as u64 == page.total_events {
         format!("{} events", page.events)
     } else {
@@ -308,7 +308,7 @@ fn compare(pair: &[PathBuf], args: &AnalyzeArgs) -> ExitCode {
         );
     }
     let mut out = Output::stdout();
-    match analysis::compare_runs(&pair[0], &pair[1]) {
+    match lc_analysis::compare_runs(&pair[0], &pair[1]) {
         Ok(comparison) => {
             out.print(comparison.render());
             out.exit(if comparison.identical() { 0 } else { 1 })
@@ -321,9 +321,9 @@ fn compare(pair: &[PathBuf], args: &AnalyzeArgs) -> ExitCode {
 /// is a usage error (2) before anything runs; a study with a failed
 /// or unhealthy trial is still written, and exits 1.
 fn study(args: &ExperimentArgs) -> ExitCode {
-    use logical_clocks::experiment::{self, ExperimentError, StudyOptions};
+    use lc_experiment::{self, ExperimentError, StudyOptions};
     let mut out = Output::stdout();
-    let loaded = match experiment::load_plan(args.plan.as_deref()) {
+    let loaded = match lc_experiment::load_plan(args.plan.as_deref()) {
         Ok(loaded) => loaded,
         Err(e) => return fail(USAGE_ERROR, &e),
     };
@@ -341,7 +341,7 @@ fn study(args: &ExperimentArgs) -> ExitCode {
         twins: args.twins,
         compress_logs: args.compress_logs,
     };
-    match experiment::run_study(&loaded, &options) {
+    match lc_experiment::run_study(&loaded, &options, &logical_clocks::trial_runner::ActorRuns) {
         Ok(study) => {
             out.line(study.table());
             out.line(format_args!("study directory: {}", study.dir.display()));
@@ -370,7 +370,7 @@ fn run_model(args: &RunArgs) -> ExitCode {
 
 /// `node`: the cluster file, checked for this node, and its VM's run.
 fn node(args: &NodeArgs) -> ExitCode {
-    let mut spec = match logical_clocks::cluster::load(&args.cluster, args.id) {
+    let mut spec = match lc_settings::cluster::load(&args.cluster, args.id) {
         Ok(spec) => spec,
         Err(e) => return fail(USAGE_ERROR, &e),
     };
@@ -382,7 +382,7 @@ fn node(args: &NodeArgs) -> ExitCode {
         out.line(format_args!(
             "{}: {}",
             args.cluster.display(),
-            logical_clocks::cluster::describe(&spec)
+            lc_settings::cluster::describe(&spec)
         ));
         return out.exit(0);
     }
@@ -418,7 +418,7 @@ fn cluster(args: &ClusterArgs) -> ExitCode {
     let options = AnalyzeOptions {
         plots: !args.no_plots,
     };
-    let healthy = match analysis::analyze_merged(&dirs, &options) {
+    let healthy = match lc_analysis::analyze_merged(&dirs, &options) {
         Ok(merged) => {
             out.line(merged.report());
             merged.is_healthy()

@@ -29,12 +29,12 @@
 //! paused between ticks. Actors hold each other only as `Recipient`s of
 //! these messages, so no actor's module names another's type.
 
-use crate::accounting::Drops;
-use crate::accounting::VmReport;
-use crate::faults::FaultId;
-use crate::model::{Message, VmId};
 use actix::Message as ActixMessage;
 use bytes::{BufMut, Bytes, BytesMut};
+use lc_core::accounting::Drops;
+use lc_core::accounting::VmReport;
+use lc_core::faults::FaultId;
+use lc_core::model::{Message, VmId};
 use std::io;
 
 /// Bumped whenever the frame layout changes. Version 3 added the vector
@@ -43,7 +43,7 @@ use std::io;
 /// layout is the same in every version, so it can be read).
 pub const PROTOCOL_VERSION: u16 = 4;
 /// The most entries a vector clock on the wire may have: one per VM.
-const MAX_VC_ENTRIES: usize = crate::settings::MAX_VMS as usize;
+const MAX_VC_ENTRIES: usize = lc_settings::MAX_VMS as usize;
 /// No valid frame is longer than this (a data frame with the largest vector
 /// clock); the codec rejects larger length prefixes.
 pub const MAX_FRAME_LEN: usize = DATA_LEN + 8 * MAX_VC_ENTRIES;
@@ -75,7 +75,7 @@ pub enum Frame {
     /// Last frame of an orderly close: nothing more will follow.
     Bye,
     /// A node of a cluster to the lowest id: every one of my peers is
-    /// connected ([`crate::cluster`]; never sent within one process).
+    /// connected ([`lc_settings::cluster`]; never sent within one process).
     Ready,
     /// The lowest id to every other node, once all are ready: start
     /// ticking this long after this frame arrives.

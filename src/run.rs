@@ -6,15 +6,15 @@
 //! actor starts, so a failed start leaves no VM running and no run
 //! directory that looks like a run.
 
-use crate::accounting::{Accounting, VmReport};
 use crate::actors::supervisor::{ConnectionDrop, Finished, Interrupt, Supervisor};
 use crate::actors::transport::{Listeners, Network};
 use crate::file_budget;
 use crate::logging::{self, LogFailure, RunDrain};
-use crate::model::VmId;
-use crate::run_dir;
-use crate::schedule::ticks_within;
-use crate::settings::RunSpec;
+use lc_contract::run_dir;
+use lc_core::accounting::{Accounting, VmReport};
+use lc_core::model::VmId;
+use lc_core::schedule::ticks_within;
+use lc_settings::RunSpec;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
@@ -110,7 +110,7 @@ impl RunOutcome {
 
     /// The run's figures beyond the table: start-up and message transit.
     pub fn timing_line(&self) -> String {
-        let mut transit = crate::lateness::Lateness::default();
+        let mut transit = lc_core::lateness::Lateness::default();
         for r in &self.reports {
             transit.merge(&r.transit);
         }
@@ -171,7 +171,7 @@ impl RunOutcome {
                 ]
             })
             .collect();
-        let mut out = crate::table::render(&HEADERS, rows);
+        let mut out = lc_analysis::table::render(&HEADERS, rows);
         let a = self.accounting();
         let _ = writeln!(
             out,
@@ -392,7 +392,7 @@ fn ensure_file_limit(vm_count: u32) -> Result<usize, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::Settings;
+    use lc_settings::Settings;
 
     /// A run with no VM reports: its books balance, at zero.
     fn outcome(interrupted: Option<Interrupt>, log_failure: Option<LogFailure>) -> RunOutcome {

@@ -26,7 +26,7 @@
 //!
 //! Pure and generic over the instant type: the bridge drives it with
 //! tokio's clock and owns the timer ([`WarnLimiter::arm`] says when one is
-//! needed, as [`crate::latency::DelayLine`] does); tests drive it with
+//! needed, as [`lc_core::latency::DelayLine`] does); tests drive it with
 //! plain durations.
 
 use std::collections::BTreeMap;

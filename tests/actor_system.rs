@@ -7,24 +7,24 @@
 mod common;
 
 use actix::prelude::*;
-use logical_clocks::accounting::Accounting;
+use lc_analysis::{analyze_run, AnalyzeOptions};
+use lc_core::accounting::Accounting;
+use lc_core::latency::{Delay, Latency};
+use lc_core::model::{Message, VmId, VmModel};
+use lc_core::schedule::ticks_within;
+use lc_core::vm_core::VmCore;
+use lc_settings::{RunSpec, Seed, Settings};
 use logical_clocks::actors::bridge::{Bridge, BridgeSetup, VmInbox};
 use logical_clocks::actors::supervisor::{Finished, Supervisor};
 use logical_clocks::actors::transport::{Network, PeerAddress};
 use logical_clocks::actors::vm::{Vm, VmSetup};
 use logical_clocks::actors::VmGauges;
-use logical_clocks::analysis::{analyze_run, AnalyzeOptions};
-use logical_clocks::latency::{Delay, Latency};
 use logical_clocks::logging::{self, EventClock, RunDrain};
 use logical_clocks::messages::{
     CloseOutgoing, ConnId, Deliver, Frame, Inbound, InboundEvent, OutgoingClosed, PeerClosed,
     Transmit, VmStopped, PROTOCOL_VERSION,
 };
-use logical_clocks::model::{Message, VmId, VmModel};
 use logical_clocks::run::bind_listeners;
-use logical_clocks::schedule::ticks_within;
-use logical_clocks::settings::{RunSpec, Seed, Settings};
-use logical_clocks::vm_core::VmCore;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -61,7 +61,7 @@ fn spec(dir: &Path, rates: Vec<i64>, runtime: f64, virtual_time: bool) -> RunSpe
 /// waits for its result.
 async fn supervise(spec: RunSpec, network: Network, dir: &Path) -> Finished {
     let drain = RunDrain::create(dir, spec.vm_count, logging::FLUSH_INTERVAL).unwrap();
-    logical_clocks::run_dir::write_settings(dir, &spec).unwrap();
+    lc_contract::run_dir::write_settings(dir, &spec).unwrap();
     let (done, result) = tokio::sync::oneshot::channel();
     let delivery = if spec.virtual_time {
         logging::Delivery::InPlace
@@ -412,7 +412,7 @@ impl Handler<CloseOutgoing> for BridgeStandIn {
 }
 
 /// Collects the VM's report.
-struct SupervisorStandIn(Arc<Mutex<Option<logical_clocks::accounting::VmReport>>>);
+struct SupervisorStandIn(Arc<Mutex<Option<lc_core::accounting::VmReport>>>);
 
 impl Actor for SupervisorStandIn {
     type Context = Context<Self>;

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use common::happened_before::{add_vector_clocks, Order};
 use common::{analyze_without_plots as analyze, with_line};
-use logical_clocks::analysis::{causal_history, check_run, EventId, Rule};
+use lc_analysis::{causal_history, check_run, EventId, Rule};
 use proptest::prelude::*;
 
 const VM1: &str = "\
@@ -263,7 +263,7 @@ fn random_run(vms: u32, steps: &[(u32, u8, u32)], skew_us: &[i64]) -> Vec<String
     let t0 = 1_795_626_000_000_000i64; // 2026-11-25T17:00:00Z
     let stamp = |vm: u32, step: usize| {
         let us = t0 + 1_000_000 + step as i64 * 10_000 + skew_us[vm as usize - 1];
-        logical_clocks::timestamp::Rfc3339(us).to_string()
+        lc_contract::timestamp::Rfc3339(us).to_string()
     };
     let mut state: Vec<Vm> = (1..=vms)
         .map(|vm| Vm {

@@ -27,7 +27,7 @@ use std::path::PathBuf;
 mod common;
 
 use common::{analyze_without_plots as analyze, found, with_line};
-use logical_clocks::analysis::{FaultSummary, Rule, RunAnalysis};
+use lc_analysis::{FaultSummary, Rule, RunAnalysis};
 
 const VM1: &str = "\
 2000-01-01T00:00:00.000000Z INFO start, addr: 127.0.0.1:7001, phase_ms: 100.000000, rate: 10, vm: 1

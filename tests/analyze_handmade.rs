@@ -14,7 +14,7 @@ use std::path::PathBuf;
 mod common;
 
 use common::{analyze_without_plots as analyze, found, with_line};
-use logical_clocks::analysis::Rule;
+use lc_analysis::Rule;
 
 const VM1: &str = "\
 2026-11-25T17:00:00.000000Z INFO start, addr: 127.0.0.1:7001, rate: 10, vm: 1
@@ -183,7 +183,7 @@ fn summary_json_is_written_and_reads_back() {
     assert_eq!(json["settings"]["seed"], 42);
     assert_eq!(json["lagging_vm"], 2);
     assert_eq!(json["check"]["healthy"], true);
-    let back: logical_clocks::analysis::Summary = serde_json::from_value(json).unwrap();
+    let back: lc_analysis::Summary = serde_json::from_value(json).unwrap();
     let s = a.summary();
     assert_eq!(back.messages, s.messages);
     assert_eq!(back.check, s.check);

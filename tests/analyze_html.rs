@@ -8,7 +8,7 @@
 mod common;
 
 use common::{binary, read_logs, run_model};
-use logical_clocks::analysis::{self, EventId, History, HtmlReport};
+use lc_analysis::{self, EventId, History, HtmlReport};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -230,7 +230,7 @@ fn a_clicked_event_highlights_exactly_its_causal_past_and_future() {
         &[],
     );
     let page = dir.join("report.html");
-    let history = analysis::causal_history(&dir).unwrap();
+    let history = lc_analysis::causal_history(&dir).unwrap();
     let total = total_events(&history, 3);
     assert!(
         stdout.contains(&format!("HTML report: {} ({total} events", page.display())),
@@ -373,7 +373,7 @@ fn a_long_run_is_drawn_a_window_at_a_time() {
         &["--no-plots"],
     );
     let page = dir.join("report.html");
-    let history = analysis::causal_history(&dir).unwrap();
+    let history = lc_analysis::causal_history(&dir).unwrap();
     let total = total_events(&history, 3);
     assert!(total > HtmlReport::MAX_DRAWN, "{total} events");
     assert!(stdout.contains(&format!("({total} events")), "{stdout}");

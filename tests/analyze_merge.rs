@@ -12,8 +12,8 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use logical_clocks::analysis::{analyze_merged, AnalyzeOptions, OffsetBasis, RunAnalysis};
-use logical_clocks::timestamp::{parse_micros, Rfc3339};
+use lc_analysis::{analyze_merged, AnalyzeOptions, OffsetBasis, RunAnalysis};
+use lc_contract::timestamp::{parse_micros, Rfc3339};
 
 const NO_PLOTS: AnalyzeOptions = AnalyzeOptions { plots: false };
 

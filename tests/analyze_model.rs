@@ -4,7 +4,7 @@
 mod common;
 
 use common::{binary, run_model, run_with_lost_peer};
-use logical_clocks::analysis::{self, AnalyzeOptions, Rule};
+use lc_analysis::{self, AnalyzeOptions, Rule};
 use std::time::Duration;
 
 #[test]
@@ -87,7 +87,7 @@ fn dropped_messages_are_accounted_for() {
     let dir = tempfile::tempdir().unwrap();
     let outcome = run_with_lost_peer(dir.path(), 2.0, 3, Duration::from_millis(700), 1);
     let analysis =
-        analysis::analyze_run(&outcome.run_dir, &AnalyzeOptions { plots: false }).unwrap();
+        lc_analysis::analyze_run(&outcome.run_dir, &AnalyzeOptions { plots: false }).unwrap();
     let messages = &analysis.summary().messages;
     assert!(messages.dropped > 0);
     assert_eq!(messages.dropped, outcome.accounting().dropped);

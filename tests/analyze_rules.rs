@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use logical_clocks::analysis::{analyze_run, check_run, AnalyzeOptions, Rule, Violation};
+use lc_analysis::{analyze_run, check_run, AnalyzeOptions, Rule, Violation};
 
 const VM1: &str = "\
 2026-11-25T17:00:00.000000Z INFO start, addr: 127.0.0.1:7001, rate: 10, vm: 1

@@ -4,10 +4,8 @@
 use std::fs;
 use std::path::Path;
 
-use logical_clocks::analysis::synthetic::{write_run, SyntheticRun};
-use logical_clocks::analysis::{
-    analyze_run, comparison_table, newest_run, AnalysisError, AnalyzeOptions,
-};
+use lc_analysis::{analyze_run, comparison_table, newest_run, AnalysisError, AnalyzeOptions};
+use logical_clocks::synthetic::{write_run, SyntheticRun};
 
 const NO_PLOTS: AnalyzeOptions = AnalyzeOptions { plots: false };
 

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::happened_before::Order;
-use logical_clocks::analysis::{causal_history, EventId};
+use lc_analysis::{causal_history, EventId};
 use regex::Regex;
 
 /// One event as ShiViz parses it.
@@ -184,7 +184,7 @@ fn one_run_is_one_execution_that_encodes_its_order() {
 
     let text = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], logical_clocks::analysis::shiviz::PARSER);
+    assert_eq!(lines[0], lc_analysis::shiviz::PARSER);
     assert_eq!(lines[1], "", "one execution: no delimiter");
     let executions = read_shiviz(&text);
     assert_eq!(executions.len(), 1);
@@ -203,10 +203,7 @@ fn several_runs_are_labelled_executions_of_one_file() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("in 2 executions)"));
 
     let text = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(
-        text.lines().nth(1),
-        Some(logical_clocks::analysis::shiviz::DELIMITER)
-    );
+    assert_eq!(text.lines().nth(1), Some(lc_analysis::shiviz::DELIMITER));
     let executions = read_shiviz(&text);
     let labels: Vec<&str> = executions.iter().map(|e| e.label.as_str()).collect();
     let names: Vec<String> = dirs

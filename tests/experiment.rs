@@ -5,7 +5,7 @@
 mod common;
 
 use common::{binary, run_experiment as experiment};
-use logical_clocks::analysis::Summary;
+use lc_analysis::Summary;
 use std::path::{Path, PathBuf};
 
 fn only_entry(dir: &Path) -> PathBuf {
@@ -150,8 +150,8 @@ fn a_tiny_plan_runs_end_to_end_and_writes_the_study() {
     // The copied plan repeats the study: same trials, same seeds.
     let copied = std::fs::read_to_string(study.join("plan.toml")).unwrap();
     assert!(copied.contains("logical-clocks experiment"));
-    let again = logical_clocks::experiment::parse_plan(&copied).unwrap();
-    assert_eq!(again, logical_clocks::experiment::parse_plan(TINY).unwrap());
+    let again = lc_experiment::parse_plan(&copied).unwrap();
+    assert_eq!(again, lc_experiment::parse_plan(TINY).unwrap());
 }
 
 #[test]

@@ -9,10 +9,10 @@
 mod common;
 
 use common::{read_logs, Line};
-use logical_clocks::analysis::FaultSummary;
-use logical_clocks::faults::{Fault, FaultPlan, PartitionMode, RestartClock};
+use lc_analysis::FaultSummary;
+use lc_core::faults::{Fault, FaultPlan, PartitionMode, RestartClock};
+use lc_settings::Settings;
 use logical_clocks::run::{self, RunOptions, RunOutcome};
-use logical_clocks::settings::Settings;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
@@ -678,7 +678,7 @@ fn a_partition_end_is_logged_before_a_tick_that_fires_with_it() {
         rates: vec![3, 3, 3],
         internal_probability: 0.3,
         virtual_time: true,
-        tick_phase: logical_clocks::schedule::TickPhase::Aligned,
+        tick_phase: lc_core::schedule::TickPhase::Aligned,
         ..Settings::default()
     };
     let mut spec = settings.resolve(|| 4).unwrap();

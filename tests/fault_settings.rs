@@ -5,8 +5,8 @@
 mod common;
 
 use common::binary_in;
-use logical_clocks::faults::{Fault, RestartClock};
-use logical_clocks::settings::Settings;
+use lc_core::faults::{Fault, RestartClock};
+use lc_settings::Settings;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;

@@ -13,9 +13,9 @@
 mod common;
 
 use common::binary;
-use logical_clocks::analysis::{self, AnalysisError, AnalyzeOptions, Rule, Summary};
-use logical_clocks::experiment::{self, KeptStudy, KeptTrialError};
-use logical_clocks::vm_log::VmLog;
+use lc_analysis::{self, AnalysisError, AnalyzeOptions, Rule, Summary};
+use lc_contract::vm_log::VmLog;
+use lc_experiment::{self, KeptStudy, KeptTrialError};
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -59,11 +59,11 @@ fn check_kept_studies(dir: &Path) -> (Vec<PathBuf>, Findings) {
 /// `trials/<variation>-<k>/` with its logs, and nothing else may be kept there; each run must
 /// analyse as healthy, with no finding, and recompute its `summary.json` field by field; then
 /// the study's `study.csv`, `variations.csv` and the report's figures table (and, where trials
-/// had faults, `faults.csv` and the report's faults section) must recompute from the trials. All of it comes from [`experiment::recompute_study`]: one pass over each run's
-/// logs (the pass [`analysis::check_run`] makes; its findings are the analysis's
+/// had faults, `faults.csv` and the report's faults section) must recompute from the trials. All of it comes from [`lc_experiment::recompute_study`]: one pass over each run's
+/// logs (the pass [`lc_analysis::check_run`] makes; its findings are the analysis's
 /// `violations()`), judged and tabulated by the experiment's own code.
 fn check_kept_study(study: &Path, findings: &mut Findings) {
-    let kept = match experiment::recompute_study(study) {
+    let kept = match lc_experiment::recompute_study(study) {
         Ok(kept) => kept,
         Err(e) => return findings.problems.push(format!("{}: {e}", study.display())),
     };
@@ -240,7 +240,7 @@ fn check_tables(study: &Path, kept: &KeptStudy, problems: &mut Vec<String>) {
     }
 
     // faults.csv, entirely, where some trial had faults; nowhere else.
-    let file = study.join(experiment::FAULTS_CSV);
+    let file = study.join(lc_experiment::FAULTS_CSV);
     match (fs::read_to_string(&file), kept.faults_csv()) {
         (Ok(_), None) => problems.push(format!(
             "{}: kept, but no trial of the study had a fault",
@@ -443,7 +443,7 @@ fn a_study_kept_with_compressed_logs_recomputes_and_tampering_is_caught() {
         findings.problems[1]
     );
 
-    for log in analysis::vm_logs(&runs[3]).unwrap() {
+    for log in lc_analysis::vm_logs(&runs[3]).unwrap() {
         fs::remove_file(log.path).unwrap();
     }
     fs::create_dir_all(study.join("trials/stray-1/run")).unwrap();
@@ -490,7 +490,7 @@ fn a_kept_fault_study_recomputes_its_faults_table_and_tampering_is_caught() {
     assert_eq!((findings.runs_checked, findings.studies_checked), (4, 1));
 
     // A figure changed in faults.csv, and a report whose faults section was cut, are caught.
-    let file = study.join(experiment::FAULTS_CSV);
+    let file = study.join(lc_experiment::FAULTS_CSV);
     let csv = fs::read_to_string(&file).unwrap();
     let mut lines: Vec<String> = csv.lines().map(String::from).collect();
     lines[1].push('7'); // its last figure
@@ -534,9 +534,9 @@ fn a_kept_fault_study_recomputes_its_faults_table_and_tampering_is_caught() {
 /// A synthetic run in `<parent>/run`, its logs plain.
 fn synthetic_run(parent: &Path) -> PathBuf {
     let run = parent.join("run");
-    analysis::synthetic::write_run(
+    logical_clocks::synthetic::write_run(
         &run,
-        &analysis::synthetic::SyntheticRun {
+        &logical_clocks::synthetic::SyntheticRun {
             rates: vec![5, 3, 2],
             events: 1_500,
             ..Default::default()
@@ -547,7 +547,7 @@ fn synthetic_run(parent: &Path) -> PathBuf {
 }
 
 fn compress_all(run: &Path) {
-    for log in analysis::vm_logs(run).unwrap() {
+    for log in lc_analysis::vm_logs(run).unwrap() {
         log.compress().unwrap();
     }
 }
@@ -557,7 +557,7 @@ fn a_compressed_run_analyses_exactly_as_its_plain_logs() {
     let dir = tempfile::tempdir().unwrap();
     let run = synthetic_run(dir.path());
     let options = AnalyzeOptions { plots: true };
-    let from_plain = analysis::analyze_run(&run, &options).unwrap();
+    let from_plain = lc_analysis::analyze_run(&run, &options).unwrap();
     let written: Vec<Vec<u8>> = from_plain
         .files()
         .iter()
@@ -566,7 +566,7 @@ fn a_compressed_run_analyses_exactly_as_its_plain_logs() {
 
     compress_all(&run);
     assert!(file_names(&run).iter().all(|n| !n.ends_with(".log")));
-    let from_kept = analysis::analyze_run(&run, &options).unwrap();
+    let from_kept = lc_analysis::analyze_run(&run, &options).unwrap();
     assert!(from_kept.is_healthy());
     assert_eq!(from_kept.summary(), from_plain.summary());
     assert_eq!(from_kept.late_max_us(), from_plain.late_max_us());
@@ -576,7 +576,7 @@ fn a_compressed_run_analyses_exactly_as_its_plain_logs() {
     for (file, before) in from_kept.files().iter().zip(&written) {
         assert_eq!(&fs::read(file).unwrap(), before, "{}", file.display());
     }
-    assert!(analysis::check_run(&run).unwrap().is_empty());
+    assert!(lc_analysis::check_run(&run).unwrap().is_empty());
 
     // The command line reads it too, as the newest run of its log directory.
     let output = binary()
@@ -616,7 +616,7 @@ fn findings_in_a_compressed_log_cite_the_compressed_file() {
     compress_all(&run);
     let (send_line, resync_line) = (send + 1, lines.len());
 
-    let violations = analysis::check_run(&run).unwrap();
+    let violations = lc_analysis::check_run(&run).unwrap();
     let at_send = violations
         .iter()
         .find(|v| v.line == send_line && v.file == run.join("vm-2.log.gz"))
@@ -685,7 +685,7 @@ fn a_log_kept_in_both_forms_is_one_clear_error() {
         )
     );
     assert!(matches!(
-        analysis::check_run(&run),
+        lc_analysis::check_run(&run),
         Err(AnalysisError::TwoForms { .. })
     ));
 }

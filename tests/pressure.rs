@@ -8,13 +8,13 @@ mod common;
 
 use actix::prelude::*;
 use common::{check_logs, data_payload, framed, hello_payload, read_logs, wait_for_addrs};
+use lc_core::latency::Latency;
 use logical_clocks::actors::bridge::{Bridge, BridgeSetup, VmInbox};
 use logical_clocks::actors::transport::Listening;
 use logical_clocks::actors::VmGauges;
 use logical_clocks::admission::{
     FIRST_ACCEPT_PAUSE, HANDSHAKE_DEADLINE, MAX_ACCEPT_PAUSE, STRANGER_CAP,
 };
-use logical_clocks::latency::Latency;
 use logical_clocks::logging::{self, EventClock, RunDrain};
 use logical_clocks::messages::{BridgeReady, Deliver, OutgoingClosed, PeerClosed, PeerReopened};
 use logical_clocks::warn_limiter::{max_lines, BURST, INTERVAL};

@@ -20,14 +20,14 @@
 //!
 //! The delay line and the connection table get their own properties.
 
+use lc_core::latency::{Delay, DelayLine, Latency};
+use lc_core::model::{Event, Message, VmId};
+use lc_core::schedule::{draw_tick_leads, ticks_within, TickPhase};
+use lc_core::simulation::{Observer, SimSpec, Simulation, Until};
+use lc_core::vector_clock::VectorClock;
+use lc_core::vm_core::{Logged, StopSummary};
 use logical_clocks::connections::{ConnectionTable, Expect, FrameOutcome};
-use logical_clocks::latency::{Delay, DelayLine, Latency};
 use logical_clocks::messages::{ConnId, Frame, PROTOCOL_VERSION};
-use logical_clocks::model::{Event, Message, VmId};
-use logical_clocks::schedule::{draw_tick_leads, ticks_within, TickPhase};
-use logical_clocks::simulation::{Observer, SimSpec, Simulation, Until};
-use logical_clocks::vector_clock::VectorClock;
-use logical_clocks::vm_core::{Logged, StopSummary};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::Duration;

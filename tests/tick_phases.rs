@@ -5,7 +5,7 @@
 mod common;
 
 use common::{check_logs, read_logs, recorded_rates, run_model};
-use logical_clocks::analysis::{analyze_run, AnalyzeOptions};
+use lc_analysis::{analyze_run, AnalyzeOptions};
 
 const EQUAL_RATES: &str = "vm_count = 3\nruntime = 600\nseed = 11\nrates = [3, 3, 3]\n";
 

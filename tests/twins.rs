@@ -335,7 +335,7 @@ fn twins_run_beside_every_real_trial_and_are_compared() {
     );
 
     // A kept study with twins recomputes from each trial's own run, not its twin.
-    let kept = logical_clocks::experiment::recompute_study(&study).unwrap();
+    let kept = lc_experiment::recompute_study(&study).unwrap();
     assert_eq!(kept.trials.len(), 3);
     for trial in &kept.trials {
         let (run_dir, analysis) = trial.analysis.as_ref().unwrap();

@@ -16,7 +16,7 @@ pub mod supervisor;
 pub mod transport;
 pub mod vm;
 
-use crate::lateness::Lateness;
+use lc_core::lateness::Lateness;
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 

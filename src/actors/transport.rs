@@ -17,7 +17,7 @@
 //! writer task also batches: it writes every frame that is already waiting
 //! before it flushes, so a burst leaves in one syscall.
 //!
-//! Between the nodes of a cluster ([`crate::cluster`]) a peer is a name
+//! Between the nodes of a cluster ([`lc_settings::cluster`]) a peer is a name
 //! (`host:port`), looked up at every attempt, and dialing retries with a
 //! back-off until the cluster's connect deadline, since nodes start in any
 //! order. Every connection then passes the handshake of [`crate::auth`]
@@ -27,10 +27,10 @@
 
 use crate::auth::{authenticate, AuthError, Credentials, Role};
 use crate::messages::{ConnId, Frame, Inbound, InboundEvent, LinkFailed, MAX_FRAME_LEN};
-use crate::model::VmId;
 use actix::Recipient;
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
+use lc_core::model::VmId;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::io;

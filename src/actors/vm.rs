@@ -11,7 +11,7 @@
 //! arrives, hands it to the core, and goes back to waiting; otherwise the
 //! core has already rolled the die. Either way exactly one event per tick,
 //! at `start - lead + k / rate` (the lead is the VM's phase, see
-//! [`crate::schedule`]).
+//! [`lc_core::schedule`]).
 //!
 //! Stopping cannot be a mailbox message (it would sit behind the wait), so
 //! the stop instant comes through a watch channel the wait also listens to.
@@ -22,7 +22,7 @@
 //! (and the bridge has reported what it dropped, [`OutgoingClosed`]) the VM
 //! logs `stop` with the number of messages it never took.
 //!
-//! Faults ([`crate::faults`]) are marks on the same timeline: the VM also
+//! Faults ([`lc_core::faults`]) are marks on the same timeline: the VM also
 //! wakes at each start and end of a fault that touches it (before a tick
 //! due at the same instant) and logs it. Ticks due in a pause or crash
 //! window are skipped, not made up later. A pause keeps the mailbox paused,
@@ -33,19 +33,19 @@
 
 use super::alarm::Alarm;
 use super::VmGauges;
-use crate::accounting::VmReport;
-use crate::faults::{Edge, Fault, FaultPlan, Mark};
-use crate::lateness::Lateness;
 use crate::logging::{self, EventClock};
 use crate::messages::{
     CloseOutgoing, Crash, Deliver, OutgoingClosed, PeerClosed, PeerReopened, Reconnect, Transmit,
     VmStopped,
 };
-use crate::model::{Event, Message};
-use crate::schedule::{first_tick_after, TickSchedule};
-use crate::vm_core::{Logged, TickOutcome, VmCore};
 use actix::clock::{sleep_until, Instant};
 use actix::prelude::*;
+use lc_core::accounting::VmReport;
+use lc_core::faults::{Edge, Fault, FaultPlan, Mark};
+use lc_core::lateness::Lateness;
+use lc_core::model::{Event, Message};
+use lc_core::schedule::{first_tick_after, TickSchedule};
+use lc_core::vm_core::{Logged, TickOutcome, VmCore};
 use slog::Logger;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -106,7 +106,7 @@ enum Wake {
 
 impl Vm {
     pub fn new(setup: VmSetup) -> Self {
-        let schedule = TickSchedule::new(setup.start, setup.rate, setup.lead);
+        let schedule = TickSchedule::new(setup.start.into_std(), setup.rate, setup.lead);
         let marks = setup.faults.marks(setup.core.id());
         Self {
             setup,
@@ -122,7 +122,7 @@ impl Vm {
     fn skip_suppressed_ticks(&mut self, stop_at: Instant) {
         let vm = self.setup.core.id();
         loop {
-            let due = self.schedule.next_due();
+            let due = Instant::from_std(self.schedule.next_due());
             let since_start = due.saturating_duration_since(self.setup.start);
             if due > stop_at || self.setup.faults.tick_suppressed(vm, since_start).is_none() {
                 return;
@@ -207,7 +207,7 @@ impl Vm {
     fn wait_for_next_tick(&mut self, ctx: &mut Context<Self>) {
         let stop_at = *self.setup.stop_at.borrow_and_update();
         self.skip_suppressed_ticks(stop_at);
-        let due = self.schedule.next_due();
+        let due = Instant::from_std(self.schedule.next_due());
         let mark_at = self
             .marks
             .get(self.marks_done)
@@ -308,7 +308,7 @@ impl Vm {
         self.setup.close_outgoing.do_send(CloseOutgoing);
         ctx.run_later(PEER_CLOSE_GRACE, |vm, ctx| {
             let core = &vm.setup.core;
-            if core.phase() != crate::vm_core::Phase::Draining {
+            if core.phase() != lc_core::vm_core::Phase::Draining {
                 return;
             }
             let missing: Vec<String> = core.open_peers().iter().map(ToString::to_string).collect();

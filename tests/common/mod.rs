@@ -10,18 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// `analyze` on a run directory without plots, as the hand-made-log suites use it.
-pub fn analyze_without_plots(run: &Path) -> logical_clocks::analysis::RunAnalysis {
-    logical_clocks::analysis::analyze_run(
-        run,
-        &logical_clocks::analysis::AnalyzeOptions { plots: false },
-    )
-    .unwrap()
+pub fn analyze_without_plots(run: &Path) -> lc_analysis::RunAnalysis {
+    lc_analysis::analyze_run(run, &lc_analysis::AnalyzeOptions { plots: false }).unwrap()
 }
 
 /// (file name, line, rule) of every violation an analysis found.
-pub fn found(
-    a: &logical_clocks::analysis::RunAnalysis,
-) -> Vec<(String, usize, logical_clocks::analysis::Rule)> {
+pub fn found(a: &lc_analysis::RunAnalysis) -> Vec<(String, usize, lc_analysis::Rule)> {
     a.violations()
         .iter()
         .map(|v| {
@@ -129,7 +123,7 @@ pub struct Line {
 impl Line {
     /// The line's time in microseconds since the Unix epoch.
     pub fn micros(&self) -> i64 {
-        logical_clocks::timestamp::parse_micros(&self.time)
+        lc_contract::timestamp::parse_micros(&self.time)
             .unwrap_or_else(|| panic!("line {}: bad time {:?}", self.number, self.time))
     }
 
@@ -208,7 +202,7 @@ pub struct Checked {
 /// The rules themselves (Lamport's clock rules, receives matched to sends,
 /// a waiting message taken first, FIFO links, time order within a file,
 /// `settings.toml` against the logs) are the crate's own, through
-/// [`logical_clocks::analysis::check_run`], so `analyze` and these tests
+/// [`lc_analysis::check_run`], so `analyze` and these tests
 /// judge runs alike. On top, this checks what only a test of a real run can
 /// say: `rates` are the rates the test asked for, each VM ticked exactly
 /// `rate × runtime` times (`runtime_secs`: the full run length; `None` for
@@ -224,7 +218,7 @@ pub fn check_logs(
     rates: &[u64],
     runtime_secs: Option<f64>,
 ) -> Checked {
-    let violations = logical_clocks::analysis::check_run(run_dir)
+    let violations = lc_analysis::check_run(run_dir)
         .unwrap_or_else(|e| panic!("cannot check {}: {e}", run_dir.display()));
     assert!(
         violations.is_empty(),
@@ -460,9 +454,9 @@ pub fn run_with_lost_peer(
     after: std::time::Duration,
     seed: u64,
 ) -> logical_clocks::run::RunOutcome {
+    use lc_settings::Settings;
     use logical_clocks::actors::supervisor::ConnectionDrop;
     use logical_clocks::run::{self, RunOptions};
-    use logical_clocks::settings::Settings;
     let settings = Settings {
         vm_count: 3,
         runtime: runtime_secs,
@@ -536,8 +530,8 @@ pub fn hello_payload_of_version(version: u16, token: u64, vm: u32) -> Vec<u8> {
 
 /// A data frame's payload: message 1 of VM `from`, clock 1, no vector clock.
 pub fn data_payload(from: u32) -> Vec<u8> {
+    use lc_core::model::Message;
     use logical_clocks::messages::Frame;
-    use logical_clocks::model::Message;
     let message = Message {
         from,
         seq: 1,

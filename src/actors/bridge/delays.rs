@@ -5,12 +5,12 @@
 //! the delays, sets the timers and passes items on.
 
 use super::{Bridge, Held};
-use crate::faults::Passage;
-use crate::latency::DelayLine;
 use crate::messages::{Deliver, PeerClosed};
-use crate::model::VmId;
 use actix::clock::Instant;
 use actix::prelude::*;
+use lc_core::faults::Passage;
+use lc_core::latency::DelayLine;
+use lc_core::model::VmId;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ impl Bridge {
     ///
     /// A message that would arrive while a partition cuts its link waits
     /// for the window's end, or is dropped and counted (see
-    /// [`FaultPlan::passage`](crate::faults::FaultPlan::passage)).
+    /// [`FaultPlan::passage`](lc_core::faults::FaultPlan::passage)).
     pub(super) fn hold(&mut self, peer: VmId, item: Held, ctx: &mut Context<Self>) {
         let mut delay = match item {
             Held::Message(..) if !self.released => self

@@ -48,7 +48,7 @@
 //! with [`OutgoingClosed`] when the VM stops. Nothing is discarded without
 //! being counted.
 //!
-//! A node of a cluster ([`crate::cluster`]) has one bridge whose peers are
+//! A node of a cluster ([`lc_settings::cluster`]) has one bridge whose peers are
 //! in other processes: it dials them by name with retries and proves
 //! itself on every connection ([`super::transport::dial`],
 //! [`crate::auth`]), and it carries the nodes' two control frames, a
@@ -56,7 +56,7 @@
 //! ([`SendControl`]) and those its peers send, which it passes on to the
 //! supervisor as [`ClusterSignal`]s.
 //!
-//! Faults ([`crate::faults`]) reach the bridge in three ways. A partition
+//! Faults ([`lc_core::faults`]) reach the bridge in three ways. A partition
 //! is decided on the way in: a message that would enter the mailbox while
 //! its link is cut waits in the link's delay line until the window ends
 //! (mode "hold"), or is dropped and counted against the partition ("drop").
@@ -74,18 +74,18 @@ use super::transport::{dial, DialPolicy, Listening, OutgoingLink, PeerAddress, T
 use super::VmGauges;
 use crate::admission::HandshakeGate;
 use crate::connections::{ConnectionTable, Expect, FrameOutcome};
-use crate::faults::{FaultId, FaultPlan};
-use crate::latency::{DelayLine, Latency};
 use crate::logging::{self, EventClock};
 use crate::messages::{
     BridgeReady, CloseOutgoing, ClusterSignal, ConnId, Crash, Deliver, DropOutgoing, Frame,
     Inbound, InboundEvent, LinkFailed, OutgoingClosed, PeerClosed, PeerReopened, Reconnect,
     RunStarted, SendControl, Transmit, PROTOCOL_VERSION,
 };
-use crate::model::{Message, VmId};
 use crate::warn_limiter::WarnLimiter;
 use actix::clock::Instant;
 use actix::prelude::*;
+use lc_core::faults::{FaultId, FaultPlan};
+use lc_core::latency::{DelayLine, Latency};
+use lc_core::model::{Message, VmId};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use slog::Logger;

@@ -18,15 +18,15 @@ mod signals;
 use super::bridge::Bridge;
 use super::transport::Network;
 use super::VmGauges;
-use crate::accounting::{Accounting, VmReport};
 use crate::live_progress::LiveProgress;
 use crate::logging::{self, EventClock};
 use crate::messages::{BridgeReady, VmStopped};
-use crate::model::VmId;
-use crate::settings::RunSpec;
 use crate::stop_clock::{OnInterrupt, StopClock};
 use actix::clock::Instant;
 use actix::prelude::*;
+use lc_core::accounting::{Accounting, VmReport};
+use lc_core::model::VmId;
+use lc_settings::RunSpec;
 use slog::Logger;
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -107,7 +107,7 @@ pub struct ConnectionDrop {
 pub const VIRTUAL_EPOCH: &str = "2000-01-01T00:00:00Z";
 
 fn virtual_epoch_micros() -> logging::EventTime {
-    crate::timestamp::parse_micros(VIRTUAL_EPOCH).map_or(0, |t| t as u64)
+    lc_contract::timestamp::parse_micros(VIRTUAL_EPOCH).map_or(0, |t| t as u64)
 }
 
 /// The VMs and bridges, from their creation until the VMs start.
@@ -376,7 +376,7 @@ impl Handler<VmStopped> for Supervisor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::Settings;
+    use lc_settings::Settings;
 
     /// A spec of `n` VMs at `rate` ticks/s each.
     fn spec(n: i64, rate: i64, virtual_time: bool) -> RunSpec {

@@ -1,0 +1,221 @@
+//! The k-way time merge: every VM's log read line by line and merged into one time-ordered
+//! stream.
+//!
+//! Only one parsed line per file is held (the head of each reader, in a binary heap keyed by
+//! time, then file, then line), so memory does not grow with the run. Each file is still read in
+//! its own order, which is the VM's program order, even if its timestamps are not monotone.
+//! A line that does not parse is handed on right after the line before it in the same file, so
+//! the consumer sees each VM's lines in file order. A last line without a newline was cut off
+//! mid-write: if it does not parse it is reported as truncated. Each log is opened through
+//! [`VmLog::open`], so a kept (gzip) log streams exactly like the plain one it was.
+//!
+//! The logs of a run merged from several hosts' directories (`analyze --merge`) are stamped by
+//! clocks that disagree by a constant each: [`TimeMerge::open_shifted`] takes each log's
+//! estimated offset and removes it from every line's time as the line is read, so the merge
+//! and everything downstream of it see one time line (the reference host's clock).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use super::error::AnalysisError;
+use super::parse::parse_line;
+use super::record::{Body, Record, Tick};
+use lc_contract::vm_log::VmLog;
+
+/// One item of the merged stream. `file` indexes the log list the merge was built from and
+/// `line` is 1-based.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Merged {
+    Record {
+        file: usize,
+        line: usize,
+        record: Record,
+    },
+    Malformed {
+        file: usize,
+        line: usize,
+        reason: String,
+    },
+    /// The file's last line has no newline but parsed; it is used, and noted.
+    Unterminated { file: usize, line: usize },
+}
+
+/// Reads one file line by line, reusing one buffer.
+struct LineReader {
+    path: PathBuf,
+    reader: Box<dyn BufRead + Send>,
+    buf: Vec<u8>,
+    line: usize,
+}
+
+/// What the next line of a file was.
+enum Next {
+    Record(usize, Record),
+    Malformed(usize, String),
+    Eof,
+}
+
+impl LineReader {
+    fn next(&mut self) -> Result<(Next, bool), AnalysisError> {
+        self.buf.clear();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|source| AnalysisError::Read {
+                path: self.path.clone(),
+                source,
+            })?;
+        if n == 0 {
+            return Ok((Next::Eof, false));
+        }
+        self.line += 1;
+        let terminated = self.buf.last() == Some(&b'\n');
+        let text = match std::str::from_utf8(&self.buf) {
+            Ok(text) => text,
+            Err(_) => return Ok((Next::Malformed(self.line, "not UTF-8".into()), false)),
+        };
+        let outcome = match parse_line(text) {
+            Ok(record) => Next::Record(self.line, record),
+            Err(e) if terminated => Next::Malformed(self.line, e.to_string()),
+            Err(e) => Next::Malformed(self.line, format!("truncated last line ({e})")),
+        };
+        Ok((outcome, !terminated))
+    }
+}
+
+/// The merged stream over a run's VM logs.
+pub struct TimeMerge {
+    readers: Vec<LineReader>,
+    heads: Vec<Option<(usize, Record)>>,
+    heap: BinaryHeap<Reverse<(i64, usize, usize)>>,
+    side: VecDeque<Merged>,
+    /// Subtracted from every time read from each file (microseconds).
+    shifts: Vec<i64>,
+}
+
+impl TimeMerge {
+    /// Opens every log and reads the first line of each.
+    pub fn open(logs: &[VmLog]) -> Result<TimeMerge, AnalysisError> {
+        TimeMerge::open_shifted(logs, &vec![0; logs.len()])
+    }
+
+    /// Opens every log as [`TimeMerge::open`] does, with `shifts[i]` microseconds subtracted
+    /// from every time of `logs[i]` (its clock's offset from the reference clock).
+    pub fn open_shifted(logs: &[VmLog], shifts: &[i64]) -> Result<TimeMerge, AnalysisError> {
+        debug_assert_eq!(logs.len(), shifts.len());
+        let readers = logs
+            .iter()
+            .map(|log| {
+                let reader = log.open().map_err(|source| AnalysisError::Read {
+                    path: log.path.clone(),
+                    source,
+                })?;
+                Ok(LineReader {
+                    path: log.path.clone(),
+                    reader,
+                    buf: Vec::with_capacity(256),
+                    line: 0,
+                })
+            })
+            .collect::<Result<Vec<_>, AnalysisError>>()?;
+        let mut merge = TimeMerge {
+            heads: vec![None; readers.len()],
+            readers,
+            heap: BinaryHeap::new(),
+            side: VecDeque::new(),
+            shifts: shifts.to_vec(),
+        };
+        for file in 0..merge.readers.len() {
+            merge.refill(file)?;
+        }
+        Ok(merge)
+    }
+
+    /// The time of the earliest line not yet handed out, if any.
+    pub fn peek_time(&self) -> Option<i64> {
+        self.heap.peek().map(|Reverse((t, _, _))| *t)
+    }
+
+    /// The next item in time order, or `None` at the end of every file.
+    pub fn next_item(&mut self) -> Result<Option<Merged>, AnalysisError> {
+        if let Some(item) = self.side.pop_front() {
+            return Ok(Some(item));
+        }
+        let Some(Reverse((_, file, _))) = self.heap.pop() else {
+            return Ok(None);
+        };
+        let Some((line, record)) = self.heads[file].take() else {
+            return Ok(None);
+        };
+        self.refill(file)?;
+        Ok(Some(Merged::Record { file, line, record }))
+    }
+
+    /// Reads `file` up to its next parsable line, queueing what could not be parsed.
+    fn refill(&mut self, file: usize) -> Result<(), AnalysisError> {
+        loop {
+            let (next, unterminated) = self.readers[file].next()?;
+            match next {
+                Next::Eof => return Ok(()),
+                Next::Malformed(line, reason) => {
+                    self.side
+                        .push_back(Merged::Malformed { file, line, reason })
+                }
+                Next::Record(line, mut record) => {
+                    record.time_us -= self.shifts[file];
+                    if unterminated {
+                        self.side.push_back(Merged::Unterminated { file, line });
+                    }
+                    self.heap.push(Reverse((record.time_us, file, line)));
+                    self.heads[file] = Some((line, record));
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// One VM's ticks in file order (its program order), for reading two runs side by side
+/// ([`super::compare_runs`]). Other lines are skipped; a line that cannot be parsed is an error,
+/// since the ticks after it could not be paired with confidence.
+pub struct Ticks {
+    path: PathBuf,
+    merge: TimeMerge,
+}
+
+impl Ticks {
+    pub fn open(log: &VmLog) -> Result<Ticks, AnalysisError> {
+        Ok(Ticks {
+            path: log.path.clone(),
+            merge: TimeMerge::open(std::slice::from_ref(log))?,
+        })
+    }
+
+    /// The next tick and its time (microseconds since the Unix epoch), or `None` at the end.
+    pub fn next_tick(&mut self) -> Result<Option<(i64, Tick)>, AnalysisError> {
+        while let Some(item) = self.merge.next_item()? {
+            match item {
+                Merged::Record {
+                    record:
+                        Record {
+                            time_us,
+                            body: Body::Tick(tick),
+                            ..
+                        },
+                    ..
+                } => return Ok(Some((time_us, tick))),
+                Merged::Malformed { line, reason, .. } => {
+                    return Err(AnalysisError::Unreadable {
+                        path: self.path.clone(),
+                        line,
+                        reason,
+                    })
+                }
+                Merged::Record { .. } | Merged::Unterminated { .. } => {}
+            }
+        }
+        Ok(None)
+    }
+}

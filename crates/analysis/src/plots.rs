@@ -1,0 +1,519 @@
+//! The PNG plots of a run: clock, queue, jumps, drift and the space-time diagram.
+//!
+//! Text is drawn with the bundled DejaVu Sans (registered once with plotters' ab_glyph
+//! backend), so no system font package is needed. Every plot is 1600x900 with large type, a
+//! title, axis labels and a legend, readable without zooming. The series arrive already
+//! downsampled ([`Series`](super::series::Series)), so a million-event run plots as fast as a
+//! small one. The time-axis plots (clock, queue, drift) shade each fault's window in a light
+//! band labelled with its number and kind.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use super::analyzer::PlotData;
+use super::error::AnalysisError;
+use super::fault_effects::FaultBand;
+use super::record::Kind;
+
+const SIZE: (u32, u32) = (1600, 900);
+pub const FONT: &str = "sans-serif";
+pub const TITLE: u32 = 40;
+pub const AXIS: u32 = 28;
+pub const LABELS: u32 = 22;
+/// Legends list at most this many VMs; more would not fit the plot's height.
+const LEGEND_MAX: usize = 16;
+
+/// The plot files, by name.
+pub const FILES: [&str; 5] = [
+    "clock.png",
+    "queue.png",
+    "jumps.png",
+    "drift.png",
+    "spacetime.png",
+];
+
+/// Draws every plot into `dir`, naming VM i `labels[i]` in legends.
+pub fn draw_all(dir: &Path, data: &PlotData, labels: &[String]) -> Result<(), AnalysisError> {
+    register_font().map_err(|detail| AnalysisError::Plot {
+        path: dir.join(FILES[0]),
+        detail,
+    })?;
+    for name in FILES {
+        let path = dir.join(name);
+        let drawn = match name {
+            "clock.png" => lines(
+                &path,
+                "Lamport clock over time",
+                "clock value (Lamport units)",
+                labels,
+                &data.clock,
+                &data.faults,
+            ),
+            "queue.png" => lines(
+                &path,
+                "Queue length over time",
+                "messages waiting in the queue",
+                labels,
+                &steps(&data.queue),
+                &data.faults,
+            ),
+            "drift.png" => lines(
+                &path,
+                "Drift: gap to the highest clock",
+                "leader's clock minus this VM's clock",
+                labels,
+                &data.drift,
+                &data.faults,
+            ),
+            "jumps.png" => jumps(&path, data, labels),
+            _ => spacetime(&path, data),
+        };
+        drawn.map_err(|detail| AnalysisError::Plot {
+            path: path.clone(),
+            detail,
+        })?;
+    }
+    Ok(())
+}
+
+/// Registers the bundled font with plotters, once per process.
+pub fn register_font() -> Result<(), String> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            let bytes: &'static [u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+            plotters::style::register_font(FONT, FontStyle::Normal, bytes)
+                .map_err(|_| "the bundled font DejaVuSans.ttf is not a valid font".to_string())
+        })
+        .clone()
+}
+
+/// The colour of the i-th VM: the ten "tab10" colours, then plotters' 99-colour palette.
+pub fn color(i: usize) -> RGBColor {
+    const TAB10: [(u8, u8, u8); 10] = [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+        (188, 189, 34),
+        (23, 190, 207),
+    ];
+    match TAB10.get(i) {
+        Some(&(r, g, b)) => RGBColor(r, g, b),
+        None => {
+            let c = Palette99::pick(i).to_rgba();
+            RGBColor(c.0, c.1, c.2)
+        }
+    }
+}
+
+pub fn canvas(path: &Path) -> Result<DrawingArea<BitMapBackend<'_>, Shift>, String> {
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    Ok(root)
+}
+
+/// The range covered by `values`, widened so a flat or empty series still gets a visible axis.
+pub fn bounds(values: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
+    let (mut lo, mut hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if !lo.is_finite() || !hi.is_finite() {
+        return (0.0, 1.0);
+    }
+    if from_zero {
+        lo = lo.min(0.0);
+    }
+    if hi - lo < 1e-9 {
+        hi = lo + 1.0;
+    }
+    (lo, hi + (hi - lo) * 0.04)
+}
+
+/// Series as steps: a value holds until the next point (a queue length does not slide).
+fn steps(series: &[Vec<(f64, f64)>]) -> Vec<Vec<(f64, f64)>> {
+    series
+        .iter()
+        .map(|points| {
+            let mut out = Vec::with_capacity(points.len() * 2);
+            for (i, &(t, v)) in points.iter().enumerate() {
+                if i > 0 {
+                    out.push((t, points[i - 1].1));
+                }
+                out.push((t, v));
+            }
+            out
+        })
+        .collect()
+}
+
+/// Axis numbers without a useless `.0`: 600 and 0.5, not 600.0 and 0.5.
+pub fn tidy(v: &f64) -> String {
+    format!("{}", (v * 1e6).round() / 1e6)
+}
+
+/// A chart of numbers against numbers on `root`, with the plots' title, axis descriptions
+/// (`axes`: x, then y), label fonts and mesh.
+pub fn xy_chart<'a, 'b>(
+    root: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    title: &str,
+    axes: (&str, &str),
+    x: Range<f64>,
+    y: Range<f64>,
+) -> Result<XyChart<'a, 'b>, String> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, TITLE))
+        .margin(24)
+        .x_label_area_size(70)
+        .y_label_area_size(110)
+        .build_cartesian_2d(x, y)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.0)
+        .y_desc(axes.1)
+        .axis_desc_style((FONT, AXIS))
+        .label_style((FONT, LABELS))
+        .x_label_formatter(&tidy)
+        .y_label_formatter(&tidy)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
+/// What [`xy_chart`] builds.
+pub type XyChart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// One line per VM over time.
+fn lines(
+    path: &Path,
+    title: &str,
+    y_desc: &str,
+    labels: &[String],
+    series: &[Vec<(f64, f64)>],
+    faults: &[FaultBand],
+) -> Result<(), String> {
+    let root = canvas(path)?;
+    let (x0, x1) = bounds(series.iter().flatten().map(|p| p.0), false);
+    let (y0, y1) = bounds(series.iter().flatten().map(|p| p.1), true);
+    let axes = ("time since the run's first line (s)", y_desc);
+    let mut chart = xy_chart(&root, title, axes, x0..x1, y0..y1)?;
+    fault_bands(&mut chart, faults, (x0, x1), (y0, y1))?;
+    for (i, (points, label)) in series.iter().zip(labels).enumerate() {
+        let style = ShapeStyle::from(color(i)).stroke_width(stroke_width(i, series.len()));
+        // One path per segment: plotters joins a wide polyline with miters, which shoot far
+        // out of the plot where a dense series zig-zags.
+        let segments = points
+            .windows(2)
+            .map(|w| PathElement::new(vec![w[0], w[1]], style));
+        let single = (points.len() == 1).then(|| Circle::new(points[0], 3, style.filled()));
+        chart.draw_series(single).map_err(|e| e.to_string())?;
+        let drawn = chart.draw_series(segments).map_err(|e| e.to_string())?;
+        if i < LEGEND_MAX {
+            drawn
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 30, y)], style));
+        }
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// The colour of fault bands: a light amber, under the VMs' lines.
+const FAULT_BAND: RGBColor = RGBColor(255, 190, 60);
+
+/// Each fault's window as a light band over the whole height, labelled `fault 1: partition` at
+/// its foot; a window still open at the end of the run reaches the plot's right edge.
+fn fault_bands(
+    chart: &mut XyChart,
+    faults: &[FaultBand],
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> Result<(), String> {
+    let visible: Vec<(&FaultBand, f64, f64)> = faults
+        .iter()
+        .map(|b| (b, b.from_s.max(x0), b.until_s.unwrap_or(x1).min(x1)))
+        .filter(|(_, from, until)| from <= until)
+        .collect();
+    chart
+        .draw_series(visible.iter().map(|(_, from, until)| {
+            Rectangle::new([(*from, y0), (*until, y1)], FAULT_BAND.mix(0.25).filled())
+        }))
+        .map_err(|e| e.to_string())?;
+    let font = (FONT, LABELS).into_font().color(&RGBColor(140, 80, 0));
+    chart
+        .draw_series(visible.iter().enumerate().map(|(i, (b, from, _))| {
+            // At the foot of the band, clear of the legend at the top left; labels of
+            // neighbouring bands step up so they do not overprint.
+            let y = y0 + (y1 - y0) * (0.06 + 0.05 * (i % 3) as f64);
+            Text::new(
+                format!("fault {}: {}", b.fault, b.kind),
+                (*from, y),
+                font.clone(),
+            )
+        }))
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The line width of series `i` of `n`: the first widest, each later one narrower and drawn
+/// on top, so VMs whose lines coincide (equal rates give equal clocks) still all show, as
+/// nested stripes. From the sixth series on the width stays at the narrowest.
+fn stroke_width(i: usize, n: usize) -> u32 {
+    const NARROWEST: usize = 2;
+    const STEP: usize = 3;
+    const NESTED: usize = 5;
+    (NARROWEST + STEP * n.min(NESTED).saturating_sub(i + 1)) as u32
+}
+
+/// Draws the legend of the labelled series at `position`.
+pub fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, LABELS))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .margin(12)
+        .legend_area_size(40)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
+/// Grouped bars: for each jump size (or bin of sizes), one bar per VM, on a log count axis.
+fn jumps(path: &Path, data: &PlotData, labels: &[String]) -> Result<(), String> {
+    let root = canvas(path)?;
+    let max_jump = data
+        .jumps
+        .iter()
+        .filter_map(|c| c.max())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    // At most 40 bins: jump sizes are grouped `width` at a time.
+    let width = (max_jump + 39) / 40;
+    let bins = (max_jump + width - 1) / width;
+    let bin_of = |jump: i64| ((jump.max(1) - 1) / width) as usize;
+    let counts: Vec<Vec<u64>> = data
+        .jumps
+        .iter()
+        .map(|c| {
+            let mut bins = vec![0u64; bins as usize];
+            let last = bins.len() - 1;
+            for (jump, n) in c.iter() {
+                bins[bin_of(jump).min(last)] += n;
+            }
+            bins
+        })
+        .collect();
+    let top = counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Clock jump sizes (clock increase per event)", (FONT, TITLE))
+        .margin(24)
+        .x_label_area_size(70)
+        .y_label_area_size(120)
+        .build_cartesian_2d(0.5f64..bins as f64 + 0.5, (0.8f64..top * 2.0).log_scale())
+        .map_err(|e| e.to_string())?;
+    let x_desc = if width == 1 {
+        "clock jump (Lamport units)".to_string()
+    } else {
+        format!("clock jump (Lamport units, bins of {width})")
+    };
+    let label_of = move |x: &f64| {
+        let bin = x.round();
+        if (x - bin).abs() > 1e-6 || bin < 1.0 {
+            return String::new();
+        }
+        let low = (bin as i64 - 1) * width + 1;
+        if width == 1 {
+            low.to_string()
+        } else {
+            format!("{low}-{}", low + width - 1)
+        }
+    };
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("events (log scale)")
+        .axis_desc_style((FONT, AXIS))
+        .label_style((FONT, LABELS))
+        .x_labels(bins.min(20) as usize)
+        .x_label_formatter(&label_of)
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .disable_x_mesh()
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let n = data.vms.len().max(1) as f64;
+    let bar = 0.8 / n;
+    for (i, (bins, label)) in counts.iter().zip(labels).enumerate() {
+        let fill = color(i).filled();
+        let left = -0.4 + bar * i as f64;
+        let bars = bins
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(b, &c)| {
+                let x = b as f64 + 1.0 + left;
+                Rectangle::new([(x, 0.8), (x + bar, c as f64)], fill)
+            });
+        let drawn = chart.draw_series(bars).map_err(|e| e.to_string())?;
+        if i < LEGEND_MAX {
+            drawn
+                .label(label)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 24, y + 8)], fill));
+        }
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// The Lamport diagram of the run's first events: one lane per VM, events as dots labelled
+/// with their clock, messages as arrows from send to receive.
+fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
+    let root = canvas(path)?;
+    let w = &data.window;
+    let lanes = data.vms.len().max(1);
+    let lane_of = |vm: u32| data.vms.iter().position(|&v| v == vm).unwrap_or(0) as f64 + 1.0;
+    let (x0, x1) = bounds(w.dots.iter().map(|d| d.t), false);
+    let pad = (x1 - x0) * 0.02;
+    // Head room above the top lane for the legend (about a fifth of the plot's height).
+    let top = lanes as f64 + 0.6 + 0.3 * (lanes as f64 + 0.2);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("Space-time diagram: the first {} events", w.dots.len()),
+            (FONT, TITLE),
+        )
+        .margin(24)
+        .x_label_area_size(70)
+        .y_label_area_size(110)
+        .build_cartesian_2d(x0 - pad..x1 + pad, 0.4f64..top)
+        .map_err(|e| e.to_string())?;
+    let vms = data.vms.clone();
+    let lane_label = move |y: &f64| {
+        let lane = y.round();
+        match vms.get(lane as usize - 1) {
+            Some(vm) if (y - lane).abs() < 1e-6 && lane >= 1.0 => format!("VM {vm}"),
+            _ => String::new(),
+        }
+    };
+    chart
+        .configure_mesh()
+        .x_desc("time since the run's first line (s)")
+        .y_desc("VM (one lane each)")
+        .axis_desc_style((FONT, AXIS))
+        .label_style((FONT, LABELS))
+        .x_label_formatter(&tidy)
+        .y_labels(lanes * 2 + 1)
+        .y_label_formatter(&lane_label)
+        .disable_y_mesh()
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|e| e.to_string())?;
+
+    let lane_style = ShapeStyle::from(BLACK.mix(0.35)).stroke_width(2);
+    chart
+        .draw_series((1..=lanes).map(|l| {
+            PathElement::new(vec![(x0 - pad, l as f64), (x1 + pad, l as f64)], lane_style)
+        }))
+        .map_err(|e| e.to_string())?;
+
+    let arrow_color = RGBColor(90, 90, 90);
+    let arrow_style = ShapeStyle::from(arrow_color).stroke_width(2);
+    chart
+        .draw_series(w.arrows.iter().map(|a| {
+            PathElement::new(
+                vec![
+                    (a.send_t, lane_of(a.from_vm)),
+                    (a.receive_t, lane_of(a.to_vm)),
+                ],
+                arrow_style,
+            )
+        }))
+        .map_err(|e| e.to_string())?
+        .label("message (send to receive)")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 30, y)], arrow_style));
+    // Arrowheads in pixel space, so they keep their shape whatever the axes' scales.
+    for a in &w.arrows {
+        let from = chart.backend_coord(&(a.send_t, lane_of(a.from_vm)));
+        let to = chart.backend_coord(&(a.receive_t, lane_of(a.to_vm)));
+        root.draw(&Polygon::new(arrowhead(from, to), arrow_color.filled()))
+            .map_err(|e| e.to_string())?;
+    }
+
+    let kinds = [
+        (Kind::Send, "send", RGBColor(31, 119, 180)),
+        (Kind::Receive, "receive", RGBColor(214, 39, 40)),
+        (Kind::Internal, "internal", RGBColor(44, 160, 44)),
+    ];
+    let show_lc = w.dots.len() <= 120;
+    for (kind, name, c) in kinds {
+        let style = c.filled();
+        chart
+            .draw_series(
+                w.dots
+                    .iter()
+                    .filter(|d| d.kind == kind)
+                    .map(|d| Circle::new((d.t, lane_of(d.vm)), 7, style)),
+            )
+            .map_err(|e| e.to_string())?
+            .label(format!("{name} event"))
+            .legend(move |(x, y)| Circle::new((x + 15, y), 7, style));
+        if show_lc {
+            let font = (FONT, 18).into_font().color(&BLACK);
+            chart
+                .draw_series(w.dots.iter().filter(|d| d.kind == kind).map(|d| {
+                    Text::new(d.lc.to_string(), (d.t, lane_of(d.vm) + 0.12), font.clone())
+                }))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// A filled triangle at `to`, pointing away from `from`.
+fn arrowhead(from: (i32, i32), to: (i32, i32)) -> Vec<(i32, i32)> {
+    let (dx, dy) = ((to.0 - from.0) as f64, (to.1 - from.1) as f64);
+    let len = (dx * dx + dy * dy).sqrt().max(1e-9);
+    let (ux, uy) = (dx / len, dy / len);
+    let (l, h) = (16.0, 6.0);
+    let base = (to.0 as f64 - ux * l, to.1 as f64 - uy * l);
+    vec![
+        to,
+        ((base.0 - uy * h) as i32, (base.1 + ux * h) as i32),
+        ((base.0 + uy * h) as i32, (base.1 - ux * h) as i32),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coinciding_lines_all_show_as_nested_stripes() {
+        // Each line narrower than the one drawn before it, by a visible step.
+        for n in 1..=5 {
+            let widths: Vec<u32> = (0..n).map(|i| stroke_width(i, n)).collect();
+            assert!(widths.windows(2).all(|w| w[0] >= w[1] + 3), "{widths:?}");
+            assert_eq!(widths[n - 1], 2);
+        }
+        assert_eq!(stroke_width(0, 3), 8);
+        assert!((0..64).all(|i| (2..=14).contains(&stroke_width(i, 64))));
+    }
+}

@@ -1,0 +1,432 @@
+//! `summary.json`: every figure of a run, machine-readable.
+//!
+//! The structs here are the file's schema (README.md documents each field) and the API
+//! that later tools aggregate across runs, so they are plain data with public fields. They are
+//! built from the stream's [`Outcome`] and the run's settings in one pure function, [`build`];
+//! [`write`] is the file's only writer.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::analyzer::Outcome;
+pub use super::clock_offset::Basis as OffsetBasis;
+use super::drift::Drift;
+use super::error::AnalysisError;
+use super::run_settings::RunSettings;
+use super::violation::Rule;
+use lc_contract::timestamp::Rfc3339;
+
+/// The whole of `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The run directory's name.
+    pub run_id: String,
+    pub run_dir: String,
+    /// The run's settings from its settings.toml, gaps filled from the logs.
+    pub settings: RunSettings,
+    /// Time of the earliest and latest line of the run (RFC 3339).
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+    /// Seconds from the first to the last line; rates are measured over this span.
+    pub span_s: f64,
+    /// Lines read, valid or not.
+    pub lines: u64,
+    /// Tick events of all VMs.
+    pub ticks: u64,
+    pub vms: Vec<VmSummary>,
+    pub messages: Messages,
+    pub waits: WaitFigures,
+    /// The VM with the largest mean drift, if any VM lags at all.
+    pub lagging_vm: Option<u32>,
+    pub drift_grid_ms: f64,
+    pub drift_samples: u64,
+    pub check: Check,
+    pub warnings: u64,
+    pub errors: u64,
+    /// Remarks on the input that are not violations.
+    pub notes: Vec<String>,
+    /// The files the analysis wrote into the run directory.
+    pub files: Vec<String>,
+    /// Ordered and concurrent event pairs (added later: absent from older summaries).
+    #[serde(default)]
+    pub concurrency: Option<Concurrency>,
+    /// The run's faults (issue 14), by number: absent from the file when it had none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultSummary>,
+    /// A run merged from its nodes' directories (`analyze --merge`): each directory's clock
+    /// offset from the first's, as estimated and removed; absent from the file otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clock_offsets: Vec<ClockOffset>,
+}
+
+/// One node directory of a merged run and how far its host's clock was from the first
+/// directory's (see `clock_offset.rs`). Seconds; every time the analysis shows from this
+/// directory's logs had `offset_s` subtracted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClockOffset {
+    /// The directory as given on the command line.
+    pub dir: String,
+    /// The VMs whose logs it holds.
+    pub vms: Vec<u32>,
+    /// How far its clock read ahead of the first directory's (negative: behind).
+    pub offset_s: f64,
+    /// The bounds the messages put on the offset (`null`: unbounded on that side).
+    pub lower_s: Option<f64>,
+    pub upper_s: Option<f64>,
+    /// What the estimate rests on: `reference`, `interval` (the midpoint), `lower-bound-only`
+    /// or `upper-bound-only` (the bound), `unbounded` (0), `contradictory` (the midpoint of
+    /// crossed bounds).
+    pub basis: OffsetBasis,
+    /// Messages from its VMs to other directories' VMs, and the other way.
+    pub messages_out: u64,
+    pub messages_in: u64,
+}
+
+/// What one fault did, from its `fault_start`/`fault_end` lines and the run around them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultSummary {
+    /// Its number (its place in the settings, from 1).
+    pub fault: usize,
+    /// `partition`, `pause` or `crash`.
+    pub kind: String,
+    /// The VMs it touches.
+    pub vms: Vec<u32>,
+    /// Its parameters as its lines give them (`groups: 1|2 3, from_s: 10, ...`).
+    pub parameters: String,
+    /// Its window as logged, in seconds from the run's start: `from_s` (`at_s` of a crash) and
+    /// `until_s` (`restart_s`; `null` for a crash without restart).
+    pub from_s: f64,
+    pub until_s: Option<f64>,
+    /// Its lines in each touched VM's log, with the VM's queue and clock at each.
+    pub lines: Vec<FaultVmLines>,
+    /// Messages the `stop` lines' `dropped_by_fault` owe to it.
+    pub dropped: u64,
+    /// A crash: the messages the VM lost while down (its `fault_end`'s `lost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<u64>,
+    /// A pause or crash with an end: the VM's ticks due in the window, which it skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticks_skipped: Option<u64>,
+    /// A partition: what crossed it and how the groups' clocks drifted apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<PartitionFigures>,
+    /// Clock-condition breaks a crash with `clock = "reset"` caused: owed to the fault, not
+    /// violations. All counted; the first 1,000 listed in `expected`.
+    pub expected_findings: u64,
+    pub expected: Vec<ExpectedFinding>,
+}
+
+/// A fault's lines in one VM's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultVmLines {
+    pub vm: u32,
+    /// `vm-1.log:12`: where its `fault_start` and `fault_end` lines are (`null` if absent).
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub queue_at_start: Option<u64>,
+    pub queue_at_end: Option<u64>,
+    pub lc_at_start: Option<u64>,
+    pub lc_at_end: Option<u64>,
+}
+
+/// What crossed a partition, and the gap between its groups' clocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionFigures {
+    /// `hold` or `drop`.
+    pub mode: String,
+    /// Messages (one per recipient) between two of its groups whose send lies in the sender's
+    /// window.
+    pub sent_across: u64,
+    /// Of those, the ones received at or after the receiver's end of the window.
+    pub received_after_end: u64,
+    /// The spread of the groups' highest clocks (highest minus lowest group maximum) at the
+    /// window's start (the start lines' clocks), its largest until the end, and at the end.
+    pub clock_gap_at_start: Option<u64>,
+    pub clock_gap_max: Option<u64>,
+    pub clock_gap_at_end: Option<u64>,
+    /// Seconds from the window's end (its last `fault_end` line) to the first instant the gap
+    /// was again at most its value at the start; `null` if it never was within the run.
+    pub gap_recovered_after_s: Option<f64>,
+}
+
+/// A finding owed to a fault: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedFinding {
+    /// `vm-3.log:60`.
+    pub at: String,
+    pub detail: String,
+}
+
+/// The figures of one VM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VmSummary {
+    pub vm: u32,
+    /// Ticks per second it was configured with (settings `rates`, else its `start` line).
+    pub configured_rate: Option<f64>,
+    /// Ticks per second over the run's span.
+    pub measured_rate: f64,
+    pub ticks: u64,
+    /// Send events.
+    pub sent: u64,
+    /// Messages sent (a send to k recipients counts k).
+    pub messages_sent: u64,
+    pub received: u64,
+    pub internal: u64,
+    pub final_clock: u64,
+    /// Clock units per second over the run's span.
+    pub clock_rate: f64,
+    pub mean_jump: f64,
+    pub p95_jump: i64,
+    pub max_jump: i64,
+    /// `[jump, count]` pairs, in jump order.
+    pub jump_histogram: Vec<(i64, u64)>,
+    pub mean_queue: f64,
+    pub max_queue: u64,
+    pub final_queue: u64,
+    /// Messages left in its queue at stop (`queue` of its `stop` line).
+    pub left_in_queue: Option<u64>,
+    /// Messages it could not send because their peer was lost (`dropped`).
+    pub dropped: u64,
+    /// Messages it received that were matched to their send.
+    pub waits: u64,
+    pub wait_mean_ms: f64,
+    pub wait_p95_ms: f64,
+    pub wait_max_ms: f64,
+    /// Gap to the highest clock on the drift grid, in clock units.
+    pub drift_mean: f64,
+    pub drift_max: u64,
+    pub warnings: u64,
+    pub errors: u64,
+    pub malformed_lines: u64,
+}
+
+/// Message accounting of the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Messages {
+    /// Messages sent: the sum over send events of their number of recipients.
+    pub sent: u64,
+    /// Receive events.
+    pub received: u64,
+    /// Sum of the `queue` of every `stop` line.
+    pub left_in_queues: u64,
+    /// Sum of the `dropped` of every `stop` line (peer connections lost).
+    pub dropped: u64,
+    /// sent - received - left_in_queues - dropped: 0 in a healthy run.
+    pub unaccounted: i64,
+    /// Messages whose send was logged but no receive (some may be left in queues).
+    pub never_received: u64,
+}
+
+/// How long messages waited, over all matched messages of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitFigures {
+    pub count: u64,
+    pub mean_ms: f64,
+    pub p95_ms: f64,
+    pub max_ms: f64,
+    /// Receives stamped before their send (counted with wait 0).
+    pub before_send: u64,
+}
+
+/// The check of every rule of the model (and of the message accounts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// No violation and no unaccounted message.
+    pub healthy: bool,
+    pub violations: u64,
+    /// Violations per rule name.
+    pub by_rule: BTreeMap<String, u64>,
+    pub malformed_lines: u64,
+}
+
+/// How the run's tick events relate under happened-before, from their vector clocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Concurrency {
+    /// `logged` when the logs carry `vc` keys (checked against the rules), `derived` when they
+    /// do not. The counts always use clocks derived from the send/receive matching, which
+    /// equal the logged ones when no vector-clock rule is broken.
+    pub clocks: String,
+    /// Tick events (send, receive, internal).
+    pub events: u64,
+    /// Over all unordered pairs of distinct events: events × (events − 1) / 2 of them.
+    #[serde(flatten)]
+    pub counts: PairCounts,
+    /// The same between the events of each two VMs, lower id first.
+    pub vm_pairs: Vec<VmPairConcurrency>,
+}
+
+/// [`Concurrency`] between the events of two VMs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VmPairConcurrency {
+    /// The two VM ids, lower first.
+    pub vms: [u32; 2],
+    /// Over the pairs of an event of the one and an event of the other.
+    #[serde(flatten)]
+    pub counts: PairCounts,
+}
+
+/// How a set of event pairs divides under happened-before (written flat into `summary.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairCounts {
+    pub pairs: u64,
+    /// Pairs where one event happened before the other.
+    pub ordered: u64,
+    /// Pairs where neither happened before the other.
+    pub concurrent: u64,
+    /// `concurrent` / `pairs`.
+    pub concurrent_fraction: f64,
+    /// Concurrent pairs with equal Lamport clocks (every such pair is concurrent).
+    pub concurrent_same_lc: u64,
+    /// Concurrent pairs whose Lamport clocks differ, so Lamport's order puts one first.
+    pub lamport_ordered_concurrent: u64,
+    /// `lamport_ordered_concurrent` / `pairs`.
+    pub lamport_ordered_concurrent_fraction: f64,
+}
+
+/// Builds the summary of a run from what its stream yielded.
+pub fn build(
+    run_dir: &Path,
+    settings: RunSettings,
+    outcome: &Outcome,
+    files: Vec<String>,
+) -> Summary {
+    let span_us = match (outcome.first_us, outcome.last_us) {
+        (Some(first), Some(last)) => (last - first).max(0),
+        _ => 0,
+    };
+    let span_s = span_us as f64 / 1e6;
+    let per_second = |n: u64| if span_us > 0 { n as f64 / span_s } else { 0.0 };
+
+    let vms: Vec<VmSummary> = outcome
+        .vms
+        .iter()
+        .zip(&outcome.drift)
+        .map(|(s, d)| VmSummary {
+            vm: s.vm,
+            configured_rate: settings
+                .rates
+                .as_ref()
+                .and_then(|r| r.get(s.vm as usize - 1).copied())
+                .or(s.start_rate),
+            measured_rate: per_second(s.ticks),
+            ticks: s.ticks,
+            sent: s.sends,
+            messages_sent: s.messages_sent,
+            received: s.receives,
+            internal: s.internals,
+            final_clock: s.final_clock,
+            clock_rate: per_second(s.final_clock),
+            mean_jump: s.jumps.mean(),
+            p95_jump: s.jumps.quantile(0.95).unwrap_or(0),
+            max_jump: s.jumps.max().unwrap_or(0),
+            jump_histogram: s.jumps.iter().collect(),
+            mean_queue: s.mean_queue(),
+            max_queue: s.queue_max,
+            final_queue: s.queue_last,
+            left_in_queue: s.left_in_queue,
+            dropped: s.dropped,
+            waits: s.waits.count(),
+            wait_mean_ms: s.waits.mean_ms(),
+            wait_p95_ms: s.waits.p95_ms(),
+            wait_max_ms: s.waits.max_ms(),
+            drift_mean: d.mean,
+            drift_max: d.max,
+            warnings: s.warnings,
+            errors: s.errors,
+            malformed_lines: s.malformed,
+        })
+        .collect();
+
+    let sent: u64 = vms.iter().map(|v| v.messages_sent).sum();
+    let received: u64 = vms.iter().map(|v| v.received).sum();
+    let left_in_queues: u64 = vms.iter().filter_map(|v| v.left_in_queue).sum();
+    let dropped: u64 = vms.iter().map(|v| v.dropped).sum();
+    let unaccounted = sent as i64 - received as i64 - left_in_queues as i64 - dropped as i64;
+    let violations: u64 = outcome.rule_counts.values().sum();
+
+    let lagging_vm = vms
+        .iter()
+        .filter(|v| v.drift_mean > 0.0)
+        .max_by(|a, b| a.drift_mean.total_cmp(&b.drift_mean).then(b.vm.cmp(&a.vm)))
+        .map(|v| v.vm);
+
+    let settings = fill_settings(settings, &vms);
+    let ticks = vms.iter().map(|v| v.ticks).sum();
+    let warnings = vms.iter().map(|v| v.warnings).sum();
+    let errors = vms.iter().map(|v| v.errors).sum();
+    Summary {
+        run_id: run_dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        run_dir: run_dir.display().to_string(),
+        settings,
+        first_event: outcome.first_us.map(|t| Rfc3339(t).to_string()),
+        last_event: outcome.last_us.map(|t| Rfc3339(t).to_string()),
+        span_s,
+        lines: outcome.lines,
+        ticks,
+        vms,
+        messages: Messages {
+            sent,
+            received,
+            left_in_queues,
+            dropped,
+            unaccounted,
+            never_received: outcome.unreceived.messages,
+        },
+        waits: WaitFigures {
+            count: outcome.waits.count(),
+            mean_ms: outcome.waits.mean_ms(),
+            p95_ms: outcome.waits.p95_ms(),
+            max_ms: outcome.waits.max_ms(),
+            before_send: outcome.waits.negative,
+        },
+        lagging_vm,
+        drift_grid_ms: Drift::STEP_US as f64 / 1000.0,
+        drift_samples: outcome.drift_samples,
+        check: Check {
+            healthy: violations == 0 && unaccounted == 0,
+            violations,
+            by_rule: outcome
+                .rule_counts
+                .iter()
+                .map(|(rule, &n)| (rule.name().to_string(), n))
+                .collect(),
+            malformed_lines: outcome
+                .rule_counts
+                .get(&Rule::MalformedLine)
+                .copied()
+                .unwrap_or(0),
+        },
+        warnings,
+        errors,
+        notes: outcome.notes.clone(),
+        files,
+        concurrency: Some(outcome.concurrency.clone()),
+        faults: outcome.faults.clone(),
+        clock_offsets: Vec::new(),
+    }
+}
+
+/// Writes `summary` as pretty JSON to `path`.
+pub fn write(path: &Path, summary: &Summary) -> Result<(), AnalysisError> {
+    let error = |source| AnalysisError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let json = serde_json::to_vec_pretty(summary).map_err(|e| error(e.into()))?;
+    std::fs::write(path, json).map_err(error)
+}
+
+/// Fills what settings.toml did not say from the logs: the VM count and each VM's rate.
+fn fill_settings(mut settings: RunSettings, vms: &[VmSummary]) -> RunSettings {
+    if settings.vm_count.is_none() {
+        settings.vm_count = vms.iter().map(|v| v.vm).max();
+    }
+    if settings.rates.is_none() {
+        settings.rates = vms.iter().map(|v| v.configured_rate).collect();
+    }
+    settings
+}

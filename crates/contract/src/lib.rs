@@ -1,0 +1,12 @@
+//! The log contract of logical-clocks, as files: what other tools read.
+//!
+//! - [`timestamp`]: the lines' RFC 3339 time format, both ways, and the
+//!   wall clock in the contract's unit.
+//! - [`run_dir`]: a run's directory, named by its start, with the
+//!   effective `settings.toml` that repeats it.
+//! - [`vm_log`]: a VM's log file, plain as a run writes it or gzip as a
+//!   study keeps it: the one place that names, opens and compresses it.
+
+pub mod run_dir;
+pub mod timestamp;
+pub mod vm_log;

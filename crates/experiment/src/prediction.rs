@@ -1,0 +1,586 @@
+//! The queueing model's prediction next to what each trial measured, and how well they agree
+//! across a variation's trials.
+//!
+//! [`lc_core::queueing`] predicts, from a trial's rates and internal-event probability alone,
+//! each VM's arrival rate, how fast its queue grows, and its mean clock jump, plus the rate
+//! the system clock advances at. Each trial measures the same things:
+//!
+//! - **arrival rate**: the messages that reached the VM (received, plus left in its queue at
+//!   stop) per second of its run (its ticks over its rate, so that every VM's second is the
+//!   same whatever the log's first and last lines);
+//! - **queue growth**: the least-squares slope of the VM's queue length against time over the
+//!   second half of the run (from `events.csv`). The second half leaves out the start-up;
+//!   a slope, unlike the final queue over the runtime, does not mistake a long but bounded
+//!   queue for growth, and it rests on every tick of the half rather than on two queue
+//!   lengths that a momentary burst at either end could sway;
+//! - **mean jump**: the VM's mean clock jump per event (`summary.json`);
+//! - **system clock rate**: the fastest-growing clock's units per second of its run (the
+//!   leader's).
+//!
+//! A variation's table row holds each quantity for the *slowest VM* (as the study's other
+//! figures do): the prediction and the measurement, each as mean ± standard deviation across
+//! the healthy trials, and the error (measured − predicted, trial by trial). A row is *within
+//! the seeds' spread* when the mean error is no larger than the measurement's standard
+//! deviation across the trials. Pure code; the driver reads `events.csv` and writes the files.
+
+use super::figures::Spread;
+use super::plan::Plan;
+use super::record::TrialRecord;
+use super::tables::{cell, number};
+use lc_analysis::{Kind, Summary};
+use lc_core::queueing::{self, VmPrediction};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::BufRead;
+
+/// What a trial measured of one VM, the quantities the model predicts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measured {
+    /// Messages that reached its queue per second.
+    pub arrival: f64,
+    /// Slope of its queue length over the run's second half, messages per second.
+    pub queue_growth: f64,
+    pub mean_jump: f64,
+}
+
+/// One VM of one trial: the model's prediction and the measurement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VmComparison {
+    pub vm: u32,
+    pub predicted: VmPrediction,
+    pub measured: Measured,
+}
+
+/// A trial's prediction and measurement, every VM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialPrediction {
+    pub internal_probability: f64,
+    /// The model's system clock rate (the top tick rate).
+    pub system_clock_rate: f64,
+    /// The fastest-growing clock of the run, units per second.
+    pub leader_clock_rate: f64,
+    pub vms: Vec<VmComparison>,
+}
+
+impl TrialPrediction {
+    /// The prediction for VMs ticking at `rates` (VM 1 first) held against the trial's
+    /// summary and the queue growth measured per VM (`(vm, slope)` pairs). `None` when the
+    /// model cannot be applied (fewer than two VMs) or a VM has no measurement.
+    pub fn of(
+        rates: &[u32],
+        internal_probability: f64,
+        summary: &Summary,
+        queue_growth: &BTreeMap<u32, f64>,
+    ) -> Option<TrialPrediction> {
+        let rates: Vec<f64> = rates.iter().map(|&r| f64::from(r)).collect();
+        let model = queueing::predict(&rates, internal_probability).ok()?;
+        let mut leader_clock_rate: f64 = 0.0;
+        let vms = summary
+            .vms
+            .iter()
+            .map(|v| {
+                let predicted = *model.vms.get(v.vm.checked_sub(1)? as usize)?;
+                // Seconds of its run: tick k is due at k / rate, whatever else the log holds.
+                let seconds = (v.ticks > 0).then(|| v.ticks as f64 / predicted.rate)?;
+                leader_clock_rate = leader_clock_rate.max(v.final_clock as f64 / seconds);
+                let reached = v.received + v.left_in_queue.unwrap_or(v.final_queue);
+                Some(VmComparison {
+                    vm: v.vm,
+                    predicted,
+                    measured: Measured {
+                        arrival: reached as f64 / seconds,
+                        queue_growth: *queue_growth.get(&v.vm)?,
+                        mean_jump: v.mean_jump,
+                    },
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(TrialPrediction {
+            internal_probability,
+            system_clock_rate: model.system_clock_rate,
+            leader_clock_rate,
+            vms,
+        })
+    }
+
+    pub fn vm(&self, vm: u32) -> Option<&VmComparison> {
+        self.vms.iter().find(|c| c.vm == vm)
+    }
+}
+
+/// Why `events.csv` could not give the queue growth.
+#[derive(Debug, thiserror::Error)]
+pub enum EventsError {
+    #[error("cannot read events.csv: {0}")]
+    Read(#[from] std::io::Error),
+    #[error("events.csv has no `{0}` column")]
+    Column(&'static str),
+    #[error("events.csv line {line}: {detail}")]
+    Row { line: usize, detail: String },
+}
+
+/// Each VM's queue growth: the least-squares slope of its queue length against time (`t_s`)
+/// over its ticks at or after `from_s` seconds, read from `events.csv`. A VM with fewer than
+/// two such ticks gets slope 0.
+pub fn queue_growth(
+    events_csv: impl BufRead,
+    from_s: f64,
+) -> Result<BTreeMap<u32, f64>, EventsError> {
+    let mut lines = events_csv.lines();
+    let header = lines.next().transpose()?.unwrap_or_default();
+    let columns: Vec<&str> = header.split(',').collect();
+    let column = |name: &'static str| {
+        columns
+            .iter()
+            .position(|c| *c == name)
+            .ok_or(EventsError::Column(name))
+    };
+    let (t_col, vm_col, kind_col, queue_col) = (
+        column("t_s")?,
+        column("vm")?,
+        column("kind")?,
+        column("queue")?,
+    );
+    let ticks = [Kind::Send, Kind::Receive, Kind::Internal].map(Kind::as_str);
+    let mut trends: BTreeMap<u32, Trend> = BTreeMap::new();
+    for (i, line) in lines.enumerate() {
+        let line = line?;
+        let cells: Vec<&str> = line.split(',').collect();
+        let cell = |at: usize| cells.get(at).copied().unwrap_or("");
+        if !ticks.contains(&cell(kind_col)) {
+            continue;
+        }
+        let bad = |what: &str| EventsError::Row {
+            line: i + 2,
+            detail: format!("{what} is not a number"),
+        };
+        let t: f64 = cell(t_col).parse().map_err(|_| bad("t_s"))?;
+        if t < from_s {
+            continue;
+        }
+        let vm: u32 = cell(vm_col).parse().map_err(|_| bad("vm"))?;
+        let queue: u64 = cell(queue_col).parse().map_err(|_| bad("queue"))?;
+        trends.entry(vm).or_default().add(t - from_s, queue as f64);
+    }
+    Ok(trends.into_iter().map(|(vm, t)| (vm, t.slope())).collect())
+}
+
+/// Running sums for a least-squares line through `(t, y)` points.
+#[derive(Debug, Default, Clone, Copy)]
+struct Trend {
+    n: f64,
+    t: f64,
+    y: f64,
+    tt: f64,
+    ty: f64,
+}
+
+impl Trend {
+    fn add(&mut self, t: f64, y: f64) {
+        self.n += 1.0;
+        self.t += t;
+        self.y += y;
+        self.tt += t * t;
+        self.ty += t * y;
+    }
+
+    fn slope(&self) -> f64 {
+        let spread = self.n * self.tt - self.t * self.t;
+        if self.n < 2.0 || spread <= 0.0 {
+            0.0
+        } else {
+            (self.n * self.ty - self.t * self.y) / spread
+        }
+    }
+}
+
+/// A quantity the model predicts, as the table shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    Arrival,
+    QueueGrowth,
+    MeanJump,
+    SystemClock,
+}
+
+impl Quantity {
+    pub const ALL: [Quantity; 4] = [
+        Quantity::Arrival,
+        Quantity::QueueGrowth,
+        Quantity::MeanJump,
+        Quantity::SystemClock,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Quantity::Arrival => "arrival rate (messages/s)",
+            Quantity::QueueGrowth => "queue growth (messages/s)",
+            Quantity::MeanJump => "mean jump",
+            Quantity::SystemClock => "system clock rate (units/s)",
+        }
+    }
+
+    /// `(predicted, measured)` for one VM of a trial; the system clock is the trial's.
+    fn of(self, trial: &TrialPrediction, vm: &VmComparison) -> (f64, f64) {
+        let (p, m) = (&vm.predicted, &vm.measured);
+        match self {
+            Quantity::Arrival => (p.arrival, m.arrival),
+            Quantity::QueueGrowth => (p.queue_growth, m.queue_growth),
+            Quantity::MeanJump => (p.mean_jump, m.mean_jump),
+            Quantity::SystemClock => (trial.system_clock_rate, trial.leader_clock_rate),
+        }
+    }
+}
+
+/// One quantity of a variation's slowest VM across its trials.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Agreement {
+    pub quantity: Quantity,
+    pub predicted: Spread,
+    pub measured: Spread,
+    /// Measured − predicted, trial by trial.
+    pub error: Spread,
+}
+
+impl Agreement {
+    /// The mean error is no larger than the measurement's spread across trials; `None` with
+    /// a single trial (no spread).
+    pub fn within_spread(&self) -> Option<bool> {
+        let sd = self.measured.sd?;
+        // A hair of tolerance, so an exact model of an exact measurement (sd 0) counts.
+        Some(self.error.mean.abs() <= sd + 1e-9)
+    }
+}
+
+/// One variation's row of the prediction table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictionRow {
+    pub variation: String,
+    /// Healthy trials with a prediction.
+    pub trials: usize,
+    /// In [`Quantity::ALL`] order; empty when no trial counts.
+    pub agreements: Vec<Agreement>,
+}
+
+/// The slowest VM's comparison in each healthy trial of the variation.
+fn slowest_of<'a>(
+    records: &'a [TrialRecord],
+    variation: &'a str,
+) -> impl Iterator<Item = (&'a TrialPrediction, &'a VmComparison)> + Clone + 'a {
+    records
+        .iter()
+        .filter(move |r| r.variation == variation && r.status.is_ok())
+        .filter_map(|r| {
+            let trial = r.prediction.as_ref()?;
+            Some((trial, trial.vm(r.figures.as_ref()?.slowest_vm)?))
+        })
+}
+
+/// One row per variation of the plan.
+pub fn rows(plan: &Plan, records: &[TrialRecord]) -> Vec<PredictionRow> {
+    plan.variations
+        .iter()
+        .map(|variation| {
+            let slowest = slowest_of(records, &variation.name);
+            let agreements = Quantity::ALL
+                .iter()
+                .filter_map(|&quantity| {
+                    let pairs: Vec<(f64, f64)> =
+                        slowest.clone().map(|(t, vm)| quantity.of(t, vm)).collect();
+                    let column =
+                        |f: fn(&(f64, f64)) -> f64| -> Vec<f64> { pairs.iter().map(f).collect() };
+                    Some(Agreement {
+                        quantity,
+                        predicted: Spread::of(&column(|p| p.0))?,
+                        measured: Spread::of(&column(|p| p.1))?,
+                        error: Spread::of(&column(|p| p.1 - p.0))?,
+                    })
+                })
+                .collect();
+            PredictionRow {
+                variation: variation.name.clone(),
+                trials: slowest.count(),
+                agreements,
+            }
+        })
+        .collect()
+}
+
+/// The report's prediction table: one line per variation and quantity.
+pub fn markdown_table(rows: &[PredictionRow]) -> String {
+    let mut out = String::from(
+        "| variation | slowest VM's | trials | predicted | measured | measured − predicted | \
+         within spread |\n|---|---|---:|---:|---:|---:|---|\n",
+    );
+    for row in rows {
+        if row.agreements.is_empty() {
+            let _ = writeln!(out, "| {} | – | 0 | | | | |", row.variation);
+        }
+        for a in &row.agreements {
+            let verdict = match a.within_spread() {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "–",
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {verdict} |",
+                row.variation,
+                a.quantity.label(),
+                row.trials,
+                spread_text(a.predicted),
+                spread_text(a.measured),
+                spread_text(a.error),
+            );
+        }
+    }
+    out
+}
+
+fn spread_text(s: Spread) -> String {
+    let round = |v: f64| format!("{}", (v * 1000.0).round() / 1000.0 + 0.0);
+    match s.sd {
+        Some(sd) => format!("{} ± {}", round(s.mean), round(sd)),
+        None => round(s.mean),
+    }
+}
+
+/// `prediction.csv`: one row per VM of every trial with a prediction.
+pub fn csv(records: &[TrialRecord]) -> String {
+    let mut out = String::from(
+        "variation,trial,status,vm,rate,internal_probability,slowest,\
+         predicted_arrival,measured_arrival,predicted_load,measured_load,\
+         predicted_queue_growth,measured_queue_growth,predicted_mean_jump,measured_mean_jump,\
+         predicted_system_clock_rate,measured_leader_clock_rate\n",
+    );
+    for r in records {
+        let Some(trial) = &r.prediction else { continue };
+        let slowest = r.figures.as_ref().map(|f| f.slowest_vm);
+        for c in &trial.vms {
+            let (p, m) = (&c.predicted, &c.measured);
+            let cells = [
+                r.variation.clone(),
+                r.number.to_string(),
+                cell(&r.status.to_string()),
+                c.vm.to_string(),
+                figure(p.rate),
+                figure(trial.internal_probability),
+                (slowest == Some(c.vm)).to_string(),
+                figure(p.arrival),
+                figure(m.arrival),
+                figure(p.load),
+                figure(m.arrival / p.rate),
+                figure(p.queue_growth),
+                figure(m.queue_growth),
+                figure(p.mean_jump),
+                figure(m.mean_jump),
+                figure(trial.system_clock_rate),
+                figure(trial.leader_clock_rate),
+            ];
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A figure as the other tables write it, without the `-0` of a tiny negative slope.
+fn figure(value: f64) -> String {
+    match number(value) {
+        zero if zero == "-0" => "0".to_string(),
+        text => text,
+    }
+}
+
+/// The report's section: the paragraph that explains the table, and the table.
+pub fn report_section(plan: &Plan, records: &[TrialRecord]) -> String {
+    format!(
+        "\n## Prediction against measurement\n\n{EXPLANATION}\n\n{}",
+        markdown_table(&rows(plan, records))
+    )
+}
+
+/// The paragraph that introduces the table in the report.
+const EXPLANATION: &str = "The queueing model (`src/queueing.rs`) predicts from a trial's \
+rates and internal-event probability alone: a VM sends only on ticks with an empty queue, so \
+each VM's arrival rate is the fixed point of `λ_j = Σ_i q · r_i · (1 − min(λ_i / r_i, 1))` \
+over the other VMs `i`, where `q` is what an idle tick sends to each peer on average. A VM \
+whose arrivals exceed its rate (load above 1) never idles, and its queue grows by `λ − r` \
+messages a second. Its mean jump is `L / λ` (it works through its queue oldest first, so its \
+clock follows the system clock of a while ago), and that of a VM that keeps up is `L / r`, \
+with the system clock rate `L` taken as the top tick rate. Measured: the arrival rate is the \
+messages that reached the VM over the run; the queue growth is the least-squares slope of its \
+queue over the run's second half; the mean jump is from `summary.json`; the system clock rate \
+is the fastest clock's growth. Each cell is the slowest VM's mean ± standard deviation across \
+the healthy trials; *within spread* says the mean error is no larger than the measurement's \
+standard deviation across the trials. The error's own ± is its scatter from seed to seed: a \
+mean error well beyond it is a systematic miss, however small. Every VM of every trial is in `prediction.csv` and `prediction.png`.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan;
+    use crate::record::tests::{record, PLAN};
+    use crate::record::TrialStatus;
+
+    const EVENTS: &str = "time,t_s,vm,kind,lc,queue,peer,seq,msg_lc,jump\n\
+        2000-01-01T00:00:00.000000Z,0.000000,1,start,,,,,,\n\
+        2000-01-01T00:00:01.000000Z,1.000000,1,receive,3,9,2,1,2,3\n\
+        2000-01-01T00:00:02.000000Z,2.000000,1,receive,4,1,2,2,2,1\n\
+        2000-01-01T00:00:02.000000Z,2.000000,2,send,5,0,1,3,,1\n\
+        2000-01-01T00:00:03.000000Z,3.000000,1,receive,5,2,2,3,5,1\n\
+        2000-01-01T00:00:03.500000Z,3.500000,2,internal,6,0,,,,1\n\
+        2000-01-01T00:00:04.000000Z,4.000000,1,receive,6,3,2,4,5,1\n\
+        2000-01-01T00:00:04.000000Z,4.000000,2,internal,7,0,,,,1\n\
+        2000-01-01T00:00:04.100000Z,4.100000,1,stop,,40,,,,\n";
+
+    #[test]
+    fn queue_growth_is_the_slope_over_the_second_half() {
+        // From t = 2: VM 1's queue goes 1, 2, 3 at t = 2, 3, 4 (the 9 at t = 1 and the stop
+        // line's 40 do not count); VM 2 stays empty.
+        let growth = queue_growth(EVENTS.as_bytes(), 2.0).unwrap();
+        assert_eq!(growth.len(), 2);
+        assert!((growth[&1] - 1.0).abs() < 1e-12, "{growth:?}");
+        assert_eq!(growth[&2], 0.0);
+        // Over the whole run the early 9 pulls the slope down.
+        assert!(queue_growth(EVENTS.as_bytes(), 0.0).unwrap()[&1] < 0.0);
+        // A single point has no slope.
+        assert_eq!(queue_growth(EVENTS.as_bytes(), 4.0).unwrap()[&1], 0.0);
+    }
+
+    #[test]
+    fn a_broken_events_file_is_named() {
+        let no_queue = "time,t_s,vm,kind\n";
+        assert!(matches!(
+            queue_growth(no_queue.as_bytes(), 0.0),
+            Err(EventsError::Column("queue"))
+        ));
+        let bad = "t_s,vm,kind,queue\n1.0,1,send,x\n";
+        assert_eq!(
+            queue_growth(bad.as_bytes(), 0.0).unwrap_err().to_string(),
+            "events.csv line 2: queue is not a number"
+        );
+    }
+
+    /// A 600-second run of rates 1, 6, 6 whose leader (VM 3) gained 6.1 clock units a second.
+    fn summary(received: u64, left: u64, mean_jump: f64) -> Summary {
+        let vm = |id: u32, ticks: u64, received: u64, left: u64, jump: f64, clock: u64| {
+            serde_json::json!({
+                "vm": id, "configured_rate": 1.0, "measured_rate": 1.0, "ticks": ticks,
+                "sent": 0, "messages_sent": 0, "received": received, "internal": 0,
+                "final_clock": clock, "clock_rate": 0.0, "mean_jump": jump, "p95_jump": 1,
+                "max_jump": 1,
+                "jump_histogram": [], "mean_queue": 0.0, "max_queue": 0, "final_queue": left,
+                "left_in_queue": left, "dropped": 0, "waits": 0, "wait_mean_ms": 0.0,
+                "wait_p95_ms": 0.0, "wait_max_ms": 0.0, "drift_mean": 0.0, "drift_max": 0,
+                "warnings": 0, "errors": 0, "malformed_lines": 0
+            })
+        };
+        serde_json::from_value(serde_json::json!({
+            "run_id": "r", "run_dir": "r", "settings": {}, "first_event": null,
+            "last_event": null, "span_s": 600.0, "lines": 0, "ticks": 0,
+            "vms": [
+                vm(1, 600, received, left, mean_jump, (600.0 * mean_jump) as u64),
+                vm(2, 3_600, 600, 0, 1.0, 3_600),
+                vm(3, 3_600, 600, 0, 1.0, 3_660),
+            ],
+            "messages": { "sent": 0, "received": 0, "left_in_queues": 0, "dropped": 0,
+                          "unaccounted": 0, "never_received": 0 },
+            "waits": { "count": 0, "mean_ms": 0.0, "p95_ms": 0.0, "max_ms": 0.0,
+                       "before_send": 0 },
+            "lagging_vm": null, "drift_grid_ms": 10.0, "drift_samples": 0,
+            "check": { "healthy": true, "violations": 0, "by_rule": {}, "malformed_lines": 0 },
+            "warnings": 0, "errors": 0, "notes": [], "files": []
+        }))
+        .unwrap()
+    }
+
+    /// A trial of rates 1, 6, 6 at p = 0.7 whose slow VM got `arrived` messages in 600 s and
+    /// whose queue grew at `growth`.
+    fn trial(arrived: u64, growth: f64, jump: f64) -> TrialPrediction {
+        let growths = BTreeMap::from([(1, growth), (2, 0.0), (3, 0.0)]);
+        TrialPrediction::of(
+            &[1, 6, 6],
+            0.7,
+            &summary(600, arrived - 600, jump),
+            &growths,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_trial_holds_the_model_against_its_measurements() {
+        let t = trial(1_200, 1.01, 2.9);
+        let slow = t.vm(1).unwrap();
+        assert_eq!(slow.predicted.arrival, 2.0);
+        assert_eq!(slow.measured.arrival, 2.0);
+        assert_eq!(slow.predicted.queue_growth, 1.0);
+        assert_eq!(slow.measured.queue_growth, 1.01);
+        assert_eq!(slow.measured.mean_jump, 2.9);
+        assert_eq!(t.system_clock_rate, 6.0);
+        assert!((t.leader_clock_rate - 6.1).abs() < 1e-12);
+        // No measurement for a VM, or a run of one VM: no comparison.
+        let summary = summary(600, 0, 1.0);
+        assert!(TrialPrediction::of(&[1, 6, 6], 0.7, &summary, &BTreeMap::new()).is_none());
+        assert!(TrialPrediction::of(&[1], 0.7, &summary, &BTreeMap::new()).is_none());
+    }
+
+    fn with_prediction(mut r: TrialRecord, t: TrialPrediction) -> TrialRecord {
+        r.prediction = Some(t);
+        r
+    }
+
+    #[test]
+    fn rows_compare_the_slowest_vm_over_healthy_trials() {
+        let plan = plan::parse(PLAN).unwrap();
+        let records = [
+            with_prediction(record("a", 1, TrialStatus::Ok, 1.0), trial(1_200, 0.9, 3.0)),
+            with_prediction(record("a", 2, TrialStatus::Ok, 1.0), trial(1_260, 1.1, 3.2)),
+            // Unhealthy: left out.
+            with_prediction(
+                record("a", 3, TrialStatus::Unhealthy("x".into()), 1.0),
+                trial(6_000, 9.0, 9.0),
+            ),
+            record("b", 1, TrialStatus::Ok, 1.0),
+        ];
+        let rows = rows(&plan, &records);
+        assert_eq!((rows[0].trials, rows[1].trials), (2, 0));
+        assert!(rows[1].agreements.is_empty());
+        let growth = rows[0].agreements[1];
+        assert_eq!(growth.quantity, Quantity::QueueGrowth);
+        assert_eq!(growth.predicted.mean, 1.0);
+        assert!((growth.measured.mean - 1.0).abs() < 1e-12);
+        assert!((growth.error.mean).abs() < 1e-12);
+        assert_eq!(growth.within_spread(), Some(true));
+        // Jumps 3.0 and 3.2 against 3 predicted: error 0.1 ± 0.14, measured sd 0.14.
+        let jump = rows[0].agreements[2];
+        assert!((jump.error.mean - 0.1).abs() < 1e-12);
+        assert_eq!(jump.within_spread(), Some(true));
+        // The system clock: 6 predicted, 6.1 measured every time, with no spread: a miss.
+        let clock = rows[0].agreements[3];
+        assert!((clock.error.mean - 0.1).abs() < 1e-12);
+        assert_eq!(clock.within_spread(), Some(false));
+
+        let table = markdown_table(&rows);
+        assert!(
+            table.contains(
+                "| a | queue growth (messages/s) | 2 | 1 ± 0 | 1 ± 0.141 | 0 ± 0.141 | yes |"
+            ),
+            "{table}"
+        );
+        assert!(table.contains("| **no** |"), "{table}");
+        assert!(table.contains("| b | – | 0 |"), "{table}");
+
+        let csv = csv(&records);
+        let lines: Vec<&str> = csv.lines().collect();
+        // 3 trials with a prediction, 3 VMs each; columns line up.
+        assert_eq!(lines.len(), 1 + 9);
+        let columns = lines[0].split(',').count();
+        assert!(lines.iter().all(|l| l.split(',').count() == columns));
+        assert!(
+            lines[1].starts_with("a,1,ok,1,1,0.7,true,2,2,2,2,1,0.9,3,3,6,6.1"),
+            "{}",
+            lines[1]
+        );
+    }
+}

@@ -1,0 +1,93 @@
+//! `prediction.png`: the queueing model's prediction against the measurement, every VM of
+//! every healthy trial as a dot coloured by variation, in two panels (queue growth, mean
+//! jump), each with the line where prediction and measurement agree. A dot off the line is a
+//! miss; a column of dots at one prediction is the seeds' spread.
+
+use super::prediction::{Measured, TrialPrediction};
+use super::record::TrialRecord;
+use lc_analysis::plots::{bounds, color, legend, xy_chart, FONT, TITLE};
+use lc_core::queueing::VmPrediction;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// The file, and its caption in the report.
+pub const FILE: &str = "prediction.png";
+pub const CAPTION: &str =
+    "The queueing model's prediction against the measurement, every VM of every trial";
+
+/// A panel: its title, axis name, and what it takes from a VM's prediction and measurement.
+type Panel = (
+    &'static str,
+    &'static str,
+    fn(&VmPrediction, &Measured) -> (f64, f64),
+);
+
+const PANELS: [Panel; 2] = [
+    ("Queue growth", "queue growth (messages/s)", |p, m| {
+        (p.queue_growth, m.queue_growth)
+    }),
+    (
+        "Mean clock jump",
+        "mean jump (clock units per event)",
+        |p, m| (p.mean_jump, m.mean_jump),
+    ),
+];
+
+/// Draws `prediction.png` into `dir`; the variations are named in plan order.
+pub fn draw(dir: &Path, variations: &[String], records: &[TrialRecord]) -> Result<(), String> {
+    let path = dir.join(FILE);
+    let root = BitMapBackend::new(&path, (2600, 1150)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    // The title's glyphs reach above its baseline box: keep it off the top edge.
+    let root = root
+        .margin(24, 0, 0, 0)
+        .titled(
+            "Queueing model: predicted (x) against measured (y)",
+            (FONT, TITLE),
+        )
+        .map_err(|e| e.to_string())?;
+    let halves = root.split_evenly((1, PANELS.len()));
+    for (area, panel) in halves.iter().zip(PANELS) {
+        scatter(area, panel, variations, records)?;
+    }
+    root.present().map_err(|e| e.to_string())
+}
+
+fn scatter(
+    area: &DrawingArea<BitMapBackend<'_>, Shift>,
+    (title, axis, pick): Panel,
+    variations: &[String],
+    records: &[TrialRecord],
+) -> Result<(), String> {
+    let points: Vec<Vec<(f64, f64)>> = variations
+        .iter()
+        .map(|name| {
+            records
+                .iter()
+                .filter(|r| &r.variation == name && r.status.is_ok())
+                .filter_map(|r| r.prediction.as_ref())
+                .flat_map(|t: &TrialPrediction| &t.vms)
+                .map(|c| pick(&c.predicted, &c.measured))
+                .collect()
+        })
+        .collect();
+    // One range for both axes, so the agreement line is the diagonal.
+    let (lo, hi) = bounds(points.iter().flatten().flat_map(|&(x, y)| [x, y]), true);
+    let axes = (&*format!("predicted {axis}"), &*format!("measured {axis}"));
+    let mut chart = xy_chart(area, title, axes, lo..hi, lo..hi)?;
+    chart
+        .draw_series(LineSeries::new([(lo, lo), (hi, hi)], BLACK.stroke_width(2)))
+        .map_err(|e| e.to_string())?
+        .label("measured = predicted")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 30, y)], BLACK.stroke_width(2)));
+    for (i, (name, points)) in variations.iter().zip(&points).enumerate() {
+        let style = color(i).mix(0.7).filled();
+        chart
+            .draw_series(points.iter().map(|&p| Circle::new(p, 8, style)))
+            .map_err(|e| e.to_string())?
+            .label(name.as_str())
+            .legend(move |(x, y)| Circle::new((x + 15, y), 8, style));
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
+}

@@ -1,0 +1,616 @@
+//! The settings as users meet them: every key, the kind of value it takes and
+//! what it allows, in words shared by `--help`, the errors and the checks.
+//!
+//! A value is checked for its *kind* here, before anything converts it: a
+//! whole number where a whole number is expected, `true` or `false` where a
+//! boolean is. Text from environment variables and flags is read as exactly
+//! the kind its key takes ([`from_text`]), so `3.5` never becomes a VM count
+//! and `yes` never becomes `true`. Ranges are checked later, by
+//! [`Settings::resolve`](super::Settings::resolve), with the same words.
+
+use super::{
+    Settings, SettingsError, DEFAULT_FILE, ENV_PREFIX, MAX_LOG_FLUSH_MS, MAX_RATE,
+    MAX_RUNTIME_SECS, MAX_SEED, MAX_VMS,
+};
+use lc_core::latency::{Delay, DELAY_KINDS, MAX_DELAY_MS};
+use lc_core::schedule::TickPhase;
+
+/// What a setting's value must be before its range is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A TOML integer; as text, digits with an optional sign (`3.5` is not one).
+    WholeNumber,
+    /// An integer or a float.
+    Number,
+    /// `true` or `false`; as text exactly those words (`yes` is neither).
+    Boolean,
+    Text,
+    /// `"random"` or a whole number from 0 to [`MAX_SEED`].
+    Seed,
+    /// A list of whole numbers; as text, comma-separated.
+    WholeNumbers,
+    /// A delay table; as text, a TOML inline table.
+    Delay,
+    /// A list of per-link delay tables; as text, a TOML inline array.
+    Links,
+    /// A list of fault tables; as text, a TOML inline array.
+    Faults,
+    /// One of a few words, the same as text.
+    Choice(&'static [&'static str]),
+}
+
+/// One setting as a user meets it: its key, what it is for, and the kind of
+/// value it takes. The `--help` text, the errors and the checks all read it.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    pub name: &'static str,
+    /// The flag that also sets it, if any.
+    pub flag: Option<&'static str>,
+    pub about: &'static str,
+    kind: Kind,
+}
+
+/// Every setting, in the order of `Settings.toml`.
+pub const KEYS: [Key; 17] = [
+    key(
+        "vm_count",
+        Some("--vm-count"),
+        "Number of VMs",
+        Kind::WholeNumber,
+    ),
+    key("runtime", Some("--runtime"), "Run length", Kind::Number),
+    key(
+        "base_port",
+        Some("--base-port"),
+        "First VM's port",
+        Kind::WholeNumber,
+    ),
+    key("host", None, "Address the VMs listen on", Kind::Text),
+    key(
+        "log_dir",
+        Some("--log-dir"),
+        "Directory that receives one sub-directory per run",
+        Kind::Text,
+    ),
+    key(
+        "seed",
+        Some("--seed"),
+        "Seed for every random choice, rates included",
+        Kind::Seed,
+    ),
+    key(
+        "rate_min",
+        None,
+        "Lowest clock rate a VM may draw",
+        Kind::WholeNumber,
+    ),
+    key(
+        "rate_max",
+        None,
+        "Highest clock rate a VM may draw",
+        Kind::WholeNumber,
+    ),
+    key(
+        "rates",
+        None,
+        "Explicit per-VM clock rates",
+        Kind::WholeNumbers,
+    ),
+    key(
+        "internal_probability",
+        None,
+        "Chance that an idle tick is internal",
+        Kind::Number,
+    ),
+    key(
+        "vector_clocks",
+        None,
+        "Keep a vector clock in every VM: a `vc` key on every event line, one on every message",
+        Kind::Boolean,
+    ),
+    key(
+        "virtual_time",
+        Some("--virtual-time"),
+        "Run on simulated time: an hour in well under a second, the same logs for the same seed",
+        Kind::Boolean,
+    ),
+    key("latency", None, "Message delay on every link", Kind::Delay),
+    key(
+        "latency_links",
+        None,
+        "Per-link delay overrides",
+        Kind::Links,
+    ),
+    key(
+        "log_flush_ms",
+        None,
+        "Longest a log line waits in memory",
+        Kind::WholeNumber,
+    ),
+    key(
+        "tick_phase",
+        None,
+        "Where each VM's first tick falls within its first period",
+        Kind::Choice(&TickPhase::NAMES),
+    ),
+    key(
+        "faults",
+        None,
+        "Faults injected on purpose: partitions, pauses and crashes, numbered from 1",
+        Kind::Faults,
+    ),
+];
+
+const fn key(
+    name: &'static str,
+    flag: Option<&'static str>,
+    about: &'static str,
+    kind: Kind,
+) -> Key {
+    Key {
+        name,
+        flag,
+        about,
+        kind,
+    }
+}
+
+/// The setting called `name`, if there is one.
+pub fn key_named(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+impl Key {
+    /// What the setting accepts, in the user's words; the same sentence ends a
+    /// wrong-kind error and an out-of-range error.
+    pub fn allowed(&self) -> String {
+        match self.name {
+            "vm_count" => format!("a whole number of VMs from 2 to {MAX_VMS}"),
+            "runtime" => format!(
+                "a number of seconds, more than 0 and at most {MAX_RUNTIME_SECS} (one week)"
+            ),
+            "base_port" => "0 (any free ports) or a whole number from 1 to 65535 (VM i listens on \
+                 base_port + i - 1)"
+                .into(),
+            "host" => "an IP address such as 127.0.0.1 or ::1".into(),
+            "log_dir" => "a directory path".into(),
+            "seed" => format!("\"random\" or a whole number from 0 to {MAX_SEED}"),
+            "rate_min" | "rate_max" => rate_allowed(),
+            "rates" => format!(
+                "a list of exactly vm_count whole numbers of ticks per second from 1 to \
+                 {MAX_RATE}, or [] to draw them from rate_min..=rate_max"
+            ),
+            "internal_probability" => {
+                "a probability from 0.0 to 1.0 (0.7 is the assignment's die)".into()
+            }
+            "virtual_time" | "vector_clocks" => "true or false".into(),
+            "latency" => delay_allowed(),
+            "latency_links" => {
+                "a list of { from = <VM id>, to = <VM id>, delay = <a delay as for latency> }, \
+                 at most one per link"
+                    .into()
+            }
+            "log_flush_ms" => format!(
+                "a whole number of milliseconds from 0 (write every line at once) to \
+                 {MAX_LOG_FLUSH_MS}"
+            ),
+            "tick_phase" => "\"random\" (each VM's first tick at its own offset within its first \
+                 period, drawn from the seed, as on machines started at different moments) or \
+                 \"aligned\" (every VM's first tick one period after the common start)"
+                .into(),
+            "faults" => super::faults::allowed(),
+            other => unreachable!("no setting `{other}` in KEYS"),
+        }
+    }
+
+    /// The environment variable that sets it: `LOGICAL_CLOCKS_VM_COUNT`.
+    pub fn env_var(&self) -> String {
+        format!("{ENV_PREFIX}_{}", self.name.to_uppercase())
+    }
+
+    /// Its built-in default, as written in `Settings.toml`.
+    pub fn default_text(&self) -> String {
+        let defaults = default_table();
+        show(&defaults[self.name])
+    }
+
+    /// How its value is written in an environment variable or a flag, where
+    /// that differs from the settings file.
+    pub(super) fn as_text(&self) -> Option<&'static str> {
+        match self.kind {
+            Kind::WholeNumbers => Some("comma-separated, e.g. 1,3,6"),
+            Kind::Delay => Some("a TOML inline table, e.g. { kind = \"constant\", ms = 50 }"),
+            Kind::Links | Kind::Faults => Some("a TOML inline array of inline tables"),
+            _ => None,
+        }
+    }
+}
+
+pub(super) fn rate_allowed() -> String {
+    format!("a whole number of ticks per second from 1 to {MAX_RATE}")
+}
+
+fn delay_allowed() -> String {
+    let kinds: Vec<String> = DELAY_KINDS
+        .iter()
+        .map(|(kind, fields)| {
+            let fields: String = fields.iter().map(|f| format!(", {f} = <ms>")).collect();
+            format!("{{ kind = \"{kind}\"{fields} }}")
+        })
+        .collect();
+    format!(
+        "one of {}, in milliseconds from 0 to {MAX_DELAY_MS}",
+        kinds.join(", ")
+    )
+}
+
+/// The `--help` line of the flag that sets `name`: what it is, what it accepts,
+/// its default and its other sources.
+pub fn flag_help(name: &str) -> String {
+    let key = key_named(name).expect("a flag sets a known setting");
+    if key.kind == Kind::Boolean {
+        // A switch: the flag turns it on, the file and the variable say true or false.
+        return format!(
+            "{} [off by default; `{} = true` in the settings file, or {}=true]",
+            key.about,
+            key.name,
+            key.env_var()
+        );
+    }
+    format!(
+        "{}: {} [default {}; setting `{}` in the settings file, or {}]",
+        key.about,
+        key.allowed(),
+        key.default_text(),
+        key.name,
+        key.env_var()
+    )
+}
+
+/// The end of `--help`: every setting with its variable, default and what it accepts.
+pub fn settings_help() -> String {
+    let mut text = format!(
+        "Settings: built-in defaults, then the settings file ({DEFAULT_FILE} in the working \
+         directory, or --config), then environment variables {ENV_PREFIX}_<KEY>, then flags, \
+         each overriding the one before. Every value is checked for its kind and range before \
+         anything runs.\n"
+    );
+    for key in &KEYS {
+        let flag = key.flag.map(|f| format!(", {f}")).unwrap_or_default();
+        text.push_str(&format!(
+            "\n  {} ({}{flag}), default {}\n      {}: {}\n",
+            key.name,
+            key.env_var(),
+            key.default_text(),
+            key.about,
+            key.allowed()
+        ));
+        if let Some(as_text) = key.as_text() {
+            text.push_str(&format!("      in a variable or flag: {as_text}\n"));
+        }
+    }
+    text
+}
+
+/// A number as a person would write it: `-5`, `0.25`, `1e300` (not 301 digits).
+pub(crate) fn compact(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-6..1e15).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// A TOML value as written in a settings file, numbers compact.
+pub fn show(value: &toml::Value) -> String {
+    let list = |items: Vec<String>| items.join(", ");
+    match value {
+        // `3.0` stays `3.0`: shown as `3`, a refused float would look like a whole number.
+        toml::Value::Float(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.1}"),
+        toml::Value::Float(x) => compact(*x),
+        toml::Value::String(s) => format!("{s:?}"),
+        toml::Value::Array(items) => format!("[{}]", list(items.iter().map(show).collect())),
+        toml::Value::Table(table) if table.is_empty() => "{}".into(),
+        toml::Value::Table(table) => format!(
+            "{{ {} }}",
+            list(
+                table
+                    .iter()
+                    .map(|(k, v)| format!("{k} = {}", show(v)))
+                    .collect()
+            )
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// A delay as written in a settings file.
+pub(super) fn show_delay(delay: &Delay) -> String {
+    match *delay {
+        Delay::None => "{ kind = \"none\" }".into(),
+        Delay::Constant { ms } => format!("{{ kind = \"constant\", ms = {} }}", compact(ms)),
+        Delay::Uniform { min_ms, max_ms } => format!(
+            "{{ kind = \"uniform\", min_ms = {}, max_ms = {} }}",
+            compact(min_ms),
+            compact(max_ms)
+        ),
+        Delay::Exponential { mean_ms } => {
+            format!(
+                "{{ kind = \"exponential\", mean_ms = {} }}",
+                compact(mean_ms)
+            )
+        }
+    }
+}
+
+/// Checks that `value` is of the kind `key` takes, before anything converts it.
+pub(super) fn check_kind(key: &Key, value: &toml::Value) -> Result<(), SettingsError> {
+    if key.kind == Kind::Faults {
+        return super::faults::check_shape(value);
+    }
+    kind_fits(key, value).map_err(|allowed| SettingsError::Invalid {
+        key: key.name,
+        value: show(value),
+        allowed,
+        origin: None,
+    })
+}
+
+/// Checks that `value` is of the kind `key` takes; the error is what is allowed.
+fn kind_fits(key: &Key, value: &toml::Value) -> Result<(), String> {
+    use toml::Value as V;
+    let ok = match (key.kind, value) {
+        (Kind::WholeNumber, V::Integer(_)) => true,
+        (Kind::Number, V::Integer(_) | V::Float(_)) => true,
+        (Kind::Boolean, V::Boolean(_)) => true,
+        (Kind::Text, V::String(_)) => true,
+        (Kind::Choice(words), V::String(s)) => words.contains(&s.as_str()),
+        (Kind::Seed, V::Integer(n)) => (0..=MAX_SEED as i64).contains(n),
+        (Kind::Seed, V::String(s)) => {
+            s.trim() == "random" || s.trim().parse::<u64>().is_ok_and(|n| n <= MAX_SEED)
+        }
+        (Kind::WholeNumbers, V::Array(items)) => items.iter().all(toml::Value::is_integer),
+        (Kind::Delay, value) => {
+            return check_delay(value).map_err(|why| why.unwrap_or(key.allowed()))
+        }
+        (Kind::Links, value) => {
+            return check_links(value).map_err(|why| format!("{why}; {}", key.allowed()))
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(key.allowed())
+    }
+}
+
+/// A delay table: a known `kind` and exactly its fields, each a number.
+/// `Err(None)`: not even a table with a known kind (the general text says it).
+fn check_delay(value: &toml::Value) -> Result<(), Option<String>> {
+    let table = value.as_table().ok_or(None)?;
+    let kind = table
+        .get("kind")
+        .and_then(toml::Value::as_str)
+        .ok_or(None)?;
+    let (kind, fields) = DELAY_KINDS.iter().find(|(k, _)| *k == kind).ok_or(None)?;
+    let needs = || {
+        if fields.is_empty() {
+            format!("kind = \"{kind}\" takes no other fields")
+        } else {
+            format!(
+                "kind = \"{kind}\" needs {}, in milliseconds from 0 to {MAX_DELAY_MS}",
+                fields.join(" and ")
+            )
+        }
+    };
+    let fits = table.iter().all(|(name, value)| {
+        name == "kind"
+            || (fields.contains(&name.as_str()) && (value.is_integer() || value.is_float()))
+    });
+    if fits && fields.iter().all(|f| table.contains_key(*f)) {
+        Ok(())
+    } else {
+        Err(Some(needs()))
+    }
+}
+
+/// A list of `{ from, to, delay }` tables; the error names the entry.
+fn check_links(value: &toml::Value) -> Result<(), String> {
+    let entries = value.as_array().ok_or("not a list")?;
+    for (index, entry) in entries.iter().enumerate() {
+        let n = index + 1;
+        let table = entry
+            .as_table()
+            .ok_or(format!("entry {n} is not a table"))?;
+        for field in ["from", "to"] {
+            if !table.get(field).is_some_and(toml::Value::is_integer) {
+                return Err(format!("entry {n} needs `{field}`, a VM id"));
+            }
+        }
+        let delay = table
+            .get("delay")
+            .ok_or(format!("entry {n} needs `delay`"))?;
+        check_delay(delay).map_err(|why| match why {
+            Some(why) => format!("entry {n}: {why}"),
+            None => format!("entry {n} has no valid delay"),
+        })?;
+        if let Some(extra) = table
+            .keys()
+            .find(|k| !["from", "to", "delay"].contains(&k.as_str()))
+        {
+            return Err(format!("entry {n} has an unknown field `{extra}`"));
+        }
+    }
+    Ok(())
+}
+
+/// Text from an environment variable or a flag, read as the exact kind `key`
+/// takes: `None` when it is not one (`3.5` is not a whole number, `yes` is not
+/// a boolean).
+pub(super) fn from_text(key: &Key, text: &str) -> Option<toml::Value> {
+    use toml::Value as V;
+    let trimmed = text.trim();
+    let whole = |t: &str| t.trim().parse::<i64>().ok().map(V::Integer);
+    match key.kind {
+        Kind::WholeNumber => whole(trimmed),
+        Kind::Number => whole(trimmed).or_else(|| trimmed.parse::<f64>().ok().map(V::Float)),
+        Kind::Boolean => match trimmed {
+            "true" => Some(V::Boolean(true)),
+            "false" => Some(V::Boolean(false)),
+            _ => None,
+        },
+        Kind::Text => Some(V::String(text.to_string())),
+        Kind::Choice(_) => Some(V::String(trimmed.to_string())),
+        Kind::Seed if trimmed == "random" => Some(V::String("random".into())),
+        Kind::Seed => whole(trimmed),
+        Kind::WholeNumbers if trimmed.is_empty() => Some(V::Array(Vec::new())),
+        Kind::WholeNumbers => trimmed
+            .split(',')
+            .map(whole)
+            .collect::<Option<_>>()
+            .map(V::Array),
+        Kind::Delay | Kind::Links | Kind::Faults => {
+            toml::from_str::<toml::Table>(&format!("value = {trimmed}"))
+                .ok()?
+                .remove("value")
+        }
+    }
+}
+
+/// The built-in defaults as a TOML table, one entry per key.
+pub(super) fn default_table() -> toml::Table {
+    toml::Table::try_from(Settings::default()).expect("the default settings serialize to TOML")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use toml::Value as V;
+
+    fn key(name: &str) -> &'static Key {
+        key_named(name).unwrap()
+    }
+
+    #[test]
+    fn text_reads_as_exactly_the_kind_of_its_key() {
+        let read = |name: &str, text: &str| from_text(key(name), text);
+        assert_eq!(read("vm_count", "4"), Some(V::Integer(4)));
+        assert_eq!(read("vm_count", " 4 "), Some(V::Integer(4)));
+        assert_eq!(read("vm_count", "3.5"), None);
+        assert_eq!(read("vm_count", "true"), None);
+        assert_eq!(read("vm_count", "4e0"), None);
+        assert_eq!(read("runtime", "10"), Some(V::Integer(10)));
+        assert_eq!(read("runtime", "2.5"), Some(V::Float(2.5)));
+        assert_eq!(read("runtime", "-5"), Some(V::Integer(-5)));
+        assert_eq!(read("runtime", "soon"), None);
+        assert_eq!(read("virtual_time", "true"), Some(V::Boolean(true)));
+        assert_eq!(read("virtual_time", "false"), Some(V::Boolean(false)));
+        for not_a_boolean in ["yes", "on", "1", "TRUE", ""] {
+            assert_eq!(read("virtual_time", not_a_boolean), None, "{not_a_boolean}");
+        }
+        assert_eq!(read("seed", "random"), Some(V::String("random".into())));
+        assert_eq!(read("seed", "42"), Some(V::Integer(42)));
+        assert_eq!(read("seed", "soon"), None);
+        let rates = |r: &[i64]| Some(V::Array(r.iter().map(|&r| V::Integer(r)).collect()));
+        assert_eq!(read("rates", "1,3,6"), rates(&[1, 3, 6]));
+        assert_eq!(read("rates", "1, 3"), rates(&[1, 3]));
+        assert_eq!(read("rates", ""), rates(&[]));
+        assert_eq!(read("rates", "1,2.6,3"), None);
+        assert_eq!(read("host", " ::1"), Some(V::String(" ::1".into())));
+        let latency = read("latency", "{ kind = \"constant\", ms = 5 }").unwrap();
+        assert_eq!(latency["ms"], V::Integer(5));
+        assert_eq!(read("latency", "constant"), None);
+    }
+
+    #[test]
+    fn vector_clocks_take_true_or_false_and_are_on_by_default() {
+        let vc = key("vector_clocks");
+        assert_eq!(from_text(vc, "false"), Some(V::Boolean(false)));
+        for not_a_boolean in ["no", "off", "0", "False"] {
+            assert_eq!(from_text(vc, not_a_boolean), None, "{not_a_boolean}");
+        }
+        assert!(check_kind(vc, &V::Integer(0)).is_err());
+        assert_eq!(vc.default_text(), "true");
+        assert_eq!(vc.env_var(), "LOGICAL_CLOCKS_VECTOR_CLOCKS");
+    }
+
+    #[test]
+    fn values_of_the_wrong_kind_are_refused_before_conversion() {
+        let refused = |name: &str, value: V| check_kind(key(name), &value).is_err();
+        assert!(refused("vm_count", V::Float(3.5)));
+        assert!(refused("vm_count", V::Float(3.0)));
+        assert!(refused("vm_count", V::Boolean(true)));
+        assert!(refused("vm_count", V::String("3".into())));
+        assert!(refused("virtual_time", V::String("yes".into())));
+        assert!(refused("virtual_time", V::Integer(1)));
+        assert!(refused(
+            "rates",
+            V::Array(vec![V::Integer(1), V::Float(2.6)])
+        ));
+        assert!(refused("runtime", V::Boolean(true)));
+        assert!(refused("seed", V::Integer(-4)));
+        assert!(refused("host", V::Integer(127)));
+        assert!(!refused("runtime", V::Integer(10)));
+        assert!(!refused("internal_probability", V::Integer(1)));
+        assert!(!refused("seed", V::String("random".into())));
+    }
+
+    #[test]
+    fn the_key_table_matches_the_settings() {
+        let defaults = default_table();
+        let names: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        let fields: Vec<&str> = defaults.keys().map(String::as_str).collect();
+        assert_eq!(sorted, fields, "KEYS must list every field of Settings");
+        for key in &KEYS {
+            assert_eq!(check_kind(key, &defaults[key.name]), Ok(()), "{}", key.name);
+            assert!(!key.allowed().is_empty());
+        }
+    }
+
+    #[test]
+    fn every_kind_of_delay_as_the_errors_describe_it_is_a_delay() {
+        for (kind, fields) in DELAY_KINDS {
+            let mut table = toml::Table::new();
+            table.insert("kind".into(), V::String(kind.into()));
+            for field in fields {
+                table.insert(field.to_string(), V::Integer(5));
+            }
+            let value = V::Table(table.clone());
+            assert_eq!(check_delay(&value), Ok(()), "{kind}");
+            let delay = Delay::deserialize(value).unwrap();
+            assert_eq!(delay.validate(), Ok(()), "{kind}");
+            if let Some(field) = fields.first() {
+                table.remove(*field);
+                let why = check_delay(&V::Table(table)).unwrap_err().unwrap();
+                assert!(why.contains(field), "{why}");
+            }
+        }
+    }
+
+    #[test]
+    fn help_gives_ranges_and_variables() {
+        let help = flag_help("vm_count");
+        assert!(help.contains(&format!("from 2 to {MAX_VMS}")), "{help}");
+        assert!(help.contains("LOGICAL_CLOCKS_VM_COUNT"), "{help}");
+        assert!(help.contains("default 3"), "{help}");
+        let all = settings_help();
+        for key in &KEYS {
+            assert!(all.contains(&key.env_var()), "{}", key.name);
+            assert!(all.contains(&key.allowed()), "{}", key.name);
+        }
+    }
+
+    #[test]
+    fn values_are_shown_as_written() {
+        let value: toml::Table =
+            toml::from_str("v = [1.5, 3.0, \"a\", { kind = \"none\" }, 1e300, true]").unwrap();
+        assert_eq!(
+            show(&value["v"]),
+            "[1.5, 3.0, \"a\", { kind = \"none\" }, 1e300, true]"
+        );
+    }
+}
