@@ -17,19 +17,9 @@ use std::time::{Duration, Instant};
 /// Longest a single Chromium run may take before the test kills it and fails.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// The Chromium binary, or a failure naming the package to install.
+/// The Chromium binary: each test has checked it is there ([`common::needs::chromium`]).
 fn chromium() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("chromium"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "headless Chromium is needed for the report.html tests but `chromium` is not on \
-                 PATH: install Debian's `chromium` package (apt-get install -y chromium; .ci/run \
-                 does this)"
-            )
-        })
+    common::needs::chromium("report.html in a browser").expect("checked at the test's start")
 }
 
 /// What Chromium should do with the page.
@@ -225,6 +215,11 @@ fn artefact_dir() -> PathBuf {
 
 #[test]
 fn a_clicked_event_highlights_exactly_its_causal_past_and_future() {
+    if common::needs::chromium("a_clicked_event_highlights_exactly_its_causal_past_and_future")
+        .is_none()
+    {
+        return;
+    }
     let (dir, scratch, stdout) = analysed_run(
         "vm_count = 3\nruntime = 20\nrates = [4, 4, 3]\nseed = 3\n",
         &[],
@@ -368,6 +363,9 @@ fn parse_id(name: &str) -> EventId {
 
 #[test]
 fn a_long_run_is_drawn_a_window_at_a_time() {
+    if common::needs::chromium("a_long_run_is_drawn_a_window_at_a_time").is_none() {
+        return;
+    }
     let (dir, scratch, stdout) = analysed_run(
         "vm_count = 3\nruntime = 150\nrates = [6, 6, 6]\nseed = 5\n",
         &["--no-plots"],
@@ -430,6 +428,9 @@ fn a_long_run_is_drawn_a_window_at_a_time() {
 
 #[test]
 fn a_fault_window_is_a_band_over_the_lanes_it_touches() {
+    if common::needs::chromium("a_fault_window_is_a_band_over_the_lanes_it_touches").is_none() {
+        return;
+    }
     // VM 2 paused over [0.2, 0.4) (fault 1); VM 1 untouched.
     let vm1 = "\
 2000-01-01T00:00:00.000000Z INFO start, addr: x, phase_ms: 100.000000, rate: 10, vm: 1

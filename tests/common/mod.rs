@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod happened_before;
+pub mod needs;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
