@@ -1,6 +1,7 @@
 //! The command line as documented: `--help` gives the valid ranges and the
-//! `LOGICAL_CLOCKS_` variables, and every synopsis in README.md lists every flag the command
-//! really has.
+//! `LOGICAL_CLOCKS_` variables, and every synopsis of `run`, `analyze` and `experiment` in the
+//! chapters that hold them (docs/running.md, the command line of every subcommand; docs/analyze.md
+//! and docs/experiment.md, each its own) lists every flag the command really has.
 
 mod common;
 
@@ -62,10 +63,10 @@ fn flags_of(command: &[&str]) -> Vec<String> {
     flags
 }
 
-/// Every synopsis of `command` in the README (a code line starting with its invocation, and
+/// Every synopsis of `command` in a chapter (a code line starting with its invocation, and
 /// its continuation lines).
-fn synopses(readme: &str, invocation: &str) -> Vec<String> {
-    let lines: Vec<&str> = readme.lines().collect();
+fn synopses(chapter: &str, invocation: &str) -> Vec<String> {
+    let lines: Vec<&str> = chapter.lines().collect();
     let mut found = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         if line.starts_with(invocation) {
@@ -82,25 +83,45 @@ fn synopses(readme: &str, invocation: &str) -> Vec<String> {
     found
 }
 
+/// The chapter with the command line of every subcommand.
+const RUNNING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/running.md");
+/// The `analyze` guide, which opens with its synopsis.
+const ANALYZE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/analyze.md");
+/// The `experiment` guide, which opens with its synopsis.
+const EXPERIMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/experiment.md");
+
 #[test]
-fn every_readme_synopsis_lists_every_flag() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    for (command, invocation) in [
-        (&[][..], "logical-clocks [run]"),
-        (&["analyze"][..], "logical-clocks analyze ["),
-        (&["experiment"][..], "logical-clocks experiment ["),
+fn every_documented_synopsis_lists_every_flag() {
+    for (command, invocation, chapters) in [
+        (&[][..], "logical-clocks [run]", &[RUNNING][..]),
+        (
+            &["analyze"][..],
+            "logical-clocks analyze [",
+            &[RUNNING, ANALYZE][..],
+        ),
+        (
+            &["experiment"][..],
+            "logical-clocks experiment [",
+            &[RUNNING, EXPERIMENT][..],
+        ),
     ] {
         let flags = flags_of(command);
         assert!(flags.len() >= 3, "{command:?}: {flags:?}");
-        let synopses = synopses(&readme, invocation);
-        assert!(!synopses.is_empty(), "no synopsis for {invocation}");
-        for synopsis in synopses {
-            for flag in &flags {
-                assert!(
-                    synopsis.contains(&format!("[{flag}")),
-                    "README synopsis lacks {flag}: {synopsis}"
-                );
+        for chapter in chapters {
+            let text = std::fs::read_to_string(chapter)
+                .unwrap_or_else(|e| panic!("cannot read {chapter}: {e}"));
+            let synopses = synopses(&text, invocation);
+            assert!(
+                !synopses.is_empty(),
+                "no synopsis for {invocation} in {chapter}"
+            );
+            for synopsis in synopses {
+                for flag in &flags {
+                    assert!(
+                        synopsis.contains(&format!("[{flag}")),
+                        "{chapter}: synopsis lacks {flag}: {synopsis}"
+                    );
+                }
             }
         }
     }
