@@ -640,6 +640,27 @@ mod tests {
     }
 
     #[test]
+    fn flags_have_distinct_places_and_match_their_keys() {
+        let mut places: Vec<usize> = KEYS
+            .iter()
+            .filter_map(|k| k.flag)
+            .map(|f| f.position)
+            .collect();
+        places.sort_unstable();
+        places.dedup();
+        assert_eq!(
+            places.len(),
+            KEYS.iter().filter(|k| k.flag.is_some()).count()
+        );
+        for key in KEYS {
+            if let Some(flag) = key.flag {
+                assert_eq!(flag.name().replace('-', "_"), key.name);
+                assert_eq!(flag.value_name.is_empty(), key.is_switch(), "{}", key.name);
+            }
+        }
+    }
+
+    #[test]
     fn help_gives_ranges_and_variables() {
         let help = flag_help(key(VM_COUNT));
         assert!(help.contains(&format!("from 2 to {MAX_VMS}")), "{help}");
