@@ -1,9 +1,9 @@
 //! The `logical-clocks` command line: parse flags, pick the subcommand,
 //! print results and errors. Everything else lives in the library.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 use lc_analysis::{self, AnalyzeOptions};
-use lc_settings::{self, flag_help, Layers, Origin, RunSpec, Settings, SettingsError};
+use lc_settings::{self, flag_help, Key, Layers, Origin, RunSpec, Settings, SettingsError, KEYS};
 use logical_clocks::run::{self, RunError, RunOptions};
 use std::ffi::OsString;
 use std::fmt;
@@ -137,31 +137,87 @@ struct AnalyzeArgs {
     merge: bool,
 }
 
-/// The run's flags. Values are kept as text and read by the settings' own
-/// parser, like environment variables, so a flag is checked exactly like the
-/// file and the environment (`--vm-count 3.5` is refused the same way as
-/// `vm_count = 3.5`), and a negative number reaches the range check.
-#[derive(Args, Clone, Default)]
+/// The run's flags: `--config`, and one flag for each key of the settings
+/// table that has one, made from the table (name, value name, help, place).
+/// Values are kept as text and read by the settings' own parser, like
+/// environment variables, so a flag is checked exactly like the file and the
+/// environment (`--vm-count 3.5` is refused the same way as `vm_count =
+/// 3.5`), and a negative number reaches the range check.
+#[derive(Clone, Default)]
 struct RunArgs {
-    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true,
-          help = flag_help("runtime"))]
-    runtime: Option<OsString>,
-    #[arg(long, value_name = "N", allow_negative_numbers = true,
-          help = flag_help("vm_count"))]
-    vm_count: Option<OsString>,
-    #[arg(long, value_name = "PORT", allow_negative_numbers = true,
-          help = flag_help("base_port"))]
-    base_port: Option<OsString>,
     /// Settings file (default: Settings.toml in the working directory, if present).
-    #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    #[arg(long, value_name = "N|random", allow_negative_numbers = true,
-          help = flag_help("seed"))]
-    seed: Option<OsString>,
-    #[arg(long, value_name = "DIR", help = flag_help("log_dir"))]
-    log_dir: Option<OsString>,
-    #[arg(long, help = flag_help("virtual_time"))]
-    virtual_time: bool,
+    /// The settings flags given, in their `--help` order, as text (a switch as `true`).
+    flags: Vec<(&'static Key, OsString)>,
+}
+
+/// The id and place in `--help` of `--config`, among the table's flags.
+const CONFIG_ARG: &str = "config";
+const CONFIG_POSITION: usize = 3;
+
+/// The table's keys that have a flag, in their `--help` order.
+fn flag_keys() -> Vec<&'static Key> {
+    let mut keys: Vec<&Key> = KEYS.iter().filter(|key| key.flag.is_some()).collect();
+    keys.sort_by_key(|key| key.flag.map(|flag| flag.position));
+    keys
+}
+
+/// The flag of `key`: a switch for a boolean, else a value kept as text.
+fn flag_arg(key: &'static Key) -> Option<(usize, Arg)> {
+    let flag = key.flag?;
+    let arg = Arg::new(key.name).long(flag.name()).help(flag_help(key));
+    let arg = if key.is_switch() {
+        arg.action(ArgAction::SetTrue)
+    } else {
+        arg.value_name(flag.value_name)
+            .value_parser(clap::value_parser!(OsString))
+            .action(ArgAction::Set)
+            .allow_negative_numbers(key.takes_numbers())
+    };
+    Some((flag.position, arg))
+}
+
+impl Args for RunArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let config = Arg::new(CONFIG_ARG)
+            .long(CONFIG_ARG)
+            .value_name("FILE")
+            .value_parser(clap::value_parser!(PathBuf))
+            .action(ArgAction::Set)
+            .help("Settings file (default: Settings.toml in the working directory, if present)");
+        let mut args: Vec<(usize, Arg)> = KEYS.iter().filter_map(flag_arg).collect();
+        args.push((CONFIG_POSITION, config));
+        args.sort_by_key(|(position, _)| *position);
+        args.into_iter().fold(cmd, |cmd, (_, arg)| cmd.arg(arg))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for RunArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = Vec::new();
+        for key in flag_keys() {
+            if key.is_switch() {
+                if matches.get_flag(key.name) {
+                    flags.push((key, OsString::from("true")));
+                }
+            } else if let Some(text) = matches.get_one::<OsString>(key.name) {
+                flags.push((key, text.clone()));
+            }
+        }
+        Ok(RunArgs {
+            config: matches.get_one::<PathBuf>(CONFIG_ARG).cloned(),
+            flags,
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
 }
 
 fn main() -> ExitCode {
@@ -490,20 +546,9 @@ fn run_spec(spec: RunSpec) -> ExitCode {
 fn load_spec(args: &RunArgs) -> Result<RunSpec, SettingsError> {
     let mut layers = Layers::load(args.config.as_deref())?;
     layers.resolve(|| 0)?;
-    let flags = [
-        ("runtime", "--runtime", &args.runtime),
-        ("vm_count", "--vm-count", &args.vm_count),
-        ("base_port", "--base-port", &args.base_port),
-        ("seed", "--seed", &args.seed),
-        ("log_dir", "--log-dir", &args.log_dir),
-    ];
-    for (key, flag, text) in flags {
-        if let Some(text) = text {
-            layers.set_text(key, text, Origin::Flag(flag))?;
-        }
-    }
-    if args.virtual_time {
-        layers.set("virtual_time", true.into(), Origin::Flag("--virtual-time"))?;
+    for (key, text) in &args.flags {
+        let flag = key.flag.map_or(key.name, |flag| flag.long);
+        layers.set_text(key.name, text, Origin::Flag(flag))?;
     }
     layers.resolve(|| u64::from(rand::random::<u32>()))
 }

@@ -24,6 +24,7 @@ use super::run_settings;
 use super::summary::ClockOffset;
 use super::violation::{At, Violations};
 use lc_contract::vm_log::VmLog;
+use lc_settings::names::VM_COUNT;
 
 /// The node directories of one run, their logs together.
 #[derive(Debug, Clone)]
@@ -64,7 +65,7 @@ pub fn open(dirs: &[PathBuf]) -> Result<NodeRun, AnalysisError> {
             });
         }
     }
-    let vm_count = first.get("vm_count").and_then(toml::Value::as_integer);
+    let vm_count = first.get(VM_COUNT).and_then(toml::Value::as_integer);
     if let Some(n) = vm_count.and_then(|n| u32::try_from(n).ok()) {
         let missing: Vec<u32> = (1..=n)
             .filter(|&vm| !found.iter().any(|(l, _)| l.vm == vm))
@@ -195,6 +196,7 @@ fn first_difference(a: &toml::Table, b: &toml::Table) -> Option<(String, String,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lc_settings::names;
 
     fn table(text: &str) -> toml::Table {
         text.parse().unwrap()
@@ -213,12 +215,12 @@ mod tests {
         let b = table("vm_count = 3\nseed = 43\n");
         assert_eq!(
             first_difference(&a, &b),
-            Some(("runtime".into(), "10".into(), "absent".into()))
+            Some((names::RUNTIME.into(), "10".into(), "absent".into()))
         );
         let b = table("vm_count = 3\nseed = 43\nruntime = 10\n");
         assert_eq!(
             first_difference(&a, &b),
-            Some(("seed".into(), "42".into(), "43".into()))
+            Some((names::SEED.into(), "42".into(), "43".into()))
         );
     }
 }

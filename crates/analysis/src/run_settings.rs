@@ -5,6 +5,10 @@
 //! (VM count from the files, rates from the `start` lines). A file that is not valid TOML is
 //! reported as a note, not an error: the logs alone are enough to analyse a run. The file's
 //! top-level keys are also located by line, so a finding about a setting can point at it.
+//!
+//! Its keys are the settings table's (`lc_settings::KEYS`, which also wrote the file): the
+//! fields below are the ones the analysis reads, each named as the table names its key (a test
+//! holds them to it), and a finding names its key through `lc_settings::names`.
 
 use std::path::Path;
 
@@ -108,6 +112,28 @@ pub fn one_line(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lc_settings::names::{RATES, SEED, VM_COUNT};
+
+    #[test]
+    fn every_key_read_back_is_a_key_of_the_settings_table() {
+        let all = RunSettings {
+            vm_count: Some(3),
+            runtime: Some(1.0),
+            seed: Some(1),
+            rate_min: Some(1.0),
+            rate_max: Some(6.0),
+            rates: Some(vec![1.0]),
+            internal_probability: Some(0.7),
+            host: Some("::1".into()),
+            base_port: Some(0),
+            log_dir: Some("logs".into()),
+        };
+        let written = toml::Table::try_from(all).unwrap();
+        assert_eq!(written.len(), 10);
+        for key in written.keys() {
+            assert!(lc_settings::key_named(key).is_some(), "{key}");
+        }
+    }
 
     #[test]
     fn reads_known_keys_and_ignores_the_rest() {
@@ -141,13 +167,13 @@ mod tests {
             key_lines("# comment\nvm_count = 3\n\n  rates = [1, 2]\n[latency]\nkind = \"none\"\n");
         assert_eq!(
             lines,
-            vec![("vm_count".to_string(), 2), ("rates".to_string(), 4)]
+            vec![(VM_COUNT.to_string(), 2), (RATES.to_string(), 4)]
         );
         let file = SettingsFile {
             key_lines: lines,
             ..SettingsFile::default()
         };
-        assert_eq!(file.line_of("rates"), 4);
-        assert_eq!(file.line_of("seed"), 1);
+        assert_eq!(file.line_of(RATES), 4);
+        assert_eq!(file.line_of(SEED), 1);
     }
 }

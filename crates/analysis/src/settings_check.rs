@@ -16,6 +16,7 @@ use super::matching::AbsentPeer;
 use super::run_settings::RunSettings;
 use super::violation::Rule;
 use lc_contract::vm_log::VmLog;
+use lc_settings::names::{RATES, VM_COUNT};
 
 /// A finding about `settings.toml` itself: the key it is about, the rule, the detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +92,7 @@ impl SettingsCheck {
         for &vm in &self.missing {
             let traffic = absent.get(&vm).copied().unwrap_or_default();
             findings.push(SettingsFinding {
-                key: "vm_count",
+                key: VM_COUNT,
                 rule: Rule::MissingVmLog,
                 detail: format!(
                     "settings.toml says {n} VMs but vm-{vm}.log is missing; {}",
@@ -101,14 +102,14 @@ impl SettingsCheck {
         }
         for file in &self.extra {
             findings.push(SettingsFinding {
-                key: "vm_count",
+                key: VM_COUNT,
                 rule: Rule::ExtraVmLog,
                 detail: format!("{file} is in the run directory but settings.toml says {n} VMs"),
             });
         }
         if let Some(rates) = self.rates.as_ref().filter(|r| r.len() != n as usize) {
             findings.push(SettingsFinding {
-                key: "rates",
+                key: RATES,
                 rule: Rule::RateMismatch,
                 detail: format!("settings.toml pins {} rates for {n} VMs", rates.len()),
             });
@@ -208,7 +209,7 @@ mod tests {
         assert_eq!(
             findings,
             vec![SettingsFinding {
-                key: "vm_count",
+                key: VM_COUNT,
                 rule: Rule::MissingVmLog,
                 detail: "settings.toml says 3 VMs but vm-2.log is missing; 14 messages to vm 2 \
                          and 1 receive from it could not be matched"

@@ -19,6 +19,7 @@
 //! independent seeds would.
 
 use lc_core::model::derive_seed;
+use lc_settings::names::{BASE_PORT, LOG_DIR, RUNTIME, SEED};
 use lc_settings::{
     key_named, line_of, one_line, show, Layers, Origin, RunSpec, Seed, Settings, KEYS, MAX_SEED,
 };
@@ -33,16 +34,13 @@ pub const DEFAULT_TRIALS: i64 = 3;
 
 /// Settings keys a plan may not set, and why: the study decides them.
 const DECIDED_BY_STUDY: [(&str, &str); 3] = [
+    (SEED, "trial seeds derive from the plan's top-level `seed`"),
     (
-        "seed",
-        "trial seeds derive from the plan's top-level `seed`",
-    ),
-    (
-        "base_port",
+        BASE_PORT,
         "every trial listens on free ports (base_port 0) so trials can run side by side",
     ),
     (
-        "log_dir",
+        LOG_DIR,
         "trials write under the study directory (use --log-dir)",
     ),
 ];
@@ -182,7 +180,7 @@ pub fn parse(text: &str) -> Result<Plan, PlanError> {
 
     let mut common = Layers::default();
     if let Some(runtime) = &file.runtime {
-        set(&mut common, "runtime", runtime, text).map_err(PlanError::Setting)?;
+        set(&mut common, RUNTIME, runtime, text).map_err(PlanError::Setting)?;
     }
     for (key, value) in &file.base {
         set(&mut common, key, value, text).map_err(PlanError::Base)?;
@@ -378,6 +376,7 @@ fn written<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lc_settings::names;
 
     const TWO: &str = r#"
         name = "two"
@@ -540,28 +539,28 @@ mod tests {
     #[test]
     fn every_plan_setting_is_known() {
         for key in [
-            "rates",
-            "rate_min",
-            "rate_max",
-            "internal_probability",
-            "vm_count",
+            names::RATES,
+            names::RATE_MIN,
+            names::RATE_MAX,
+            names::INTERNAL_PROBABILITY,
+            names::VM_COUNT,
         ] {
             assert!(plan_keys().contains(&key), "{key}");
         }
         for key in [
-            "runtime",
-            "latency",
-            "latency_links",
-            "virtual_time",
-            "faults",
+            names::RUNTIME,
+            names::LATENCY,
+            names::LATENCY_LINKS,
+            names::VIRTUAL_TIME,
+            names::FAULTS,
         ] {
             assert!(plan_keys().contains(&key), "{key}");
         }
     }
 
     /// A study of faults: a base schedule, a variation that adds to it, one that clears it.
-    const FAULTS: &str = r#"
-        name = "faults"
+    const FAULT_STUDY: &str = r#"
+        name = "fault-study"
         seed = 3
         trials = 2
         runtime = 30
@@ -590,7 +589,7 @@ mod tests {
     fn a_variation_sets_or_clears_the_faults_like_any_setting() {
         use lc_core::faults::{Fault, PartitionMode, RestartClock};
         use std::time::Duration;
-        let plan = parse(FAULTS).unwrap();
+        let plan = parse(FAULT_STUDY).unwrap();
         let faults_of = |name: &str| {
             let variation = plan.variations.iter().find(|v| v.name == name).unwrap();
             assert_eq!(variation.trials.len(), 2);
@@ -643,13 +642,13 @@ mod tests {
 
     #[test]
     fn a_bad_fault_in_a_plan_names_the_variation_the_entry_the_key_and_the_line() {
-        let error = error_of(&FAULTS.replace("vm = 3, at_s = 20", "vm = 4, at_s = 20"));
+        let error = error_of(&FAULT_STUDY.replace("vm = 3, at_s = 20", "vm = 4, at_s = 20"));
         assert_eq!(
             error,
             "variation `partitioned`: setting `faults` entry 2 (crash): `vm` = 4 (line 15) is \
              not allowed: a VM id from 1 to 3 (vm_count)"
         );
-        let error = error_of(&FAULTS.replace("at_s = 12.5", "at_s = 30"));
+        let error = error_of(&FAULT_STUDY.replace("at_s = 12.5", "at_s = 30"));
         assert!(
             error.starts_with(
                 "variation `crashed`: setting `faults` entry 1 (crash): `at_s` = 30 (line 21) is \
@@ -657,7 +656,7 @@ mod tests {
             ),
             "{error}"
         );
-        let error = error_of(&FAULTS.replace("mode = \"drop\"", "mode = \"lose\""));
+        let error = error_of(&FAULT_STUDY.replace("mode = \"drop\"", "mode = \"lose\""));
         assert!(
             error.starts_with(
                 "variation `partitioned`: setting `faults` entry 1 (partition): `mode` = \"lose\" \
@@ -667,14 +666,14 @@ mod tests {
         );
         // A base schedule the variations keep is checked in every one of them.
         let error =
-            error_of(&FAULTS.replace("from_s = 5, until_s = 10", "from_s = 30, until_s = 40"));
+            error_of(&FAULT_STUDY.replace("from_s = 5, until_s = 10", "from_s = 30, until_s = 40"));
         assert!(
             error.starts_with(
                 "variation `paused`: setting `faults` entry 1 (pause): `from_s` = 30 (line 7)"
             ),
             "{error}"
         );
-        let error = error_of(&FAULTS.replace("until_s = 10 }", "until_s = 10, at_s = 1 }"));
+        let error = error_of(&FAULT_STUDY.replace("until_s = 10 }", "until_s = 10, at_s = 1 }"));
         assert!(
             error.starts_with(
                 "variation `paused`: setting `faults` entry 1 (pause): `at_s` = 1 (line 7) is \
@@ -683,7 +682,7 @@ mod tests {
             "{error}"
         );
         // A value of the wrong kind is refused where it is written.
-        let error = error_of(&FAULTS.replace("vm = 2, from_s = 5", "vm = \"2\", from_s = 5"));
+        let error = error_of(&FAULT_STUDY.replace("vm = 2, from_s = 5", "vm = \"2\", from_s = 5"));
         assert!(
             error.starts_with("`base`: setting `faults` entry 1 (pause): `vm` = \"2\" (line 7)"),
             "{error}"

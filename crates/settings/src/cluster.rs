@@ -18,6 +18,7 @@
 //! from, checked, and nothing here opens a socket.
 
 use crate::credentials::{Credentials, Secret, SettingsDigest};
+use crate::names::{BASE_PORT, HOST, LOG_DIR, LOG_FLUSH_MS, VM_COUNT};
 use crate::{Layers, Origin, RunSpec, Seed, SettingsError, MAX_VMS};
 use lc_core::model::VmId;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -31,7 +32,7 @@ pub const CLUSTER_KEYS: [&str; 4] = ["peers", "secret", "secret_file", "connect_
 /// Settings that are each node's own, left out of what nodes must agree
 /// on: where a node logs and how often it flushes (and the single-process
 /// ports, which a node does not use).
-pub const NODE_OWN_SETTINGS: [&str; 4] = ["log_dir", "log_flush_ms", "base_port", "host"];
+pub const NODE_OWN_SETTINGS: [&str; 4] = [LOG_DIR, LOG_FLUSH_MS, BASE_PORT, HOST];
 /// How long a node waits for every peer when the file does not say.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_CONNECT_TIMEOUT_SECS: f64 = 3600.0;
@@ -134,14 +135,14 @@ pub fn load(path: &Path, id: i64) -> Result<RunSpec, ClusterError> {
         ));
     }
     let count = peers.len() as i64;
-    if settings.vm_count != count && !matches!(layers.origin("vm_count"), Some(Origin::Default)) {
+    if settings.vm_count != count && !matches!(layers.origin(VM_COUNT), Some(Origin::Default)) {
         return Err(file_error(format!(
             "`vm_count` = {} but the file names {count} peers; leave `vm_count` out, the \
              peers are the VMs",
             settings.vm_count
         )));
     }
-    layers.set("vm_count", toml::Value::Integer(count), Origin::Default)?;
+    layers.set(VM_COUNT, toml::Value::Integer(count), Origin::Default)?;
     // The seed is fixed: nothing is picked.
     let mut spec = layers.resolve(|| 0)?;
     // Every interface of the family its own address names: IPv4 unless

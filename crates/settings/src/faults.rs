@@ -8,7 +8,7 @@
 //! the run (its VM count and runtime) and against each other before any becomes a [`Fault`].
 //! Every error names the entry by its number, which is the fault's number in the logs.
 
-use super::keys::{compact, show};
+use super::show::{compact, show};
 use super::{SettingsError, MAX_RUNTIME_SECS};
 use lc_core::faults::{Fault, FaultPlan, PartitionMode, RestartClock};
 use lc_core::model::VmId;
@@ -159,10 +159,11 @@ fn refuse(
 
 /// The gate: `value` is a list of tables, each with a string `kind`, only keys an entry may
 /// have, each of its TOML kind. Enough for it to read as [`FaultSetting`]s; ranges, and which
-/// keys belong to which kind, are for [`resolve`].
-pub(super) fn check_shape(value: &toml::Value) -> Result<(), SettingsError> {
+/// keys belong to which kind, are for [`resolve`]. `key` is the setting's
+/// name, as the table gives it.
+pub(super) fn check_shape(key: &'static str, value: &toml::Value) -> Result<(), SettingsError> {
     let entries = value.as_array().ok_or_else(|| SettingsError::Invalid {
-        key: "faults",
+        key,
         value: show(value),
         allowed: match value {
             toml::Value::Table(_) => {
@@ -615,14 +616,15 @@ impl From<&Fault> for FaultSetting {
 mod tests {
     use super::super::{Layers, Origin, RunSpec, Settings};
     use super::*;
+    use crate::names::FAULTS;
 
     /// `entries` (TOML inline tables, comma-separated) as the `faults` of 3 VMs run for 60 s,
     /// through the gate and the checks, as a plan line 7 would give them.
     fn resolved(entries: &str) -> Result<RunSpec, String> {
-        let value: toml::Table = toml::from_str(&format!("faults = [{entries}]")).unwrap();
+        let value: toml::Table = toml::from_str(&format!("{FAULTS} = [{entries}]")).unwrap();
         let mut layers = Layers::default();
         layers
-            .set("faults", value["faults"].clone(), Origin::Line(7))
+            .set(FAULTS, value[FAULTS].clone(), Origin::Line(7))
             .map_err(|e| e.to_string())?;
         layers.resolve(|| 1).map_err(|e| e.to_string())
     }
@@ -883,7 +885,7 @@ mod tests {
 
     fn refused_value(value: toml::Value) -> String {
         Layers::default()
-            .set("faults", value, Origin::Line(7))
+            .set(FAULTS, value, Origin::Line(7))
             .unwrap_err()
             .to_string()
     }

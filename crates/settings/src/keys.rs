@@ -1,5 +1,9 @@
-//! The settings as users meet them: every key, the kind of value it takes and
-//! what it allows, in words shared by `--help`, the errors and the checks.
+//! The settings table: every key declared once, with its name, the kind of
+//! value it takes, its range, its default, its help text, its environment
+//! variable and its flag. `--help`, the settings help, the environment
+//! names, the run's flags, the errors, the range checks and every reader of
+//! a settings source (file, environment, flags, plan files, a run's own
+//! `settings.toml`) read this table, so a key is described in one place.
 //!
 //! A value is checked for its *kind* here, before anything converts it: a
 //! whole number where a whole number is expected, `true` or `false` where a
@@ -7,13 +11,19 @@
 //! the kind its key takes ([`from_text`]), so `3.5` never becomes a VM count
 //! and `yes` never becomes `true`. Ranges are checked later, by
 //! [`Settings::resolve`](super::Settings::resolve), with the same words.
+//!
+//! The table is written through a macro only so that each entry also yields
+//! its name as a constant ([`names`]): code and tests name a key through it,
+//! never by a second spelling of the word.
 
+use super::show::show;
 use super::{
-    Settings, SettingsError, DEFAULT_FILE, ENV_PREFIX, MAX_LOG_FLUSH_MS, MAX_RATE,
-    MAX_RUNTIME_SECS, MAX_SEED, MAX_VMS,
+    SettingsError, DEFAULT_FILE, ENV_PREFIX, MAX_LOG_FLUSH_MS, MAX_RATE, MAX_RUNTIME_SECS,
+    MAX_SEED, MAX_VMS,
 };
-use lc_core::latency::{Delay, DELAY_KINDS, MAX_DELAY_MS};
+use lc_core::latency::{DELAY_KINDS, MAX_DELAY_MS};
 use lc_core::schedule::TickPhase;
+use std::ops::RangeInclusive;
 
 /// What a setting's value must be before its range is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,119 +49,208 @@ enum Kind {
     Choice(&'static [&'static str]),
 }
 
+/// The command-line flag that also sets a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flag {
+    /// As typed: `--vm-count`.
+    pub long: &'static str,
+    /// The value's placeholder in `--help` (none for a switch).
+    pub value_name: &'static str,
+    /// Its place among the run's flags in `--help`, from 0 (`--help` lists
+    /// them in this order, which is not the table's).
+    pub position: usize,
+}
+
+impl Flag {
+    /// The flag without its dashes, as clap names it: `vm-count`.
+    pub fn name(&self) -> &'static str {
+        self.long.trim_start_matches('-')
+    }
+}
+
 /// One setting as a user meets it: its key, what it is for, and the kind of
 /// value it takes. The `--help` text, the errors and the checks all read it.
 #[derive(Debug, Clone, Copy)]
 pub struct Key {
     pub name: &'static str,
     /// The flag that also sets it, if any.
-    pub flag: Option<&'static str>,
+    pub flag: Option<Flag>,
     pub about: &'static str,
     kind: Kind,
+    /// The built-in default, written as in an environment variable.
+    default: &'static str,
+    /// What it accepts, in the user's words.
+    allowed: fn() -> String,
+    /// The whole numbers it takes, for a plain whole-number key.
+    range: Option<(i64, i64)>,
 }
 
-/// Every setting, in the order of `Settings.toml`.
-pub const KEYS: [Key; 17] = [
-    key(
-        "vm_count",
-        Some("--vm-count"),
-        "Number of VMs",
-        Kind::WholeNumber,
-    ),
-    key("runtime", Some("--runtime"), "Run length", Kind::Number),
-    key(
-        "base_port",
-        Some("--base-port"),
-        "First VM's port",
-        Kind::WholeNumber,
-    ),
-    key("host", None, "Address the VMs listen on", Kind::Text),
-    key(
-        "log_dir",
-        Some("--log-dir"),
-        "Directory that receives one sub-directory per run",
-        Kind::Text,
-    ),
-    key(
-        "seed",
-        Some("--seed"),
-        "Seed for every random choice, rates included",
-        Kind::Seed,
-    ),
-    key(
-        "rate_min",
-        None,
-        "Lowest clock rate a VM may draw",
-        Kind::WholeNumber,
-    ),
-    key(
-        "rate_max",
-        None,
-        "Highest clock rate a VM may draw",
-        Kind::WholeNumber,
-    ),
-    key(
-        "rates",
-        None,
-        "Explicit per-VM clock rates",
-        Kind::WholeNumbers,
-    ),
-    key(
-        "internal_probability",
-        None,
-        "Chance that an idle tick is internal",
-        Kind::Number,
-    ),
-    key(
-        "vector_clocks",
-        None,
-        "Keep a vector clock in every VM: a `vc` key on every event line, one on every message",
-        Kind::Boolean,
-    ),
-    key(
-        "virtual_time",
-        Some("--virtual-time"),
-        "Run on simulated time: an hour in well under a second, the same logs for the same seed",
-        Kind::Boolean,
-    ),
-    key("latency", None, "Message delay on every link", Kind::Delay),
-    key(
-        "latency_links",
-        None,
-        "Per-link delay overrides",
-        Kind::Links,
-    ),
-    key(
-        "log_flush_ms",
-        None,
-        "Longest a log line waits in memory",
-        Kind::WholeNumber,
-    ),
-    key(
-        "tick_phase",
-        None,
-        "Where each VM's first tick falls within its first period",
-        Kind::Choice(&TickPhase::NAMES),
-    ),
-    key(
-        "faults",
-        None,
-        "Faults injected on purpose: partitions, pauses and crashes, numbered from 1",
-        Kind::Faults,
-    ),
-];
+/// Declares the table and, from the same entries, the name constants.
+macro_rules! settings_table {
+    ($($konst:ident = $name:literal { $($field:ident: $value:expr,)* })*) => {
+        /// Each setting's name, for the code that names one (`names::VM_COUNT`).
+        pub mod names {
+            $(pub const $konst: &str = $name;)*
+        }
 
-const fn key(
-    name: &'static str,
-    flag: Option<&'static str>,
-    about: &'static str,
-    kind: Kind,
-) -> Key {
-    Key {
-        name,
-        flag,
-        about,
-        kind,
+        /// Every setting, in the order of `Settings.toml`.
+        pub const KEYS: &[Key] = &[$(Key { name: $name, $($field: $value,)* }),*];
+    };
+}
+
+settings_table! {
+    VM_COUNT = "vm_count" {
+        flag: Some(Flag { long: "--vm-count", value_name: "N", position: 1 }),
+        about: "Number of VMs",
+        kind: Kind::WholeNumber,
+        default: "3",
+        allowed: || format!("a whole number of VMs from 2 to {MAX_VMS}"),
+        range: Some((2, MAX_VMS)),
+    }
+    RUNTIME = "runtime" {
+        flag: Some(Flag { long: "--runtime", value_name: "SECONDS", position: 0 }),
+        about: "Run length",
+        kind: Kind::Number,
+        default: "60.0",
+        allowed: || format!(
+            "a number of seconds, more than 0 and at most {MAX_RUNTIME_SECS} (one week)"
+        ),
+        range: None,
+    }
+    BASE_PORT = "base_port" {
+        flag: Some(Flag { long: "--base-port", value_name: "PORT", position: 2 }),
+        about: "First VM's port",
+        kind: Kind::WholeNumber,
+        default: "10000",
+        allowed: || "0 (any free ports) or a whole number from 1 to 65535 (VM i listens on \
+             base_port + i - 1)"
+            .into(),
+        range: None,
+    }
+    HOST = "host" {
+        flag: None,
+        about: "Address the VMs listen on",
+        kind: Kind::Text,
+        default: "127.0.0.1",
+        allowed: || "an IP address such as 127.0.0.1 or ::1".into(),
+        range: None,
+    }
+    LOG_DIR = "log_dir" {
+        flag: Some(Flag { long: "--log-dir", value_name: "DIR", position: 5 }),
+        about: "Directory that receives one sub-directory per run",
+        kind: Kind::Text,
+        default: "logs",
+        allowed: || "a directory path".into(),
+        range: None,
+    }
+    SEED = "seed" {
+        flag: Some(Flag { long: "--seed", value_name: "N|random", position: 4 }),
+        about: "Seed for every random choice, rates included",
+        kind: Kind::Seed,
+        default: "random",
+        allowed: || format!("\"random\" or a whole number from 0 to {MAX_SEED}"),
+        range: None,
+    }
+    RATE_MIN = "rate_min" {
+        flag: None,
+        about: "Lowest clock rate a VM may draw",
+        kind: Kind::WholeNumber,
+        default: "1",
+        allowed: rate_allowed,
+        range: Some((1, MAX_RATE)),
+    }
+    RATE_MAX = "rate_max" {
+        flag: None,
+        about: "Highest clock rate a VM may draw",
+        kind: Kind::WholeNumber,
+        default: "6",
+        allowed: rate_allowed,
+        range: Some((1, MAX_RATE)),
+    }
+    RATES = "rates" {
+        flag: None,
+        about: "Explicit per-VM clock rates",
+        kind: Kind::WholeNumbers,
+        default: "",
+        allowed: || format!(
+            "a list of exactly vm_count whole numbers of ticks per second from 1 to \
+             {MAX_RATE}, or [] to draw them from rate_min..=rate_max"
+        ),
+        range: Some((1, MAX_RATE)),
+    }
+    INTERNAL_PROBABILITY = "internal_probability" {
+        flag: None,
+        about: "Chance that an idle tick is internal",
+        kind: Kind::Number,
+        default: "0.7",
+        allowed: || "a probability from 0.0 to 1.0 (0.7 is the assignment's die)".into(),
+        range: None,
+    }
+    VECTOR_CLOCKS = "vector_clocks" {
+        flag: None,
+        about: "Keep a vector clock in every VM: a `vc` key on every event line, one on every \
+                message",
+        kind: Kind::Boolean,
+        default: "true",
+        allowed: boolean_allowed,
+        range: None,
+    }
+    VIRTUAL_TIME = "virtual_time" {
+        flag: Some(Flag { long: "--virtual-time", value_name: "", position: 6 }),
+        about: "Run on simulated time: an hour in well under a second, the same logs for the \
+                same seed",
+        kind: Kind::Boolean,
+        default: "false",
+        allowed: boolean_allowed,
+        range: None,
+    }
+    LATENCY = "latency" {
+        flag: None,
+        about: "Message delay on every link",
+        kind: Kind::Delay,
+        default: "{ kind = \"none\" }",
+        allowed: delay_allowed,
+        range: None,
+    }
+    LATENCY_LINKS = "latency_links" {
+        flag: None,
+        about: "Per-link delay overrides",
+        kind: Kind::Links,
+        default: "[]",
+        allowed: || "a list of { from = <VM id>, to = <VM id>, delay = <a delay as for \
+             latency> }, at most one per link"
+            .into(),
+        range: None,
+    }
+    LOG_FLUSH_MS = "log_flush_ms" {
+        flag: None,
+        about: "Longest a log line waits in memory",
+        kind: Kind::WholeNumber,
+        default: "200",
+        allowed: || format!(
+            "a whole number of milliseconds from 0 (write every line at once) to \
+             {MAX_LOG_FLUSH_MS}"
+        ),
+        range: Some((0, MAX_LOG_FLUSH_MS)),
+    }
+    TICK_PHASE = "tick_phase" {
+        flag: None,
+        about: "Where each VM's first tick falls within its first period",
+        kind: Kind::Choice(&TickPhase::NAMES),
+        default: "random",
+        allowed: || "\"random\" (each VM's first tick at its own offset within its first \
+             period, drawn from the seed, as on machines started at different moments) or \
+             \"aligned\" (every VM's first tick one period after the common start)"
+            .into(),
+        range: None,
+    }
+    FAULTS = "faults" {
+        flag: None,
+        about: "Faults injected on purpose: partitions, pauses and crashes, numbered from 1",
+        kind: Kind::Faults,
+        default: "[]",
+        allowed: super::faults::allowed,
+        range: None,
     }
 }
 
@@ -160,47 +259,32 @@ pub fn key_named(name: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.name == name)
 }
 
+/// The setting called `name`, which the code itself names (through [`names`]).
+pub(crate) fn key(name: &str) -> &'static Key {
+    key_named(name).unwrap_or_else(|| panic!("`{name}` is not in the settings table"))
+}
+
 impl Key {
     /// What the setting accepts, in the user's words; the same sentence ends a
     /// wrong-kind error and an out-of-range error.
     pub fn allowed(&self) -> String {
-        match self.name {
-            "vm_count" => format!("a whole number of VMs from 2 to {MAX_VMS}"),
-            "runtime" => format!(
-                "a number of seconds, more than 0 and at most {MAX_RUNTIME_SECS} (one week)"
-            ),
-            "base_port" => "0 (any free ports) or a whole number from 1 to 65535 (VM i listens on \
-                 base_port + i - 1)"
-                .into(),
-            "host" => "an IP address such as 127.0.0.1 or ::1".into(),
-            "log_dir" => "a directory path".into(),
-            "seed" => format!("\"random\" or a whole number from 0 to {MAX_SEED}"),
-            "rate_min" | "rate_max" => rate_allowed(),
-            "rates" => format!(
-                "a list of exactly vm_count whole numbers of ticks per second from 1 to \
-                 {MAX_RATE}, or [] to draw them from rate_min..=rate_max"
-            ),
-            "internal_probability" => {
-                "a probability from 0.0 to 1.0 (0.7 is the assignment's die)".into()
-            }
-            "virtual_time" | "vector_clocks" => "true or false".into(),
-            "latency" => delay_allowed(),
-            "latency_links" => {
-                "a list of { from = <VM id>, to = <VM id>, delay = <a delay as for latency> }, \
-                 at most one per link"
-                    .into()
-            }
-            "log_flush_ms" => format!(
-                "a whole number of milliseconds from 0 (write every line at once) to \
-                 {MAX_LOG_FLUSH_MS}"
-            ),
-            "tick_phase" => "\"random\" (each VM's first tick at its own offset within its first \
-                 period, drawn from the seed, as on machines started at different moments) or \
-                 \"aligned\" (every VM's first tick one period after the common start)"
-                .into(),
-            "faults" => super::faults::allowed(),
-            other => unreachable!("no setting `{other}` in KEYS"),
-        }
+        (self.allowed)()
+    }
+
+    /// The whole numbers a plain whole-number key takes.
+    pub fn range(&self) -> Option<RangeInclusive<i64>> {
+        self.range.map(|(low, high)| low..=high)
+    }
+
+    /// Whether it is a switch: a flag that sets it needs no value.
+    pub fn is_switch(&self) -> bool {
+        self.kind == Kind::Boolean
+    }
+
+    /// Whether a value given as text may start with `-` (a negative number
+    /// must reach the range check, not be taken for a flag).
+    pub fn takes_numbers(&self) -> bool {
+        matches!(self.kind, Kind::WholeNumber | Kind::Number | Kind::Seed)
     }
 
     /// The environment variable that sets it: `LOGICAL_CLOCKS_VM_COUNT`.
@@ -208,10 +292,15 @@ impl Key {
         format!("{ENV_PREFIX}_{}", self.name.to_uppercase())
     }
 
+    /// Its built-in default as a value.
+    pub(crate) fn default_value(&self) -> toml::Value {
+        from_text(self, self.default)
+            .unwrap_or_else(|| panic!("the default of `{}` is not of its kind", self.name))
+    }
+
     /// Its built-in default, as written in `Settings.toml`.
     pub fn default_text(&self) -> String {
-        let defaults = default_table();
-        show(&defaults[self.name])
+        show(&self.default_value())
     }
 
     /// How its value is written in an environment variable or a flag, where
@@ -230,6 +319,10 @@ pub(super) fn rate_allowed() -> String {
     format!("a whole number of ticks per second from 1 to {MAX_RATE}")
 }
 
+fn boolean_allowed() -> String {
+    "true or false".into()
+}
+
 fn delay_allowed() -> String {
     let kinds: Vec<String> = DELAY_KINDS
         .iter()
@@ -244,11 +337,10 @@ fn delay_allowed() -> String {
     )
 }
 
-/// The `--help` line of the flag that sets `name`: what it is, what it accepts,
+/// The `--help` line of the flag that sets `key`: what it is, what it accepts,
 /// its default and its other sources.
-pub fn flag_help(name: &str) -> String {
-    let key = key_named(name).expect("a flag sets a known setting");
-    if key.kind == Kind::Boolean {
+pub fn flag_help(key: &Key) -> String {
+    if key.is_switch() {
         // A switch: the flag turns it on, the file and the variable say true or false.
         return format!(
             "{} [off by default; `{} = true` in the settings file, or {}=true]",
@@ -275,8 +367,11 @@ pub fn settings_help() -> String {
          each overriding the one before. Every value is checked for its kind and range before \
          anything runs.\n"
     );
-    for key in &KEYS {
-        let flag = key.flag.map(|f| format!(", {f}")).unwrap_or_default();
+    for key in KEYS {
+        let flag = key
+            .flag
+            .map(|f| format!(", {}", f.long))
+            .unwrap_or_default();
         text.push_str(&format!(
             "\n  {} ({}{flag}), default {}\n      {}: {}\n",
             key.name,
@@ -292,61 +387,10 @@ pub fn settings_help() -> String {
     text
 }
 
-/// A number as a person would write it: `-5`, `0.25`, `1e300` (not 301 digits).
-pub(crate) fn compact(x: f64) -> String {
-    if x != 0.0 && x.is_finite() && !(1e-6..1e15).contains(&x.abs()) {
-        format!("{x:e}")
-    } else {
-        format!("{x}")
-    }
-}
-
-/// A TOML value as written in a settings file, numbers compact.
-pub fn show(value: &toml::Value) -> String {
-    let list = |items: Vec<String>| items.join(", ");
-    match value {
-        // `3.0` stays `3.0`: shown as `3`, a refused float would look like a whole number.
-        toml::Value::Float(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.1}"),
-        toml::Value::Float(x) => compact(*x),
-        toml::Value::String(s) => format!("{s:?}"),
-        toml::Value::Array(items) => format!("[{}]", list(items.iter().map(show).collect())),
-        toml::Value::Table(table) if table.is_empty() => "{}".into(),
-        toml::Value::Table(table) => format!(
-            "{{ {} }}",
-            list(
-                table
-                    .iter()
-                    .map(|(k, v)| format!("{k} = {}", show(v)))
-                    .collect()
-            )
-        ),
-        other => other.to_string(),
-    }
-}
-
-/// A delay as written in a settings file.
-pub(super) fn show_delay(delay: &Delay) -> String {
-    match *delay {
-        Delay::None => "{ kind = \"none\" }".into(),
-        Delay::Constant { ms } => format!("{{ kind = \"constant\", ms = {} }}", compact(ms)),
-        Delay::Uniform { min_ms, max_ms } => format!(
-            "{{ kind = \"uniform\", min_ms = {}, max_ms = {} }}",
-            compact(min_ms),
-            compact(max_ms)
-        ),
-        Delay::Exponential { mean_ms } => {
-            format!(
-                "{{ kind = \"exponential\", mean_ms = {} }}",
-                compact(mean_ms)
-            )
-        }
-    }
-}
-
 /// Checks that `value` is of the kind `key` takes, before anything converts it.
 pub(super) fn check_kind(key: &Key, value: &toml::Value) -> Result<(), SettingsError> {
     if key.kind == Kind::Faults {
-        return super::faults::check_shape(value);
+        return super::faults::check_shape(key.name, value);
     }
     kind_fits(key, value).map_err(|allowed| SettingsError::Invalid {
         key: key.name,
@@ -478,9 +522,11 @@ pub(super) fn from_text(key: &Key, text: &str) -> Option<toml::Value> {
     }
 }
 
-/// The built-in defaults as a TOML table, one entry per key.
+/// The built-in defaults as a TOML table, one entry per key: the table's own.
 pub(super) fn default_table() -> toml::Table {
-    toml::Table::try_from(Settings::default()).expect("the default settings serialize to TOML")
+    KEYS.iter()
+        .map(|key| (key.name.to_string(), key.default_value()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -489,44 +535,44 @@ mod tests {
     use serde::Deserialize;
     use toml::Value as V;
 
-    fn key(name: &str) -> &'static Key {
-        key_named(name).unwrap()
-    }
+    use super::names::*;
+    use crate::Settings;
+    use lc_core::latency::Delay;
 
     #[test]
     fn text_reads_as_exactly_the_kind_of_its_key() {
         let read = |name: &str, text: &str| from_text(key(name), text);
-        assert_eq!(read("vm_count", "4"), Some(V::Integer(4)));
-        assert_eq!(read("vm_count", " 4 "), Some(V::Integer(4)));
-        assert_eq!(read("vm_count", "3.5"), None);
-        assert_eq!(read("vm_count", "true"), None);
-        assert_eq!(read("vm_count", "4e0"), None);
-        assert_eq!(read("runtime", "10"), Some(V::Integer(10)));
-        assert_eq!(read("runtime", "2.5"), Some(V::Float(2.5)));
-        assert_eq!(read("runtime", "-5"), Some(V::Integer(-5)));
-        assert_eq!(read("runtime", "soon"), None);
-        assert_eq!(read("virtual_time", "true"), Some(V::Boolean(true)));
-        assert_eq!(read("virtual_time", "false"), Some(V::Boolean(false)));
+        assert_eq!(read(VM_COUNT, "4"), Some(V::Integer(4)));
+        assert_eq!(read(VM_COUNT, " 4 "), Some(V::Integer(4)));
+        assert_eq!(read(VM_COUNT, "3.5"), None);
+        assert_eq!(read(VM_COUNT, "true"), None);
+        assert_eq!(read(VM_COUNT, "4e0"), None);
+        assert_eq!(read(RUNTIME, "10"), Some(V::Integer(10)));
+        assert_eq!(read(RUNTIME, "2.5"), Some(V::Float(2.5)));
+        assert_eq!(read(RUNTIME, "-5"), Some(V::Integer(-5)));
+        assert_eq!(read(RUNTIME, "soon"), None);
+        assert_eq!(read(VIRTUAL_TIME, "true"), Some(V::Boolean(true)));
+        assert_eq!(read(VIRTUAL_TIME, "false"), Some(V::Boolean(false)));
         for not_a_boolean in ["yes", "on", "1", "TRUE", ""] {
-            assert_eq!(read("virtual_time", not_a_boolean), None, "{not_a_boolean}");
+            assert_eq!(read(VIRTUAL_TIME, not_a_boolean), None, "{not_a_boolean}");
         }
-        assert_eq!(read("seed", "random"), Some(V::String("random".into())));
-        assert_eq!(read("seed", "42"), Some(V::Integer(42)));
-        assert_eq!(read("seed", "soon"), None);
+        assert_eq!(read(SEED, "random"), Some(V::String("random".into())));
+        assert_eq!(read(SEED, "42"), Some(V::Integer(42)));
+        assert_eq!(read(SEED, "soon"), None);
         let rates = |r: &[i64]| Some(V::Array(r.iter().map(|&r| V::Integer(r)).collect()));
-        assert_eq!(read("rates", "1,3,6"), rates(&[1, 3, 6]));
-        assert_eq!(read("rates", "1, 3"), rates(&[1, 3]));
-        assert_eq!(read("rates", ""), rates(&[]));
-        assert_eq!(read("rates", "1,2.6,3"), None);
-        assert_eq!(read("host", " ::1"), Some(V::String(" ::1".into())));
-        let latency = read("latency", "{ kind = \"constant\", ms = 5 }").unwrap();
+        assert_eq!(read(RATES, "1,3,6"), rates(&[1, 3, 6]));
+        assert_eq!(read(RATES, "1, 3"), rates(&[1, 3]));
+        assert_eq!(read(RATES, ""), rates(&[]));
+        assert_eq!(read(RATES, "1,2.6,3"), None);
+        assert_eq!(read(HOST, " ::1"), Some(V::String(" ::1".into())));
+        let latency = read(LATENCY, "{ kind = \"constant\", ms = 5 }").unwrap();
         assert_eq!(latency["ms"], V::Integer(5));
-        assert_eq!(read("latency", "constant"), None);
+        assert_eq!(read(LATENCY, "constant"), None);
     }
 
     #[test]
     fn vector_clocks_take_true_or_false_and_are_on_by_default() {
-        let vc = key("vector_clocks");
+        let vc = key(VECTOR_CLOCKS);
         assert_eq!(from_text(vc, "false"), Some(V::Boolean(false)));
         for not_a_boolean in ["no", "off", "0", "False"] {
             assert_eq!(from_text(vc, not_a_boolean), None, "{not_a_boolean}");
@@ -539,22 +585,19 @@ mod tests {
     #[test]
     fn values_of_the_wrong_kind_are_refused_before_conversion() {
         let refused = |name: &str, value: V| check_kind(key(name), &value).is_err();
-        assert!(refused("vm_count", V::Float(3.5)));
-        assert!(refused("vm_count", V::Float(3.0)));
-        assert!(refused("vm_count", V::Boolean(true)));
-        assert!(refused("vm_count", V::String("3".into())));
-        assert!(refused("virtual_time", V::String("yes".into())));
-        assert!(refused("virtual_time", V::Integer(1)));
-        assert!(refused(
-            "rates",
-            V::Array(vec![V::Integer(1), V::Float(2.6)])
-        ));
-        assert!(refused("runtime", V::Boolean(true)));
-        assert!(refused("seed", V::Integer(-4)));
-        assert!(refused("host", V::Integer(127)));
-        assert!(!refused("runtime", V::Integer(10)));
-        assert!(!refused("internal_probability", V::Integer(1)));
-        assert!(!refused("seed", V::String("random".into())));
+        assert!(refused(VM_COUNT, V::Float(3.5)));
+        assert!(refused(VM_COUNT, V::Float(3.0)));
+        assert!(refused(VM_COUNT, V::Boolean(true)));
+        assert!(refused(VM_COUNT, V::String("3".into())));
+        assert!(refused(VIRTUAL_TIME, V::String("yes".into())));
+        assert!(refused(VIRTUAL_TIME, V::Integer(1)));
+        assert!(refused(RATES, V::Array(vec![V::Integer(1), V::Float(2.6)])));
+        assert!(refused(RUNTIME, V::Boolean(true)));
+        assert!(refused(SEED, V::Integer(-4)));
+        assert!(refused(HOST, V::Integer(127)));
+        assert!(!refused(RUNTIME, V::Integer(10)));
+        assert!(!refused(INTERNAL_PROBABILITY, V::Integer(1)));
+        assert!(!refused(SEED, V::String("random".into())));
     }
 
     #[test]
@@ -563,9 +606,14 @@ mod tests {
         let names: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
         let mut sorted = names.clone();
         sorted.sort_unstable();
-        let fields: Vec<&str> = defaults.keys().map(String::as_str).collect();
+        let written = toml::Table::try_from(Settings::default()).unwrap();
+        let fields: Vec<&str> = written.keys().map(String::as_str).collect();
         assert_eq!(sorted, fields, "KEYS must list every field of Settings");
-        for key in &KEYS {
+        assert_eq!(
+            defaults, written,
+            "Settings::default() is the table's defaults"
+        );
+        for key in KEYS {
             assert_eq!(check_kind(key, &defaults[key.name]), Ok(()), "{}", key.name);
             assert!(!key.allowed().is_empty());
         }
@@ -592,25 +640,36 @@ mod tests {
     }
 
     #[test]
-    fn help_gives_ranges_and_variables() {
-        let help = flag_help("vm_count");
-        assert!(help.contains(&format!("from 2 to {MAX_VMS}")), "{help}");
-        assert!(help.contains("LOGICAL_CLOCKS_VM_COUNT"), "{help}");
-        assert!(help.contains("default 3"), "{help}");
-        let all = settings_help();
-        for key in &KEYS {
-            assert!(all.contains(&key.env_var()), "{}", key.name);
-            assert!(all.contains(&key.allowed()), "{}", key.name);
+    fn flags_have_distinct_places_and_match_their_keys() {
+        let mut places: Vec<usize> = KEYS
+            .iter()
+            .filter_map(|k| k.flag)
+            .map(|f| f.position)
+            .collect();
+        places.sort_unstable();
+        places.dedup();
+        assert_eq!(
+            places.len(),
+            KEYS.iter().filter(|k| k.flag.is_some()).count()
+        );
+        for key in KEYS {
+            if let Some(flag) = key.flag {
+                assert_eq!(flag.name().replace('-', "_"), key.name);
+                assert_eq!(flag.value_name.is_empty(), key.is_switch(), "{}", key.name);
+            }
         }
     }
 
     #[test]
-    fn values_are_shown_as_written() {
-        let value: toml::Table =
-            toml::from_str("v = [1.5, 3.0, \"a\", { kind = \"none\" }, 1e300, true]").unwrap();
-        assert_eq!(
-            show(&value["v"]),
-            "[1.5, 3.0, \"a\", { kind = \"none\" }, 1e300, true]"
-        );
+    fn help_gives_ranges_and_variables() {
+        let help = flag_help(key(VM_COUNT));
+        assert!(help.contains(&format!("from 2 to {MAX_VMS}")), "{help}");
+        assert!(help.contains("LOGICAL_CLOCKS_VM_COUNT"), "{help}");
+        assert!(help.contains("default 3"), "{help}");
+        let all = settings_help();
+        for key in KEYS {
+            assert!(all.contains(&key.env_var()), "{}", key.name);
+            assert!(all.contains(&key.allowed()), "{}", key.name);
+        }
     }
 }

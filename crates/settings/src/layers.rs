@@ -2,14 +2,15 @@
 //!
 //! Built-in defaults, then the settings file, then `LOGICAL_CLOCKS_*`
 //! environment variables, then flags (a plan file layers its own tables the
-//! same way). The `config` crate reads the file and the environment; its
-//! conversions are loose, so its values are taken by kind alone and every
-//! value's kind is checked at the one gate, [`Layers::set`], before anything
-//! converts it. A spanned parse of the file finds each value's line, so an
-//! error names it. Ranges are checked by [`Layers::resolve`], which names the
-//! source of the value it refuses.
+//! same way). The file is read once, as spanned TOML: each value reaches the
+//! one gate, [`Layers::set`], with the kind TOML gave it and its line, so an
+//! error names it. The `config` crate reads the environment; its conversions
+//! are loose, so it is given and returns text only, and each value is read as
+//! the exact kind its key takes before the gate checks it. Ranges are checked
+//! by [`Layers::resolve`], which names the source of the value it refuses.
 
-use super::keys::{check_kind, default_table, from_text, key_named, show, Key};
+use super::keys::{check_kind, default_table, from_text, key_named, Key};
+use super::show::show;
 use super::{one_line, RunSpec, Settings, SettingsError, DEFAULT_FILE, ENV_PREFIX};
 use config::Source;
 use serde::Deserialize;
@@ -94,11 +95,10 @@ impl Layers {
         Ok(layers)
     }
 
-    /// Lays a settings file over these settings. `config` reads the file and
-    /// its TOML; each value goes to the gate by the kind TOML gave it, never
-    /// through `config`'s converters. A spanned parse of the same text finds
-    /// each key's line, so the values pass in the order they are written and
-    /// the first bad line is the one named.
+    /// Lays a settings file over these settings. The file is read once and
+    /// parsed with spans: each value goes to the gate with the kind TOML gave
+    /// it (a date-time stays one, for the gate to refuse), in the order the
+    /// values are written, so the first bad line is the one named.
     pub fn read_file(&mut self, path: &Path) -> Result<(), SettingsError> {
         self.read_file_except(path, &[])
     }
@@ -111,12 +111,7 @@ impl Layers {
             path: path.to_path_buf(),
             reason,
         };
-        let syntax_error = |detail: String| SettingsError::Syntax {
-            path: path.to_path_buf(),
-            detail,
-        };
-        // Read here first: `config` would read bytes that are not UTF-8 as
-        // U+FFFD and carry on, and its errors do not all name the file.
+        // Bytes first: text that is not UTF-8 is named as such, not read as U+FFFD.
         let bytes = std::fs::read(path).map_err(|e| read_error(e.to_string()))?;
         let text = String::from_utf8(bytes).map_err(|e| {
             read_error(format!(
@@ -124,52 +119,26 @@ impl Layers {
                 e.utf8_error().valid_up_to()
             ))
         })?;
+        // The file's own top-level keys, as written: a quoted key such as
+        // `"vm.count"` stays one key.
         let written: BTreeMap<String, toml::Spanned<toml::Value>> =
-            toml::from_str(&text).map_err(|e| syntax_error(one_line(&e.to_string())))?;
-        // The file's own top-level keys, as written: a `Config` built from it
-        // would split a quoted key such as `"vm.count"` into a path.
-        let mut read = config::File::from(path)
-            .format(config::FileFormat::Toml)
-            .required(true)
-            .collect()
-            .map_err(|e| match e {
-                config::ConfigError::FileParse { cause, .. } => {
-                    syntax_error(one_line(&cause.to_string()))
-                }
-                other => read_error(one_line(&other.to_string())),
+            toml::from_str(&text).map_err(|e| SettingsError::Syntax {
+                path: path.to_path_buf(),
+                detail: one_line(&e.to_string()),
             })?;
         let mut entries: Vec<_> = written.into_iter().collect();
         entries.sort_by_key(|(_, value)| value.span().start);
         for (key, written) in entries {
             if others.contains(&key.as_str()) {
-                read.remove(&key);
                 continue;
             }
-            let line = line_of(&text, written.span().start);
-            let value = read
-                .remove(&key)
-                .ok_or_else(|| read_error(format!("it changed while it was read (`{key}`)")))?;
-            let value = toml_value(value)
-                .map_err(|what| syntax_error(format!("line {line}: `{key}` is {what}")))?;
-            // `config` reads a TOML date-time as text; no setting takes one,
-            // and the gate must see it for what it is.
-            let value = if holds_datetime(written.get_ref()) {
-                written.into_inner()
-            } else {
-                value
-            };
             let origin = Origin::File {
                 path: path.to_path_buf(),
-                line,
+                line: line_of(&text, written.span().start),
             };
-            self.set(&key, value, origin)?;
+            self.set(&key, written.into_inner(), origin)?;
         }
-        match read.into_keys().next() {
-            Some(key) => Err(read_error(format!(
-                "it changed while it was read (`{key}`)"
-            ))),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     /// Lays the `LOGICAL_CLOCKS_*` variables among `vars` over these settings.
@@ -335,52 +304,10 @@ impl Layers {
     }
 }
 
-/// A value as `config` read it from TOML, as a TOML value, by its kind
-/// alone: never through `config`'s converters, which round `3.5` to 4 and
-/// read `"yes"` as true. `Err`: what it is, when TOML has no such value.
-fn toml_value(value: config::Value) -> Result<toml::Value, String> {
-    use config::ValueKind as K;
-    let integer = |n: Option<i64>, shown: String| {
-        n.map(toml::Value::Integer)
-            .ok_or(format!("{shown}, beyond a 64-bit integer"))
-    };
-    Ok(match value.kind {
-        K::Nil => return Err("empty".into()),
-        K::Boolean(b) => toml::Value::Boolean(b),
-        K::I64(n) => toml::Value::Integer(n),
-        K::I128(n) => integer(n.try_into().ok(), n.to_string())?,
-        K::U64(n) => integer(n.try_into().ok(), n.to_string())?,
-        K::U128(n) => integer(n.try_into().ok(), n.to_string())?,
-        K::Float(x) => toml::Value::Float(x),
-        K::String(s) => toml::Value::String(s),
-        K::Array(items) => toml::Value::Array(
-            items
-                .into_iter()
-                .map(toml_value)
-                .collect::<Result<_, _>>()?,
-        ),
-        K::Table(table) => toml::Value::Table(
-            table
-                .into_iter()
-                .map(|(key, value)| Ok((key, toml_value(value)?)))
-                .collect::<Result<_, String>>()?,
-        ),
-    })
-}
-
-/// Whether `value` is or holds a TOML date-time.
-fn holds_datetime(value: &toml::Value) -> bool {
-    match value {
-        toml::Value::Datetime(_) => true,
-        toml::Value::Array(items) => items.iter().any(holds_datetime),
-        toml::Value::Table(table) => table.values().any(holds_datetime),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::names::*;
 
     fn env(vars: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
         vars.iter()
@@ -454,7 +381,7 @@ mod tests {
         layers.read_environment(vars).unwrap();
         assert!(!layers.settings().vector_clocks);
         assert_eq!(
-            layers.origin("vector_clocks"),
+            layers.origin(VECTOR_CLOCKS),
             Some(&Origin::Env("LOGICAL_CLOCKS_VECTOR_CLOCKS".into()))
         );
         let error = Layers::default()
@@ -482,25 +409,25 @@ mod tests {
         ]);
         layers.read_environment(vars).unwrap();
         layers
-            .set_text("runtime", OsStr::new("7.5"), Origin::Flag("--runtime"))
+            .set_text(RUNTIME, OsStr::new("7.5"), Origin::Flag("--runtime"))
             .unwrap();
         let settings = layers.settings();
         assert_eq!((settings.vm_count, settings.runtime), (5, 7.5));
         assert_eq!(settings.rates, vec![1, 2, 3, 4, 5]);
         assert!(settings.virtual_time);
         assert_eq!(
-            layers.origin("vm_count"),
+            layers.origin(VM_COUNT),
             Some(&Origin::Env("LOGICAL_CLOCKS_VM_COUNT".into()))
         );
-        assert_eq!(layers.origin("runtime"), Some(&Origin::Flag("--runtime")));
-        assert_eq!(layers.origin("host"), Some(&Origin::Default));
+        assert_eq!(layers.origin(RUNTIME), Some(&Origin::Flag("--runtime")));
+        assert_eq!(layers.origin(HOST), Some(&Origin::Default));
     }
 
     #[test]
     fn range_errors_name_the_source_of_the_value() {
         let mut layers = Layers::default();
         layers
-            .set_text("vm_count", OsStr::new("1"), Origin::Flag("--vm-count"))
+            .set_text(VM_COUNT, OsStr::new("1"), Origin::Flag("--vm-count"))
             .unwrap();
         let error = layers.resolve(|| 1).unwrap_err().to_string();
         assert!(
@@ -509,44 +436,10 @@ mod tests {
         );
         let mut layers = Layers::default();
         layers
-            .set_text("runtime", OsStr::new("-5"), Origin::Flag("--runtime"))
+            .set_text(RUNTIME, OsStr::new("-5"), Origin::Flag("--runtime"))
             .unwrap();
         let error = layers.resolve(|| 1).unwrap_err().to_string();
         assert!(error.contains("more than 0"), "{error}");
-    }
-
-    /// What `config` reads from `text` as a TOML file, converted by kind.
-    fn read_by_config(text: &str) -> toml::Table {
-        let (_dir, path) = file(text);
-        config::File::from(path.as_path())
-            .format(config::FileFormat::Toml)
-            .required(true)
-            .collect()
-            .unwrap()
-            .into_iter()
-            .map(|(key, value)| (key, toml_value(value).unwrap()))
-            .collect()
-    }
-
-    #[test]
-    fn config_keeps_the_kinds_toml_wrote() {
-        let read = read_by_config("a = 3.5\nb = true\nc = \"yes\"\nd = \"1\"\n");
-        assert_eq!(read["a"], toml::Value::Float(3.5));
-        assert_eq!(read["b"], toml::Value::Boolean(true));
-        assert_eq!(read["c"], toml::Value::String("yes".into()));
-        assert_eq!(read["d"], toml::Value::String("1".into()));
-        // Every other kind and spelling reads as TOML itself reads it.
-        let text = "i = -5\nj = 1_000\nk = 0xff\nl = 0o17\nm = 0b101\nn = 3.0\no = 1e3\n\
-                    p = -0.25\nq = [1, 2.5, \"x\", false]\nr = { kind = \"constant\", ms = 5 }\n\
-                    s = [{ from = 1, to = 2, delay = { kind = \"none\" } }]\nt = 9223372036854775807\n\
-                    u = \"\"\nv = []\n[w]\nx = 1\n";
-        assert_eq!(
-            read_by_config(text),
-            toml::from_str::<toml::Table>(text).unwrap()
-        );
-        // Except a date-time, which it reads as text: the gate is given the date-time.
-        let read = read_by_config("a = 1979-05-27\n");
-        assert_eq!(read["a"], toml::Value::String("1979-05-27".into()));
     }
 
     #[test]
@@ -585,12 +478,9 @@ mod tests {
             ])))
             .collect()
             .unwrap();
+        assert_eq!(read[VM_COUNT].kind, config::ValueKind::String("3.5".into()));
         assert_eq!(
-            read["vm_count"].kind,
-            config::ValueKind::String("3.5".into())
-        );
-        assert_eq!(
-            read["virtual_time"].kind,
+            read[VIRTUAL_TIME].kind,
             config::ValueKind::String("1".into())
         );
     }
@@ -605,7 +495,7 @@ mod tests {
         layers.read_environment(vars).unwrap();
         assert_eq!(layers.settings().vm_count, 5);
         assert_eq!(
-            layers.origin("vm_count"),
+            layers.origin(VM_COUNT),
             Some(&Origin::Env("LOGICAL_CLOCKS_vm_count".into()))
         );
     }
@@ -641,7 +531,7 @@ mod tests {
         let mut layers = Layers::default();
         let before = layers.clone();
         assert!(layers
-            .set("vm_count", toml::Value::Float(3.5), Origin::Line(1))
+            .set(VM_COUNT, toml::Value::Float(3.5), Origin::Line(1))
             .is_err());
         assert_eq!(layers, before);
     }

@@ -18,8 +18,12 @@
 //! value remembers where it came from ([`Origin`]), so an error names the file
 //! and line, the variable or the flag.
 //!
-//! - `keys.rs`: every key, the kind of value it takes and what it allows, in
-//!   the words `--help` and the errors share; the kind checks.
+//! - `keys.rs`: the settings table: every key once, with its kind, range,
+//!   default, help text, variable and flag; the kind checks. Adding a setting
+//!   is an entry there, a field of [`Settings`] and of [`RunSpec`] (with its
+//!   check in [`Settings::resolve`] and its line in
+//!   [`RunSpec::effective_settings`]), and the code that uses it.
+//! - `show.rs`: values as a user writes them, for every error.
 //! - `layers.rs`: the sources, layered, each value with its origin.
 //! - `faults.rs`: the `[[faults]]` entries: their shape, their checks against
 //!   the run and each other, and how a run writes them back.
@@ -29,15 +33,18 @@ pub mod credentials;
 mod faults;
 mod keys;
 mod layers;
+mod show;
 
 pub use faults::FaultSetting;
-pub use keys::{flag_help, key_named, settings_help, Key, KEYS};
+pub use keys::{flag_help, key_named, names, settings_help, Flag, Key, KEYS};
 pub use layers::line_of;
 pub use layers::{Layers, Origin};
 
-pub(crate) use keys::compact;
-pub use keys::show;
-use keys::{rate_allowed, show_delay};
+use keys::{key, rate_allowed};
+use names::*;
+pub(crate) use show::compact;
+pub use show::show;
+use show::show_delay;
 
 use lc_core::faults::FaultPlan;
 use lc_core::latency::{Delay, Latency};
@@ -70,9 +77,10 @@ pub enum Seed {
     Fixed(u64),
 }
 
-/// Everything a user can set, as written in `Settings.toml`.
+/// Everything a user can set, as written in `Settings.toml`. Read whole:
+/// every source is layered over the table's defaults first ([`Layers`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     pub vm_count: i64,
     pub runtime: f64,
@@ -104,26 +112,10 @@ pub struct LinkLatency {
 }
 
 impl Default for Settings {
+    /// The settings table's defaults.
     fn default() -> Self {
-        Self {
-            vm_count: 3,
-            runtime: 60.0,
-            base_port: 10_000,
-            host: "127.0.0.1".into(),
-            log_dir: "logs".into(),
-            seed: Seed::Random,
-            rate_min: 1,
-            rate_max: 6,
-            rates: Vec::new(),
-            internal_probability: 0.7,
-            vector_clocks: true,
-            virtual_time: false,
-            latency: Delay::None,
-            latency_links: Vec::new(),
-            log_flush_ms: 200,
-            tick_phase: TickPhase::Random,
-            faults: Vec::new(),
-        }
+        Settings::deserialize(toml::Value::Table(keys::default_table()))
+            .expect("the settings table's defaults are settings")
     }
 }
 
@@ -285,7 +277,7 @@ impl SettingsError {
     fn key(&self) -> Option<&'static str> {
         match self {
             SettingsError::Invalid { key, .. } => Some(key),
-            SettingsError::InvalidFault { .. } => Some("faults"),
+            SettingsError::InvalidFault { .. } => Some(FAULTS),
             _ => None,
         }
     }
@@ -358,127 +350,29 @@ impl Settings {
     /// Checks every value and decides the seed and rates.
     /// `pick_seed` supplies a seed when the settings leave it random.
     pub fn resolve(&self, pick_seed: impl FnOnce() -> u64) -> Result<RunSpec, SettingsError> {
-        let allowed = |name: &str| key_named(name).map(Key::allowed).unwrap_or_default();
-        if !(2..=MAX_VMS).contains(&self.vm_count) {
-            return Err(invalid("vm_count", self.vm_count, allowed("vm_count")));
-        }
-        let vm_count = self.vm_count as u32;
-        if !(self.runtime.is_finite() && self.runtime > 0.0 && self.runtime <= MAX_RUNTIME_SECS) {
-            return Err(invalid(
-                "runtime",
-                compact(self.runtime),
-                allowed("runtime"),
-            ));
-        }
-        let last_port = self.base_port + i64::from(vm_count) - 1;
-        let ports_fit =
-            (1..=i64::from(u16::MAX)).contains(&self.base_port) && last_port <= i64::from(u16::MAX);
-        if self.base_port != 0 && !ports_fit {
-            return Err(invalid(
-                "base_port",
-                self.base_port,
-                format!(
-                    "0 (any free ports) or a port from 1 to {} so that all {vm_count} VMs' ports \
-                     (base_port .. base_port + vm_count - 1) fit under 65536",
-                    i64::from(u16::MAX) - i64::from(vm_count) + 1
-                ),
-            ));
-        }
+        let vm_count = self.check_vm_count()?;
+        self.check_runtime()?;
+        self.check_base_port(vm_count)?;
         let host: IpAddr = self
             .host
             .parse()
-            .map_err(|_| invalid("host", format!("{:?}", self.host), allowed("host")))?;
+            .map_err(|_| invalid(HOST, format!("{:?}", self.host), allowed(HOST)))?;
         if self.log_dir.as_os_str().is_empty() {
-            return Err(invalid("log_dir", "\"\"", allowed("log_dir")));
+            return Err(invalid(LOG_DIR, "\"\"", allowed(LOG_DIR)));
         }
-        for (key, rate) in [("rate_min", self.rate_min), ("rate_max", self.rate_max)] {
-            if !(1..=MAX_RATE).contains(&rate) {
-                return Err(invalid(key, rate, rate_allowed()));
-            }
-        }
-        if self.rate_min > self.rate_max {
-            return Err(invalid(
-                "rate_min",
-                self.rate_min,
-                format!("at most rate_max ({})", self.rate_max),
-            ));
-        }
-        if !self.rates.is_empty() && self.rates.len() != vm_count as usize {
-            return Err(invalid(
-                "rates",
-                format!("{:?}", self.rates),
-                format!(
-                    "empty (draw from rate_min..=rate_max) or exactly vm_count ({vm_count}) rates"
-                ),
-            ));
-        }
-        if self.rates.iter().any(|r| !(1..=MAX_RATE).contains(r)) {
-            return Err(invalid(
-                "rates",
-                format!("{:?}", self.rates),
-                format!("each rate {}", rate_allowed()),
-            ));
-        }
+        self.check_rates(vm_count)?;
         if !(0.0..=1.0).contains(&self.internal_probability) {
             return Err(invalid(
-                "internal_probability",
+                INTERNAL_PROBABILITY,
                 compact(self.internal_probability),
-                allowed("internal_probability"),
+                allowed(INTERNAL_PROBABILITY),
             ));
         }
-        self.latency
-            .validate()
-            .map_err(|why| invalid("latency", show_delay(&self.latency), why))?;
-        let mut latency = Latency {
-            default: self.latency,
-            ..Latency::default()
-        };
-        // Entry number (from 1) of each link's override, to name both of a pair.
-        let mut entries = BTreeMap::new();
-        for (index, link) in self.latency_links.iter().enumerate() {
-            let ids = 1..=i64::from(vm_count);
-            let written = format!("from = {}, to = {}", link.from, link.to);
-            let entry = index + 1;
-            if !ids.contains(&link.from) || !ids.contains(&link.to) || link.from == link.to {
-                return Err(invalid(
-                    "latency_links",
-                    format!("[.., {{ {written}, .. }}]"),
-                    format!(
-                        "entry {entry}: links between two different VM ids from 1 to {vm_count}"
-                    ),
-                ));
-            }
-            link.delay.validate().map_err(|why| {
-                let delay = show_delay(&link.delay);
-                invalid(
-                    "latency_links",
-                    format!("[.., {{ {written}, delay = {delay} }}]"),
-                    format!("entry {entry}: {why}"),
-                )
-            })?;
-            if let Some(first) = entries.insert((link.from, link.to), entry) {
-                return Err(invalid(
-                    "latency_links",
-                    format!("entries {first} and {entry}, both {written}"),
-                    "at most one entry per link from one VM to another",
-                ));
-            }
-            latency
-                .links
-                .insert((link.from as VmId, link.to as VmId), link.delay);
-        }
-        if !(0..=MAX_LOG_FLUSH_MS).contains(&self.log_flush_ms) {
-            return Err(invalid(
-                "log_flush_ms",
-                self.log_flush_ms,
-                allowed("log_flush_ms"),
-            ));
-        }
+        let latency = self.latency(vm_count)?;
+        in_range(LOG_FLUSH_MS, self.log_flush_ms)?;
         let faults = faults::resolve(&self.faults, vm_count, self.runtime)?;
         let seed = match self.seed {
-            Seed::Fixed(seed) if seed > MAX_SEED => {
-                return Err(invalid("seed", seed, allowed("seed")))
-            }
+            Seed::Fixed(seed) if seed > MAX_SEED => return Err(invalid(SEED, seed, allowed(SEED))),
             Seed::Fixed(seed) => seed,
             Seed::Random => pick_seed(),
         };
@@ -512,6 +406,129 @@ impl Settings {
             faults,
             node: None,
         })
+    }
+
+    fn check_vm_count(&self) -> Result<u32, SettingsError> {
+        in_range(VM_COUNT, self.vm_count)?;
+        Ok(self.vm_count as u32)
+    }
+
+    fn check_runtime(&self) -> Result<(), SettingsError> {
+        if self.runtime.is_finite() && self.runtime > 0.0 && self.runtime <= MAX_RUNTIME_SECS {
+            Ok(())
+        } else {
+            Err(invalid(RUNTIME, compact(self.runtime), allowed(RUNTIME)))
+        }
+    }
+
+    /// 0, or a first port that leaves room for every VM's.
+    fn check_base_port(&self, vm_count: u32) -> Result<(), SettingsError> {
+        let last_port = self.base_port + i64::from(vm_count) - 1;
+        let ports_fit =
+            (1..=i64::from(u16::MAX)).contains(&self.base_port) && last_port <= i64::from(u16::MAX);
+        if self.base_port != 0 && !ports_fit {
+            return Err(invalid(
+                BASE_PORT,
+                self.base_port,
+                format!(
+                    "0 (any free ports) or a port from 1 to {} so that all {vm_count} VMs' ports \
+                     (base_port .. base_port + vm_count - 1) fit under 65536",
+                    i64::from(u16::MAX) - i64::from(vm_count) + 1
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The rate range, and the explicit rates if any: one per VM, each in range.
+    fn check_rates(&self, vm_count: u32) -> Result<(), SettingsError> {
+        in_range(RATE_MIN, self.rate_min)?;
+        in_range(RATE_MAX, self.rate_max)?;
+        if self.rate_min > self.rate_max {
+            return Err(invalid(
+                RATE_MIN,
+                self.rate_min,
+                format!("at most rate_max ({})", self.rate_max),
+            ));
+        }
+        if !self.rates.is_empty() && self.rates.len() != vm_count as usize {
+            return Err(invalid(
+                RATES,
+                format!("{:?}", self.rates),
+                format!(
+                    "empty (draw from rate_min..=rate_max) or exactly vm_count ({vm_count}) rates"
+                ),
+            ));
+        }
+        let each = key(RATES).range().unwrap_or(1..=MAX_RATE);
+        if self.rates.iter().any(|r| !each.contains(r)) {
+            return Err(invalid(
+                RATES,
+                format!("{:?}", self.rates),
+                format!("each rate {}", rate_allowed()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The delay on every link, and the per-link overrides, each between two
+    /// VMs of the run and given once.
+    fn latency(&self, vm_count: u32) -> Result<Latency, SettingsError> {
+        self.latency
+            .validate()
+            .map_err(|why| invalid(LATENCY, show_delay(&self.latency), why))?;
+        let mut latency = Latency {
+            default: self.latency,
+            ..Latency::default()
+        };
+        // Entry number (from 1) of each link's override, to name both of a pair.
+        let mut entries = BTreeMap::new();
+        for (index, link) in self.latency_links.iter().enumerate() {
+            let ids = 1..=i64::from(vm_count);
+            let written = format!("from = {}, to = {}", link.from, link.to);
+            let entry = index + 1;
+            if !ids.contains(&link.from) || !ids.contains(&link.to) || link.from == link.to {
+                return Err(invalid(
+                    LATENCY_LINKS,
+                    format!("[.., {{ {written}, .. }}]"),
+                    format!(
+                        "entry {entry}: links between two different VM ids from 1 to {vm_count}"
+                    ),
+                ));
+            }
+            link.delay.validate().map_err(|why| {
+                let delay = show_delay(&link.delay);
+                invalid(
+                    LATENCY_LINKS,
+                    format!("[.., {{ {written}, delay = {delay} }}]"),
+                    format!("entry {entry}: {why}"),
+                )
+            })?;
+            if let Some(first) = entries.insert((link.from, link.to), entry) {
+                return Err(invalid(
+                    LATENCY_LINKS,
+                    format!("entries {first} and {entry}, both {written}"),
+                    "at most one entry per link from one VM to another",
+                ));
+            }
+            latency
+                .links
+                .insert((link.from as VmId, link.to as VmId), link.delay);
+        }
+        Ok(latency)
+    }
+}
+
+/// What the setting `name` accepts, from the table.
+fn allowed(name: &str) -> String {
+    key(name).allowed()
+}
+
+/// Checks a whole-number setting against its range in the table.
+fn in_range(name: &'static str, value: i64) -> Result<(), SettingsError> {
+    match key(name).range() {
+        Some(range) if !range.contains(&value) => Err(invalid(name, value, allowed(name))),
+        _ => Ok(()),
     }
 }
 
@@ -593,24 +610,24 @@ mod tests {
     fn each_bad_value_names_its_key() {
         type Breakage = fn(&mut Settings);
         let cases: Vec<(&str, Breakage)> = vec![
-            ("vm_count", |s| s.vm_count = 1),
-            ("vm_count", |s| s.vm_count = MAX_VMS + 1),
-            ("runtime", |s| s.runtime = 0.0),
-            ("runtime", |s| s.runtime = f64::NAN),
-            ("base_port", |s| s.base_port = 70_000),
-            ("base_port", |s| s.base_port = 65_534),
-            ("base_port", |s| s.base_port = -1),
-            ("host", |s| s.host = "localhost:80".into()),
-            ("rate_min", |s| s.rate_min = 0),
-            ("rate_max", |s| s.rate_max = MAX_RATE + 1),
-            ("rate_min", |s| s.rate_min = 5),
-            ("rates", |s| s.rates = vec![1, 2]),
-            ("rates", |s| s.rates = vec![1, 0, 2]),
-            ("internal_probability", |s| s.internal_probability = 1.5),
-            ("log_dir", |s| s.log_dir = "".into()),
-            ("latency", |s| s.latency = Delay::Constant { ms: -3.0 }),
-            ("log_flush_ms", |s| s.log_flush_ms = -1),
-            ("latency_links", |s| {
+            (VM_COUNT, |s| s.vm_count = 1),
+            (VM_COUNT, |s| s.vm_count = MAX_VMS + 1),
+            (RUNTIME, |s| s.runtime = 0.0),
+            (RUNTIME, |s| s.runtime = f64::NAN),
+            (BASE_PORT, |s| s.base_port = 70_000),
+            (BASE_PORT, |s| s.base_port = 65_534),
+            (BASE_PORT, |s| s.base_port = -1),
+            (HOST, |s| s.host = "localhost:80".into()),
+            (RATE_MIN, |s| s.rate_min = 0),
+            (RATE_MAX, |s| s.rate_max = MAX_RATE + 1),
+            (RATE_MIN, |s| s.rate_min = 5),
+            (RATES, |s| s.rates = vec![1, 2]),
+            (RATES, |s| s.rates = vec![1, 0, 2]),
+            (INTERNAL_PROBABILITY, |s| s.internal_probability = 1.5),
+            (LOG_DIR, |s| s.log_dir = "".into()),
+            (LATENCY, |s| s.latency = Delay::Constant { ms: -3.0 }),
+            (LOG_FLUSH_MS, |s| s.log_flush_ms = -1),
+            (LATENCY_LINKS, |s| {
                 s.latency_links = vec![LinkLatency {
                     from: 1,
                     to: 9,
@@ -667,10 +684,13 @@ mod tests {
 
     #[test]
     fn seed_accepts_random_numbers_and_numeric_strings_only() {
-        let parse = |text: &str| toml::from_str::<Settings>(&format!("seed = {text}"));
-        assert_eq!(parse("\"random\"").unwrap().seed, Seed::Random);
-        assert_eq!(parse("42").unwrap().seed, Seed::Fixed(42));
-        assert_eq!(parse("\"42\"").unwrap().seed, Seed::Fixed(42));
+        let parse = |text: &str| {
+            let table: toml::Table = toml::from_str(&format!("{SEED} = {text}")).unwrap();
+            Seed::deserialize(table[SEED].clone())
+        };
+        assert_eq!(parse("\"random\"").unwrap(), Seed::Random);
+        assert_eq!(parse("42").unwrap(), Seed::Fixed(42));
+        assert_eq!(parse("\"42\"").unwrap(), Seed::Fixed(42));
         assert!(parse("-3").is_err());
         assert!(parse("\"soon\"").is_err());
     }
@@ -752,12 +772,10 @@ mod tests {
             .take_while(|line| line.starts_with('#'))
             .map(|line| format!("{}\n", &line[1..]))
             .collect();
-        let example: toml::Table = toml::from_str(&format!("faults = {example}")).unwrap();
+        let example: toml::Table = toml::from_str(&format!("{FAULTS} = {example}")).unwrap();
         let mut layers = Layers::default();
         let origin = Origin::Line(1);
-        layers
-            .set("faults", example["faults"].clone(), origin)
-            .unwrap();
+        layers.set(FAULTS, example[FAULTS].clone(), origin).unwrap();
         let spec = layers.resolve(|| 1).unwrap();
         let kinds: Vec<&str> = spec.faults.faults().iter().map(|f| f.kind()).collect();
         assert_eq!(kinds, ["partition", "pause", "crash"]);
