@@ -279,7 +279,10 @@ impl Observer for Checker {
         *self.marks.entry(vm).or_default() += 1;
         assert_eq!(edge.mark.at, at, "VM {vm}'s mark out of its time");
         let queue = self.queues.get(&vm).map_or(0, VecDeque::len) as u64;
-        assert_eq!(edge.queue, queue, "VM {vm}'s fault line misreports its queue");
+        assert_eq!(
+            edge.queue, queue,
+            "VM {vm}'s fault line misreports its queue"
+        );
         let clock = self.clocks.get(&vm).copied().unwrap_or(0);
         let Fault::Crash { clock: restart, .. } = edge.fault else {
             assert_eq!(edge.lc, clock);
@@ -313,7 +316,11 @@ impl Observer for Checker {
         if !self.in_flight.remove(&(m.from, m.seq, vm)) {
             // Not in flight: it was queued, and the crash takes the oldest.
             let oldest = self.queues.entry(vm).or_default().pop_front();
-            assert_eq!(oldest, Some((m.from, m.seq, m.lc)), "VM {vm} lost {m:?} twice");
+            assert_eq!(
+                oldest,
+                Some((m.from, m.seq, m.lc)),
+                "VM {vm} lost {m:?} twice"
+            );
             assert!(matches!(self.plan.get(fault), Some(Fault::Crash { .. })));
         }
         self.carried.remove(&(m.from, m.seq, vm));
@@ -447,7 +454,11 @@ fn spec_with_faults() -> impl Strategy<Value = (SimSpec, Duration, FaultPlan)> {
                     fault_of(kind, vm, &sides[..n], ms(from), ms(until.max(from + 1)))
                 })
                 .collect();
-            (spec, Duration::from_millis(runtime_ms), FaultPlan::new(faults))
+            (
+                spec,
+                Duration::from_millis(runtime_ms),
+                FaultPlan::new(faults),
+            )
         })
 }
 

@@ -22,10 +22,12 @@
 //! (and the bridge has reported what it dropped, [`OutgoingClosed`]) the VM
 //! logs `stop` with the number of messages it never took.
 //!
-//! Faults ([`lc_core::faults`]) are marks on the same timeline: the VM also
-//! wakes at each start and end of a fault that touches it (before a tick
-//! due at the same instant) and logs it. Ticks due in a pause or crash
-//! window are skipped, not made up later. A pause keeps the mailbox paused,
+//! Faults ([`lc_core::faults`]) are marks on the same timeline, and the
+//! timeline is the core's ([`VmTimeline`], which [`lc_core::simulation`]
+//! drives too): it says when to wake next (a fault's start or end before a
+//! tick due at the same instant, the tick, the stop), which ticks a pause or
+//! crash window skips (not made up later) and what each mark does; the
+//! actor sleeps, logs and carries out. A pause keeps the mailbox paused,
 //! so it fills; a crash is the one time the VM waits with its mailbox
 //! running, because every message that leaves it then is lost (and
 //! counted, by the core). At a crash the VM tells its bridge to drop its
