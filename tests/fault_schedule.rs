@@ -10,7 +10,12 @@ mod common;
 
 use common::{read_logs, Line};
 use lc_analysis::FaultSummary;
-use lc_core::faults::{Fault, FaultPlan, PartitionMode, RestartClock};
+use lc_core::faults::{Edge, Fault, FaultPlan, PartitionMode, RestartClock};
+use lc_core::model::Event;
+use lc_core::schedule::draw_tick_leads;
+use lc_core::simulation::{FaultEdge, Observer, SimSpec, Simulation, Until};
+use lc_core::vector_clock::VectorClock;
+use lc_core::vm_core::{Logged, StopSummary};
 use lc_settings::Settings;
 use logical_clocks::run::{self, RunOptions, RunOutcome};
 use std::collections::{BTreeMap, HashMap};
@@ -708,4 +713,157 @@ fn a_partition_end_is_logged_before_a_tick_that_fires_with_it() {
             end.message
         );
     }
+}
+
+/// What one VM did, in order: each event as (kind, Lamport clock) and each
+/// fault mark as (`fault_start`/`fault_end`, fault, Lamport clock).
+type Trace = Vec<(String, u64, u64)>;
+
+/// Records a simulated run as [`Trace`]s and its drops by fault.
+#[derive(Default)]
+struct Traces {
+    by_vm: BTreeMap<u64, Trace>,
+    dropped_by_fault: BTreeMap<u64, u64>,
+}
+
+impl Observer for Traces {
+    fn event(&mut self, vm: u32, _: Duration, logged: &Logged, _: Option<&VectorClock>) {
+        let kind = match logged.event {
+            Event::Send { .. } => "send",
+            Event::Receive { .. } => "receive",
+            Event::Internal { .. } => "internal",
+        };
+        let trace = self.by_vm.entry(u64::from(vm)).or_default();
+        trace.push((kind.to_string(), 0, logged.event.lc()));
+    }
+    fn stop(&mut self, _: u32, _: Duration, summary: &StopSummary) {
+        for (&fault, &n) in &summary.dropped_by_fault {
+            *self.dropped_by_fault.entry(fault as u64).or_default() += n;
+        }
+    }
+    fn fault(&mut self, vm: u32, _: Duration, edge: &FaultEdge) {
+        let kind = match edge.mark.edge {
+            Edge::Start => "fault_start",
+            Edge::End => "fault_end",
+        };
+        let trace = self.by_vm.entry(u64::from(vm)).or_default();
+        trace.push((kind.to_string(), edge.mark.fault as u64, edge.lc));
+    }
+}
+
+/// The simulation drives the fault timeline the VM actor drives: a virtual
+/// run and a simulated run of the same spec, with every kind of fault, no
+/// latency and ticks out of phase (so nothing coincides), show each VM
+/// doing the same things in the same order, with the same Lamport clocks,
+/// and the same drops owed to each fault.
+#[test]
+fn a_simulated_run_with_every_fault_kind_matches_the_virtual_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        vm_count: 4,
+        runtime: 60.0,
+        log_dir: dir.path().to_path_buf(),
+        rates: vec![5, 2, 6, 3],
+        internal_probability: 0.4,
+        virtual_time: true,
+        ..Settings::default()
+    };
+    let mut spec = settings.resolve(|| 17).unwrap();
+    let at = |s: f64| secs(s);
+    spec.faults = FaultPlan::new(vec![
+        Fault::Partition {
+            groups: vec![vec![1], vec![2, 3, 4]],
+            from: at(5.0),
+            until: at(12.0),
+            mode: PartitionMode::Hold,
+        },
+        Fault::Partition {
+            groups: vec![vec![1, 2], vec![3, 4]],
+            from: at(14.0),
+            until: at(18.0),
+            mode: PartitionMode::Drop,
+        },
+        Fault::Pause {
+            vm: 2,
+            from: at(20.0),
+            until: at(26.0),
+        },
+        Fault::Crash {
+            vm: 3,
+            at: at(28.0),
+            restart: Some(at(33.0)),
+            clock: RestartClock::Reset,
+        },
+        Fault::Crash {
+            vm: 4,
+            at: at(36.0),
+            restart: Some(at(41.0)),
+            clock: RestartClock::Keep,
+        },
+        Fault::Crash {
+            vm: 1,
+            at: at(50.0),
+            restart: None,
+            clock: RestartClock::Keep,
+        },
+    ]);
+    let sim_spec = SimSpec {
+        rates: spec.rates.clone(),
+        seed: spec.seed,
+        internal_probability: spec.internal_probability,
+        latency: spec.latency.clone(),
+        tick_phase: spec.tick_phase,
+        vector_clocks: spec.vector_clocks,
+    };
+    let leads = draw_tick_leads(spec.seed, &spec.rates, spec.tick_phase);
+    assert_eq!(
+        leads, spec.tick_leads,
+        "the simulation draws the run's phases"
+    );
+    let mut simulated = Traces::default();
+    Simulation::new(&sim_spec)
+        .with_faults(spec.faults.clone())
+        .run(Until::Time(spec.runtime), &mut simulated);
+
+    let outcome = run::run(spec, RunOptions::default()).unwrap();
+    assert!(outcome.healthy());
+    let logs = read_logs(&outcome.run_dir);
+    let traced: BTreeMap<u64, Trace> = logs
+        .iter()
+        .map(|(&vm, lines)| {
+            let trace = lines
+                .iter()
+                .filter_map(|l| match l.message.as_str() {
+                    "send" | "receive" | "internal" => Some((l.message.clone(), 0, l.get("lc"))),
+                    "fault_start" | "fault_end" => {
+                        Some((l.message.clone(), l.get("fault"), l.get("lc")))
+                    }
+                    _ => None,
+                })
+                .collect();
+            (vm, trace)
+        })
+        .collect();
+    for (vm, trace) in &traced {
+        let simulated = &simulated.by_vm[vm];
+        let kinds = |t: &Trace, kind: &str| t.iter().filter(|e| e.0 == kind).count();
+        for kind in ["receive", "fault_start"] {
+            assert!(kinds(trace, kind) > 0, "VM {vm} has no {kind}");
+        }
+        let first_apart = trace.iter().zip(simulated).position(|(a, b)| a != b);
+        assert!(
+            first_apart.is_none() && trace.len() == simulated.len(),
+            "VM {vm}: the runs part at entry {first_apart:?} of {} (actors) and {} (simulated): {:?} / {:?}",
+            trace.len(),
+            simulated.len(),
+            first_apart.map(|i| &trace[i]),
+            first_apart.map(|i| &simulated[i]),
+        );
+    }
+    let (_, _, dropped_by_fault) = books(&logs);
+    assert_eq!(dropped_by_fault, simulated.dropped_by_fault);
+    assert!(
+        dropped_by_fault.contains_key(&2),
+        "the drop partition dropped"
+    );
 }

@@ -22,10 +22,12 @@
 //! (and the bridge has reported what it dropped, [`OutgoingClosed`]) the VM
 //! logs `stop` with the number of messages it never took.
 //!
-//! Faults ([`lc_core::faults`]) are marks on the same timeline: the VM also
-//! wakes at each start and end of a fault that touches it (before a tick
-//! due at the same instant) and logs it. Ticks due in a pause or crash
-//! window are skipped, not made up later. A pause keeps the mailbox paused,
+//! Faults ([`lc_core::faults`]) are marks on the same timeline, and the
+//! timeline is the core's ([`VmTimeline`], which [`lc_core::simulation`]
+//! drives too): it says when to wake next (a fault's start or end before a
+//! tick due at the same instant, the tick, the stop), which ticks a pause or
+//! crash window skips (not made up later) and what each mark does; the
+//! actor sleeps, logs and carries out. A pause keeps the mailbox paused,
 //! so it fills; a crash is the one time the VM waits with its mailbox
 //! running, because every message that leaves it then is lost (and
 //! counted, by the core). At a crash the VM tells its bridge to drop its
@@ -41,10 +43,11 @@ use crate::messages::{
 use actix::clock::{sleep_until, Instant};
 use actix::prelude::*;
 use lc_core::accounting::VmReport;
-use lc_core::faults::{Edge, Fault, FaultPlan, Mark};
+use lc_core::fault_timeline::{MarkAction, VmTimeline, Wake};
+use lc_core::faults::{Fault, FaultPlan, Mark};
 use lc_core::lateness::Lateness;
 use lc_core::model::{Event, Message};
-use lc_core::schedule::{first_tick_after, TickSchedule};
+use lc_core::schedule::first_tick_after;
 use lc_core::vm_core::{Logged, TickOutcome, VmCore};
 use slog::Logger;
 use std::rc::Rc;
@@ -88,90 +91,62 @@ pub struct Vm {
     setup: VmSetup,
     /// Its alarm clock, when it has one (see [`VmSetup::precise_timer`]).
     alarm: Option<Rc<Alarm>>,
-    schedule: TickSchedule,
+    /// Its ticks and fault marks: every decision about when to wake and
+    /// what a mark does is the timeline's; the actor sleeps and carries out.
+    timeline: VmTimeline,
     lateness: Lateness,
-    /// The starts and ends of the faults touching this VM, in time order.
-    marks: Vec<Mark>,
-    /// How many of them have been logged.
-    marks_done: usize,
-}
-
-/// What the VM waits for next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wake {
-    Mark,
-    Tick,
-    Stop,
 }
 
 impl Vm {
     pub fn new(setup: VmSetup) -> Self {
-        let schedule = TickSchedule::new(setup.start.into_std(), setup.rate, setup.lead);
-        let marks = setup.faults.marks(setup.core.id());
+        let timeline = VmTimeline::new(
+            setup.faults.clone(),
+            setup.core.id(),
+            setup.rate,
+            setup.lead,
+        );
         Self {
             setup,
             alarm: None,
-            schedule,
+            timeline,
             lateness: Lateness::default(),
-            marks,
-            marks_done: 0,
         }
     }
 
-    /// Skips the ticks due in a pause or crash window (up to the stop).
-    fn skip_suppressed_ticks(&mut self, stop_at: Instant) {
-        let vm = self.setup.core.id();
-        loop {
-            let due = Instant::from_std(self.schedule.next_due());
-            let since_start = due.saturating_duration_since(self.setup.start);
-            if due > stop_at || self.setup.faults.tick_suppressed(vm, since_start).is_none() {
-                return;
-            }
-            self.schedule.advance();
-        }
+    /// The run clock's instant `since_start` after the common start.
+    fn instant(&self, since_start: Duration) -> Instant {
+        self.setup.start + since_start
     }
 
-    /// Logs the next fault mark and acts on it: a crash takes the VM down
-    /// and its connections with it, a restart brings both back.
+    /// Logs the next fault mark and carries out what the timeline says it
+    /// does: a crash takes the VM down and its connections with it, a
+    /// restart brings both back.
     fn on_mark(&mut self) {
-        let mark = self.marks[self.marks_done];
-        self.marks_done += 1;
-        let faults = self.setup.faults.clone();
-        let Some(fault) = faults.get(mark.fault) else {
+        let Some(step) = self.timeline.take_mark() else {
             return;
         };
-        let mut lost = None;
-        match (fault, mark.edge) {
-            (Fault::Crash { .. }, Edge::Start) => {
+        let (mark, fault) = (step.mark, step.fault.clone());
+        match step.action {
+            MarkAction::Crash(id) => {
                 // Logged first: the line reports the queue the crash loses.
-                self.log_fault(mark, fault, None);
-                self.setup.core.crash(mark.fault);
-                self.setup.crash.do_send(Crash { fault: mark.fault });
-                return;
+                self.log_fault(mark, &fault, None);
+                self.setup.core.crash(id);
+                self.setup.crash.do_send(Crash { fault: id });
             }
-            (Fault::Crash { clock, .. }, Edge::End) => {
-                lost = Some(self.setup.core.restart(*clock));
+            MarkAction::Restart(clock) => {
+                let lost = self.setup.core.restart(clock);
                 self.setup.reconnect.do_send(Reconnect);
+                self.log_fault(mark, &fault, Some(lost));
             }
-            _ => {}
+            MarkAction::Log => self.log_fault(mark, &fault, None),
         }
-        self.log_fault(mark, fault, lost);
     }
 
-    /// A tick that fires late may fire after a partition's end has passed:
-    /// its end line goes first, so no event stamped after the window's end
-    /// appears before it (messages held by the partition may already be in
-    /// the mailbox). Only partition ends: a pause or crash changes what the
-    /// tick may do, and a tick due before their start still belongs before.
+    /// Logs the partition ends a late tick has passed, before its event
+    /// (see [`VmTimeline::partition_end_passed`]).
     fn log_partition_ends_passed(&mut self, now: Instant) {
-        while let Some(&mark) = self.marks.get(self.marks_done) {
-            let is_partition = matches!(
-                self.setup.faults.get(mark.fault),
-                Some(Fault::Partition { .. })
-            );
-            if mark.edge != Edge::End || !is_partition || self.setup.start + mark.at > now {
-                return;
-            }
+        let since_start = now.saturating_duration_since(self.setup.start);
+        while self.timeline.partition_end_passed(since_start) {
             self.on_mark();
         }
     }
@@ -195,6 +170,19 @@ impl Vm {
         self.setup.gauges.queued.load(Ordering::Acquire)
     }
 
+    /// What to wake for next and when, as the timeline decides it; a stop
+    /// instant before the run's start (an interrupt that early) is a stop
+    /// before anything else.
+    fn next_wake(&mut self, stop_at: Instant) -> (Instant, Wake) {
+        let Some(stop) = stop_at.checked_duration_since(self.setup.start) else {
+            return (stop_at, Wake::Stop);
+        };
+        match self.timeline.next_wake(Some(stop)) {
+            Some(next) => (self.instant(next.at), next.wake),
+            None => (stop_at, Wake::Stop),
+        }
+    }
+
     /// Pauses the mailbox until the next tick, or until the stop instant
     /// moves (an interrupt); then lets the core decide what the tick does.
     ///
@@ -206,17 +194,7 @@ impl Vm {
     /// a crash it waits with its mailbox running (see the module docs).
     fn wait_for_next_tick(&mut self, ctx: &mut Context<Self>) {
         let stop_at = *self.setup.stop_at.borrow_and_update();
-        self.skip_suppressed_ticks(stop_at);
-        let due = Instant::from_std(self.schedule.next_due());
-        let mark_at = self
-            .marks
-            .get(self.marks_done)
-            .map(|mark| self.setup.start + mark.at);
-        let (wake_at, wake) = match mark_at {
-            Some(at) if at <= due.min(stop_at) => (at, Wake::Mark),
-            _ if due <= stop_at => (due, Wake::Tick),
-            _ => (stop_at, Wake::Stop),
-        };
+        let (wake_at, wake) = self.next_wake(stop_at);
         if wake == Wake::Stop && Instant::now() >= stop_at {
             self.begin_stop(ctx);
             return;
@@ -247,17 +225,7 @@ impl Vm {
                     vm.on_mark();
                     vm.wait_for_next_tick(ctx);
                 }
-                Wake::Tick => {
-                    let now = Instant::now();
-                    vm.log_partition_ends_passed(now);
-                    vm.lateness.record(now.saturating_duration_since(due));
-                    vm.schedule.advance();
-                    match vm.setup.core.tick(vm.queued()) {
-                        TickOutcome::Event(logged) => vm.carry_out(logged, now, ctx),
-                        // Let the mailbox run; the `Deliver` handler finishes the tick.
-                        TickOutcome::AwaitMessage => {}
-                    }
-                }
+                Wake::Tick => vm.on_tick(wake_at, ctx),
                 Wake::Stop => vm.begin_stop(ctx),
             }
         });
@@ -265,6 +233,19 @@ impl Vm {
             ctx.spawn(woke);
         } else {
             ctx.wait(woke);
+        }
+    }
+
+    /// The tick due at `due` fires.
+    fn on_tick(&mut self, due: Instant, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        self.log_partition_ends_passed(now);
+        self.lateness.record(now.saturating_duration_since(due));
+        self.timeline.tick_taken();
+        match self.setup.core.tick(self.queued()) {
+            TickOutcome::Event(logged) => self.carry_out(logged, now, ctx),
+            // Let the mailbox run; the `Deliver` handler finishes the tick.
+            TickOutcome::AwaitMessage => {}
         }
     }
 

@@ -15,6 +15,9 @@
 //! - [`faults`]: the fault plan (partitions, pauses, crashes) and the pure
 //!   questions asked of it: is this tick suppressed, when may this message
 //!   cross, which fault does this lost link owe to.
+//! - [`fault_timeline`]: one VM's timeline under that plan: the next wake
+//!   (tick, fault mark or stop), the ticks a pause or crash takes away, and
+//!   what each mark makes the VM do (crash, restart keeping or resetting).
 //! - [`lateness`]: how late ticks fire, in a bounded histogram.
 //! - [`accounting`]: each VM's report and the run's books.
 //! - [`queueing`]: the queueing model's prediction of arrival rates,
@@ -23,6 +26,7 @@
 
 pub mod accounting;
 pub mod clock;
+pub mod fault_timeline;
 pub mod faults;
 pub mod latency;
 pub mod lateness;

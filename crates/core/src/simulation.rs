@@ -13,19 +13,38 @@
 //! tests of the model's invariants, with an [`Observer`] that sees every
 //! arrival and every event.
 //!
+//! Faults ([`Simulation::with_faults`]) go through the same
+//! [`VmTimeline`] the VM actor asks: each VM wakes for its ticks and its
+//! fault marks, skips the ticks a pause or a crash takes, and a mark does
+//! what the timeline says (a crash loses the queue and whatever reaches the
+//! VM while down; a restart keeps or resets the clocks). A message meets
+//! the plan where it meets it between actors: one for a VM that is down is
+//! dropped by its sender against the crash, one whose arrival falls in a
+//! partition waits for the window's end or is dropped by its receiver
+//! against the partition ([`FaultPlan::passage`]), and at a crash what the
+//! VM's incoming links hold enters its queue, where the crash loses it.
+//!
 //! It does not promise the same lines as a `--virtual-time` run of the same
 //! seed: which of two things due at the same instant goes first is decided
-//! here by the order they were scheduled, there by the actor runtime.
+//! here by the order they were scheduled, there by the actor runtime, and
+//! the delays come from one seed stream here and one per receiving bridge
+//! there. Without a latency model and with ticks out of phase (nothing
+//! coincides), each VM's events are the same, faults included
+//! (`tests/fault_schedule.rs` holds the two side by side).
 
+use crate::accounting::Drops;
+use crate::fault_timeline::{MarkAction, VmTimeline, Wake};
+use crate::faults::{Fault, FaultId, FaultPlan, Mark, Passage};
 use crate::latency::{DelayLine, Latency};
 use crate::model::{derive_seed, Message, VmId, VmModel};
-use crate::schedule::{draw_tick_leads, offset, TickPhase};
+use crate::schedule::{draw_tick_leads, TickPhase};
 use crate::vector_clock::VectorClock;
 use crate::vm_core::{Logged, StopSummary, TickOutcome, VmCore};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Seed streams of the delay draws, apart from the VMs' own streams.
@@ -64,6 +83,24 @@ pub trait Observer {
     fn event(&mut self, vm: VmId, at: Duration, logged: &Logged, vc: Option<&VectorClock>);
     /// `vm` stopped; every message sent has arrived by now.
     fn stop(&mut self, vm: VmId, at: Duration, summary: &StopSummary);
+    /// A fault started or ended on `vm` (its `fault_start` or `fault_end`).
+    fn fault(&mut self, _vm: VmId, _at: Duration, _edge: &FaultEdge) {}
+    /// A message for `vm` will never be taken, owed to `fault`: a partition
+    /// dropped it, or `vm` was down in a crash (or crashed with it queued).
+    fn dropped(&mut self, _vm: VmId, _at: Duration, _message: &Message, _fault: FaultId) {}
+}
+
+/// A fault mark on one VM, as its log line reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultEdge {
+    pub mark: Mark,
+    pub fault: Fault,
+    /// A restart only: the messages the crash lost on this VM.
+    pub lost: Option<u64>,
+    /// The VM's queue then (at a crash, the queue it loses).
+    pub queue: u64,
+    /// The VM's Lamport clock then (after a restart, the one it restarts with).
+    pub lc: u64,
 }
 
 /// Something due at an instant.
@@ -71,6 +108,8 @@ pub trait Observer {
 enum Due {
     /// The next tick of this VM (an index into the VMs).
     Tick(usize),
+    /// The next fault mark of this VM.
+    Mark(usize),
     /// The delay line of the link `from -> to` may release what it holds.
     Release { from: VmId, to: VmId },
 }
@@ -80,9 +119,12 @@ struct SimVm {
     rate: u32,
     /// How far its schedule leads the start (see [`crate::schedule`]).
     lead: Duration,
-    /// Ticks taken so far.
-    ticks: u64,
+    /// Its ticks and fault marks.
+    timeline: VmTimeline,
     queue: VecDeque<Message>,
+    /// What its bridge counts as dropped: messages it could not send to a
+    /// VM that was down, and those a partition cut on their way in.
+    bridge_drops: Drops,
 }
 
 /// A running simulation.
@@ -95,6 +137,8 @@ pub struct Simulation {
     agenda: BinaryHeap<Reverse<(Duration, u64, Due)>>,
     scheduled: u64,
     now: Duration,
+    /// The stop instant, for a run that stops on time.
+    stop: Option<Duration>,
     events: u64,
 }
 
@@ -117,11 +161,12 @@ impl Simulation {
                 )),
                 rate,
                 lead,
-                ticks: 0,
+                timeline: VmTimeline::new(Arc::default(), i as VmId + 1, rate, lead),
                 queue: VecDeque::new(),
+                bridge_drops: Drops::default(),
             })
             .collect();
-        let mut simulation = Self {
+        Self {
             vms,
             latency: spec.latency.clone(),
             delay_rng: StdRng::seed_from_u64(derive_seed(spec.seed, DELAY_STREAM)),
@@ -129,12 +174,20 @@ impl Simulation {
             agenda: BinaryHeap::new(),
             scheduled: 0,
             now: Duration::ZERO,
+            stop: None,
             events: 0,
-        };
-        for index in 0..simulation.vms.len() {
-            simulation.schedule_tick(index);
         }
-        simulation
+    }
+
+    /// The same run under a fault schedule (checked against the run, as
+    /// the settings check it).
+    pub fn with_faults(mut self, plan: FaultPlan) -> Self {
+        let plan = Arc::new(plan);
+        for vm in &mut self.vms {
+            let id = vm.core.id();
+            vm.timeline = VmTimeline::new(plan.clone(), id, vm.rate, vm.lead);
+        }
+        self
     }
 
     fn schedule(&mut self, at: Duration, due: Due) {
@@ -142,14 +195,26 @@ impl Simulation {
         self.agenda.push(Reverse((at, self.scheduled, due)));
     }
 
-    fn schedule_tick(&mut self, index: usize) {
-        let vm = &self.vms[index];
-        let due = offset(vm.ticks + 1, vm.rate).saturating_sub(vm.lead);
-        self.schedule(due, Due::Tick(index));
+    /// Puts the VM's next wake on the agenda, as its timeline decides it;
+    /// the stop itself is the run's, not the VM's.
+    fn schedule_wake(&mut self, index: usize) {
+        let stop = self.stop;
+        match self.vms[index].timeline.next_wake(stop) {
+            Some(next) if next.wake == Wake::Tick => self.schedule(next.at, Due::Tick(index)),
+            Some(next) if next.wake == Wake::Mark => self.schedule(next.at, Due::Mark(index)),
+            _ => {}
+        }
     }
 
     /// Runs until `until`, then stops every VM; returns the time of the stop.
     pub fn run(mut self, until: Until, observer: &mut impl Observer) -> Duration {
+        self.stop = match until {
+            Until::Time(end) => Some(end),
+            Until::Events(_) => None,
+        };
+        for index in 0..self.vms.len() {
+            self.schedule_wake(index);
+        }
         while let Some(&Reverse((at, _, due))) = self.agenda.peek() {
             let more = match until {
                 Until::Time(end) => at <= end,
@@ -162,6 +227,7 @@ impl Simulation {
             self.now = at;
             match due {
                 Due::Tick(index) => self.tick(index, observer),
+                Due::Mark(index) => self.mark(index, observer),
                 Due::Release { from, to } => self.release_due(from, to, false, observer),
             }
         }
@@ -173,7 +239,7 @@ impl Simulation {
 
     fn tick(&mut self, index: usize, observer: &mut impl Observer) {
         let vm = &mut self.vms[index];
-        vm.ticks += 1;
+        vm.timeline.tick_taken();
         self.events += 1;
         let logged = match vm.core.tick(vm.queue.len() as u64) {
             TickOutcome::Event(logged) => logged,
@@ -198,17 +264,84 @@ impl Simulation {
                 self.transmit(message.clone(), recipient, observer);
             }
         }
-        self.schedule_tick(index);
+        self.schedule_wake(index);
     }
 
-    /// A message enters the link to `to`, which passes it on after its delay.
+    /// The VM's next fault mark: its line, and what the timeline says the
+    /// mark does.
+    fn mark(&mut self, index: usize, observer: &mut impl Observer) {
+        let vm = &mut self.vms[index];
+        let id = vm.core.id();
+        let Some(step) = vm.timeline.take_mark() else {
+            return;
+        };
+        let (mark, action) = (step.mark, step.action);
+        let mut edge = FaultEdge {
+            mark,
+            fault: step.fault.clone(),
+            lost: None,
+            queue: vm.queue.len() as u64,
+            lc: vm.core.clock(),
+        };
+        match action {
+            MarkAction::Log => observer.fault(id, self.now, &edge),
+            MarkAction::Crash(fault) => {
+                // The line first: it reports the queue the crash loses.
+                observer.fault(id, self.now, &edge);
+                vm.core.crash(fault);
+                self.lose_incoming(index, observer);
+            }
+            MarkAction::Restart(clock) => {
+                edge.lost = Some(vm.core.restart(clock));
+                edge.lc = vm.core.clock();
+                observer.fault(id, self.now, &edge);
+            }
+        }
+        self.schedule_wake(index);
+    }
+
+    /// A VM that just crashed loses its queue, and what its incoming links
+    /// hold enters it (and is lost) too, as its bridge passes it on.
+    fn lose_incoming(&mut self, index: usize, observer: &mut impl Observer) {
+        let vm = &mut self.vms[index];
+        let to = vm.core.id();
+        while let Some(message) = vm.queue.pop_front() {
+            Self::lose(vm, message, self.now, observer);
+        }
+        let links: Vec<(VmId, VmId)> = self.links.keys().filter(|l| l.1 == to).copied().collect();
+        for (from, to) in links {
+            self.release_due(from, to, true, observer);
+        }
+    }
+
+    /// `message` reached `vm` while it was down: the core counts it lost.
+    fn lose(vm: &mut SimVm, message: Message, now: Duration, observer: &mut impl Observer) {
+        let fault = vm.core.down().expect("only a VM that is down loses");
+        observer.dropped(vm.core.id(), now, &message, fault);
+        vm.core.deliver(message, vm.queue.len() as u64 + 1);
+    }
+
+    /// A message enters the link to `to`, which passes it on after its delay:
+    /// unless `to` is down (its sender's bridge drops it against the crash),
+    /// or its arrival falls in a partition that holds it or drops it.
     fn transmit(&mut self, message: Message, to: VmId, observer: &mut impl Observer) {
-        let delay = self
-            .latency
-            .of_link(message.from, to)
-            .sample(&mut self.delay_rng);
-        let line = self.links.entry((message.from, to)).or_default();
         let from = message.from;
+        if let Some(fault) = self.vms[to as usize - 1].core.down() {
+            observer.dropped(to, self.now, &message, fault);
+            self.vms[from as usize - 1].bridge_drops.count(Some(fault));
+            return;
+        }
+        let mut delay = self.latency.of_link(from, to).sample(&mut self.delay_rng);
+        let receiver = &mut self.vms[to as usize - 1];
+        match receiver.timeline.passage_in(from, self.now + delay) {
+            Passage::DeliverAt(at) => delay = at.saturating_sub(self.now),
+            Passage::Dropped(fault) => {
+                observer.dropped(to, self.now, &message, fault);
+                receiver.bridge_drops.count(Some(fault));
+                return;
+            }
+        }
+        let line = self.links.entry((from, to)).or_default();
         match line.push(self.now, delay, message) {
             Some(message) => self.arrive(to, message, observer),
             None => self.arm(from, to),
@@ -239,8 +372,13 @@ impl Simulation {
     }
 
     fn arrive(&mut self, to: VmId, message: Message, observer: &mut impl Observer) {
+        let vm = &mut self.vms[to as usize - 1];
+        if vm.core.down().is_some() {
+            Self::lose(vm, message, self.now, observer);
+            return;
+        }
         observer.arrived(to, self.now, &message);
-        self.vms[to as usize - 1].queue.push_back(message);
+        vm.queue.push_back(message);
     }
 
     /// The orderly stop: every message still on a link lands in its queue,
@@ -252,7 +390,8 @@ impl Simulation {
         }
         for vm in &mut self.vms {
             vm.core.begin_stop();
-            vm.core.outgoing_closed(Default::default());
+            vm.core
+                .outgoing_closed(std::mem::take(&mut vm.bridge_drops));
             for peer in vm.core.peers().to_vec() {
                 vm.core.peer_closed(peer);
             }
@@ -269,6 +408,7 @@ mod tests {
     use super::*;
     use crate::latency::Delay;
     use crate::model::Event;
+    use crate::schedule::offset;
 
     /// Keeps every line, to compare runs.
     #[derive(Default)]
