@@ -21,8 +21,8 @@
 
 use std::collections::BTreeMap;
 
-use super::summary::{Concurrency, PairCounts, VmPairConcurrency};
-use super::vector_clock::VectorClock;
+use crate::outputs::summary::{Concurrency, PairCounts, VmPairConcurrency};
+use crate::vector_clock::VectorClock;
 
 /// The running counts of one run.
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 //! Text is drawn with the bundled DejaVu Sans (registered once with plotters' ab_glyph
 //! backend), so no system font package is needed. Every plot is 1600x900 with large type, a
 //! title, axis labels and a legend, readable without zooming. The series arrive already
-//! downsampled ([`Series`](super::series::Series)), so a million-event run plots as fast as a
+//! downsampled ([`Series`](crate::figures::series::Series)), so a million-event run plots as fast as a
 //! small one. The time-axis plots (clock, queue, drift) shade each fault's window in a light
 //! band labelled with its number and kind.
 
@@ -16,10 +16,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use super::analyzer::PlotData;
-use super::error::AnalysisError;
-use super::fault_effects::FaultBand;
-use super::record::Kind;
+use crate::analyzer::PlotData;
+use crate::error::AnalysisError;
+use crate::record::Kind;
+use crate::rules::fault_effects::FaultBand;
 
 const SIZE: (u32, u32) = (1600, 900);
 pub const FONT: &str = "sans-serif";
@@ -87,7 +87,7 @@ pub fn register_font() -> Result<(), String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(|| {
-            let bytes: &'static [u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+            let bytes: &'static [u8] = include_bytes!("../../../../assets/fonts/DejaVuSans.ttf");
             plotters::style::register_font(FONT, FontStyle::Normal, bytes)
                 .map_err(|_| "the bundled font DejaVuSans.ttf is not a valid font".to_string())
         })

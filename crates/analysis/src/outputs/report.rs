@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::summary::{ClockOffset, Concurrency, FaultSummary, OffsetBasis, Summary};
-use super::RunAnalysis;
+use crate::RunAnalysis;
 
 /// How many violations the report quotes before summing up the rest.
 const VIOLATIONS_SHOWN: usize = 20;
@@ -33,7 +33,7 @@ pub fn render(run: &RunAnalysis) -> String {
         clock_offsets(&mut out, &s.clock_offsets);
     }
     out.push('\n');
-    out.push_str(&crate::table::render(
+    out.push_str(&super::table::render(
         &[
             "VM",
             "rate cfg",
@@ -69,7 +69,7 @@ pub fn render(run: &RunAnalysis) -> String {
             .collect(),
     ));
     out.push('\n');
-    out.push_str(&crate::table::render(
+    out.push_str(&super::table::render(
         &[
             "VM",
             "queue mean",
@@ -300,7 +300,7 @@ fn concurrency(out: &mut String, c: &Concurrency, vms: usize) {
     if c.vm_pairs.is_empty() || vms > PAIR_TABLE_VMS {
         return;
     }
-    let table = crate::table::render(
+    let table = super::table::render(
         &[
             "VMs",
             "pairs",
@@ -341,7 +341,7 @@ fn percent(fraction: f64) -> String {
 
 /// One row per run, for comparing runs side by side.
 pub fn comparison(runs: &[RunAnalysis]) -> String {
-    crate::table::render(
+    super::table::render(
         &[
             "run",
             "VMs",

@@ -10,12 +10,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::analyzer::Outcome;
-pub use super::clock_offset::Basis as OffsetBasis;
-use super::drift::Drift;
-use super::error::AnalysisError;
-use super::run_settings::RunSettings;
-use super::violation::Rule;
+use crate::analyzer::Outcome;
+use crate::error::AnalysisError;
+use crate::figures::drift::Drift;
+pub use crate::read::clock_offset::Basis as OffsetBasis;
+use crate::rules::violation::Rule;
+use crate::run_settings::RunSettings;
 use lc_contract::timestamp::Rfc3339;
 
 /// The whole of `summary.json`.

@@ -31,10 +31,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::matching::Delivery;
-use super::record::{Action, FaultLine, Tick};
-use super::summary::{ExpectedFinding, FaultSummary, FaultVmLines, PartitionFigures};
-use super::vector_clock::VectorClock;
 use super::violation::{At, Rule};
+use crate::outputs::summary::{ExpectedFinding, FaultSummary, FaultVmLines, PartitionFigures};
+use crate::record::{Action, FaultLine, Tick};
+use crate::vector_clock::VectorClock;
 use lc_contract::timestamp::Rfc3339;
 use lc_core::faults::{format_secs, Edge, Fault, FaultId, RestartClock};
 use lc_core::schedule::offset;
