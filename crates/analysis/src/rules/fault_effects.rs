@@ -32,12 +32,87 @@ use std::time::Duration;
 
 use super::matching::Delivery;
 use super::violation::{At, Rule};
-use crate::outputs::summary::{ExpectedFinding, FaultSummary, FaultVmLines, PartitionFigures};
 use crate::record::{Action, FaultLine, Tick};
 use crate::vector_clock::VectorClock;
 use lc_contract::timestamp::Rfc3339;
 use lc_core::faults::{format_secs, Edge, Fault, FaultId, RestartClock};
 use lc_core::schedule::offset;
+use serde::{Deserialize, Serialize};
+
+/// What one fault did, from its `fault_start`/`fault_end` lines and the run around them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultSummary {
+    /// Its number (its place in the settings, from 1).
+    pub fault: usize,
+    /// `partition`, `pause` or `crash`.
+    pub kind: String,
+    /// The VMs it touches.
+    pub vms: Vec<u32>,
+    /// Its parameters as its lines give them (`groups: 1|2 3, from_s: 10, ...`).
+    pub parameters: String,
+    /// Its window as logged, in seconds from the run's start: `from_s` (`at_s` of a crash) and
+    /// `until_s` (`restart_s`; `null` for a crash without restart).
+    pub from_s: f64,
+    pub until_s: Option<f64>,
+    /// Its lines in each touched VM's log, with the VM's queue and clock at each.
+    pub lines: Vec<FaultVmLines>,
+    /// Messages the `stop` lines' `dropped_by_fault` owe to it.
+    pub dropped: u64,
+    /// A crash: the messages the VM lost while down (its `fault_end`'s `lost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<u64>,
+    /// A pause or crash with an end: the VM's ticks due in the window, which it skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticks_skipped: Option<u64>,
+    /// A partition: what crossed it and how the groups' clocks drifted apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<PartitionFigures>,
+    /// Clock-condition breaks a crash with `clock = "reset"` caused: owed to the fault, not
+    /// violations. All counted; the first 1,000 listed in `expected`.
+    pub expected_findings: u64,
+    pub expected: Vec<ExpectedFinding>,
+}
+
+/// A fault's lines in one VM's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultVmLines {
+    pub vm: u32,
+    /// `vm-1.log:12`: where its `fault_start` and `fault_end` lines are (`null` if absent).
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub queue_at_start: Option<u64>,
+    pub queue_at_end: Option<u64>,
+    pub lc_at_start: Option<u64>,
+    pub lc_at_end: Option<u64>,
+}
+
+/// What crossed a partition, and the gap between its groups' clocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionFigures {
+    /// `hold` or `drop`.
+    pub mode: String,
+    /// Messages (one per recipient) between two of its groups whose send lies in the sender's
+    /// window.
+    pub sent_across: u64,
+    /// Of those, the ones received at or after the receiver's end of the window.
+    pub received_after_end: u64,
+    /// The spread of the groups' highest clocks (highest minus lowest group maximum) at the
+    /// window's start (the start lines' clocks), its largest until the end, and at the end.
+    pub clock_gap_at_start: Option<u64>,
+    pub clock_gap_max: Option<u64>,
+    pub clock_gap_at_end: Option<u64>,
+    /// Seconds from the window's end (its last `fault_end` line) to the first instant the gap
+    /// was again at most its value at the start; `null` if it never was within the run.
+    pub gap_recovered_after_s: Option<f64>,
+}
+
+/// A finding owed to a fault: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedFinding {
+    /// `vm-3.log:60`.
+    pub at: String,
+    pub detail: String,
+}
 
 /// Expected findings kept in full per fault; all are counted.
 const EXPECTED_KEPT: usize = 1_000;
