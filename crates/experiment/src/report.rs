@@ -6,11 +6,11 @@
 //! and counted at the top, so a reader cannot miss them.
 
 use super::fault_table;
-use super::figures::{Figure, Spread};
+use super::figures::Figure;
 use super::plan::Plan;
 use super::prediction;
 use super::record::{TrialRecord, TrialStatus, VariationRow};
-use super::tables::number;
+use super::tables::{number, spread_text};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -223,19 +223,6 @@ pub fn figures_table(rows: &[VariationRow]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// A mean ± standard deviation as the report's tables show it; – for none.
-pub(super) fn spread_text(spread: Option<Spread>) -> String {
-    match spread {
-        None => "–".into(),
-        Some(Spread { mean, sd: None }) => number(mean),
-        Some(Spread { mean, sd: Some(sd) }) => format!("{} ± {}", round2(mean), round2(sd)),
-    }
-}
-
-fn round2(value: f64) -> String {
-    format!("{}", (value * 100.0).round() / 100.0)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use super::figures::Spread;
 use super::plan::Trial;
 use super::record::{TrialRecord, TrialStatus};
 use super::tables::{cell, number};
-use super::trials::{compress_logs, make_run, Runner};
+use super::trial_run::{compress_logs, make_run, Runner};
 use lc_analysis::{self, Headline, RunComparison};
 use lc_settings::Overrides;
 use std::fmt::{self, Write as _};
