@@ -187,7 +187,61 @@ pub fn build(
     let span_s = span_us as f64 / 1e6;
     let per_second = |n: u64| if span_us > 0 { n as f64 / span_s } else { 0.0 };
 
-    let vms: Vec<VmSummary> = outcome
+    let vms = vm_summaries(&settings, outcome, per_second);
+    let messages = messages(&vms, outcome);
+
+    let lagging_vm = vms
+        .iter()
+        .filter(|v| v.drift_mean > 0.0)
+        .max_by(|a, b| a.drift_mean.total_cmp(&b.drift_mean).then(b.vm.cmp(&a.vm)))
+        .map(|v| v.vm);
+
+    let settings = fill_settings(settings, &vms);
+    let ticks = vms.iter().map(|v| v.ticks).sum();
+    let warnings = vms.iter().map(|v| v.warnings).sum();
+    let errors = vms.iter().map(|v| v.errors).sum();
+    Summary {
+        run_id: run_dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        run_dir: run_dir.display().to_string(),
+        settings,
+        first_event: outcome.first_us.map(|t| Rfc3339(t).to_string()),
+        last_event: outcome.last_us.map(|t| Rfc3339(t).to_string()),
+        span_s,
+        lines: outcome.lines,
+        ticks,
+        vms,
+        check: check(outcome, messages.unaccounted),
+        messages,
+        waits: WaitFigures {
+            count: outcome.waits.count(),
+            mean_ms: outcome.waits.mean_ms(),
+            p95_ms: outcome.waits.p95_ms(),
+            max_ms: outcome.waits.max_ms(),
+            before_send: outcome.waits.negative,
+        },
+        lagging_vm,
+        drift_grid_ms: Drift::STEP_US as f64 / 1000.0,
+        drift_samples: outcome.drift_samples,
+        warnings,
+        errors,
+        notes: outcome.notes.clone(),
+        files,
+        concurrency: Some(outcome.concurrency.clone()),
+        faults: outcome.faults.clone(),
+        clock_offsets: Vec::new(),
+    }
+}
+
+/// Each VM's figures from its stream state and drift, its configured rate from the settings
+/// (else its `start` line's).
+fn vm_summaries(
+    settings: &RunSettings,
+    outcome: &Outcome,
+    per_second: impl Fn(u64) -> f64,
+) -> Vec<VmSummary> {
+    outcome
         .vms
         .iter()
         .zip(&outcome.drift)
@@ -225,76 +279,41 @@ pub fn build(
             errors: s.errors,
             malformed_lines: s.malformed,
         })
-        .collect();
+        .collect()
+}
 
+/// The run's message accounts: what was sent against where it went.
+fn messages(vms: &[VmSummary], outcome: &Outcome) -> Messages {
     let sent: u64 = vms.iter().map(|v| v.messages_sent).sum();
     let received: u64 = vms.iter().map(|v| v.received).sum();
     let left_in_queues: u64 = vms.iter().filter_map(|v| v.left_in_queue).sum();
     let dropped: u64 = vms.iter().map(|v| v.dropped).sum();
-    let unaccounted = sent as i64 - received as i64 - left_in_queues as i64 - dropped as i64;
+    Messages {
+        sent,
+        received,
+        left_in_queues,
+        dropped,
+        unaccounted: sent as i64 - received as i64 - left_in_queues as i64 - dropped as i64,
+        never_received: outcome.unreceived.messages,
+    }
+}
+
+/// The check of every rule: healthy when nothing is broken and every message is accounted for.
+fn check(outcome: &Outcome, unaccounted: i64) -> Check {
     let violations: u64 = outcome.rule_counts.values().sum();
-
-    let lagging_vm = vms
-        .iter()
-        .filter(|v| v.drift_mean > 0.0)
-        .max_by(|a, b| a.drift_mean.total_cmp(&b.drift_mean).then(b.vm.cmp(&a.vm)))
-        .map(|v| v.vm);
-
-    let settings = fill_settings(settings, &vms);
-    let ticks = vms.iter().map(|v| v.ticks).sum();
-    let warnings = vms.iter().map(|v| v.warnings).sum();
-    let errors = vms.iter().map(|v| v.errors).sum();
-    Summary {
-        run_id: run_dir
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        run_dir: run_dir.display().to_string(),
-        settings,
-        first_event: outcome.first_us.map(|t| Rfc3339(t).to_string()),
-        last_event: outcome.last_us.map(|t| Rfc3339(t).to_string()),
-        span_s,
-        lines: outcome.lines,
-        ticks,
-        vms,
-        messages: Messages {
-            sent,
-            received,
-            left_in_queues,
-            dropped,
-            unaccounted,
-            never_received: outcome.unreceived.messages,
-        },
-        waits: WaitFigures {
-            count: outcome.waits.count(),
-            mean_ms: outcome.waits.mean_ms(),
-            p95_ms: outcome.waits.p95_ms(),
-            max_ms: outcome.waits.max_ms(),
-            before_send: outcome.waits.negative,
-        },
-        lagging_vm,
-        drift_grid_ms: Drift::STEP_US as f64 / 1000.0,
-        drift_samples: outcome.drift_samples,
-        check: Check {
-            healthy: violations == 0 && unaccounted == 0,
-            violations,
-            by_rule: outcome
-                .rule_counts
-                .iter()
-                .map(|(rule, &n)| (rule.name().to_string(), n))
-                .collect(),
-            malformed_lines: outcome
-                .rule_counts
-                .get(&Rule::MalformedLine)
-                .copied()
-                .unwrap_or(0),
-        },
-        warnings,
-        errors,
-        notes: outcome.notes.clone(),
-        files,
-        concurrency: Some(outcome.concurrency.clone()),
-        faults: outcome.faults.clone(),
-        clock_offsets: Vec::new(),
+    Check {
+        healthy: violations == 0 && unaccounted == 0,
+        violations,
+        by_rule: outcome
+            .rule_counts
+            .iter()
+            .map(|(rule, &n)| (rule.name().to_string(), n))
+            .collect(),
+        malformed_lines: outcome
+            .rule_counts
+            .get(&Rule::MalformedLine)
+            .copied()
+            .unwrap_or(0),
     }
 }
 
