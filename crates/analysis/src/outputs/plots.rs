@@ -18,6 +18,7 @@ use plotters::style::FontStyle;
 
 use crate::analyzer::PlotData;
 use crate::error::AnalysisError;
+use crate::figures::window::Dot;
 use crate::record::Kind;
 use crate::rules::fault_effects::FaultBand;
 
@@ -456,18 +457,29 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
 
+    event_dots(&mut chart, &w.dots, lane_of)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// The events as dots on their VMs' lanes, one colour per kind, with their Lamport clocks
+/// when few enough to read.
+fn event_dots(
+    chart: &mut XyChart<'_, '_>,
+    dots: &[Dot],
+    lane_of: impl Fn(u32) -> f64,
+) -> Result<(), String> {
     let kinds = [
         (Kind::Send, "send", RGBColor(31, 119, 180)),
         (Kind::Receive, "receive", RGBColor(214, 39, 40)),
         (Kind::Internal, "internal", RGBColor(44, 160, 44)),
     ];
-    let show_lc = w.dots.len() <= 120;
+    let show_lc = dots.len() <= 120;
     for (kind, name, c) in kinds {
         let style = c.filled();
         chart
             .draw_series(
-                w.dots
-                    .iter()
+                dots.iter()
                     .filter(|d| d.kind == kind)
                     .map(|d| Circle::new((d.t, lane_of(d.vm)), 7, style)),
             )
@@ -477,14 +489,13 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
         if show_lc {
             let font = (FONT, 18).into_font().color(&BLACK);
             chart
-                .draw_series(w.dots.iter().filter(|d| d.kind == kind).map(|d| {
+                .draw_series(dots.iter().filter(|d| d.kind == kind).map(|d| {
                     Text::new(d.lc.to_string(), (d.t, lane_of(d.vm) + 0.12), font.clone())
                 }))
                 .map_err(|e| e.to_string())?;
         }
     }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-    root.present().map_err(|e| e.to_string())
+    Ok(())
 }
 
 /// A filled triangle at `to`, pointing away from `from`.
