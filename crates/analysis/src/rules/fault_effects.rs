@@ -492,21 +492,7 @@ impl FaultBook {
     ) -> (Vec<FaultSummary>, Vec<String>) {
         let mut expected = breaks.found;
         let mut summaries = Vec::new();
-        for (&id, seen) in &mut self.faults {
-            for touch in seen.touches.values_mut() {
-                for (event, _, kind) in std::mem::take(&mut touch.halted) {
-                    let detail = format!(
-                        "{}; the window never ended in this log",
-                        halted_detail(kind, id, &seen.spec)
-                    );
-                    report(event, Rule::EventWhileHalted, detail);
-                }
-                for (receive, _, detail) in std::mem::take(&mut touch.held) {
-                    let detail = format!("{detail}: the receiver never logged its end");
-                    report(receive, Rule::CrossedPartition, detail);
-                }
-            }
-        }
+        self.report_unended(&mut report);
         for (&id, seen) in &self.faults {
             let (from, until) = seen.spec.window();
             let lines: Vec<FaultVmLines> = seen
@@ -534,21 +520,7 @@ impl FaultBook {
                 Fault::Crash { .. } => seen.touches.values().find_map(|t| t.lost),
                 _ => None,
             };
-            let partition = match &seen.spec {
-                Fault::Partition { mode, .. } => Some(PartitionFigures {
-                    mode: mode.name().to_string(),
-                    sent_across: seen.sent_across,
-                    received_after_end: seen.received_after,
-                    clock_gap_at_start: seen.gap.at_start,
-                    clock_gap_max: seen.gap.at_start.map(|_| seen.gap.max),
-                    clock_gap_at_end: seen.gap.at_end,
-                    gap_recovered_after_s: match (seen.gap.recovered_us, seen.gap.end_us) {
-                        (Some(back), Some(end)) => Some((back - end).max(0) as f64 / 1e6),
-                        _ => None,
-                    },
-                }),
-                _ => None,
-            };
+            let partition = partition_figures(seen);
             let (count, kept) = expected.remove(&id).unwrap_or_default();
             summaries.push(FaultSummary {
                 fault: id,
@@ -585,6 +557,45 @@ impl FaultBook {
             ));
         }
         (summaries, notes)
+    }
+
+    /// The windows that never ended in a VM's log: what was judged against their end is
+    /// reported against the log's end instead.
+    fn report_unended(&mut self, report: &mut impl FnMut(At, Rule, String)) {
+        for (&id, seen) in &mut self.faults {
+            for touch in seen.touches.values_mut() {
+                for (event, _, kind) in std::mem::take(&mut touch.halted) {
+                    let detail = format!(
+                        "{}; the window never ended in this log",
+                        halted_detail(kind, id, &seen.spec)
+                    );
+                    report(event, Rule::EventWhileHalted, detail);
+                }
+                for (receive, _, detail) in std::mem::take(&mut touch.held) {
+                    let detail = format!("{detail}: the receiver never logged its end");
+                    report(receive, Rule::CrossedPartition, detail);
+                }
+            }
+        }
+    }
+}
+
+/// What crossed a partition and its groups' clock gap; `None` for the other faults.
+fn partition_figures(seen: &Seen) -> Option<PartitionFigures> {
+    match &seen.spec {
+        Fault::Partition { mode, .. } => Some(PartitionFigures {
+            mode: mode.name().to_string(),
+            sent_across: seen.sent_across,
+            received_after_end: seen.received_after,
+            clock_gap_at_start: seen.gap.at_start,
+            clock_gap_max: seen.gap.at_start.map(|_| seen.gap.max),
+            clock_gap_at_end: seen.gap.at_end,
+            gap_recovered_after_s: match (seen.gap.recovered_us, seen.gap.end_us) {
+                (Some(back), Some(end)) => Some((back - end).max(0) as f64 / 1e6),
+                _ => None,
+            },
+        }),
+        _ => None,
     }
 }
 
