@@ -217,22 +217,7 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
     } else {
         ensure_file_limit(spec.vm_count)?
     };
-    let system = if spec.virtual_time {
-        // A paused clock jumps to the next timer whenever the runtime is
-        // idle: a virtual hour passes in moments. No I/O driver: nothing
-        // here opens a socket, and with one, every timer a VM set woke the
-        // driver through its eventfd (the supervisor's signals are awaited
-        // on their own thread: `supervisor/signals.rs`).
-        actix::System::with_tokio_rt(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .start_paused(true)
-                .build()
-                .expect("a current-thread tokio runtime")
-        })
-    } else {
-        actix::System::new()
-    };
+    let system = actix_system(spec.virtual_time);
     let result = system.block_on(async {
         let network = if spec.virtual_time {
             Network::InProcess
@@ -254,31 +239,7 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
             })?;
         let log_failures = drain.failures();
         if options.announce {
-            // Not `eprintln!`: a closed stderr (`2>&1 | head -1`) must not
-            // panic a run that has its logs to finish.
-            let _ = writeln!(
-                std::io::stderr(),
-                "{}running {} VMs for {}s{} (seed {}, rates {:?}) into {}",
-                match &spec.node {
-                    Some(node) => format!(
-                        "node {}: waiting up to {}s for its {} peers, then ",
-                        node.id,
-                        node.connect_timeout.as_secs_f64(),
-                        spec.vm_count - 1
-                    ),
-                    None => String::new(),
-                },
-                spec.vm_count,
-                spec.runtime.as_secs_f64(),
-                if spec.virtual_time {
-                    " of virtual time"
-                } else {
-                    ""
-                },
-                spec.seed,
-                spec.rates,
-                run_dir.display()
-            );
+            announce(&spec, &run_dir);
         }
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         actix::Actor::start(Supervisor::new(
@@ -318,6 +279,56 @@ pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
         })
     });
     result
+}
+
+/// The actix system a run is driven by: on virtual time, a current-thread runtime whose clock
+/// is paused.
+fn actix_system(virtual_time: bool) -> actix::SystemRunner {
+    if virtual_time {
+        // A paused clock jumps to the next timer whenever the runtime is
+        // idle: a virtual hour passes in moments. No I/O driver: nothing
+        // here opens a socket, and with one, every timer a VM set woke the
+        // driver through its eventfd (the supervisor's signals are awaited
+        // on their own thread: `supervisor/signals.rs`).
+        actix::System::with_tokio_rt(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .expect("a current-thread tokio runtime")
+        })
+    } else {
+        actix::System::new()
+    }
+}
+
+/// The line on stderr that says what is about to run and where its logs go.
+fn announce(spec: &RunSpec, run_dir: &std::path::Path) {
+    // Not `eprintln!`: a closed stderr (`2>&1 | head -1`) must not
+    // panic a run that has its logs to finish.
+    let _ = writeln!(
+        std::io::stderr(),
+        "{}running {} VMs for {}s{} (seed {}, rates {:?}) into {}",
+        match &spec.node {
+            Some(node) => format!(
+                "node {}: waiting up to {}s for its {} peers, then ",
+                node.id,
+                node.connect_timeout.as_secs_f64(),
+                spec.vm_count - 1
+            ),
+            None => String::new(),
+        },
+        spec.vm_count,
+        spec.runtime.as_secs_f64(),
+        if spec.virtual_time {
+            " of virtual time"
+        } else {
+            ""
+        },
+        spec.seed,
+        spec.rates,
+        run_dir.display()
+    );
 }
 
 /// Binds every VM's listener up front, so a port in use fails the run

@@ -12,16 +12,16 @@
 //!
 //! `start` and `stop` lines are not compared: `start` carries the settings, and in a healthy run
 //! `stop`'s counts follow from the ticks. Pure: [`VmDiffer`] is fed pairs of ticks as the caller
-//! reads them (the driver, [`super::compare_runs`], streams the two logs of a VM in lockstep), so
+//! reads them (the driver, [`crate::compare_runs`], streams the two logs of a VM in lockstep), so
 //! memory does not grow with the run. The figures come from the analysis's own [`VmStats`] and
 //! [`ProgramOrder`], so a compared figure is the very figure `analyze` reports.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::check::ProgramOrder;
-use super::record::Tick;
-use super::stats::VmStats;
+use crate::figures::stats::VmStats;
+use crate::record::Tick;
+use crate::rules::check::ProgramOrder;
 
 /// A figure of one VM that the comparison reports for both runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,7 +258,7 @@ impl RunComparison {
             .collect();
         let mut headers = vec!["VM", "events a / b", "differ", "first divergence"];
         headers.extend(Headline::ALL.map(|h| h.column()));
-        out.push_str(&crate::table::render(&headers, rows));
+        out.push_str(&crate::outputs::table::render(&headers, rows));
         out
     }
 }

@@ -1,7 +1,7 @@
 //! The analysis's typed errors: what stops an analysis before it can say anything about a run.
 //!
 //! Problems *in* a run (broken clock rules, malformed lines) are findings, reported as
-//! [`Violation`](super::Violation)s, not errors. Every variant names the path it is about and
+//! [`Violation`](crate::Violation)s, not errors. Every variant names the path it is about and
 //! displays as one line, so `main` can print it as is.
 
 use std::io;

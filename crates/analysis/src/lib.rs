@@ -1,43 +1,28 @@
 //! `logical-clocks analyze`: reads a run's VM logs and tells what happened to the clocks.
 //!
 //! The analysis streams: the per-VM logs are merged in time order and every figure is updated
-//! line by line, so a run of a million events takes about a second and bounded memory. The parts:
+//! line by line, so a run of a million events takes about a second and bounded memory. The parts,
+//! in the order a line passes through them:
 //!
-//! - `record.rs` and `parse.rs`: one log line typed after the log contract, and its parser (pure).
-//! - `run_dir.rs` and `run_settings.rs`: finding runs and VM logs (plain `vm-<id>.log`, or
-//!   `vm-<id>.log.gz` as a study keeps them); reading `settings.toml`.
-//! - `merge.rs`: the k-way time merge of the per-VM line readers (the only reader of logs, each
-//!   opened through [`lc_contract::vm_log`], so a compressed log reads exactly like a plain one).
-//! - `node_dirs.rs` and `clock_offset.rs`: a run whose VMs ran on separate hosts, one run
-//!   directory per node, opened as one run (`analyze --merge`), and each host's clock offset
-//!   estimated from the messages between hosts (pure), to be removed from its lines' times.
-//! - The rules of the model, each a small pure checker fed one VM's lines in file order:
-//!   `check.rs` (Lamport's clock rules and send seqs), `queue_discipline.rs` (a waiting message
-//!   is taken first), `link_order.rs` (links are FIFO), `time_order.rs` (no line is stamped
-//!   before the one above it). Across VMs, `matching.rs` matches receives to sends, checking
-//!   every message edge, and `settings_check.rs` holds `settings.toml` against the logs (VM
-//!   count, pinned rates), so a missing log is one finding rather than a cascade.
-//! - `causal_order.rs`: the ticks again, released with every receive after its send and with the
-//!   vector clock each has by send/receive matching; `vector_clock.rs` checks a logged `vc`
-//!   against the rules, `concurrency.rs` counts ordered and concurrent pairs from the clocks,
-//!   `causal_cone.rs` answers what happened before and after one event (all pure).
-//! - `fault_effects.rs`: what the run's faults did, from their `fault_start`/`fault_end` lines:
-//!   their rules (no event in a pause, nothing across a partition in its window), their figures,
-//!   and the clock-condition breaks a crash with clock reset owes (pure).
-//! - `violation.rs`: the [`Rule`]s and broken rules with file and line, capped in memory.
-//! - `stats.rs`, `quantile.rs`, `drift.rs`, `series.rs`, `window.rs`: the running figures, the
-//!   bounded quantiles, the drift grid, downsampled plot series, the space-time window (pure).
-//! - `analyzer.rs`: routes each merged line to all of the above, and writes `events.csv` rows
-//!   through `csv.rs`.
-//! - `summary.rs`: the `summary.json` schema and its construction; `report.rs`: the text report
-//!   and the comparison table.
-//! - `plots.rs`: the PNG plots, drawn with a bundled font.
-//! - `synthetic.rs`: writes a valid synthetic run of any size, for the benchmark and tests.
-//! - `html/`: `report.html`, the run's interactive space-time diagram with its causal cones,
-//!   the report and the plots in one self-contained page (`analyze --html`).
-//! - `shiviz.rs`: the ShiViz log format (pure).
+//! - `read/`: finding runs and VM logs (plain `vm-<id>.log`, or `vm-<id>.log.gz` as a study
+//!   keeps them) and the k-way time merge that is the only reader of logs; with `parse.rs` and
+//!   `record.rs` (one log line typed after the log contract, and its parser), `run_settings.rs`
+//!   (`settings.toml`) and `node_dirs.rs` (a run whose VMs ran on separate hosts, one run
+//!   directory per node, opened as one run with `analyze --merge`), kept at the top level for now.
+//! - `rules/`: the rules of the model, each a small pure checker fed one VM's lines in file
+//!   order, and across VMs the matching of receives to sends and what the faults did; with
+//!   `vector_clock.rs` (a logged `vc` against the rules) and `settings_check.rs` (`settings.toml`
+//!   against the logs, so a missing log is one finding rather than a cascade).
+//! - `causality/`: the ticks again, released in causal order with the vector clock each has by
+//!   send/receive matching; the ordered and concurrent pairs; causal cones (all pure).
+//! - `figures/`: the running figures, bounded quantiles, the drift grid, downsampled plot
+//!   series, the space-time window (pure).
+//! - `analyzer.rs`: routes each merged line to all of the above.
+//! - `outputs/`: `summary.json`, the text report, `events.csv`, the PNG plots, the ShiViz log
+//!   and `report.html`: the only part that knows an output format.
 //! - `compare.rs`: two runs of the same settings (a real run and its virtual-time twin) compared
 //!   tick by tick, timestamps ignored (pure); [`compare_runs`] feeds it both runs' logs.
+//! - `error.rs`: why a run could not be analysed.
 //!
 //! [`analyze_run`] (and [`analyze_merged`], the same for a run split over node directories) and
 //! [`export_shiviz`] (one ShiViz log for several runs) are the drivers, and
@@ -49,48 +34,35 @@
 //! kept with, without touching it.
 
 mod analyzer;
-mod causal_cone;
-mod causal_order;
-mod check;
-mod clock_offset;
+mod causality;
 mod compare;
-mod concurrency;
-mod csv;
-mod drift;
 mod error;
-mod fault_effects;
-mod html;
-mod link_order;
-mod matching;
-mod merge;
+mod figures;
 mod node_dirs;
+mod outputs;
 mod parse;
-pub mod plots;
-mod quantile;
-mod queue_discipline;
+mod read;
 mod record;
-mod report;
-mod run_dir;
+mod rules;
 mod run_settings;
-mod series;
 mod settings_check;
-pub mod shiviz;
-mod stats;
-mod summary;
-pub mod table;
-mod time_order;
 mod vector_clock;
-mod violation;
-mod window;
+
+pub use outputs::{plots, shiviz, table};
+// The files at the top level that are being rewritten (node_dirs.rs, settings_check.rs,
+// vector_clock.rs) still name their neighbours by their old top-level paths; these keep them.
+use outputs::{report, summary};
+use read::{clock_offset, merge, run_dir};
+use rules::{matching, violation};
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-pub use causal_cone::{Cone, EventId, History};
+pub use causality::causal_cone::{Cone, EventId, History};
 pub use compare::{Divergence, Headline, RunComparison, VmComparison};
 pub use error::AnalysisError;
-pub use html::{write_html_report, HtmlReport};
+pub use outputs::html::{write_html_report, HtmlReport};
 pub use parse::{parse_line, ParseError};
 pub use record::{Action, Body, Kind, Level, Record, Tick};
 pub use run_dir::{newest_run, vm_logs};
@@ -103,7 +75,7 @@ pub use vector_clock::VectorClock;
 pub use violation::{Rule, Violation};
 
 use analyzer::Analyzer;
-use causal_order::{CausalOrder, Event, Released};
+use causality::causal_order::{CausalOrder, Event, Released};
 use lc_contract::vm_log::VmLog;
 use merge::{Merged, TimeMerge};
 use run_settings::SettingsFile;

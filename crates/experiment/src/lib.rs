@@ -6,17 +6,20 @@
 //!
 //! - `plan.rs`: the plan file, checked into resolved trial settings before anything runs (pure).
 //! - `trials.rs`: runs the trials, several at a time, with progress on stderr.
+//! - `trial_run.rs`: one run made through the [`RunMaker`] and analysed, for a trial or its twin.
 //! - `record.rs`: what came of each trial, and the per-variation aggregation (pure).
 //! - `figures.rs`: the figures taken from a trial's analysis, and their spread (pure).
 //! - `kept.rs`: a kept study recomputed from its trials' logs, with the code above, so its
 //!   tables can be held against their evidence.
 //! - `concurrency.rs`: how concurrent each trial's events were, from its summary (pure).
-//! - `fault_table.rs`: what each trial's faults did and their spread per variation:
-//!   `faults.csv` and the report's section on them, only for a study with faults (pure).
+//! - `trial_fault.rs`: what each trial's faults did, read from its summary (pure);
+//!   `fault_table.rs`: their spread per variation, `faults.csv` and the report's section on
+//!   them, only for a study with faults (pure).
 //! - `progress.rs`: the time-left estimate (pure).
 //! - `tables.rs`, `report.rs`: `study.csv`, `variations.csv` and `report.md` as text (pure).
-//! - `prediction.rs`: the queueing model's prediction ([`lc_core::queueing`]) next to each
-//!   trial's measurement, the report's table of it and `prediction.csv` (pure).
+//! - `trial_prediction.rs`: the queueing model's prediction ([`lc_core::queueing`]) next to
+//!   one trial's measurement; `prediction.rs`: the report's table of it and `prediction.csv`
+//!   (pure).
 //! - `plots.rs`: the comparison plots; `prediction_plot.rs`: prediction against measurement.
 //! - `twins.rs`: with `--twins`, each real-time trial's virtual-time twin, compared with it;
 //!   `twins.csv` and the report's section on them.
@@ -40,17 +43,20 @@ mod progress;
 mod record;
 mod report;
 mod tables;
+mod trial_fault;
+mod trial_prediction;
+mod trial_run;
 mod trials;
 mod twins;
 
 pub use concurrency::{PairPoint, TrialCausality};
-pub use fault_table::{FaultFigure, Reading, TrialFault};
 pub use figures::{Figure, Spread, TrialFigures, VmPoint};
 pub use kept::{recompute_study, KeptStudy, KeptTrial, KeptTrialError};
 pub use plan::{parse as parse_plan, trial_seed, Plan, PlanError, Trial, Variation};
-pub use prediction::{Measured, TrialPrediction, VmComparison};
 pub use record::{TrialRecord, TrialStatus, VariationRow};
-pub use trials::MadeRun;
+pub use trial_fault::{FaultFigure, Reading, TrialFault};
+pub use trial_prediction::{Measured, TrialPrediction, VmComparison};
+pub use trial_run::MadeRun;
 pub use twins::{TwinRecord, TwinStatus, TWINS_CSV};
 
 use lc_contract::run_dir;
@@ -227,7 +233,7 @@ pub fn run_study(
     );
 
     let trials: Vec<&Trial> = plan.trials().collect();
-    let runner = trials::Runner {
+    let runner = trial_run::Runner {
         maker,
         jobs: options.jobs.max(1),
         virtual_time: options.virtual_time,

@@ -3,8 +3,8 @@
 //! jump), each with the line where prediction and measurement agree. A dot off the line is a
 //! miss; a column of dots at one prediction is the seeds' spread.
 
-use super::prediction::{Measured, TrialPrediction};
 use super::record::TrialRecord;
+use super::trial_prediction::{Measured, TrialPrediction};
 use lc_analysis::plots::{bounds, color, legend, xy_chart, FONT, TITLE};
 use lc_core::queueing::VmPrediction;
 use plotters::coord::Shift;

@@ -7,10 +7,10 @@
 //! shown in its own row but kept out of the means). Pure code.
 
 use super::concurrency::{self, TrialCausality};
-use super::fault_table::TrialFault;
 use super::figures::{aggregate, Figure, Spread, TrialFigures, VmPoint};
 use super::plan::{Plan, Trial};
-use super::prediction::TrialPrediction;
+use super::trial_fault::TrialFault;
+use super::trial_prediction::TrialPrediction;
 use lc_analysis::RunAnalysis;
 use std::fmt;
 use std::path::PathBuf;

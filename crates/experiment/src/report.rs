@@ -6,11 +6,11 @@
 //! and counted at the top, so a reader cannot miss them.
 
 use super::fault_table;
-use super::figures::{Figure, Spread};
+use super::figures::Figure;
 use super::plan::Plan;
 use super::prediction;
 use super::record::{TrialRecord, TrialStatus, VariationRow};
-use super::tables::number;
+use super::tables::{number, spread_text};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -64,6 +64,31 @@ fn header(figure: Figure) -> &'static str {
 
 pub fn render(ctx: &Context, rows: &[VariationRow], records: &[TrialRecord]) -> String {
     let mut out = String::new();
+    intro(&mut out, ctx, records);
+    variations(&mut out, ctx.plan, rows);
+    out.push_str(
+        "\n## Figures by variation\n\nMean ± standard deviation across the variation's healthy \
+         trials. Jumps, drift and queues are the *slowest VM*'s (lowest configured rate); waits \
+         and tick lateness cover all VMs.\n\n",
+    );
+    out.push_str(&figures_table(rows));
+    out.push_str(&prediction::report_section(ctx.plan, records));
+    out.push_str(&fault_table::report_section(records));
+
+    if !ctx.plots.is_empty() {
+        out.push_str("\n## Plots\n\n");
+        for (file, caption) in ctx.plots {
+            let _ = writeln!(out, "![{caption}]({file})\n");
+        }
+    }
+
+    trials(&mut out, ctx, records);
+    meaning(&mut out);
+    out
+}
+
+/// The study's title, when and how it ran, its trials' outcome, and how to repeat it.
+fn intro(out: &mut String, ctx: &Context, records: &[TrialRecord]) {
     let plan = ctx.plan;
     let _ = writeln!(out, "# Study: {}\n", plan.name);
     if let Some(description) = &plan.description {
@@ -104,7 +129,10 @@ pub fn render(ctx: &Context, rows: &[VariationRow], records: &[TrialRecord]) -> 
          (the plan came from {}).\n",
         ctx.flags, ctx.plan_origin
     );
+}
 
+/// The variations' settings and how many of their trials were healthy.
+fn variations(out: &mut String, plan: &Plan, rows: &[VariationRow]) {
     out.push_str("## Variations\n\n| variation | settings | trials (ok) | description |\n|---|---|---|---|\n");
     if !plan.base.is_empty() {
         let _ = writeln!(
@@ -128,23 +156,10 @@ pub fn render(ctx: &Context, rows: &[VariationRow], records: &[TrialRecord]) -> 
             row.description.as_deref().unwrap_or("")
         );
     }
+}
 
-    out.push_str(
-        "\n## Figures by variation\n\nMean ± standard deviation across the variation's healthy \
-         trials. Jumps, drift and queues are the *slowest VM*'s (lowest configured rate); waits \
-         and tick lateness cover all VMs.\n\n",
-    );
-    out.push_str(&figures_table(rows));
-    out.push_str(&prediction::report_section(plan, records));
-    out.push_str(&fault_table::report_section(records));
-
-    if !ctx.plots.is_empty() {
-        out.push_str("\n## Plots\n\n");
-        for (file, caption) in ctx.plots {
-            let _ = writeln!(out, "![{caption}]({file})\n");
-        }
-    }
-
+/// One row per trial: its seed, rates, headline figures, status and run directory.
+fn trials(out: &mut String, ctx: &Context, records: &[TrialRecord]) {
     out.push_str("## Trials\n\n| variation | # | seed | rates | slowest VM (rate) |");
     for figure in Figure::HEADLINE {
         let _ = write!(out, " {} |", header(figure));
@@ -188,7 +203,10 @@ pub fn render(ctx: &Context, rows: &[VariationRow], records: &[TrialRecord]) -> 
         }
         let _ = writeln!(out, " {status} | {run} |");
     }
+}
 
+/// What each figure means, and where the rest of the study's figures are.
+fn meaning(out: &mut String) {
     out.push_str("\n## What the figures mean\n\n");
     for figure in Figure::ALL {
         let _ = writeln!(out, "- `{}`: {}.", figure.column(), figure.label());
@@ -198,7 +216,6 @@ pub fn render(ctx: &Context, rows: &[VariationRow], records: &[TrialRecord]) -> 
          and its own plots; `study.csv` has one row per trial and `variations.csv` one row per \
          variation with every figure's mean (`_mean`) and standard deviation (`_sd`).\n",
     );
-    out
 }
 
 /// The variations' figures as a Markdown table (also printed at the end of a study).
@@ -223,19 +240,6 @@ pub fn figures_table(rows: &[VariationRow]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// A mean ± standard deviation as the report's tables show it; – for none.
-pub(super) fn spread_text(spread: Option<Spread>) -> String {
-    match spread {
-        None => "–".into(),
-        Some(Spread { mean, sd: None }) => number(mean),
-        Some(Spread { mean, sd: Some(sd) }) => format!("{} ± {}", round2(mean), round2(sd)),
-    }
-}
-
-fn round2(value: f64) -> String {
-    format!("{}", (value * 100.0).round() / 100.0)
 }
 
 #[cfg(test)]

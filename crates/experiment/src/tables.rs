@@ -5,7 +5,7 @@
 //! comma, a quote or a line break, as RFC 4180 asks, so the usual cells stay plain.
 
 use super::concurrency::COLUMNS as CAUSALITY;
-use super::figures::Figure;
+use super::figures::{Figure, Spread};
 use super::record::{TrialRecord, VariationRow};
 use std::fmt::Write as _;
 
@@ -91,6 +91,19 @@ pub fn cell(text: &str) -> String {
     } else {
         text.to_string()
     }
+}
+
+/// A mean ± standard deviation as the report's tables show it; – for none.
+pub(crate) fn spread_text(spread: Option<Spread>) -> String {
+    match spread {
+        None => "–".into(),
+        Some(Spread { mean, sd: None }) => number(mean),
+        Some(Spread { mean, sd: Some(sd) }) => format!("{} ± {}", round2(mean), round2(sd)),
+    }
+}
+
+fn round2(value: f64) -> String {
+    format!("{}", (value * 100.0).round() / 100.0)
 }
 
 #[cfg(test)]

@@ -25,54 +25,19 @@
 //! ([`super::twins::run_twin`]) through the same [`make_run`], so trial and twin are made alike.
 
 use super::plan::Trial;
-use super::prediction::{self, TrialPrediction};
 use super::progress;
 use super::record::{TrialRecord, TrialStatus};
+use super::trial_prediction::{self, TrialPrediction};
+use super::trial_run::{compress_logs, make_run, Runner};
 use super::twins::{self, TwinRecord};
-use crate::RunMaker;
-use lc_analysis::{self, AnalyzeOptions, RunAnalysis, Summary};
-use lc_core::model::VmId;
+use lc_analysis::Summary;
 use lc_settings::Overrides;
-use lc_settings::RunSpec;
 use std::fs::File;
 use std::io::{BufReader, Write as _};
-use std::panic::{self, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// What a run left behind, as a study needs it: the binary's [`RunMaker`] makes it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MadeRun {
-    /// The run directory with its logs and `settings.toml`.
-    pub run_dir: PathBuf,
-    /// Every VM stopped in order and the books balance.
-    pub healthy: bool,
-    /// VMs whose reports never came.
-    pub missing: Vec<VmId>,
-    /// The signal that interrupted the run, if one did (its name).
-    pub interrupted: Option<String>,
-    /// Why the logs are known to be incomplete, if they are.
-    pub log_failure: Option<String>,
-}
-
-/// How to run the trials.
-#[derive(Clone)]
-pub struct Runner<'a> {
-    /// Makes each run: the binary's actors.
-    pub maker: &'a dyn RunMaker,
-    /// Trials at once (at least 1).
-    pub jobs: usize,
-    /// Run every trial on virtual time, whatever its settings say.
-    pub virtual_time: bool,
-    /// Trial `n` of variation `v` writes its run directory under `<trials_dir>/<v>-<n>/`.
-    pub trials_dir: PathBuf,
-    /// Gzip each trial's VM logs once it is analysed.
-    pub compress_logs: bool,
-    /// After each real-time trial, run its virtual-time twin and compare the two.
-    pub twins: bool,
-}
 
 enum Event {
     Started(usize),
@@ -193,68 +158,19 @@ fn run_one(trial: &Trial, runner: &Runner<'_>) -> (TrialRecord, bool) {
     (record, interrupted)
 }
 
-/// A run made, and the analysis of its logs or why there is none.
-pub(super) type AnalysedRun = (MadeRun, Result<RunAnalysis, String>);
-
-/// Runs `trial`'s settings with `overrides` and analyses the logs. A run that cannot start, or
-/// panics, is the error; the trial's twin is made by the same call.
-pub(super) fn make_run(
-    maker: &dyn RunMaker,
-    trial: &Trial,
-    overrides: &Overrides,
-) -> Result<AnalysedRun, String> {
-    let attempt = panic::catch_unwind(AssertUnwindSafe(|| {
-        let spec: RunSpec = trial
-            .settings
-            .with_overrides(overrides)
-            .resolve(|| trial.spec.seed)
-            .map_err(|e| e.to_string())?;
-        let outcome = maker.run(spec)?;
-        // Logs known to be incomplete are not analysed: the figures could
-        // not be trusted, and on a full disk the analysis's own files
-        // would fail too, hiding the cause.
-        let analysis = match &outcome.log_failure {
-            Some(failure) => Err(format!("the logs are incomplete: {failure}")),
-            None => lc_analysis::analyze_run(&outcome.run_dir, &AnalyzeOptions::default())
-                .map_err(|e| format!("analysis of {}: {e}", outcome.run_dir.display())),
-        };
-        Ok::<_, String>((outcome, analysis))
-    }));
-    match attempt {
-        Err(panic) => Err(format!("the run panicked: {}", panic_text(&panic))),
-        Ok(made) => made,
-    }
-}
-
 /// The queueing model's prediction for the trial, held against its summary and the queue
 /// growth over the second half of the run (from the `events.csv` the analysis just wrote).
 /// `None` if that file cannot be read: the table then counts one trial fewer.
 fn predict(trial: &Trial, run_dir: &Path, summary: &Summary) -> Option<TrialPrediction> {
     let events = File::open(run_dir.join("events.csv")).ok()?;
-    let growth = prediction::queue_growth(BufReader::new(events), summary.span_s / 2.0).ok()?;
+    let growth =
+        trial_prediction::queue_growth(BufReader::new(events), summary.span_s / 2.0).ok()?;
     TrialPrediction::of(
         &trial.spec.rates,
         trial.spec.internal_probability,
         summary,
         &growth,
     )
-}
-
-/// Puts the run's VM logs in their kept form, gzip, whatever became of the trial: a failed
-/// trial's logs are evidence too.
-pub(super) fn compress_logs(run_dir: &Path) -> Result<(), String> {
-    for log in lc_analysis::vm_logs(run_dir).map_err(|e| e.to_string())? {
-        log.compress().map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".into())
 }
 
 /// The progress board: which trials run, which are done, and the time left. Its lines go to

@@ -16,7 +16,7 @@ use super::figures::Spread;
 use super::plan::Trial;
 use super::record::{TrialRecord, TrialStatus};
 use super::tables::{cell, number};
-use super::trials::{compress_logs, make_run, Runner};
+use super::trial_run::{compress_logs, make_run, Runner};
 use lc_analysis::{self, Headline, RunComparison};
 use lc_settings::Overrides;
 use std::fmt::{self, Write as _};
@@ -258,19 +258,28 @@ pub fn report_section(twins: &[TwinRecord], study_dir: &Path) -> String {
         return out;
     }
 
-    let spread = |values: Vec<f64>| {
-        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-        match Spread::of(&values) {
-            Some(s) => format!(
-                "mean {}, from {} to {}",
-                number(s.mean),
-                number(min),
-                number(max)
-            ),
-            None => "-".into(),
-        }
-    };
+    differing_figures(&mut out, &differing);
+    differing_table(&mut out, &differing, study_dir);
+    out
+}
+
+/// The values' mean and range as the section words them; `-` for none.
+fn spread(values: Vec<f64>) -> String {
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    match Spread::of(&values) {
+        Some(s) => format!(
+            "mean {}, from {} to {}",
+            number(s.mean),
+            number(min),
+            number(max)
+        ),
+        None => "-".into(),
+    }
+}
+
+/// How far the differing twins moved from their trials: events, first divergence, figures.
+fn differing_figures(out: &mut String, differing: &[&(&TwinRecord, &RunComparison)]) {
     let _ = writeln!(out, "\nIn the {} that differ:\n", differing.len());
     let _ = writeln!(
         out,
@@ -310,7 +319,14 @@ pub fn report_section(twins: &[TwinRecord], study_dir: &Path) -> String {
             spread(deltas)
         );
     }
+}
 
+/// One row per differing trial: where it first diverged and how its slowest VM moved.
+fn differing_table(
+    out: &mut String,
+    differing: &[&(&TwinRecord, &RunComparison)],
+    study_dir: &Path,
+) {
     out.push_str(
         "\n| trial | events differing | first divergence | Δ mean jump | Δ max jump | Δ max queue | Δ final lc | twin |\n\
          |---|---:|---|---:|---:|---:|---:|---|\n",
@@ -337,7 +353,6 @@ pub fn report_section(twins: &[TwinRecord], study_dir: &Path) -> String {
             deltas.join(" | ")
         );
     }
-    out
 }
 
 #[cfg(test)]

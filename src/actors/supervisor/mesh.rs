@@ -42,6 +42,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// What [`Supervisor::endpoints`] makes: the local VMs' listeners, every VM's address, and
+/// the in-process bridges' contexts (none over TCP).
+type Endpoints = (
+    Vec<Option<Listening>>,
+    Vec<PeerAddress>,
+    Vec<Context<Bridge>>,
+);
+
 /// Time between "every bridge is ready" and the common start instant, so
 /// every VM is running before anyone's first tick.
 pub(super) const START_MARGIN: Duration = Duration::from_millis(5);
@@ -68,47 +76,9 @@ impl Supervisor {
     /// Creates every VM's context and bridge; the VMs start once every
     /// bridge is ready.
     pub(super) fn build_mesh(&mut self, network: Network, ctx: &mut Context<Self>) {
-        let n = self.spec.vm_count as usize;
         let faults = Arc::new(self.spec.faults.clone());
         let node = self.spec.node.clone();
-        // In-process bridges are created before they run, so each can be
-        // given the others' addresses.
-        let mut bridge_contexts: Vec<Context<Bridge>> = Vec::new();
-        let (listeners, addresses): (Vec<Option<Listening>>, Vec<PeerAddress>) = match network {
-            Network::Tcp(listeners) => {
-                let stranger_cap = listeners.stranger_cap;
-                (
-                    listeners
-                        .sockets
-                        .into_iter()
-                        .map(|socket| {
-                            Some(Listening {
-                                socket,
-                                stranger_cap,
-                            })
-                        })
-                        .collect(),
-                    match &node {
-                        Some(node) => (1..=self.spec.vm_count)
-                            .map(|id| PeerAddress::Tcp(node.addr_of(id).unwrap_or("").into()))
-                            .collect(),
-                        None => listeners
-                            .addrs
-                            .iter()
-                            .map(|addr| PeerAddress::Tcp(addr.to_string()))
-                            .collect(),
-                    },
-                )
-            }
-            Network::InProcess => {
-                bridge_contexts = (0..n).map(|_| Context::new()).collect();
-                let addresses = bridge_contexts
-                    .iter()
-                    .map(|c| PeerAddress::InProcess(c.address().recipient()))
-                    .collect();
-                ((0..n).map(|_| None).collect(), addresses)
-            }
-        };
+        let (listeners, addresses, bridge_contexts) = self.endpoints(network);
         let mut bridge_contexts = bridge_contexts.into_iter();
         let dial = DialPolicy {
             auth: node.as_ref().map(|node| Arc::new(node.credentials.clone())),
@@ -182,6 +152,50 @@ impl Supervisor {
             self.mesh.bridges.push(bridge);
             self.mesh.gauges.push(gauges);
         }
+    }
+
+    /// Each local VM's listener (TCP) and every VM's address, and for an in-process mesh the
+    /// bridges' contexts, made before the bridges run so that each is given the others'
+    /// addresses.
+    fn endpoints(&self, network: Network) -> Endpoints {
+        let n = self.spec.vm_count as usize;
+        let mut bridge_contexts: Vec<Context<Bridge>> = Vec::new();
+        let (listeners, addresses) = match network {
+            Network::Tcp(listeners) => {
+                let stranger_cap = listeners.stranger_cap;
+                (
+                    listeners
+                        .sockets
+                        .into_iter()
+                        .map(|socket| {
+                            Some(Listening {
+                                socket,
+                                stranger_cap,
+                            })
+                        })
+                        .collect(),
+                    match &self.spec.node {
+                        Some(node) => (1..=self.spec.vm_count)
+                            .map(|id| PeerAddress::Tcp(node.addr_of(id).unwrap_or("").into()))
+                            .collect(),
+                        None => listeners
+                            .addrs
+                            .iter()
+                            .map(|addr| PeerAddress::Tcp(addr.to_string()))
+                            .collect(),
+                    },
+                )
+            }
+            Network::InProcess => {
+                bridge_contexts = (0..n).map(|_| Context::new()).collect();
+                let addresses = bridge_contexts
+                    .iter()
+                    .map(|c| PeerAddress::InProcess(c.address().recipient()))
+                    .collect();
+                ((0..n).map(|_| None).collect(), addresses)
+            }
+        };
+        (listeners, addresses, bridge_contexts)
     }
 
     /// Starts every VM of this process, `delay` from now: one common start

@@ -17,9 +17,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::record::{Action, Tick};
-use super::vector_clock::VectorClock;
-use super::violation::At;
+use crate::record::{Action, Tick};
+use crate::rules::violation::At;
+use crate::vector_clock::VectorClock;
 
 /// One tick event of one VM, as the log gave it.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::error::AnalysisError;
+use crate::error::AnalysisError;
 use lc_contract::vm_log::{Storage, VmLog};
 
 /// The newest run in `log_dir`: the lexicographically greatest subdirectory with a VM's log

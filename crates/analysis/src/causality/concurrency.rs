@@ -21,8 +21,52 @@
 
 use std::collections::BTreeMap;
 
-use super::summary::{Concurrency, PairCounts, VmPairConcurrency};
-use super::vector_clock::VectorClock;
+use crate::vector_clock::VectorClock;
+use serde::{Deserialize, Serialize};
+
+/// How the run's tick events relate under happened-before, from their vector clocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Concurrency {
+    /// `logged` when the logs carry `vc` keys (checked against the rules), `derived` when they
+    /// do not. The counts always use clocks derived from the send/receive matching, which
+    /// equal the logged ones when no vector-clock rule is broken.
+    pub clocks: String,
+    /// Tick events (send, receive, internal).
+    pub events: u64,
+    /// Over all unordered pairs of distinct events: events × (events − 1) / 2 of them.
+    #[serde(flatten)]
+    pub counts: PairCounts,
+    /// The same between the events of each two VMs, lower id first.
+    pub vm_pairs: Vec<VmPairConcurrency>,
+}
+
+/// [`Concurrency`] between the events of two VMs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VmPairConcurrency {
+    /// The two VM ids, lower first.
+    pub vms: [u32; 2],
+    /// Over the pairs of an event of the one and an event of the other.
+    #[serde(flatten)]
+    pub counts: PairCounts,
+}
+
+/// How a set of event pairs divides under happened-before (written flat into `summary.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairCounts {
+    pub pairs: u64,
+    /// Pairs where one event happened before the other.
+    pub ordered: u64,
+    /// Pairs where neither happened before the other.
+    pub concurrent: u64,
+    /// `concurrent` / `pairs`.
+    pub concurrent_fraction: f64,
+    /// Concurrent pairs with equal Lamport clocks (every such pair is concurrent).
+    pub concurrent_same_lc: u64,
+    /// Concurrent pairs whose Lamport clocks differ, so Lamport's order puts one first.
+    pub lamport_ordered_concurrent: u64,
+    /// `lamport_ordered_concurrent` / `pairs`.
+    pub lamport_ordered_concurrent_fraction: f64,
+}
 
 /// The running counts of one run.
 #[derive(Debug)]

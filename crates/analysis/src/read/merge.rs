@@ -19,9 +19,9 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::io::BufRead;
 use std::path::PathBuf;
 
-use super::error::AnalysisError;
-use super::parse::parse_line;
-use super::record::{Body, Record, Tick};
+use crate::error::AnalysisError;
+use crate::parse::parse_line;
+use crate::record::{Body, Record, Tick};
 use lc_contract::vm_log::VmLog;
 
 /// One item of the merged stream. `file` indexes the log list the merge was built from and
@@ -178,7 +178,7 @@ impl TimeMerge {
 }
 
 /// One VM's ticks in file order (its program order), for reading two runs side by side
-/// ([`super::compare_runs`]). Other lines are skipped; a line that cannot be parsed is an error,
+/// ([`crate::compare_runs`]). Other lines are skipped; a line that cannot be parsed is an error,
 /// since the ticks after it could not be paired with confidence.
 pub struct Ticks {
     path: PathBuf,

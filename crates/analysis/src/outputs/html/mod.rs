@@ -9,15 +9,15 @@
 //! by the time merge); `page.rs` fills the template (`page.html`, `page.css`, `page.js`) (pure);
 //! this file reads the logs and the plots and writes the page. The causal cones are computed by
 //! the page's script from the embedded clocks, so the page works without the analyzer; the
-//! browser test holds its answer to the analyzer's [`History::cone`](super::History::cone).
+//! browser test holds its answer to the analyzer's [`History::cone`](crate::History::cone).
 
 mod diagram;
 mod page;
 
 use std::path::{Path, PathBuf};
 
-use super::merge::{Merged, TimeMerge};
-use super::{causal_history, AnalysisError, RunAnalysis, RunInput};
+use crate::read::merge::{Merged, TimeMerge};
+use crate::{causal_history, AnalysisError, RunAnalysis, RunInput};
 use diagram::{Diagram, DiagramBuilder};
 use page::{Lane, Page, Plot, WindowLimits};
 
@@ -61,7 +61,7 @@ pub fn write_html_report(
                 source,
             })?;
             plots.push(Plot {
-                name: super::file_name(path),
+                name: crate::file_name(path),
                 png,
             });
         }
@@ -146,7 +146,7 @@ fn lanes(rates: &[(u32, Option<f64>)], diagram: &Diagram) -> Vec<Lane> {
         .collect()
 }
 
-/// The run's events with the vector clocks of its [`causal_history`](super::causal_history).
+/// The run's events with the vector clocks of its [`causal_history`](crate::causal_history).
 fn read_diagram(run_dir: &Path) -> Result<Diagram, AnalysisError> {
     let history = causal_history(run_dir)?;
     let run = RunInput::open(run_dir)?;

@@ -3,7 +3,7 @@
 //! Text is drawn with the bundled DejaVu Sans (registered once with plotters' ab_glyph
 //! backend), so no system font package is needed. Every plot is 1600x900 with large type, a
 //! title, axis labels and a legend, readable without zooming. The series arrive already
-//! downsampled ([`Series`](super::series::Series)), so a million-event run plots as fast as a
+//! downsampled ([`Series`](crate::figures::series::Series)), so a million-event run plots as fast as a
 //! small one. The time-axis plots (clock, queue, drift) shade each fault's window in a light
 //! band labelled with its number and kind.
 
@@ -16,10 +16,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use super::analyzer::PlotData;
-use super::error::AnalysisError;
-use super::fault_effects::FaultBand;
-use super::record::Kind;
+use crate::analyzer::PlotData;
+use crate::error::AnalysisError;
+use crate::figures::window::Dot;
+use crate::record::Kind;
+use crate::rules::fault_effects::FaultBand;
 
 const SIZE: (u32, u32) = (1600, 900);
 pub const FONT: &str = "sans-serif";
@@ -87,7 +88,7 @@ pub fn register_font() -> Result<(), String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(|| {
-            let bytes: &'static [u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+            let bytes: &'static [u8] = include_bytes!("../../../../assets/fonts/DejaVuSans.ttf");
             plotters::style::register_font(FONT, FontStyle::Normal, bytes)
                 .map_err(|_| "the bundled font DejaVuSans.ttf is not a valid font".to_string())
         })
@@ -456,18 +457,29 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
 
+    event_dots(&mut chart, &w.dots, lane_of)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// The events as dots on their VMs' lanes, one colour per kind, with their Lamport clocks
+/// when few enough to read.
+fn event_dots(
+    chart: &mut XyChart<'_, '_>,
+    dots: &[Dot],
+    lane_of: impl Fn(u32) -> f64,
+) -> Result<(), String> {
     let kinds = [
         (Kind::Send, "send", RGBColor(31, 119, 180)),
         (Kind::Receive, "receive", RGBColor(214, 39, 40)),
         (Kind::Internal, "internal", RGBColor(44, 160, 44)),
     ];
-    let show_lc = w.dots.len() <= 120;
+    let show_lc = dots.len() <= 120;
     for (kind, name, c) in kinds {
         let style = c.filled();
         chart
             .draw_series(
-                w.dots
-                    .iter()
+                dots.iter()
                     .filter(|d| d.kind == kind)
                     .map(|d| Circle::new((d.t, lane_of(d.vm)), 7, style)),
             )
@@ -477,14 +489,13 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
         if show_lc {
             let font = (FONT, 18).into_font().color(&BLACK);
             chart
-                .draw_series(w.dots.iter().filter(|d| d.kind == kind).map(|d| {
+                .draw_series(dots.iter().filter(|d| d.kind == kind).map(|d| {
                     Text::new(d.lc.to_string(), (d.t, lane_of(d.vm) + 0.12), font.clone())
                 }))
                 .map_err(|e| e.to_string())?;
         }
     }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-    root.present().map_err(|e| e.to_string())
+    Ok(())
 }
 
 /// A filled triangle at `to`, pointing away from `from`.

@@ -11,7 +11,7 @@
 //! ShiViz refuses a log unless each host's own entry starts at 1 and grows by exactly 1 per
 //! event, and every entry names a host of the log and stays within that host's event count.
 //! The clocks written here are the derived ones (see
-//! [`CausalOrder`](super::causal_order::CausalOrder)), which keep all three by construction,
+//! [`CausalOrder`](crate::causality::causal_order::CausalOrder)), which keep all three by construction,
 //! whatever the logged `vc` says. Entries of 0 are left out (ShiViz drops them anyway, and
 //! GoVector writes them so), but a host's own entry is always there.
 //!
@@ -22,8 +22,8 @@
 use std::collections::HashSet;
 use std::io::{self, Write};
 
-use super::record::{Action, Tick};
-use super::vector_clock::VectorClock;
+use crate::record::{Action, Tick};
+use crate::vector_clock::VectorClock;
 
 /// Line 1: one event per line, `<host> <clock JSON> <description>`.
 pub const PARSER: &str = r"^(?<host>\S+) (?<clock>\{[^}]*\}) (?<event>.*)$";

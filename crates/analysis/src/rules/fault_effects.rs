@@ -31,13 +31,88 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::matching::Delivery;
-use super::record::{Action, FaultLine, Tick};
-use super::summary::{ExpectedFinding, FaultSummary, FaultVmLines, PartitionFigures};
-use super::vector_clock::VectorClock;
 use super::violation::{At, Rule};
+use crate::record::{Action, FaultLine, Tick};
+use crate::vector_clock::VectorClock;
 use lc_contract::timestamp::Rfc3339;
 use lc_core::faults::{format_secs, Edge, Fault, FaultId, RestartClock};
 use lc_core::schedule::offset;
+use serde::{Deserialize, Serialize};
+
+/// What one fault did, from its `fault_start`/`fault_end` lines and the run around them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultSummary {
+    /// Its number (its place in the settings, from 1).
+    pub fault: usize,
+    /// `partition`, `pause` or `crash`.
+    pub kind: String,
+    /// The VMs it touches.
+    pub vms: Vec<u32>,
+    /// Its parameters as its lines give them (`groups: 1|2 3, from_s: 10, ...`).
+    pub parameters: String,
+    /// Its window as logged, in seconds from the run's start: `from_s` (`at_s` of a crash) and
+    /// `until_s` (`restart_s`; `null` for a crash without restart).
+    pub from_s: f64,
+    pub until_s: Option<f64>,
+    /// Its lines in each touched VM's log, with the VM's queue and clock at each.
+    pub lines: Vec<FaultVmLines>,
+    /// Messages the `stop` lines' `dropped_by_fault` owe to it.
+    pub dropped: u64,
+    /// A crash: the messages the VM lost while down (its `fault_end`'s `lost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<u64>,
+    /// A pause or crash with an end: the VM's ticks due in the window, which it skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticks_skipped: Option<u64>,
+    /// A partition: what crossed it and how the groups' clocks drifted apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<PartitionFigures>,
+    /// Clock-condition breaks a crash with `clock = "reset"` caused: owed to the fault, not
+    /// violations. All counted; the first 1,000 listed in `expected`.
+    pub expected_findings: u64,
+    pub expected: Vec<ExpectedFinding>,
+}
+
+/// A fault's lines in one VM's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultVmLines {
+    pub vm: u32,
+    /// `vm-1.log:12`: where its `fault_start` and `fault_end` lines are (`null` if absent).
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub queue_at_start: Option<u64>,
+    pub queue_at_end: Option<u64>,
+    pub lc_at_start: Option<u64>,
+    pub lc_at_end: Option<u64>,
+}
+
+/// What crossed a partition, and the gap between its groups' clocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionFigures {
+    /// `hold` or `drop`.
+    pub mode: String,
+    /// Messages (one per recipient) between two of its groups whose send lies in the sender's
+    /// window.
+    pub sent_across: u64,
+    /// Of those, the ones received at or after the receiver's end of the window.
+    pub received_after_end: u64,
+    /// The spread of the groups' highest clocks (highest minus lowest group maximum) at the
+    /// window's start (the start lines' clocks), its largest until the end, and at the end.
+    pub clock_gap_at_start: Option<u64>,
+    pub clock_gap_max: Option<u64>,
+    pub clock_gap_at_end: Option<u64>,
+    /// Seconds from the window's end (its last `fault_end` line) to the first instant the gap
+    /// was again at most its value at the start; `null` if it never was within the run.
+    pub gap_recovered_after_s: Option<f64>,
+}
+
+/// A finding owed to a fault: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedFinding {
+    /// `vm-3.log:60`.
+    pub at: String,
+    pub detail: String,
+}
 
 /// Expected findings kept in full per fault; all are counted.
 const EXPECTED_KEPT: usize = 1_000;
@@ -417,21 +492,7 @@ impl FaultBook {
     ) -> (Vec<FaultSummary>, Vec<String>) {
         let mut expected = breaks.found;
         let mut summaries = Vec::new();
-        for (&id, seen) in &mut self.faults {
-            for touch in seen.touches.values_mut() {
-                for (event, _, kind) in std::mem::take(&mut touch.halted) {
-                    let detail = format!(
-                        "{}; the window never ended in this log",
-                        halted_detail(kind, id, &seen.spec)
-                    );
-                    report(event, Rule::EventWhileHalted, detail);
-                }
-                for (receive, _, detail) in std::mem::take(&mut touch.held) {
-                    let detail = format!("{detail}: the receiver never logged its end");
-                    report(receive, Rule::CrossedPartition, detail);
-                }
-            }
-        }
+        self.report_unended(&mut report);
         for (&id, seen) in &self.faults {
             let (from, until) = seen.spec.window();
             let lines: Vec<FaultVmLines> = seen
@@ -459,21 +520,7 @@ impl FaultBook {
                 Fault::Crash { .. } => seen.touches.values().find_map(|t| t.lost),
                 _ => None,
             };
-            let partition = match &seen.spec {
-                Fault::Partition { mode, .. } => Some(PartitionFigures {
-                    mode: mode.name().to_string(),
-                    sent_across: seen.sent_across,
-                    received_after_end: seen.received_after,
-                    clock_gap_at_start: seen.gap.at_start,
-                    clock_gap_max: seen.gap.at_start.map(|_| seen.gap.max),
-                    clock_gap_at_end: seen.gap.at_end,
-                    gap_recovered_after_s: match (seen.gap.recovered_us, seen.gap.end_us) {
-                        (Some(back), Some(end)) => Some((back - end).max(0) as f64 / 1e6),
-                        _ => None,
-                    },
-                }),
-                _ => None,
-            };
+            let partition = partition_figures(seen);
             let (count, kept) = expected.remove(&id).unwrap_or_default();
             summaries.push(FaultSummary {
                 fault: id,
@@ -510,6 +557,45 @@ impl FaultBook {
             ));
         }
         (summaries, notes)
+    }
+
+    /// The windows that never ended in a VM's log: what was judged against their end is
+    /// reported against the log's end instead.
+    fn report_unended(&mut self, report: &mut impl FnMut(At, Rule, String)) {
+        for (&id, seen) in &mut self.faults {
+            for touch in seen.touches.values_mut() {
+                for (event, _, kind) in std::mem::take(&mut touch.halted) {
+                    let detail = format!(
+                        "{}; the window never ended in this log",
+                        halted_detail(kind, id, &seen.spec)
+                    );
+                    report(event, Rule::EventWhileHalted, detail);
+                }
+                for (receive, _, detail) in std::mem::take(&mut touch.held) {
+                    let detail = format!("{detail}: the receiver never logged its end");
+                    report(receive, Rule::CrossedPartition, detail);
+                }
+            }
+        }
+    }
+}
+
+/// What crossed a partition and its groups' clock gap; `None` for the other faults.
+fn partition_figures(seen: &Seen) -> Option<PartitionFigures> {
+    match &seen.spec {
+        Fault::Partition { mode, .. } => Some(PartitionFigures {
+            mode: mode.name().to_string(),
+            sent_across: seen.sent_across,
+            received_after_end: seen.received_after,
+            clock_gap_at_start: seen.gap.at_start,
+            clock_gap_max: seen.gap.at_start.map(|_| seen.gap.max),
+            clock_gap_at_end: seen.gap.at_end,
+            gap_recovered_after_s: match (seen.gap.recovered_us, seen.gap.end_us) {
+                (Some(back), Some(end)) => Some((back - end).max(0) as f64 / 1e6),
+                _ => None,
+            },
+        }),
+        _ => None,
     }
 }
 

@@ -4,8 +4,8 @@
 //! [`Spacetime::MAX_EVENTS`] ticks, or the first [`Spacetime::MAX_SPAN_US`] of the run if that
 //! comes sooner, together with the messages whose send and receive both fall inside.
 
-use super::matching::Delivery;
-use super::record::Kind;
+use crate::record::Kind;
+use crate::rules::matching::Delivery;
 
 /// An event on the diagram.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,8 +95,8 @@ impl Spacetime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::Stamp;
-    use crate::violation::At;
+    use crate::rules::matching::Stamp;
+    use crate::rules::violation::At;
 
     fn stamp(time_us: i64) -> Stamp {
         Stamp {

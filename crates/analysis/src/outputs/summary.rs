@@ -1,7 +1,10 @@
 //! `summary.json`: every figure of a run, machine-readable.
 //!
 //! The structs here are the file's schema (README.md documents each field) and the API
-//! that later tools aggregate across runs, so they are plain data with public fields. They are
+//! that later tools aggregate across runs, so they are plain data with public fields. The
+//! parts made below the stream (a fault's figures, the concurrency counts) are defined by their
+//! makers, `fault_effects.rs` and `concurrency.rs`, and re-exported here, so the schema reads
+//! in one place and no maker depends on this file. They are
 //! built from the stream's [`Outcome`] and the run's settings in one pure function, [`build`];
 //! [`write`] is the file's only writer.
 
@@ -10,12 +13,16 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::analyzer::Outcome;
-pub use super::clock_offset::Basis as OffsetBasis;
-use super::drift::Drift;
-use super::error::AnalysisError;
-use super::run_settings::RunSettings;
-use super::violation::Rule;
+use crate::analyzer::Outcome;
+pub use crate::causality::concurrency::{Concurrency, PairCounts, VmPairConcurrency};
+use crate::error::AnalysisError;
+use crate::figures::drift::Drift;
+pub use crate::read::clock_offset::Basis as OffsetBasis;
+pub use crate::rules::fault_effects::{
+    ExpectedFinding, FaultSummary, FaultVmLines, PartitionFigures,
+};
+use crate::rules::violation::Rule;
+use crate::run_settings::RunSettings;
 use lc_contract::timestamp::Rfc3339;
 
 /// The whole of `summary.json`.
@@ -82,81 +89,6 @@ pub struct ClockOffset {
     /// Messages from its VMs to other directories' VMs, and the other way.
     pub messages_out: u64,
     pub messages_in: u64,
-}
-
-/// What one fault did, from its `fault_start`/`fault_end` lines and the run around them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FaultSummary {
-    /// Its number (its place in the settings, from 1).
-    pub fault: usize,
-    /// `partition`, `pause` or `crash`.
-    pub kind: String,
-    /// The VMs it touches.
-    pub vms: Vec<u32>,
-    /// Its parameters as its lines give them (`groups: 1|2 3, from_s: 10, ...`).
-    pub parameters: String,
-    /// Its window as logged, in seconds from the run's start: `from_s` (`at_s` of a crash) and
-    /// `until_s` (`restart_s`; `null` for a crash without restart).
-    pub from_s: f64,
-    pub until_s: Option<f64>,
-    /// Its lines in each touched VM's log, with the VM's queue and clock at each.
-    pub lines: Vec<FaultVmLines>,
-    /// Messages the `stop` lines' `dropped_by_fault` owe to it.
-    pub dropped: u64,
-    /// A crash: the messages the VM lost while down (its `fault_end`'s `lost`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lost: Option<u64>,
-    /// A pause or crash with an end: the VM's ticks due in the window, which it skipped.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ticks_skipped: Option<u64>,
-    /// A partition: what crossed it and how the groups' clocks drifted apart.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partition: Option<PartitionFigures>,
-    /// Clock-condition breaks a crash with `clock = "reset"` caused: owed to the fault, not
-    /// violations. All counted; the first 1,000 listed in `expected`.
-    pub expected_findings: u64,
-    pub expected: Vec<ExpectedFinding>,
-}
-
-/// A fault's lines in one VM's log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FaultVmLines {
-    pub vm: u32,
-    /// `vm-1.log:12`: where its `fault_start` and `fault_end` lines are (`null` if absent).
-    pub start: Option<String>,
-    pub end: Option<String>,
-    pub queue_at_start: Option<u64>,
-    pub queue_at_end: Option<u64>,
-    pub lc_at_start: Option<u64>,
-    pub lc_at_end: Option<u64>,
-}
-
-/// What crossed a partition, and the gap between its groups' clocks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PartitionFigures {
-    /// `hold` or `drop`.
-    pub mode: String,
-    /// Messages (one per recipient) between two of its groups whose send lies in the sender's
-    /// window.
-    pub sent_across: u64,
-    /// Of those, the ones received at or after the receiver's end of the window.
-    pub received_after_end: u64,
-    /// The spread of the groups' highest clocks (highest minus lowest group maximum) at the
-    /// window's start (the start lines' clocks), its largest until the end, and at the end.
-    pub clock_gap_at_start: Option<u64>,
-    pub clock_gap_max: Option<u64>,
-    pub clock_gap_at_end: Option<u64>,
-    /// Seconds from the window's end (its last `fault_end` line) to the first instant the gap
-    /// was again at most its value at the start; `null` if it never was within the run.
-    pub gap_recovered_after_s: Option<f64>,
-}
-
-/// A finding owed to a fault: where, and what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExpectedFinding {
-    /// `vm-3.log:60`.
-    pub at: String,
-    pub detail: String,
 }
 
 /// The figures of one VM.
@@ -241,50 +173,6 @@ pub struct Check {
     pub malformed_lines: u64,
 }
 
-/// How the run's tick events relate under happened-before, from their vector clocks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Concurrency {
-    /// `logged` when the logs carry `vc` keys (checked against the rules), `derived` when they
-    /// do not. The counts always use clocks derived from the send/receive matching, which
-    /// equal the logged ones when no vector-clock rule is broken.
-    pub clocks: String,
-    /// Tick events (send, receive, internal).
-    pub events: u64,
-    /// Over all unordered pairs of distinct events: events × (events − 1) / 2 of them.
-    #[serde(flatten)]
-    pub counts: PairCounts,
-    /// The same between the events of each two VMs, lower id first.
-    pub vm_pairs: Vec<VmPairConcurrency>,
-}
-
-/// [`Concurrency`] between the events of two VMs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VmPairConcurrency {
-    /// The two VM ids, lower first.
-    pub vms: [u32; 2],
-    /// Over the pairs of an event of the one and an event of the other.
-    #[serde(flatten)]
-    pub counts: PairCounts,
-}
-
-/// How a set of event pairs divides under happened-before (written flat into `summary.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PairCounts {
-    pub pairs: u64,
-    /// Pairs where one event happened before the other.
-    pub ordered: u64,
-    /// Pairs where neither happened before the other.
-    pub concurrent: u64,
-    /// `concurrent` / `pairs`.
-    pub concurrent_fraction: f64,
-    /// Concurrent pairs with equal Lamport clocks (every such pair is concurrent).
-    pub concurrent_same_lc: u64,
-    /// Concurrent pairs whose Lamport clocks differ, so Lamport's order puts one first.
-    pub lamport_ordered_concurrent: u64,
-    /// `lamport_ordered_concurrent` / `pairs`.
-    pub lamport_ordered_concurrent_fraction: f64,
-}
-
 /// Builds the summary of a run from what its stream yielded.
 pub fn build(
     run_dir: &Path,
@@ -299,7 +187,61 @@ pub fn build(
     let span_s = span_us as f64 / 1e6;
     let per_second = |n: u64| if span_us > 0 { n as f64 / span_s } else { 0.0 };
 
-    let vms: Vec<VmSummary> = outcome
+    let vms = vm_summaries(&settings, outcome, per_second);
+    let messages = messages(&vms, outcome);
+
+    let lagging_vm = vms
+        .iter()
+        .filter(|v| v.drift_mean > 0.0)
+        .max_by(|a, b| a.drift_mean.total_cmp(&b.drift_mean).then(b.vm.cmp(&a.vm)))
+        .map(|v| v.vm);
+
+    let settings = fill_settings(settings, &vms);
+    let ticks = vms.iter().map(|v| v.ticks).sum();
+    let warnings = vms.iter().map(|v| v.warnings).sum();
+    let errors = vms.iter().map(|v| v.errors).sum();
+    Summary {
+        run_id: run_dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        run_dir: run_dir.display().to_string(),
+        settings,
+        first_event: outcome.first_us.map(|t| Rfc3339(t).to_string()),
+        last_event: outcome.last_us.map(|t| Rfc3339(t).to_string()),
+        span_s,
+        lines: outcome.lines,
+        ticks,
+        vms,
+        check: check(outcome, messages.unaccounted),
+        messages,
+        waits: WaitFigures {
+            count: outcome.waits.count(),
+            mean_ms: outcome.waits.mean_ms(),
+            p95_ms: outcome.waits.p95_ms(),
+            max_ms: outcome.waits.max_ms(),
+            before_send: outcome.waits.negative,
+        },
+        lagging_vm,
+        drift_grid_ms: Drift::STEP_US as f64 / 1000.0,
+        drift_samples: outcome.drift_samples,
+        warnings,
+        errors,
+        notes: outcome.notes.clone(),
+        files,
+        concurrency: Some(outcome.concurrency.clone()),
+        faults: outcome.faults.clone(),
+        clock_offsets: Vec::new(),
+    }
+}
+
+/// Each VM's figures from its stream state and drift, its configured rate from the settings
+/// (else its `start` line's).
+fn vm_summaries(
+    settings: &RunSettings,
+    outcome: &Outcome,
+    per_second: impl Fn(u64) -> f64,
+) -> Vec<VmSummary> {
+    outcome
         .vms
         .iter()
         .zip(&outcome.drift)
@@ -337,76 +279,41 @@ pub fn build(
             errors: s.errors,
             malformed_lines: s.malformed,
         })
-        .collect();
+        .collect()
+}
 
+/// The run's message accounts: what was sent against where it went.
+fn messages(vms: &[VmSummary], outcome: &Outcome) -> Messages {
     let sent: u64 = vms.iter().map(|v| v.messages_sent).sum();
     let received: u64 = vms.iter().map(|v| v.received).sum();
     let left_in_queues: u64 = vms.iter().filter_map(|v| v.left_in_queue).sum();
     let dropped: u64 = vms.iter().map(|v| v.dropped).sum();
-    let unaccounted = sent as i64 - received as i64 - left_in_queues as i64 - dropped as i64;
+    Messages {
+        sent,
+        received,
+        left_in_queues,
+        dropped,
+        unaccounted: sent as i64 - received as i64 - left_in_queues as i64 - dropped as i64,
+        never_received: outcome.unreceived.messages,
+    }
+}
+
+/// The check of every rule: healthy when nothing is broken and every message is accounted for.
+fn check(outcome: &Outcome, unaccounted: i64) -> Check {
     let violations: u64 = outcome.rule_counts.values().sum();
-
-    let lagging_vm = vms
-        .iter()
-        .filter(|v| v.drift_mean > 0.0)
-        .max_by(|a, b| a.drift_mean.total_cmp(&b.drift_mean).then(b.vm.cmp(&a.vm)))
-        .map(|v| v.vm);
-
-    let settings = fill_settings(settings, &vms);
-    let ticks = vms.iter().map(|v| v.ticks).sum();
-    let warnings = vms.iter().map(|v| v.warnings).sum();
-    let errors = vms.iter().map(|v| v.errors).sum();
-    Summary {
-        run_id: run_dir
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        run_dir: run_dir.display().to_string(),
-        settings,
-        first_event: outcome.first_us.map(|t| Rfc3339(t).to_string()),
-        last_event: outcome.last_us.map(|t| Rfc3339(t).to_string()),
-        span_s,
-        lines: outcome.lines,
-        ticks,
-        vms,
-        messages: Messages {
-            sent,
-            received,
-            left_in_queues,
-            dropped,
-            unaccounted,
-            never_received: outcome.unreceived.messages,
-        },
-        waits: WaitFigures {
-            count: outcome.waits.count(),
-            mean_ms: outcome.waits.mean_ms(),
-            p95_ms: outcome.waits.p95_ms(),
-            max_ms: outcome.waits.max_ms(),
-            before_send: outcome.waits.negative,
-        },
-        lagging_vm,
-        drift_grid_ms: Drift::STEP_US as f64 / 1000.0,
-        drift_samples: outcome.drift_samples,
-        check: Check {
-            healthy: violations == 0 && unaccounted == 0,
-            violations,
-            by_rule: outcome
-                .rule_counts
-                .iter()
-                .map(|(rule, &n)| (rule.name().to_string(), n))
-                .collect(),
-            malformed_lines: outcome
-                .rule_counts
-                .get(&Rule::MalformedLine)
-                .copied()
-                .unwrap_or(0),
-        },
-        warnings,
-        errors,
-        notes: outcome.notes.clone(),
-        files,
-        concurrency: Some(outcome.concurrency.clone()),
-        faults: outcome.faults.clone(),
-        clock_offsets: Vec::new(),
+    Check {
+        healthy: violations == 0 && unaccounted == 0,
+        violations,
+        by_rule: outcome
+            .rule_counts
+            .iter()
+            .map(|(rule, &n)| (rule.name().to_string(), n))
+            .collect(),
+        malformed_lines: outcome
+            .rule_counts
+            .get(&Rule::MalformedLine)
+            .copied()
+            .unwrap_or(0),
     }
 }
 

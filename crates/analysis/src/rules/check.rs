@@ -9,8 +9,8 @@
 //! clock again from 0: [`ProgramOrder::reset_clock`] makes exactly the next event be judged
 //! against 0, and nothing else changes (send seqs go on across a crash).
 
-use super::record::{Action, Tick};
 use super::violation::Rule;
+use crate::record::{Action, Tick};
 
 /// The checker's memory of one VM: its last clock and last send seq.
 #[derive(Debug, Clone)]

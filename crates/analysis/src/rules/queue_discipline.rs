@@ -11,8 +11,8 @@
 //! After a line that could not be read the queue the previous event left is unknown, so the next
 //! event is judged only on its own `queue`.
 
-use super::record::{Action, Tick};
 use super::violation::Rule;
+use crate::record::{Action, Tick};
 
 /// What the previous event of one VM left in its queue.
 #[derive(Debug, Clone, Default)]

@@ -1,7 +1,7 @@
 //! One event's causal past and future: the events that happened before it and after it. Pure.
 //!
 //! A [`History`] holds every tick event of a run with its derived vector clock (built by
-//! [`causal_history`](super::causal_history) from a run directory). With the clocks, both sets
+//! [`causal_history`](crate::causal_history) from a run directory). With the clocks, both sets
 //! are ranges on each VM and need no graph search: the past of event e on VM j is j's first
 //! vc_e[j] events (e itself excluded), and its future on j ≠ e's VM is every event of j whose
 //! entry for e's VM is at least e's own, a suffix found by binary search since that entry
@@ -10,7 +10,7 @@
 //! It keeps a clock per event (VM count × 4 bytes each), so it suits the runs one looks at
 //! event by event, not hour-long runs of a hundred VMs.
 
-use super::vector_clock::VectorClock;
+use crate::vector_clock::VectorClock;
 
 /// A tick event of a run: its VM and its place among that VM's tick events (1 for the VM's
 /// first send, receive or internal event), which is also its own entry in its vector clock.

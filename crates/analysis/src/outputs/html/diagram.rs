@@ -15,10 +15,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::super::causal_cone::{EventId, History};
-use super::super::matching::{Delivery, Matcher, Stamp};
-use super::super::record::{Action, Body, Record};
-use super::super::violation::{At, Violations};
+use crate::causality::causal_cone::{EventId, History};
+use crate::record::{Action, Body, Record};
+use crate::rules::matching::{Delivery, Matcher, Stamp};
+use crate::rules::violation::{At, Violations};
 use lc_core::faults::Edge;
 
 /// One tick event as the page sees it. The JSON keys are short (`i`, `t`, `k`, `p`): a page

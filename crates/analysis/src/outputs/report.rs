@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::summary::{ClockOffset, Concurrency, FaultSummary, OffsetBasis, Summary};
-use super::RunAnalysis;
+use crate::RunAnalysis;
 
 /// How many violations the report quotes before summing up the rest.
 const VIOLATIONS_SHOWN: usize = 20;
@@ -18,6 +18,37 @@ const PAIR_TABLE_VMS: usize = 8;
 pub fn render(run: &RunAnalysis) -> String {
     let s = run.summary();
     let mut out = String::new();
+    header(&mut out, s);
+    out.push('\n');
+    out.push_str(&vm_clock_table(s));
+    out.push('\n');
+    out.push_str(&vm_queue_table(s));
+    out.push('\n');
+    run_figures(&mut out, run);
+    if let Some(c) = &s.concurrency {
+        concurrency(&mut out, c, s.vms.len());
+    }
+    notices(&mut out, run);
+    if !s.faults.is_empty() {
+        faults(&mut out, &s.faults);
+    }
+    rules(&mut out, run);
+    let _ = writeln!(
+        out,
+        "Healthy: {}",
+        if run.is_healthy() { "yes" } else { "NO" }
+    );
+    if !run.files.is_empty() {
+        out.push_str("Wrote:\n");
+        for f in &run.files {
+            let _ = writeln!(out, "  {}", f.display());
+        }
+    }
+    out
+}
+
+/// The run's name, size and settings, and a merged run's clock offsets.
+fn header(out: &mut String, s: &Summary) {
     let _ = writeln!(out, "Run {} ({})", s.run_id, s.run_dir);
     let _ = writeln!(
         out,
@@ -30,10 +61,13 @@ pub fn render(run: &RunAnalysis) -> String {
         s.span_s
     );
     if !s.clock_offsets.is_empty() {
-        clock_offsets(&mut out, &s.clock_offsets);
+        clock_offsets(out, &s.clock_offsets);
     }
-    out.push('\n');
-    out.push_str(&crate::table::render(
+}
+
+/// The first per-VM table: rates, events and clock jumps.
+fn vm_clock_table(s: &Summary) -> String {
+    super::table::render(
         &[
             "VM",
             "rate cfg",
@@ -67,9 +101,12 @@ pub fn render(run: &RunAnalysis) -> String {
                 ]
             })
             .collect(),
-    ));
-    out.push('\n');
-    out.push_str(&crate::table::render(
+    )
+}
+
+/// The second per-VM table: queues, waits and drift.
+fn vm_queue_table(s: &Summary) -> String {
+    super::table::render(
         &[
             "VM",
             "queue mean",
@@ -99,8 +136,12 @@ pub fn render(run: &RunAnalysis) -> String {
                 ]
             })
             .collect(),
-    ));
-    out.push('\n');
+    )
+}
+
+/// The run's message accounts, waits, tick lateness and lagging VM.
+fn run_figures(out: &mut String, run: &RunAnalysis) {
+    let s = run.summary();
     let m = &s.messages;
     let owed: u64 = s.faults.iter().map(|f| f.dropped).sum();
     let _ = writeln!(
@@ -148,9 +189,11 @@ pub fn render(run: &RunAnalysis) -> String {
         }
         None => out.push_str("Lagging VM: none\n"),
     }
-    if let Some(c) = &s.concurrency {
-        concurrency(&mut out, c, s.vms.len());
-    }
+}
+
+/// The WARN/ERRO/CRIT counts with the lines quoted, and the analysis's notes.
+fn notices(out: &mut String, run: &RunAnalysis) {
+    let s = run.summary();
     let _ = writeln!(
         out,
         "WARN lines: {}, ERRO/CRIT lines: {}",
@@ -162,46 +205,34 @@ pub fn render(run: &RunAnalysis) -> String {
     for note in &s.notes {
         let _ = writeln!(out, "Note: {note}");
     }
+}
 
-    if !s.faults.is_empty() {
-        faults(&mut out, &s.faults);
-    }
-
+/// The verdict on the model's rules, with the first violations quoted.
+fn rules(out: &mut String, run: &RunAnalysis) {
+    let s = run.summary();
     let total = s.check.violations;
     if total == 0 {
         out.push_str("Rules of the model: OK, no violation\n");
-    } else {
-        let by_rule: Vec<String> = s
-            .check
-            .by_rule
-            .iter()
-            .map(|(r, n)| format!("{r} {n}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "Rules of the model: BROKEN, {total} violations ({})",
-            by_rule.join(", ")
-        );
-        for v in run.violations().iter().take(VIOLATIONS_SHOWN) {
-            let _ = writeln!(out, "  {v}");
-        }
-        let shown = run.violations().len().min(VIOLATIONS_SHOWN) as u64;
-        if total > shown {
-            let _ = writeln!(out, "  ... and {} more", total - shown);
-        }
+        return;
     }
+    let by_rule: Vec<String> = s
+        .check
+        .by_rule
+        .iter()
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
     let _ = writeln!(
         out,
-        "Healthy: {}",
-        if run.is_healthy() { "yes" } else { "NO" }
+        "Rules of the model: BROKEN, {total} violations ({})",
+        by_rule.join(", ")
     );
-    if !run.files.is_empty() {
-        out.push_str("Wrote:\n");
-        for f in &run.files {
-            let _ = writeln!(out, "  {}", f.display());
-        }
+    for v in run.violations().iter().take(VIOLATIONS_SHOWN) {
+        let _ = writeln!(out, "  {v}");
     }
-    out
+    let shown = run.violations().len().min(VIOLATIONS_SHOWN) as u64;
+    if total > shown {
+        let _ = writeln!(out, "  ... and {} more", total - shown);
+    }
 }
 
 /// How many findings owed to a fault the report quotes.
@@ -300,7 +331,7 @@ fn concurrency(out: &mut String, c: &Concurrency, vms: usize) {
     if c.vm_pairs.is_empty() || vms > PAIR_TABLE_VMS {
         return;
     }
-    let table = crate::table::render(
+    let table = super::table::render(
         &[
             "VMs",
             "pairs",
@@ -341,7 +372,7 @@ fn percent(fraction: f64) -> String {
 
 /// One row per run, for comparing runs side by side.
 pub fn comparison(runs: &[RunAnalysis]) -> String {
-    crate::table::render(
+    super::table::render(
         &[
             "run",
             "VMs",

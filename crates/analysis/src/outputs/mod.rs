@@ -1,0 +1,19 @@
+//! What `analyze` writes and prints, made from the figures and findings: the only part that
+//! knows the output formats, so the rules and figures below stay free of them.
+//!
+//! - `summary.rs`: the `summary.json` schema and its construction.
+//! - `report.rs`: the text report and the comparison table; `table.rs`: the plain-text table
+//!   they are laid out in.
+//! - `csv.rs`: the `events.csv` rows.
+//! - `plots.rs`: the PNG plots, drawn with a bundled font.
+//! - `shiviz.rs`: the ShiViz log format (pure).
+//! - `html/`: `report.html`, the run's interactive space-time diagram with its causal cones,
+//!   the report and the plots in one self-contained page (`analyze --html`).
+
+pub(crate) mod csv;
+pub(crate) mod html;
+pub mod plots;
+pub(crate) mod report;
+pub mod shiviz;
+pub(crate) mod summary;
+pub mod table;

@@ -1,0 +1,25 @@
+//! The model's rules, checked: each checker is small and pure, fed one VM's lines in file order
+//! (or, across VMs, the message edges), and reports broken rules as findings with file and line.
+//!
+//! The checkers of `vector_clock.rs` (a logged `vc` against the rules) and `settings_check.rs`
+//! (`settings.toml` against the logs) belong here too; they stay at the crate's top level only
+//! while they are being rewritten.
+//!
+//! - `violation.rs`: the [`Rule`](violation::Rule)s and the broken rules, capped in memory;
+//!   the vocabulary every checker reports in.
+//! - `check.rs`: Lamport's clock rules and the send seqs.
+//! - `queue_discipline.rs`: a waiting message is taken first.
+//! - `link_order.rs`: links are FIFO.
+//! - `time_order.rs`: no line is stamped before the one above it.
+//! - `matching.rs`: receives matched to sends, every message edge checked.
+//! - `fault_effects.rs`: what the run's faults did: their rules (no event in a pause, nothing
+//!   across a partition in its window), their figures, and the clock-condition breaks a crash
+//!   with clock reset owes.
+
+pub(crate) mod check;
+pub(crate) mod fault_effects;
+pub(crate) mod link_order;
+pub(crate) mod matching;
+pub(crate) mod queue_discipline;
+pub(crate) mod time_order;
+pub(crate) mod violation;
