@@ -14,7 +14,8 @@ use crate::timestamp::Rfc3339Cache;
 fn written(at: i64, event: &Event<'_>, vm: u64) -> String {
     let mut line = Vec::new();
     push_line(&mut line, &mut Rfc3339Cache::default(), at, event);
-    write_vm(&mut line, vm).unwrap();
+    let text = line.clone();
+    write_vm(&mut line, Some(&text), vm).unwrap();
     String::from_utf8(line).unwrap()
 }
 
@@ -82,6 +83,27 @@ fn writes_every_kind_as_runs_write_it() {
     for (event, line) in cases {
         assert_eq!(written(946_684_800_000_000, &event, 1), line);
     }
+}
+
+/// slog-term puts no separator between an empty message and the first key.
+#[test]
+fn an_empty_warning_runs_into_its_vm_key() {
+    let notice = |message: &str| Event::Notice {
+        level: Level::Warning,
+        message: Cow::Owned(message.to_string()),
+    };
+    assert_eq!(
+        written(0, &notice(""), 1),
+        "1970-01-01T00:00:00.000000Z WARN vm: 1"
+    );
+    assert_eq!(
+        written(0, &notice(" "), 1),
+        "1970-01-01T00:00:00.000000Z WARN  , vm: 1"
+    );
+    assert_eq!(
+        written(0, &notice("WARN "), 1),
+        "1970-01-01T00:00:00.000000Z WARN WARN , vm: 1"
+    );
 }
 
 #[test]

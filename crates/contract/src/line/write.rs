@@ -40,12 +40,27 @@ pub fn push_line(line: &mut Vec<u8>, times: &mut Rfc3339Cache, at: i64, event: &
     }
 }
 
-/// Writes `, vm: <vm>`: the key that ends every line.
-pub fn write_vm(out: &mut impl Write, vm: u64) -> io::Result<()> {
-    out.write_all(b", ")?;
+/// Writes `, vm: <vm>`, the key that ends every line, after `line` as
+/// [`push_line`] wrote it; `None` for a line known to have a message (every
+/// event line), which spares reading it.
+pub fn write_vm(out: &mut impl Write, line: Option<&[u8]>, vm: u64) -> io::Result<()> {
+    if line.is_none_or(has_message) {
+        out.write_all(b", ")?;
+    }
     out.write_all(Key::Vm.name().as_bytes())?;
     out.write_all(b": ")?;
     out.write_all(itoa::Buffer::new().format(vm).as_bytes())
+}
+
+/// Whether anything follows the level: slog-term separates the first key
+/// from the message with `, ` only when there is a message (a warning may
+/// be empty). Neither the time nor the level holds a space.
+fn has_message(line: &[u8]) -> bool {
+    let mut spaces = line.iter().enumerate().filter(|(_, &b)| b == b' ');
+    match spaces.nth(1) {
+        Some((at, _)) => at + 1 < line.len(),
+        None => false,
+    }
 }
 
 /// ` LEVEL message`.
