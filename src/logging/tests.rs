@@ -41,9 +41,9 @@ fn lines_follow_the_contract_and_route_by_vm_with(delivery: Delivery) {
         vc: Vec::new(),
     };
     // VM 1 of 3 after a receive of [0, 4, 2] and a send.
-    let mut vc = VectorClock::new(1, 3);
-    vc.receive(&[0, 4, 2]);
-    vc.tick();
+    let mut vc = VectorClock::zero(3);
+    vc.receive(1, &[0, 4, 2]);
+    vc.tick(1);
     log_event(&one, at, &send, 0, Some(&vc));
     log_event(&two, at + 1, &Event::Internal { lc: 1 }, 2, None);
     let receive = Event::Receive {
@@ -360,11 +360,9 @@ fn log_either(log: &Logger, at: EventTime, logged: &Logged, reference: bool) {
     use through_slog_term as slog_term;
     match logged {
         Logged::Event(event, queue, vc) => {
-            let vc = vc.as_ref().map(|entries| {
-                let mut clock = VectorClock::new(1, entries.len() as u32);
-                clock.receive(entries);
-                clock
-            });
+            let vc = vc
+                .as_ref()
+                .map(|entries| VectorClock::from_entries(entries.iter().copied()));
             let log_event = if reference {
                 slog_term::log_event
             } else {
@@ -622,9 +620,9 @@ fn a_flood_of_lines_is_never_dropped() {
         Delivery::WriterThread,
     );
     let log = vm_logger(&root, 1);
-    let mut vc = VectorClock::new(1, 16);
+    let mut vc = VectorClock::zero(16);
     for lc in 1..=200_000 {
-        vc.tick();
+        vc.tick(1);
         log_event(&log, lc, &Event::Internal { lc }, 0, Some(&vc));
     }
     drop(guard);

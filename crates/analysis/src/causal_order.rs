@@ -18,8 +18,8 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::record::{Action, Tick};
-use super::vector_clock::VectorClock;
 use super::violation::At;
+use lc_core::vector_clock::VectorClock;
 
 /// One tick event of one VM, as the log gave it.
 #[derive(Debug, Clone, PartialEq)]

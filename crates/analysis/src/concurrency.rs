@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 
 use super::summary::{Concurrency, PairCounts, VmPairConcurrency};
-use super::vector_clock::VectorClock;
+use lc_core::vector_clock::VectorClock;
 
 /// The running counts of one run.
 #[derive(Debug)]

@@ -33,11 +33,11 @@ use std::time::Duration;
 use super::matching::Delivery;
 use super::record::{Action, FaultLine, Tick};
 use super::summary::{ExpectedFinding, FaultSummary, FaultVmLines, PartitionFigures};
-use super::vector_clock::VectorClock;
 use super::violation::{At, Rule};
 use lc_contract::timestamp::Rfc3339;
 use lc_core::faults::{format_secs, Edge, Fault, FaultId, RestartClock};
 use lc_core::schedule::offset;
+use lc_core::vector_clock::VectorClock;
 
 /// Expected findings kept in full per fault; all are counted.
 const EXPECTED_KEPT: usize = 1_000;
@@ -627,7 +627,7 @@ impl ResetBreaks {
     /// clock `clock`.
     pub fn released(&mut self, at: At, lc: u64, clock: &VectorClock) {
         for p in &self.points {
-            if clock.get(p.vm) < p.index || lc > p.before_lc {
+            if clock.get(p.vm) < u64::from(p.index) || lc > p.before_lc {
                 continue;
             }
             let (count, kept) = self.found.entry(p.fault).or_default();

@@ -91,6 +91,7 @@ pub use causal_cone::{Cone, EventId, History};
 pub use compare::{Divergence, Headline, RunComparison, VmComparison};
 pub use error::AnalysisError;
 pub use html::{write_html_report, HtmlReport};
+pub use lc_core::vector_clock::VectorClock;
 pub use parse::{parse_line, ParseError};
 pub use record::{Action, Body, Kind, Level, Record, Tick};
 pub use run_dir::{newest_run, vm_logs};
@@ -99,7 +100,6 @@ pub use summary::{
     Check, ClockOffset, Concurrency, ExpectedFinding, FaultSummary, FaultVmLines, Messages,
     OffsetBasis, PairCounts, PartitionFigures, Summary, VmPairConcurrency, VmSummary, WaitFigures,
 };
-pub use vector_clock::VectorClock;
 pub use violation::{Rule, Violation};
 
 use analyzer::Analyzer;

@@ -384,3 +384,27 @@ fn clip(s: &str) -> String {
         None => s.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_split_on_comma_space_only() {
+        let parts: Vec<&str> = pieces("send, to: 2 3, a,b: c, seq: 4").collect();
+        assert_eq!(parts, vec!["send", "to: 2 3", "a,b: c", "seq: 4"]);
+        assert_eq!(pieces("").collect::<Vec<_>>(), vec![""]);
+        assert_eq!(split_once_then_space("a:b: c", b':'), Some(("a:b", "c")));
+        assert_eq!(split_once_then_space("abc", b':'), None);
+    }
+
+    #[test]
+    fn milliseconds_read_to_the_nanosecond() {
+        assert_eq!(millis("250"), Some(Duration::from_millis(250)));
+        assert_eq!(millis("0.5"), Some(Duration::from_micros(500)));
+        assert_eq!(millis("83.3333339"), Some(Duration::from_nanos(83_333_333)));
+        for bad in ["", ".5", "1.", "-1", "1.2.3", "x"] {
+            assert_eq!(millis(bad), None, "{bad:?}");
+        }
+    }
+}
