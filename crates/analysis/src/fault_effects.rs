@@ -37,6 +37,7 @@ use super::violation::{At, Rule};
 use lc_contract::timestamp::Rfc3339;
 use lc_core::faults::{format_secs, Edge, Fault, FaultId, RestartClock};
 use lc_core::schedule::offset;
+use lc_contract::line::Message;
 use lc_core::vector_clock::VectorClock;
 
 /// Expected findings kept in full per fault; all are counted.
@@ -524,10 +525,11 @@ pub struct FaultBand {
 }
 
 fn edge_name(edge: Edge) -> &'static str {
-    match edge {
-        Edge::Start => "fault_start",
-        Edge::End => "fault_end",
-    }
+    let message = match edge {
+        Edge::Start => Message::FaultStart,
+        Edge::End => Message::FaultEnd,
+    };
+    message.name()
 }
 
 fn halted_detail(kind: &str, id: FaultId, spec: &Fault) -> String {
