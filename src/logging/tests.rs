@@ -73,9 +73,6 @@ fn lines_follow_the_contract_and_route_by_vm_with(delivery: Delivery) {
     );
 }
 
-/// An event line as slog-term writes it from the contract's keys, as
-/// every line was written before event lines were spelled out by hand:
-
 /// Every line as slog-term writes it from the contract's keys, as every
 /// line was written before the contract spelled them: the drain formats
 /// these records itself, and the contract's lines must match byte for byte.

@@ -72,7 +72,7 @@ impl ConcurrencyCount {
         self.events[i] += 1;
         let row = &mut self.seen[i * self.width..(i + 1) * self.width];
         for (seen, &entry) in row.iter_mut().zip(clock.entries()) {
-            *seen += u64::from(entry);
+            *seen += entry;
         }
         self.ordered += clock.sum().saturating_sub(1);
 

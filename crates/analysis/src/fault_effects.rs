@@ -34,10 +34,10 @@ use super::matching::Delivery;
 use super::record::{Action, FaultLine, Tick};
 use super::summary::{ExpectedFinding, FaultSummary, FaultVmLines, PartitionFigures};
 use super::violation::{At, Rule};
+use lc_contract::line::Message;
 use lc_contract::timestamp::Rfc3339;
 use lc_core::faults::{format_secs, Edge, Fault, FaultId, RestartClock};
 use lc_core::schedule::offset;
-use lc_contract::line::Message;
 use lc_core::vector_clock::VectorClock;
 
 /// Expected findings kept in full per fault; all are counted.

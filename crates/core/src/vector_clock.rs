@@ -236,7 +236,7 @@ mod tests {
     #[test]
     fn merge_tick_and_order() {
         let mut a = vc("1 0 2");
-        a.merge(&vc("0 3 1"));
+        a.merge(vc("0 3 1"));
         assert_eq!(a, vc("1 3 2"));
         a.tick(2);
         assert_eq!(a, vc("1 4 2"));
