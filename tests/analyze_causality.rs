@@ -378,7 +378,8 @@ fn agrees_with_brute_force(run: &Path, vms: u32, clocks: &str) {
     for (id, line, clock) in history.events() {
         let e = order.position(id.vm, id.index).unwrap();
         assert_eq!(order.ticks[e].line, line);
-        assert_eq!(clock.entries(), order.vector_clock(e).as_slice());
+        let want: Vec<u64> = order.vector_clock(e).into_iter().map(u64::from).collect();
+        assert_eq!(clock.entries(), want.as_slice());
         let cone = history.cone(id).unwrap();
         let ids = |pick: &dyn Fn(usize) -> bool| -> Vec<EventId> {
             let mut ids: Vec<EventId> = (0..order.ticks.len())

@@ -286,7 +286,7 @@ impl<W: Write> Analyzer<W> {
                     "{}:{}: {} {message}",
                     self.file_name(slot),
                     at.line,
-                    level.abbrev()
+                    level.name()
                 ));
             }
             return Ok(());

@@ -62,6 +62,7 @@ use std::path::{Path, PathBuf};
 pub use causality::causal_cone::{Cone, EventId, History};
 pub use compare::{Divergence, Headline, RunComparison, VmComparison};
 pub use error::AnalysisError;
+pub use lc_core::vector_clock::VectorClock;
 pub use outputs::html::{write_html_report, HtmlReport};
 pub use parse::{parse_line, ParseError};
 pub use record::{Action, Body, Kind, Level, Record, Tick};
@@ -71,7 +72,6 @@ pub use summary::{
     Check, ClockOffset, Concurrency, ExpectedFinding, FaultSummary, FaultVmLines, Messages,
     OffsetBasis, PairCounts, PartitionFigures, Summary, VmPairConcurrency, VmSummary, WaitFigures,
 };
-pub use vector_clock::VectorClock;
 pub use violation::{Rule, Violation};
 
 use analyzer::Analyzer;

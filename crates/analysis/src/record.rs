@@ -10,8 +10,9 @@
 
 use std::time::Duration;
 
-use super::vector_clock::VectorClock;
+use lc_contract::line::Message;
 use lc_core::faults::{Edge, Fault, FaultId};
+use lc_core::vector_clock::VectorClock;
 
 /// A parsed line: when it was written, by which VM, and what it says.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,13 +109,14 @@ pub enum Kind {
 
 impl Kind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Start => "start",
-            Kind::Send => "send",
-            Kind::Receive => "receive",
-            Kind::Internal => "internal",
-            Kind::Stop => "stop",
-        }
+        let message = match self {
+            Kind::Start => Message::Start,
+            Kind::Send => Message::Send,
+            Kind::Receive => Message::Receive,
+            Kind::Internal => Message::Internal,
+            Kind::Stop => Message::Stop,
+        };
+        message.name()
     }
 }
 
@@ -128,38 +130,5 @@ impl Action {
     }
 }
 
-/// slog's levels, as slog-term abbreviates them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Trace,
-    Debug,
-    Info,
-    Warning,
-    Error,
-    Critical,
-}
-
-impl Level {
-    pub fn from_abbrev(s: &str) -> Option<Level> {
-        Some(match s {
-            "TRCE" => Level::Trace,
-            "DEBG" => Level::Debug,
-            "INFO" => Level::Info,
-            "WARN" => Level::Warning,
-            "ERRO" => Level::Error,
-            "CRIT" => Level::Critical,
-            _ => return None,
-        })
-    }
-
-    pub fn abbrev(self) -> &'static str {
-        match self {
-            Level::Trace => "TRCE",
-            Level::Debug => "DEBG",
-            Level::Info => "INFO",
-            Level::Warning => "WARN",
-            Level::Error => "ERRO",
-            Level::Critical => "CRIT",
-        }
-    }
-}
+/// slog's levels, as slog-term abbreviates them: the contract's.
+pub use lc_contract::line::Level;

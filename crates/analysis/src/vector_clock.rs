@@ -1,4 +1,5 @@
-//! Vector clocks: the value, and the rules a logged `vc` must keep along one VM's events. Pure.
+//! The rules a logged `vc` must keep along one VM's events. Pure. (The value itself is
+//! [`lc_core::vector_clock::VectorClock`], the one the runs keep.)
 //!
 //! Entry k of a clock counts the events of VM k+1 that happened before or at the event (VM ids
 //! are 1-based; the log writes the entries in id order, `vc: 3 0 5`), so an event's own entry is
@@ -15,112 +16,10 @@
 //! crash whose restart resets the clocks, the next event is judged against the zero clock
 //! ([`VcProgramOrder::reset`]).
 
-use std::fmt;
-use std::str::FromStr;
+use lc_core::vector_clock::VectorClock;
 
 use super::record::Kind;
 use super::violation::Rule;
-
-/// A vector clock, entries in VM id order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct VectorClock(Vec<u32>);
-
-impl VectorClock {
-    /// The clock before any event of a run of `vms` VMs: every entry 0.
-    pub fn zero(vms: usize) -> VectorClock {
-        VectorClock(vec![0; vms])
-    }
-
-    pub fn from_entries(entries: Vec<u32>) -> VectorClock {
-        VectorClock(entries)
-    }
-
-    /// The entries, VM 1's first.
-    pub fn entries(&self) -> &[u32] {
-        &self.0
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// VM `vm`'s entry; 0 for a VM the clock has no entry for.
-    pub fn get(&self, vm: u32) -> u32 {
-        (vm as usize)
-            .checked_sub(1)
-            .and_then(|i| self.0.get(i))
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// One more event of VM `vm` (grows the clock if it has no entry for `vm`).
-    pub fn tick(&mut self, vm: u32) {
-        let i = vm as usize - 1;
-        if self.0.len() <= i {
-            self.0.resize(i + 1, 0);
-        }
-        self.0[i] += 1;
-    }
-
-    /// Entry-wise maximum with `other`.
-    pub fn merge(&mut self, other: &VectorClock) {
-        if self.0.len() < other.0.len() {
-            self.0.resize(other.0.len(), 0);
-        }
-        for (mine, &theirs) in self.0.iter_mut().zip(&other.0) {
-            *mine = (*mine).max(theirs);
-        }
-    }
-
-    /// True when the event with this clock happened before the event with `other`: every entry
-    /// at most `other`'s, and the clocks differ.
-    pub fn happened_before(&self, other: &VectorClock) -> bool {
-        let width = self.0.len().max(other.0.len());
-        let at = |c: &VectorClock, i: usize| c.0.get(i).copied().unwrap_or(0);
-        (0..width).all(|i| at(self, i) <= at(other, i)) && self != other
-    }
-
-    /// The sum of the entries: the event and every event before it.
-    pub fn sum(&self) -> u64 {
-        self.0.iter().map(|&e| u64::from(e)).sum()
-    }
-}
-
-impl fmt::Display for VectorClock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, entry) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            write!(f, "{entry}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Why a `vc` value does not read as a vector clock.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotAClock;
-
-impl FromStr for VectorClock {
-    type Err = NotAClock;
-
-    /// Whole numbers separated by spaces, at least one.
-    fn from_str(s: &str) -> Result<VectorClock, NotAClock> {
-        let entries = s
-            .split_ascii_whitespace()
-            .map(|e| e.parse::<u32>().map_err(|_| NotAClock))
-            .collect::<Result<Vec<_>, _>>()?;
-        if entries.is_empty() {
-            return Err(NotAClock);
-        }
-        Ok(VectorClock(entries))
-    }
-}
 
 /// The checker's memory of one VM: its previous logged clock.
 #[derive(Debug, Clone)]
@@ -246,35 +145,6 @@ mod tests {
 
     fn vc(s: &str) -> VectorClock {
         s.parse().unwrap()
-    }
-
-    #[test]
-    fn parses_and_prints_space_separated_entries() {
-        assert_eq!(vc("3 0 5").entries(), &[3, 0, 5]);
-        assert_eq!(vc(" 3  0 5 ").to_string(), "3 0 5");
-        for bad in ["", " ", "1 x 2", "-1 2", "1.5"] {
-            assert_eq!(bad.parse::<VectorClock>(), Err(NotAClock), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn merge_tick_and_order() {
-        let mut a = vc("1 0 2");
-        a.merge(&vc("0 3 1"));
-        assert_eq!(a, vc("1 3 2"));
-        a.tick(2);
-        assert_eq!(a, vc("1 4 2"));
-        assert_eq!(a.get(3), 2);
-        assert_eq!(a.get(4), 0);
-        assert_eq!(a.get(0), 0);
-        assert_eq!(a.sum(), 7);
-        assert!(vc("1 3 2").happened_before(&a));
-        assert!(!a.happened_before(&a));
-        assert!(!vc("2 0 0").happened_before(&vc("1 5 5")));
-        assert!(!vc("1 5 5").happened_before(&vc("2 0 0")));
-        let mut short = VectorClock::default();
-        short.tick(2);
-        assert_eq!(short, vc("0 1"));
     }
 
     /// Feeds (kind, vc, msg_vc, send vc) of VM 2 in a run of 3 VMs; returns the rules broken.

@@ -149,7 +149,7 @@ impl VmModel {
             id,
             peers,
             clock: LamportClock::new(),
-            vector: vector_clocks.then(|| VectorClock::new(id, vm_count)),
+            vector: vector_clocks.then(|| VectorClock::zero(vm_count as usize)),
             rng: StdRng::seed_from_u64(derive_seed(run_seed, u64::from(id))),
             internal_probability,
             last_seq: 0,
@@ -184,7 +184,7 @@ impl VmModel {
     pub fn reset_clocks(&mut self) {
         self.clock = LamportClock::new();
         if let Some(vector) = &mut self.vector {
-            *vector = VectorClock::new(self.id, self.peers.len() as u32 + 1);
+            *vector = VectorClock::zero(self.peers.len() + 1);
         }
     }
 
@@ -192,7 +192,7 @@ impl VmModel {
     pub fn receive(&mut self, message: Message) -> Event {
         let (lc, jump) = self.clock.receive(message.lc);
         if let Some(vector) = &mut self.vector {
-            vector.receive(&message.vc);
+            vector.receive(self.id, &message.vc);
         }
         self.record_tick(jump);
         self.counters.received += 1;
@@ -214,7 +214,7 @@ impl VmModel {
             Action::Internal => {
                 let lc = self.clock.tick();
                 if let Some(vector) = &mut self.vector {
-                    vector.tick();
+                    vector.tick(self.id);
                 }
                 self.record_tick(1);
                 self.counters.internal += 1;
@@ -224,7 +224,7 @@ impl VmModel {
         let lc = self.clock.tick();
         // The message carries the clock after the send event: tick, then stamp.
         let vc = self.vector.as_mut().map_or_else(Vec::new, |vector| {
-            vector.tick();
+            vector.tick(self.id);
             vector.stamp()
         });
         self.record_tick(1);

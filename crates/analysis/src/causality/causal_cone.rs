@@ -10,7 +10,7 @@
 //! It keeps a clock per event (VM count × 4 bytes each), so it suits the runs one looks at
 //! event by event, not hour-long runs of a hundred VMs.
 
-use crate::vector_clock::VectorClock;
+use lc_core::vector_clock::VectorClock;
 
 /// A tick event of a run: its VM and its place among that VM's tick events (1 for the VM's
 /// first send, receive or internal event), which is also its own entry in its vector clock.
@@ -95,7 +95,7 @@ impl History {
     /// True when `a` happened before `b` (false for unknown events and for `a` = `b`).
     pub fn happened_before(&self, a: EventId, b: EventId) -> bool {
         match (self.get(a), self.get(b)) {
-            (Some(_), Some(eb)) => a != b && a.index <= eb.clock.get(a.vm),
+            (Some(_), Some(eb)) => a != b && u64::from(a.index) <= eb.clock.get(a.vm),
             _ => false,
         }
     }
@@ -119,7 +119,8 @@ impl History {
             } else {
                 let before = (clock.get(vm) as usize).min(events.len());
                 cone.past.extend(ids(0..before));
-                let first_after = events.partition_point(|e| e.clock.get(event.vm) < event.index);
+                let first_after =
+                    events.partition_point(|e| e.clock.get(event.vm) < u64::from(event.index));
                 cone.future.extend(ids(first_after..events.len()));
             }
         }

@@ -19,7 +19,7 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::record::{Action, Tick};
 use crate::rules::violation::At;
-use crate::vector_clock::VectorClock;
+use lc_core::vector_clock::VectorClock;
 
 /// One tick event of one VM, as the log gave it.
 #[derive(Debug, Clone, PartialEq)]

@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::vector_clock::VectorClock;
+use lc_core::vector_clock::VectorClock;
 use serde::{Deserialize, Serialize};
 
 /// How the run's tick events relate under happened-before, from their vector clocks.
@@ -116,7 +116,7 @@ impl ConcurrencyCount {
         self.events[i] += 1;
         let row = &mut self.seen[i * self.width..(i + 1) * self.width];
         for (seen, &entry) in row.iter_mut().zip(clock.entries()) {
-            *seen += u64::from(entry);
+            *seen += entry;
         }
         self.ordered += clock.sum().saturating_sub(1);
 

@@ -23,7 +23,7 @@ use std::collections::HashSet;
 use std::io::{self, Write};
 
 use crate::record::{Action, Tick};
-use crate::vector_clock::VectorClock;
+use lc_core::vector_clock::VectorClock;
 
 /// Line 1: one event per line, `<host> <clock JSON> <description>`.
 pub const PARSER: &str = r"^(?<host>\S+) (?<clock>\{[^}]*\}) (?<event>.*)$";

@@ -33,10 +33,11 @@ use std::time::Duration;
 use super::matching::Delivery;
 use super::violation::{At, Rule};
 use crate::record::{Action, FaultLine, Tick};
-use crate::vector_clock::VectorClock;
+use lc_contract::line::Message;
 use lc_contract::timestamp::Rfc3339;
 use lc_core::faults::{format_secs, Edge, Fault, FaultId, RestartClock};
 use lc_core::schedule::offset;
+use lc_core::vector_clock::VectorClock;
 use serde::{Deserialize, Serialize};
 
 /// What one fault did, from its `fault_start`/`fault_end` lines and the run around them.
@@ -610,10 +611,11 @@ pub struct FaultBand {
 }
 
 fn edge_name(edge: Edge) -> &'static str {
-    match edge {
-        Edge::Start => "fault_start",
-        Edge::End => "fault_end",
-    }
+    let message = match edge {
+        Edge::Start => Message::FaultStart,
+        Edge::End => Message::FaultEnd,
+    };
+    message.name()
 }
 
 fn halted_detail(kind: &str, id: FaultId, spec: &Fault) -> String {
@@ -713,7 +715,7 @@ impl ResetBreaks {
     /// clock `clock`.
     pub fn released(&mut self, at: At, lc: u64, clock: &VectorClock) {
         for p in &self.points {
-            if clock.get(p.vm) < p.index || lc > p.before_lc {
+            if clock.get(p.vm) < u64::from(p.index) || lc > p.before_lc {
                 continue;
             }
             let (count, kept) = self.found.entry(p.fault).or_default();

@@ -37,7 +37,7 @@ pub struct PageEvent {
     pub kind: &'static str,
     pub lc: u64,
     /// Its vector clock, VM 1's entry first.
-    pub vc: Vec<u32>,
+    pub vc: Vec<u64>,
     /// A send's recipients, or a receive's sender.
     #[serde(rename = "p", skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<u32>,
@@ -315,7 +315,7 @@ mod tests {
     fn events_carry_their_history_clock_and_messages_link_send_to_receive() {
         let d = build(Diagram::MAX_EVENTS);
         assert_eq!(d.total_events, 6);
-        let got: Vec<(u32, u32, i64, &str, Vec<u32>)> = d
+        let got: Vec<(u32, u32, i64, &str, Vec<u64>)> = d
             .events
             .iter()
             .map(|e| (e.vm, e.index, e.t_us, e.kind, e.vc.clone()))
