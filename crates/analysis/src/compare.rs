@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::figures::stats::VmStats;
-use crate::record::Tick;
+use crate::read::record::Tick;
 use crate::rules::check::ProgramOrder;
 
 /// A figure of one VM that the comparison reports for both runs.
@@ -272,7 +272,7 @@ fn trim(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Action;
+    use crate::read::record::Action;
 
     fn send(lc: u64, to: &[u32], seq: u64) -> Tick {
         Tick {

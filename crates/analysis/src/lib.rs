@@ -5,13 +5,13 @@
 //! in the order a line passes through them:
 //!
 //! - `read/`: finding runs and VM logs (plain `vm-<id>.log`, or `vm-<id>.log.gz` as a study
-//!   keeps them) and the k-way time merge that is the only reader of logs; with `parse.rs` and
-//!   `record.rs` (one log line typed after the log contract, and its parser), `run_settings.rs`
-//!   (`settings.toml`) and `node_dirs.rs` (a run whose VMs ran on separate hosts, one run
-//!   directory per node, opened as one run with `analyze --merge`), kept at the top level for now.
+//!   keeps them) and the k-way time merge that is the only reader of logs; `parse.rs` and
+//!   `record.rs` (one log line typed after the log contract, through the contract's parser),
+//!   `run_settings.rs` (`settings.toml`) and `node_dirs.rs` (a run whose VMs ran on separate
+//!   hosts, one run directory per node, opened as one run with `analyze --merge`).
 //! - `rules/`: the rules of the model, each a small pure checker fed one VM's lines in file
-//!   order, and across VMs the matching of receives to sends and what the faults did; with
-//!   `vector_clock.rs` (a logged `vc` against the rules) and `settings_check.rs` (`settings.toml`
+//!   order, and across VMs the matching of receives to sends and what the faults did;
+//!   `vc_order.rs` (a logged `vc` against the rules) and `settings_check.rs` (`settings.toml`
 //!   against the logs, so a missing log is one finding rather than a cascade).
 //! - `causality/`: the ticks again, released in causal order with the vector clock each has by
 //!   send/receive matching; the ordered and concurrent pairs; causal cones (all pure).
@@ -38,22 +38,14 @@ mod causality;
 mod compare;
 mod error;
 mod figures;
-mod node_dirs;
 mod outputs;
-mod parse;
 mod read;
-mod record;
 mod rules;
-mod run_settings;
-mod settings_check;
-mod vector_clock;
 
 pub use outputs::{plots, shiviz, table};
-// The files at the top level that are being rewritten (node_dirs.rs, settings_check.rs,
-// vector_clock.rs) still name their neighbours by their old top-level paths; these keep them.
 use outputs::{report, summary};
-use read::{clock_offset, merge, run_dir};
-use rules::{matching, violation};
+use read::{merge, node_dirs, parse, record, run_dir, run_settings};
+use rules::{settings_check, violation};
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

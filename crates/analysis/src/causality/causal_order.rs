@@ -17,7 +17,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::record::{Action, Tick};
+use crate::read::record::{Action, Tick};
 use crate::rules::violation::At;
 use lc_core::vector_clock::VectorClock;
 

@@ -4,7 +4,7 @@
 //! the same memory for ten events as for ten million.
 
 use super::quantile::{Counts, LogHistogram};
-use crate::record::{Action, Tick};
+use crate::read::record::{Action, Tick};
 
 /// The figures of one VM, accumulated over its log.
 #[derive(Debug, Clone, Default)]

@@ -4,7 +4,7 @@
 //! [`Spacetime::MAX_EVENTS`] ticks, or the first [`Spacetime::MAX_SPAN_US`] of the run if that
 //! comes sooner, together with the messages whose send and receive both fall inside.
 
-use crate::record::Kind;
+use crate::read::record::Kind;
 use crate::rules::matching::Delivery;
 
 /// An event on the diagram.

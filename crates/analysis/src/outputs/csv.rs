@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use crate::record::{Action, Kind};
+use crate::read::record::{Action, Kind};
 use lc_contract::timestamp::{push_padded, push_rfc3339, push_seconds};
 
 /// The header row; docs/analyze.md describes each column.

@@ -19,7 +19,7 @@ use plotters::style::FontStyle;
 use crate::analyzer::PlotData;
 use crate::error::AnalysisError;
 use crate::figures::window::Dot;
-use crate::record::Kind;
+use crate::read::record::Kind;
 use crate::rules::fault_effects::FaultBand;
 
 const SIZE: (u32, u32) = (1600, 900);

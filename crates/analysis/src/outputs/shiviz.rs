@@ -22,7 +22,7 @@
 use std::collections::HashSet;
 use std::io::{self, Write};
 
-use crate::record::{Action, Tick};
+use crate::read::record::{Action, Tick};
 use lc_core::vector_clock::VectorClock;
 
 /// Line 1: one event per line, `<host> <clock JSON> <description>`.

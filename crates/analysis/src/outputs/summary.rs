@@ -18,11 +18,11 @@ pub use crate::causality::concurrency::{Concurrency, PairCounts, VmPairConcurren
 use crate::error::AnalysisError;
 use crate::figures::drift::Drift;
 pub use crate::read::clock_offset::Basis as OffsetBasis;
+use crate::read::run_settings::RunSettings;
 pub use crate::rules::fault_effects::{
     ExpectedFinding, FaultSummary, FaultVmLines, PartitionFigures,
 };
 use crate::rules::violation::Rule;
-use crate::run_settings::RunSettings;
 use lc_contract::timestamp::Rfc3339;
 
 /// The whole of `summary.json`.

@@ -20,8 +20,8 @@ use std::io::BufRead;
 use std::path::PathBuf;
 
 use crate::error::AnalysisError;
-use crate::parse::parse_line;
-use crate::record::{Body, Record, Tick};
+use crate::read::parse::parse_line;
+use crate::read::record::{Body, Record, Tick};
 use lc_contract::vm_log::VmLog;
 
 /// One item of the merged stream. `file` indexes the log list the merge was built from and

@@ -10,7 +10,7 @@
 //! against 0, and nothing else changes (send seqs go on across a crash).
 
 use super::violation::Rule;
-use crate::record::{Action, Tick};
+use crate::read::record::{Action, Tick};
 
 /// The checker's memory of one VM: its last clock and last send seq.
 #[derive(Debug, Clone)]

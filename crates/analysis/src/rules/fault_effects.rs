@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use super::matching::Delivery;
 use super::violation::{At, Rule};
-use crate::record::{Action, FaultLine, Tick};
+use crate::read::record::{Action, FaultLine, Tick};
 use lc_contract::line::Message;
 use lc_contract::timestamp::Rfc3339;
 use lc_core::faults::{format_secs, Edge, Fault, FaultId, RestartClock};

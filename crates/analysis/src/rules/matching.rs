@@ -10,7 +10,7 @@
 //! A VM whose log is missing from the run is *absent*: its sends and receives are unknown, so
 //! messages to it and receives from it cannot be matched. They are counted per absent VM rather
 //! than reported one by one (as unreceived, or as receives of no send): the missing log is one
-//! finding, made by [`settings_check`](crate::settings_check), which quotes these counts.
+//! finding, made by [`settings_check`](crate::rules::settings_check), which quotes these counts.
 
 use std::collections::{BTreeMap, HashMap};
 

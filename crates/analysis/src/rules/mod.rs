@@ -1,10 +1,8 @@
 //! The model's rules, checked: each checker is small and pure, fed one VM's lines in file order
 //! (or, across VMs, the message edges), and reports broken rules as findings with file and line.
 //!
-//! The checkers of `vector_clock.rs` (a logged `vc` against the rules) and `settings_check.rs`
-//! (`settings.toml` against the logs) belong here too; they stay at the crate's top level only
-//! while they are being rewritten.
-//!
+//! - `vc_order.rs`: a logged `vc` against the vector-clock rules.
+//! - `settings_check.rs`: `settings.toml` against the logs (VM count, missing logs, rates).
 //! - `violation.rs`: the [`Rule`](violation::Rule)s and the broken rules, capped in memory;
 //!   the vocabulary every checker reports in.
 //! - `check.rs`: Lamport's clock rules and the send seqs.
@@ -21,5 +19,7 @@ pub(crate) mod fault_effects;
 pub(crate) mod link_order;
 pub(crate) mod matching;
 pub(crate) mod queue_discipline;
+pub(crate) mod settings_check;
 pub(crate) mod time_order;
+pub(crate) mod vc_order;
 pub(crate) mod violation;

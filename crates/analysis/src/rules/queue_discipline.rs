@@ -12,7 +12,7 @@
 //! event is judged only on its own `queue`.
 
 use super::violation::Rule;
-use crate::record::{Action, Tick};
+use crate::read::record::{Action, Tick};
 
 /// What the previous event of one VM left in its queue.
 #[derive(Debug, Clone, Default)]

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::causality::causal_cone::{EventId, History};
-use crate::record::{Action, Body, Record};
+use crate::read::record::{Action, Body, Record};
 use crate::rules::matching::{Delivery, Matcher, Stamp};
 use crate::rules::violation::{At, Violations};
 use lc_core::faults::Edge;
@@ -236,7 +236,7 @@ impl<'h> DiagramBuilder<'h> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Tick;
+    use crate::read::record::Tick;
 
     fn tick(time_us: i64, vm: u32, lc: u64, action: Action) -> Record {
         Record {

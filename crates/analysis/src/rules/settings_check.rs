@@ -6,15 +6,15 @@
 //! them, on each VM's rate as its `start` line gives it.
 //!
 //! A missing log is one finding that names the file. Without it, every message to or from that
-//! VM would look lost or forged, so [`Matcher`](super::matching::Matcher) is told which VMs are
+//! VM would look lost or forged, so [`Matcher`](crate::rules::matching::Matcher) is told which VMs are
 //! absent and only counts their messages; the finding says how many there were. A hand-made run
 //! without `settings.toml`, or without these keys, is simply not held to them.
 
 use std::collections::BTreeMap;
 
-use super::matching::AbsentPeer;
-use super::run_settings::RunSettings;
-use super::violation::Rule;
+use crate::read::run_settings::RunSettings;
+use crate::rules::matching::AbsentPeer;
+use crate::rules::violation::Rule;
 use lc_contract::vm_log::VmLog;
 use lc_settings::names::{RATES, VM_COUNT};
 

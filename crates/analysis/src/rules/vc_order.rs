@@ -18,8 +18,8 @@
 
 use lc_core::vector_clock::VectorClock;
 
-use super::record::Kind;
-use super::violation::Rule;
+use crate::read::record::Kind;
+use crate::rules::violation::Rule;
 
 /// The checker's memory of one VM: its previous logged clock.
 #[derive(Debug, Clone)]

@@ -14,15 +14,15 @@
 
 use std::path::{Path, PathBuf};
 
-use super::clock_offset::{HostOffset, OffsetBounds};
-use super::error::AnalysisError;
-use super::matching::{Delivery, Matcher, Stamp};
-use super::merge::{Merged, TimeMerge};
-use super::record::{Action, Body};
-use super::run_dir;
-use super::run_settings;
-use super::summary::ClockOffset;
-use super::violation::{At, Violations};
+use crate::error::AnalysisError;
+use crate::outputs::summary::ClockOffset;
+use crate::read::clock_offset::{HostOffset, OffsetBounds};
+use crate::read::merge::{Merged, TimeMerge};
+use crate::read::record::{Action, Body};
+use crate::read::run_dir;
+use crate::read::run_settings;
+use crate::rules::matching::{Delivery, Matcher, Stamp};
+use crate::rules::violation::{At, Violations};
 use lc_contract::vm_log::VmLog;
 use lc_settings::names::VM_COUNT;
 

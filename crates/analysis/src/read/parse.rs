@@ -9,7 +9,7 @@ pub use lc_contract::line::ParseError;
 use lc_contract::line::{self as contract, Event};
 use lc_core::vector_clock::VectorClock;
 
-use super::record::{Action, Body, FaultLine, Record, Tick};
+use crate::read::record::{Action, Body, FaultLine, Record, Tick};
 
 /// Parses one line (without its newline).
 pub fn parse_line(line: &str) -> Result<Record, ParseError> {
@@ -79,7 +79,7 @@ fn body(event: Event<'_>) -> Body {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Level;
+    use crate::read::record::Level;
     use lc_contract::line::{Key, Message};
     use lc_core::faults::{Edge, Fault, PartitionMode, RestartClock};
     use std::time::Duration;
