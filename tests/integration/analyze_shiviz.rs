@@ -7,12 +7,10 @@
 //! and compared, pair by pair, with a brute-force search of the logs and with the library's
 //! causal history.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::happened_before::Order;
+use crate::common::happened_before::Order;
 use lc_analysis::{causal_history, EventId};
 use regex::Regex;
 
@@ -143,8 +141,8 @@ fn encodes_the_runs_order(exec: &Execution, run: &Path, vms: u32) {
 }
 
 /// A virtual-time run of the model.
-fn model_run(vms: u32, seconds: u32, seed: u32) -> common::Run {
-    let run = common::run_model(
+fn model_run(vms: u32, seconds: u32, seed: u32) -> crate::common::Run {
+    let run = crate::common::run_model(
         &format!("vm_count = {vms}\n"),
         &[
             "--virtual-time",
@@ -159,7 +157,7 @@ fn model_run(vms: u32, seconds: u32, seed: u32) -> common::Run {
 }
 
 fn analyze_with_shiviz(file: &Path, runs: &[PathBuf]) -> std::process::Output {
-    common::binary()
+    crate::common::binary()
         .args(["analyze", "--no-plots", "--shiviz"])
         .arg(file)
         .args(runs)

@@ -5,9 +5,7 @@
 //! arrow, and exactly the causal past and future highlighted. A screenshot is kept as an
 //! artefact under the target directory.
 
-mod common;
-
-use common::{binary, read_logs, run_model};
+use crate::common::{binary, read_logs, run_model};
 use lc_analysis::{self, EventId, History, HtmlReport};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -17,9 +15,9 @@ use std::time::{Duration, Instant};
 /// Longest a single Chromium run may take before the test kills it and fails.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// The Chromium binary: each test has checked it is there ([`common::needs::chromium`]).
+/// The Chromium binary: each test has checked it is there ([`crate::common::needs::chromium`]).
 fn chromium() -> PathBuf {
-    common::needs::chromium("report.html in a browser").expect("checked at the test's start")
+    crate::common::needs::chromium("report.html in a browser").expect("checked at the test's start")
 }
 
 /// What Chromium should do with the page.
@@ -215,8 +213,10 @@ fn artefact_dir() -> PathBuf {
 
 #[test]
 fn a_clicked_event_highlights_exactly_its_causal_past_and_future() {
-    if common::needs::chromium("a_clicked_event_highlights_exactly_its_causal_past_and_future")
-        .is_none()
+    if crate::common::needs::chromium(
+        "a_clicked_event_highlights_exactly_its_causal_past_and_future",
+    )
+    .is_none()
     {
         return;
     }
@@ -363,7 +363,7 @@ fn parse_id(name: &str) -> EventId {
 
 #[test]
 fn a_long_run_is_drawn_a_window_at_a_time() {
-    if common::needs::chromium("a_long_run_is_drawn_a_window_at_a_time").is_none() {
+    if crate::common::needs::chromium("a_long_run_is_drawn_a_window_at_a_time").is_none() {
         return;
     }
     let (dir, scratch, stdout) = analysed_run(
@@ -428,7 +428,9 @@ fn a_long_run_is_drawn_a_window_at_a_time() {
 
 #[test]
 fn a_fault_window_is_a_band_over_the_lanes_it_touches() {
-    if common::needs::chromium("a_fault_window_is_a_band_over_the_lanes_it_touches").is_none() {
+    if crate::common::needs::chromium("a_fault_window_is_a_band_over_the_lanes_it_touches")
+        .is_none()
+    {
         return;
     }
     // VM 2 paused over [0.2, 0.4) (fault 1); VM 1 untouched.

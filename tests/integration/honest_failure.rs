@@ -5,11 +5,8 @@
 //! mounting is not allowed, a per-file size limit on the child (RLIMIT_FSIZE,
 //! with SIGXFSZ ignored so the write fails instead of killing the process)
 //! makes the log writes fail the same way, mid-run.
-#![cfg(target_os = "linux")]
 
-mod common;
-
-use common::{binary, run_dirs};
+use crate::common::{binary, run_dirs};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -10,9 +10,7 @@
 //! virtual-time study generated here with `--compress-logs`, so the walker is exercised (and
 //! shown to catch tampering) whatever `docs/` holds.
 
-mod common;
-
-use common::binary;
+use crate::common::binary;
 use lc_analysis::{self, AnalysisError, AnalyzeOptions, Rule, Summary};
 use lc_contract::vm_log::VmLog;
 use lc_experiment::{self, KeptStudy, KeptTrialError};

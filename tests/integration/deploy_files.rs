@@ -4,9 +4,7 @@
 //! the nodes accept. The manifests around them are checked by
 //! `deploy/check.sh` (rendered and validated offline).
 
-mod common;
-
-use common::binary_in;
+use crate::common::binary_in;
 use std::path::Path;
 
 /// `node --check --id <id> --cluster <file>` in the repository, with the

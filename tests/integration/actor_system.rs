@@ -4,8 +4,6 @@
 //! driver's share of the model (the mailbox as the queue, FIFO links, the
 //! orderly stop) is checked where it happens, not only through the logs.
 
-mod common;
-
 use actix::prelude::*;
 use lc_analysis::{analyze_run, AnalyzeOptions};
 use lc_core::accounting::Accounting;
@@ -99,13 +97,13 @@ fn assert_complete_run(finished: &Finished, spec: &RunSpec, dir: &Path) {
     assert!(books.received > 0, "{books:?}");
     let analysis = analyze_run(dir, &AnalyzeOptions { plots: false }).unwrap();
     assert!(analysis.is_healthy(), "{}", analysis.report());
-    let logs = common::read_logs(dir);
+    let logs = crate::common::read_logs(dir);
     if spec.vector_clocks {
-        let events = common::check_vector_clocks(&logs);
+        let events = crate::common::check_vector_clocks(&logs);
         let ticks: u64 = finished.reports.iter().map(|r| r.counters.ticks).sum();
         assert_eq!(events, ticks, "every event has its `vc`");
     } else {
-        common::assert_no_vector_clocks(&logs);
+        crate::common::assert_no_vector_clocks(&logs);
     }
 }
 

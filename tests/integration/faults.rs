@@ -2,9 +2,7 @@
 //! connections drop. The run must stay correct, lose nothing, and say what
 //! happened.
 
-mod common;
-
-use common::{
+use crate::common::{
     check_logs, data_payload as data, framed, hello_payload as hello, hello_payload_of_version,
     read_logs, run_dirs, run_with_lost_peer, signal_stops_the_run_in_order, spawn_model,
     wait_for_addrs,
@@ -46,7 +44,7 @@ fn harass(addr: SocketAddr) {
 fn live_run_visited_by(
     dir: &Path,
     visit: impl Fn(SocketAddr),
-) -> std::collections::BTreeMap<u64, Vec<common::Line>> {
+) -> std::collections::BTreeMap<u64, Vec<crate::common::Line>> {
     let child = spawn_model(
         "vm_count = 3\nruntime = 3\nrates = [10, 20, 30]\ninternal_probability = 0.4\n",
         dir,

@@ -2,9 +2,7 @@
 //! in one line naming the entry, the key and where it was written; a good one from the
 //! environment is recorded in the run's `settings.toml`, which reads back to the same schedule.
 
-mod common;
-
-use common::binary_in;
+use crate::common::binary_in;
 use lc_core::faults::{Fault, RestartClock};
 use lc_settings::Settings;
 use std::path::Path;

@@ -1,9 +1,7 @@
 //! `analyze` on runs the model really made: real TCP, virtual time, a lost
 //! peer, and a log corrupted on purpose after the fact.
 
-mod common;
-
-use common::{binary, run_model, run_with_lost_peer};
+use crate::common::{binary, run_model, run_with_lost_peer};
 use lc_analysis::{self, AnalyzeOptions, Rule};
 use std::time::Duration;
 

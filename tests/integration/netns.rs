@@ -9,9 +9,7 @@
 //! namespaces it made. This kernel has no `netem`, so the delay comes from
 //! the latency model (`latency_links`), which is what the test measures.
 
-mod common;
-
-use common::{binary, parse_line, Line};
+use crate::common::{binary, parse_line, Line};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -157,7 +155,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 #[test]
 fn three_nodes_in_three_network_namespaces_run_healthy_and_the_slow_link_shows_its_delay() {
-    if !common::needs::root(
+    if !crate::common::needs::root(
         "three_nodes_in_three_network_namespaces_run_healthy_and_the_slow_link_shows_its_delay",
     ) {
         return;

@@ -2,9 +2,7 @@
 //! writes the study; a plan with faults gets its fault table; bad plans are refused with exit
 //! code 2 before anything runs.
 
-mod common;
-
-use common::{binary, run_experiment as experiment};
+use crate::common::{binary, run_experiment as experiment};
 use lc_analysis::Summary;
 use std::path::{Path, PathBuf};
 

@@ -4,10 +4,8 @@
 //! within a bound whatever comes in, and refuse what cannot fit before
 //! anything starts.
 
-mod common;
-
+use crate::common::{check_logs, data_payload, framed, hello_payload, read_logs, wait_for_addrs};
 use actix::prelude::*;
-use common::{check_logs, data_payload, framed, hello_payload, read_logs, wait_for_addrs};
 use lc_core::latency::Latency;
 use logical_clocks::actors::bridge::{Bridge, BridgeSetup, VmInbox};
 use logical_clocks::actors::transport::Listening;
@@ -123,7 +121,7 @@ fn a_stranger_flood_leaves_the_run_exact_closes_idle_strangers_and_bounds_the_lo
     )
     .unwrap();
     let began = Instant::now();
-    let child = common::binary()
+    let child = crate::common::binary()
         .arg("--config")
         .arg(&config)
         .args(["--base-port", "0", "--log-dir"])

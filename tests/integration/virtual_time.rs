@@ -1,12 +1,10 @@
 //! Virtual time and the latency model: same actors on a paused clock,
 //! frames in-process; seeded runs repeat byte for byte, and delays hold.
 
-mod common;
-
-use common::{check_logs, check_vector_clocks, read_logs, recorded_rates, run_model, Line};
+use crate::common::{check_logs, check_vector_clocks, read_logs, recorded_rates, run_model, Line};
 use std::collections::{BTreeMap, HashMap};
 
-fn log_files(run: &common::Run) -> Vec<Vec<u8>> {
+fn log_files(run: &crate::common::Run) -> Vec<Vec<u8>> {
     let dir = run.run_dir();
     (1..)
         .map(|id| std::fs::read(dir.join(format!("vm-{id}.log"))))
@@ -192,7 +190,7 @@ fn ctrl_c_stops_a_virtual_run_in_order() {
     let dir = tempfile::tempdir().unwrap();
     // Ten virtual hours at 1000 ticks/s: minutes of work at any speed, so
     // the signal comes long before the end.
-    let child = common::spawn_model(
+    let child = crate::common::spawn_model(
         "vm_count = 3\nruntime = 36000\nrate_min = 1000\nrate_max = 1000\n\
          virtual_time = true\nlog_flush_ms = 0\n",
         dir.path(),
@@ -211,7 +209,7 @@ fn ctrl_c_stops_a_virtual_run_in_order() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let signalled_at = Instant::now();
-    common::send_signal(&child, "INT");
+    crate::common::send_signal(&child, "INT");
     let output = child.wait_with_output().unwrap();
     assert!(signalled_at.elapsed() < Duration::from_secs(20));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -221,7 +219,7 @@ fn ctrl_c_stops_a_virtual_run_in_order() {
         String::from_utf8_lossy(&output.stdout).contains("sent ="),
         "the summary is printed"
     );
-    let run = &common::run_dirs(&runs)[0];
+    let run = &crate::common::run_dirs(&runs)[0];
     let logs = read_logs(run);
     let checked = check_logs(run, &logs, &[1000, 1000, 1000], None);
     assert!(

@@ -6,9 +6,7 @@
 //! partition, drops attributed to their fault and the books balanced, and
 //! a restarted VM back in the mesh.
 
-mod common;
-
-use common::{read_logs, Line};
+use crate::common::{read_logs, Line};
 use lc_analysis::FaultSummary;
 use lc_core::faults::{Edge, Fault, FaultPlan, PartitionMode, RestartClock};
 use lc_core::model::Event;
@@ -71,7 +69,7 @@ fn run_with_p(
 /// `analyze` on the run: it must find it healthy (every rule of the model
 /// kept, faults included) and it reports each fault.
 fn analyzed(outcome: &RunOutcome) -> Vec<FaultSummary> {
-    let analysis = common::analyze_without_plots(&outcome.run_dir);
+    let analysis = crate::common::analyze_without_plots(&outcome.run_dir);
     assert!(analysis.is_healthy(), "{}", analysis.report());
     analysis.summary().faults.clone()
 }

@@ -12,13 +12,11 @@
 //! VM 2's last with VM 1's last two (2). Three of those share a Lamport clock (lc 2, 3 and 5),
 //! so Lamport's order puts 5 concurrent pairs one before the other.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::happened_before::{add_vector_clocks, Order};
-use common::{analyze_without_plots as analyze, with_line};
+use crate::common::happened_before::{add_vector_clocks, Order};
+use crate::common::{analyze_without_plots as analyze, with_line};
 use lc_analysis::{causal_history, check_run, EventId, Rule};
 use proptest::prelude::*;
 

@@ -3,9 +3,7 @@
 //! chapters that hold them (docs/running.md, the command line of every subcommand; docs/analyze.md
 //! and docs/experiment.md, each its own) lists every flag the command really has.
 
-mod common;
-
-use common::binary;
+use crate::common::binary;
 
 fn help(args: &[&str]) -> String {
     let output = binary().args(args).arg("--help").output().unwrap();

@@ -2,9 +2,7 @@
 //! `--seed random`, and `log_dir` for `experiment` from the same layers as `run` and `analyze`.
 //! Runs the real binary on virtual time, so each run takes a moment.
 
-mod common;
-
-use common::binary_in;
+use crate::common::binary_in;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

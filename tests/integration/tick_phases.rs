@@ -2,9 +2,7 @@
 //! moments are; `tick_phase = "aligned"` is the special case where VMs at
 //! equal rates tick at the very same instants.
 
-mod common;
-
-use common::{check_logs, read_logs, recorded_rates, run_model};
+use crate::common::{check_logs, read_logs, recorded_rates, run_model};
 use lc_analysis::{analyze_run, AnalyzeOptions};
 
 const EQUAL_RATES: &str = "vm_count = 3\nruntime = 600\nseed = 11\nrates = [3, 3, 3]\n";

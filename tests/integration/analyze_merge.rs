@@ -7,8 +7,6 @@
 //! them. The merged analysis must find that constant within the bounds it reports, remove it,
 //! and judge the run as the unsplit run is judged.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -21,8 +19,8 @@ const NO_PLOTS: AnalyzeOptions = AnalyzeOptions { plots: false };
 const SHIFTS_US: [i64; 3] = [0, 2_500_000, -1_700_000];
 
 /// A 60-virtual-second run of three VMs.
-fn model_run() -> common::Run {
-    let run = common::run_model(
+fn model_run() -> crate::common::Run {
+    let run = crate::common::run_model(
         "vm_count = 3\n",
         &["--virtual-time", "--runtime", "60", "--seed", "7"],
     );
@@ -83,7 +81,7 @@ fn assert_offsets_found(a: &RunAnalysis, true_us: &[i64]) -> f64 {
 #[test]
 fn shifted_node_directories_merge_into_the_run_they_were_split_from() {
     let run = model_run();
-    let whole = common::analyze_without_plots(&run.run_dir());
+    let whole = crate::common::analyze_without_plots(&run.run_dir());
     assert!(whole.is_healthy(), "{}", whole.report());
     let nodes = tempfile::tempdir().unwrap();
     let dirs = split(&run.run_dir(), nodes.path(), &SHIFTS_US);
@@ -143,7 +141,7 @@ fn without_the_correction_the_skew_shows_as_receives_before_their_sends() {
         together.join("settings.toml"),
     )
     .unwrap();
-    let naive = common::analyze_without_plots(&together);
+    let naive = crate::common::analyze_without_plots(&together);
     let merged = analyze_merged(&dirs, &NO_PLOTS).unwrap();
 
     let (n, m) = (&naive.summary().waits, &merged.summary().waits);
@@ -161,7 +159,7 @@ fn without_the_correction_the_skew_shows_as_receives_before_their_sends() {
         .any(|note| note.contains("stamped before their send")));
     // The longest waits are VM 3's, whose host is 1.7 s behind: uncorrected, they shrink by
     // as much; corrected, they are the unsplit run's to within the bounds.
-    let whole = common::analyze_without_plots(&run.run_dir())
+    let whole = crate::common::analyze_without_plots(&run.run_dir())
         .summary()
         .waits
         .max_ms;
@@ -188,7 +186,7 @@ fn an_unshifted_split_has_offsets_near_zero() {
 
 /// The binary's `analyze` with `args`: exit code and stderr.
 fn analyze(args: &[&Path]) -> (Option<i32>, String) {
-    let out = common::binary()
+    let out = crate::common::binary()
         .args(["analyze", "--no-plots"])
         .args(args)
         .output()

@@ -3,9 +3,9 @@
 //! (`| head -1`, `| true`) ends the output quietly without cutting the work
 //! short.
 
-mod common;
-
-use common::{binary, check_logs, read_logs, run_dirs, signal_stops_the_run_in_order, spawn_model};
+use crate::common::{
+    binary, check_logs, read_logs, run_dirs, signal_stops_the_run_in_order, spawn_model,
+};
 use std::process::Stdio;
 
 /// A quick run with steady traffic.

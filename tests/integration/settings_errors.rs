@@ -1,9 +1,7 @@
 //! Bad settings: each one exits with code 2 before anything starts, with a
 //! single line naming the key. Runs the real binary; no run is made.
 
-mod common;
-
-use common::binary;
+use crate::common::binary;
 use std::process::Output;
 
 fn run_with(settings: &str, env: &[(&str, &str)], flags: &[&str]) -> (Output, tempfile::TempDir) {

@@ -3,9 +3,7 @@
 //! and a node killed mid-run. Everything on loopback, on free ports, and
 //! every process is waited for with a deadline, so nothing can hang.
 
-mod common;
-
-use common::{binary_in, parse_line, Line};
+use crate::common::{binary_in, parse_line, Line};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};

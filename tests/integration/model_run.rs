@@ -1,9 +1,7 @@
 //! End-to-end runs of the real binary: real actors, real TCP on free
 //! loopback ports, short runtimes. Each test checks the logs event by event.
 
-mod common;
-
-use common::{check_logs, read_logs, recorded_rates, run_model};
+use crate::common::{check_logs, read_logs, recorded_rates, run_model};
 use std::time::{Duration, Instant};
 
 fn settings(vm_count: u32, runtime: f64, rates: &[u32], seed: u64) -> String {
@@ -13,7 +11,7 @@ fn settings(vm_count: u32, runtime: f64, rates: &[u32], seed: u64) -> String {
     )
 }
 
-fn run_and_check(vm_count: u32, runtime: f64, rates: &[u32], seed: u64) -> common::Checked {
+fn run_and_check(vm_count: u32, runtime: f64, rates: &[u32], seed: u64) -> crate::common::Checked {
     let run = run_model(&settings(vm_count, runtime, rates, seed), &[]);
     assert!(run.output.status.success(), "stderr: {}", run.stderr());
     let run_dir = run.run_dir();

@@ -24,9 +24,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-mod common;
-
-use common::{analyze_without_plots as analyze, found, with_line};
+use crate::common::{analyze_without_plots as analyze, found, with_line};
 use lc_analysis::{FaultSummary, Rule, RunAnalysis};
 
 const VM1: &str = "\

@@ -3,9 +3,7 @@
 //! matches its twin depends on timing, so the study test asserts the shape of `twins.csv` and
 //! that it agrees with `--compare`, never the verdict itself.
 
-mod common;
-
-use common::{binary, run_experiment as experiment};
+use crate::common::{binary, run_experiment as experiment};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
