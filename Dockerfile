@@ -13,9 +13,9 @@ ARG RUST_VERSION=1
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS builder
 WORKDIR /src
-# The whole context (see .dockerignore): the crate embeds files at compile time
-# (assets/fonts, experiments/*.toml) and Cargo.toml names benches/analyze.rs,
-# so copying only src/ would not build.
+# The whole context (see .dockerignore): the workspace's crates live in crates/, they
+# embed files at compile time (assets/fonts, experiments/*.toml) and Cargo.toml names
+# benches/*.rs, so copying only src/ would not build.
 COPY . .
 # --locked: build exactly the dependency versions in Cargo.lock.
 # The cache mounts (BuildKit, Docker's default builder since 23.0) keep the

@@ -8,7 +8,7 @@
 #     OpenAPI schemas it bundles (version K8S_VERSION, default its newest);
 #   - the Kubernetes cluster file agrees with the StatefulSet (replicas, port,
 #     vm-<ordinal>.vms names); the cluster files themselves are checked by the
-#     program's own loader in tests/deploy_files.rs;
+#     program's own loader in tests/integration/deploy_files.rs;
 #   - compose.yaml against the compose-spec schema bundled with check-jsonschema,
 #     and `docker compose config` when that plugin exists;
 #   - yamllint, hadolint on the Dockerfile, shellcheck on the scripts, including
@@ -89,7 +89,7 @@ run "$cluster_check" "$py" - "$rendered" <<'PY'
 import re, sys, tomllib
 
 # The cluster files themselves are checked by the program's own loader
-# (`logical-clocks node --check`, in tests/deploy_files.rs); here only their
+# (`logical-clocks node --check`, in tests/integration/deploy_files.rs); here only their
 # agreement with the manifests.
 problems = []
 

@@ -308,7 +308,7 @@ fn kept_study_runs_in_docs_recompute() {
         findings.without_logs.is_empty(),
         "{} kept trial run directories lack their VM logs, so the figures drawn from them \
          cannot be checked again; regenerate the studies with `logical-clocks experiment \
-         PLAN --compress-logs ...` (see README, Experiments):\n{}",
+         PLAN --compress-logs ...` (see docs/experiment.md, Keeping a study):\n{}",
         findings.without_logs.len(),
         listed(&findings.without_logs)
     );

@@ -24,6 +24,7 @@ mod faults;
 #[cfg(target_os = "linux")]
 mod honest_failure;
 mod kept_evidence;
+mod layers;
 mod model_run;
 mod netns;
 mod pressure;

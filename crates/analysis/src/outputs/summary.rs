@@ -1,6 +1,6 @@
 //! `summary.json`: every figure of a run, machine-readable.
 //!
-//! The structs here are the file's schema (README.md documents each field) and the API
+//! The structs here are the file's schema (docs/analyze.md documents each field) and the API
 //! that later tools aggregate across runs, so they are plain data with public fields. The
 //! parts made below the stream (a fault's figures, the concurrency counts) are defined by their
 //! makers, `fault_effects.rs` and `concurrency.rs`, and re-exported here, so the schema reads
