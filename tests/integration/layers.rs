@@ -11,7 +11,7 @@ fn lock_graph() -> BTreeMap<String, Vec<String>> {
     let mut graph = BTreeMap::new();
     for package in lock["package"].as_array().unwrap() {
         let name = package["name"].as_str().unwrap().to_string();
-        let deps = package
+        let deps: Vec<String> = package
             .get("dependencies")
             .and_then(|d| d.as_array())
             .map(|d| {
