@@ -60,6 +60,17 @@ impl VmId {
         }
     }
 
+    /// The id numbered `n` in a run of `vm_count` VMs, from a number as
+    /// settings read it; `None` unless `1 <= n <= vm_count`, so a setting's
+    /// check and its conversion are one step.
+    #[inline]
+    pub fn in_run(n: i64, vm_count: u32) -> Option<VmId> {
+        u32::try_from(n)
+            .ok()
+            .filter(|&n| n <= vm_count)
+            .and_then(VmId::new)
+    }
+
     /// The id's number, as the logs write it.
     #[inline]
     pub const fn get(self) -> u32 {
@@ -156,6 +167,15 @@ mod tests {
         assert_eq!(VmId::try_from(0), Err(ZeroVmId));
         assert_eq!(id(1).get(), 1);
         assert_eq!(id(u32::MAX).get(), u32::MAX);
+    }
+
+    #[test]
+    fn in_run_takes_exactly_the_ids_of_the_run() {
+        assert_eq!(VmId::in_run(1, 3), Some(id(1)));
+        assert_eq!(VmId::in_run(3, 3), Some(id(3)));
+        for outside in [0, 4, -1, i64::from(u32::MAX) + 2] {
+            assert_eq!(VmId::in_run(outside, 3), None, "{outside}");
+        }
     }
 
     #[test]
