@@ -22,7 +22,7 @@ fn any_vm() -> impl Strategy<Value = VmId> {
     (1..=u32::MAX).prop_map(VmId::literal)
 }
 
-fn written(at: i64, event: &Event<'_>, vm: u64) -> String {
+fn written(at: i64, event: &Event<'_>, vm: VmId) -> String {
     let mut line = Vec::new();
     push_line(&mut line, &mut Rfc3339Cache::default(), at, event);
     let text = line.clone();
@@ -312,7 +312,7 @@ proptest! {
                 *of = vm;
             }
         }
-        let line = written(at, &event, vm.into());
+        let line = written(at, &event, vm);
         let parsed = parse_line(&line).unwrap();
         prop_assert_eq!(parsed, Line { time_us: at, vm: Some(vm), event });
     }

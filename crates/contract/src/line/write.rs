@@ -44,13 +44,13 @@ pub fn push_line(line: &mut Vec<u8>, times: &mut Rfc3339Cache, at: i64, event: &
 /// Writes `, vm: <vm>`, the key that ends every line, after `line` as
 /// [`push_line`] wrote it; `None` for a line known to have a message (every
 /// event line), which spares reading it.
-pub fn write_vm(out: &mut impl Write, line: Option<&[u8]>, vm: u64) -> io::Result<()> {
+pub fn write_vm(out: &mut impl Write, line: Option<&[u8]>, vm: VmId) -> io::Result<()> {
     if line.is_none_or(has_message) {
         out.write_all(b", ")?;
     }
     out.write_all(Key::Vm.name().as_bytes())?;
     out.write_all(b": ")?;
-    out.write_all(itoa::Buffer::new().format(vm).as_bytes())
+    out.write_all(itoa::Buffer::new().format(vm.get()).as_bytes())
 }
 
 /// Whether anything follows the level: slog-term separates the first key
