@@ -483,6 +483,36 @@ mod tests {
         );
     }
 
+    /// The wire carries ids as bare numbers; a frame naming VM 0 names no
+    /// VM, so it is malformed rather than an id the table would look up.
+    #[test]
+    fn a_frame_naming_vm_0_is_malformed() {
+        let mut hello = hello(PROTOCOL_VERSION, 7, 5).to_vec();
+        let at = hello.len() - 4;
+        hello[at..].copy_from_slice(&0u32.to_be_bytes());
+        assert_eq!(Frame::decode(&hello), Err(FrameError::ZeroVm(HELLO_TAG)));
+        assert_eq!(
+            check_hello(&hello, 7, |_| true),
+            Err(HandshakeError::Malformed(FrameError::ZeroVm(HELLO_TAG)))
+        );
+        let data = Frame::Data {
+            message: Message {
+                from: vid(4),
+                seq: 1,
+                lc: 1,
+                vc: Vec::new(),
+            },
+            sent_at: 0,
+        };
+        let mut data = data.encode().to_vec();
+        data[1..5].copy_from_slice(&0u32.to_be_bytes());
+        assert_eq!(Frame::decode(&data), Err(FrameError::ZeroVm(DATA_TAG)));
+        assert_eq!(
+            FrameError::ZeroVm(DATA_TAG).to_string(),
+            "frame with tag 2 names VM 0; VM ids start at 1"
+        );
+    }
+
     /// A peer of the previous protocol (without the nodes' control frames)
     /// says hello in the same layout, so its version can be read and named.
     #[test]

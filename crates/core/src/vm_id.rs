@@ -80,7 +80,7 @@ impl VmId {
     /// The position of this VM in a table with one entry per VM, in id order.
     #[inline]
     pub const fn index(self) -> usize {
-        self.0.get() as usize - 1
+        (self.0.get() - 1) as usize
     }
 
     /// The VM at position `index` of a per-VM table: the inverse of

@@ -92,7 +92,7 @@ fn writes_every_kind_as_runs_write_it() {
         ),
     ];
     for (event, line) in cases {
-        assert_eq!(written(946_684_800_000_000, &event, 1), line);
+        assert_eq!(written(946_684_800_000_000, &event, id(1)), line);
     }
 }
 
@@ -104,15 +104,15 @@ fn an_empty_warning_runs_into_its_vm_key() {
         message: Cow::Owned(message.to_string()),
     };
     assert_eq!(
-        written(0, &notice(""), 1),
+        written(0, &notice(""), id(1)),
         "1970-01-01T00:00:00.000000Z WARN vm: 1"
     );
     assert_eq!(
-        written(0, &notice(" "), 1),
+        written(0, &notice(" "), id(1)),
         "1970-01-01T00:00:00.000000Z WARN  , vm: 1"
     );
     assert_eq!(
-        written(0, &notice("WARN "), 1),
+        written(0, &notice("WARN "), id(1)),
         "1970-01-01T00:00:00.000000Z WARN WARN , vm: 1"
     );
 }
@@ -139,7 +139,7 @@ fn a_fault_line_spells_the_parameters_as_the_settings_do() {
         lc: 5,
     });
     assert_eq!(
-        written(0, &mark, 2),
+        written(0, &mark, id(2)),
         format!(
             "1970-01-01T00:00:00.000000Z INFO fault_end, fault: 1, kind: partition{parameters}, lost: 3, queue: 0, lc: 5, vm: 2"
         )
