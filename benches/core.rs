@@ -9,7 +9,7 @@
 //! BENCHMARKS.md, measured by `benches/model.sh`.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use lc_core::model::{Message, VmModel};
+use lc_core::model::{Message, VmId, VmModel};
 use lc_core::vm_core::{TickOutcome, VmCore};
 use logical_clocks::logging::{self, RunDrain};
 use logical_clocks::messages::Frame;
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 /// A VM of a 16-VM run with vector clocks, at the default probability.
 fn core() -> VmCore {
-    VmCore::new(VmModel::new(1, 16, 7, 0.7, true))
+    VmCore::new(VmModel::new(VmId::literal(1), 16, 7, 0.7, true))
 }
 
 fn tick_decision(c: &mut Criterion) {
@@ -33,7 +33,7 @@ fn tick_decision(c: &mut Criterion) {
         },
     );
     let message = Message {
-        from: 2,
+        from: VmId::literal(2),
         seq: 1,
         lc: 1_000,
         vc: vec![3; 16],
@@ -53,7 +53,7 @@ fn tick_decision(c: &mut Criterion) {
 fn frames(c: &mut Criterion) {
     let frame = Frame::Data {
         message: Message {
-            from: 3,
+            from: VmId::literal(3),
             seq: 123_456,
             lc: 987_654,
             vc: (0..16).collect(),
@@ -77,7 +77,7 @@ fn log_lines(c: &mut Criterion) {
     // Written in place, as a virtual-time run writes: the benchmark sees
     // the line's making and writing, not a hand-off to another thread.
     let (root, _guard) = logging::run_logger(drain, logging::Delivery::InPlace);
-    let log = logging::vm_logger(&root, 1);
+    let log = logging::vm_logger(&root, VmId::literal(1));
     let mut vm = core();
     let mut at = 1_795_000_000_000_000u64;
     c.bench_function("log: format one event line with its vector clock", |b| {

@@ -239,6 +239,12 @@ mod tests {
     use super::*;
     use crate::connections::{ConnectionTable, Expect, FrameOutcome};
     use crate::messages::{ConnId, Frame, HandshakeError, PROTOCOL_VERSION};
+    use lc_core::vm_id::VmId;
+
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
 
     fn s(n: u64) -> Duration {
         Duration::from_secs(n)
@@ -343,7 +349,7 @@ mod tests {
 
     /// The connection table's refusals, as the bridge sees them.
     fn refusal(payload: &[u8]) -> String {
-        let mut table = ConnectionTable::new(2, vec![1, 3], 7, true);
+        let mut table = ConnectionTable::new(vid(2), vec![vid(1), vid(3)], 7, true);
         table.opened(ConnId::Tcp(0), Expect::LowerId);
         match table.frame(ConnId::Tcp(0), payload) {
             FrameOutcome::Rejected(r) => r.reason,
@@ -352,7 +358,13 @@ mod tests {
     }
 
     fn hello(version: u16, token: u64, vm: u32) -> Vec<u8> {
-        Frame::Hello { version, token, vm }.encode().to_vec()
+        Frame::Hello {
+            version,
+            token,
+            vm: vid(vm),
+        }
+        .encode()
+        .to_vec()
     }
 
     #[test]

@@ -96,7 +96,7 @@ impl AuthFrame {
             } => {
                 out.push(HELLO_TAG);
                 out.extend_from_slice(&version.to_be_bytes());
-                out.extend_from_slice(&vm.to_be_bytes());
+                out.extend_from_slice(&vm.get().to_be_bytes());
                 out.extend_from_slice(&challenge.0);
                 out.extend_from_slice(&digest.0);
             }
@@ -123,6 +123,8 @@ impl AuthFrame {
                     return Err(malformed("a hello of the wrong length"));
                 }
                 let vm = u32::from_be_bytes(payload[3..7].try_into().expect("4 bytes"));
+                let vm =
+                    VmId::new(vm).ok_or_else(|| malformed("a hello from VM 0 (ids start at 1)"))?;
                 Ok(AuthFrame::Hello {
                     version,
                     vm,
@@ -208,8 +210,8 @@ impl Claim<'_> {
             Role::Dialer => 1,
             Role::Acceptor => 2,
         }]);
-        mac.update(&self.prover.to_be_bytes());
-        mac.update(&self.verifier.to_be_bytes());
+        mac.update(&self.prover.get().to_be_bytes());
+        mac.update(&self.verifier.get().to_be_bytes());
         mac.update(&self.challenge.0);
         mac.update(&self.digest.0);
         mac
@@ -334,6 +336,11 @@ mod tests {
     use super::*;
     use tokio::io::duplex;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn credentials(vm: VmId, secret: &str, settings: &str) -> Credentials {
         Credentials {
             vm,
@@ -360,25 +367,42 @@ mod tests {
 
     #[tokio::test]
     async fn two_nodes_with_the_secret_and_the_settings_know_each_other() {
-        let (d, a) = shake(credentials(1, "s", "x"), credentials(2, "s", "x")).await;
-        assert_eq!(d.unwrap(), 2);
-        assert_eq!(a.unwrap(), 1);
+        let (d, a) = shake(credentials(vid(1), "s", "x"), credentials(vid(2), "s", "x")).await;
+        assert_eq!(d.unwrap(), vid(2));
+        assert_eq!(a.unwrap(), vid(1));
     }
 
     #[tokio::test]
     async fn another_secret_is_refused_and_the_acceptor_never_answers_it() {
-        let (d, a) = shake(credentials(1, "wrong", "x"), credentials(2, "s", "x")).await;
-        assert!(matches!(a, Err(AuthError::BadProof(1))), "{a:?}");
+        let (d, a) = shake(
+            credentials(vid(1), "wrong", "x"),
+            credentials(vid(2), "s", "x"),
+        )
+        .await;
+        assert!(
+            matches!(a, Err(AuthError::BadProof(vm)) if vm == vid(1)),
+            "{a:?}"
+        );
         // The acceptor closed without its proof: the dialer learns only that.
-        assert!(matches!(d, Err(AuthError::ProofRefused(2))), "{d:?}");
-        let (d, a) = shake(credentials(1, "s", "x"), credentials(2, "wrong", "x")).await;
-        assert!(matches!(a, Err(AuthError::BadProof(1))), "{a:?}");
+        assert!(
+            matches!(d, Err(AuthError::ProofRefused(vm)) if vm == vid(2)),
+            "{d:?}"
+        );
+        let (d, a) = shake(
+            credentials(vid(1), "s", "x"),
+            credentials(vid(2), "wrong", "x"),
+        )
+        .await;
+        assert!(
+            matches!(a, Err(AuthError::BadProof(vm)) if vm == vid(1)),
+            "{a:?}"
+        );
         assert!(d.is_err());
     }
 
     #[tokio::test]
     async fn other_settings_are_fatal_on_both_sides_and_name_both_digests() {
-        let (d, a) = shake(credentials(1, "s", "x"), credentials(2, "s", "y")).await;
+        let (d, a) = shake(credentials(vid(1), "s", "x"), credentials(vid(2), "s", "y")).await;
         for result in [&d, &a] {
             let error = result.as_ref().unwrap_err();
             assert!(error.is_fatal(), "{error}");
@@ -392,8 +416,11 @@ mod tests {
     #[tokio::test]
     async fn an_unexpected_peer_is_refused_before_any_proof() {
         // VM 3 may not dial VM 2 (only lower ids do).
-        let (d, a) = shake(credentials(3, "s", "x"), credentials(2, "s", "x")).await;
-        assert!(matches!(a, Err(AuthError::UnexpectedPeer(3))), "{a:?}");
+        let (d, a) = shake(credentials(vid(3), "s", "x"), credentials(vid(2), "s", "x")).await;
+        assert!(
+            matches!(a, Err(AuthError::UnexpectedPeer(vm)) if vm == vid(3)),
+            "{a:?}"
+        );
         assert!(d.is_err());
     }
 
@@ -404,8 +431,8 @@ mod tests {
         let challenge = Challenge::fresh();
         let claim = Claim {
             role: Role::Dialer,
-            prover: 1,
-            verifier: 2,
+            prover: vid(1),
+            verifier: vid(2),
             challenge: &challenge,
             digest: &digest,
         };
@@ -426,8 +453,8 @@ mod tests {
                 ..claim
             },
             Claim {
-                prover: 2,
-                verifier: 1,
+                prover: vid(2),
+                verifier: vid(1),
                 ..claim
             },
             // Over other settings.
@@ -450,21 +477,22 @@ mod tests {
         let settings = "x";
         // Record what a genuine dialer sent in one handshake.
         let (mut a, mut b) = duplex(1024);
-        let dialer = credentials(1, secret, settings);
-        let acceptor = credentials(2, secret, settings);
+        let dialer = credentials(vid(1), secret, settings);
+        let acceptor = credentials(vid(2), secret, settings);
         let (recorded, accepted) = tokio::join!(
             async {
                 let mut recorder = Recorder {
                     inner: &mut a,
                     sent: Vec::new(),
                 };
-                let result = authenticate(&mut recorder, &dialer, Role::Dialer, |vm| vm == 2).await;
-                assert_eq!(result.unwrap(), 2);
+                let result =
+                    authenticate(&mut recorder, &dialer, Role::Dialer, |vm| vm == vid(2)).await;
+                assert_eq!(result.unwrap(), vid(2));
                 recorder.sent
             },
-            authenticate(&mut b, &acceptor, Role::Acceptor, |vm| vm == 1),
+            authenticate(&mut b, &acceptor, Role::Acceptor, |vm| vm == vid(1)),
         );
-        assert_eq!(accepted.unwrap(), 1);
+        assert_eq!(accepted.unwrap(), vid(1));
         // Replay those bytes to a new handshake of the same acceptor.
         let (mut a, mut b) = duplex(1024);
         let (_, replayed) = tokio::join!(
@@ -473,10 +501,10 @@ mod tests {
                 let mut sink = Vec::new();
                 let _ = a.read_to_end(&mut sink).await;
             },
-            async move { authenticate(&mut b, &acceptor, Role::Acceptor, |vm| vm == 1).await },
+            async move { authenticate(&mut b, &acceptor, Role::Acceptor, |vm| vm == vid(1)).await },
         );
         assert!(
-            matches!(replayed, Err(AuthError::BadProof(1))),
+            matches!(replayed, Err(AuthError::BadProof(vm)) if vm == vid(1)),
             "{replayed:?}"
         );
     }
@@ -485,7 +513,7 @@ mod tests {
     fn frames_round_trip_and_junk_never_panics() {
         let hello = AuthFrame::Hello {
             version: AUTH_VERSION,
-            vm: 7,
+            vm: vid(7),
             challenge: Challenge::fresh(),
             digest: SettingsDigest::of("x"),
         };
@@ -507,7 +535,7 @@ mod tests {
 
     #[test]
     fn the_secret_never_shows_in_debug_output() {
-        let c = credentials(1, "hunter2", "x");
+        let c = credentials(vid(1), "hunter2", "x");
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 

@@ -364,27 +364,32 @@ mod tests {
     use super::*;
     use crate::messages::PROTOCOL_VERSION;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     const TOKEN: u64 = 0xfeed;
 
-    fn hello(vm: VmId) -> Vec<u8> {
+    fn hello(vm: u32) -> Vec<u8> {
         Frame::Hello {
             version: PROTOCOL_VERSION,
             token: TOKEN,
-            vm,
+            vm: vid(vm),
         }
         .encode()
         .to_vec()
     }
 
     /// A data frame with a vector clock for a run of 3 VMs.
-    fn data(from: VmId, seq: u64) -> Vec<u8> {
+    fn data(from: u32, seq: u64) -> Vec<u8> {
         data_with_vc(from, seq, vec![seq, 0, 0])
     }
 
-    fn data_with_vc(from: VmId, seq: u64, vc: Vec<u64>) -> Vec<u8> {
+    fn data_with_vc(from: u32, seq: u64, vc: Vec<u64>) -> Vec<u8> {
         Frame::Data {
             message: Message {
-                from,
+                from: vid(from),
                 seq,
                 lc: seq,
                 vc,
@@ -404,25 +409,25 @@ mod tests {
 
     /// VM 2 of 3: VM 1 dials it, it dials VM 3.
     fn table() -> ConnectionTable {
-        ConnectionTable::new(2, vec![1, 3], TOKEN, true)
+        ConnectionTable::new(vid(2), vec![vid(1), vid(3)], TOKEN, true)
     }
 
     #[test]
     fn a_full_handshake_makes_the_table_ready_once() {
         let mut t = table();
         t.opened(ConnId::Tcp(0), Expect::LowerId);
-        t.opened(ConnId::Tcp(1), Expect::Peer(3));
+        t.opened(ConnId::Tcp(1), Expect::Peer(vid(3)));
         assert_eq!(
             t.frame(ConnId::Tcp(0), &hello(1)),
-            FrameOutcome::Identified(1)
+            FrameOutcome::Identified(vid(1))
         );
-        t.linked(1);
+        t.linked(vid(1));
         assert!(!t.take_ready());
-        t.linked(3);
+        t.linked(vid(3));
         assert!(!t.take_ready(), "VM 3 has not said hello yet");
         assert_eq!(
             t.frame(ConnId::Tcp(1), &hello(3)),
-            FrameOutcome::Identified(3)
+            FrameOutcome::Identified(vid(3))
         );
         assert!(t.take_ready());
         assert!(!t.take_ready());
@@ -442,9 +447,9 @@ mod tests {
         assert_eq!(
             t.frame(ConnId::Tcp(1), &data(1, 5)),
             FrameOutcome::Data {
-                peer: 1,
+                peer: vid(1),
                 message: Message {
-                    from: 1,
+                    from: vid(1),
                     seq: 5,
                     lc: 5,
                     vc: vec![5, 0, 0]
@@ -453,35 +458,35 @@ mod tests {
             }
         );
         let spoofed = rejected(t.frame(ConnId::Tcp(1), &data(3, 6)));
-        assert_eq!(spoofed.peer, Some(1));
+        assert_eq!(spoofed.peer, Some(vid(1)));
         assert!(spoofed.reason.contains("unexpected frame from VM 1"));
     }
 
     #[test]
     fn a_vector_clock_of_the_wrong_size_closes_the_connection() {
         let mut t = table();
-        t.frame(ConnId::InProcess(1), &hello(1));
-        t.frame(ConnId::InProcess(3), &hello(3));
-        let short = rejected(t.frame(ConnId::InProcess(1), &data_with_vc(1, 1, vec![1, 0])));
-        assert_eq!(short.peer, Some(1));
+        t.frame(ConnId::InProcess(vid(1)), &hello(1));
+        t.frame(ConnId::InProcess(vid(3)), &hello(3));
+        let short = rejected(t.frame(ConnId::InProcess(vid(1)), &data_with_vc(1, 1, vec![1, 0])));
+        assert_eq!(short.peer, Some(vid(1)));
         assert_eq!(
             short.reason,
             "data frame from VM 1 with a vector clock of 2 entries, expected 3"
         );
-        let none = rejected(t.frame(ConnId::InProcess(3), &data_with_vc(3, 1, Vec::new())));
+        let none = rejected(t.frame(ConnId::InProcess(vid(3)), &data_with_vc(3, 1, Vec::new())));
         assert!(
             none.reason.contains("of 0 entries, expected 3"),
             "{}",
             none.reason
         );
         // A run without vector clocks takes only empty ones.
-        let mut off = ConnectionTable::new(2, vec![1, 3], TOKEN, false);
-        off.frame(ConnId::InProcess(1), &hello(1));
+        let mut off = ConnectionTable::new(vid(2), vec![vid(1), vid(3)], TOKEN, false);
+        off.frame(ConnId::InProcess(vid(1)), &hello(1));
         assert!(matches!(
-            off.frame(ConnId::InProcess(1), &data_with_vc(1, 1, Vec::new())),
+            off.frame(ConnId::InProcess(vid(1)), &data_with_vc(1, 1, Vec::new())),
             FrameOutcome::Data { .. }
         ));
-        assert!(rejected(off.frame(ConnId::InProcess(1), &data(1, 2)))
+        assert!(rejected(off.frame(ConnId::InProcess(vid(1)), &data(1, 2)))
             .reason
             .contains("of 3 entries, expected 0"));
     }
@@ -495,7 +500,7 @@ mod tests {
             .reason
             .contains("not an expected peer"));
         // A dialed connection must be answered by the peer dialed.
-        t.opened(ConnId::Tcp(1), Expect::Peer(3));
+        t.opened(ConnId::Tcp(1), Expect::Peer(vid(3)));
         rejected(t.frame(ConnId::Tcp(1), &hello(1)));
         // Itself, a stranger, or a wrong token.
         t.opened(ConnId::Tcp(2), Expect::AnyPeer);
@@ -514,8 +519,8 @@ mod tests {
     fn a_peer_connects_once() {
         let mut t = table();
         assert_eq!(
-            t.frame(ConnId::InProcess(1), &hello(1)),
-            FrameOutcome::Identified(1)
+            t.frame(ConnId::InProcess(vid(1)), &hello(1)),
+            FrameOutcome::Identified(vid(1))
         );
         t.opened(ConnId::Tcp(0), Expect::AnyPeer);
         rejected(t.frame(ConnId::Tcp(0), &hello(1)));
@@ -524,15 +529,15 @@ mod tests {
     #[test]
     fn a_goodbye_makes_the_end_orderly_and_its_absence_a_lost_peer() {
         let mut t = table();
-        t.frame(ConnId::InProcess(1), &hello(1));
-        t.frame(ConnId::InProcess(3), &hello(3));
+        t.frame(ConnId::InProcess(vid(1)), &hello(1));
+        t.frame(ConnId::InProcess(vid(3)), &hello(3));
         assert_eq!(
-            t.frame(ConnId::InProcess(1), &Frame::Bye.encode()),
+            t.frame(ConnId::InProcess(vid(1)), &Frame::Bye.encode()),
             FrameOutcome::Bye
         );
-        assert_eq!(t.ended(ConnId::InProcess(1)), Some((1, true)));
-        assert_eq!(t.ended(ConnId::InProcess(3)), Some((3, false)));
-        assert_eq!(t.ended(ConnId::InProcess(3)), None, "ends once");
+        assert_eq!(t.ended(ConnId::InProcess(vid(1))), Some((vid(1), true)));
+        assert_eq!(t.ended(ConnId::InProcess(vid(3))), Some((vid(3), false)));
+        assert_eq!(t.ended(ConnId::InProcess(vid(3))), None, "ends once");
         t.opened(ConnId::Tcp(0), Expect::LowerId);
         assert_eq!(t.ended(ConnId::Tcp(0)), None, "never said hello: no peer");
     }
@@ -540,9 +545,9 @@ mod tests {
     #[test]
     fn malformed_frames_and_failed_reads_close_the_connection() {
         let mut t = table();
-        t.frame(ConnId::InProcess(1), &hello(1));
-        let r = rejected(t.frame(ConnId::InProcess(1), &[2, 0]));
-        assert_eq!(r.peer, Some(1));
+        t.frame(ConnId::InProcess(vid(1)), &hello(1));
+        let r = rejected(t.frame(ConnId::InProcess(vid(1)), &[2, 0]));
+        assert_eq!(r.peer, Some(vid(1)));
         assert!(r.reason.starts_with("malformed frame"));
         t.opened(ConnId::Tcp(5), Expect::LowerId);
         assert_eq!(
@@ -558,10 +563,10 @@ mod tests {
     #[test]
     fn every_undeliverable_message_is_counted_and_warned_unless_its_peer_is_lost() {
         let mut t = table();
-        assert!(t.undeliverable(3));
-        t.lose(3, None);
-        assert!(!t.undeliverable(3));
-        assert!(!t.undeliverable(3));
+        assert!(t.undeliverable(vid(3)));
+        t.lose(vid(3), None);
+        assert!(!t.undeliverable(vid(3)));
+        assert!(!t.undeliverable(vid(3)));
         assert_eq!(t.dropped().total, 3);
         assert!(t.dropped().by_fault.is_empty());
     }
@@ -569,11 +574,11 @@ mod tests {
     #[test]
     fn drops_are_owed_to_the_fault_that_lost_the_peer() {
         let mut t = table();
-        t.lose(1, Some(4));
-        t.lose(3, None);
-        t.undeliverable(1);
-        t.undeliverable(1);
-        t.undeliverable(3);
+        t.lose(vid(1), Some(4));
+        t.lose(vid(3), None);
+        t.undeliverable(vid(1));
+        t.undeliverable(vid(1));
+        t.undeliverable(vid(3));
         t.dropped_by(2);
         assert_eq!(t.dropped().total, 4);
         assert_eq!(t.dropped().by_fault, BTreeMap::from([(2, 1), (4, 2)]));
@@ -587,17 +592,20 @@ mod tests {
     fn a_crashed_vm_counts_what_arrives_on_its_old_links_and_rejoins_after_restart() {
         let mut t = table();
         t.opened(ConnId::Tcp(0), Expect::LowerId);
-        t.opened(ConnId::Tcp(1), Expect::Peer(3));
+        t.opened(ConnId::Tcp(1), Expect::Peer(vid(3)));
         assert_eq!(
             t.frame(ConnId::Tcp(0), &hello(1)),
-            FrameOutcome::Identified(1)
+            FrameOutcome::Identified(vid(1))
         );
         assert_eq!(
             t.frame(ConnId::Tcp(1), &hello(3)),
-            FrameOutcome::Identified(3)
+            FrameOutcome::Identified(vid(3))
         );
         t.crashed(7);
-        assert_eq!(t.frame(ConnId::Tcp(0), &data(1, 9)), FrameOutcome::Lost(1));
+        assert_eq!(
+            t.frame(ConnId::Tcp(0), &data(1, 9)),
+            FrameOutcome::Lost(vid(1))
+        );
         assert_eq!(
             t.frame(ConnId::Tcp(0), &Frame::Bye.encode()),
             FrameOutcome::Ignored
@@ -613,19 +621,22 @@ mod tests {
         ));
         // Messages for the lost peers are owed to the crash until they rejoin.
         t.restarted();
-        assert!(!t.undeliverable(3));
-        t.opened(ConnId::Tcp(3), Expect::Peer(3));
+        assert!(!t.undeliverable(vid(3)));
+        t.opened(ConnId::Tcp(3), Expect::Peer(vid(3)));
         t.opened(ConnId::Tcp(4), Expect::LowerId);
         assert_eq!(
             t.frame(ConnId::Tcp(3), &hello(3)),
-            FrameOutcome::Rejoined(3)
+            FrameOutcome::Rejoined(vid(3))
         );
         assert_eq!(
             t.frame(ConnId::Tcp(4), &hello(1)),
-            FrameOutcome::Rejoined(1)
+            FrameOutcome::Rejoined(vid(1))
         );
-        assert!(!t.is_lost(1) && !t.is_lost(3));
-        assert!(t.undeliverable(3), "a rejoined peer's drops are news again");
+        assert!(!t.is_lost(vid(1)) && !t.is_lost(vid(3)));
+        assert!(
+            t.undeliverable(vid(3)),
+            "a rejoined peer's drops are news again"
+        );
         assert_eq!(t.dropped().by_fault, BTreeMap::from([(7, 2)]));
         assert_eq!(t.dropped().total, 3);
         // A peer that has not been lost cannot say hello twice.
@@ -641,24 +652,24 @@ mod tests {
     #[test]
     fn a_lost_peer_may_say_hello_again_on_a_connection_it_dials() {
         let mut t = table();
-        t.opened(ConnId::Tcp(1), Expect::Peer(3));
+        t.opened(ConnId::Tcp(1), Expect::Peer(vid(3)));
         assert_eq!(
             t.frame(ConnId::Tcp(1), &hello(3)),
-            FrameOutcome::Identified(3)
+            FrameOutcome::Identified(vid(3))
         );
-        assert_eq!(t.ended(ConnId::Tcp(1)), Some((3, false)));
-        t.lose(3, Some(1));
+        assert_eq!(t.ended(ConnId::Tcp(1)), Some((vid(3), false)));
+        t.lose(vid(3), Some(1));
         t.opened(ConnId::Tcp(2), Expect::LowerId);
         assert_eq!(
             t.frame(ConnId::Tcp(2), &hello(3)),
-            FrameOutcome::Rejoined(3)
+            FrameOutcome::Rejoined(vid(3))
         );
         assert_eq!(
             t.frame(ConnId::Tcp(2), &data(3, 1)),
             FrameOutcome::Data {
-                peer: 3,
+                peer: vid(3),
                 message: Message {
-                    from: 3,
+                    from: vid(3),
                     seq: 1,
                     lc: 1,
                     vc: vec![1, 0, 0]
@@ -670,10 +681,10 @@ mod tests {
 
     #[test]
     fn a_lost_peer_is_no_longer_linked() {
-        let mut t = ConnectionTable::new(1, vec![2], TOKEN, true);
-        t.linked(2);
-        t.lose(2, None);
-        t.frame(ConnId::InProcess(2), &hello(2));
+        let mut t = ConnectionTable::new(vid(1), vec![vid(2)], TOKEN, true);
+        t.linked(vid(2));
+        t.lose(vid(2), None);
+        t.frame(ConnId::InProcess(vid(2)), &hello(2));
         assert!(!t.take_ready());
     }
 
@@ -681,7 +692,7 @@ mod tests {
     fn control_frames_come_from_identified_peers_and_a_start_from_the_lowest_id_only() {
         let mut t = table();
         t.opened(ConnId::Tcp(0), Expect::LowerId);
-        t.opened(ConnId::Tcp(1), Expect::Peer(3));
+        t.opened(ConnId::Tcp(1), Expect::Peer(vid(3)));
         let ready = Frame::Ready.encode();
         let start = Frame::Start { delay_us: 250_000 }.encode();
         // Before its hello, a control frame is no hello: refused.
@@ -689,12 +700,12 @@ mod tests {
             t.frame(ConnId::Tcp(1), &ready),
             FrameOutcome::Rejected(_)
         ));
-        t.opened(ConnId::Tcp(1), Expect::Peer(3));
+        t.opened(ConnId::Tcp(1), Expect::Peer(vid(3)));
         t.frame(ConnId::Tcp(0), &hello(1));
         t.frame(ConnId::Tcp(1), &hello(3));
         assert_eq!(
             t.frame(ConnId::Tcp(1), &ready),
-            FrameOutcome::Signal(ClusterSignal::Ready(3))
+            FrameOutcome::Signal(ClusterSignal::Ready(vid(3)))
         );
         assert_eq!(
             t.frame(ConnId::Tcp(0), &start),
@@ -702,10 +713,10 @@ mod tests {
         );
         // VM 3 is not the lowest id: its start word closes its connection.
         let refused = rejected(t.frame(ConnId::Tcp(1), &start));
-        assert_eq!(refused.peer, Some(3));
+        assert_eq!(refused.peer, Some(vid(3)));
         // The lowest id takes no start word from anyone.
-        let mut lowest = ConnectionTable::new(1, vec![2], TOKEN, true);
-        lowest.opened(ConnId::Tcp(0), Expect::Peer(2));
+        let mut lowest = ConnectionTable::new(vid(1), vec![vid(2)], TOKEN, true);
+        lowest.opened(ConnId::Tcp(0), Expect::Peer(vid(2)));
         lowest.frame(ConnId::Tcp(0), &hello(2));
         assert!(matches!(
             lowest.frame(ConnId::Tcp(0), &start),
@@ -715,9 +726,9 @@ mod tests {
 
     #[test]
     fn an_authenticated_connection_may_say_hello_only_as_the_peer_it_proved_to_be() {
-        let mut t = ConnectionTable::new(3, vec![1, 2], TOKEN, true);
+        let mut t = ConnectionTable::new(vid(3), vec![vid(1), vid(2)], TOKEN, true);
         t.opened(ConnId::Tcp(0), Expect::LowerId);
-        t.authenticated(ConnId::Tcp(0), 1);
+        t.authenticated(ConnId::Tcp(0), vid(1));
         let refused = rejected(t.frame(ConnId::Tcp(0), &hello(2)));
         assert!(
             refused.reason.contains("not an expected peer"),
@@ -725,10 +736,10 @@ mod tests {
             refused.reason
         );
         t.opened(ConnId::Tcp(1), Expect::LowerId);
-        t.authenticated(ConnId::Tcp(1), 1);
+        t.authenticated(ConnId::Tcp(1), vid(1));
         assert_eq!(
             t.frame(ConnId::Tcp(1), &hello(1)),
-            FrameOutcome::Identified(1)
+            FrameOutcome::Identified(vid(1))
         );
     }
 }

@@ -13,6 +13,7 @@
 //! agree on is in the file; nothing is passed to one node and not another.
 
 use lc_contract::run_dir;
+use lc_core::vm_id::VmId;
 use lc_settings::RunSpec;
 use std::fmt::Write as _;
 use std::io;
@@ -38,7 +39,7 @@ pub enum LocalClusterError {
     Program(io::Error),
     #[error("cannot start node {id} ({}): {source}", program.display())]
     Spawn {
-        id: u32,
+        id: VmId,
         program: PathBuf,
         source: io::Error,
     },
@@ -49,7 +50,7 @@ pub enum LocalClusterError {
 /// One node, once it has exited.
 #[derive(Debug)]
 pub struct NodeExit {
-    pub id: u32,
+    pub id: VmId,
     pub status: ExitStatus,
     /// Its run directory, if it made one.
     pub run_dir: Option<PathBuf>,
@@ -112,7 +113,7 @@ pub fn cluster_file(spec: &RunSpec, addrs: &[SocketAddr], secret: &str) -> Strin
 /// set, as in a single-process run).
 fn node_addrs(spec: &RunSpec) -> io::Result<Vec<SocketAddr>> {
     if spec.base_port != 0 {
-        return Ok((1..=spec.vm_count)
+        return Ok(VmId::all(spec.vm_count)
             .map(|id| SocketAddr::new(spec.host, spec.port_of(id)))
             .collect());
     }
@@ -169,7 +170,7 @@ async fn supervise(
     say: &mut dyn FnMut(String),
 ) -> Result<LocalCluster, LocalClusterError> {
     let mut children = Vec::new();
-    for id in 1..=spec.vm_count {
+    for id in VmId::all(spec.vm_count) {
         let node_dir = dir.join(format!("node-{id}"));
         let output = dir.join(format!("node-{id}.out"));
         let spawned = std::fs::create_dir_all(&node_dir)

@@ -97,6 +97,8 @@ pub enum FrameError {
     },
     #[error("data frame with a vector clock of {0} entries, more than {MAX_VC_ENTRIES}")]
     TooManyEntries(usize),
+    #[error("frame with tag {0} names VM 0; VM ids start at 1")]
+    ZeroVm(u8),
 }
 
 impl Frame {
@@ -108,7 +110,7 @@ impl Frame {
                 buf.put_u8(HELLO_TAG);
                 buf.put_u16(version);
                 buf.put_u64(token);
-                buf.put_u32(vm);
+                buf.put_u32(vm.get());
                 buf.freeze()
             }
             Frame::Data {
@@ -118,7 +120,7 @@ impl Frame {
                 debug_assert!(vc.len() <= MAX_VC_ENTRIES, "{} entries", vc.len());
                 let mut buf = BytesMut::with_capacity(DATA_LEN + 8 * vc.len());
                 buf.put_u8(DATA_TAG);
-                buf.put_u32(*from);
+                buf.put_u32(from.get());
                 buf.put_u64(*seq);
                 buf.put_u64(*lc);
                 buf.put_u64(*sent_at);
@@ -168,15 +170,17 @@ impl Frame {
         }
         let u32_at = |i: usize| u32::from_be_bytes(body[i..i + 4].try_into().expect("4 bytes"));
         let u64_at = |i: usize| u64::from_be_bytes(body[i..i + 8].try_into().expect("8 bytes"));
+        // The wire carries the bare number; 0 is no id, so no frame may name it.
+        let vm_at = |i: usize| VmId::new(u32_at(i)).ok_or(FrameError::ZeroVm(tag));
         Ok(match tag {
             HELLO_TAG => Frame::Hello {
                 version: u16_at(0),
                 token: u64_at(2),
-                vm: u32_at(10),
+                vm: vm_at(10)?,
             },
             DATA_TAG => Frame::Data {
                 message: Message {
-                    from: u32_at(0),
+                    from: vm_at(0)?,
                     seq: u64_at(4),
                     lc: u64_at(12),
                     vc: (DATA_LEN - 1..body.len()).step_by(8).map(u64_at).collect(),
@@ -372,17 +376,22 @@ pub struct LinkFailed {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     #[test]
     fn frames_round_trip() {
         let frames = [
             Frame::Hello {
                 version: PROTOCOL_VERSION,
                 token: u64::MAX - 3,
-                vm: 7,
+                vm: vid(7),
             },
             Frame::Data {
                 message: Message {
-                    from: 3,
+                    from: vid(3),
                     seq: 1 << 40,
                     lc: 99,
                     vc: vec![7, u64::MAX, 0],
@@ -392,7 +401,7 @@ mod tests {
             // A run without vector clocks sends an empty one.
             Frame::Data {
                 message: Message {
-                    from: 2,
+                    from: vid(2),
                     seq: 1,
                     lc: 1,
                     vc: Vec::new(),
@@ -402,7 +411,7 @@ mod tests {
             // The largest: one entry for each of the most VMs a run may have.
             Frame::Data {
                 message: Message {
-                    from: 128,
+                    from: vid(128),
                     seq: 5,
                     lc: 9,
                     vc: (0..MAX_VC_ENTRIES as u64).collect(),
@@ -424,7 +433,7 @@ mod tests {
     fn a_data_frame_grows_by_eight_bytes_per_vector_clock_entry() {
         let data = |vc: Vec<u64>| Frame::Data {
             message: Message {
-                from: 1,
+                from: vid(1),
                 seq: 1,
                 lc: 1,
                 vc,
@@ -445,7 +454,7 @@ mod tests {
         assert_eq!(Frame::decode(&[9, 0, 0]), Err(FrameError::UnknownTag(9)));
         let data = Frame::Data {
             message: Message {
-                from: 1,
+                from: vid(1),
                 seq: 1,
                 lc: 1,
                 vc: vec![1, 0],
@@ -474,6 +483,36 @@ mod tests {
         );
     }
 
+    /// The wire carries ids as bare numbers; a frame naming VM 0 names no
+    /// VM, so it is malformed rather than an id the table would look up.
+    #[test]
+    fn a_frame_naming_vm_0_is_malformed() {
+        let mut hello = hello(PROTOCOL_VERSION, 7, 5).to_vec();
+        let at = hello.len() - 4;
+        hello[at..].copy_from_slice(&0u32.to_be_bytes());
+        assert_eq!(Frame::decode(&hello), Err(FrameError::ZeroVm(HELLO_TAG)));
+        assert_eq!(
+            check_hello(&hello, 7, |_| true),
+            Err(HandshakeError::Malformed(FrameError::ZeroVm(HELLO_TAG)))
+        );
+        let data = Frame::Data {
+            message: Message {
+                from: vid(4),
+                seq: 1,
+                lc: 1,
+                vc: Vec::new(),
+            },
+            sent_at: 0,
+        };
+        let mut data = data.encode().to_vec();
+        data[1..5].copy_from_slice(&0u32.to_be_bytes());
+        assert_eq!(Frame::decode(&data), Err(FrameError::ZeroVm(DATA_TAG)));
+        assert_eq!(
+            FrameError::ZeroVm(DATA_TAG).to_string(),
+            "frame with tag 2 names VM 0; VM ids start at 1"
+        );
+    }
+
     /// A peer of the previous protocol (without the nodes' control frames)
     /// says hello in the same layout, so its version can be read and named.
     #[test]
@@ -493,16 +532,21 @@ mod tests {
         );
     }
 
-    fn hello(version: u16, token: u64, vm: VmId) -> Bytes {
-        Frame::Hello { version, token, vm }.encode()
+    fn hello(version: u16, token: u64, vm: u32) -> Bytes {
+        Frame::Hello {
+            version,
+            token,
+            vm: vid(vm),
+        }
+        .encode()
     }
 
     #[test]
     fn the_handshake_accepts_only_an_expected_peer_with_the_token() {
-        let expected = |vm| vm == 2 || vm == 3;
+        let expected = |vm| vm == vid(2) || vm == vid(3);
         assert_eq!(
             check_hello(&hello(PROTOCOL_VERSION, 7, 2), 7, expected),
-            Ok(2)
+            Ok(vid(2))
         );
         assert_eq!(
             check_hello(&hello(PROTOCOL_VERSION, 8, 2), 7, expected),
@@ -514,7 +558,7 @@ mod tests {
         );
         assert_eq!(
             check_hello(&hello(PROTOCOL_VERSION, 7, 9), 7, expected),
-            Err(HandshakeError::UnexpectedPeer(9))
+            Err(HandshakeError::UnexpectedPeer(vid(9)))
         );
         assert!(matches!(
             check_hello(&Frame::Bye.encode(), 7, expected),

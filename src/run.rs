@@ -126,7 +126,7 @@ impl RunOutcome {
     /// The ticks a VM's schedule holds in the run, less those its pauses
     /// and crashes take away.
     fn expected_ticks(&self, report: &VmReport) -> u64 {
-        let lead = self.spec.tick_leads[report.vm as usize - 1];
+        let lead = self.spec.tick_leads[report.vm.index()];
         ticks_within(report.rate, self.spec.runtime, lead)
             - self
                 .spec

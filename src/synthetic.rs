@@ -74,7 +74,7 @@ fn event_time(at: Duration) -> EventTime {
 impl Observer for LogWriter {
     fn event(&mut self, vm: VmId, at: Duration, logged: &Logged, vc: Option<&VectorClock>) {
         logging::log_event(
-            &self.loggers[vm as usize - 1],
+            &self.loggers[vm.index()],
             event_time(at),
             &logged.event,
             logged.queue,
@@ -89,7 +89,7 @@ impl Observer for LogWriter {
     fn stop(&mut self, vm: VmId, at: Duration, summary: &StopSummary) {
         let none = Lateness::default();
         logging::log_stop(
-            &self.loggers[vm as usize - 1],
+            &self.loggers[vm.index()],
             event_time(at),
             &logging::StopLine {
                 dropped_by_fault: &Default::default(),
@@ -120,7 +120,7 @@ pub fn write_run(dir: &Path, spec: &SyntheticRun) -> io::Result<Written> {
         RunDrain::create(dir, vm_count, logging::FLUSH_INTERVAL)?,
         logging::Delivery::InPlace,
     );
-    let loggers: Vec<slog::Logger> = (1..=vm_count)
+    let loggers: Vec<slog::Logger> = VmId::all(vm_count)
         .map(|id| logging::vm_logger(&root, id))
         .collect();
     let rates: Vec<u32> = spec.rates.iter().map(|&rate| rate.max(1)).collect();

@@ -510,6 +510,11 @@ mod tests {
     use super::*;
     use actix::prelude::*;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     /// Counts the link failures it is told of.
     #[derive(Default)]
     struct Failures(Rc<Cell<usize>>);
@@ -556,7 +561,7 @@ mod tests {
             let (write, accepted) = connection().await;
             let failures = Failures::default();
             let failed = failures.0.clone();
-            let link = TcpLink::spawn(write, 2, failures.start().recipient());
+            let link = TcpLink::spawn(write, vid(2), failures.start().recipient());
             for i in 0..100 {
                 assert!(link.queue(frame(i)));
             }
@@ -572,7 +577,7 @@ mod tests {
     fn a_closed_link_writes_what_came_before_the_close_then_takes_nothing() {
         actix::System::new().block_on(async {
             let (write, accepted) = connection().await;
-            let link = TcpLink::spawn(write, 2, Failures::default().start().recipient());
+            let link = TcpLink::spawn(write, vid(2), Failures::default().start().recipient());
             for i in 0..3 {
                 assert!(link.queue(frame(i)));
             }
@@ -597,7 +602,7 @@ mod tests {
     fn frames_queued_while_the_writer_waits_wake_it() {
         actix::System::new().block_on(async {
             let (write, accepted) = connection().await;
-            let link = TcpLink::spawn(write, 2, Failures::default().start().recipient());
+            let link = TcpLink::spawn(write, vid(2), Failures::default().start().recipient());
             let mut frames = FramedRead::new(accepted, codec());
             for i in 0..5 {
                 // The writer has flushed and gone back to waiting.

@@ -101,22 +101,20 @@ impl<D: Drain<Ok = (), Err = slog::Never>> Drain for Batching<D> {
         if record.tag() == EVENT_LINE {
             let _ = values.serialize(record, &mut keys);
         }
-        let slot = keys
-            .vm
-            .and_then(|vm| usize::try_from(vm).ok()?.checked_sub(1));
-        let Some(slot) = slot else {
+        let Some(vm) = keys.vm else {
             // Not an event line (or one without its `vm`, which the drain
             // reports): everything before it goes first.
             self.hand_over_pending(&mut pending);
             return self.writer.log(record, values);
         };
+        let slot = vm.index();
         if pending.by_vm.len() <= slot {
             pending.by_vm.resize_with(slot + 1, Vec::new);
         }
         let lines = &mut pending.by_vm[slot];
         let before = lines.len();
         let _ = std::io::Write::write_fmt(lines, *record.msg());
-        let _ = lc_contract::line::write_vm(lines, None, slot as u64 + 1);
+        let _ = lc_contract::line::write_vm(lines, None, vm);
         lines.push(b'\n');
         pending.bytes += pending.by_vm[slot].len() - before;
         let since = *pending.since.get_or_insert_with(Instant::now);

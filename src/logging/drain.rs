@@ -99,7 +99,7 @@ impl SharedFile {
 
 /// The run's single collecting drain: one formatter and file per VM.
 pub struct RunDrain {
-    /// Where VM `id`'s file is among the others: `slots[id - 1]`.
+    /// Where VM `id`'s file is among the others: `slots[id.index()]`.
     slots: Vec<Option<usize>>,
     formats: Vec<VmFormat>,
     files: Vec<SharedFile>,
@@ -118,7 +118,7 @@ impl RunDrain {
     /// the disk at least every `flush_interval` (zero: after every line),
     /// event lines written in place at most [`CLOCK_READ_EVERY`] lines later.
     pub fn create(dir: &Path, vm_count: u32, flush_interval: Duration) -> io::Result<Self> {
-        Self::create_for(dir, 1..=vm_count, flush_interval)
+        Self::create_for(dir, VmId::all(vm_count), flush_interval)
     }
 
     /// Creates `vm-<id>.log` in `dir` for the VMs of this process only (a
@@ -133,7 +133,7 @@ impl RunDrain {
         let mut files = Vec::new();
         let mut names = Vec::new();
         for id in vms {
-            let slot = id as usize - 1;
+            let slot = id.index();
             if slots.len() <= slot {
                 slots.resize(slot + 1, None);
             }
@@ -192,7 +192,7 @@ impl RunDrain {
 
     /// Writes a line spelled by the contract, then flushes when due: an
     /// event line reads the clock only every [`CLOCK_READ_EVERY`] of them.
-    fn write_spelled(&self, index: usize, record: &Record, vm: Option<u64>) {
+    fn write_spelled(&self, index: usize, record: &Record, vm: Option<VmId>) {
         let file = &self.files[index];
         if record.tag() == OTHER_LINE {
             // Rare lines, and the only ones whose message may be empty.
@@ -246,7 +246,8 @@ impl Drop for RunDrain {
 /// Finds the `vm` and event-time keys of a record.
 #[derive(Default)]
 pub(super) struct RoutingKeys {
-    pub(super) vm: Option<u64>,
+    /// The `vm` key, read back as the id slog carried as a bare number.
+    pub(super) vm: Option<VmId>,
     time: Option<EventTime>,
 }
 
@@ -259,7 +260,7 @@ impl slog::Serializer for RoutingKeys {
     }
     fn emit_u64(&mut self, key: Key, val: u64) -> slog::Result {
         if key == lc_contract::line::Key::Vm.name() {
-            self.vm = Some(val);
+            self.vm = u32::try_from(val).ok().and_then(VmId::new);
         } else if key == EVENT_TIME_KEY {
             self.time = Some(val);
         }
@@ -307,11 +308,7 @@ impl Drain for RunDrain {
         let mut keys = RoutingKeys::default();
         let _ = record.kv().serialize(record, &mut keys);
         let _ = values.serialize(record, &mut keys);
-        let Some(index) = keys
-            .vm
-            .and_then(|vm| usize::try_from(vm).ok()?.checked_sub(1))
-            .and_then(|slot| *self.slots.get(slot)?)
-        else {
+        let Some(index) = keys.vm.and_then(|vm| *self.slots.get(vm.index())?) else {
             // Every contract line carries `vm`; anything else is a bug in
             // this crate, so say so instead of writing it nowhere.
             // (Not `eprintln!`, which panics on a closed stderr.)
@@ -344,7 +341,7 @@ impl Drain for RunDrain {
 fn write_event_line(
     file: &SharedFile,
     line: &fmt::Arguments<'_>,
-    vm: Option<u64>,
+    vm: Option<VmId>,
 ) -> io::Result<()> {
     let mut file = file.lock();
     file.write_fmt(*line)?;
@@ -355,7 +352,7 @@ fn write_event_line(
 }
 
 /// Writes any other line spelled by the contract and its `vm` key.
-fn write_line(file: &SharedFile, line: &[u8], vm: Option<u64>) -> io::Result<()> {
+fn write_line(file: &SharedFile, line: &[u8], vm: Option<VmId>) -> io::Result<()> {
     let mut file = file.lock();
     file.write_all(line)?;
     if let Some(vm) = vm {

@@ -52,7 +52,8 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 
 /// The logger of one VM: every line it writes carries `vm`.
 pub fn vm_logger(root: &Logger, vm: VmId) -> Logger {
-    root.new(o!(contract::Key::Vm.name() => vm))
+    // slog carries the bare number; the drain reads it back as a VmId.
+    root.new(o!(contract::Key::Vm.name() => vm.get()))
 }
 
 thread_local! {

@@ -9,6 +9,11 @@ use lc_core::faults::{PartitionMode, RestartClock};
 use std::path::Path;
 use std::time::Instant;
 
+/// A VM id written in a test.
+fn vid(n: u32) -> VmId {
+    VmId::literal(n)
+}
+
 fn lines_of(dir: &Path, vm: VmId) -> Vec<String> {
     std::fs::read_to_string(dir.join(format!("vm-{vm}.log")))
         .unwrap()
@@ -30,24 +35,24 @@ fn lines_follow_the_contract_and_route_by_vm_with(delivery: Delivery) {
         RunDrain::create(dir.path(), 2, FLUSH_INTERVAL).unwrap(),
         delivery,
     );
-    let one = vm_logger(&root, 1);
-    let two = vm_logger(&root, 2);
+    let one = vm_logger(&root, vid(1));
+    let two = vm_logger(&root, vid(2));
     // 2026-11-25T17:09:39.802378Z
     let at = 1_795_626_579_802_378;
     let send = Event::Send {
-        to: vec![2, 3],
+        to: vec![vid(2), vid(3)],
         seq: 4,
         lc: 17,
         vc: Vec::new(),
     };
     // VM 1 of 3 after a receive of [0, 4, 2] and a send.
     let mut vc = VectorClock::zero(3);
-    vc.receive(1, &[0, 4, 2]);
-    vc.tick(1);
+    vc.receive(vid(1), &[0, 4, 2]);
+    vc.tick(vid(1));
     log_event(&one, at, &send, 0, Some(&vc));
     log_event(&two, at + 1, &Event::Internal { lc: 1 }, 2, None);
     let receive = Event::Receive {
-        from: 1,
+        from: vid(1),
         seq: 4,
         msg_lc: 17,
         lc: 18,
@@ -57,14 +62,14 @@ fn lines_follow_the_contract_and_route_by_vm_with(delivery: Delivery) {
     drop(guard);
 
     assert_eq!(
-        lines_of(dir.path(), 1),
+        lines_of(dir.path(), vid(1)),
         [
             "2026-11-25T17:09:39.802378Z INFO send, to: 2 3, seq: 4, queue: 0, lc: 17, \
              vc: 2 4 2, vm: 1"
         ]
     );
     assert_eq!(
-        lines_of(dir.path(), 2),
+        lines_of(dir.path(), vid(2)),
         [
             "2026-11-25T17:09:39.802379Z INFO internal, queue: 2, lc: 1, vm: 2",
             "2026-11-25T17:09:39.802380Z INFO receive, from: 1, seq: 4, msg_lc: 17, \
@@ -133,7 +138,7 @@ mod through_slog_term {
             Event::Send { to, seq, lc, .. } => {
                 slog::info!(log, "{}", contract::Message::Send.name();
                 EVENT_TIME_KEY => at, vc, Key::Lc.name() => lc, Key::Queue.name() => queue,
-                Key::Seq.name() => seq, Key::To.name() => List(to))
+                Key::Seq.name() => seq, Key::To.name() => List(&to.iter().map(|vm| vm.get()).collect::<Vec<_>>()))
             }
             Event::Receive {
                 from,
@@ -143,7 +148,7 @@ mod through_slog_term {
                 ..
             } => slog::info!(log, "{}", contract::Message::Receive.name();
                 EVENT_TIME_KEY => at, vc, Key::Lc.name() => lc, Key::Queue.name() => queue,
-                Key::MsgLc.name() => msg_lc, Key::Seq.name() => seq, Key::From.name() => from),
+                Key::MsgLc.name() => msg_lc, Key::Seq.name() => seq, Key::From.name() => from.get()),
             Event::Internal { lc } => slog::info!(log, "{}", contract::Message::Internal.name();
                 EVENT_TIME_KEY => at, vc, Key::Lc.name() => lc, Key::Queue.name() => queue),
         }
@@ -239,7 +244,7 @@ fn any_event() -> impl proptest::strategy::Strategy<Value = Event> {
     use proptest::prelude::*;
     prop_oneof![
         (
-            prop::collection::vec(1..=64u32, 1..4),
+            prop::collection::vec((1..=64u32).prop_map(VmId::literal), 1..4),
             any::<u64>(),
             any::<u64>()
         )
@@ -249,15 +254,19 @@ fn any_event() -> impl proptest::strategy::Strategy<Value = Event> {
                 lc,
                 vc: Vec::new()
             }),
-        (1..=64u32, any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
-            |(from, seq, msg_lc, lc)| Event::Receive {
+        (
+            (1..=64u32).prop_map(VmId::literal),
+            any::<u64>(),
+            any::<u64>(),
+            any::<u64>()
+        )
+            .prop_map(|(from, seq, msg_lc, lc)| Event::Receive {
                 from,
                 seq,
                 msg_lc,
                 lc,
                 jump: 0
-            }
-        ),
+            }),
         any::<u64>().prop_map(|lc| Event::Internal { lc }),
     ]
 }
@@ -286,7 +295,7 @@ fn any_fault() -> impl proptest::strategy::Strategy<Value = Fault> {
     let secs = || (0..1_000_000u64).prop_map(Duration::from_millis);
     prop_oneof![
         (secs(), secs(), any::<bool>()).prop_map(|(from, until, hold)| Fault::Partition {
-            groups: vec![vec![1], vec![2, 3]],
+            groups: vec![vec![vid(1)], vec![vid(2), vid(3)]],
             from,
             until,
             mode: if hold {
@@ -295,10 +304,14 @@ fn any_fault() -> impl proptest::strategy::Strategy<Value = Fault> {
                 PartitionMode::Drop
             },
         }),
-        (secs(), secs()).prop_map(|(from, until)| Fault::Pause { vm: 1, from, until }),
+        (secs(), secs()).prop_map(|(from, until)| Fault::Pause {
+            vm: vid(1),
+            from,
+            until
+        }),
         (secs(), proptest::option::of(secs()), any::<bool>()).prop_map(|(at, restart, keep)| {
             Fault::Crash {
-                vm: 1,
+                vm: vid(1),
                 at,
                 restart,
                 clock: if keep {
@@ -439,7 +452,7 @@ proptest::proptest! {
             (0..253_402_300_799_999_999u64, any_logged()),
             1..20),
         in_place in proptest::prelude::any::<bool>(),
-        vm in 1..=3u32,
+        vm in proptest::strategy::Strategy::prop_map(1..=3u32, VmId::literal),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let delivery = if in_place { Delivery::InPlace } else { Delivery::WriterThread };
@@ -466,12 +479,12 @@ fn warnings_never_break_the_key_separator() {
         Delivery::WriterThread,
     );
     log_warning(
-        &vm_logger(&root, 1),
+        &vm_logger(&root, vid(1)),
         0,
         "bad frame Data { from: 2, seq: 0 }\nand more",
     );
     drop(guard);
-    let lines = lines_of(dir.path(), 1);
+    let lines = lines_of(dir.path(), vid(1));
     assert_eq!(
         lines,
         ["1970-01-01T00:00:00.000000Z WARN bad frame Data { from: 2; seq: 0 } and more, vm: 1"]
@@ -484,7 +497,13 @@ fn a_drain_that_writes_every_line_records_no_failure() {
     let drain = RunDrain::create(dir.path(), 1, FLUSH_INTERVAL).unwrap();
     let failures = drain.failures();
     let (root, guard) = run_logger(drain, Delivery::WriterThread);
-    log_event(&vm_logger(&root, 1), 1, &Event::Internal { lc: 1 }, 0, None);
+    log_event(
+        &vm_logger(&root, vid(1)),
+        1,
+        &Event::Internal { lc: 1 },
+        0,
+        None,
+    );
     drop(guard);
     assert_eq!(failures.get(), None);
 }
@@ -507,7 +526,7 @@ fn a_drain_on_a_full_disk_records_the_failure_for_the_run() {
         let drain = RunDrain::create(dir.path(), 2, interval).unwrap();
         let failures = drain.failures();
         let (root, guard) = run_logger(drain, delivery);
-        for vm in [1, 2] {
+        for vm in VmId::all(2) {
             log_event(
                 &vm_logger(&root, vm),
                 1,
@@ -524,7 +543,7 @@ fn a_drain_on_a_full_disk_records_the_failure_for_the_run() {
             failure.first_error.contains("No space left on device"),
             "{failure:?}"
         );
-        assert_eq!(lines_of(dir.path(), 1).len(), 1);
+        assert_eq!(lines_of(dir.path(), vid(1)).len(), 1);
     }
 }
 
@@ -533,7 +552,7 @@ fn a_drain_on_a_full_disk_records_the_failure_for_the_run() {
 fn wait_for_lines(dir: &Path, count: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let lines = lines_of(dir, 1);
+        let lines = lines_of(dir, vid(1));
         if lines.len() >= count || Instant::now() > deadline {
             return lines;
         }
@@ -549,7 +568,7 @@ fn batched_event_lines_reach_the_file_before_the_run_ends() {
         RunDrain::create(dir.path(), 1, Duration::ZERO).unwrap(),
         Delivery::WriterThread,
     );
-    let log = vm_logger(&root, 1);
+    let log = vm_logger(&root, vid(1));
     log_event(&log, 1, &Event::Internal { lc: 1 }, 0, None);
     assert_eq!(wait_for_lines(dir.path(), 1).len(), 1, "the line waited");
     log_event(&log, 2, &Event::Internal { lc: 2 }, 0, None);
@@ -563,7 +582,7 @@ fn batched_event_lines_reach_the_file_before_the_run_ends() {
         RunDrain::create(dir.path(), 1, Duration::from_secs(3600)).unwrap(),
         Delivery::WriterThread,
     );
-    let log = vm_logger(&root, 1);
+    let log = vm_logger(&root, vid(1));
     log_event(&log, 1, &Event::Internal { lc: 1 }, 0, None);
     log_warning(&log, 2, "a warning");
     let lines = wait_for_lines(dir.path(), 1);
@@ -577,7 +596,7 @@ fn batched_event_lines_reach_the_file_before_the_run_ends() {
     }
     assert!(wait_for_lines(dir.path(), logged / 2).len() >= logged / 2);
     drop(guard);
-    let lines = lines_of(dir.path(), 1);
+    let lines = lines_of(dir.path(), vid(1));
     assert_eq!(lines.len(), logged + 1);
     assert!(lines[1].ends_with("WARN a warning, vm: 1"), "{lines:?}");
     assert!(lines[2].ends_with("INFO internal, queue: 0, lc: 1, vm: 1"));
@@ -591,7 +610,7 @@ fn in_place_lines_are_flushed_within_a_bounded_count_of_lines_once_due() {
         RunDrain::create(dir.path(), 1, interval).unwrap(),
         Delivery::InPlace,
     );
-    let log = vm_logger(&root, 1);
+    let log = vm_logger(&root, vid(1));
     log_event(&log, 1, &Event::Internal { lc: 1 }, 0, None);
     std::thread::sleep(interval * 10);
     // Due now, but the drain reads the clock only every
@@ -599,10 +618,14 @@ fn in_place_lines_are_flushed_within_a_bounded_count_of_lines_once_due() {
     for lc in 2..CLOCK_READ_EVERY as u64 {
         log_event(&log, lc, &Event::Internal { lc }, 0, None);
     }
-    assert_eq!(lines_of(dir.path(), 1).len(), 0, "flushed before the count");
+    assert_eq!(
+        lines_of(dir.path(), vid(1)).len(),
+        0,
+        "flushed before the count"
+    );
     log_event(&log, 100, &Event::Internal { lc: 100 }, 0, None);
     assert_eq!(
-        lines_of(dir.path(), 1).len(),
+        lines_of(dir.path(), vid(1)).len(),
         CLOCK_READ_EVERY as usize,
         "the line that completes the count flushes every line"
     );
@@ -616,14 +639,14 @@ fn a_flood_of_lines_is_never_dropped() {
         RunDrain::create(dir.path(), 1, FLUSH_INTERVAL).unwrap(),
         Delivery::WriterThread,
     );
-    let log = vm_logger(&root, 1);
+    let log = vm_logger(&root, vid(1));
     let mut vc = VectorClock::zero(16);
     for lc in 1..=200_000 {
-        vc.tick(1);
+        vc.tick(vid(1));
         log_event(&log, lc, &Event::Internal { lc }, 0, Some(&vc));
     }
     drop(guard);
-    let lines = lines_of(dir.path(), 1);
+    let lines = lines_of(dir.path(), vid(1));
     assert_eq!(lines.len(), 200_000);
     assert!(lines[199_999].contains("lc: 200000, vc: 200000 0 0 0 "));
 }

@@ -4,6 +4,7 @@
 //! driver's share of the model (the mailbox as the queue, FIFO links, the
 //! orderly stop) is checked where it happens, not only through the logs.
 
+use crate::common::vid;
 use actix::prelude::*;
 use lc_analysis::{analyze_run, AnalyzeOptions};
 use lc_core::accounting::Accounting;
@@ -85,7 +86,7 @@ fn assert_complete_run(finished: &Finished, spec: &RunSpec, dir: &Path) {
     assert!(finished.missing.is_empty(), "{:?}", finished.missing);
     assert_eq!(finished.reports.len(), spec.vm_count as usize);
     for (report, &rate) in finished.reports.iter().zip(&spec.rates) {
-        let lead = spec.tick_leads[report.vm as usize - 1];
+        let lead = spec.tick_leads[report.vm.index()];
         assert_eq!(
             report.counters.ticks,
             ticks_within(rate, spec.runtime, lead)
@@ -239,7 +240,7 @@ fn frame(from: VmId, frame: Frame) -> Inbound {
 /// Message `seq` of VM `from` in a run of 3 VMs.
 fn data(from: VmId, seq: u64) -> Inbound {
     let mut vc = vec![0; 3];
-    vc[from as usize - 1] = seq;
+    vc[from.index()] = seq;
     frame(
         from,
         Frame::Data {
@@ -272,11 +273,11 @@ fn a_bridge_alone_keeps_links_fifo_and_admits_only_peers_that_said_hello() {
             let peer3 = PeerStandIn::default().start();
             let ready = ReadyStandIn.start();
             let bridge = Bridge::new(BridgeSetup {
-                vm_id: 1,
+                vm_id: vid(1),
                 listener: None,
                 peers: vec![
-                    (2, PeerAddress::InProcess(peer2.recipient())),
-                    (3, PeerAddress::InProcess(peer3.recipient())),
+                    (vid(2), PeerAddress::InProcess(peer2.recipient())),
+                    (vid(3), PeerAddress::InProcess(peer3.recipient())),
                 ],
                 token: TOKEN,
                 vector_clocks: true,
@@ -304,22 +305,22 @@ fn a_bridge_alone_keeps_links_fifo_and_admits_only_peers_that_said_hello() {
             })
             .start();
             // VM 3 sends data before its hello: refused, and never delivered.
-            bridge.do_send(data(3, 1));
-            bridge.do_send(hello(2, TOKEN));
+            bridge.do_send(data(vid(3), 1));
+            bridge.do_send(hello(vid(2), TOKEN));
             for seq in 1..=50 {
-                bridge.do_send(data(2, seq));
+                bridge.do_send(data(vid(2), seq));
             }
-            bridge.do_send(frame(2, Frame::Bye));
+            bridge.do_send(frame(vid(2), Frame::Bye));
             bridge.do_send(Inbound {
-                conn: ConnId::InProcess(2),
+                conn: ConnId::InProcess(vid(2)),
                 event: InboundEvent::End,
             });
             // Outgoing links are the bridge's own: VM 3's refused
             // connection does not stop a send to it.
             bridge.do_send(Transmit {
-                to: vec![2, 3],
+                to: vec![vid(2), vid(3)],
                 message: Message {
-                    from: 1,
+                    from: vid(1),
                     seq: 1,
                     lc: 1,
                     vc: vec![1, 0, 0],
@@ -344,10 +345,10 @@ fn a_bridge_alone_keeps_links_fifo_and_admits_only_peers_that_said_hello() {
     assert!(matches!(
         frames[0],
         Frame::Hello {
-            vm: 1,
+            vm,
             token: TOKEN,
             ..
-        }
+        } if vm == vid(1)
     ));
     assert!(
         matches!(&frames[1], Frame::Data { message, .. } if message.seq == 1 && message.vc == [1, 0, 0]),
@@ -401,7 +402,7 @@ impl Handler<CloseOutgoing> for BridgeStandIn {
     type Result = ();
     fn handle(&mut self, _: CloseOutgoing, _: &mut Context<Self>) {
         if let Some(vm) = &self.vm {
-            vm.do_send(PeerClosed(2));
+            vm.do_send(PeerClosed(vid(2)));
             vm.do_send(OutgoingClosed {
                 dropped: Default::default(),
             });
@@ -447,7 +448,7 @@ fn a_vm_alone_takes_its_waiting_messages_first_one_per_tick() {
             for seq in 1..=3 {
                 gauges.queued.fetch_add(1, Ordering::AcqRel);
                 vm.do_send(Deliver(Message {
-                    from: 2,
+                    from: vid(2),
                     seq,
                     lc: 10 * seq,
                     vc: vec![0, 5 * seq],
@@ -457,7 +458,7 @@ fn a_vm_alone_takes_its_waiting_messages_first_one_per_tick() {
             // The sender may go: a VM whose supervisor is gone keeps to its schedule.
             let (_, stop_at) = tokio::sync::watch::channel(start + Duration::from_secs(2));
             vm_ctx.run(Vm::new(VmSetup {
-                core: VmCore::new(VmModel::new(1, 2, 3, 0.0, true)),
+                core: VmCore::new(VmModel::new(vid(1), 2, 3, 0.0, true)),
                 rate: 5,
                 addr: "stand-in".into(),
                 start,

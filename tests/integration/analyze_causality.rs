@@ -12,6 +12,7 @@
 //! VM 2's last with VM 1's last two (2). Three of those share a Lamport clock (lc 2, 3 and 5),
 //! so Lamport's order puts 5 concurrent pairs one before the other.
 
+use crate::common::vid;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -95,7 +96,7 @@ fn the_handmade_run_keeps_every_vc_rule_and_has_the_hand_worked_counts() {
     assert_eq!(c.counts.lamport_ordered_concurrent_fraction, 5.0 / 36.0);
     let p = &c.vm_pairs[..];
     assert_eq!(p.len(), 1);
-    assert_eq!(p[0].vms, [1, 2]);
+    assert_eq!(p[0].vms, [vid(1), vid(2)]);
     assert_eq!(
         (
             p[0].counts.pairs,
@@ -232,10 +233,10 @@ fn a_receive_stamped_before_its_send_still_gets_the_message_clock() {
 fn the_causal_past_and_future_of_an_event() {
     let (_tmp, run) = write_run(&[VM1, VM2]);
     let history = causal_history(&run).unwrap();
-    let id = |vm, index| EventId { vm, index };
+    let id = |vm, index| EventId { vm: vid(vm), index };
     // VM 2's send (its 2nd event, line 3): after VM 1's first send and its own receive;
     // before VM 1's receive and internal event and its own last receive.
-    let send = history.event_at_line(2, 3).unwrap();
+    let send = history.event_at_line(vid(2), 3).unwrap();
     assert_eq!(send, id(2, 2));
     assert_eq!(history.clock(send).unwrap().to_string(), "1 2");
     let cone = history.cone(send).unwrap();
@@ -357,7 +358,8 @@ fn agrees_with_brute_force(run: &Path, vms: u32, clocks: &str) {
     assert_eq!(c.counts.lamport_ordered_concurrent, concurrent - same);
     assert_eq!(c.vm_pairs.len(), (vms * (vms - 1) / 2) as usize);
     for p in &c.vm_pairs {
-        let (pairs, ordered, concurrent, same) = order.pair_counts(Some((p.vms[0], p.vms[1])));
+        let (pairs, ordered, concurrent, same) =
+            order.pair_counts(Some((p.vms[0].get(), p.vms[1].get())));
         assert_eq!(
             (
                 p.counts.pairs,
@@ -374,7 +376,7 @@ fn agrees_with_brute_force(run: &Path, vms: u32, clocks: &str) {
     let history = causal_history(run).unwrap();
     assert_eq!(history.events().count(), order.ticks.len());
     for (id, line, clock) in history.events() {
-        let e = order.position(id.vm, id.index).unwrap();
+        let e = order.position(id.vm.get(), id.index).unwrap();
         assert_eq!(order.ticks[e].line, line);
         let want: Vec<u64> = order.vector_clock(e).into_iter().map(u64::from).collect();
         assert_eq!(clock.entries(), want.as_slice());
@@ -383,7 +385,7 @@ fn agrees_with_brute_force(run: &Path, vms: u32, clocks: &str) {
             let mut ids: Vec<EventId> = (0..order.ticks.len())
                 .filter(|&f| pick(f))
                 .map(|f| EventId {
-                    vm: order.ticks[f].vm,
+                    vm: vid(order.ticks[f].vm),
                     index: order.ticks[f].index,
                 })
                 .collect();

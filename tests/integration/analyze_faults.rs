@@ -21,6 +21,7 @@
 //! Books: 10 messages sent (seq 1 of VM 1 to two VMs), 7 received, 0 left in queues, 3 dropped
 //! (VM 3's `stop`: `dropped_by_fault: 3=2 4=1`).
 
+use crate::common::vid;
 use std::fs;
 use std::path::PathBuf;
 
@@ -118,7 +119,7 @@ fn every_fault_is_summed_up_and_the_run_stays_healthy() {
     let held = fault(&a, 1);
     assert_eq!(
         (held.kind.as_str(), &held.vms[..]),
-        ("partition", &[1, 2, 3][..])
+        ("partition", &[vid(1), vid(2), vid(3)][..])
     );
     assert_eq!(
         held.parameters,
@@ -141,7 +142,7 @@ fn every_fault_is_summed_up_and_the_run_stays_healthy() {
         .iter()
         .map(|l| {
             (
-                l.vm,
+                l.vm.get(),
                 l.start.as_deref(),
                 l.end.as_deref(),
                 l.lc_at_start,
@@ -159,7 +160,10 @@ fn every_fault_is_summed_up_and_the_run_stays_healthy() {
     );
 
     let pause = fault(&a, 2);
-    assert_eq!((pause.kind.as_str(), &pause.vms[..]), ("pause", &[2][..]));
+    assert_eq!(
+        (pause.kind.as_str(), &pause.vms[..]),
+        ("pause", &[vid(2)][..])
+    );
     assert_eq!(pause.ticks_skipped, Some(2));
     assert!(pause.partition.is_none() && pause.lost.is_none());
 

@@ -8,6 +8,7 @@
 //! 0.45 (lc 5). Both stop at 0.60 with empty queues. Every message is taken at the first tick
 //! after it arrives, so no event is logged with a message waiting.
 
+use crate::common::vid;
 use std::fs;
 use std::path::PathBuf;
 
@@ -86,7 +87,7 @@ fn the_clean_run_is_healthy_with_the_hand_worked_figures() {
     assert_eq!(s.warnings, 1);
 
     let (v1, v2) = (&s.vms[0], &s.vms[1]);
-    assert_eq!((v1.vm, v2.vm), (1, 2));
+    assert_eq!((v1.vm, v2.vm), (vid(1), vid(2)));
     assert_eq!(
         (v1.configured_rate, v2.configured_rate),
         (Some(10.0), Some(4.0))
@@ -125,7 +126,7 @@ fn the_clean_run_is_healthy_with_the_hand_worked_figures() {
     assert!(close(v1.drift_mean, 0.0) && v1.drift_max == 0);
     assert!(close(v2.drift_mean, 70.0 / 60.0), "{}", v2.drift_mean);
     assert_eq!(v2.drift_max, 3);
-    assert_eq!(s.lagging_vm, Some(2));
+    assert_eq!(s.lagging_vm, Some(vid(2)));
 
     let m = &s.messages;
     assert_eq!(

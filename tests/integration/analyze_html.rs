@@ -5,8 +5,10 @@
 //! arrow, and exactly the causal past and future highlighted. A screenshot is kept as an
 //! artefact under the target directory.
 
+use crate::common::vid;
 use crate::common::{binary, read_logs, run_model};
 use lc_analysis::{self, EventId, History, HtmlReport};
+use lc_core::vm_id::VmId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -201,7 +203,7 @@ fn analysed_run(settings: &str, extra: &[&str]) -> (PathBuf, tempfile::TempDir, 
 }
 
 fn total_events(history: &History, vms: u32) -> usize {
-    (1..=vms).map(|vm| history.len_of(vm)).sum()
+    VmId::all(vms).map(|vm| history.len_of(vm)).sum()
 }
 
 /// Where the screenshot and its page are kept after the test.
@@ -238,8 +240,8 @@ fn a_clicked_event_highlights_exactly_its_causal_past_and_future() {
 
     // The middle event of VM 2, which has both a past and a future on every VM.
     let chosen = EventId {
-        vm: 2,
-        index: history.len_of(2) as u32 / 2,
+        vm: vid(2),
+        index: history.len_of(vid(2)) as u32 / 2,
     };
     let cone = history.cone(chosen).unwrap();
     let dom = headless(
@@ -388,8 +390,8 @@ fn a_long_run_is_drawn_a_window_at_a_time() {
 
     // Asked for more than the limit, it draws the limit, around the event it is opened on.
     let chosen = EventId {
-        vm: 1,
-        index: history.len_of(1) as u32 - 10,
+        vm: vid(1),
+        index: history.len_of(vid(1)) as u32 - 10,
     };
     let name = format!("{}:{}", chosen.vm, chosen.index);
     let dom = headless(

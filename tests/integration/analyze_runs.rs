@@ -1,6 +1,7 @@
 //! Finding runs, the errors a user sees, a larger synthetic run end to end (with plots), and
 //! the comparison table.
 
+use crate::common::vid;
 use std::fs;
 use std::path::Path;
 
@@ -107,7 +108,7 @@ fn a_synthetic_run_is_healthy_and_every_output_is_written() {
     assert_eq!(s.messages.left_in_queues, written.left_in_queues);
     assert_eq!(s.settings.seed, Some(3));
     // The slowest VM falls furthest behind.
-    assert_eq!(s.lagging_vm, Some(4));
+    assert_eq!(s.lagging_vm, Some(vid(4)));
     for v in &s.vms {
         let rate = v.configured_rate.unwrap();
         assert!((v.measured_rate - rate).abs() / rate < 0.05, "{v:?}");

@@ -7,6 +7,7 @@
 //! and compared, pair by pair, with a brute-force search of the logs and with the library's
 //! causal history.
 
+use crate::common::vid;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -127,11 +128,11 @@ fn encodes_the_runs_order(exec: &Execution, run: &Path, vms: u32) {
             let (ia, ib) = (ids[a], ids[b]);
             let library = history.happened_before(
                 EventId {
-                    vm: ia.0,
+                    vm: vid(ia.0),
                     index: ia.1,
                 },
                 EventId {
-                    vm: ib.0,
+                    vm: vid(ib.0),
                     index: ib.1,
                 },
             );

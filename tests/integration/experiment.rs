@@ -268,7 +268,7 @@ fn a_fault_study_tabulates_each_trials_faults_from_its_summary() {
         assert_eq!(row[col("status")], "ok", "{csv}");
         assert_eq!(row[col("kind")], fault.kind);
         assert_eq!(row[col("parameters")], fault.parameters);
-        let vms: Vec<String> = fault.vms.iter().map(u32::to_string).collect();
+        let vms: Vec<String> = fault.vms.iter().map(ToString::to_string).collect();
         assert_eq!(row[col("vms")], vms.join(" "));
         // Each figure is the summary's, or an empty cell where the summary has none.
         let same = |column: &str, expected: Option<f64>| {

@@ -6,6 +6,7 @@
 //! partition, drops attributed to their fault and the books balanced, and
 //! a restarted VM back in the mesh.
 
+use crate::common::vid;
 use crate::common::{read_logs, Line};
 use lc_analysis::FaultSummary;
 use lc_core::faults::{Edge, Fault, FaultPlan, PartitionMode, RestartClock};
@@ -14,6 +15,7 @@ use lc_core::schedule::draw_tick_leads;
 use lc_core::simulation::{FaultEdge, Observer, SimSpec, Simulation, Until};
 use lc_core::vector_clock::VectorClock;
 use lc_core::vm_core::{Logged, StopSummary};
+use lc_core::vm_id::VmId;
 use lc_settings::Settings;
 use logical_clocks::run::{self, RunOptions, RunOutcome};
 use std::collections::{BTreeMap, HashMap};
@@ -188,7 +190,7 @@ fn pause_makes_no_ticks_and_fills_the_queue(virtual_time: bool) {
         (1.5, 3.5)
     };
     let pause = Fault::Pause {
-        vm: 2,
+        vm: vid(2),
         from: secs(from),
         until: secs(until),
     };
@@ -259,8 +261,8 @@ fn a_pause_on_tcp_skips_exactly_its_ticks() {
     pause_makes_no_ticks_and_fills_the_queue(false);
 }
 
-fn groups() -> Vec<Vec<u32>> {
-    vec![vec![1], vec![2, 3]]
+fn groups() -> Vec<Vec<VmId>> {
+    vec![vec![vid(1)], vec![vid(2), vid(3)]]
 }
 
 /// A healthy run of VMs at 5, 7 and 9 ticks/s with VM 1 cut off from the
@@ -436,7 +438,7 @@ fn crash_and_restart(virtual_time: bool, clock_on_restart: RestartClock) {
         (1.5, 3.0)
     };
     let crash = Fault::Crash {
-        vm: 3,
+        vm: vid(3),
         at: secs(at),
         restart: Some(secs(restart)),
         clock: clock_on_restart,
@@ -566,7 +568,7 @@ fn crash_for_good(virtual_time: bool) {
     let runtime = if virtual_time { 30.0 } else { 4.0 };
     let at = if virtual_time { 10.0 } else { 1.5 };
     let crash = Fault::Crash {
-        vm: 1,
+        vm: vid(1),
         at: secs(at),
         restart: None,
         clock: RestartClock::Keep,
@@ -628,18 +630,18 @@ fn a_run_with_faults_in_virtual_time_is_byte_identical_per_seed() {
                 mode: PartitionMode::Hold,
             },
             Fault::Pause {
-                vm: 2,
+                vm: vid(2),
                 from: secs(20.0),
                 until: secs(25.0),
             },
             Fault::Crash {
-                vm: 3,
+                vm: vid(3),
                 at: secs(30.0),
                 restart: Some(secs(35.0)),
                 clock: RestartClock::Reset,
             },
             Fault::Partition {
-                groups: vec![vec![1, 2], vec![3]],
+                groups: vec![vec![vid(1), vid(2)], vec![vid(3)]],
                 from: secs(40.0),
                 until: secs(45.0),
                 mode: PartitionMode::Drop,
@@ -725,7 +727,7 @@ struct Traces {
 }
 
 impl Observer for Traces {
-    fn event(&mut self, vm: u32, _: Duration, logged: &Logged, _: Option<&VectorClock>) {
+    fn event(&mut self, vm: VmId, _: Duration, logged: &Logged, _: Option<&VectorClock>) {
         let kind = match logged.event {
             Event::Send { .. } => "send",
             Event::Receive { .. } => "receive",
@@ -734,12 +736,12 @@ impl Observer for Traces {
         let trace = self.by_vm.entry(u64::from(vm)).or_default();
         trace.push((kind.to_string(), 0, logged.event.lc()));
     }
-    fn stop(&mut self, _: u32, _: Duration, summary: &StopSummary) {
+    fn stop(&mut self, _: VmId, _: Duration, summary: &StopSummary) {
         for (&fault, &n) in &summary.dropped_by_fault {
             *self.dropped_by_fault.entry(fault as u64).or_default() += n;
         }
     }
-    fn fault(&mut self, vm: u32, _: Duration, edge: &FaultEdge) {
+    fn fault(&mut self, vm: VmId, _: Duration, edge: &FaultEdge) {
         let kind = match edge.mark.edge {
             Edge::Start => "fault_start",
             Edge::End => "fault_end",
@@ -770,36 +772,36 @@ fn a_simulated_run_with_every_fault_kind_matches_the_virtual_run() {
     let at = |s: f64| secs(s);
     spec.faults = FaultPlan::new(vec![
         Fault::Partition {
-            groups: vec![vec![1], vec![2, 3, 4]],
+            groups: vec![vec![vid(1)], vec![vid(2), vid(3), vid(4)]],
             from: at(5.0),
             until: at(12.0),
             mode: PartitionMode::Hold,
         },
         Fault::Partition {
-            groups: vec![vec![1, 2], vec![3, 4]],
+            groups: vec![vec![vid(1), vid(2)], vec![vid(3), vid(4)]],
             from: at(14.0),
             until: at(18.0),
             mode: PartitionMode::Drop,
         },
         Fault::Pause {
-            vm: 2,
+            vm: vid(2),
             from: at(20.0),
             until: at(26.0),
         },
         Fault::Crash {
-            vm: 3,
+            vm: vid(3),
             at: at(28.0),
             restart: Some(at(33.0)),
             clock: RestartClock::Reset,
         },
         Fault::Crash {
-            vm: 4,
+            vm: vid(4),
             at: at(36.0),
             restart: Some(at(41.0)),
             clock: RestartClock::Keep,
         },
         Fault::Crash {
-            vm: 1,
+            vm: vid(1),
             at: at(50.0),
             restart: None,
             clock: RestartClock::Keep,

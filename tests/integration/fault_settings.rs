@@ -3,6 +3,7 @@
 //! environment is recorded in the run's `settings.toml`, which reads back to the same schedule.
 
 use crate::common::binary_in;
+use crate::common::vid;
 use lc_core::faults::{Fault, RestartClock};
 use lc_settings::Settings;
 use std::path::Path;
@@ -128,12 +129,12 @@ fn faults_from_the_environment_are_recorded_and_read_back() {
         spec.faults.faults(),
         [
             Fault::Pause {
-                vm: 2,
+                vm: vid(2),
                 from: s(0.25),
                 until: s(0.5),
             },
             Fault::Crash {
-                vm: 3,
+                vm: vid(3),
                 at: s(0.5),
                 restart: Some(s(2.0)),
                 clock: RestartClock::Keep,

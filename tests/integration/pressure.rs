@@ -4,6 +4,7 @@
 //! within a bound whatever comes in, and refuse what cannot fit before
 //! anything starts.
 
+use crate::common::vid;
 use crate::common::{check_logs, data_payload, framed, hello_payload, read_logs, wait_for_addrs};
 use actix::prelude::*;
 use lc_core::latency::Latency;
@@ -356,7 +357,7 @@ fn an_accept_loop_that_keeps_failing_backs_off_instead_of_spinning() {
     );
     let watched = Duration::from_millis(2500);
     actix::System::new().block_on({
-        let log = logging::vm_logger(&root, 1);
+        let log = logging::vm_logger(&root, vid(1));
         async move {
             let bystander = Bystander.start();
             let socket = tokio::net::TcpSocket::new_v4().unwrap();
@@ -366,7 +367,7 @@ fn an_accept_loop_that_keeps_failing_backs_off_instead_of_spinning() {
             let not_listening = unsafe { std::net::TcpListener::from_raw_fd(socket.into_raw_fd()) };
             not_listening.set_nonblocking(true).unwrap();
             let _bridge = Bridge::new(BridgeSetup {
-                vm_id: 1,
+                vm_id: vid(1),
                 listener: Some(Listening {
                     socket: not_listening,
                     stranger_cap: STRANGER_CAP,

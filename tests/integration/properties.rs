@@ -33,6 +33,7 @@
 //!
 //! The delay line and the connection table get their own properties.
 
+use crate::common::vid;
 use lc_core::faults::{Edge, Fault, FaultId, FaultPlan, PartitionMode, RestartClock};
 use lc_core::latency::{Delay, DelayLine, Latency};
 use lc_core::model::{Event, Message, VmId};
@@ -133,7 +134,7 @@ impl Checker {
             }
             return;
         };
-        let own = vm as usize - 1;
+        let own = vm.index();
         let n = self.vc_entries;
         assert_eq!(after.len(), n, "VM {vm}: one entry per VM");
         let before = self.vector_clocks.remove(&vm).unwrap_or(vec![0; n]);
@@ -355,7 +356,7 @@ fn spec() -> impl Strategy<Value = SimSpec> {
                 let n = rates.len() as u32;
                 let links = overrides
                     .into_iter()
-                    .map(|(a, b, d)| ((a.min(n), b.min(n)), d))
+                    .map(|(a, b, d)| ((vid(a.min(n)), vid(b.min(n))), d))
                     .collect();
                 SimSpec {
                     rates,
@@ -381,12 +382,12 @@ fn fault_of(kind: usize, vm: VmId, sides: &[u8], from: Duration, until: Duration
     let mut groups: Vec<Vec<VmId>> = vec![Vec::new(), Vec::new()];
     for (i, &side) in sides.iter().enumerate() {
         if let Some(group) = groups.get_mut(usize::from(side)) {
-            group.push(i as VmId + 1);
+            group.push(VmId::from_index(i));
         }
     }
     if groups.iter().any(Vec::is_empty) {
-        let n = sides.len() as VmId;
-        groups = vec![vec![1], (2..=n).collect()];
+        let n = sides.len() as u32;
+        groups = vec![vec![vid(1)], VmId::all(n).skip(1).collect()];
     }
     let crash = |restart, clock| Fault::Crash {
         vm,
@@ -449,7 +450,7 @@ fn spec_with_faults() -> impl Strategy<Value = (SimSpec, Duration, FaultPlan)> {
                     } else {
                         until
                     };
-                    let vm = vm.index(n) as VmId + 1;
+                    let vm = VmId::from_index(vm.index(n));
                     let ms = Duration::from_millis;
                     fault_of(kind, vm, &sides[..n], ms(from), ms(until.max(from + 1)))
                 })
@@ -473,7 +474,7 @@ proptest! {
         // Exactly one event per tick.
         let leads = draw_tick_leads(spec.seed, &spec.rates, spec.tick_phase);
         for (i, &rate) in spec.rates.iter().enumerate() {
-            let vm = i as VmId + 1;
+            let vm = VmId::from_index(i);
             let events = checker.events.get(&vm).copied().unwrap_or(0);
             prop_assert_eq!(events, ticks_within(rate, runtime, leads[i]), "VM {}", vm);
         }
@@ -497,7 +498,7 @@ proptest! {
             .run(Until::Time(runtime), &mut checker);
         let leads = draw_tick_leads(spec.seed, &spec.rates, spec.tick_phase);
         for (i, &rate) in spec.rates.iter().enumerate() {
-            let vm = i as VmId + 1;
+            let vm = VmId::from_index(i);
             let events = checker.events.get(&vm).copied().unwrap_or(0);
             let expected = ticks_within(rate, runtime, leads[i])
                 - plan.suppressed_ticks(vm, rate, runtime, leads[i]);
@@ -581,13 +582,14 @@ proptest! {
         frames in prop::collection::vec((0u64..4, 0u8..5, 1u32..6, any::<bool>()), 1..80)
     ) {
         const TOKEN: u64 = 77;
-        let mut table = ConnectionTable::new(3, vec![1, 2, 4, 5], TOKEN, true);
+        let mut table = ConnectionTable::new(vid(3), vec![vid(1), vid(2), vid(4), vid(5)], TOKEN, true);
         let mut peer_of: BTreeMap<u64, VmId> = BTreeMap::new();
         let mut identified = HashSet::new();
         for conn in 0..4 {
             table.opened(ConnId::Tcp(conn), Expect::AnyPeer);
         }
         for (conn, kind, vm, good_token) in frames {
+            let vm = vid(vm);
             let frame = match kind {
                 0 | 1 => Frame::Hello {
                     version: PROTOCOL_VERSION,
@@ -600,7 +602,7 @@ proptest! {
                         from: vm,
                         seq: 1,
                         lc: 1,
-                        vc: vec![1; if kind == 2 { 5 } else { vm as usize }],
+                        vc: vec![1; if kind == 2 { 5 } else { vm.get() as usize }],
                     },
                     sent_at: 0,
                 },
@@ -608,7 +610,7 @@ proptest! {
             };
             match table.frame(ConnId::Tcp(conn), &frame.encode()) {
                 FrameOutcome::Identified(peer) => {
-                    prop_assert!(good_token && peer != 3 && peer == vm);
+                    prop_assert!(good_token && peer != vid(3) && peer == vm);
                     prop_assert!(identified.insert(peer), "VM {} identified twice", peer);
                     peer_of.insert(conn, peer);
                 }

@@ -10,6 +10,7 @@
 //! `fault_effects`, and a crash's restart tells the per-VM checkers that the queue was lost and,
 //! with `clock: reset`, that the clocks start again from 0 (for exactly the next event).
 
+use lc_core::vm_id::VmId;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -89,7 +90,7 @@ pub struct Analyzer<W: Write> {
 /// Series and window for the plots.
 #[derive(Debug, Clone)]
 pub struct PlotData {
-    pub vms: Vec<u32>,
+    pub vms: Vec<VmId>,
     pub clock: Vec<Vec<(f64, f64)>>,
     pub queue: Vec<Vec<(f64, f64)>>,
     pub drift: Vec<Vec<(f64, f64)>>,
@@ -110,7 +111,7 @@ pub struct Outcome {
     pub rule_counts: BTreeMap<Rule, u64>,
     pub unreceived: Unreceived,
     /// The messages of each VM that `settings.toml` names but whose log is missing.
-    pub absent: BTreeMap<u32, AbsentPeer>,
+    pub absent: BTreeMap<VmId, AbsentPeer>,
     /// Waits of all messages of the run.
     pub waits: Waits,
     pub first_us: Option<i64>,
@@ -179,12 +180,12 @@ impl<W: Write> Analyzer<W> {
         origin_us: i64,
         csv: W,
     ) -> io::Result<Analyzer<W>> {
-        let max_id = logs.iter().map(|l| l.vm as usize).max().unwrap_or(0);
-        let mut slot_of = vec![None; max_id + 1];
+        let table_len = logs.iter().map(|l| l.vm.index() + 1).max().unwrap_or(0);
+        let mut slot_of = vec![None; table_len];
         for (slot, log) in logs.iter().enumerate() {
-            slot_of[log.vm as usize] = Some(slot);
+            slot_of[log.vm.index()] = Some(slot);
         }
-        let ids: Vec<u32> = logs.iter().map(|l| l.vm).collect();
+        let ids: Vec<VmId> = logs.iter().map(|l| l.vm).collect();
         let width = settings.clock_width(&ids);
         let causality = Causality {
             rules: ids
@@ -347,7 +348,7 @@ impl<W: Write> Analyzer<W> {
     }
 
     /// A fault's line: for the fault book, and at a crash's restart for the VM's checkers.
-    fn fault_line(&mut self, at: At, t: i64, vm: u32, line: &FaultLine) {
+    fn fault_line(&mut self, at: At, t: i64, vm: VmId, line: &FaultLine) {
         let state = &mut self.vms[at.file];
         let violations = &mut self.violations;
         self.faults
@@ -377,7 +378,7 @@ impl<W: Write> Analyzer<W> {
         }
     }
 
-    fn tick(&mut self, at: At, t: i64, vm: u32, tick: Tick) -> io::Result<()> {
+    fn tick(&mut self, at: At, t: i64, vm: VmId, tick: Tick) -> io::Result<()> {
         let slot = at.file;
         let violations = &mut self.violations;
         let state = &mut self.vms[slot];
@@ -451,7 +452,7 @@ impl<W: Write> Analyzer<W> {
     fn deliver(&mut self, d: &Delivery) {
         let wait = d.wait_us();
         self.waits.add(wait);
-        if let Some(slot) = self.slot_of.get(d.recipient as usize).copied().flatten() {
+        if let Some(slot) = self.slot_of.get(d.recipient.index()).copied().flatten() {
             self.vms[slot].stats.waits.add(wait);
         }
         self.window.delivery(d);

@@ -16,6 +16,7 @@
 //! memory does not grow with the run. The figures come from the analysis's own [`VmStats`] and
 //! [`ProgramOrder`], so a compared figure is the very figure `analyze` reports.
 
+use lc_core::vm_id::VmId;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -84,7 +85,7 @@ impl Divergence {
 /// One VM's ticks in two runs, compared pair by pair as they are read.
 #[derive(Debug, Clone)]
 pub struct VmDiffer {
-    vm: u32,
+    vm: VmId,
     sides: [Side; 2],
     paired: u64,
     differing: u64,
@@ -98,7 +99,7 @@ struct Side {
 }
 
 impl VmDiffer {
-    pub fn new(vm: u32) -> VmDiffer {
+    pub fn new(vm: VmId) -> VmDiffer {
         let side = || Side {
             order: ProgramOrder::default(),
             stats: VmStats::new(vm),
@@ -148,7 +149,7 @@ impl VmDiffer {
 /// One VM's two runs, compared.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VmComparison {
-    pub vm: u32,
+    pub vm: VmId,
     /// Its events (ticks) in each run.
     pub events: [u64; 2],
     /// Event indices where the runs disagree (an event only one run has counts as differing).
@@ -195,14 +196,14 @@ impl RunComparison {
     }
 
     /// The earliest divergence of any VM, by time (ties: the lowest VM id).
-    pub fn first_divergence(&self) -> Option<(u32, Divergence)> {
+    pub fn first_divergence(&self) -> Option<(VmId, Divergence)> {
         self.vms
             .iter()
             .filter_map(|v| Some((v.vm, v.first?)))
             .min_by(|(_, a), (_, b)| a.time_s().total_cmp(&b.time_s()))
     }
 
-    pub fn vm(&self, vm: u32) -> Option<&VmComparison> {
+    pub fn vm(&self, vm: VmId) -> Option<&VmComparison> {
         self.vms.iter().find(|v| v.vm == vm)
     }
 
@@ -274,12 +275,17 @@ mod tests {
     use super::*;
     use crate::read::record::Action;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn send(lc: u64, to: &[u32], seq: u64) -> Tick {
         Tick {
             lc,
             queue: 0,
             action: Action::Send {
-                to: to.to_vec(),
+                to: to.iter().copied().map(vid).collect(),
                 seq,
             },
             vc: None,
@@ -300,7 +306,7 @@ mod tests {
             lc,
             queue,
             action: Action::Receive {
-                from,
+                from: vid(from),
                 seq,
                 msg_lc,
                 msg_vc: None,
@@ -316,7 +322,7 @@ mod tests {
                 .get(k)
                 .map(|t| ((k as i64 + 1) * 1_000_000 + offset, t))
         }
-        let mut differ = VmDiffer::new(vm);
+        let mut differ = VmDiffer::new(vid(vm));
         for k in 0..a.len().max(b.len()) {
             differ.pair([at(a, k, 0), at(b, k, 500_000)]);
         }
@@ -422,8 +428,8 @@ mod tests {
         assert_eq!(both.events(), 9);
         assert_eq!(both.differing(), 2);
         let (vm, first) = both.first_divergence().unwrap();
-        assert_eq!((vm, first.event), (3, 2));
-        assert_eq!(both.vm(2).unwrap().differing, 1);
+        assert_eq!((vm, first.event), (vid(3), 2));
+        assert_eq!(both.vm(vid(2)).unwrap().differing, 1);
         let text = both.render();
         assert!(
             text.contains("Different: 2 of 9 events differ; the first at 2.000 s (VM 3, event 2)."),

@@ -4,6 +4,7 @@
 //! [`Violation`](crate::Violation)s, not errors. Every variant names the path it is about and
 //! displays as one line, so `main` can print it as is.
 
+use lc_core::vm_id::VmId;
 use std::io;
 use std::path::PathBuf;
 
@@ -37,7 +38,7 @@ pub enum AnalysisError {
         first.display(), second.display()
     )]
     SameVmTwice {
-        vm: u32,
+        vm: VmId,
         first: PathBuf,
         second: PathBuf,
     },
@@ -46,7 +47,7 @@ pub enum AnalysisError {
          --merge the run directory of every node",
         missing.iter().map(|vm| format!("vm {vm}")).collect::<Vec<_>>().join(", ")
     )]
-    MissingNodeVms { vm_count: u32, missing: Vec<u32> },
+    MissingNodeVms { vm_count: u32, missing: Vec<VmId> },
     #[error(
         "{} has no usable settings.toml ({reason}): --merge holds each node's settings.toml \
          against the others' to be sure the directories are of one run",

@@ -42,6 +42,7 @@ mod outputs;
 mod read;
 mod rules;
 
+use lc_core::vm_id::VmId;
 pub use outputs::{plots, shiviz, table};
 use outputs::{report, summary};
 use read::{merge, node_dirs, parse, record, run_dir, run_settings};
@@ -406,7 +407,7 @@ pub fn causal_history(run_dir: &Path) -> Result<History, AnalysisError> {
 /// Reads the run's ticks in time order and hands them on in causal order with their derived
 /// vector clocks: the part of [`stream`] that causality needs, for the exports.
 fn causal_pass(run: &RunInput, mut out: impl FnMut(Released)) -> Result<(), AnalysisError> {
-    let ids: Vec<u32> = run.logs.iter().map(|l| l.vm).collect();
+    let ids: Vec<VmId> = run.logs.iter().map(|l| l.vm).collect();
     let mut order = CausalOrder::new(run.check.clock_width(&ids), &ids);
     let mut gap = vec![false; ids.len()];
     let mut merge = TimeMerge::open_shifted(&run.logs, &run.shifts)?;
@@ -443,7 +444,7 @@ pub fn compare_runs(a: &Path, b: &Path) -> Result<RunComparison, AnalysisError> 
         TimeMerge::open(&logs[0])?.peek_time().unwrap_or(0),
         TimeMerge::open(&logs[1])?.peek_time().unwrap_or(0),
     ];
-    let mut ids: Vec<u32> = logs.iter().flatten().map(|log| log.vm).collect();
+    let mut ids: Vec<VmId> = logs.iter().flatten().map(|log| log.vm).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut vms = Vec::with_capacity(ids.len());

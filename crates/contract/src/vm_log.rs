@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
+use lc_core::vm_id::VmId;
 
 /// How a VM log is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,14 +39,14 @@ impl Storage {
 }
 
 /// The file name of VM `vm`'s log in the given form: `vm-3.log`, `vm-3.log.gz`.
-pub fn file_name(vm: u32, storage: Storage) -> String {
+pub fn file_name(vm: VmId, storage: Storage) -> String {
     format!("vm-{vm}{}", storage.suffix())
 }
 
 /// One VM's log file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VmLog {
-    pub vm: u32,
+    pub vm: VmId,
     pub path: PathBuf,
     pub storage: Storage,
 }
@@ -159,9 +160,12 @@ mod tests {
     #[test]
     fn recognises_both_forms_of_a_vm_log_name() {
         let log = |name: &str| VmLog::at(Path::new(name)).map(|l| (l.vm, l.storage));
-        assert_eq!(log("vm-1.log"), Some((1, Storage::Plain)));
-        assert_eq!(log("run/vm-12.log"), Some((12, Storage::Plain)));
-        assert_eq!(log("vm-3.log.gz"), Some((3, Storage::Gzip)));
+        assert_eq!(log("vm-1.log"), Some((VmId::literal(1), Storage::Plain)));
+        assert_eq!(
+            log("run/vm-12.log"),
+            Some((VmId::literal(12), Storage::Plain))
+        );
+        assert_eq!(log("vm-3.log.gz"), Some((VmId::literal(3), Storage::Gzip)));
         for name in [
             "vm-0.log",
             "vm-.log",
@@ -175,7 +179,7 @@ mod tests {
         ] {
             assert_eq!(log(name), None, "{name}");
         }
-        assert_eq!(file_name(7, Storage::Gzip), "vm-7.log.gz");
+        assert_eq!(file_name(VmId::literal(7), Storage::Gzip), "vm-7.log.gz");
         assert_eq!(
             VmLog::at(Path::new("/r/vm-2.log.gz")).unwrap().name(),
             "vm-2.log.gz"

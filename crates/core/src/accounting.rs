@@ -97,9 +97,9 @@ impl Accounting {
 mod tests {
     use super::*;
 
-    fn report(vm: VmId, sent: u64, received: u64, queue_left: u64, dropped: u64) -> VmReport {
+    fn report(vm: u32, sent: u64, received: u64, queue_left: u64, dropped: u64) -> VmReport {
         VmReport {
-            vm,
+            vm: VmId::literal(vm),
             rate: 1,
             addr: String::new(),
             counters: VmCounters {

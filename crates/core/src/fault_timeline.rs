@@ -234,6 +234,11 @@ mod tests {
     use super::*;
     use crate::faults::PartitionMode;
 
+    /// A VM id written in a test.
+    fn id(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn s(secs: f64) -> Duration {
         Duration::from_secs_f64(secs)
     }
@@ -241,24 +246,24 @@ mod tests {
     fn plan() -> Arc<FaultPlan> {
         Arc::new(FaultPlan::new(vec![
             Fault::Pause {
-                vm: 1,
+                vm: id(1),
                 from: s(2.0),
                 until: s(3.0),
             },
             Fault::Partition {
-                groups: vec![vec![1], vec![2]],
+                groups: vec![vec![id(1)], vec![id(2)]],
                 from: s(3.0),
                 until: s(4.5),
                 mode: PartitionMode::Hold,
             },
             Fault::Crash {
-                vm: 1,
+                vm: id(1),
                 at: s(5.0),
                 restart: Some(s(6.0)),
                 clock: RestartClock::Reset,
             },
             Fault::Crash {
-                vm: 1,
+                vm: id(1),
                 at: s(8.0),
                 restart: None,
                 clock: RestartClock::Keep,
@@ -285,7 +290,7 @@ mod tests {
 
     #[test]
     fn ticks_in_a_pause_or_crash_are_skipped_and_marks_come_first() {
-        let mut timeline = VmTimeline::new(plan(), 1, 2, Duration::ZERO);
+        let mut timeline = VmTimeline::new(plan(), id(1), 2, Duration::ZERO);
         let seen = walk(&mut timeline, s(10.0));
         let ticks: Vec<f64> = seen
             .iter()
@@ -313,21 +318,21 @@ mod tests {
     fn skipped_ticks_are_the_plans_suppressed_ticks() {
         for (rate, lead_ns) in [(1, 0), (3, 0), (7, 123_456_789), (40, 5)] {
             let lead = Duration::from_nanos(lead_ns);
-            let mut timeline = VmTimeline::new(plan(), 1, rate, lead);
+            let mut timeline = VmTimeline::new(plan(), id(1), rate, lead);
             let stop = s(9.7);
             let ticks = walk(&mut timeline, stop)
                 .iter()
                 .filter(|(_, w)| *w == Wake::Tick)
                 .count() as u64;
             let expected = crate::schedule::ticks_within(rate, stop, lead)
-                - plan().suppressed_ticks(1, rate, stop, lead);
+                - plan().suppressed_ticks(id(1), rate, stop, lead);
             assert_eq!(ticks, expected, "rate {rate}");
         }
     }
 
     #[test]
     fn without_a_stop_a_crash_for_good_leaves_only_its_mark() {
-        let mut timeline = VmTimeline::new(plan(), 1, 5, Duration::ZERO);
+        let mut timeline = VmTimeline::new(plan(), id(1), 5, Duration::ZERO);
         let mut last = None;
         while let Some(next) = timeline.next_wake(None) {
             last = Some(next);
@@ -351,7 +356,7 @@ mod tests {
 
     #[test]
     fn each_mark_says_what_the_vm_does() {
-        let mut timeline = VmTimeline::new(plan(), 1, 1, Duration::ZERO);
+        let mut timeline = VmTimeline::new(plan(), id(1), 1, Duration::ZERO);
         let mut actions = Vec::new();
         while let Some(step) = timeline.take_mark() {
             actions.push((step.mark.fault, step.mark.edge, step.action));
@@ -373,7 +378,7 @@ mod tests {
 
     #[test]
     fn only_a_partition_end_that_has_passed_goes_before_a_late_tick() {
-        let mut timeline = VmTimeline::new(plan(), 1, 1, Duration::ZERO);
+        let mut timeline = VmTimeline::new(plan(), id(1), 1, Duration::ZERO);
         for _ in 0..3 {
             timeline.take_mark();
         }
@@ -381,12 +386,15 @@ mod tests {
         assert!(timeline.partition_end_passed(s(4.5)));
         timeline.take_mark();
         assert!(!timeline.partition_end_passed(s(5.5)), "a crash's start");
-        assert_eq!(timeline.passage_in(2, s(3.5)), Passage::DeliverAt(s(4.5)));
+        assert_eq!(
+            timeline.passage_in(id(2), s(3.5)),
+            Passage::DeliverAt(s(4.5))
+        );
     }
 
     #[test]
     fn a_stop_before_the_first_tick_wakes_only_for_the_stop() {
-        let mut timeline = VmTimeline::new(plan(), 2, 1, Duration::ZERO);
+        let mut timeline = VmTimeline::new(plan(), id(2), 1, Duration::ZERO);
         let next = timeline.next_wake(Some(s(0.5)));
         assert_eq!(
             next,

@@ -380,6 +380,11 @@ impl FaultPlan {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn id(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn s(secs: f64) -> Duration {
         Duration::from_secs_f64(secs)
     }
@@ -387,30 +392,30 @@ mod tests {
     fn plan() -> FaultPlan {
         FaultPlan::new(vec![
             Fault::Partition {
-                groups: vec![vec![1], vec![2, 3]],
+                groups: vec![vec![id(1)], vec![id(2), id(3)]],
                 from: s(10.0),
                 until: s(25.0),
                 mode: PartitionMode::Hold,
             },
             Fault::Pause {
-                vm: 2,
+                vm: id(2),
                 from: s(30.0),
                 until: s(40.0),
             },
             Fault::Crash {
-                vm: 3,
+                vm: id(3),
                 at: s(45.0),
                 restart: Some(s(50.0)),
                 clock: RestartClock::Reset,
             },
             Fault::Partition {
-                groups: vec![vec![1, 2], vec![3]],
+                groups: vec![vec![id(1), id(2)], vec![id(3)]],
                 from: s(25.0),
                 until: s(28.0),
                 mode: PartitionMode::Hold,
             },
             Fault::Partition {
-                groups: vec![vec![1], vec![3]],
+                groups: vec![vec![id(1)], vec![id(3)]],
                 from: s(52.0),
                 until: s(55.0),
                 mode: PartitionMode::Drop,
@@ -421,61 +426,85 @@ mod tests {
     #[test]
     fn windows_hold_their_start_and_not_their_end() {
         let plan = plan();
-        assert_eq!(plan.tick_suppressed(2, s(29.999)), None);
-        assert_eq!(plan.tick_suppressed(2, s(30.0)), Some(2));
-        assert_eq!(plan.tick_suppressed(2, s(39.999)), Some(2));
-        assert_eq!(plan.tick_suppressed(2, s(40.0)), None);
-        assert_eq!(plan.tick_suppressed(1, s(35.0)), None, "another VM");
-        assert_eq!(plan.tick_suppressed(3, s(45.0)), Some(3));
-        assert_eq!(plan.tick_suppressed(3, s(50.0)), None, "restarted");
-        assert_eq!(plan.crashed(2, s(35.0)), None, "a pause is no crash");
+        assert_eq!(plan.tick_suppressed(id(2), s(29.999)), None);
+        assert_eq!(plan.tick_suppressed(id(2), s(30.0)), Some(2));
+        assert_eq!(plan.tick_suppressed(id(2), s(39.999)), Some(2));
+        assert_eq!(plan.tick_suppressed(id(2), s(40.0)), None);
+        assert_eq!(plan.tick_suppressed(id(1), s(35.0)), None, "another VM");
+        assert_eq!(plan.tick_suppressed(id(3), s(45.0)), Some(3));
+        assert_eq!(plan.tick_suppressed(id(3), s(50.0)), None, "restarted");
+        assert_eq!(plan.crashed(id(2), s(35.0)), None, "a pause is no crash");
     }
 
     #[test]
     fn a_crash_without_restart_lasts_to_the_end() {
         let plan = FaultPlan::new(vec![Fault::Crash {
-            vm: 1,
+            vm: id(1),
             at: s(5.0),
             restart: None,
             clock: RestartClock::Keep,
         }]);
-        assert_eq!(plan.tick_suppressed(1, s(1e6)), Some(1));
-        assert_eq!(plan.loss_cause(1, s(5.0)), Some(1));
-        assert_eq!(plan.loss_cause(1, s(4.9)), None);
-        assert_eq!(plan.marks(1).len(), 1);
+        assert_eq!(plan.tick_suppressed(id(1), s(1e6)), Some(1));
+        assert_eq!(plan.loss_cause(id(1), s(5.0)), Some(1));
+        assert_eq!(plan.loss_cause(id(1), s(4.9)), None);
+        assert_eq!(plan.marks(id(1)).len(), 1);
     }
 
     #[test]
     fn only_links_between_groups_are_cut_and_only_in_the_window() {
         let plan = plan();
         let hold_end = Passage::DeliverAt(s(25.0));
-        assert_eq!(plan.passage(1, 2, s(10.0)), hold_end);
-        assert_eq!(plan.passage(3, 1, s(24.0)), Passage::DeliverAt(s(28.0)));
-        assert_eq!(plan.passage(2, 3, s(12.0)), Passage::DeliverAt(s(12.0)));
-        assert_eq!(plan.passage(1, 2, s(9.999)), Passage::DeliverAt(s(9.999)));
-        assert_eq!(plan.passage(2, 1, s(25.0)), Passage::DeliverAt(s(25.0)));
+        assert_eq!(plan.passage(id(1), id(2), s(10.0)), hold_end);
+        assert_eq!(
+            plan.passage(id(3), id(1), s(24.0)),
+            Passage::DeliverAt(s(28.0))
+        );
+        assert_eq!(
+            plan.passage(id(2), id(3), s(12.0)),
+            Passage::DeliverAt(s(12.0))
+        );
+        assert_eq!(
+            plan.passage(id(1), id(2), s(9.999)),
+            Passage::DeliverAt(s(9.999))
+        );
+        assert_eq!(
+            plan.passage(id(2), id(1), s(25.0)),
+            Passage::DeliverAt(s(25.0))
+        );
     }
 
     #[test]
     fn a_held_message_waits_through_windows_that_follow_each_other() {
         // 1 -> 3 is cut by fault 1 until 25 s, then by fault 4 until 28 s.
-        assert_eq!(plan().passage(1, 3, s(11.0)), Passage::DeliverAt(s(28.0)));
+        assert_eq!(
+            plan().passage(id(1), id(3), s(11.0)),
+            Passage::DeliverAt(s(28.0))
+        );
         // 2 -> 3 only by fault 4.
-        assert_eq!(plan().passage(2, 3, s(26.0)), Passage::DeliverAt(s(28.0)));
+        assert_eq!(
+            plan().passage(id(2), id(3), s(26.0)),
+            Passage::DeliverAt(s(28.0))
+        );
     }
 
     #[test]
     fn a_partition_in_drop_mode_loses_what_would_cross_it() {
         let plan = plan();
-        assert_eq!(plan.passage(3, 1, s(53.0)), Passage::Dropped(5));
-        assert_eq!(plan.passage(1, 3, s(52.0)), Passage::Dropped(5));
-        assert_eq!(plan.passage(2, 3, s(53.0)), Passage::DeliverAt(s(53.0)));
-        assert_eq!(plan.passage(1, 3, s(55.0)), Passage::DeliverAt(s(55.0)));
+        assert_eq!(plan.passage(id(3), id(1), s(53.0)), Passage::Dropped(5));
+        assert_eq!(plan.passage(id(1), id(3), s(52.0)), Passage::Dropped(5));
+        assert_eq!(
+            plan.passage(id(2), id(3), s(53.0)),
+            Passage::DeliverAt(s(53.0))
+        );
+        assert_eq!(
+            plan.passage(id(1), id(3), s(55.0)),
+            Passage::DeliverAt(s(55.0))
+        );
     }
 
     #[test]
     fn marks_come_in_time_order_with_ends_before_starts() {
-        let marks = plan().marks(3);
+        let marks = plan().marks(id(3));
         let seen: Vec<(f64, Edge, FaultId)> = marks
             .iter()
             .map(|m| (m.at.as_secs_f64(), m.edge, m.fault))
@@ -493,7 +522,7 @@ mod tests {
                 (55.0, Edge::End, 5),
             ]
         );
-        assert!(plan().marks(4).is_empty());
+        assert!(plan().marks(id(4)).is_empty());
     }
 
     #[test]
@@ -503,7 +532,7 @@ mod tests {
         for (rate, lead_ns) in [(1, 0), (6, 0), (4, 100_000_000), (7, 3)] {
             let lead = Duration::from_nanos(lead_ns);
             for runtime in [s(35.0), s(47.5), s(60.0)] {
-                for vm in [1, 2, 3] {
+                for vm in VmId::all(3) {
                     let brute = (1..)
                         .map(|k| offset(k, rate) - lead)
                         .take_while(|&t| t <= runtime)
@@ -518,16 +547,16 @@ mod tests {
             }
         }
         // VM 2's pause of 10 s at 6 ticks/s, aligned: 60 ticks.
-        assert_eq!(plan.suppressed_ticks(2, 6, s(60.0), Duration::ZERO), 60);
+        assert_eq!(plan.suppressed_ticks(id(2), 6, s(60.0), Duration::ZERO), 60);
     }
 
     #[test]
     fn lost_links_are_owed_to_the_crash_under_way() {
         let plan = plan();
-        assert_eq!(plan.loss_cause(3, s(45.0)), Some(3));
-        assert_eq!(plan.loss_cause(3, s(49.0)), Some(3));
-        assert_eq!(plan.loss_cause(3, s(50.0)), None);
-        assert_eq!(plan.loss_cause(2, s(46.0)), None);
+        assert_eq!(plan.loss_cause(id(3), s(45.0)), Some(3));
+        assert_eq!(plan.loss_cause(id(3), s(49.0)), Some(3));
+        assert_eq!(plan.loss_cause(id(3), s(50.0)), None);
+        assert_eq!(plan.loss_cause(id(2), s(46.0)), None);
     }
 
     #[test]
@@ -549,11 +578,14 @@ mod tests {
         assert_eq!(text(2), "from_s: 30, until_s: 40");
         assert_eq!(text(3), "at_s: 45, restart_s: 50, clock: reset");
         assert_eq!(format_secs(s(2.5)), "2.5");
-        assert_eq!(parse_groups("1|2 3"), Some(vec![vec![1], vec![2, 3]]));
+        assert_eq!(
+            parse_groups("1|2 3"),
+            Some(vec![vec![id(1)], vec![id(2), id(3)]])
+        );
         assert_eq!(parse_groups("1||2"), None);
         assert_eq!(plan.get(0), None);
         assert_eq!(plan.get(6), None);
-        assert_eq!(plan.get(2).unwrap().vms(), vec![2]);
+        assert_eq!(plan.get(2).unwrap().vms(), vec![id(2)]);
         assert_eq!(plan.get(1).unwrap().kind(), "partition");
     }
 }

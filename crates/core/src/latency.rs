@@ -219,6 +219,11 @@ mod tests {
     use super::*;
     use rand::{rngs::StdRng, SeedableRng};
 
+    /// A VM id written in a test.
+    fn id(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     #[test]
     fn each_distribution_stays_in_its_range() {
         let mut rng = StdRng::seed_from_u64(1);
@@ -402,9 +407,11 @@ mod tests {
             default: Delay::Constant { ms: 1.0 },
             ..Latency::default()
         };
-        latency.links.insert((1, 2), Delay::Constant { ms: 9.0 });
-        assert_eq!(latency.of_link(1, 2), Delay::Constant { ms: 9.0 });
-        assert_eq!(latency.of_link(2, 1), Delay::Constant { ms: 1.0 });
+        latency
+            .links
+            .insert((id(1), id(2)), Delay::Constant { ms: 9.0 });
+        assert_eq!(latency.of_link(id(1), id(2)), Delay::Constant { ms: 9.0 });
+        assert_eq!(latency.of_link(id(2), id(1)), Delay::Constant { ms: 1.0 });
         assert!(!latency.is_none());
         assert!(Latency::default().is_none());
     }
@@ -412,12 +419,14 @@ mod tests {
     #[test]
     fn one_delayed_link_is_enough_for_the_latency_to_matter() {
         let mut latency = Latency::default();
-        latency.links.insert((2, 1), Delay::None);
+        latency.links.insert((id(2), id(1)), Delay::None);
         assert!(
             latency.is_none(),
             "an override without delay changes nothing"
         );
-        latency.links.insert((1, 2), Delay::Constant { ms: 3.0 });
+        latency
+            .links
+            .insert((id(1), id(2)), Delay::Constant { ms: 3.0 });
         assert!(!latency.is_none());
     }
 

@@ -144,7 +144,10 @@ impl VmModel {
     ) -> Self {
         // Peers in ring order starting after this VM, so "the next VM" is
         // always index 0 whatever the id.
-        let peers = (1..vm_count).map(|k| (id - 1 + k) % vm_count + 1).collect();
+        let count = vm_count as usize;
+        let peers = (1..count)
+            .map(|k| VmId::from_index((id.index() + k) % count))
+            .collect();
         Self {
             id,
             peers,
@@ -248,6 +251,11 @@ impl VmModel {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn id(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     /// The assignment's die: value d covers draws in [(d-1)/10, d/10).
     fn die_face(face: u32) -> f64 {
         (f64::from(face) - 0.5) / 10.0
@@ -300,21 +308,27 @@ mod tests {
 
     #[test]
     fn peers_are_every_other_vm_in_ring_order() {
-        assert_eq!(VmModel::new(3, 4, 0, 0.7, false).id(), 3);
-        assert_eq!(VmModel::new(1, 3, 0, 0.7, false).peers(), &[2, 3]);
-        assert_eq!(VmModel::new(3, 3, 0, 0.7, false).peers(), &[1, 2]);
-        assert_eq!(VmModel::new(2, 2, 0, 0.7, false).peers(), &[1]);
+        assert_eq!(VmModel::new(id(3), 4, 0, 0.7, false).id(), id(3));
+        assert_eq!(
+            VmModel::new(id(1), 3, 0, 0.7, false).peers(),
+            &[id(2), id(3)]
+        );
+        assert_eq!(
+            VmModel::new(id(3), 3, 0, 0.7, false).peers(),
+            &[id(1), id(2)]
+        );
+        assert_eq!(VmModel::new(id(2), 2, 0, 0.7, false).peers(), &[id(1)]);
     }
 
     #[test]
     fn events_follow_lamport_rules_and_counters_add_up() {
-        let mut vm = VmModel::new(1, 4, 42, 0.5, false);
+        let mut vm = VmModel::new(id(1), 4, 42, 0.5, false);
         let mut last = 0;
         let mut seq = 0;
         for step in 0..1_000u64 {
             let event = if step % 5 == 0 {
                 vm.receive(Message {
-                    from: 2,
+                    from: id(2),
                     seq: step,
                     lc: step * 2,
                     vc: Vec::new(),
@@ -327,7 +341,7 @@ mod tests {
                 Event::Send { to, seq: s, lc, vc } => {
                     assert!(vc.is_empty(), "no vector clock kept, none sent");
                     assert_eq!(*lc, last + 1);
-                    assert!(!to.is_empty() && !to.contains(&1));
+                    assert!(!to.is_empty() && !to.contains(&id(1)));
                     seq += 1;
                     assert_eq!(*s, seq);
                 }
@@ -348,12 +362,12 @@ mod tests {
     /// receive merges the message's clock before counting itself.
     #[test]
     fn the_vector_clock_follows_its_rules_through_every_kind_of_event() {
-        let mut vm = VmModel::new(2, 3, 7, 0.5, true);
+        let mut vm = VmModel::new(id(2), 3, 7, 0.5, true);
         let mut before = vec![0u64; 3];
         for step in 1..=600u64 {
             let event = if step % 4 == 0 {
                 vm.receive(Message {
-                    from: 3,
+                    from: id(3),
                     seq: step,
                     lc: step,
                     vc: vec![step / 2, 1, step],
@@ -385,7 +399,7 @@ mod tests {
     #[test]
     fn same_seed_same_choices_different_seed_different_choices() {
         let run = |seed| {
-            let mut vm = VmModel::new(2, 3, seed, 0.7, true);
+            let mut vm = VmModel::new(id(2), 3, seed, 0.7, true);
             (0..200).map(|_| vm.act()).collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));

@@ -356,7 +356,7 @@ mod tests {
 
     impl Observer for Tally {
         fn arrived(&mut self, vm: VmId, _at: Duration, _message: &Message) {
-            self.arrived[vm as usize - 1] += 1;
+            self.arrived[vm.index()] += 1;
         }
         fn event(
             &mut self,
@@ -365,7 +365,7 @@ mod tests {
             logged: &Logged,
             _vc: Option<&crate::vector_clock::VectorClock>,
         ) {
-            let i = vm as usize - 1;
+            let i = vm.index();
             self.queue[i] = logged.queue;
             self.clock[i] = logged.event.lc();
             self.ticks[i] += 1;

@@ -153,7 +153,7 @@ impl Simulation {
             .enumerate()
             .map(|(i, (&rate, lead))| SimVm {
                 core: VmCore::new(VmModel::new(
-                    i as VmId + 1,
+                    VmId::from_index(i),
                     vm_count,
                     spec.seed,
                     spec.internal_probability,
@@ -161,7 +161,7 @@ impl Simulation {
                 )),
                 rate,
                 lead,
-                timeline: VmTimeline::new(Arc::default(), i as VmId + 1, rate, lead),
+                timeline: VmTimeline::new(Arc::default(), VmId::from_index(i), rate, lead),
                 queue: VecDeque::new(),
                 bridge_drops: Drops::default(),
             })
@@ -326,13 +326,13 @@ impl Simulation {
     /// or its arrival falls in a partition that holds it or drops it.
     fn transmit(&mut self, message: Message, to: VmId, observer: &mut impl Observer) {
         let from = message.from;
-        if let Some(fault) = self.vms[to as usize - 1].core.down() {
+        if let Some(fault) = self.vms[to.index()].core.down() {
             observer.dropped(to, self.now, &message, fault);
-            self.vms[from as usize - 1].bridge_drops.count(Some(fault));
+            self.vms[from.index()].bridge_drops.count(Some(fault));
             return;
         }
         let mut delay = self.latency.of_link(from, to).sample(&mut self.delay_rng);
-        let receiver = &mut self.vms[to as usize - 1];
+        let receiver = &mut self.vms[to.index()];
         match receiver.timeline.passage_in(from, self.now + delay) {
             Passage::DeliverAt(at) => delay = at.saturating_sub(self.now),
             Passage::Dropped(fault) => {
@@ -372,7 +372,7 @@ impl Simulation {
     }
 
     fn arrive(&mut self, to: VmId, message: Message, observer: &mut impl Observer) {
-        let vm = &mut self.vms[to as usize - 1];
+        let vm = &mut self.vms[to.index()];
         if vm.core.down().is_some() {
             Self::lose(vm, message, self.now, observer);
             return;
@@ -409,6 +409,11 @@ mod tests {
     use crate::latency::Delay;
     use crate::model::Event;
     use crate::schedule::offset;
+
+    /// A VM id written in a test.
+    fn id(n: u32) -> VmId {
+        VmId::literal(n)
+    }
 
     /// Keeps every line, to compare runs.
     #[derive(Default)]
@@ -462,9 +467,9 @@ mod tests {
         }
         let mut times = Times::default();
         Simulation::new(&spec(1)).run(Until::Time(Duration::from_secs(10)), &mut times);
-        assert_eq!(times.0[&2].len(), 60);
-        assert_eq!(times.0[&3][2], Duration::from_secs(1));
-        assert_eq!(*times.0[&1].last().unwrap(), Duration::from_secs(10));
+        assert_eq!(times.0[&id(2)].len(), 60);
+        assert_eq!(times.0[&id(3)][2], Duration::from_secs(1));
+        assert_eq!(*times.0[&id(1)].last().unwrap(), Duration::from_secs(10));
     }
 
     #[test]
@@ -485,7 +490,7 @@ mod tests {
         let mut times = Times::default();
         Simulation::new(&spec).run(Until::Time(Duration::from_secs(10)), &mut times);
         for (i, &rate) in spec.rates.iter().enumerate() {
-            let ticks = &times.0[&(i as VmId + 1)];
+            let ticks = &times.0[&(VmId::from_index(i))];
             assert_eq!(ticks.len() as u64, 10 * u64::from(rate), "rate {rate}");
             assert_eq!(ticks[0], offset(1, rate) - leads[i]);
             assert!(ticks

@@ -293,13 +293,24 @@ impl VmCore {
 mod tests {
     use super::*;
 
-    fn core(id: VmId, vm_count: u32, internal: f64) -> VmCore {
-        VmCore::new(VmModel::new(id, vm_count, 9, internal, false))
+    /// A VM id written in a test.
+    fn id(n: u32) -> VmId {
+        VmId::literal(n)
     }
 
-    fn message(from: VmId, seq: u64, lc: u64) -> Message {
+    fn core(vm: u32, vm_count: u32, internal: f64) -> VmCore {
+        VmCore::new(VmModel::new(
+            VmId::literal(vm),
+            vm_count,
+            9,
+            internal,
+            false,
+        ))
+    }
+
+    fn message(from: u32, seq: u64, lc: u64) -> Message {
         Message {
-            from,
+            from: VmId::literal(from),
             seq,
             lc,
             vc: Vec::new(),
@@ -359,15 +370,15 @@ mod tests {
         assert_eq!(vm.deliver(message(3, 1, 9), 2), None);
         let first = event(vm.tick(2));
         let second = event(vm.tick(1));
-        assert!(matches!(first.event, Event::Receive { from: 2, lc: 6, .. }));
+        assert!(matches!(first.event, Event::Receive { from, lc: 6, .. } if from == id(2)));
         assert_eq!(first.queue, 1);
         assert!(matches!(
             second.event,
             Event::Receive {
-                from: 3,
+                from,
                 lc: 10,
                 ..
-            }
+            } if from == id(3)
         ));
         assert_eq!(second.queue, 0);
     }
@@ -375,12 +386,12 @@ mod tests {
     #[test]
     fn stop_waits_for_every_peer_and_the_drop_count() {
         let mut vm = core(2, 3, 0.7);
-        assert!(!vm.peer_closed(1), "not stopping yet");
+        assert!(!vm.peer_closed(id(1)), "not stopping yet");
         vm.begin_stop();
-        assert_eq!(vm.open_peers(), vec![3]);
+        assert_eq!(vm.open_peers(), vec![id(3)]);
         assert!(!vm.outgoing_closed(drops(2)));
         assert!(vm.drops_known());
-        assert!(vm.peer_closed(3));
+        assert!(vm.peer_closed(id(3)));
         let summary = vm.stop(3);
         assert_eq!((summary.dropped, summary.queue_left), (2, 3));
         assert_eq!(vm.phase(), Phase::Stopped);
@@ -392,7 +403,7 @@ mod tests {
         let mut vm = core(1, 2, 0.7);
         vm.begin_stop();
         assert!(!vm.drops_known());
-        assert!(!vm.peer_closed(2));
+        assert!(!vm.peer_closed(id(2)));
         assert!(vm.outgoing_closed(drops(0)));
         assert!(vm.drops_known());
     }
@@ -400,14 +411,14 @@ mod tests {
     #[test]
     fn a_new_core_is_ticking_with_its_models_id_and_peers() {
         let vm = core(3, 4, 0.7);
-        assert_eq!(vm.id(), 3);
-        assert_eq!(vm.peers(), &[4, 1, 2]);
+        assert_eq!(vm.id(), id(3));
+        assert_eq!(vm.peers(), &[id(4), id(1), id(2)]);
         assert_eq!(vm.phase(), Phase::Ticking);
     }
 
     #[test]
     fn the_vector_clock_after_a_tick_is_the_one_its_line_reports() {
-        let mut vm = VmCore::new(VmModel::new(1, 2, 9, 1.0, true));
+        let mut vm = VmCore::new(VmModel::new(id(1), 2, 9, 1.0, true));
         event(vm.tick(0));
         assert_eq!(vm.vector_clock().unwrap().entries(), &[1, 0]);
         assert_eq!(vm.tick(1), TickOutcome::AwaitMessage);
@@ -435,7 +446,7 @@ mod tests {
     /// starts both clocks from zero and keeps the message numbers going.
     #[test]
     fn a_crash_loses_the_queue_and_a_reset_restart_starts_the_clocks_again() {
-        let mut vm = VmCore::new(VmModel::new(1, 3, 9, 0.0, true));
+        let mut vm = VmCore::new(VmModel::new(id(1), 3, 9, 0.0, true));
         for _ in 0..5 {
             event(vm.tick(0));
         }
@@ -467,10 +478,10 @@ mod tests {
         let mut vm = core(2, 3, 0.7);
         vm.crash(1);
         assert_eq!(vm.restart(RestartClock::Keep), 0);
-        vm.peer_reopened(3);
+        vm.peer_reopened(id(3));
         vm.begin_stop();
-        assert_eq!(vm.open_peers(), vec![3]);
+        assert_eq!(vm.open_peers(), vec![id(3)]);
         assert!(!vm.outgoing_closed(drops(0)));
-        assert!(vm.peer_closed(3));
+        assert!(vm.peer_closed(id(3)));
     }
 }

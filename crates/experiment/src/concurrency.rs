@@ -8,6 +8,7 @@
 
 use super::figures::Spread;
 use lc_analysis::Summary;
+use lc_core::vm_id::VmId;
 
 /// The columns these figures add to `study.csv` (and, suffixed, to `variations.csv`).
 pub const COLUMNS: [&str; 2] = ["concurrent_fraction", "lamport_ordered_concurrent_fraction"];
@@ -36,7 +37,7 @@ impl TrialCausality {
     /// The figures of a trial from its analysis; `None` if the summary has no `concurrency`.
     pub fn of(summary: &Summary) -> Option<TrialCausality> {
         let c = summary.concurrency.as_ref()?;
-        let rate = |vm: u32| {
+        let rate = |vm: VmId| {
             summary
                 .vms
                 .iter()

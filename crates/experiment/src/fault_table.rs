@@ -20,6 +20,7 @@ use super::figures::Spread;
 use super::record::TrialRecord;
 use super::tables::{cell, number, spread_text};
 use super::trial_fault::{FaultFigure, Reading, TrialFault};
+use lc_core::vm_id::VmId;
 use std::fmt::Write as _;
 
 /// One figure of a fault across a variation's healthy trials.
@@ -53,7 +54,7 @@ pub struct FaultRow {
     pub variation: String,
     pub fault: usize,
     pub kind: String,
-    pub vms: Vec<u32>,
+    pub vms: Vec<VmId>,
     pub parameters: String,
     /// Healthy trials that had this fault (their figures count).
     pub trials: usize,
@@ -100,8 +101,11 @@ pub fn rows(records: &[TrialRecord]) -> Vec<FaultRow> {
         .collect()
 }
 
-fn vm_list(vms: &[u32]) -> String {
-    vms.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
+fn vm_list(vms: &[VmId]) -> String {
+    vms.iter()
+        .map(VmId::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `faults.csv`: one row per fault of every analysed trial, in plan order; `None` when no trial

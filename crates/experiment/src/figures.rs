@@ -10,6 +10,7 @@
 //! disagree about them. Pure code: no files, no clocks.
 
 use lc_analysis::{Summary, VmSummary};
+use lc_core::vm_id::VmId;
 
 /// One figure of a trial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +83,7 @@ impl Figure {
 /// The figures of one trial, indexed by [`Figure`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrialFigures {
-    pub slowest_vm: u32,
+    pub slowest_vm: VmId,
     pub slowest_rate: f64,
     values: [f64; Figure::ALL.len()],
 }
@@ -118,7 +119,7 @@ impl TrialFigures {
 
     /// Every figure set to `value` (tests of the tables and the report).
     #[cfg(test)]
-    pub(crate) fn uniform(slowest_vm: u32, slowest_rate: f64, value: f64) -> TrialFigures {
+    pub(crate) fn uniform(slowest_vm: VmId, slowest_rate: f64, value: f64) -> TrialFigures {
         TrialFigures {
             slowest_vm,
             slowest_rate,
@@ -219,7 +220,7 @@ mod tests {
     #[test]
     fn the_slowest_vm_has_the_lowest_rate_and_then_the_lowest_id() {
         let vms = [vm(1, 4.0, 1), vm(2, 2.0, 9), vm(3, 2.0, 5)];
-        assert_eq!(slowest(&vms).unwrap().vm, 2);
+        assert_eq!(slowest(&vms).unwrap().vm, VmId::literal(2));
         assert!(slowest(&[]).is_none());
     }
 
@@ -235,7 +236,7 @@ mod tests {
     #[test]
     fn aggregate_covers_every_figure() {
         let figures = |max_jump: f64| TrialFigures {
-            slowest_vm: 1,
+            slowest_vm: VmId::literal(1),
             slowest_rate: 1.0,
             values: Figure::ALL.map(|f| if f == Figure::MaxJump { max_jump } else { 1.0 }),
         };

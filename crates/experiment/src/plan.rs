@@ -376,6 +376,7 @@ fn written<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lc_core::vm_id::VmId;
     use lc_settings::names;
 
     const TWO: &str = r#"
@@ -604,7 +605,7 @@ mod tests {
         assert_eq!(
             faults_of("paused"),
             [Fault::Pause {
-                vm: 2,
+                vm: VmId::literal(2),
                 from: s(5.0),
                 until: s(10.0)
             }]
@@ -614,13 +615,16 @@ mod tests {
             faults_of("partitioned"),
             [
                 Fault::Partition {
-                    groups: vec![vec![1], vec![2, 3]],
+                    groups: vec![
+                        vec![VmId::literal(1)],
+                        vec![VmId::literal(2), VmId::literal(3)],
+                    ],
                     from: s(2.0),
                     until: s(8.0),
                     mode: PartitionMode::Drop,
                 },
                 Fault::Crash {
-                    vm: 3,
+                    vm: VmId::literal(3),
                     at: s(20.0),
                     restart: Some(s(25.0)),
                     clock: RestartClock::Reset,
@@ -630,7 +634,7 @@ mod tests {
         assert_eq!(
             faults_of("crashed"),
             [Fault::Crash {
-                vm: 1,
+                vm: VmId::literal(1),
                 at: s(12.5),
                 restart: None,
                 clock: RestartClock::Keep,

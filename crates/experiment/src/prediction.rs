@@ -263,6 +263,7 @@ mod tests {
     use crate::record::TrialStatus;
     use crate::trial_prediction::{queue_growth, EventsError};
     use lc_analysis::Summary;
+    use lc_core::vm_id::VmId;
     use std::collections::BTreeMap;
 
     const EVENTS: &str = "time,t_s,vm,kind,lc,queue,peer,seq,msg_lc,jump\n\
@@ -282,12 +283,18 @@ mod tests {
         // line's 40 do not count); VM 2 stays empty.
         let growth = queue_growth(EVENTS.as_bytes(), 2.0).unwrap();
         assert_eq!(growth.len(), 2);
-        assert!((growth[&1] - 1.0).abs() < 1e-12, "{growth:?}");
-        assert_eq!(growth[&2], 0.0);
+        assert!(
+            (growth[&VmId::literal(1)] - 1.0).abs() < 1e-12,
+            "{growth:?}"
+        );
+        assert_eq!(growth[&VmId::literal(2)], 0.0);
         // Over the whole run the early 9 pulls the slope down.
-        assert!(queue_growth(EVENTS.as_bytes(), 0.0).unwrap()[&1] < 0.0);
+        assert!(queue_growth(EVENTS.as_bytes(), 0.0).unwrap()[&VmId::literal(1)] < 0.0);
         // A single point has no slope.
-        assert_eq!(queue_growth(EVENTS.as_bytes(), 4.0).unwrap()[&1], 0.0);
+        assert_eq!(
+            queue_growth(EVENTS.as_bytes(), 4.0).unwrap()[&VmId::literal(1)],
+            0.0
+        );
     }
 
     #[test]
@@ -340,7 +347,11 @@ mod tests {
     /// A trial of rates 1, 6, 6 at p = 0.7 whose slow VM got `arrived` messages in 600 s and
     /// whose queue grew at `growth`.
     fn trial(arrived: u64, growth: f64, jump: f64) -> TrialPrediction {
-        let growths = BTreeMap::from([(1, growth), (2, 0.0), (3, 0.0)]);
+        let growths = BTreeMap::from([
+            (VmId::literal(1), growth),
+            (VmId::literal(2), 0.0),
+            (VmId::literal(3), 0.0),
+        ]);
         TrialPrediction::of(
             &[1, 6, 6],
             0.7,
@@ -353,7 +364,7 @@ mod tests {
     #[test]
     fn a_trial_holds_the_model_against_its_measurements() {
         let t = trial(1_200, 1.01, 2.9);
-        let slow = t.vm(1).unwrap();
+        let slow = t.vm(VmId::literal(1)).unwrap();
         assert_eq!(slow.predicted.arrival, 2.0);
         assert_eq!(slow.measured.arrival, 2.0);
         assert_eq!(slow.predicted.queue_growth, 1.0);

@@ -12,6 +12,7 @@ use super::plan::{Plan, Trial};
 use super::trial_fault::TrialFault;
 use super::trial_prediction::TrialPrediction;
 use lc_analysis::RunAnalysis;
+use lc_core::vm_id::VmId;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -76,7 +77,7 @@ impl TrialRecord {
     /// unbalanced (`run_healthy` false; `never_stopped` names the VMs that never stopped);
     /// failed when it logged no VM; ok otherwise. A kept trial has only its logs: it is judged
     /// with `run_healthy` true and no VM missing.
-    pub fn judge(&mut self, analysis: &RunAnalysis, run_healthy: bool, never_stopped: &[u32]) {
+    pub fn judge(&mut self, analysis: &RunAnalysis, run_healthy: bool, never_stopped: &[VmId]) {
         let summary = analysis.summary();
         self.figures = TrialFigures::of(summary, analysis.late_max_us());
         self.vms = VmPoint::all(summary);
@@ -177,7 +178,7 @@ pub(crate) mod tests {
                 "study/trials/{variation}-{number}/run"
             ))),
             figures: matches!(status, TrialStatus::Ok | TrialStatus::Unhealthy(_))
-                .then(|| TrialFigures::uniform(1, 1.0, value)),
+                .then(|| TrialFigures::uniform(VmId::literal(1), 1.0, value)),
             status,
             vms: Vec::new(),
             prediction: None,

@@ -7,6 +7,7 @@
 //! and the tables above it.
 
 use lc_analysis::FaultSummary;
+use lc_core::vm_id::VmId;
 
 /// One figure of a fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +124,7 @@ pub struct TrialFault {
     /// Its number in the trial's settings, from 1.
     pub fault: usize,
     pub kind: String,
-    pub vms: Vec<u32>,
+    pub vms: Vec<VmId>,
     pub parameters: String,
     readings: [Reading; FaultFigure::ALL.len()],
 }

@@ -7,6 +7,7 @@
 
 use lc_analysis::{Kind, Summary};
 use lc_core::queueing::{self, VmPrediction};
+use lc_core::vm_id::VmId;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
@@ -23,7 +24,7 @@ pub struct Measured {
 /// One VM of one trial: the model's prediction and the measurement.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VmComparison {
-    pub vm: u32,
+    pub vm: VmId,
     pub predicted: VmPrediction,
     pub measured: Measured,
 }
@@ -47,7 +48,7 @@ impl TrialPrediction {
         rates: &[u32],
         internal_probability: f64,
         summary: &Summary,
-        queue_growth: &BTreeMap<u32, f64>,
+        queue_growth: &BTreeMap<VmId, f64>,
     ) -> Option<TrialPrediction> {
         let rates: Vec<f64> = rates.iter().map(|&r| f64::from(r)).collect();
         let model = queueing::predict(&rates, internal_probability).ok()?;
@@ -56,7 +57,7 @@ impl TrialPrediction {
             .vms
             .iter()
             .map(|v| {
-                let predicted = *model.vms.get(v.vm.checked_sub(1)? as usize)?;
+                let predicted = *model.vms.get(v.vm.index())?;
                 // Seconds of its run: tick k is due at k / rate, whatever else the log holds.
                 let seconds = (v.ticks > 0).then(|| v.ticks as f64 / predicted.rate)?;
                 leader_clock_rate = leader_clock_rate.max(v.final_clock as f64 / seconds);
@@ -80,7 +81,7 @@ impl TrialPrediction {
         })
     }
 
-    pub fn vm(&self, vm: u32) -> Option<&VmComparison> {
+    pub fn vm(&self, vm: VmId) -> Option<&VmComparison> {
         self.vms.iter().find(|c| c.vm == vm)
     }
 }
@@ -102,7 +103,7 @@ pub enum EventsError {
 pub fn queue_growth(
     events_csv: impl BufRead,
     from_s: f64,
-) -> Result<BTreeMap<u32, f64>, EventsError> {
+) -> Result<BTreeMap<VmId, f64>, EventsError> {
     let mut lines = events_csv.lines();
     let header = lines.next().transpose()?.unwrap_or_default();
     let columns: Vec<&str> = header.split(',').collect();
@@ -119,7 +120,7 @@ pub fn queue_growth(
         column("queue")?,
     );
     let ticks = [Kind::Send, Kind::Receive, Kind::Internal].map(Kind::as_str);
-    let mut trends: BTreeMap<u32, Trend> = BTreeMap::new();
+    let mut trends: BTreeMap<VmId, Trend> = BTreeMap::new();
     for (i, line) in lines.enumerate() {
         let line = line?;
         let cells: Vec<&str> = line.split(',').collect();
@@ -135,7 +136,7 @@ pub fn queue_growth(
         if t < from_s {
             continue;
         }
-        let vm: u32 = cell(vm_col).parse().map_err(|_| bad("vm"))?;
+        let vm: VmId = cell(vm_col).parse().map_err(|_| bad("vm"))?;
         let queue: u64 = cell(queue_col).parse().map_err(|_| bad("queue"))?;
         trends.entry(vm).or_default().add(t - from_s, queue as f64);
     }

@@ -18,6 +18,7 @@ use super::record::{TrialRecord, TrialStatus};
 use super::tables::{cell, number};
 use super::trial_run::{compress_logs, make_run, Runner};
 use lc_analysis::{self, Headline, RunComparison};
+use lc_core::vm_id::VmId;
 use lc_settings::Overrides;
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -35,7 +36,7 @@ pub struct TwinRecord {
     pub seed: u64,
     pub status: TwinStatus,
     /// The trial's slowest VM, whose differences the row reports.
-    pub slowest_vm: Option<u32>,
+    pub slowest_vm: Option<VmId>,
     /// The real run and the twin, once made.
     pub run_dir: Option<PathBuf>,
     pub twin_dir: Option<PathBuf>,
@@ -364,7 +365,7 @@ mod tests {
     /// twin's figures `shift` above the real run's.
     fn comparison(differing: u64, shift: f64) -> RunComparison {
         let vm = |vm: u32, differing: u64, shift: f64| VmComparison {
-            vm,
+            vm: VmId::literal(vm),
             events: [100, 100],
             differing,
             first: (differing > 0).then_some(Divergence {
@@ -393,7 +394,7 @@ mod tests {
             } else {
                 TwinStatus::NoTwin("the trial itself ran on virtual time".into())
             },
-            slowest_vm: compared.then_some(2),
+            slowest_vm: compared.then_some(VmId::literal(2)),
             run_dir: compared.then(|| PathBuf::from("/s/trials/a-1/run")),
             twin_dir: compared.then(|| PathBuf::from("/s/trials/a-1/virtual/run")),
             comparison,

@@ -112,7 +112,7 @@ pub fn load(path: &Path, id: i64) -> Result<RunSpec, ClusterError> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let Some(own) = peers.iter().find(|p| i64::from(p.id) == id) else {
+    let Some(own) = peers.iter().find(|p| i64::from(p.id.get()) == id) else {
         return Err(ClusterError::UnknownNode {
             id,
             path: path.to_path_buf(),
@@ -225,15 +225,17 @@ fn peers(value: Option<&toml::Value>) -> Result<Vec<Peer>, String> {
                 "`peers` entry {n}: unknown key `{key}`; an entry has `id` and `addr` only"
             ));
         }
-        let id = match entry.get("id") {
-            Some(toml::Value::Integer(id)) if (1..=MAX_VMS).contains(id) => *id as VmId,
-            Some(other) => {
-                return Err(format!(
-                    "`peers` entry {n}: `id` = {other} is not allowed: a whole number from 1 \
-                     to {MAX_VMS}"
-                ))
-            }
-            None => return Err(format!("`peers` entry {n} has no `id`")),
+        let Some(value) = entry.get("id") else {
+            return Err(format!("`peers` entry {n} has no `id`"));
+        };
+        let in_range = value
+            .as_integer()
+            .and_then(|id| VmId::in_run(id, MAX_VMS as u32));
+        let Some(id) = in_range else {
+            return Err(format!(
+                "`peers` entry {n}: `id` = {value} is not allowed: a whole number from 1 \
+                 to {MAX_VMS}"
+            ));
         };
         let addr = match entry.get("addr") {
             Some(toml::Value::String(addr)) => addr.clone(),
@@ -262,8 +264,8 @@ fn peers(value: Option<&toml::Value>) -> Result<Vec<Peer>, String> {
         ));
     }
     peers.sort_by_key(|p| p.id);
-    let count = peers.len() as VmId;
-    if let Some(missing) = (1..=count).find(|id| peers.iter().all(|p| p.id != *id)) {
+    let count = peers.len() as u32;
+    if let Some(missing) = VmId::all(count).find(|id| peers.iter().all(|p| p.id != *id)) {
         return Err(format!(
             "the peers' ids must be 1 to {count}, each once: {missing} is missing"
         ));
@@ -379,9 +381,9 @@ addr = "[::1]:10002"
         assert_eq!(spec.vm_count, 3);
         assert_eq!(spec.seed, 7);
         let node = spec.node.as_ref().unwrap();
-        assert_eq!(node.id, 2);
+        assert_eq!(node.id, VmId::literal(2));
         assert_eq!(node.listen, "[::]:10002".parse().unwrap());
-        assert_eq!(node.addr_of(3), Some("host-c.example:10003"));
+        assert_eq!(node.addr_of(VmId::literal(3)), Some("host-c.example:10003"));
         assert_eq!(node.credentials.secret, Secret::new(b"change-me".to_vec()));
         assert_eq!(node.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
         let other = load(f.path(), 1).unwrap();

@@ -300,10 +300,8 @@ impl Entry<'_> {
 
     fn vm(&self) -> Result<VmId, SettingsError> {
         let vm = self.setting.vm.expect("resolve checks required keys first");
-        if !(1..=i64::from(self.vm_count)).contains(&vm) {
-            return Err(self.refuse(format!("`vm` = {vm}"), self.vm_allowed()));
-        }
-        Ok(vm as VmId)
+        VmId::in_run(vm, self.vm_count)
+            .ok_or_else(|| self.refuse(format!("`vm` = {vm}"), self.vm_allowed()))
     }
 
     fn groups(&self) -> Result<Vec<Vec<VmId>>, SettingsError> {
@@ -320,6 +318,7 @@ impl Entry<'_> {
             ));
         }
         let mut seen = Vec::new();
+        let mut cut = Vec::with_capacity(groups.len());
         for (index, group) in groups.iter().enumerate() {
             if group.is_empty() {
                 return Err(self.refuse(
@@ -330,26 +329,26 @@ impl Entry<'_> {
                     ),
                 ));
             }
+            let mut members = Vec::with_capacity(group.len());
             for &vm in group {
-                if !(1..=i64::from(self.vm_count)).contains(&vm) {
+                let Some(id) = VmId::in_run(vm, self.vm_count) else {
                     return Err(self.refuse(
                         what(),
                         format!("VM ids from 1 to {} (vm_count), not {vm}", self.vm_count),
                     ));
-                }
-                if seen.contains(&vm) {
+                };
+                if seen.contains(&id) {
                     return Err(self.refuse(
                         what(),
                         format!("VM {vm} is listed twice; each VM in at most one group"),
                     ));
                 }
-                seen.push(vm);
+                seen.push(id);
+                members.push(id);
             }
+            cut.push(members);
         }
-        Ok(groups
-            .iter()
-            .map(|g| g.iter().map(|&vm| vm as VmId).collect())
-            .collect())
+        Ok(cut)
     }
 
     /// A word key: one of `names`, or the default when left out.
@@ -580,7 +579,7 @@ impl From<&Fault> for FaultSetting {
                 groups: Some(
                     groups
                         .iter()
-                        .map(|g| g.iter().map(|&vm| i64::from(vm)).collect())
+                        .map(|g| g.iter().map(|&vm| i64::from(vm.get())).collect())
                         .collect(),
                 ),
                 from_s: secs(from),
@@ -590,7 +589,7 @@ impl From<&Fault> for FaultSetting {
             },
             Fault::Pause { vm, from, until } => FaultSetting {
                 kind,
-                vm: Some(i64::from(*vm)),
+                vm: Some(i64::from(vm.get())),
                 from_s: secs(from),
                 until_s: secs(until),
                 ..FaultSetting::default()
@@ -602,7 +601,7 @@ impl From<&Fault> for FaultSetting {
                 clock,
             } => FaultSetting {
                 kind,
-                vm: Some(i64::from(*vm)),
+                vm: Some(i64::from(vm.get())),
                 at_s: secs(at),
                 restart_s: restart.as_ref().and_then(secs),
                 clock: restart.map(|_| clock.name().into()),
@@ -617,6 +616,11 @@ mod tests {
     use super::super::{Layers, Origin, RunSpec, Settings};
     use super::*;
     use crate::names::FAULTS;
+
+    /// A VM id written in a test.
+    fn id(n: u32) -> VmId {
+        VmId::literal(n)
+    }
 
     /// `entries` (TOML inline tables, comma-separated) as the `faults` of 3 VMs run for 60 s,
     /// through the gate and the checks, as a plan line 7 would give them.
@@ -653,18 +657,18 @@ mod tests {
             spec.faults,
             FaultPlan::new(vec![
                 Fault::Partition {
-                    groups: vec![vec![1], vec![2, 3]],
+                    groups: vec![vec![id(1)], vec![id(2), id(3)]],
                     from: s(10.0),
                     until: s(25.0),
                     mode: PartitionMode::Hold,
                 },
                 Fault::Pause {
-                    vm: 2,
+                    vm: id(2),
                     from: s(30.0),
                     until: s(40.0),
                 },
                 Fault::Crash {
-                    vm: 3,
+                    vm: id(3),
                     at: s(45.0),
                     restart: Some(s(50.5)),
                     clock: RestartClock::Reset,
@@ -675,7 +679,7 @@ mod tests {
         assert_eq!(
             crash.faults.faults(),
             [Fault::Crash {
-                vm: 1,
+                vm: id(1),
                 at: s(5.0),
                 restart: None,
                 clock: RestartClock::Keep,
@@ -900,7 +904,7 @@ mod tests {
         };
         let spec = read(&format!("[{PAUSE}, {CRASH}]")).unwrap();
         assert_eq!(spec.faults.faults().len(), 2);
-        assert_eq!(spec.faults.get(2).unwrap().vms(), vec![3]);
+        assert_eq!(spec.faults.get(2).unwrap().vms(), vec![id(3)]);
         assert!(read("[]").unwrap().faults.is_empty());
         let from = "(from environment variable LOGICAL_CLOCKS_FAULTS)";
         let error = read(r#"[{ kind = "pause", vm = 2, from_s = 3, until_s = 1 }]"#)

@@ -159,7 +159,7 @@ impl RunSpec {
     pub fn local_vms(&self) -> Vec<VmId> {
         match &self.node {
             Some(node) => vec![node.id],
-            None => (1..=self.vm_count).collect(),
+            None => VmId::all(self.vm_count).collect(),
         }
     }
 
@@ -168,7 +168,7 @@ impl RunSpec {
         if self.base_port == 0 {
             0
         } else {
-            self.base_port + (id - 1) as u16
+            self.base_port + id.index() as u16
         }
     }
 
@@ -193,8 +193,8 @@ impl RunSpec {
                 .links
                 .iter()
                 .map(|(&(from, to), &delay)| LinkLatency {
-                    from: from.into(),
-                    to: to.into(),
+                    from: from.get().into(),
+                    to: to.get().into(),
                     delay,
                 })
                 .collect(),
@@ -484,10 +484,10 @@ impl Settings {
         // Entry number (from 1) of each link's override, to name both of a pair.
         let mut entries = BTreeMap::new();
         for (index, link) in self.latency_links.iter().enumerate() {
-            let ids = 1..=i64::from(vm_count);
             let written = format!("from = {}, to = {}", link.from, link.to);
             let entry = index + 1;
-            if !ids.contains(&link.from) || !ids.contains(&link.to) || link.from == link.to {
+            let ends = VmId::in_run(link.from, vm_count).zip(VmId::in_run(link.to, vm_count));
+            let Some((from, to)) = ends.filter(|(from, to)| from != to) else {
                 return Err(invalid(
                     LATENCY_LINKS,
                     format!("[.., {{ {written}, .. }}]"),
@@ -495,7 +495,7 @@ impl Settings {
                         "entry {entry}: links between two different VM ids from 1 to {vm_count}"
                     ),
                 ));
-            }
+            };
             link.delay.validate().map_err(|why| {
                 let delay = show_delay(&link.delay);
                 invalid(
@@ -511,9 +511,7 @@ impl Settings {
                     "at most one entry per link from one VM to another",
                 ));
             }
-            latency
-                .links
-                .insert((link.from as VmId, link.to as VmId), link.delay);
+            latency.links.insert((from, to), link.delay);
         }
         Ok(latency)
     }

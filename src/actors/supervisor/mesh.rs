@@ -89,9 +89,9 @@ impl Supervisor {
         let local = self.local.clone();
         for (index, (listener, id)) in listeners.into_iter().zip(local).enumerate() {
             let gauges = Arc::new(VmGauges::default());
-            let peers = (1..=self.spec.vm_count)
+            let peers = VmId::all(self.spec.vm_count)
                 .filter(|&p| p != id)
-                .map(|p| (p, addresses[p as usize - 1].clone()))
+                .map(|p| (p, addresses[p.index()].clone()))
                 .collect();
             // Everything but the VM's inbox, decided here; the bridge is
             // made where its VM lives.
@@ -175,7 +175,7 @@ impl Supervisor {
                         })
                         .collect(),
                     match &self.spec.node {
-                        Some(node) => (1..=self.spec.vm_count)
+                        Some(node) => VmId::all(self.spec.vm_count)
                             .map(|id| PeerAddress::Tcp(node.addr_of(id).unwrap_or("").into()))
                             .collect(),
                         None => listeners
@@ -224,10 +224,10 @@ impl Supervisor {
             );
             let setup = VmSetup {
                 core: VmCore::new(model),
-                rate: self.spec.rates[id as usize - 1],
+                rate: self.spec.rates[id.index()],
                 addr: self.addrs[index].clone(),
                 start,
-                lead: self.spec.tick_leads[id as usize - 1],
+                lead: self.spec.tick_leads[id.index()],
                 stop_at: self.stop_at.subscribe(),
                 transmit: bridge.clone().recipient(),
                 close_outgoing: bridge.clone().recipient(),
@@ -277,7 +277,7 @@ impl Supervisor {
 }
 
 /// The lowest id of a run: the node that announces the start.
-const LEADER: VmId = 1;
+const LEADER: VmId = VmId::literal(1);
 
 impl Supervisor {
     /// Every bridge of this process is connected: start now, or (a node)
@@ -306,7 +306,7 @@ impl Supervisor {
             return;
         }
         if let Some(bridge) = self.mesh.bridges.first() {
-            for peer in (1..=self.spec.vm_count).filter(|&p| p != LEADER) {
+            for peer in VmId::all(self.spec.vm_count).filter(|&p| p != LEADER) {
                 bridge.do_send(SendControl {
                     peer,
                     frame: Frame::Start {
@@ -333,7 +333,7 @@ impl Supervisor {
                 node.id
             );
         }
-        let waiting: Vec<String> = (1..=self.spec.vm_count)
+        let waiting: Vec<String> = VmId::all(self.spec.vm_count)
             .filter(|id| !self.mesh.nodes_ready.contains(id))
             .map(|id| id.to_string())
             .collect();

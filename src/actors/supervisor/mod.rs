@@ -57,7 +57,7 @@ pub const MULTI_THREAD_MIN_TICKS_PER_SECOND: u64 = 24_000;
 pub fn ticks_per_second(spec: &RunSpec) -> u64 {
     spec.local_vms()
         .iter()
-        .map(|&id| u64::from(spec.rates[id as usize - 1]))
+        .map(|&id| u64::from(spec.rates[id.index()]))
         .sum()
 }
 
@@ -259,7 +259,7 @@ impl Supervisor {
         // A node's books balance only with its peers' (`analyze --merge`).
         if self.spec.node.is_none() && !accounting.balanced() {
             logging::log_error(
-                &logging::vm_logger(root_log, 1),
+                &logging::vm_logger(root_log, VmId::literal(1)),
                 self.clock.now(),
                 &format!("message accounting does not balance: {accounting:?}"),
             );

@@ -468,7 +468,7 @@ pub fn run_with_lost_peer(
         ..Settings::default()
     };
     let options = RunOptions {
-        faults: vec![ConnectionDrop { vm, after }],
+        faults: vec![ConnectionDrop { vm: vid(vm), after }],
         ..RunOptions::default()
     };
     run::run(settings.resolve(|| seed).unwrap(), options).unwrap()
@@ -512,6 +512,11 @@ pub fn send_signal(child: &std::process::Child, signal: &str) {
     assert!(status.success(), "kill -{signal} failed");
 }
 
+/// A VM id written in a test.
+pub fn vid(n: u32) -> lc_core::vm_id::VmId {
+    lc_core::vm_id::VmId::literal(n)
+}
+
 /// A payload behind the 4-byte length prefix every connection's frames carry.
 pub fn framed(payload: &[u8]) -> Vec<u8> {
     [&(payload.len() as u32).to_be_bytes()[..], payload].concat()
@@ -524,9 +529,13 @@ pub fn hello_payload(token: u64, vm: u32) -> Vec<u8> {
 
 /// A hello frame's payload as a peer speaking protocol `version` sends it.
 pub fn hello_payload_of_version(version: u16, token: u64, vm: u32) -> Vec<u8> {
-    logical_clocks::messages::Frame::Hello { version, token, vm }
-        .encode()
-        .to_vec()
+    logical_clocks::messages::Frame::Hello {
+        version,
+        token,
+        vm: vid(vm),
+    }
+    .encode()
+    .to_vec()
 }
 
 /// A data frame's payload: message 1 of VM `from`, clock 1, no vector clock.
@@ -534,7 +543,7 @@ pub fn data_payload(from: u32) -> Vec<u8> {
     use lc_core::model::Message;
     use logical_clocks::messages::Frame;
     let message = Message {
-        from,
+        from: vid(from),
         seq: 1,
         lc: 1,
         vc: Vec::new(),

@@ -11,12 +11,13 @@
 //! event by event, not hour-long runs of a hundred VMs.
 
 use lc_core::vector_clock::VectorClock;
+use lc_core::vm_id::VmId;
 
 /// A tick event of a run: its VM and its place among that VM's tick events (1 for the VM's
 /// first send, receive or internal event), which is also its own entry in its vector clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EventId {
-    pub vm: u32,
+    pub vm: VmId,
     pub index: u32,
 }
 
@@ -46,8 +47,8 @@ pub struct History {
 impl History {
     /// Records the next event of VM `vm`, logged at `line` of its file, with its clock. Events
     /// of one VM come in program order.
-    pub fn record(&mut self, vm: u32, line: usize, clock: VectorClock) {
-        let i = vm as usize - 1;
+    pub fn record(&mut self, vm: VmId, line: usize, clock: VectorClock) {
+        let i = vm.index();
         if self.vms.len() <= i {
             self.vms.resize(i + 1, Vec::new());
         }
@@ -60,7 +61,7 @@ impl History {
         self.vms.iter().enumerate().flat_map(|(i, events)| {
             events.iter().enumerate().map(move |(k, e)| {
                 let id = EventId {
-                    vm: i as u32 + 1,
+                    vm: VmId::from_index(i),
                     index: k as u32 + 1,
                 };
                 (id, e.line, &e.clock)
@@ -69,7 +70,7 @@ impl History {
     }
 
     /// How many tick events VM `vm` logged.
-    pub fn len_of(&self, vm: u32) -> usize {
+    pub fn len_of(&self, vm: VmId) -> usize {
         self.of(vm).len()
     }
 
@@ -84,7 +85,7 @@ impl History {
     }
 
     /// The event VM `vm` logged at `line` of its log, if that line is a tick event.
-    pub fn event_at_line(&self, vm: u32, line: usize) -> Option<EventId> {
+    pub fn event_at_line(&self, vm: VmId, line: usize) -> Option<EventId> {
         let k = self.of(vm).binary_search_by_key(&line, |e| e.line).ok()?;
         Some(EventId {
             vm,
@@ -105,7 +106,7 @@ impl History {
         let clock = &self.get(event)?.clock;
         let mut cone = Cone::default();
         for (i, events) in self.vms.iter().enumerate() {
-            let vm = i as u32 + 1;
+            let vm = VmId::from_index(i);
             let ids = |range: std::ops::Range<usize>| {
                 range.map(move |k| EventId {
                     vm,
@@ -127,11 +128,8 @@ impl History {
         Some(cone)
     }
 
-    fn of(&self, vm: u32) -> &[Recorded] {
-        (vm as usize)
-            .checked_sub(1)
-            .and_then(|i| self.vms.get(i))
-            .map_or(&[], Vec::as_slice)
+    fn of(&self, vm: VmId) -> &[Recorded] {
+        self.vms.get(vm.index()).map_or(&[], Vec::as_slice)
     }
 
     fn get(&self, event: EventId) -> Option<&Recorded> {
@@ -144,8 +142,13 @@ impl History {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn id(vm: u32, index: u32) -> EventId {
-        EventId { vm, index }
+        EventId { vm: vid(vm), index }
     }
 
     /// VM 1: a (1 0 0), b receives VM 2's c (2 1 0). VM 2: c sends (0 1 0), d (0 2 0).
@@ -159,7 +162,7 @@ mod tests {
             (2, 3, "0 2 0"),
             (3, 5, "2 1 1"),
         ] {
-            h.record(vm, line, clock.parse().unwrap());
+            h.record(vid(vm), line, clock.parse().unwrap());
         }
         h
     }
@@ -182,11 +185,11 @@ mod tests {
     #[test]
     fn lookups_by_line_and_order() {
         let h = history();
-        assert_eq!(h.event_at_line(1, 3), Some(id(1, 2)));
-        assert_eq!(h.event_at_line(1, 4), None);
+        assert_eq!(h.event_at_line(vid(1), 3), Some(id(1, 2)));
+        assert_eq!(h.event_at_line(vid(1), 4), None);
         assert_eq!(h.line(id(3, 1)), Some(5));
-        assert_eq!(h.len_of(2), 2);
-        assert_eq!(h.len_of(9), 0);
+        assert_eq!(h.len_of(vid(2)), 2);
+        assert_eq!(h.len_of(vid(9)), 0);
         assert!(h.happened_before(id(2, 1), id(3, 1)));
         assert!(!h.happened_before(id(2, 2), id(3, 1)));
         assert!(!h.happened_before(id(1, 1), id(1, 1)));

@@ -15,6 +15,7 @@
 //! its derived clocks then simply leave that edge out. The released order keeps every VM's
 //! program order, so derived own entries count 1, 2, 3... along each VM's events.
 
+use lc_core::vm_id::VmId;
 use std::collections::{HashMap, VecDeque};
 
 use crate::read::record::{Action, Tick};
@@ -24,7 +25,7 @@ use lc_core::vector_clock::VectorClock;
 /// One tick event of one VM, as the log gave it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    pub vm: u32,
+    pub vm: VmId,
     pub at: At,
     /// A line of this VM just before this event could not be read.
     pub after_gap: bool,
@@ -50,7 +51,7 @@ struct InFlight {
     derived: VectorClock,
     logged: Option<VectorClock>,
     /// Recipients (with a log) that have not received it.
-    to: Vec<u32>,
+    to: Vec<VmId>,
 }
 
 /// One VM's events waiting for release, and its derived clock so far.
@@ -62,7 +63,7 @@ struct VmQueue {
     /// The highest seq among its released sends.
     last_seq: u64,
     /// The message its head waits for, once registered in `waiting`.
-    blocked_on: Option<(u32, u64)>,
+    blocked_on: Option<(VmId, u64)>,
 }
 
 /// The reordering and derivation of one run.
@@ -70,15 +71,15 @@ struct VmQueue {
 pub struct CausalOrder {
     /// Indexed by VM id - 1.
     vms: Vec<VmQueue>,
-    in_flight: HashMap<(u32, u64), InFlight>,
+    in_flight: HashMap<(VmId, u64), InFlight>,
     /// VMs whose head waits for message (sender, seq).
-    waiting: HashMap<(u32, u64), Vec<u32>>,
+    waiting: HashMap<(VmId, u64), Vec<VmId>>,
 }
 
 /// Whether a VM's head event may be released.
 enum Readiness {
     Ready,
-    Wait((u32, u64)),
+    Wait((VmId, u64)),
 }
 
 impl CausalOrder {
@@ -86,10 +87,11 @@ impl CausalOrder {
     pub const HOLD: usize = 100_000;
 
     /// A run of `width` VMs (clock entries), of which those in `with_log` have a log.
-    pub fn new(width: usize, with_log: &[u32]) -> CausalOrder {
-        let width = width.max(with_log.iter().copied().max().unwrap_or(0) as usize);
+    pub fn new(width: usize, with_log: &[VmId]) -> CausalOrder {
+        let width = width.max(with_log.iter().map(|vm| vm.index() + 1).max().unwrap_or(0));
         CausalOrder {
-            vms: (1..=width as u32)
+            vms: (0..width)
+                .map(VmId::from_index)
                 .map(|vm| VmQueue {
                     has_log: with_log.contains(&vm),
                     pending: VecDeque::new(),
@@ -118,7 +120,7 @@ impl CausalOrder {
                 return;
             }
         }
-        let queue = &mut self.vms[vm as usize - 1];
+        let queue = &mut self.vms[vm.index()];
         queue.pending.push_back(event);
         if queue.blocked_on.is_some() && queue.pending.len() <= Self::HOLD {
             return;
@@ -130,23 +132,23 @@ impl CausalOrder {
     /// message, in VM order.
     pub fn finish(mut self, out: &mut impl FnMut(Released)) {
         while let Some(vm) = self.vms.iter().position(|q| !q.pending.is_empty()) {
-            let vm = vm as u32 + 1;
+            let vm = VmId::from_index(vm);
             let mut work = self.release_head(vm, out);
             work.push(vm);
             self.drain(work, out);
         }
     }
 
-    fn queue(&mut self, vm: u32) -> Option<&mut VmQueue> {
-        self.vms.get_mut((vm as usize).checked_sub(1)?)
+    fn queue(&mut self, vm: VmId) -> Option<&mut VmQueue> {
+        self.vms.get_mut(vm.index())
     }
 
     /// Releases what may go from the queues of the VMs in `work`, and from every queue a
     /// released send unblocks.
-    fn drain(&mut self, mut work: Vec<u32>, out: &mut impl FnMut(Released)) {
+    fn drain(&mut self, mut work: Vec<VmId>, out: &mut impl FnMut(Released)) {
         while let Some(vm) = work.pop() {
             loop {
-                let i = vm as usize - 1;
+                let i = vm.index();
                 let Some(head) = self.vms[i].pending.front() else {
                     break;
                 };
@@ -169,10 +171,7 @@ impl CausalOrder {
             return Readiness::Ready;
         };
         let key = (from, seq);
-        let sender = (from as usize)
-            .checked_sub(1)
-            .and_then(|i| self.vms.get(i))
-            .filter(|q| q.has_log);
+        let sender = self.vms.get(from.index()).filter(|q| q.has_log);
         match sender {
             // The send is gone, never existed, or its sender has no log: it cannot come.
             None => Readiness::Ready,
@@ -183,8 +182,8 @@ impl CausalOrder {
     }
 
     /// Releases the head of `vm`'s queue; returns the VMs whose wait it ended.
-    fn release_head(&mut self, vm: u32, out: &mut impl FnMut(Released)) -> Vec<u32> {
-        let i = vm as usize - 1;
+    fn release_head(&mut self, vm: VmId, out: &mut impl FnMut(Released)) -> Vec<VmId> {
+        let i = vm.index();
         self.vms[i].blocked_on = None;
         match self.vms[i].pending.pop_front() {
             Some(event) => self.release(event, out),
@@ -193,9 +192,9 @@ impl CausalOrder {
     }
 
     /// Releases `event`, the next of its VM; returns the VMs whose wait it ended.
-    fn release(&mut self, event: Event, out: &mut impl FnMut(Released)) -> Vec<u32> {
+    fn release(&mut self, event: Event, out: &mut impl FnMut(Released)) -> Vec<VmId> {
         let vm = event.vm;
-        let i = vm as usize - 1;
+        let i = vm.index();
         let mut send_vc = None;
         let mut unblocked = Vec::new();
         match &event.tick.action {
@@ -215,7 +214,7 @@ impl CausalOrder {
             Action::Send { to, seq } => {
                 self.vms[i].clock.tick(vm);
                 self.vms[i].last_seq = self.vms[i].last_seq.max(*seq);
-                let to: Vec<u32> = to
+                let to: Vec<VmId> = to
                     .iter()
                     .copied()
                     .filter(|&r| r != vm && self.has_log(r))
@@ -233,7 +232,7 @@ impl CausalOrder {
                 // Waits for this seq, or for a seq this send passed (it will never come).
                 if !self.waiting.is_empty() {
                     let last = self.vms[i].last_seq;
-                    let passed: Vec<(u32, u64)> = self
+                    let passed: Vec<(VmId, u64)> = self
                         .waiting
                         .keys()
                         .filter(|&&(sender, s)| sender == vm && s <= last)
@@ -254,11 +253,8 @@ impl CausalOrder {
         unblocked
     }
 
-    fn has_log(&self, vm: u32) -> bool {
-        (vm as usize)
-            .checked_sub(1)
-            .and_then(|i| self.vms.get(i))
-            .is_some_and(|q| q.has_log)
+    fn has_log(&self, vm: VmId) -> bool {
+        self.vms.get(vm.index()).is_some_and(|q| q.has_log)
     }
 }
 
@@ -266,11 +262,16 @@ impl CausalOrder {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn event(vm: u32, line: usize, action: Action) -> Event {
         Event {
-            vm,
+            vm: vid(vm),
             at: At {
-                file: vm as usize - 1,
+                file: vid(vm).index(),
                 line,
             },
             after_gap: false,
@@ -288,7 +289,7 @@ mod tests {
             vm,
             line,
             Action::Send {
-                to: to.to_vec(),
+                to: to.iter().copied().map(vid).collect(),
                 seq,
             },
         )
@@ -298,7 +299,7 @@ mod tests {
             vm,
             line,
             Action::Receive {
-                from,
+                from: vid(from),
                 seq,
                 msg_lc: 0,
                 msg_vc: None,
@@ -313,7 +314,7 @@ mod tests {
     fn run(order: &mut CausalOrder, events: Vec<Event>) -> Vec<(u32, usize, String)> {
         let mut released = Vec::new();
         let mut out = |r: Released| {
-            released.push((r.event.vm, r.event.at.line, r.clock.to_string()));
+            released.push((r.event.vm.get(), r.event.at.line, r.clock.to_string()));
         };
         for e in events {
             order.feed(e, &mut out);
@@ -324,7 +325,7 @@ mod tests {
 
     #[test]
     fn a_receive_stamped_before_its_send_waits_for_it() {
-        let mut order = CausalOrder::new(2, &[1, 2]);
+        let mut order = CausalOrder::new(2, &[vid(1), vid(2)]);
         let released = run(
             &mut order,
             vec![
@@ -349,7 +350,7 @@ mod tests {
 
     #[test]
     fn a_broadcast_reaches_each_recipient_and_is_then_forgotten() {
-        let mut order = CausalOrder::new(3, &[1, 2, 3]);
+        let mut order = CausalOrder::new(3, &[vid(1), vid(2), vid(3)]);
         let released = run(
             &mut order,
             vec![
@@ -368,7 +369,7 @@ mod tests {
     #[test]
     fn receives_whose_send_cannot_come_go_ahead_without_it() {
         // VM 3 has no log; VM 1's seq 5 is passed once VM 1 released seq 6.
-        let mut order = CausalOrder::new(3, &[1, 2]);
+        let mut order = CausalOrder::new(3, &[vid(1), vid(2)]);
         let released = run(
             &mut order,
             vec![
@@ -394,7 +395,7 @@ mod tests {
     #[test]
     fn what_still_waits_at_the_end_is_released_in_program_order() {
         // A cycle only corrupt logs can make: each VM first receives what the other sends later.
-        let mut order = CausalOrder::new(2, &[1, 2]);
+        let mut order = CausalOrder::new(2, &[vid(1), vid(2)]);
         let released = run(
             &mut order,
             vec![

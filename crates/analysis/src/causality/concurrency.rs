@@ -19,6 +19,7 @@
 //! [`CausalOrder`](super::causal_order::CausalOrder)); in a run that breaks Lamport's rules the
 //! equal-clock count is still made, but "Lamport-ordered" then means less.
 
+use lc_core::vm_id::VmId;
 use std::collections::BTreeMap;
 
 use lc_core::vector_clock::VectorClock;
@@ -44,7 +45,7 @@ pub struct Concurrency {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VmPairConcurrency {
     /// The two VM ids, lower first.
-    pub vms: [u32; 2],
+    pub vms: [VmId; 2],
     /// Over the pairs of an event of the one and an event of the other.
     #[serde(flatten)]
     pub counts: PairCounts,
@@ -73,7 +74,7 @@ pub struct PairCounts {
 pub struct ConcurrencyCount {
     width: usize,
     /// VM ids with a log.
-    vms: Vec<u32>,
+    vms: Vec<VmId>,
     /// Events per VM, indexed by id - 1.
     events: Vec<u64>,
     /// `[i * width + j]`: Σ over VM i+1's events of their entry for VM j+1.
@@ -95,8 +96,8 @@ impl ConcurrencyCount {
     const SETTLE_EVERY: u32 = 64;
 
     /// Counts for a run of `width` VMs of which `vms` have a log.
-    pub fn new(width: usize, vms: &[u32]) -> ConcurrencyCount {
-        let width = width.max(vms.iter().copied().max().unwrap_or(0) as usize);
+    pub fn new(width: usize, vms: &[VmId]) -> ConcurrencyCount {
+        let width = width.max(vms.iter().map(|vm| vm.index() + 1).max().unwrap_or(0));
         ConcurrencyCount {
             width,
             vms: vms.to_vec(),
@@ -111,8 +112,8 @@ impl ConcurrencyCount {
     }
 
     /// One event of VM `vm` with Lamport clock `lc` and vector clock `clock`.
-    pub fn event(&mut self, vm: u32, lc: u64, clock: &VectorClock) {
-        let i = vm as usize - 1;
+    pub fn event(&mut self, vm: VmId, lc: u64, clock: &VectorClock) {
+        let i = vm.index();
         self.events[i] += 1;
         let row = &mut self.seen[i * self.width..(i + 1) * self.width];
         for (seen, &entry) in row.iter_mut().zip(clock.entries()) {
@@ -128,7 +129,7 @@ impl ConcurrencyCount {
             let floor = self
                 .vms
                 .iter()
-                .map(|&v| self.last_lc[v as usize - 1])
+                .map(|&v| self.last_lc[v.index()])
                 .min()
                 .unwrap_or(0);
             // Every VM's next event has a larger clock than its last, so no event at or below
@@ -162,7 +163,7 @@ impl ConcurrencyCount {
         let mut vm_pairs = Vec::new();
         for (k, &a) in self.vms.iter().enumerate() {
             for &b in &self.vms[k + 1..] {
-                let (i, j) = (a as usize - 1, b as usize - 1);
+                let (i, j) = (a.index(), b.index());
                 let pairs = self.events[i] * self.events[j];
                 let ordered = self.seen[i * w + j] + self.seen[j * w + i];
                 let same = self.same_lc[i.min(j) * w + i.max(j)];
@@ -257,6 +258,11 @@ fn fraction(part: u64, whole: u64) -> f64 {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn vc(s: &str) -> VectorClock {
         s.parse().unwrap()
     }
@@ -266,12 +272,12 @@ mod tests {
     /// (lc 1 = 1), c-e (lc 3 = 3), a-d (lc 1 < 2), a-e (lc 1 < 3) concurrent.
     #[test]
     fn a_worked_example() {
-        let mut count = ConcurrencyCount::new(2, &[1, 2]);
-        count.event(1, 1, &vc("1 0"));
-        count.event(2, 1, &vc("0 1"));
-        count.event(2, 2, &vc("0 2"));
-        count.event(1, 3, &vc("2 2"));
-        count.event(2, 3, &vc("0 3"));
+        let mut count = ConcurrencyCount::new(2, &[vid(1), vid(2)]);
+        count.event(vid(1), 1, &vc("1 0"));
+        count.event(vid(2), 1, &vc("0 1"));
+        count.event(vid(2), 2, &vc("0 2"));
+        count.event(vid(1), 3, &vc("2 2"));
+        count.event(vid(2), 3, &vc("0 3"));
         let c = count.finish("derived");
         assert_eq!(
             (
@@ -292,7 +298,7 @@ mod tests {
         assert_eq!(c.counts.concurrent_fraction, 0.4);
         assert_eq!(c.vm_pairs.len(), 1);
         let p = &c.vm_pairs[0];
-        assert_eq!(p.vms, [1, 2]);
+        assert_eq!(p.vms, [vid(1), vid(2)]);
         assert_eq!(
             (p.counts.pairs, p.counts.ordered, p.counts.concurrent),
             (6, 2, 4)
@@ -310,12 +316,12 @@ mod tests {
     fn equal_clocks_are_counted_across_settlements() {
         // Three VMs ticking alone: every cross pair is concurrent, and equal clocks meet at
         // every lc. Enough events to settle the map many times over.
-        let mut count = ConcurrencyCount::new(3, &[1, 2, 3]);
+        let mut count = ConcurrencyCount::new(3, &[vid(1), vid(2), vid(3)]);
         let n = 1000u32;
         for k in 1..=n {
-            for vm in 1..=3u32 {
+            for vm in VmId::all(3) {
                 let mut entries = vec![0; 3];
-                entries[vm as usize - 1] = k;
+                entries[vm.index()] = k;
                 count.event(vm, u64::from(k), &VectorClock::from_entries(entries));
             }
             assert!(count.open_lc.len() <= 2 * ConcurrencyCount::SETTLE_EVERY as usize);
@@ -345,12 +351,12 @@ mod tests {
 
     #[test]
     fn a_vm_without_a_log_has_no_pairs() {
-        let mut count = ConcurrencyCount::new(3, &[1, 3]);
-        count.event(1, 1, &vc("1 0 0"));
-        count.event(3, 1, &vc("0 0 1"));
+        let mut count = ConcurrencyCount::new(3, &[vid(1), vid(3)]);
+        count.event(vid(1), 1, &vc("1 0 0"));
+        count.event(vid(3), 1, &vc("0 0 1"));
         let c = count.finish("logged");
         assert_eq!(c.clocks, "logged");
-        let vms: Vec<[u32; 2]> = c.vm_pairs.iter().map(|p| p.vms).collect();
+        let vms: Vec<[u32; 2]> = c.vm_pairs.iter().map(|p| p.vms.map(VmId::get)).collect();
         assert_eq!(vms, vec![[1, 3]]);
         assert_eq!((c.counts.pairs, c.counts.concurrent), (1, 1));
         assert_eq!(fraction(0, 0), 0.0);

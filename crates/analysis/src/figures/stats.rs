@@ -5,11 +5,12 @@
 
 use super::quantile::{Counts, LogHistogram};
 use crate::read::record::{Action, Tick};
+use lc_core::vm_id::VmId;
 
 /// The figures of one VM, accumulated over its log.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct VmStats {
-    pub vm: u32,
+    pub vm: VmId,
     /// The `rate` of the VM's `start` line, if it logged one.
     pub start_rate: Option<f64>,
     pub ticks: u64,
@@ -43,10 +44,31 @@ pub struct VmStats {
 }
 
 impl VmStats {
-    pub fn new(vm: u32) -> VmStats {
+    pub fn new(vm: VmId) -> VmStats {
+        // Every figure starts at its zero; the id has none, hence no Default.
         VmStats {
             vm,
-            ..VmStats::default()
+            start_rate: Default::default(),
+            ticks: Default::default(),
+            sends: Default::default(),
+            messages_sent: Default::default(),
+            receives: Default::default(),
+            internals: Default::default(),
+            final_clock: Default::default(),
+            jumps: Default::default(),
+            queue_sum: Default::default(),
+            queue_max: Default::default(),
+            queue_last: Default::default(),
+            waits: Default::default(),
+            left_in_queue: Default::default(),
+            dropped: Default::default(),
+            late_max_us: Default::default(),
+            warnings: Default::default(),
+            errors: Default::default(),
+            malformed: Default::default(),
+            unknown: Default::default(),
+            first_tick_us: Default::default(),
+            last_tick_us: Default::default(),
         }
     }
 
@@ -128,14 +150,19 @@ impl Waits {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     #[test]
     fn counts_kinds_jumps_and_queue() {
-        let mut s = VmStats::new(1);
+        let mut s = VmStats::new(vid(1));
         let ticks = [
             (Action::Internal, 1, 0, 1),
             (
                 Action::Send {
-                    to: vec![2, 3],
+                    to: vec![vid(2), vid(3)],
                     seq: 1,
                 },
                 2,
@@ -144,7 +171,7 @@ mod tests {
             ),
             (
                 Action::Receive {
-                    from: 2,
+                    from: vid(2),
                     seq: 1,
                     msg_lc: 9,
                     msg_vc: None,

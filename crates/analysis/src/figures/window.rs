@@ -6,13 +6,14 @@
 
 use crate::read::record::Kind;
 use crate::rules::matching::Delivery;
+use lc_core::vm_id::VmId;
 
 /// An event on the diagram.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Dot {
     /// Seconds since the run's first line.
     pub t: f64,
-    pub vm: u32,
+    pub vm: VmId,
     pub kind: Kind,
     pub lc: u64,
 }
@@ -20,9 +21,9 @@ pub struct Dot {
 /// A message on the diagram, from its send to its receive.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Arrow {
-    pub from_vm: u32,
+    pub from_vm: VmId,
     pub send_t: f64,
-    pub to_vm: u32,
+    pub to_vm: VmId,
     pub receive_t: f64,
 }
 
@@ -53,7 +54,7 @@ impl Spacetime {
     }
 
     /// Offers a tick to the window.
-    pub fn tick(&mut self, time_us: i64, vm: u32, kind: Kind, lc: u64) {
+    pub fn tick(&mut self, time_us: i64, vm: VmId, kind: Kind, lc: u64) {
         if !self.open {
             return;
         }
@@ -98,6 +99,11 @@ mod tests {
     use crate::rules::matching::Stamp;
     use crate::rules::violation::At;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn stamp(time_us: i64) -> Stamp {
         Stamp {
             at: At { file: 0, line: 1 },
@@ -110,12 +116,12 @@ mod tests {
     fn keeps_a_bounded_prefix_and_the_messages_inside_it() {
         let mut w = Spacetime::new(0);
         for i in 0..1000 {
-            w.tick(i * 1000, 1, Kind::Internal, i as u64);
+            w.tick(i * 1000, vid(1), Kind::Internal, i as u64);
         }
         assert_eq!(w.dots.len(), Spacetime::MAX_EVENTS);
         let d = |s, r| Delivery {
-            sender: 1,
-            recipient: 2,
+            sender: vid(1),
+            recipient: vid(2),
             seq: 1,
             send: stamp(s),
             receive: stamp(r),
@@ -130,7 +136,7 @@ mod tests {
     fn the_window_closes_after_five_seconds() {
         let mut w = Spacetime::new(0);
         for i in 0..20 {
-            w.tick(i * 1_000_000, 1, Kind::Internal, i as u64);
+            w.tick(i * 1_000_000, vid(1), Kind::Internal, i as u64);
         }
         assert_eq!(w.dots.len(), 6);
     }

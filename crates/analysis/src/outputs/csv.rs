@@ -4,6 +4,7 @@
 //! (not through `fmt`, which cost more than the whole analysis) and written to a buffered writer. Values never contain commas (recipient lists are space-separated, as in the
 //! log), so no quoting is needed.
 
+use lc_core::vm_id::VmId;
 use std::io::{self, Write};
 
 use crate::read::record::{Action, Kind};
@@ -44,7 +45,7 @@ impl<W: Write> EventsCsv<W> {
         })
     }
 
-    pub fn row(&mut self, time_us: i64, vm: u32, kind: Kind, row: Row<'_>) -> io::Result<()> {
+    pub fn row(&mut self, time_us: i64, vm: VmId, kind: Kind, row: Row<'_>) -> io::Result<()> {
         let b = &mut self.row;
         b.clear();
         let secs = time_us.div_euclid(1_000_000);
@@ -118,35 +119,46 @@ fn push_opt(b: &mut Vec<u8>, v: Option<u64>) {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     #[test]
     fn rows_have_ten_columns() {
         let mut csv = EventsCsv::new(Vec::new(), 1_000_000).unwrap();
         let send = Action::Send {
-            to: vec![2, 3],
+            to: vec![vid(2), vid(3)],
             seq: 4,
         };
         let receive = Action::Receive {
-            from: 1,
+            from: vid(1),
             seq: 4,
             msg_lc: 17,
             msg_vc: None,
         };
-        csv.row(1_500_000, 1, Kind::Start, Row::default()).unwrap();
+        csv.row(1_500_000, vid(1), Kind::Start, Row::default())
+            .unwrap();
         let row = |lc, action, jump| Row {
             lc: Some(lc),
             queue: Some(0),
             action: Some(action),
             jump: Some(jump),
         };
-        csv.row(2_000_000, 1, Kind::Send, row(17, &send, 1))
+        csv.row(2_000_000, vid(1), Kind::Send, row(17, &send, 1))
             .unwrap();
-        csv.row(2_000_250, 2, Kind::Receive, row(18, &receive, 9))
-            .unwrap();
-        csv.row(2_000_300, 3, Kind::Internal, row(3, &Action::Internal, 1))
+        csv.row(2_000_250, vid(2), Kind::Receive, row(18, &receive, 9))
             .unwrap();
         csv.row(
+            2_000_300,
+            vid(3),
+            Kind::Internal,
+            row(3, &Action::Internal, 1),
+        )
+        .unwrap();
+        csv.row(
             3_000_000,
-            1,
+            vid(1),
             Kind::Stop,
             Row {
                 queue: Some(2),

@@ -7,6 +7,7 @@
 //! small one. The time-axis plots (clock, queue, drift) shade each fault's window in a light
 //! band labelled with its number and kind.
 
+use lc_core::vm_id::VmId;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -390,7 +391,7 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
     let root = canvas(path)?;
     let w = &data.window;
     let lanes = data.vms.len().max(1);
-    let lane_of = |vm: u32| data.vms.iter().position(|&v| v == vm).unwrap_or(0) as f64 + 1.0;
+    let lane_of = |vm: VmId| data.vms.iter().position(|&v| v == vm).unwrap_or(0) as f64 + 1.0;
     let (x0, x1) = bounds(w.dots.iter().map(|d| d.t), false);
     let pad = (x1 - x0) * 0.02;
     // Head room above the top lane for the legend (about a fifth of the plot's height).
@@ -408,7 +409,7 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
     let vms = data.vms.clone();
     let lane_label = move |y: &f64| {
         let lane = y.round();
-        match vms.get(lane as usize - 1) {
+        match (lane as usize).checked_sub(1).and_then(|i| vms.get(i)) {
             Some(vm) if (y - lane).abs() < 1e-6 && lane >= 1.0 => format!("VM {vm}"),
             _ => String::new(),
         }
@@ -467,7 +468,7 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
 fn event_dots(
     chart: &mut XyChart<'_, '_>,
     dots: &[Dot],
-    lane_of: impl Fn(u32) -> f64,
+    lane_of: impl Fn(VmId) -> f64,
 ) -> Result<(), String> {
     let kinds = [
         (Kind::Send, "send", RGBColor(31, 119, 180)),

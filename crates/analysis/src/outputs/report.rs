@@ -3,6 +3,7 @@
 //! Pure string building from a [`RunAnalysis`]: `main` prints it, tests read it. Per-VM figures
 //! come in two narrow tables rather than one wide one, so the report fits a terminal.
 
+use lc_core::vm_id::VmId;
 use std::fmt::Write;
 
 use super::summary::{ClockOffset, Concurrency, FaultSummary, OffsetBasis, Summary};
@@ -242,7 +243,7 @@ const EXPECTED_SHOWN: usize = 10;
 fn faults(out: &mut String, faults: &[FaultSummary]) {
     let _ = writeln!(out, "Faults: {}", faults.len());
     for f in faults {
-        let vms: Vec<String> = f.vms.iter().map(u32::to_string).collect();
+        let vms: Vec<String> = f.vms.iter().map(VmId::to_string).collect();
         let _ = writeln!(
             out,
             "  {} {} (VM {}): {}",
@@ -443,7 +444,7 @@ fn clock_offsets(out: &mut String, offsets: &[ClockOffset]) {
     );
     let bound = |b: Option<f64>| b.map_or("?".to_string(), |s| format!("{s:+.6}"));
     for o in offsets {
-        let vms: Vec<String> = o.vms.iter().map(u32::to_string).collect();
+        let vms: Vec<String> = o.vms.iter().map(VmId::to_string).collect();
         let messages = format!("{} messages out and {} in", o.messages_out, o.messages_in);
         let bounds = format!("{}..{} s", bound(o.lower_s), bound(o.upper_s));
         let said = match o.basis {

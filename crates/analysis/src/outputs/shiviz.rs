@@ -19,6 +19,7 @@
 //! names its run (`=== run <run id> ===`; the group `trace` is ShiViz's execution label, which
 //! must be unique, so a repeated name gets `#2`, `#3`...).
 
+use lc_core::vm_id::VmId;
 use std::collections::HashSet;
 use std::io::{self, Write};
 
@@ -31,7 +32,7 @@ pub const PARSER: &str = r"^(?<host>\S+) (?<clock>\{[^}]*\}) (?<event>.*)$";
 pub const DELIMITER: &str = r"^=== run (?<trace>\S+) ===$";
 
 /// The host name of VM `vm` in the ShiViz log.
-pub fn host(vm: u32) -> String {
+pub fn host(vm: VmId) -> String {
     format!("vm{vm}")
 }
 
@@ -78,10 +79,10 @@ impl<W: Write> ShivizLog<W> {
     }
 
     /// One event of VM `vm` with clock `clock`.
-    pub fn event(&mut self, vm: u32, clock: &VectorClock, description: &str) -> io::Result<()> {
+    pub fn event(&mut self, vm: VmId, clock: &VectorClock, description: &str) -> io::Result<()> {
         let mut json = String::from("{");
         for (i, &entry) in clock.entries().iter().enumerate() {
-            let id = i as u32 + 1;
+            let id = VmId::from_index(i);
             if entry == 0 && id != vm {
                 continue;
             }
@@ -112,7 +113,7 @@ pub fn describe(tick: &Tick, place: &str) -> String {
     let lc = tick.lc;
     match &tick.action {
         Action::Send { to, seq } => {
-            let to: Vec<String> = to.iter().map(u32::to_string).collect();
+            let to: Vec<String> = to.iter().map(VmId::to_string).collect();
             format!("send to {}, seq {seq}, lc {lc} ({place})", to.join(" "))
         }
         Action::Receive { from, seq, .. } => {
@@ -126,6 +127,11 @@ pub fn describe(tick: &Tick, place: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn vc(s: &str) -> VectorClock {
         s.parse().unwrap()
     }
@@ -134,10 +140,14 @@ mod tests {
     fn one_run_has_an_empty_delimiter_and_no_delimiter_lines() {
         let mut log = ShivizLog::new(Vec::new(), false).unwrap();
         assert_eq!(log.execution("run a").unwrap(), "run_a");
-        log.event(2, &vc("0 1 0"), "internal, lc 1 (vm-2.log:2)")
+        log.event(vid(2), &vc("0 1 0"), "internal, lc 1 (vm-2.log:2)")
             .unwrap();
-        log.event(1, &vc("1 1 3"), "receive from 2, seq 1, lc 2 (vm-1.log:2)")
-            .unwrap();
+        log.event(
+            vid(1),
+            &vc("1 1 3"),
+            "receive from 2, seq 1, lc 2 (vm-1.log:2)",
+        )
+        .unwrap();
         assert_eq!(log.events(), 2);
         let text = String::from_utf8(log.finish().unwrap()).unwrap();
         assert_eq!(
@@ -178,7 +188,7 @@ mod tests {
             action,
         };
         let send = tick(Action::Send {
-            to: vec![2, 3],
+            to: vec![vid(2), vid(3)],
             seq: 4,
         });
         assert_eq!(
@@ -186,7 +196,7 @@ mod tests {
             "send to 2 3, seq 4, lc 7 (vm-1.log:9)"
         );
         let receive = tick(Action::Receive {
-            from: 1,
+            from: vid(1),
             seq: 4,
             msg_lc: 6,
             msg_vc: None,

@@ -8,6 +8,7 @@
 //! built from the stream's [`Outcome`] and the run's settings in one pure function, [`build`];
 //! [`write`] is the file's only writer.
 
+use lc_core::vm_id::VmId;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -46,7 +47,7 @@ pub struct Summary {
     pub messages: Messages,
     pub waits: WaitFigures,
     /// The VM with the largest mean drift, if any VM lags at all.
-    pub lagging_vm: Option<u32>,
+    pub lagging_vm: Option<VmId>,
     pub drift_grid_ms: f64,
     pub drift_samples: u64,
     pub check: Check,
@@ -76,7 +77,7 @@ pub struct ClockOffset {
     /// The directory as given on the command line.
     pub dir: String,
     /// The VMs whose logs it holds.
-    pub vms: Vec<u32>,
+    pub vms: Vec<VmId>,
     /// How far its clock read ahead of the first directory's (negative: behind).
     pub offset_s: f64,
     /// The bounds the messages put on the offset (`null`: unbounded on that side).
@@ -94,7 +95,7 @@ pub struct ClockOffset {
 /// The figures of one VM.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VmSummary {
-    pub vm: u32,
+    pub vm: VmId,
     /// Ticks per second it was configured with (settings `rates`, else its `start` line).
     pub configured_rate: Option<f64>,
     /// Ticks per second over the run's span.
@@ -250,7 +251,7 @@ fn vm_summaries(
             configured_rate: settings
                 .rates
                 .as_ref()
-                .and_then(|r| r.get(s.vm as usize - 1).copied())
+                .and_then(|r| r.get(s.vm.index()).copied())
                 .or(s.start_rate),
             measured_rate: per_second(s.ticks),
             ticks: s.ticks,
@@ -330,7 +331,7 @@ pub fn write(path: &Path, summary: &Summary) -> Result<(), AnalysisError> {
 /// Fills what settings.toml did not say from the logs: the VM count and each VM's rate.
 fn fill_settings(mut settings: RunSettings, vms: &[VmSummary]) -> RunSettings {
     if settings.vm_count.is_none() {
-        settings.vm_count = vms.iter().map(|v| v.vm).max();
+        settings.vm_count = vms.iter().map(|v| v.vm.get()).max();
     }
     if settings.rates.is_none() {
         settings.rates = vms.iter().map(|v| v.configured_rate).collect();

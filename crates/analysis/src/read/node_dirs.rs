@@ -12,6 +12,7 @@
 //! [`OffsetBounds`] (see `clock_offset.rs` for what the bounds mean and why the estimate is the
 //! midpoint). The analysis then reads every line of a directory with its offset removed.
 
+use lc_core::vm_id::VmId;
 use std::path::{Path, PathBuf};
 
 use crate::error::AnalysisError;
@@ -67,7 +68,7 @@ pub fn open(dirs: &[PathBuf]) -> Result<NodeRun, AnalysisError> {
     }
     let vm_count = first.get(VM_COUNT).and_then(toml::Value::as_integer);
     if let Some(n) = vm_count.and_then(|n| u32::try_from(n).ok()) {
-        let missing: Vec<u32> = (1..=n)
+        let missing: Vec<VmId> = VmId::all(n)
             .filter(|&vm| !found.iter().any(|(l, _)| l.vm == vm))
             .collect();
         if !missing.is_empty() {

@@ -82,7 +82,13 @@ mod tests {
     use crate::read::record::Level;
     use lc_contract::line::{Key, Message};
     use lc_core::faults::{Edge, Fault, PartitionMode, RestartClock};
+    use lc_core::vm_id::VmId;
     use std::time::Duration;
+
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
 
     const T: i64 = 1_795_626_579_802_378; // 2026-11-25T17:09:39.802378Z
 
@@ -93,7 +99,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.time_us, T);
-        assert_eq!(r.vm, Some(1));
+        assert_eq!(r.vm, Some(vid(1)));
         assert_eq!(
             r.body,
             Body::Tick(Tick {
@@ -101,7 +107,7 @@ mod tests {
                 queue: 0,
                 vc: None,
                 action: Action::Send {
-                    to: vec![2, 3],
+                    to: vec![vid(2), vid(3)],
                     seq: 4
                 }
             })
@@ -121,7 +127,7 @@ mod tests {
                 queue: 3,
                 vc: None,
                 action: Action::Receive {
-                    from: 1,
+                    from: vid(1),
                     seq: 7,
                     msg_lc: 9,
                     msg_vc: None
@@ -144,7 +150,7 @@ mod tests {
         assert_eq!(
             tick.action,
             Action::Receive {
-                from: 1,
+                from: vid(1),
                 seq: 7,
                 msg_lc: 9,
                 msg_vc: vc("4 0 1")
@@ -218,7 +224,7 @@ mod tests {
             "2026-11-25T17:09:39.802378Z WARN peer 2 closed, retrying soon, vm: 1, peer: 2",
         )
         .unwrap();
-        assert_eq!(r.vm, Some(1));
+        assert_eq!(r.vm, Some(vid(1)));
         assert_eq!(
             r.body,
             Body::Notice {
@@ -309,7 +315,7 @@ mod tests {
         assert_eq!(
             f.spec,
             Fault::Partition {
-                groups: vec![vec![1], vec![2, 3]],
+                groups: vec![vec![vid(1)], vec![vid(2), vid(3)]],
                 from: Duration::from_secs(10),
                 until: Duration::from_secs(25),
                 mode: PartitionMode::Hold
@@ -327,7 +333,7 @@ mod tests {
         assert_eq!(
             f.spec,
             Fault::Crash {
-                vm: 3,
+                vm: vid(3),
                 at: Duration::from_secs(45),
                 restart: Some(Duration::from_millis(50_500)),
                 clock: RestartClock::Reset
@@ -342,7 +348,7 @@ mod tests {
             panic!("not a fault line")
         };
         assert_eq!(f.spec.window().0, Duration::from_millis(250));
-        assert_eq!(f.spec.vms(), vec![2]);
+        assert_eq!(f.spec.vms(), vec![vid(2)]);
         for (text, key) in [
             ("fault_start, fault: 1, kind: quake, queue: 0, lc: 1, vm: 1", Key::Kind),
             ("fault_start, fault: 1, kind: pause, from_s: x, until_s: 1, queue: 0, lc: 1, vm: 1", Key::FromS),

@@ -8,6 +8,7 @@
 //! `fault_start` and `fault_end` lines (issue 14) are no events: they mark a window on the VM's
 //! timeline and carry the fault as the settings gave it, read back into a [`Fault`].
 
+use lc_core::vm_id::VmId;
 use std::time::Duration;
 
 use lc_contract::line::Message;
@@ -20,7 +21,7 @@ pub struct Record {
     /// Microseconds since the Unix epoch.
     pub time_us: i64,
     /// The `vm` key; required on events, optional on notices.
-    pub vm: Option<u32>,
+    pub vm: Option<VmId>,
     pub body: Body,
 }
 
@@ -83,13 +84,13 @@ pub struct Tick {
 pub enum Action {
     /// One send event to one or more recipients; one `seq` and one `lc` for all of them.
     Send {
-        to: Vec<u32>,
+        to: Vec<VmId>,
         seq: u64,
     },
     /// Took message `seq` of VM `from` off the queue; `msg_lc` is the clock it carried, and
     /// `msg_vc` the vector clock, when the line gives it.
     Receive {
-        from: u32,
+        from: VmId,
         seq: u64,
         msg_lc: u64,
         msg_vc: Option<VectorClock>,

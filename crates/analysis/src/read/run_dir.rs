@@ -5,6 +5,7 @@
 //! order, so the newest run is the greatest name that has a VM's log. Kept apart from the
 //! streaming so the rest of the analysis never looks at directory listings.
 
+use lc_core::vm_id::VmId;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -40,7 +41,7 @@ pub fn vm_logs(run_dir: &Path) -> Result<Vec<VmLog>, AnalysisError> {
     if !run_dir.is_dir() {
         return Err(AnalysisError::MissingRunDir(run_dir.to_path_buf()));
     }
-    let mut by_vm: BTreeMap<u32, VmLog> = BTreeMap::new();
+    let mut by_vm: BTreeMap<VmId, VmLog> = BTreeMap::new();
     for log in entries(run_dir)?.filter_map(|e| VmLog::at(&e.path())) {
         if !log.path.is_file() {
             continue;

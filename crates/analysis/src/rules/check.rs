@@ -104,6 +104,12 @@ impl ProgramOrder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lc_core::vm_id::VmId;
+
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
 
     fn internal(lc: u64) -> Tick {
         Tick {
@@ -118,7 +124,10 @@ mod tests {
             lc,
             queue: 0,
             vc: None,
-            action: Action::Send { to: vec![2], seq },
+            action: Action::Send {
+                to: vec![vid(2)],
+                seq,
+            },
         }
     }
     fn receive(lc: u64, msg_lc: u64) -> Tick {
@@ -127,7 +136,7 @@ mod tests {
             queue: 0,
             vc: None,
             action: Action::Receive {
-                from: 2,
+                from: vid(2),
                 seq: 1,
                 msg_lc,
                 msg_vc: None,

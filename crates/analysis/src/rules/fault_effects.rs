@@ -27,6 +27,7 @@
 //! apart. [`ResetBreaks`] finds the clock-condition breaks a crash with `clock: reset` causes, as
 //! findings owed to that fault rather than violations.
 
+use lc_core::vm_id::VmId;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -48,7 +49,7 @@ pub struct FaultSummary {
     /// `partition`, `pause` or `crash`.
     pub kind: String,
     /// The VMs it touches.
-    pub vms: Vec<u32>,
+    pub vms: Vec<VmId>,
     /// Its parameters as its lines give them (`groups: 1|2 3, from_s: 10, ...`).
     pub parameters: String,
     /// Its window as logged, in seconds from the run's start: `from_s` (`at_s` of a crash) and
@@ -77,7 +78,7 @@ pub struct FaultSummary {
 /// A fault's lines in one VM's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultVmLines {
-    pub vm: u32,
+    pub vm: VmId,
     /// `vm-1.log:12`: where its `fault_start` and `fault_end` lines are (`null` if absent).
     pub start: Option<String>,
     pub end: Option<String>,
@@ -167,7 +168,7 @@ struct Seen {
     /// As its first line gave it.
     spec: Fault,
     /// By VM, for the VMs with a log that it touches.
-    touches: BTreeMap<u32, Touch>,
+    touches: BTreeMap<VmId, Touch>,
     dropped: u64,
     /// Cross-group messages (one per recipient) sent in a partition's window.
     sent_across: u64,
@@ -180,7 +181,7 @@ struct Seen {
 #[derive(Debug)]
 pub struct FaultBook {
     /// VM id and file name, by file slot.
-    vms: Vec<u32>,
+    vms: Vec<VmId>,
     names: Vec<String>,
     /// Each VM's `rate` and `phase_ms` from its `start` line, by slot.
     schedules: Vec<(Option<f64>, Option<Duration>)>,
@@ -194,7 +195,7 @@ pub struct FaultBook {
 
 impl FaultBook {
     /// A book for the VMs `vms`, whose files are named `names`, by slot.
-    pub fn new(vms: Vec<u32>, names: Vec<String>) -> FaultBook {
+    pub fn new(vms: Vec<VmId>, names: Vec<String>) -> FaultBook {
         let n = vms.len();
         FaultBook {
             vms,
@@ -211,7 +212,7 @@ impl FaultBook {
         format!("{}:{}", self.names[at.file], at.line)
     }
 
-    fn slot(&self, vm: u32) -> Option<usize> {
+    fn slot(&self, vm: VmId) -> Option<usize> {
         self.vms.iter().position(|&v| v == vm)
     }
 
@@ -632,14 +633,14 @@ fn halted_detail(kind: &str, id: FaultId, spec: &Fault) -> String {
 }
 
 /// Whether `a` and `b` are in different groups.
-fn across(groups: &[Vec<u32>], a: u32, b: u32) -> bool {
+fn across(groups: &[Vec<VmId>], a: VmId, b: VmId) -> bool {
     let group_of = |vm| groups.iter().position(|g| g.contains(&vm));
     matches!((group_of(a), group_of(b)), (Some(x), Some(y)) if x != y)
 }
 
 /// The spread of the highest clocks of `groups`: the highest group maximum minus the lowest,
 /// with each VM's clock from `clock_of` (`None`: a VM without a log, left out).
-fn spread(groups: &[Vec<u32>], clock_of: impl Fn(u32) -> Option<u64>) -> Option<u64> {
+fn spread(groups: &[Vec<VmId>], clock_of: impl Fn(VmId) -> Option<u64>) -> Option<u64> {
     let maxima: Vec<u64> = groups
         .iter()
         .filter_map(|g| g.iter().filter_map(|&vm| clock_of(vm)).max())
@@ -678,7 +679,7 @@ pub fn ticks_due(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResetPoint {
     pub fault: FaultId,
-    pub vm: u32,
+    pub vm: VmId,
     pub index: u32,
     pub before_lc: u64,
     pub before: At,
@@ -735,6 +736,11 @@ impl ResetBreaks {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
@@ -762,11 +768,14 @@ mod tests {
 
     #[test]
     fn groups_are_crossed_only_between_two_of_them() {
-        let groups = vec![vec![1], vec![2, 3]];
-        assert!(across(&groups, 1, 3));
-        assert!(across(&groups, 2, 1));
-        assert!(!across(&groups, 2, 3));
-        assert!(!across(&groups, 1, 4), "a VM in no group is not touched");
+        let groups = vec![vec![vid(1)], vec![vid(2), vid(3)]];
+        assert!(across(&groups, vid(1), vid(3)));
+        assert!(across(&groups, vid(2), vid(1)));
+        assert!(!across(&groups, vid(2), vid(3)));
+        assert!(
+            !across(&groups, vid(1), vid(4)),
+            "a VM in no group is not touched"
+        );
     }
 
     #[test]
@@ -775,7 +784,7 @@ mod tests {
         let mut breaks = ResetBreaks::new(vec!["a".into(), "b".into(), "vm-3.log".into()]);
         breaks.restart(ResetPoint {
             fault: 3,
-            vm: 3,
+            vm: vid(3),
             index: 5,
             before_lc: 9,
             before: at(8),

@@ -7,6 +7,7 @@
 //! Receiving the same seq twice is a duplicate, which [`matching`](super::matching) reports; it
 //! is not reported here a second time.
 
+use lc_core::vm_id::VmId;
 use std::collections::HashMap;
 
 use super::violation::Rule;
@@ -15,7 +16,7 @@ use super::violation::Rule;
 #[derive(Debug, Clone, Default)]
 pub struct LinkOrder {
     /// Sender -> the highest seq received from it, and the line of that receive.
-    highest: HashMap<u32, (u64, usize)>,
+    highest: HashMap<VmId, (u64, usize)>,
 }
 
 impl LinkOrder {
@@ -23,7 +24,7 @@ impl LinkOrder {
     pub fn receive(
         &mut self,
         line: usize,
-        sender: u32,
+        sender: VmId,
         seq: u64,
         mut report: impl FnMut(Rule, String),
     ) {
@@ -52,12 +53,17 @@ impl LinkOrder {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     /// The lines (1-based) reported out of order among `receives` of (sender, seq).
     fn out_of_order(receives: &[(u32, u64)]) -> Vec<usize> {
         let mut order = LinkOrder::default();
         let mut lines = Vec::new();
         for (i, &(sender, seq)) in receives.iter().enumerate() {
-            order.receive(i + 1, sender, seq, |rule, _| {
+            order.receive(i + 1, vid(sender), seq, |rule, _| {
                 assert_eq!(rule, Rule::ReceiveOutOfOrder);
                 lines.push(i + 1);
             });
@@ -86,8 +92,8 @@ mod tests {
     fn the_detail_names_the_receive_it_came_after() {
         let mut order = LinkOrder::default();
         let mut details = Vec::new();
-        order.receive(7, 2, 5, |_, d| details.push(d));
-        order.receive(9, 2, 3, |_, d| details.push(d));
+        order.receive(7, vid(2), 5, |_, d| details.push(d));
+        order.receive(9, vid(2), 3, |_, d| details.push(d));
         assert_eq!(
             details,
             vec!["receive of vm 2 seq 3 after its seq 5 (line 7); links are first-in first-out"]

@@ -12,6 +12,7 @@
 //! than reported one by one (as unreceived, or as receives of no send): the missing log is one
 //! finding, made by [`settings_check`](crate::rules::settings_check), which quotes these counts.
 
+use lc_core::vm_id::VmId;
 use std::collections::{BTreeMap, HashMap};
 
 use super::violation::{At, Rule, Violations};
@@ -27,8 +28,8 @@ pub struct Stamp {
 /// A matched message: the edge from its send to its receive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {
-    pub sender: u32,
-    pub recipient: u32,
+    pub sender: VmId,
+    pub recipient: VmId,
     pub seq: u64,
     pub send: Stamp,
     pub receive: Stamp,
@@ -45,7 +46,7 @@ impl Delivery {
 #[derive(Debug)]
 struct InFlight {
     send: Stamp,
-    to: Vec<u32>,
+    to: Vec<VmId>,
     got: Vec<bool>,
     remaining: usize,
 }
@@ -63,7 +64,7 @@ pub struct Unreceived {
     /// Messages (one per recipient) never received.
     pub messages: u64,
     /// Up to [`Matcher::EXAMPLES`] of them: the send's position, sender, seq, recipient.
-    pub examples: Vec<(At, u32, u64, u32)>,
+    pub examples: Vec<(At, VmId, u64, VmId)>,
 }
 
 /// The messages of a VM whose log is missing, which could therefore not be matched.
@@ -80,10 +81,10 @@ pub struct AbsentPeer {
 pub struct Matcher {
     /// The name of each log file, by file index, to cite a send's file and line.
     files: Vec<String>,
-    in_flight: HashMap<(u32, u64), InFlight>,
-    completed: HashMap<u32, SeqRanges>,
-    early: HashMap<(u32, u64, u32), EarlyReceive>,
-    absent: BTreeMap<u32, AbsentPeer>,
+    in_flight: HashMap<(VmId, u64), InFlight>,
+    completed: HashMap<VmId, SeqRanges>,
+    early: HashMap<(VmId, u64, VmId), EarlyReceive>,
+    absent: BTreeMap<VmId, AbsentPeer>,
 }
 
 impl Matcher {
@@ -92,7 +93,7 @@ impl Matcher {
 
     /// A matcher for a run whose log files (by file index) are named `files` and whose VMs
     /// `absent` have no log.
-    pub fn new(files: Vec<String>, absent: &[u32]) -> Matcher {
+    pub fn new(files: Vec<String>, absent: &[VmId]) -> Matcher {
         Matcher {
             files,
             absent: absent
@@ -104,16 +105,16 @@ impl Matcher {
     }
 
     /// The messages of each absent VM seen so far.
-    pub fn absent(&self) -> &BTreeMap<u32, AbsentPeer> {
+    pub fn absent(&self) -> &BTreeMap<VmId, AbsentPeer> {
         &self.absent
     }
 
     /// Records a send event; returns deliveries of receives that were logged before it.
     pub fn send(
         &mut self,
-        sender: u32,
+        sender: VmId,
         seq: u64,
-        to: &[u32],
+        to: &[VmId],
         send: Stamp,
         violations: &mut Violations,
     ) -> Vec<Delivery> {
@@ -169,8 +170,8 @@ impl Matcher {
     /// Records a receive event; returns its delivery if its send is known.
     pub fn receive(
         &mut self,
-        recipient: u32,
-        sender: u32,
+        recipient: VmId,
+        sender: VmId,
         seq: u64,
         msg_lc: u64,
         receive: Stamp,
@@ -281,7 +282,7 @@ impl Matcher {
         unreceived
     }
 
-    fn complete(&mut self, sender: u32, seq: u64) {
+    fn complete(&mut self, sender: VmId, seq: u64) {
         self.completed.entry(sender).or_default().insert(seq);
     }
 }
@@ -320,8 +321,8 @@ fn cite(files: &[String], at: At) -> String {
     format!("{file}:{}", at.line)
 }
 
-fn ids(to: &[u32]) -> String {
-    let list: Vec<String> = to.iter().map(u32::to_string).collect();
+fn ids(to: &[VmId]) -> String {
+    let list: Vec<String> = to.iter().map(VmId::to_string).collect();
     format!("vm {}", list.join(" "))
 }
 
@@ -360,6 +361,11 @@ impl SeqRanges {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn stamp(file: usize, line: usize, time_us: i64, lc: u64) -> Stamp {
         Stamp {
             at: At { file, line },
@@ -384,14 +390,14 @@ mod tests {
         let mut m = Matcher::default();
         let mut v = Violations::default();
         assert!(m
-            .send(1, 1, &[2, 3], stamp(0, 2, 1_000, 5), &mut v)
+            .send(vid(1), 1, &[vid(2), vid(3)], stamp(0, 2, 1_000, 5), &mut v)
             .is_empty());
         let d = m
-            .receive(2, 1, 1, 5, stamp(1, 3, 4_000, 6), &mut v)
+            .receive(vid(2), vid(1), 1, 5, stamp(1, 3, 4_000, 6), &mut v)
             .unwrap();
         assert_eq!(d.wait_us(), 3_000);
         let d = m
-            .receive(3, 1, 1, 5, stamp(2, 3, 11_000, 9), &mut v)
+            .receive(vid(3), vid(1), 1, 5, stamp(2, 3, 11_000, 9), &mut v)
             .unwrap();
         assert_eq!(d.wait_us(), 10_000);
         assert_eq!(v.total(), 0);
@@ -403,8 +409,10 @@ mod tests {
     fn a_receive_before_its_send_is_matched_later() {
         let mut m = Matcher::default();
         let mut v = Violations::default();
-        assert!(m.receive(2, 1, 1, 5, stamp(1, 2, 900, 6), &mut v).is_none());
-        let d = m.send(1, 1, &[2], stamp(0, 2, 1_000, 5), &mut v);
+        assert!(m
+            .receive(vid(2), vid(1), 1, 5, stamp(1, 2, 900, 6), &mut v)
+            .is_none());
+        let d = m.send(vid(1), 1, &[vid(2)], stamp(0, 2, 1_000, 5), &mut v);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].wait_us(), -100);
         assert_eq!(v.total(), 0);
@@ -417,14 +425,14 @@ mod tests {
         let files = ["vm-1.log.gz", "vm-2.log", "vm-3.log", "vm-4.log"];
         let mut m = Matcher::new(files.map(String::from).to_vec(), &[]);
         let mut v = Violations::default();
-        m.send(1, 1, &[2], stamp(0, 2, 0, 5), &mut v);
-        m.send(1, 2, &[2, 3], stamp(0, 3, 0, 6), &mut v);
-        m.receive(2, 1, 1, 4, stamp(1, 5, 1, 7), &mut v); // msg_lc differs
-        m.receive(2, 1, 1, 5, stamp(1, 6, 2, 8), &mut v); // duplicate, after completion
-        m.receive(4, 1, 2, 6, stamp(3, 7, 3, 9), &mut v); // not addressed
-        m.receive(2, 1, 2, 6, stamp(1, 8, 4, 6), &mut v); // not after send
-        m.receive(2, 1, 2, 6, stamp(1, 9, 5, 10), &mut v); // duplicate, in flight
-        m.receive(3, 1, 9, 6, stamp(2, 4, 6, 10), &mut v); // no such send
+        m.send(vid(1), 1, &[vid(2)], stamp(0, 2, 0, 5), &mut v);
+        m.send(vid(1), 2, &[vid(2), vid(3)], stamp(0, 3, 0, 6), &mut v);
+        m.receive(vid(2), vid(1), 1, 4, stamp(1, 5, 1, 7), &mut v); // msg_lc differs
+        m.receive(vid(2), vid(1), 1, 5, stamp(1, 6, 2, 8), &mut v); // duplicate, after completion
+        m.receive(vid(4), vid(1), 2, 6, stamp(3, 7, 3, 9), &mut v); // not addressed
+        m.receive(vid(2), vid(1), 2, 6, stamp(1, 8, 4, 6), &mut v); // not after send
+        m.receive(vid(2), vid(1), 2, 6, stamp(1, 9, 5, 10), &mut v); // duplicate, in flight
+        m.receive(vid(3), vid(1), 9, 6, stamp(2, 4, 6, 10), &mut v); // no such send
         let unreceived = m.finish(&mut v);
         let (kept, _) = v.into_sorted();
         let got: Vec<_> = kept
@@ -450,29 +458,33 @@ mod tests {
         assert_eq!(unreceived.messages, 1);
         assert_eq!(
             unreceived.examples,
-            vec![(At { file: 0, line: 3 }, 1, 2, 3)]
+            vec![(At { file: 0, line: 3 }, vid(1), 2, vid(3))]
         );
     }
 
     #[test]
     fn messages_of_an_absent_vm_are_counted_not_reported() {
-        let mut m = Matcher::new(Vec::new(), &[3]);
+        let mut m = Matcher::new(Vec::new(), &[vid(3)]);
         let mut v = Violations::default();
         // To 2 and the absent 3: only the message to 2 is waited for.
-        m.send(1, 1, &[2, 3], stamp(0, 2, 0, 1), &mut v);
-        m.send(1, 2, &[3], stamp(0, 3, 0, 2), &mut v);
-        m.send(1, 3, &[3], stamp(0, 4, 0, 3), &mut v);
-        assert!(m.receive(1, 3, 1, 4, stamp(0, 5, 1, 5), &mut v).is_none());
-        assert!(m.receive(2, 1, 1, 1, stamp(1, 2, 1, 2), &mut v).is_some());
+        m.send(vid(1), 1, &[vid(2), vid(3)], stamp(0, 2, 0, 1), &mut v);
+        m.send(vid(1), 2, &[vid(3)], stamp(0, 3, 0, 2), &mut v);
+        m.send(vid(1), 3, &[vid(3)], stamp(0, 4, 0, 3), &mut v);
+        assert!(m
+            .receive(vid(1), vid(3), 1, 4, stamp(0, 5, 1, 5), &mut v)
+            .is_none());
+        assert!(m
+            .receive(vid(2), vid(1), 1, 1, stamp(1, 2, 1, 2), &mut v)
+            .is_some());
         assert_eq!(
-            m.absent()[&3],
+            m.absent()[&vid(3)],
             AbsentPeer {
                 sent_to: 3,
                 received_from: 1
             }
         );
         // A stray receive of a message that only went to the absent VM is still caught.
-        m.receive(2, 1, 2, 2, stamp(1, 3, 2, 3), &mut v);
+        m.receive(vid(2), vid(1), 2, 2, stamp(1, 3, 2, 3), &mut v);
         assert_eq!(m.finish(&mut v), Unreceived::default());
         let (kept, _) = v.into_sorted();
         let rules: Vec<_> = kept.iter().map(|f| f.rule).collect();

@@ -70,6 +70,12 @@ fn messages(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lc_core::vm_id::VmId;
+
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
 
     fn tick(queue: u64, action: Action) -> Tick {
         Tick {
@@ -83,7 +89,7 @@ mod tests {
         tick(
             queue,
             Action::Send {
-                to: vec![2],
+                to: vec![vid(2)],
                 seq: 1,
             },
         )
@@ -95,7 +101,7 @@ mod tests {
         tick(
             queue,
             Action::Receive {
-                from: 2,
+                from: vid(2),
                 seq: 1,
                 msg_lc: 1,
                 msg_vc: None,

@@ -10,6 +10,7 @@
 //! absent and only counts their messages; the finding says how many there were. A hand-made run
 //! without `settings.toml`, or without these keys, is simply not held to them.
 
+use lc_core::vm_id::VmId;
 use std::collections::BTreeMap;
 
 use crate::read::run_settings::RunSettings;
@@ -32,7 +33,7 @@ pub struct SettingsCheck {
     vm_count: Option<u32>,
     rates: Option<Vec<f64>>,
     /// VMs in 1..=vm_count without a log, in id order.
-    missing: Vec<u32>,
+    missing: Vec<VmId>,
     /// The logs of VMs beyond vm_count, by file name, in id order.
     extra: Vec<String>,
 }
@@ -42,10 +43,13 @@ impl SettingsCheck {
     pub fn new(settings: &RunSettings, logs: &[VmLog]) -> SettingsCheck {
         let (missing, extra) = match settings.vm_count {
             Some(n) => (
-                (1..=n)
+                VmId::all(n)
                     .filter(|&id| !logs.iter().any(|l| l.vm == id))
                     .collect(),
-                logs.iter().filter(|l| l.vm > n).map(VmLog::name).collect(),
+                logs.iter()
+                    .filter(|l| l.vm.get() > n)
+                    .map(VmLog::name)
+                    .collect(),
             ),
             None => (Vec::new(), Vec::new()),
         };
@@ -60,21 +64,21 @@ impl SettingsCheck {
 
     /// How many entries the run's vector clocks have: one per VM, as `vm_count` counts them,
     /// else as the highest id among `vms`, the VMs with a log.
-    pub fn clock_width(&self, vms: &[u32]) -> usize {
-        let highest = vms.iter().copied().max().unwrap_or(0);
-        self.vm_count.unwrap_or(highest) as usize
+    pub fn clock_width(&self, vms: &[VmId]) -> usize {
+        let highest = vms.iter().map(|vm| vm.index() + 1).max().unwrap_or(0);
+        self.vm_count.map_or(highest, |n| n as usize)
     }
 
     /// The VMs `settings.toml` names that have no log.
-    pub fn missing(&self) -> &[u32] {
+    pub fn missing(&self) -> &[VmId] {
         &self.missing
     }
 
     /// Checks the `rate` of VM `vm`'s `start` line against the pinned rate, if both are known;
     /// returns what is wrong.
-    pub fn start_rate(&self, vm: u32, rate: Option<f64>) -> Option<String> {
+    pub fn start_rate(&self, vm: VmId, rate: Option<f64>) -> Option<String> {
         let logged = rate?;
-        let pinned = *self.rates.as_ref()?.get((vm as usize).checked_sub(1)?)?;
+        let pinned = *self.rates.as_ref()?.get(vm.index())?;
         ((logged - pinned).abs() > 1e-9).then(|| {
             format!(
                 "start line says rate {logged} but settings.toml pins rate {pinned} for vm {vm}"
@@ -84,7 +88,7 @@ impl SettingsCheck {
 
     /// The findings about the run as a whole: missing and extra logs, and a `rates` list that
     /// does not have one rate per VM. `absent` counts the messages of each missing VM.
-    pub fn findings(&self, absent: &BTreeMap<u32, AbsentPeer>) -> Vec<SettingsFinding> {
+    pub fn findings(&self, absent: &BTreeMap<VmId, AbsentPeer>) -> Vec<SettingsFinding> {
         let Some(n) = self.vm_count else {
             return Vec::new();
         };
@@ -120,7 +124,7 @@ impl SettingsCheck {
 
 impl AbsentPeer {
     /// What became of the messages of absent VM `vm`, as a phrase.
-    fn describe(&self, vm: u32) -> String {
+    fn describe(&self, vm: VmId) -> String {
         if self.sent_to == 0 && self.received_from == 0 {
             return format!("no message to or from vm {vm} was logged");
         }
@@ -144,6 +148,11 @@ fn count(n: u64, what: &str) -> String {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
 
     fn settings(vm_count: Option<u32>, rates: Option<Vec<f64>>) -> RunSettings {
         RunSettings {
@@ -176,10 +185,10 @@ mod tests {
         );
         assert!(check.missing().is_empty());
         assert!(rules(&check).is_empty());
-        assert_eq!(check.start_rate(2, Some(4.0)), None);
+        assert_eq!(check.start_rate(vid(2), Some(4.0)), None);
         // A start line without a rate, or a VM past the list, cannot disagree.
-        assert_eq!(check.start_rate(2, None), None);
-        assert_eq!(check.start_rate(7, Some(9.0)), None);
+        assert_eq!(check.start_rate(vid(2), None), None);
+        assert_eq!(check.start_rate(vid(7), Some(9.0)), None);
     }
 
     #[test]
@@ -187,19 +196,19 @@ mod tests {
         let check = SettingsCheck::new(&RunSettings::default(), &logs(&[1, 5]));
         assert!(check.missing().is_empty());
         assert!(rules(&check).is_empty());
-        assert_eq!(check.start_rate(1, Some(3.0)), None);
+        assert_eq!(check.start_rate(vid(1), Some(3.0)), None);
         // An empty `rates` list pins no rate.
         let drawn = SettingsCheck::new(&settings(Some(2), Some(Vec::new())), &logs(&[1, 2]));
         assert!(rules(&drawn).is_empty());
-        assert_eq!(drawn.start_rate(1, Some(3.0)), None);
+        assert_eq!(drawn.start_rate(vid(1), Some(3.0)), None);
     }
 
     #[test]
     fn a_missing_log_is_one_finding_with_its_traffic() {
         let check = SettingsCheck::new(&settings(Some(3), None), &logs(&[1, 3]));
-        assert_eq!(check.missing(), &[2]);
+        assert_eq!(check.missing(), &[vid(2)]);
         let absent = BTreeMap::from([(
-            2,
+            vid(2),
             AbsentPeer {
                 sent_to: 14,
                 received_from: 1,
@@ -249,7 +258,7 @@ mod tests {
             &logs(&[1, 2, 3]),
         );
         assert_eq!(
-            check.start_rate(3, Some(5.0)).as_deref(),
+            check.start_rate(vid(3), Some(5.0)).as_deref(),
             Some("start line says rate 5 but settings.toml pins rate 6 for vm 3")
         );
         let short = SettingsCheck::new(&settings(Some(3), Some(vec![1.0, 4.0])), &logs(&[1, 2, 3]));

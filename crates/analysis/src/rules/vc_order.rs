@@ -17,6 +17,7 @@
 //! ([`VcProgramOrder::reset`]).
 
 use lc_core::vector_clock::VectorClock;
+use lc_core::vm_id::VmId;
 
 use crate::read::record::Kind;
 use crate::rules::violation::Rule;
@@ -24,7 +25,7 @@ use crate::rules::violation::Rule;
 /// The checker's memory of one VM: its previous logged clock.
 #[derive(Debug, Clone)]
 pub struct VcProgramOrder {
-    vm: u32,
+    vm: VmId,
     /// Entries every clock of the run must have: one per VM.
     width: usize,
     prev: VectorClock,
@@ -34,7 +35,7 @@ pub struct VcProgramOrder {
 
 impl VcProgramOrder {
     /// VM `vm` of a run of `width` VMs, before its first event.
-    pub fn new(vm: u32, width: usize) -> VcProgramOrder {
+    pub fn new(vm: VmId, width: usize) -> VcProgramOrder {
         VcProgramOrder {
             vm,
             width,
@@ -143,13 +144,18 @@ impl VcProgramOrder {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn vc(s: &str) -> VectorClock {
         s.parse().unwrap()
     }
 
     /// Feeds (kind, vc, msg_vc, send vc) of VM 2 in a run of 3 VMs; returns the rules broken.
     fn run(events: &[(Kind, &str, Option<&str>, Option<&str>)]) -> Vec<Rule> {
-        let mut order = VcProgramOrder::new(2, 3);
+        let mut order = VcProgramOrder::new(vid(2), 3);
         let mut rules = Vec::new();
         for (kind, clock, msg, sent) in events {
             let (msg, sent) = (msg.map(vc), sent.map(vc));
@@ -217,7 +223,7 @@ mod tests {
 
     #[test]
     fn after_a_lost_step_the_next_event_is_not_judged() {
-        let mut order = VcProgramOrder::new(1, 2);
+        let mut order = VcProgramOrder::new(vid(1), 2);
         let mut rules = Vec::new();
         order.event(Kind::Internal, &vc("1 0"), None, None, |r, _| rules.push(r));
         order.lose_step();

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use lc_core::faults::{Edge, Fault, FaultId};
+use lc_core::vm_id::VmId;
 
 use super::keys::Level;
 
@@ -20,7 +21,7 @@ pub struct Line<'a> {
     /// Microseconds since the Unix epoch.
     pub time_us: i64,
     /// The `vm` key: required on INFO lines, optional on notices.
-    pub vm: Option<u32>,
+    pub vm: Option<VmId>,
     pub event: Event<'a>,
 }
 
@@ -72,13 +73,13 @@ pub struct Tick<'a> {
 pub enum Action<'a> {
     /// One send event to one or more recipients.
     Send {
-        to: Cow<'a, [u32]>,
+        to: Cow<'a, [VmId]>,
         seq: u64,
     },
     /// Took message `seq` of VM `from` off the queue; `msg_lc` is the clock
     /// it carried, `msg_vc` its vector clock when the line gives it.
     Receive {
-        from: u32,
+        from: VmId,
         seq: u64,
         msg_lc: u64,
         msg_vc: Option<Cow<'a, [u64]>>,

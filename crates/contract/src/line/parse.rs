@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use lc_core::faults::{parse_groups, Edge, Fault, FaultId, PartitionMode, RestartClock};
+use lc_core::vm_id::VmId;
 use thiserror::Error;
 
 use super::event::{Action, Event, FaultMark, Line, Spread, Start, Stop, Tick};
@@ -78,7 +79,7 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, ParseError> {
         return Ok(keys.loose_line(time_us, event));
     };
     let keys = Required { keys, kind };
-    let vm: u32 = keys.number(Key::Vm)?;
+    let vm: VmId = keys.number(Key::Vm)?;
     let event = match kind {
         Message::Start => Event::Start(start(&keys.keys)?),
         Message::Stop => Event::Stop(stop(&keys)?),
@@ -229,7 +230,7 @@ fn tick<'a>(keys: &Required<'a>) -> Result<Tick<'a>, ParseError> {
 }
 
 /// A fault mark of VM `vm`: the fault rebuilt from its parameters.
-fn fault_mark<'a>(edge: Edge, vm: u32, keys: &Required<'a>) -> Result<FaultMark<'a>, ParseError> {
+fn fault_mark<'a>(edge: Edge, vm: VmId, keys: &Required<'a>) -> Result<FaultMark<'a>, ParseError> {
     let fault_kind = keys.need(Key::Kind)?;
     let spec = match fault_kind {
         "partition" => {
@@ -323,10 +324,10 @@ pub fn clock(value: &str) -> Option<Vec<u64>> {
     (!entries.is_empty()).then_some(entries)
 }
 
-fn recipients(value: &str) -> Result<Vec<u32>, ParseError> {
+fn recipients(value: &str) -> Result<Vec<VmId>, ParseError> {
     let to = value
         .split_ascii_whitespace()
-        .map(|id| id.parse::<u32>().map_err(|_| bad(Key::To, value)))
+        .map(|id| id.parse::<VmId>().map_err(|_| bad(Key::To, value)))
         .collect::<Result<Vec<_>, _>>()?;
     if to.is_empty() {
         return Err(bad(Key::To, value));

@@ -5,13 +5,24 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use lc_core::faults::{Edge, Fault, PartitionMode, RestartClock};
+use lc_core::vm_id::VmId;
 use proptest::prelude::*;
 
 use super::*;
 use crate::timestamp::Rfc3339Cache;
 
 /// The line of `event` by VM `vm`, as a run's drain completes it.
-fn written(at: i64, event: &Event<'_>, vm: u64) -> String {
+/// A VM id written in a test.
+fn id(n: u32) -> VmId {
+    VmId::literal(n)
+}
+
+/// Any VM id: any number but 0.
+fn any_vm() -> impl Strategy<Value = VmId> {
+    (1..=u32::MAX).prop_map(VmId::literal)
+}
+
+fn written(at: i64, event: &Event<'_>, vm: VmId) -> String {
     let mut line = Vec::new();
     push_line(&mut line, &mut Rfc3339Cache::default(), at, event);
     let text = line.clone();
@@ -23,7 +34,7 @@ fn written(at: i64, event: &Event<'_>, vm: u64) -> String {
 #[test]
 fn writes_every_kind_as_runs_write_it() {
     let crash = Fault::Crash {
-        vm: 1,
+        vm: id(1),
         at: Duration::from_secs(100),
         restart: None,
         clock: RestartClock::Keep,
@@ -81,7 +92,7 @@ fn writes_every_kind_as_runs_write_it() {
         ),
     ];
     for (event, line) in cases {
-        assert_eq!(written(946_684_800_000_000, &event, 1), line);
+        assert_eq!(written(946_684_800_000_000, &event, id(1)), line);
     }
 }
 
@@ -93,15 +104,15 @@ fn an_empty_warning_runs_into_its_vm_key() {
         message: Cow::Owned(message.to_string()),
     };
     assert_eq!(
-        written(0, &notice(""), 1),
+        written(0, &notice(""), id(1)),
         "1970-01-01T00:00:00.000000Z WARN vm: 1"
     );
     assert_eq!(
-        written(0, &notice(" "), 1),
+        written(0, &notice(" "), id(1)),
         "1970-01-01T00:00:00.000000Z WARN  , vm: 1"
     );
     assert_eq!(
-        written(0, &notice("WARN "), 1),
+        written(0, &notice("WARN "), id(1)),
         "1970-01-01T00:00:00.000000Z WARN WARN , vm: 1"
     );
 }
@@ -109,7 +120,7 @@ fn an_empty_warning_runs_into_its_vm_key() {
 #[test]
 fn a_fault_line_spells_the_parameters_as_the_settings_do() {
     let fault = Fault::Partition {
-        groups: vec![vec![1], vec![2, 3]],
+        groups: vec![vec![id(1)], vec![id(2), id(3)]],
         from: Duration::from_secs(10),
         until: Duration::from_millis(25_500),
         mode: PartitionMode::Drop,
@@ -128,7 +139,7 @@ fn a_fault_line_spells_the_parameters_as_the_settings_do() {
         lc: 5,
     });
     assert_eq!(
-        written(0, &mark, 2),
+        written(0, &mark, id(2)),
         format!(
             "1970-01-01T00:00:00.000000Z INFO fault_end, fault: 1, kind: partition{parameters}, lost: 3, queue: 0, lc: 5, vm: 2"
         )
@@ -143,9 +154,12 @@ fn list<T: std::fmt::Debug + Clone + Arbitrary + 'static>(
 
 fn any_action() -> impl Strategy<Value = Action<'static>> {
     prop_oneof![
-        (list::<u32>(1..4), any::<u64>()).prop_map(|(to, seq)| Action::Send { to, seq }),
+        (prop::collection::vec(any_vm(), 1..4), any::<u64>()).prop_map(|(to, seq)| Action::Send {
+            to: Cow::Owned(to),
+            seq
+        }),
         (
-            any::<u32>(),
+            any_vm(),
             any::<u64>(),
             any::<u64>(),
             prop::option::of(list::<u64>(1..5))
@@ -173,7 +187,7 @@ fn any_fault() -> impl Strategy<Value = Fault> {
     let secs = || (0..100_000u64).prop_map(Duration::from_millis);
     prop_oneof![
         (secs(), secs(), any::<bool>()).prop_map(|(from, until, hold)| Fault::Partition {
-            groups: vec![vec![1, 4], vec![2], vec![3]],
+            groups: vec![vec![id(1), id(4)], vec![id(2)], vec![id(3)]],
             from,
             until,
             mode: if hold {
@@ -182,10 +196,14 @@ fn any_fault() -> impl Strategy<Value = Fault> {
                 PartitionMode::Drop
             },
         }),
-        (secs(), secs()).prop_map(|(from, until)| Fault::Pause { vm: 7, from, until }),
+        (secs(), secs()).prop_map(|(from, until)| Fault::Pause {
+            vm: id(7),
+            from,
+            until
+        }),
         (secs(), prop::option::of(secs()), any::<bool>()).prop_map(|(at, restart, keep)| {
             Fault::Crash {
-                vm: 7,
+                vm: id(7),
                 at,
                 restart,
                 clock: if keep {
@@ -286,7 +304,7 @@ proptest! {
     fn every_written_line_reads_back_as_its_event(
         at in 0..253_402_300_799_999_999i64,
         mut event in any_event(),
-        vm in 1..=64u32,
+        vm in (1..=64u32).prop_map(VmId::literal),
     ) {
         // A pause's or crash's VM is the line's.
         if let Event::Fault(mark) = &mut event {
@@ -294,7 +312,7 @@ proptest! {
                 *of = vm;
             }
         }
-        let line = written(at, &event, vm.into());
+        let line = written(at, &event, vm);
         let parsed = parse_line(&line).unwrap();
         prop_assert_eq!(parsed, Line { time_us: at, vm: Some(vm), event });
     }

@@ -14,6 +14,7 @@ use std::io::{self, Write};
 
 use crate::timestamp::Rfc3339Cache;
 use lc_core::faults::{format_groups, format_secs, Fault};
+use lc_core::vm_id::VmId;
 
 use super::event::{Action, Event, FaultMark, Spread, Start, Stop, Tick};
 use super::keys::{Key, Level, Message};
@@ -43,13 +44,13 @@ pub fn push_line(line: &mut Vec<u8>, times: &mut Rfc3339Cache, at: i64, event: &
 /// Writes `, vm: <vm>`, the key that ends every line, after `line` as
 /// [`push_line`] wrote it; `None` for a line known to have a message (every
 /// event line), which spares reading it.
-pub fn write_vm(out: &mut impl Write, line: Option<&[u8]>, vm: u64) -> io::Result<()> {
+pub fn write_vm(out: &mut impl Write, line: Option<&[u8]>, vm: VmId) -> io::Result<()> {
     if line.is_none_or(has_message) {
         out.write_all(b", ")?;
     }
     out.write_all(Key::Vm.name().as_bytes())?;
     out.write_all(b": ")?;
-    out.write_all(itoa::Buffer::new().format(vm).as_bytes())
+    out.write_all(itoa::Buffer::new().format(vm.get()).as_bytes())
 }
 
 /// Whether anything follows the level: slog-term separates the first key
@@ -105,15 +106,20 @@ fn push_text(line: &mut Vec<u8>, key: Key, text: &str) {
 }
 
 /// `, key: 1 2 3`: the contract writes a list (`to`, `vc`) as
-/// space-separated numbers.
-fn push_list<T: itoa::Integer + Copy>(line: &mut Vec<u8>, key: Key, items: &[T]) {
+/// space-separated numbers, each item's `number`.
+fn push_list<T: Copy, N: itoa::Integer>(
+    line: &mut Vec<u8>,
+    key: Key,
+    items: &[T],
+    number: impl Fn(T) -> N,
+) {
     push_name(line, key);
     let mut digits = itoa::Buffer::new();
     for (i, &item) in items.iter().enumerate() {
         if i > 0 {
             line.push(b' ');
         }
-        line.extend_from_slice(digits.format(item).as_bytes());
+        line.extend_from_slice(digits.format(number(item)).as_bytes());
     }
 }
 
@@ -121,7 +127,7 @@ fn push_tick(line: &mut Vec<u8>, tick: &Tick<'_>) {
     match &tick.action {
         Action::Send { to, seq } => {
             push_head(line, Level::Info, Message::Send.name());
-            push_list(line, Key::To, to);
+            push_list(line, Key::To, to, VmId::get);
             push_number(line, Key::Seq, *seq);
         }
         Action::Receive {
@@ -131,11 +137,11 @@ fn push_tick(line: &mut Vec<u8>, tick: &Tick<'_>) {
             msg_vc,
         } => {
             push_head(line, Level::Info, Message::Receive.name());
-            push_number(line, Key::From, *from);
+            push_number(line, Key::From, from.get());
             push_number(line, Key::Seq, *seq);
             push_number(line, Key::MsgLc, *msg_lc);
             if let Some(msg_vc) = msg_vc {
-                push_list(line, Key::MsgVc, msg_vc);
+                push_list(line, Key::MsgVc, msg_vc, u64::from);
             }
         }
         Action::Internal => push_head(line, Level::Info, Message::Internal.name()),
@@ -143,7 +149,7 @@ fn push_tick(line: &mut Vec<u8>, tick: &Tick<'_>) {
     push_number(line, Key::Queue, tick.queue);
     push_number(line, Key::Lc, tick.lc);
     if let Some(vc) = &tick.vc {
-        push_list(line, Key::Vc, vc);
+        push_list(line, Key::Vc, vc, u64::from);
     }
 }
 

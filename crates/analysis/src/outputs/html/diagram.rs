@@ -11,6 +11,7 @@
 //! Since the merge reads each VM's log in order, that cut keeps a prefix of every VM's events,
 //! and the causal past of any kept event is then kept whole (a past is a prefix on every VM).
 
+use lc_core::vm_id::VmId;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
@@ -25,7 +26,7 @@ use lc_core::faults::Edge;
 /// holds up to [`Diagram::MAX_EVENTS`] of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PageEvent {
-    pub vm: u32,
+    pub vm: VmId,
     /// Its place among its VM's tick events, from 1: its own entry in its vector clock.
     #[serde(rename = "i")]
     pub index: u32,
@@ -40,7 +41,7 @@ pub struct PageEvent {
     pub vc: Vec<u64>,
     /// A send's recipients, or a receive's sender.
     #[serde(rename = "p", skip_serializing_if = "Vec::is_empty")]
-    pub peers: Vec<u32>,
+    pub peers: Vec<VmId>,
     /// A send's seq, or the seq of the message a receive took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
@@ -73,7 +74,7 @@ pub struct PageFault {
     pub fault: usize,
     #[serde(rename = "k")]
     pub kind: &'static str,
-    pub vms: Vec<u32>,
+    pub vms: Vec<VmId>,
     pub from: i64,
     pub until: Option<i64>,
 }
@@ -87,7 +88,7 @@ impl Diagram {
 pub struct DiagramBuilder<'h> {
     history: &'h History,
     /// VM id of each log file, by the merge's file index.
-    vm_of_file: Vec<u32>,
+    vm_of_file: Vec<VmId>,
     origin_us: Option<i64>,
     limit: usize,
     matcher: Matcher,
@@ -95,7 +96,7 @@ pub struct DiagramBuilder<'h> {
     findings: Violations,
     place: HashMap<(usize, usize), usize>,
     /// Per fault: its band so far, and the VMs whose start line has no end line yet.
-    faults: BTreeMap<usize, (PageFault, Vec<u32>)>,
+    faults: BTreeMap<usize, (PageFault, Vec<VmId>)>,
     diagram: Diagram,
 }
 
@@ -104,8 +105,8 @@ impl<'h> DiagramBuilder<'h> {
     /// without a log. It keeps the first `limit` tick events.
     pub fn new(
         history: &'h History,
-        vm_of_file: Vec<u32>,
-        absent: &[u32],
+        vm_of_file: Vec<VmId>,
+        absent: &[VmId],
         limit: usize,
     ) -> DiagramBuilder<'h> {
         DiagramBuilder {
@@ -238,10 +239,15 @@ mod tests {
     use super::*;
     use crate::read::record::Tick;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn tick(time_us: i64, vm: u32, lc: u64, action: Action) -> Record {
         Record {
             time_us,
-            vm: Some(vm),
+            vm: Some(vid(vm)),
             body: Body::Tick(Tick {
                 lc,
                 queue: 0,
@@ -252,13 +258,13 @@ mod tests {
     }
     fn send(to: &[u32], seq: u64) -> Action {
         Action::Send {
-            to: to.to_vec(),
+            to: to.iter().copied().map(vid).collect(),
             seq,
         }
     }
     fn receive(from: u32, seq: u64, msg_lc: u64) -> Action {
         Action::Receive {
-            from,
+            from: vid(from),
             seq,
             msg_lc,
             msg_vc: None,
@@ -274,7 +280,7 @@ mod tests {
                 1,
                 Record {
                     time_us: 1_000,
-                    vm: Some(1),
+                    vm: Some(vid(1)),
                     body: Body::Start {
                         rate: Some(1.0),
                         phase: None,
@@ -297,14 +303,14 @@ mod tests {
             (1, 4, "3 2 0"),
             (3, 2, "1 0 1"),
         ] {
-            history.record(vm, line, clock.parse().unwrap());
+            history.record(vid(vm), line, clock.parse().unwrap());
         }
         (history, lines)
     }
 
     fn build(limit: usize) -> Diagram {
         let (history, lines) = run();
-        let mut builder = DiagramBuilder::new(&history, vec![1, 2, 3], &[], limit);
+        let mut builder = DiagramBuilder::new(&history, vec![vid(1), vid(2), vid(3)], &[], limit);
         for (file, line, record) in &lines {
             builder.record(*file, *line, record);
         }
@@ -318,7 +324,7 @@ mod tests {
         let got: Vec<(u32, u32, i64, &str, Vec<u64>)> = d
             .events
             .iter()
-            .map(|e| (e.vm, e.index, e.t_us, e.kind, e.vc.clone()))
+            .map(|e| (e.vm.get(), e.index, e.t_us, e.kind, e.vc.clone()))
             .collect();
         assert_eq!(
             got,
@@ -333,11 +339,11 @@ mod tests {
         );
         assert_eq!(
             (d.events[0].peers.clone(), d.events[0].seq),
-            (vec![2, 3], Some(1))
+            (vec![vid(2), vid(3)], Some(1))
         );
         assert_eq!(
             (d.events[4].peers.clone(), d.events[4].seq),
-            (vec![2], Some(1))
+            (vec![vid(2)], Some(1))
         );
         let links: Vec<(usize, usize)> = d.messages.iter().map(|m| (m.0, m.1)).collect();
         assert_eq!(links, vec![(0, 1), (2, 4), (0, 5)]);
@@ -358,7 +364,7 @@ mod tests {
     fn a_tick_the_history_does_not_know_is_left_out_and_counted() {
         let (history, mut lines) = run();
         lines.push((2, 9, tick(8_000, 3, 3, Action::Internal)));
-        let mut builder = DiagramBuilder::new(&history, vec![1, 2, 3], &[], 100);
+        let mut builder = DiagramBuilder::new(&history, vec![vid(1), vid(2), vid(3)], &[], 100);
         for (file, line, record) in &lines {
             builder.record(*file, *line, record);
         }

@@ -16,6 +16,8 @@ mod page;
 
 use std::path::{Path, PathBuf};
 
+use lc_core::vm_id::VmId;
+
 use crate::read::merge::{Merged, TimeMerge};
 use crate::{causal_history, AnalysisError, RunAnalysis, RunInput};
 use diagram::{Diagram, DiagramBuilder};
@@ -66,7 +68,7 @@ pub fn write_html_report(
             });
         }
     }
-    let rates: Vec<(u32, Option<f64>)> = summary
+    let rates: Vec<(VmId, Option<f64>)> = summary
         .vms
         .iter()
         .map(|v| (v.vm, v.configured_rate))
@@ -127,8 +129,8 @@ pub fn write_html_report(
 
 /// One lane per VM of the summary (with its configured rate, if known), and one for any VM
 /// that has events but no summary row, so every event has a line to sit on.
-fn lanes(rates: &[(u32, Option<f64>)], diagram: &Diagram) -> Vec<Lane> {
-    let mut vms: Vec<(u32, Option<f64>)> = rates.to_vec();
+fn lanes(rates: &[(VmId, Option<f64>)], diagram: &Diagram) -> Vec<Lane> {
+    let mut vms: Vec<(VmId, Option<f64>)> = rates.to_vec();
     for event in &diagram.events {
         if !vms.iter().any(|(vm, _)| *vm == event.vm) {
             vms.push((event.vm, None));
@@ -174,7 +176,7 @@ mod tests {
     #[test]
     fn every_vm_with_events_gets_a_lane() {
         let event = |vm| PageEvent {
-            vm,
+            vm: VmId::literal(vm),
             index: 1,
             t_us: 0,
             kind: "internal",
@@ -187,10 +189,13 @@ mod tests {
             events: vec![event(3), event(1)],
             ..Diagram::default()
         };
-        let labels: Vec<(u32, String)> = lanes(&[(2, Some(4.0)), (1, None)], &diagram)
-            .into_iter()
-            .map(|l| (l.vm, l.label))
-            .collect();
+        let labels: Vec<(u32, String)> = lanes(
+            &[(VmId::literal(2), Some(4.0)), (VmId::literal(1), None)],
+            &diagram,
+        )
+        .into_iter()
+        .map(|l| (l.vm.get(), l.label))
+        .collect();
         assert_eq!(
             labels,
             vec![

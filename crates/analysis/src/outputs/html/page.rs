@@ -6,6 +6,7 @@
 //! in. The data goes in as JSON inside a `<script type="application/json">`, with `<`, `>` and
 //! `&` written as `\u` escapes so no value (a run id, say) can close the element early.
 
+use lc_core::vm_id::VmId;
 use serde::Serialize;
 
 use super::diagram::{Diagram, PageEvent, PageFault, PageMessage};
@@ -33,7 +34,7 @@ impl WindowLimits {
 /// One VM's line on the diagram.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Lane {
-    pub vm: u32,
+    pub vm: VmId,
     pub label: String,
 }
 
@@ -169,27 +170,32 @@ fn script_safe(json: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A VM id written in a test.
+    fn vid(n: u32) -> VmId {
+        VmId::literal(n)
+    }
+
     fn diagram() -> Diagram {
         Diagram {
             events: vec![
                 PageEvent {
-                    vm: 1,
+                    vm: vid(1),
                     index: 1,
                     t_us: 0,
                     kind: "send",
                     lc: 1,
                     vc: vec![1, 0],
-                    peers: vec![2],
+                    peers: vec![vid(2)],
                     seq: Some(1),
                 },
                 PageEvent {
-                    vm: 2,
+                    vm: vid(2),
                     index: 1,
                     t_us: 500,
                     kind: "receive",
                     lc: 2,
                     vc: vec![1, 1],
-                    peers: vec![1],
+                    peers: vec![vid(1)],
                     seq: Some(1),
                 },
             ],
@@ -212,11 +218,11 @@ mod tests {
             report,
             lanes: vec![
                 Lane {
-                    vm: 1,
+                    vm: vid(1),
                     label: "VM 1".into(),
                 },
                 Lane {
-                    vm: 2,
+                    vm: vid(2),
                     label: "VM 2".into(),
                 },
             ],
@@ -303,7 +309,7 @@ mod tests {
         with.faults = vec![PageFault {
             fault: 2,
             kind: "pause",
-            vms: vec![2],
+            vms: vec![vid(2)],
             from: 100,
             until: None,
         }];
