@@ -21,6 +21,7 @@ mod experiment;
 mod fault_schedule;
 mod fault_settings;
 mod faults;
+mod handshake_properties;
 #[cfg(target_os = "linux")]
 mod honest_failure;
 mod kept_evidence;
@@ -28,7 +29,6 @@ mod layers;
 mod model_run;
 mod netns;
 mod pressure;
-mod properties;
 mod settings_errors;
 mod settings_sources;
 mod tick_phases;
