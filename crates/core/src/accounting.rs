@@ -56,7 +56,7 @@ impl Drops {
     }
 
     /// Adds another count to this one.
-    pub fn add(&mut self, other: &Drops) {
+    pub(crate) fn add(&mut self, other: &Drops) {
         self.total += other.total;
         for (&fault, &n) in &other.by_fault {
             *self.by_fault.entry(fault).or_default() += n;

@@ -7,7 +7,7 @@
 
 /// A Lamport clock: a counter that only moves forward.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct LamportClock {
+pub(crate) struct LamportClock {
     value: u64,
 }
 
@@ -18,7 +18,7 @@ impl LamportClock {
     }
 
     /// The clock's current value.
-    pub fn value(&self) -> u64 {
+    pub(crate) fn value(&self) -> u64 {
         self.value
     }
 
@@ -31,7 +31,7 @@ impl LamportClock {
 
     /// A receive event: `lc = max(lc, msg_lc) + 1`.
     /// Returns the new value and the jump (how far the clock moved).
-    pub fn receive(&mut self, msg_lc: u64) -> (u64, u64) {
+    pub(crate) fn receive(&mut self, msg_lc: u64) -> (u64, u64) {
         let before = self.value;
         self.value = before.max(msg_lc) + 1;
         (self.value, self.value - before)

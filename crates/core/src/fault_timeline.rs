@@ -92,26 +92,18 @@ impl VmTimeline {
         }
     }
 
-    pub fn vm(&self) -> VmId {
-        self.vm
-    }
-
-    pub fn plan(&self) -> &FaultPlan {
-        &self.plan
-    }
-
     fn due(&self, tick: u64) -> Duration {
         offset(tick, self.rate).saturating_sub(self.lead)
     }
 
     /// When the next tick is due, unless a crash for good took them all.
     /// Call [`VmTimeline::next_wake`] first: it skips suppressed ticks.
-    pub fn next_tick_due(&self) -> Option<Duration> {
+    pub(crate) fn next_tick_due(&self) -> Option<Duration> {
         self.next_tick.map(|k| self.due(k))
     }
 
     /// The pause or crash that keeps this VM from ticking at `at`, if any.
-    pub fn tick_suppressed(&self, at: Duration) -> Option<FaultId> {
+    pub(crate) fn tick_suppressed(&self, at: Duration) -> Option<FaultId> {
         self.plan.tick_suppressed(self.vm, at)
     }
 
@@ -119,7 +111,7 @@ impl VmTimeline {
     /// after it: a stop that moves earlier must not find ticks taken from
     /// the far side of it); returns how many. A window is skipped in one
     /// step, so a crash for good costs nothing however long the run.
-    pub fn skip_suppressed_ticks(&mut self, stop: Option<Duration>) -> u64 {
+    pub(crate) fn skip_suppressed_ticks(&mut self, stop: Option<Duration>) -> u64 {
         let mut skipped = 0;
         while let Some(tick) = self.next_tick {
             let due = self.due(tick);
@@ -224,7 +216,7 @@ impl VmTimeline {
 
     /// What becomes of a message from `from` that would reach this VM's
     /// queue at `at` ([`FaultPlan::passage`]).
-    pub fn passage_in(&self, from: VmId, at: Duration) -> Passage {
+    pub(crate) fn passage_in(&self, from: VmId, at: Duration) -> Passage {
         self.plan.passage(from, self.vm, at)
     }
 }

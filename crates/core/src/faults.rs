@@ -131,7 +131,7 @@ impl Fault {
     }
 
     /// Whether `at` falls in its window (start included, end excluded).
-    pub fn active_at(&self, at: Duration) -> bool {
+    pub(crate) fn active_at(&self, at: Duration) -> bool {
         let (start, end) = self.window();
         start <= at && end.is_none_or(|end| at < end)
     }

@@ -96,7 +96,8 @@ impl Delay {
         Duration::from_secs_f64(ms.clamp(0.0, MAX_DELAY_MS * 10.0) / 1000.0)
     }
 
-    pub fn is_none(&self) -> bool {
+    #[cfg(test)]
+    fn is_none(&self) -> bool {
         matches!(self, Delay::None)
     }
 }
@@ -115,14 +116,15 @@ impl Latency {
     }
 
     /// True when no link has any delay.
-    pub fn is_none(&self) -> bool {
+    #[cfg(test)]
+    fn is_none(&self) -> bool {
         self.default.is_none() && self.links.values().all(Delay::is_none)
     }
 }
 
 /// Delivery times on one link, kept in order.
 #[derive(Debug, Clone, Copy)]
-pub struct LinkSchedule<T> {
+pub(crate) struct LinkSchedule<T> {
     last: Option<T>,
 }
 
@@ -135,7 +137,7 @@ impl<T> Default for LinkSchedule<T> {
 impl<T: Copy + Ord> LinkSchedule<T> {
     /// When a message that arrived at `arrival` with a drawn delay is
     /// delivered: after its delay, and never before the link's previous one.
-    pub fn deliver_at(&mut self, arrival_plus_delay: T) -> T {
+    pub(crate) fn deliver_at(&mut self, arrival_plus_delay: T) -> T {
         let at = match self.last {
             Some(last) if last > arrival_plus_delay => last,
             _ => arrival_plus_delay,

@@ -35,7 +35,7 @@ pub struct Message {
 
 /// What the die decides when no message is waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Send to the peer at this index of the VM's peer list.
     SendOne(usize),
     /// Send one message to every peer (one event, one clock increment).
@@ -89,7 +89,7 @@ pub struct VmCounters {
 }
 
 /// Picks the action for a tick from one uniform draw; see the module docs.
-pub fn choose_action(draw: f64, peer_count: usize, internal_probability: f64) -> Action {
+pub(crate) fn choose_action(draw: f64, peer_count: usize, internal_probability: f64) -> Action {
     let send_probability = 1.0 - internal_probability;
     let single_band = send_probability * 2.0 / 3.0;
     if draw < single_band {
@@ -164,7 +164,7 @@ impl VmModel {
         self.id
     }
 
-    pub fn peers(&self) -> &[VmId] {
+    pub(crate) fn peers(&self) -> &[VmId] {
         &self.peers
     }
 
@@ -172,7 +172,7 @@ impl VmModel {
         self.clock.value()
     }
 
-    pub fn counters(&self) -> VmCounters {
+    pub(crate) fn counters(&self) -> VmCounters {
         self.counters
     }
 
@@ -184,7 +184,7 @@ impl VmModel {
     /// Both clocks back to zero, as a VM that restarts without the clocks
     /// it had (a crash with `clock = "reset"`); message numbers go on, so a
     /// (sender, number) pair still names one message.
-    pub fn reset_clocks(&mut self) {
+    pub(crate) fn reset_clocks(&mut self) {
         self.clock = LamportClock::new();
         if let Some(vector) = &mut self.vector {
             *vector = VectorClock::zero(self.peers.len() + 1);
@@ -192,7 +192,7 @@ impl VmModel {
     }
 
     /// A tick with a message waiting: take it and apply the receive rule.
-    pub fn receive(&mut self, message: Message) -> Event {
+    pub(crate) fn receive(&mut self, message: Message) -> Event {
         let (lc, jump) = self.clock.receive(message.lc);
         if let Some(vector) = &mut self.vector {
             vector.receive(self.id, &message.vc);
@@ -209,7 +209,7 @@ impl VmModel {
     }
 
     /// A tick with an empty queue: roll the die and act on it.
-    pub fn act(&mut self) -> Event {
+    pub(crate) fn act(&mut self) -> Event {
         let draw: f64 = self.rng.random();
         let to = match choose_action(draw, self.peers.len(), self.internal_probability) {
             Action::SendOne(index) => vec![self.peers[index]],

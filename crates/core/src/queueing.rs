@@ -67,18 +67,19 @@ pub struct VmPrediction {
     /// Arrivals over ticks (`ρ = λ / r`); above 1 the VM cannot keep up.
     pub load: f64,
     /// Idle ticks (ticks that roll the die) per second.
-    pub idle: f64,
+    pub(crate) idle: f64,
     /// Messages its queue gains per second: `λ - r` when overloaded, else 0.
     pub queue_growth: f64,
     /// Clock units its Lamport clock gains per second.
-    pub clock_rate: f64,
+    pub(crate) clock_rate: f64,
     /// Mean clock jump per event: `clock_rate / rate`.
     pub mean_jump: f64,
 }
 
 impl VmPrediction {
     /// True when messages arrive faster than it ticks, so its queue grows without bound.
-    pub fn overloaded(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn overloaded(&self) -> bool {
         self.load > 1.0
     }
 }
@@ -87,9 +88,9 @@ impl VmPrediction {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction {
     /// Messages an idle tick sends to each peer on average (`q`).
-    pub per_peer_share: f64,
+    pub(crate) per_peer_share: f64,
     /// Arrival rate of a VM that is never idle itself (`F`): VMs not faster than it overflow.
-    pub flood: f64,
+    pub(crate) flood: f64,
     /// The rate at which the clocks of the VMs that keep up advance (`L`, the top tick rate).
     pub system_clock_rate: f64,
     /// One per VM, in the order of the rates given.
@@ -99,7 +100,7 @@ pub struct Prediction {
 /// Messages an idle tick sends, on average, to each one of its `vm_count - 1` peers: the die
 /// sends to one peer with probability `2s/3` (split evenly) and to all with `s/3`, where `s` is
 /// the chance an idle tick sends at all.
-pub fn per_peer_share(vm_count: usize, internal_probability: f64) -> f64 {
+pub(crate) fn per_peer_share(vm_count: usize, internal_probability: f64) -> f64 {
     let send = 1.0 - internal_probability;
     let peers = vm_count.saturating_sub(1).max(1) as f64;
     send * (2.0 / (3.0 * peers) + 1.0 / 3.0)
@@ -107,7 +108,8 @@ pub fn per_peer_share(vm_count: usize, internal_probability: f64) -> f64 {
 
 /// Messages a send event puts on the wire on average: one for a single send (2/3 of sends),
 /// `vm_count - 1` for a send to all (1/3).
-pub fn recipients_per_send(vm_count: usize) -> f64 {
+#[cfg(test)]
+pub(crate) fn recipients_per_send(vm_count: usize) -> f64 {
     (vm_count as f64 + 1.0) / 3.0
 }
 

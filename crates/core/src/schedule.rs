@@ -3,7 +3,8 @@
 //! Deadlines are computed from a fixed origin, not from the previous tick,
 //! so time spent handling a tick (or a late timer) never shifts the ticks
 //! after it. Pure arithmetic on instants; the VM actor sleeps until
-//! [`TickSchedule::next_due`].
+//! the tick's due instant, which the fault timeline
+//! ([`crate::fault_timeline`]) reads through [`offset`].
 //!
 //! **Phases.** Machines that start at different moments tick out of step:
 //! a VM's first tick falls anywhere within its first period. So each VM's
@@ -21,7 +22,6 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use std::time::Instant;
 
 /// Where each VM's first tick falls within its first period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -69,38 +69,6 @@ pub fn first_tick_after(rate: u32, lead: Duration) -> Duration {
     offset(1, rate).saturating_sub(lead)
 }
 
-/// The tick schedule of one VM.
-#[derive(Debug, Clone, Copy)]
-pub struct TickSchedule {
-    /// The run's start less the VM's lead.
-    origin: Instant,
-    rate: u32,
-    /// The number of the next tick; the first is 1, one period after the origin.
-    next: u64,
-}
-
-impl TickSchedule {
-    /// The schedule of a VM ticking `rate` times a second from `start`, its
-    /// first tick `first_tick_after(rate, lead)` after it.
-    pub fn new(start: Instant, rate: u32, lead: Duration) -> Self {
-        Self {
-            origin: start.checked_sub(lead).unwrap_or(start),
-            rate,
-            next: 1,
-        }
-    }
-
-    /// When the next tick is due.
-    pub fn next_due(&self) -> Instant {
-        self.origin + offset(self.next, self.rate)
-    }
-
-    /// Moves on to the following tick.
-    pub fn advance(&mut self) {
-        self.next += 1;
-    }
-}
-
 /// The offset of tick `k` from the start, exact to the nanosecond.
 pub fn offset(k: u64, rate: u32) -> Duration {
     let nanos = u128::from(k) * 1_000_000_000 / u128::from(rate.max(1));
@@ -118,7 +86,7 @@ pub fn ticks_within(rate: u32, runtime: Duration, lead: Duration) -> u64 {
 /// How many ticks fall before `at` (measured from the start, excluded) for
 /// a VM at `rate` whose schedule leads the start by `lead`: the count of
 /// `k >= 1` with `offset(k) - lead < at`.
-pub fn ticks_before(rate: u32, lead: Duration, at: Duration) -> u64 {
+pub(crate) fn ticks_before(rate: u32, lead: Duration, at: Duration) -> u64 {
     // offset(k) = floor(k * 1e9 / rate) ns is below x exactly when
     // k * 1e9 / rate is, that is k < x * rate / 1e9.
     let x = (at + lead).as_nanos() * u128::from(rate.max(1));
@@ -132,13 +100,7 @@ mod tests {
 
     #[test]
     fn ticks_are_evenly_spaced_from_the_start() {
-        let start = Instant::now();
-        let mut schedule = TickSchedule::new(start, 3, Duration::ZERO);
-        let mut due = Vec::new();
-        for _ in 0..6 {
-            due.push(schedule.next_due() - start);
-            schedule.advance();
-        }
+        let due: Vec<Duration> = (1..=6).map(|k| offset(k, 3)).collect();
         assert_eq!(due[0], Duration::from_nanos(333_333_333));
         assert_eq!(due[2], Duration::from_secs(1));
         assert_eq!(due[5], Duration::from_secs(2));
@@ -162,13 +124,9 @@ mod tests {
 
     #[test]
     fn a_lead_moves_the_ticks_earlier_but_keeps_their_count() {
-        let start = Instant::now();
         let lead = Duration::from_millis(100);
-        let mut schedule = TickSchedule::new(start, 4, lead);
-        assert_eq!(schedule.next_due() - start, Duration::from_millis(150));
         assert_eq!(first_tick_after(4, lead), Duration::from_millis(150));
-        schedule.advance();
-        assert_eq!(schedule.next_due() - start, Duration::from_millis(400));
+        assert_eq!(offset(2, 4) - lead, Duration::from_millis(400));
         // 4 ticks/s for 10 s: 40 ticks whatever the lead, the last at 9.9 s.
         for lead_ms in [0, 1, 100, 249] {
             let lead = Duration::from_millis(lead_ms);

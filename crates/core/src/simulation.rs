@@ -96,7 +96,7 @@ pub struct FaultEdge {
     pub mark: Mark,
     pub fault: Fault,
     /// A restart only: the messages the crash lost on this VM.
-    pub lost: Option<u64>,
+    pub(crate) lost: Option<u64>,
     /// The VM's queue then (at a crash, the queue it loses).
     pub queue: u64,
     /// The VM's Lamport clock then (after a restart, the one it restarts with).

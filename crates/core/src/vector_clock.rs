@@ -95,13 +95,14 @@ impl VectorClock {
     }
 
     /// A copy of the clock, for a message to carry.
-    pub fn stamp(&self) -> Vec<u64> {
+    pub(crate) fn stamp(&self) -> Vec<u64> {
         self.0.clone()
     }
 
     /// True when the event with this clock happened before the event with
     /// `other`: every entry at most `other`'s, and the clocks differ.
-    pub fn happened_before(&self, other: &VectorClock) -> bool {
+    #[cfg(test)]
+    pub(crate) fn happened_before(&self, other: &VectorClock) -> bool {
         let width = self.0.len().max(other.0.len());
         let at = |c: &VectorClock, i: usize| c.0.get(i).copied().unwrap_or(0);
         (0..width).all(|i| at(self, i) <= at(other, i)) && self != other

@@ -115,7 +115,7 @@ impl VmCore {
         self.model.id()
     }
 
-    pub fn peers(&self) -> &[VmId] {
+    pub(crate) fn peers(&self) -> &[VmId] {
         self.model.peers()
     }
 
