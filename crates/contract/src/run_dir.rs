@@ -10,7 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The file, in every run directory, that repeats the run with `--config`.
-pub const SETTINGS_FILE: &str = "settings.toml";
+pub(crate) const SETTINGS_FILE: &str = "settings.toml";
 
 /// Creates a fresh run directory under `log_dir` and writes the run's
 /// effective settings (seed and every VM's rate pinned) into it.

@@ -149,7 +149,7 @@ pub struct Rfc3339Cache {
 
 impl Rfc3339Cache {
     /// Appends exactly what [`push_rfc3339`] appends for `micros`.
-    pub fn push(&mut self, buf: &mut Vec<u8>, micros: i64) {
+    pub(crate) fn push(&mut self, buf: &mut Vec<u8>, micros: i64) {
         let second = micros.div_euclid(1_000_000);
         if self.second != Some(second) {
             self.prefix.clear();

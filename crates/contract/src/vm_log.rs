@@ -28,7 +28,7 @@ pub enum Storage {
 
 impl Storage {
     /// Both forms, the run's first.
-    pub const ALL: [Storage; 2] = [Storage::Plain, Storage::Gzip];
+    pub(crate) const ALL: [Storage; 2] = [Storage::Plain, Storage::Gzip];
 
     fn suffix(self) -> &'static str {
         match self {
@@ -56,10 +56,10 @@ pub struct VmLog {
 #[error("cannot compress {} into {}: {source}", path.display(), kept.display())]
 pub struct CompressError {
     /// The plain log.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The compressed file it was to become.
-    pub kept: PathBuf,
-    pub source: io::Error,
+    pub(crate) kept: PathBuf,
+    pub(crate) source: io::Error,
 }
 
 impl VmLog {

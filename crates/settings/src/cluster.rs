@@ -26,24 +26,24 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The variable that holds the secret (it wins over the file's).
-pub const SECRET_ENV: &str = "LOGICAL_CLOCKS_SECRET";
+pub(crate) const SECRET_ENV: &str = "LOGICAL_CLOCKS_SECRET";
 /// The keys a cluster file has beyond the settings.
-pub const CLUSTER_KEYS: [&str; 4] = ["peers", "secret", "secret_file", "connect_timeout"];
+pub(crate) const CLUSTER_KEYS: [&str; 4] = ["peers", "secret", "secret_file", "connect_timeout"];
 /// Settings that are each node's own, left out of what nodes must agree
 /// on: where a node logs and how often it flushes (and the single-process
 /// ports, which a node does not use).
 pub const NODE_OWN_SETTINGS: [&str; 4] = [LOG_DIR, LOG_FLUSH_MS, BASE_PORT, HOST];
 /// How long a node waits for every peer when the file does not say.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_CONNECT_TIMEOUT_SECS: f64 = 3600.0;
 
 /// One node of the cluster: the VM it runs and where it listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Peer {
-    pub id: VmId,
+pub(crate) struct Peer {
+    pub(crate) id: VmId,
     /// `host:port` as written: the host may be a name, resolved when dialed.
-    pub addr: String,
-    pub port: u16,
+    pub(crate) addr: String,
+    pub(crate) port: u16,
 }
 
 /// What one node runs: its VM, its peers, and how it proves itself.
@@ -51,7 +51,7 @@ pub struct Peer {
 pub struct NodeSpec {
     pub id: VmId,
     /// Every node of the cluster, this one included, by id.
-    pub peers: Vec<Peer>,
+    pub(crate) peers: Vec<Peer>,
     /// Where this node listens: every interface, at its own entry's port.
     pub listen: SocketAddr,
     pub credentials: Credentials,
@@ -191,7 +191,7 @@ pub fn describe(spec: &RunSpec) -> String {
 /// What every node must agree on, digested: the model's settings as a run
 /// writes them back, less what is each node's own (where it logs, how
 /// often it flushes), and the peer list.
-pub fn digest(spec: &RunSpec, peers: &[Peer]) -> SettingsDigest {
+pub(crate) fn digest(spec: &RunSpec, peers: &[Peer]) -> SettingsDigest {
     let mut settings = toml::Table::try_from(spec.effective_settings()).unwrap_or_default();
     for key in NODE_OWN_SETTINGS {
         settings.remove(key);

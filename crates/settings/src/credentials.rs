@@ -18,14 +18,6 @@ impl Secret {
         Self(bytes.into())
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The secret itself, as the key of the handshake's HMAC.
     pub fn bytes(&self) -> &[u8] {
         &self.0

@@ -20,23 +20,23 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSetting {
-    pub kind: String,
+    pub(crate) kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vm: Option<i64>,
+    pub(crate) vm: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub groups: Option<Vec<Vec<i64>>>,
+    pub(crate) groups: Option<Vec<Vec<i64>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from_s: Option<f64>,
+    pub(crate) from_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until_s: Option<f64>,
+    pub(crate) until_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at_s: Option<f64>,
+    pub(crate) at_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restart_s: Option<f64>,
+    pub(crate) restart_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
+    pub(crate) mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clock: Option<String>,
+    pub(crate) clock: Option<String>,
 }
 
 /// What a key of an entry holds, before its range is checked.

@@ -75,7 +75,7 @@ pub struct Key {
     pub name: &'static str,
     /// The flag that also sets it, if any.
     pub flag: Option<Flag>,
-    pub about: &'static str,
+    pub(crate) about: &'static str,
     kind: Kind,
     /// The built-in default, written as in an environment variable.
     default: &'static str,
@@ -267,12 +267,12 @@ pub(crate) fn key(name: &str) -> &'static Key {
 impl Key {
     /// What the setting accepts, in the user's words; the same sentence ends a
     /// wrong-kind error and an out-of-range error.
-    pub fn allowed(&self) -> String {
+    pub(crate) fn allowed(&self) -> String {
         (self.allowed)()
     }
 
     /// The whole numbers a plain whole-number key takes.
-    pub fn range(&self) -> Option<RangeInclusive<i64>> {
+    pub(crate) fn range(&self) -> Option<RangeInclusive<i64>> {
         self.range.map(|(low, high)| low..=high)
     }
 
@@ -288,7 +288,7 @@ impl Key {
     }
 
     /// The environment variable that sets it: `LOGICAL_CLOCKS_VM_COUNT`.
-    pub fn env_var(&self) -> String {
+    pub(crate) fn env_var(&self) -> String {
         format!("{ENV_PREFIX}_{}", self.name.to_uppercase())
     }
 
@@ -299,7 +299,7 @@ impl Key {
     }
 
     /// Its built-in default, as written in `Settings.toml`.
-    pub fn default_text(&self) -> String {
+    pub(crate) fn default_text(&self) -> String {
         show(&self.default_value())
     }
 

@@ -99,14 +99,18 @@ impl Layers {
     /// parsed with spans: each value goes to the gate with the kind TOML gave
     /// it (a date-time stays one, for the gate to refuse), in the order the
     /// values are written, so the first bad line is the one named.
-    pub fn read_file(&mut self, path: &Path) -> Result<(), SettingsError> {
+    pub(crate) fn read_file(&mut self, path: &Path) -> Result<(), SettingsError> {
         self.read_file_except(path, &[])
     }
 
     /// [`Self::read_file`], leaving out the top-level keys in `others`,
     /// which belong to another reader of the same file (a cluster file's
     /// peers and secret: see [`crate::cluster`]).
-    pub fn read_file_except(&mut self, path: &Path, others: &[&str]) -> Result<(), SettingsError> {
+    pub(crate) fn read_file_except(
+        &mut self,
+        path: &Path,
+        others: &[&str],
+    ) -> Result<(), SettingsError> {
         let read_error = |reason: String| SettingsError::Read {
             path: path.to_path_buf(),
             reason,
@@ -145,7 +149,7 @@ impl Layers {
     /// `config` reads them, as text (no `try_parsing`), and each goes to the
     /// gate as the exact kind its key takes. `LOGICAL_CLOCKS_SECRET` is no
     /// setting: it is a cluster's secret, read by [`crate::cluster`] only.
-    pub fn read_environment(
+    pub(crate) fn read_environment(
         &mut self,
         vars: impl IntoIterator<Item = (OsString, OsString)>,
     ) -> Result<(), SettingsError> {
@@ -283,7 +287,7 @@ impl Layers {
     }
 
     /// Where the value of `key` came from.
-    pub fn origin(&self, key: &str) -> Option<&Origin> {
+    pub(crate) fn origin(&self, key: &str) -> Option<&Origin> {
         self.origins.get(key)
     }
 

@@ -35,14 +35,14 @@ mod keys;
 mod layers;
 mod show;
 
-pub use faults::FaultSetting;
+pub(crate) use faults::FaultSetting;
 pub use keys::{flag_help, key_named, names, settings_help, Flag, Key, KEYS};
 pub use layers::line_of;
 pub use layers::{Layers, Origin};
 
 use keys::{key, rate_allowed};
 use names::*;
-pub(crate) use show::compact;
+pub use show::compact;
 pub use show::show;
 use show::show_delay;
 
@@ -50,7 +50,7 @@ use lc_core::faults::FaultPlan;
 use lc_core::latency::{Delay, Latency};
 use lc_core::model::{draw_rates, VmId};
 use lc_core::schedule::draw_tick_leads;
-pub use lc_core::schedule::TickPhase;
+pub(crate) use lc_core::schedule::TickPhase;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -58,15 +58,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The environment-variable prefix: `LOGICAL_CLOCKS_VM_COUNT=5`.
-pub const ENV_PREFIX: &str = "LOGICAL_CLOCKS";
+pub(crate) const ENV_PREFIX: &str = "LOGICAL_CLOCKS";
 /// The settings file read from the working directory when no `--config` is given.
-pub const DEFAULT_FILE: &str = "Settings.toml";
+pub(crate) const DEFAULT_FILE: &str = "Settings.toml";
 
 pub const MAX_VMS: i64 = 128;
-pub const MAX_RATE: i64 = 10_000;
-pub const MAX_RUNTIME_SECS: f64 = 7.0 * 24.0 * 3600.0;
+pub(crate) const MAX_RATE: i64 = 10_000;
+pub(crate) const MAX_RUNTIME_SECS: f64 = 7.0 * 24.0 * 3600.0;
 /// Longest a log line may wait in memory.
-pub const MAX_LOG_FLUSH_MS: i64 = 60_000;
+pub(crate) const MAX_LOG_FLUSH_MS: i64 = 60_000;
 
 /// The run seed: fixed, or picked at start (and then recorded in the run's
 /// `settings.toml`, so every run can be repeated).
@@ -106,9 +106,9 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkLatency {
-    pub from: i64,
-    pub to: i64,
-    pub delay: Delay,
+    pub(crate) from: i64,
+    pub(crate) to: i64,
+    pub(crate) delay: Delay,
 }
 
 impl Default for Settings {

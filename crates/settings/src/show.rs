@@ -40,7 +40,7 @@ pub fn show(value: &toml::Value) -> String {
 }
 
 /// A delay as written in a settings file.
-pub fn show_delay(delay: &Delay) -> String {
+pub(crate) fn show_delay(delay: &Delay) -> String {
     match *delay {
         Delay::None => "{ kind = \"none\" }".into(),
         Delay::Constant { ms } => format!("{{ kind = \"constant\", ms = {} }}", compact(ms)),

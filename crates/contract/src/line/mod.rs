@@ -6,10 +6,10 @@
 //! back through [`parse::parse_line`]. A round-trip test below holds the two
 //! to each other on every kind of line.
 
-pub mod event;
-pub mod keys;
-pub mod parse;
-pub mod write;
+pub(crate) mod event;
+pub(crate) mod keys;
+pub(crate) mod parse;
+pub(crate) mod write;
 
 pub use event::{Action, Event, FaultMark, Line, Spread, Start, Stop, Tick};
 pub use keys::{Key, Level, Message};

@@ -298,7 +298,7 @@ fn by_fault(value: &str) -> Option<Vec<(FaultId, u64)>> {
 
 /// Milliseconds written with up to six decimals (`phase_ms: 83.333333`),
 /// exact to the nanosecond; further decimals are cut.
-pub fn millis(value: &str) -> Option<Duration> {
+pub(crate) fn millis(value: &str) -> Option<Duration> {
     let value = value.trim();
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let (whole, frac) = match value.split_once('.') {
@@ -316,7 +316,7 @@ pub fn millis(value: &str) -> Option<Duration> {
 }
 
 /// A vector clock: whole numbers separated by spaces, at least one.
-pub fn clock(value: &str) -> Option<Vec<u64>> {
+pub(crate) fn clock(value: &str) -> Option<Vec<u64>> {
     let entries: Vec<u64> = value
         .split_ascii_whitespace()
         .map(|entry| entry.parse().ok())
