@@ -65,7 +65,7 @@ struct VmState {
 }
 
 /// The streaming analysis of one run.
-pub struct Analyzer<W: Write> {
+pub(crate) struct Analyzer<W: Write> {
     logs: Vec<VmLog>,
     slot_of: Vec<Option<usize>>,
     vms: Vec<VmState>,
@@ -89,42 +89,42 @@ pub struct Analyzer<W: Write> {
 
 /// Series and window for the plots.
 #[derive(Debug, Clone)]
-pub struct PlotData {
-    pub vms: Vec<VmId>,
-    pub clock: Vec<Vec<(f64, f64)>>,
-    pub queue: Vec<Vec<(f64, f64)>>,
-    pub drift: Vec<Vec<(f64, f64)>>,
-    pub jumps: Vec<Counts>,
-    pub window: Spacetime,
+pub(crate) struct PlotData {
+    pub(crate) vms: Vec<VmId>,
+    pub(crate) clock: Vec<Vec<(f64, f64)>>,
+    pub(crate) queue: Vec<Vec<(f64, f64)>>,
+    pub(crate) drift: Vec<Vec<(f64, f64)>>,
+    pub(crate) jumps: Vec<Counts>,
+    pub(crate) window: Spacetime,
     /// The faults' windows, in seconds since the run's first line (`until_s` `None`: it lasted
     /// to the end).
-    pub faults: Vec<FaultBand>,
+    pub(crate) faults: Vec<FaultBand>,
 }
 
 /// Everything the stream yielded.
 #[derive(Debug)]
-pub struct Outcome {
-    pub vms: Vec<VmStats>,
-    pub drift: Vec<VmDrift>,
-    pub drift_samples: u64,
-    pub findings: Vec<Finding>,
-    pub rule_counts: BTreeMap<Rule, u64>,
-    pub unreceived: Unreceived,
+pub(crate) struct Outcome {
+    pub(crate) vms: Vec<VmStats>,
+    pub(crate) drift: Vec<VmDrift>,
+    pub(crate) drift_samples: u64,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) rule_counts: BTreeMap<Rule, u64>,
+    pub(crate) unreceived: Unreceived,
     /// The messages of each VM that `settings.toml` names but whose log is missing.
-    pub absent: BTreeMap<VmId, AbsentPeer>,
+    pub(crate) absent: BTreeMap<VmId, AbsentPeer>,
     /// Waits of all messages of the run.
-    pub waits: Waits,
-    pub first_us: Option<i64>,
-    pub last_us: Option<i64>,
-    pub lines: u64,
+    pub(crate) waits: Waits,
+    pub(crate) first_us: Option<i64>,
+    pub(crate) last_us: Option<i64>,
+    pub(crate) lines: u64,
     /// The first WARN/ERRO/CRIT lines, as `vm-1.log:12: WARN text`.
-    pub notices: Vec<String>,
+    pub(crate) notices: Vec<String>,
     /// Remarks on the input that are not rule violations.
-    pub notes: Vec<String>,
-    pub plot: PlotData,
-    pub concurrency: Concurrency,
+    pub(crate) notes: Vec<String>,
+    pub(crate) plot: PlotData,
+    pub(crate) concurrency: Concurrency,
     /// What each fault did (empty for a run without faults).
-    pub faults: Vec<FaultSummary>,
+    pub(crate) faults: Vec<FaultSummary>,
 }
 
 /// What the ticks feed once released in causal order: each VM's vector-clock rules, and the
@@ -174,7 +174,7 @@ impl Causality {
 impl<W: Write> Analyzer<W> {
     /// An analysis of the VMs in `logs`, held to `settings`, with times measured from
     /// `origin_us`, writing `events.csv` to `csv`.
-    pub fn new(
+    pub(crate) fn new(
         logs: Vec<VmLog>,
         settings: SettingsCheck,
         origin_us: i64,
@@ -239,7 +239,7 @@ impl<W: Write> Analyzer<W> {
     }
 
     /// Takes the next item of the merged stream.
-    pub fn feed(&mut self, item: Merged) -> io::Result<()> {
+    pub(crate) fn feed(&mut self, item: Merged) -> io::Result<()> {
         match item {
             Merged::Record { file, line, record } => self.record(At { file, line }, record),
             Merged::Malformed { file, line, reason } => {
@@ -468,7 +468,7 @@ impl<W: Write> Analyzer<W> {
 
     /// Ends the stream: settles unmatched messages, flushes `events.csv` and hands back every
     /// figure.
-    pub fn finish(mut self) -> io::Result<Outcome> {
+    pub(crate) fn finish(mut self) -> io::Result<Outcome> {
         let absent = self.matcher.absent().clone();
         let unreceived = self.matcher.finish(&mut self.violations);
         let (mut causality, violations) = (self.causality, &mut self.violations);

@@ -84,7 +84,7 @@ impl Divergence {
 
 /// One VM's ticks in two runs, compared pair by pair as they are read.
 #[derive(Debug, Clone)]
-pub struct VmDiffer {
+pub(crate) struct VmDiffer {
     vm: VmId,
     sides: [Side; 2],
     paired: u64,
@@ -99,7 +99,7 @@ struct Side {
 }
 
 impl VmDiffer {
-    pub fn new(vm: VmId) -> VmDiffer {
+    pub(crate) fn new(vm: VmId) -> VmDiffer {
         let side = || Side {
             order: ProgramOrder::default(),
             stats: VmStats::new(vm),
@@ -115,7 +115,7 @@ impl VmDiffer {
 
     /// Takes tick k of each run (`None` once a run has no more ticks), each with its time in
     /// microseconds since its run's first line.
-    pub fn pair(&mut self, ticks: [Option<(i64, &Tick)>; 2]) {
+    pub(crate) fn pair(&mut self, ticks: [Option<(i64, &Tick)>; 2]) {
         self.paired += 1;
         for (side, tick) in self.sides.iter_mut().zip(ticks) {
             if let Some((time_us, tick)) = tick {
@@ -134,7 +134,7 @@ impl VmDiffer {
         }
     }
 
-    pub fn finish(self) -> VmComparison {
+    pub(crate) fn finish(self) -> VmComparison {
         let figures = |side: &Side| Headline::ALL.map(|h| h.of(&side.stats));
         VmComparison {
             vm: self.vm,

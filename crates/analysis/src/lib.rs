@@ -45,7 +45,7 @@ mod rules;
 use lc_core::vm_id::VmId;
 pub use outputs::{plots, shiviz, table};
 use outputs::{report, summary};
-use read::{merge, node_dirs, parse, record, run_dir, run_settings};
+use read::{merge, node_dirs, record, run_dir, run_settings};
 use rules::{settings_check, violation};
 
 use std::fs::File;
@@ -55,12 +55,9 @@ use std::path::{Path, PathBuf};
 pub use causality::causal_cone::{Cone, EventId, History};
 pub use compare::{Divergence, Headline, RunComparison, VmComparison};
 pub use error::AnalysisError;
-pub use lc_core::vector_clock::VectorClock;
 pub use outputs::html::{write_html_report, HtmlReport};
-pub use parse::{parse_line, ParseError};
 pub use record::{Action, Body, Kind, Level, Record, Tick};
 pub use run_dir::{newest_run, vm_logs};
-pub use run_settings::RunSettings;
 pub use summary::{
     Check, ClockOffset, Concurrency, ExpectedFinding, FaultSummary, FaultVmLines, Messages,
     OffsetBasis, PairCounts, PartitionFigures, Summary, VmPairConcurrency, VmSummary, WaitFigures,
@@ -135,9 +132,6 @@ impl RunAnalysis {
     pub fn files(&self) -> &[PathBuf] {
         &self.files
     }
-
-    /// How many violations are kept in full.
-    pub const VIOLATIONS_KEPT: usize = violation::Violations::KEEP;
 }
 
 /// Analyses the run in `run_dir` and writes `summary.json`, `events.csv` and (if asked) the

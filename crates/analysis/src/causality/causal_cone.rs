@@ -47,7 +47,7 @@ pub struct History {
 impl History {
     /// Records the next event of VM `vm`, logged at `line` of its file, with its clock. Events
     /// of one VM come in program order.
-    pub fn record(&mut self, vm: VmId, line: usize, clock: VectorClock) {
+    pub(crate) fn record(&mut self, vm: VmId, line: usize, clock: VectorClock) {
         let i = vm.index();
         if self.vms.len() <= i {
             self.vms.resize(i + 1, Vec::new());
@@ -77,11 +77,6 @@ impl History {
     /// The vector clock of `event`, if the run has it.
     pub fn clock(&self, event: EventId) -> Option<&VectorClock> {
         self.get(event).map(|e| &e.clock)
-    }
-
-    /// The line of its VM's log `event` was logged at.
-    pub fn line(&self, event: EventId) -> Option<usize> {
-        self.get(event).map(|e| e.line)
     }
 
     /// The event VM `vm` logged at `line` of its log, if that line is a tick event.
@@ -187,7 +182,7 @@ mod tests {
         let h = history();
         assert_eq!(h.event_at_line(vid(1), 3), Some(id(1, 2)));
         assert_eq!(h.event_at_line(vid(1), 4), None);
-        assert_eq!(h.line(id(3, 1)), Some(5));
+        assert_eq!(h.get(id(3, 1)).map(|e| e.line), Some(5));
         assert_eq!(h.len_of(vid(2)), 2);
         assert_eq!(h.len_of(vid(9)), 0);
         assert!(h.happened_before(id(2, 1), id(3, 1)));

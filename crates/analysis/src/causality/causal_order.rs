@@ -24,25 +24,25 @@ use lc_core::vector_clock::VectorClock;
 
 /// One tick event of one VM, as the log gave it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub vm: VmId,
-    pub at: At,
+pub(crate) struct Event {
+    pub(crate) vm: VmId,
+    pub(crate) at: At,
     /// A line of this VM just before this event could not be read.
-    pub after_gap: bool,
+    pub(crate) after_gap: bool,
     /// The VM restarted with its clocks reset (a crash's `fault_end` with `clock: reset`) just
     /// before this event.
-    pub after_reset: bool,
-    pub tick: Tick,
+    pub(crate) after_reset: bool,
+    pub(crate) tick: Tick,
 }
 
 /// An event released in causal order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Released<'a> {
-    pub event: Event,
+pub(crate) struct Released<'a> {
+    pub(crate) event: Event,
     /// Its vector clock by program order and the matched messages.
-    pub clock: &'a VectorClock,
+    pub(crate) clock: &'a VectorClock,
     /// For a receive whose send was released: the `vc` that send logged, if it logged one.
-    pub send_vc: Option<VectorClock>,
+    pub(crate) send_vc: Option<VectorClock>,
 }
 
 /// A message some recipient has not taken yet.
@@ -68,7 +68,7 @@ struct VmQueue {
 
 /// The reordering and derivation of one run.
 #[derive(Debug)]
-pub struct CausalOrder {
+pub(crate) struct CausalOrder {
     /// Indexed by VM id - 1.
     vms: Vec<VmQueue>,
     in_flight: HashMap<(VmId, u64), InFlight>,
@@ -84,10 +84,10 @@ enum Readiness {
 
 impl CausalOrder {
     /// Events a VM may hold back waiting for one send before its head goes ahead anyway.
-    pub const HOLD: usize = 100_000;
+    pub(crate) const HOLD: usize = 100_000;
 
     /// A run of `width` VMs (clock entries), of which those in `with_log` have a log.
-    pub fn new(width: usize, with_log: &[VmId]) -> CausalOrder {
+    pub(crate) fn new(width: usize, with_log: &[VmId]) -> CausalOrder {
         let width = width.max(with_log.iter().map(|vm| vm.index() + 1).max().unwrap_or(0));
         CausalOrder {
             vms: (0..width)
@@ -107,7 +107,7 @@ impl CausalOrder {
 
     /// Takes the next event of a VM (in its program order) and releases every event that may
     /// now go, in causal order.
-    pub fn feed(&mut self, event: Event, out: &mut impl FnMut(Released)) {
+    pub(crate) fn feed(&mut self, event: Event, out: &mut impl FnMut(Released)) {
         let vm = event.vm;
         let Some(queue) = self.queue(vm) else {
             return;
@@ -130,7 +130,7 @@ impl CausalOrder {
 
     /// The logs ended: releases everything still held, each waiting receive without its
     /// message, in VM order.
-    pub fn finish(mut self, out: &mut impl FnMut(Released)) {
+    pub(crate) fn finish(mut self, out: &mut impl FnMut(Released)) {
         while let Some(vm) = self.vms.iter().position(|q| !q.pending.is_empty()) {
             let vm = VmId::from_index(vm);
             let mut work = self.release_head(vm, out);

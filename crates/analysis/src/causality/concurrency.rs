@@ -71,7 +71,7 @@ pub struct PairCounts {
 
 /// The running counts of one run.
 #[derive(Debug)]
-pub struct ConcurrencyCount {
+pub(crate) struct ConcurrencyCount {
     width: usize,
     /// VM ids with a log.
     vms: Vec<VmId>,
@@ -96,7 +96,7 @@ impl ConcurrencyCount {
     const SETTLE_EVERY: u32 = 64;
 
     /// Counts for a run of `width` VMs of which `vms` have a log.
-    pub fn new(width: usize, vms: &[VmId]) -> ConcurrencyCount {
+    pub(crate) fn new(width: usize, vms: &[VmId]) -> ConcurrencyCount {
         let width = width.max(vms.iter().map(|vm| vm.index() + 1).max().unwrap_or(0));
         ConcurrencyCount {
             width,
@@ -112,7 +112,7 @@ impl ConcurrencyCount {
     }
 
     /// One event of VM `vm` with Lamport clock `lc` and vector clock `clock`.
-    pub fn event(&mut self, vm: VmId, lc: u64, clock: &VectorClock) {
+    pub(crate) fn event(&mut self, vm: VmId, lc: u64, clock: &VectorClock) {
         let i = vm.index();
         self.events[i] += 1;
         let row = &mut self.seen[i * self.width..(i + 1) * self.width];
@@ -155,7 +155,7 @@ impl ConcurrencyCount {
     }
 
     /// The figures; `clocks` says where the run's vector clocks came from.
-    pub fn finish(mut self, clocks: &str) -> Concurrency {
+    pub(crate) fn finish(mut self, clocks: &str) -> Concurrency {
         for vms in std::mem::take(&mut self.open_lc).into_values() {
             self.settle(&vms);
         }

@@ -10,7 +10,7 @@ use super::series::Series;
 
 /// Accumulates the drift figures while the merged events advance time.
 #[derive(Debug, Clone)]
-pub struct Drift {
+pub(crate) struct Drift {
     origin_us: i64,
     next_us: Option<i64>,
     clocks: Vec<u64>,
@@ -25,19 +25,19 @@ pub struct Drift {
 
 /// Drift figures of one VM, in clock units.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VmDrift {
-    pub mean: f64,
-    pub max: u64,
+pub(crate) struct VmDrift {
+    pub(crate) mean: f64,
+    pub(crate) max: u64,
 }
 
 impl Drift {
     /// The grid step: 10 ms, finer than the fastest VM's tick at the usual rates.
-    pub const STEP_US: i64 = 10_000;
+    pub(crate) const STEP_US: i64 = 10_000;
     /// A gap in the timestamps longer than this many grid steps is skipped, not sampled.
     const MAX_STEPS: i64 = 1_000_000;
 
     /// `vms` VMs; plot times are seconds since `origin_us`.
-    pub fn new(vms: usize, origin_us: i64) -> Drift {
+    pub(crate) fn new(vms: usize, origin_us: i64) -> Drift {
         Drift {
             origin_us,
             next_us: None,
@@ -53,7 +53,7 @@ impl Drift {
     }
 
     /// Samples every grid instant before `time_us` with the clocks as they stand.
-    pub fn advance(&mut self, time_us: i64) {
+    pub(crate) fn advance(&mut self, time_us: i64) {
         if self.stopped {
             return;
         }
@@ -72,7 +72,7 @@ impl Drift {
     }
 
     /// VM `slot` has logged its first line at `time_us`.
-    pub fn alive(&mut self, slot: usize, time_us: i64) {
+    pub(crate) fn alive(&mut self, slot: usize, time_us: i64) {
         if self.alive[slot] {
             return;
         }
@@ -85,21 +85,21 @@ impl Drift {
         }
     }
 
-    pub fn set_clock(&mut self, slot: usize, lc: u64) {
+    pub(crate) fn set_clock(&mut self, slot: usize, lc: u64) {
         self.clocks[slot] = lc;
     }
 
     /// A VM stopped: from now on clocks stop moving one by one, so sampling ends.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         self.stopped = true;
     }
 
-    pub fn samples(&self) -> u64 {
+    pub(crate) fn samples(&self) -> u64 {
         self.samples
     }
 
     /// Per-VM drift figures (zero if nothing was sampled).
-    pub fn figures(&self) -> Vec<VmDrift> {
+    pub(crate) fn figures(&self) -> Vec<VmDrift> {
         self.sums
             .iter()
             .zip(&self.maxes)
@@ -115,7 +115,7 @@ impl Drift {
     }
 
     /// Per-VM gap series for the drift plot.
-    pub fn into_series(self) -> Vec<Series> {
+    pub(crate) fn into_series(self) -> Vec<Series> {
         self.series
     }
 

@@ -9,18 +9,18 @@ use std::collections::BTreeMap;
 
 /// Exact counts of integer values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counts(BTreeMap<i64, u64>);
+pub(crate) struct Counts(BTreeMap<i64, u64>);
 
 impl Counts {
-    pub fn add(&mut self, value: i64) {
+    pub(crate) fn add(&mut self, value: i64) {
         *self.0.entry(value).or_default() += 1;
     }
 
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.0.values().sum()
     }
 
-    pub fn mean(&self) -> f64 {
+    pub(crate) fn mean(&self) -> f64 {
         let total = self.total();
         if total == 0 {
             return 0.0;
@@ -29,12 +29,12 @@ impl Counts {
         sum / total as f64
     }
 
-    pub fn max(&self) -> Option<i64> {
+    pub(crate) fn max(&self) -> Option<i64> {
         self.0.keys().next_back().copied()
     }
 
     /// The nearest-rank quantile `q` in 0..=1.
-    pub fn quantile(&self, q: f64) -> Option<i64> {
+    pub(crate) fn quantile(&self, q: f64) -> Option<i64> {
         let rank = rank(self.total(), q)?;
         let mut seen = 0;
         for (&v, &n) in &self.0 {
@@ -47,14 +47,14 @@ impl Counts {
     }
 
     /// (value, count) pairs in value order.
-    pub fn iter(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
         self.0.iter().map(|(&v, &n)| (v, n))
     }
 }
 
 /// Log-bucketed histogram of non-negative integers (microseconds here).
 #[derive(Debug, Clone, Default)]
-pub struct LogHistogram {
+pub(crate) struct LogHistogram {
     counts: Vec<u64>,
     total: u64,
     min: u64,
@@ -68,7 +68,7 @@ const HALF: u64 = LINEAR / 2;
 const BUCKETS: usize = (LINEAR + (64 - SUB_BITS as u64) * HALF) as usize;
 
 impl LogHistogram {
-    pub fn add(&mut self, value: u64) {
+    pub(crate) fn add(&mut self, value: u64) {
         if self.counts.is_empty() {
             self.counts = vec![0; BUCKETS];
         }
@@ -82,13 +82,13 @@ impl LogHistogram {
         self.max = self.max.max(value);
     }
 
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.total
     }
 
     /// The nearest-rank quantile `q` in 0..=1, within a bucket's width, and never outside the
     /// smallest and largest value seen (so a run of equal values gives that value exactly).
-    pub fn quantile(&self, q: f64) -> Option<u64> {
+    pub(crate) fn quantile(&self, q: f64) -> Option<u64> {
         let rank = rank(self.total, q)?;
         let mut seen = 0;
         for (i, &n) in self.counts.iter().enumerate() {

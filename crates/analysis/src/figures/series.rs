@@ -8,7 +8,7 @@
 
 /// A bounded, downsampled series of (seconds, value) points.
 #[derive(Debug, Clone)]
-pub struct Series {
+pub(crate) struct Series {
     cap: usize,
     stride: usize,
     points: Vec<(f64, f64)>,
@@ -18,9 +18,9 @@ pub struct Series {
 
 impl Series {
     /// Default number of points kept per series: enough for a 1280-pixel-wide plot.
-    pub const CAP: usize = 2048;
+    pub(crate) const CAP: usize = 2048;
 
-    pub fn new(cap: usize) -> Series {
+    pub(crate) fn new(cap: usize) -> Series {
         Series {
             cap: cap.max(2),
             stride: 1,
@@ -30,7 +30,7 @@ impl Series {
         }
     }
 
-    pub fn push(&mut self, t: f64, v: f64) {
+    pub(crate) fn push(&mut self, t: f64, v: f64) {
         self.pending = Some(match self.pending {
             Some((t0, v0)) => (t0, v0.max(v)),
             None => (t, v),
@@ -42,7 +42,7 @@ impl Series {
     }
 
     /// The points, including a partly filled last bucket.
-    pub fn points(&self) -> Vec<(f64, f64)> {
+    pub(crate) fn points(&self) -> Vec<(f64, f64)> {
         let mut out = self.points.clone();
         out.extend(self.pending);
         out

@@ -9,42 +9,42 @@ use lc_core::vm_id::VmId;
 
 /// The figures of one VM, accumulated over its log.
 #[derive(Debug, Clone)]
-pub struct VmStats {
-    pub vm: VmId,
+pub(crate) struct VmStats {
+    pub(crate) vm: VmId,
     /// The `rate` of the VM's `start` line, if it logged one.
-    pub start_rate: Option<f64>,
-    pub ticks: u64,
-    pub sends: u64,
+    pub(crate) start_rate: Option<f64>,
+    pub(crate) ticks: u64,
+    pub(crate) sends: u64,
     /// Messages sent: a send to k recipients counts k.
-    pub messages_sent: u64,
-    pub receives: u64,
-    pub internals: u64,
+    pub(crate) messages_sent: u64,
+    pub(crate) receives: u64,
+    pub(crate) internals: u64,
     /// The clock after the VM's last event.
-    pub final_clock: u64,
-    pub jumps: Counts,
+    pub(crate) final_clock: u64,
+    pub(crate) jumps: Counts,
     queue_sum: u64,
-    pub queue_max: u64,
+    pub(crate) queue_max: u64,
     /// The queue length after the last tick.
-    pub queue_last: u64,
+    pub(crate) queue_last: u64,
     /// Waits of the messages this VM received.
-    pub waits: Waits,
+    pub(crate) waits: Waits,
     /// The `queue` of the VM's `stop` line: messages it never took off its queue.
-    pub left_in_queue: Option<u64>,
+    pub(crate) left_in_queue: Option<u64>,
     /// The `dropped` of the VM's `stop` line: messages for a lost peer.
-    pub dropped: u64,
+    pub(crate) dropped: u64,
     /// The `late_max_us` of the VM's `stop` line: how late its latest tick fired.
-    pub late_max_us: Option<u64>,
-    pub warnings: u64,
-    pub errors: u64,
-    pub malformed: u64,
+    pub(crate) late_max_us: Option<u64>,
+    pub(crate) warnings: u64,
+    pub(crate) errors: u64,
+    pub(crate) malformed: u64,
     /// INFO lines with a message that is not a known event kind.
-    pub unknown: u64,
-    pub first_tick_us: Option<i64>,
-    pub last_tick_us: Option<i64>,
+    pub(crate) unknown: u64,
+    pub(crate) first_tick_us: Option<i64>,
+    pub(crate) last_tick_us: Option<i64>,
 }
 
 impl VmStats {
-    pub fn new(vm: VmId) -> VmStats {
+    pub(crate) fn new(vm: VmId) -> VmStats {
         // Every figure starts at its zero; the id has none, hence no Default.
         VmStats {
             vm,
@@ -73,7 +73,7 @@ impl VmStats {
     }
 
     /// Counts one tick whose clock jumped by `jump`.
-    pub fn tick(&mut self, time_us: i64, tick: &Tick, jump: i64) {
+    pub(crate) fn tick(&mut self, time_us: i64, tick: &Tick, jump: i64) {
         self.ticks += 1;
         match &tick.action {
             Action::Send { to, .. } => {
@@ -94,7 +94,7 @@ impl VmStats {
 
     /// Mean queue length after a tick. Ticks are evenly spaced in time, so this is also the
     /// queue length's average over the VM's run.
-    pub fn mean_queue(&self) -> f64 {
+    pub(crate) fn mean_queue(&self) -> f64 {
         if self.ticks == 0 {
             0.0
         } else {
@@ -105,16 +105,16 @@ impl VmStats {
 
 /// How long messages waited between their send and their receive.
 #[derive(Debug, Clone, Default)]
-pub struct Waits {
+pub(crate) struct Waits {
     sum_us: i128,
     max_us: Option<i64>,
     hist: LogHistogram,
     /// Receives logged before their send (timestamps out of causal order); counted as 0 wait.
-    pub negative: u64,
+    pub(crate) negative: u64,
 }
 
 impl Waits {
-    pub fn add(&mut self, wait_us: i64) {
+    pub(crate) fn add(&mut self, wait_us: i64) {
         if wait_us < 0 {
             self.negative += 1;
         }
@@ -124,24 +124,24 @@ impl Waits {
         self.hist.add(w as u64);
     }
 
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.hist.total()
     }
 
-    pub fn mean_ms(&self) -> f64 {
+    pub(crate) fn mean_ms(&self) -> f64 {
         match self.count() {
             0 => 0.0,
             n => self.sum_us as f64 / n as f64 / 1000.0,
         }
     }
 
-    pub fn p95_ms(&self) -> f64 {
+    pub(crate) fn p95_ms(&self) -> f64 {
         self.hist
             .quantile(0.95)
             .map_or(0.0, |us| us as f64 / 1000.0)
     }
 
-    pub fn max_ms(&self) -> f64 {
+    pub(crate) fn max_ms(&self) -> f64 {
         self.max_us.map_or(0.0, |us| us as f64 / 1000.0)
     }
 }

@@ -10,39 +10,39 @@ use lc_core::vm_id::VmId;
 
 /// An event on the diagram.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Dot {
+pub(crate) struct Dot {
     /// Seconds since the run's first line.
-    pub t: f64,
-    pub vm: VmId,
-    pub kind: Kind,
-    pub lc: u64,
+    pub(crate) t: f64,
+    pub(crate) vm: VmId,
+    pub(crate) kind: Kind,
+    pub(crate) lc: u64,
 }
 
 /// A message on the diagram, from its send to its receive.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Arrow {
-    pub from_vm: VmId,
-    pub send_t: f64,
-    pub to_vm: VmId,
-    pub receive_t: f64,
+pub(crate) struct Arrow {
+    pub(crate) from_vm: VmId,
+    pub(crate) send_t: f64,
+    pub(crate) to_vm: VmId,
+    pub(crate) receive_t: f64,
 }
 
 /// The first events of a run and the messages between them.
 #[derive(Debug, Clone)]
-pub struct Spacetime {
+pub(crate) struct Spacetime {
     origin_us: i64,
     start_us: Option<i64>,
     end_us: i64,
     open: bool,
-    pub dots: Vec<Dot>,
-    pub arrows: Vec<Arrow>,
+    pub(crate) dots: Vec<Dot>,
+    pub(crate) arrows: Vec<Arrow>,
 }
 
 impl Spacetime {
-    pub const MAX_EVENTS: usize = 200;
-    pub const MAX_SPAN_US: i64 = 5_000_000;
+    pub(crate) const MAX_EVENTS: usize = 200;
+    pub(crate) const MAX_SPAN_US: i64 = 5_000_000;
 
-    pub fn new(origin_us: i64) -> Spacetime {
+    pub(crate) fn new(origin_us: i64) -> Spacetime {
         Spacetime {
             origin_us,
             start_us: None,
@@ -54,7 +54,7 @@ impl Spacetime {
     }
 
     /// Offers a tick to the window.
-    pub fn tick(&mut self, time_us: i64, vm: VmId, kind: Kind, lc: u64) {
+    pub(crate) fn tick(&mut self, time_us: i64, vm: VmId, kind: Kind, lc: u64) {
         if !self.open {
             return;
         }
@@ -73,7 +73,7 @@ impl Spacetime {
     }
 
     /// Offers a matched message; it is drawn if both its ends are inside the window.
-    pub fn delivery(&mut self, d: &Delivery) {
+    pub(crate) fn delivery(&mut self, d: &Delivery) {
         let Some(start) = self.start_us else {
             return;
         };

@@ -11,10 +11,10 @@ use crate::read::record::{Action, Kind};
 use lc_contract::timestamp::{push_padded, push_rfc3339, push_seconds};
 
 /// The header row; docs/analyze.md describes each column.
-pub const HEADER: &str = "time,t_s,vm,kind,lc,queue,peer,seq,msg_lc,jump";
+pub(crate) const HEADER: &str = "time,t_s,vm,kind,lc,queue,peer,seq,msg_lc,jump";
 
 /// Writes rows of `events.csv`.
-pub struct EventsCsv<W: Write> {
+pub(crate) struct EventsCsv<W: Write> {
     out: W,
     origin_us: i64,
     /// The row being built: formatted byte by byte, then written in one call.
@@ -26,16 +26,16 @@ pub struct EventsCsv<W: Write> {
 
 /// The columns of one row that are not always present.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Row<'a> {
-    pub lc: Option<u64>,
-    pub queue: Option<u64>,
-    pub action: Option<&'a Action>,
-    pub jump: Option<i64>,
+pub(crate) struct Row<'a> {
+    pub(crate) lc: Option<u64>,
+    pub(crate) queue: Option<u64>,
+    pub(crate) action: Option<&'a Action>,
+    pub(crate) jump: Option<i64>,
 }
 
 impl<W: Write> EventsCsv<W> {
     /// Writes the header; times are also given as seconds since `origin_us`.
-    pub fn new(mut out: W, origin_us: i64) -> io::Result<EventsCsv<W>> {
+    pub(crate) fn new(mut out: W, origin_us: i64) -> io::Result<EventsCsv<W>> {
         writeln!(out, "{HEADER}")?;
         Ok(EventsCsv {
             out,
@@ -45,7 +45,13 @@ impl<W: Write> EventsCsv<W> {
         })
     }
 
-    pub fn row(&mut self, time_us: i64, vm: VmId, kind: Kind, row: Row<'_>) -> io::Result<()> {
+    pub(crate) fn row(
+        &mut self,
+        time_us: i64,
+        vm: VmId,
+        kind: Kind,
+        row: Row<'_>,
+    ) -> io::Result<()> {
         let b = &mut self.row;
         b.clear();
         let secs = time_us.div_euclid(1_000_000);
@@ -103,7 +109,7 @@ impl<W: Write> EventsCsv<W> {
         self.out.write_all(b)
     }
 
-    pub fn finish(mut self) -> io::Result<W> {
+    pub(crate) fn finish(mut self) -> io::Result<W> {
         self.out.flush()?;
         Ok(self.out)
     }

@@ -13,7 +13,7 @@
 pub(crate) mod csv;
 pub(crate) mod html;
 pub mod plots;
-pub(crate) mod report;
+pub mod report;
 pub mod shiviz;
-pub(crate) mod summary;
+pub mod summary;
 pub mod table;

@@ -32,7 +32,7 @@ pub const LABELS: u32 = 22;
 const LEGEND_MAX: usize = 16;
 
 /// The plot files, by name.
-pub const FILES: [&str; 5] = [
+pub(crate) const FILES: [&str; 5] = [
     "clock.png",
     "queue.png",
     "jumps.png",
@@ -41,7 +41,11 @@ pub const FILES: [&str; 5] = [
 ];
 
 /// Draws every plot into `dir`, naming VM i `labels[i]` in legends.
-pub fn draw_all(dir: &Path, data: &PlotData, labels: &[String]) -> Result<(), AnalysisError> {
+pub(crate) fn draw_all(
+    dir: &Path,
+    data: &PlotData,
+    labels: &[String],
+) -> Result<(), AnalysisError> {
     register_font().map_err(|detail| AnalysisError::Plot {
         path: dir.join(FILES[0]),
         detail,

@@ -16,7 +16,7 @@ const VIOLATIONS_SHOWN: usize = 20;
 const PAIR_TABLE_VMS: usize = 8;
 
 /// The report of one run.
-pub fn render(run: &RunAnalysis) -> String {
+pub(crate) fn render(run: &RunAnalysis) -> String {
     let s = run.summary();
     let mut out = String::new();
     header(&mut out, s);
@@ -372,7 +372,7 @@ fn percent(fraction: f64) -> String {
 }
 
 /// One row per run, for comparing runs side by side.
-pub fn comparison(runs: &[RunAnalysis]) -> String {
+pub(crate) fn comparison(runs: &[RunAnalysis]) -> String {
     super::table::render(
         &[
             "run",

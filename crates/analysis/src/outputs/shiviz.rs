@@ -32,13 +32,13 @@ pub const PARSER: &str = r"^(?<host>\S+) (?<clock>\{[^}]*\}) (?<event>.*)$";
 pub const DELIMITER: &str = r"^=== run (?<trace>\S+) ===$";
 
 /// The host name of VM `vm` in the ShiViz log.
-pub fn host(vm: VmId) -> String {
+pub(crate) fn host(vm: VmId) -> String {
     format!("vm{vm}")
 }
 
 /// Writes a ShiViz log.
 #[derive(Debug)]
-pub struct ShivizLog<W: Write> {
+pub(crate) struct ShivizLog<W: Write> {
     out: W,
     several: bool,
     labels: HashSet<String>,
@@ -47,7 +47,7 @@ pub struct ShivizLog<W: Write> {
 
 impl<W: Write> ShivizLog<W> {
     /// A log of one execution, or of `several`; writes the two header lines.
-    pub fn new(mut out: W, several: bool) -> io::Result<ShivizLog<W>> {
+    pub(crate) fn new(mut out: W, several: bool) -> io::Result<ShivizLog<W>> {
         writeln!(out, "{PARSER}")?;
         writeln!(out, "{}", if several { DELIMITER } else { "" })?;
         Ok(ShivizLog {
@@ -60,7 +60,7 @@ impl<W: Write> ShivizLog<W> {
 
     /// Opens the execution of run `run_id` (with several runs, a delimiter line naming it);
     /// returns its label.
-    pub fn execution(&mut self, run_id: &str) -> io::Result<String> {
+    pub(crate) fn execution(&mut self, run_id: &str) -> io::Result<String> {
         let base: String = run_id
             .chars()
             .map(|c| if c.is_whitespace() { '_' } else { c })
@@ -79,7 +79,12 @@ impl<W: Write> ShivizLog<W> {
     }
 
     /// One event of VM `vm` with clock `clock`.
-    pub fn event(&mut self, vm: VmId, clock: &VectorClock, description: &str) -> io::Result<()> {
+    pub(crate) fn event(
+        &mut self,
+        vm: VmId,
+        clock: &VectorClock,
+        description: &str,
+    ) -> io::Result<()> {
         let mut json = String::from("{");
         for (i, &entry) in clock.entries().iter().enumerate() {
             let id = VmId::from_index(i);
@@ -101,7 +106,7 @@ impl<W: Write> ShivizLog<W> {
         self.events
     }
 
-    pub fn finish(mut self) -> io::Result<W> {
+    pub(crate) fn finish(mut self) -> io::Result<W> {
         self.out.flush()?;
         Ok(self.out)
     }
@@ -109,7 +114,7 @@ impl<W: Write> ShivizLog<W> {
 
 /// What ShiViz shows for a tick: its kind, peers, seq and Lamport clock, and where it was
 /// logged (`file:line`).
-pub fn describe(tick: &Tick, place: &str) -> String {
+pub(crate) fn describe(tick: &Tick, place: &str) -> String {
     let lc = tick.lc;
     match &tick.action {
         Action::Send { to, seq } => {

@@ -175,7 +175,7 @@ pub struct Check {
 }
 
 /// Builds the summary of a run from what its stream yielded.
-pub fn build(
+pub(crate) fn build(
     run_dir: &Path,
     settings: RunSettings,
     outcome: &Outcome,
@@ -319,7 +319,7 @@ fn check(outcome: &Outcome, unaccounted: i64) -> Check {
 }
 
 /// Writes `summary` as pretty JSON to `path`.
-pub fn write(path: &Path, summary: &Summary) -> Result<(), AnalysisError> {
+pub(crate) fn write(path: &Path, summary: &Summary) -> Result<(), AnalysisError> {
     let error = |source| AnalysisError::Write {
         path: path.to_path_buf(),
         source,

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 /// The least send-to-receive time of the messages between each ordered pair of hosts, and
 /// their count: all the estimate needs, in memory that does not grow with the run.
 #[derive(Debug, Clone)]
-pub struct OffsetBounds {
+pub(crate) struct OffsetBounds {
     hosts: usize,
     /// `least[a * hosts + b]`: the least `receive - send` (microseconds, as stamped) over the
     /// messages from host `a` to host `b`.
@@ -63,22 +63,22 @@ pub enum Basis {
 
 /// One host's estimated clock offset from the reference host's, in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HostOffset {
+pub(crate) struct HostOffset {
     /// How much the host's clock reads ahead of the reference's (negative: behind); subtract it
     /// from the host's stamps to put them on the reference's clock.
-    pub offset_us: i64,
+    pub(crate) offset_us: i64,
     /// The bounds the estimate is derived from (`None`: unbounded on that side).
-    pub lower_us: Option<i64>,
-    pub upper_us: Option<i64>,
-    pub basis: Basis,
+    pub(crate) lower_us: Option<i64>,
+    pub(crate) upper_us: Option<i64>,
+    pub(crate) basis: Basis,
     /// Messages from this host's VMs to other hosts, and from other hosts to its VMs.
-    pub sent: u64,
-    pub received: u64,
+    pub(crate) sent: u64,
+    pub(crate) received: u64,
 }
 
 impl OffsetBounds {
     /// No messages yet between `hosts` hosts; host 0 is the reference.
-    pub fn new(hosts: usize) -> OffsetBounds {
+    pub(crate) fn new(hosts: usize) -> OffsetBounds {
         OffsetBounds {
             hosts,
             least: vec![None; hosts * hosts],
@@ -88,7 +88,7 @@ impl OffsetBounds {
 
     /// A message from host `from` to host `to`, stamped `send_us` by the sender's host and
     /// `receive_us` by the recipient's. A message within one host says nothing about offsets.
-    pub fn message(&mut self, from: usize, to: usize, send_us: i64, receive_us: i64) {
+    pub(crate) fn message(&mut self, from: usize, to: usize, send_us: i64, receive_us: i64) {
         if from == to {
             return;
         }
@@ -99,7 +99,7 @@ impl OffsetBounds {
     }
 
     /// Each host's estimated offset from host 0's clock, host 0 first.
-    pub fn estimate(&self) -> Vec<HostOffset> {
+    pub(crate) fn estimate(&self) -> Vec<HostOffset> {
         let n = self.hosts;
         let combined = shortest_paths(n, &self.least);
         let consistent = (0..n).all(|h| combined[h * n + h].is_none_or(|d| d >= 0));

@@ -27,7 +27,7 @@ use lc_contract::vm_log::VmLog;
 /// One item of the merged stream. `file` indexes the log list the merge was built from and
 /// `line` is 1-based.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Merged {
+pub(crate) enum Merged {
     Record {
         file: usize,
         line: usize,
@@ -86,7 +86,7 @@ impl LineReader {
 }
 
 /// The merged stream over a run's VM logs.
-pub struct TimeMerge {
+pub(crate) struct TimeMerge {
     readers: Vec<LineReader>,
     heads: Vec<Option<(usize, Record)>>,
     heap: BinaryHeap<Reverse<(i64, usize, usize)>>,
@@ -97,13 +97,13 @@ pub struct TimeMerge {
 
 impl TimeMerge {
     /// Opens every log and reads the first line of each.
-    pub fn open(logs: &[VmLog]) -> Result<TimeMerge, AnalysisError> {
+    pub(crate) fn open(logs: &[VmLog]) -> Result<TimeMerge, AnalysisError> {
         TimeMerge::open_shifted(logs, &vec![0; logs.len()])
     }
 
     /// Opens every log as [`TimeMerge::open`] does, with `shifts[i]` microseconds subtracted
     /// from every time of `logs[i]` (its clock's offset from the reference clock).
-    pub fn open_shifted(logs: &[VmLog], shifts: &[i64]) -> Result<TimeMerge, AnalysisError> {
+    pub(crate) fn open_shifted(logs: &[VmLog], shifts: &[i64]) -> Result<TimeMerge, AnalysisError> {
         debug_assert_eq!(logs.len(), shifts.len());
         let readers = logs
             .iter()
@@ -134,12 +134,12 @@ impl TimeMerge {
     }
 
     /// The time of the earliest line not yet handed out, if any.
-    pub fn peek_time(&self) -> Option<i64> {
+    pub(crate) fn peek_time(&self) -> Option<i64> {
         self.heap.peek().map(|Reverse((t, _, _))| *t)
     }
 
     /// The next item in time order, or `None` at the end of every file.
-    pub fn next_item(&mut self) -> Result<Option<Merged>, AnalysisError> {
+    pub(crate) fn next_item(&mut self) -> Result<Option<Merged>, AnalysisError> {
         if let Some(item) = self.side.pop_front() {
             return Ok(Some(item));
         }
@@ -180,13 +180,13 @@ impl TimeMerge {
 /// One VM's ticks in file order (its program order), for reading two runs side by side
 /// ([`crate::compare_runs`]). Other lines are skipped; a line that cannot be parsed is an error,
 /// since the ticks after it could not be paired with confidence.
-pub struct Ticks {
+pub(crate) struct Ticks {
     path: PathBuf,
     merge: TimeMerge,
 }
 
 impl Ticks {
-    pub fn open(log: &VmLog) -> Result<Ticks, AnalysisError> {
+    pub(crate) fn open(log: &VmLog) -> Result<Ticks, AnalysisError> {
         Ok(Ticks {
             path: log.path.clone(),
             merge: TimeMerge::open(std::slice::from_ref(log))?,
@@ -194,7 +194,7 @@ impl Ticks {
     }
 
     /// The next tick and its time (microseconds since the Unix epoch), or `None` at the end.
-    pub fn next_tick(&mut self) -> Result<Option<(i64, Tick)>, AnalysisError> {
+    pub(crate) fn next_tick(&mut self) -> Result<Option<(i64, Tick)>, AnalysisError> {
         while let Some(item) = self.merge.next_item()? {
             match item {
                 Merged::Record {

@@ -29,16 +29,16 @@ use lc_settings::names::VM_COUNT;
 
 /// The node directories of one run, their logs together.
 #[derive(Debug, Clone)]
-pub struct NodeRun {
+pub(crate) struct NodeRun {
     /// Every directory's VM logs, in VM id order.
-    pub logs: Vec<VmLog>,
+    pub(crate) logs: Vec<VmLog>,
     /// For each log, the index of its directory in `dirs`.
-    pub host_of: Vec<usize>,
-    pub dirs: Vec<PathBuf>,
+    pub(crate) host_of: Vec<usize>,
+    pub(crate) dirs: Vec<PathBuf>,
 }
 
 /// Opens the node directories `dirs` as one run, checking that they belong together.
-pub fn open(dirs: &[PathBuf]) -> Result<NodeRun, AnalysisError> {
+pub(crate) fn open(dirs: &[PathBuf]) -> Result<NodeRun, AnalysisError> {
     let mut found: Vec<(VmLog, usize)> = Vec::new();
     for (host, dir) in dirs.iter().enumerate() {
         for log in run_dir::vm_logs(dir)? {
@@ -89,7 +89,7 @@ pub fn open(dirs: &[PathBuf]) -> Result<NodeRun, AnalysisError> {
 
 /// Each directory's clock offset from the first directory's, from the messages between them:
 /// one pass over the logs, matched as the analysis matches them.
-pub fn measure(run: &NodeRun) -> Result<Vec<HostOffset>, AnalysisError> {
+pub(crate) fn measure(run: &NodeRun) -> Result<Vec<HostOffset>, AnalysisError> {
     let names = run.logs.iter().map(VmLog::name).collect();
     let mut matcher = Matcher::new(names, &[]);
     // The analysis proper reports what is wrong with the messages; here only their times count.
@@ -137,7 +137,7 @@ pub fn measure(run: &NodeRun) -> Result<Vec<HostOffset>, AnalysisError> {
 }
 
 /// The offsets as `summary.json` and the report give them, one per directory in `run`'s order.
-pub fn describe(run: &NodeRun, offsets: &[HostOffset]) -> Vec<ClockOffset> {
+pub(crate) fn describe(run: &NodeRun, offsets: &[HostOffset]) -> Vec<ClockOffset> {
     let seconds = |us: i64| us as f64 / 1e6;
     run.dirs
         .iter()

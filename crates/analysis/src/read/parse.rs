@@ -5,14 +5,14 @@
 //! the checks: a `stop`'s missing `dropped` is 0, clocks become [`VectorClock`]s, and the keys
 //! no check reads are left behind.
 
-pub use lc_contract::line::ParseError;
+pub(crate) use lc_contract::line::ParseError;
 use lc_contract::line::{self as contract, Event};
 use lc_core::vector_clock::VectorClock;
 
 use crate::read::record::{Action, Body, FaultLine, Record, Tick};
 
 /// Parses one line (without its newline).
-pub fn parse_line(line: &str) -> Result<Record, ParseError> {
+pub(crate) fn parse_line(line: &str) -> Result<Record, ParseError> {
     let line = contract::parse_line(line)?;
     Ok(Record {
         time_us: line.time_us,

@@ -19,10 +19,10 @@ use lc_core::vector_clock::VectorClock;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// Microseconds since the Unix epoch.
-    pub time_us: i64,
+    pub(crate) time_us: i64,
     /// The `vm` key; required on events, optional on notices.
-    pub vm: Option<VmId>,
-    pub body: Body,
+    pub(crate) vm: Option<VmId>,
+    pub(crate) body: Body,
 }
 
 /// What a line says.
@@ -58,25 +58,25 @@ pub enum Body {
 /// queue and clock at that instant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultLine {
-    pub fault: FaultId,
-    pub edge: Edge,
+    pub(crate) fault: FaultId,
+    pub(crate) edge: Edge,
     /// The fault, rebuilt from the line's parameters (a pause's or crash's VM is the line's).
-    pub spec: Fault,
-    pub queue: u64,
+    pub(crate) spec: Fault,
+    pub(crate) queue: u64,
     /// The VM's Lamport clock; on a crash's `fault_end`, the clock it restarts with.
-    pub lc: u64,
+    pub(crate) lc: u64,
     /// A crash's `fault_end`: the messages the VM lost while down.
-    pub lost: Option<u64>,
+    pub(crate) lost: Option<u64>,
 }
 
 /// One tick event: the clock and queue length after it, and what it did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tick {
-    pub lc: u64,
-    pub queue: u64,
+    pub(crate) lc: u64,
+    pub(crate) queue: u64,
     /// The VM's vector clock after the event, when the log carries one.
-    pub vc: Option<VectorClock>,
-    pub action: Action,
+    pub(crate) vc: Option<VectorClock>,
+    pub(crate) action: Action,
 }
 
 /// What a tick did.
@@ -122,7 +122,7 @@ impl Kind {
 }
 
 impl Action {
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         match self {
             Action::Send { .. } => Kind::Send,
             Action::Receive { .. } => Kind::Receive,

@@ -18,31 +18,31 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSettings {
     pub vm_count: Option<u32>,
-    pub runtime: Option<f64>,
+    pub(crate) runtime: Option<f64>,
     pub seed: Option<u64>,
-    pub rate_min: Option<f64>,
-    pub rate_max: Option<f64>,
+    pub(crate) rate_min: Option<f64>,
+    pub(crate) rate_max: Option<f64>,
     /// The actual rate of each VM, VM 1 first.
     pub rates: Option<Vec<f64>>,
     pub internal_probability: Option<f64>,
-    pub host: Option<String>,
-    pub base_port: Option<u32>,
-    pub log_dir: Option<String>,
+    pub(crate) host: Option<String>,
+    pub(crate) base_port: Option<u32>,
+    pub(crate) log_dir: Option<String>,
 }
 
 /// A run's `settings.toml` as read: the settings, and where each key is.
 #[derive(Debug, Clone, Default)]
-pub struct SettingsFile {
-    pub settings: RunSettings,
+pub(crate) struct SettingsFile {
+    pub(crate) settings: RunSettings,
     /// Why the file exists but could not be used, if so.
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
     /// The 1-based line of each top-level key.
     key_lines: Vec<(String, usize)>,
 }
 
 impl SettingsFile {
     /// The line of top-level `key`; line 1 if it is not found.
-    pub fn line_of(&self, key: &str) -> usize {
+    pub(crate) fn line_of(&self, key: &str) -> usize {
         self.key_lines
             .iter()
             .find(|(k, _)| k == key)
@@ -52,7 +52,7 @@ impl SettingsFile {
 
 /// Reads `settings.toml` in `run_dir`. The settings are the default if it is absent or
 /// unreadable, with a note when it exists but cannot be used.
-pub fn read_settings(run_dir: &Path) -> SettingsFile {
+pub(crate) fn read_settings(run_dir: &Path) -> SettingsFile {
     let path = run_dir.join("settings.toml");
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -95,12 +95,12 @@ fn key_lines(text: &str) -> Vec<(String, usize)> {
 }
 
 /// Parses settings text; the error is folded into one line.
-pub fn parse_settings(text: &str) -> Result<RunSettings, String> {
+pub(crate) fn parse_settings(text: &str) -> Result<RunSettings, String> {
     toml::from_str(text).map_err(|e| one_line(e.message()))
 }
 
 /// A TOML error message, which may span lines, folded into one.
-pub fn one_line(message: &str) -> String {
+pub(crate) fn one_line(message: &str) -> String {
     message
         .lines()
         .map(str::trim)

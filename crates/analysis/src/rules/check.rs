@@ -14,7 +14,7 @@ use crate::read::record::{Action, Tick};
 
 /// The checker's memory of one VM: its last clock and last send seq.
 #[derive(Debug, Clone)]
-pub struct ProgramOrder {
+pub(crate) struct ProgramOrder {
     prev_lc: u64,
     last_seq: u64,
     /// False after an unreadable line: the next event is not checked against `prev_lc`.
@@ -34,24 +34,24 @@ impl Default for ProgramOrder {
 
 impl ProgramOrder {
     /// A line of this VM could not be read: do not check the next event against the one before.
-    pub fn lose_step(&mut self) {
+    pub(crate) fn lose_step(&mut self) {
         self.in_step = false;
     }
 
     /// The VM's clock now (the `lc` of its previous event, 0 before the first), if known.
-    pub fn clock(&self) -> Option<u64> {
+    pub(crate) fn clock(&self) -> Option<u64> {
         self.in_step.then_some(self.prev_lc)
     }
 
     /// The VM restarted with its clock reset: the next event is judged against 0.
-    pub fn reset_clock(&mut self) {
+    pub(crate) fn reset_clock(&mut self) {
         self.prev_lc = 0;
         self.in_step = true;
     }
 
     /// Checks one tick against the previous one, reporting each broken rule, and returns the
     /// clock jump (`lc` minus the previous `lc`, which is 0 before the first event).
-    pub fn tick(&mut self, tick: &Tick, mut report: impl FnMut(Rule, String)) -> i64 {
+    pub(crate) fn tick(&mut self, tick: &Tick, mut report: impl FnMut(Rule, String)) -> i64 {
         let prev = self.prev_lc;
         if self.in_step {
             let kind = tick.action.kind().as_str();

@@ -121,11 +121,11 @@ const EXPECTED_KEPT: usize = 1_000;
 
 /// One of a fault's lines on one VM: where it is, when, and the VM's queue and clock then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mark {
-    pub at: At,
-    pub time_us: i64,
-    pub queue: u64,
-    pub lc: u64,
+pub(crate) struct Mark {
+    pub(crate) at: At,
+    pub(crate) time_us: i64,
+    pub(crate) queue: u64,
+    pub(crate) lc: u64,
 }
 
 /// A fault on one VM it touches.
@@ -179,7 +179,7 @@ struct Seen {
 
 /// The faults of one run, fed its lines in time-merge order (each file in its own order).
 #[derive(Debug)]
-pub struct FaultBook {
+pub(crate) struct FaultBook {
     /// VM id and file name, by file slot.
     vms: Vec<VmId>,
     names: Vec<String>,
@@ -195,7 +195,7 @@ pub struct FaultBook {
 
 impl FaultBook {
     /// A book for the VMs `vms`, whose files are named `names`, by slot.
-    pub fn new(vms: Vec<VmId>, names: Vec<String>) -> FaultBook {
+    pub(crate) fn new(vms: Vec<VmId>, names: Vec<String>) -> FaultBook {
         let n = vms.len();
         FaultBook {
             vms,
@@ -217,13 +217,13 @@ impl FaultBook {
     }
 
     /// VM `slot`'s `start` line.
-    pub fn start(&mut self, slot: usize, rate: Option<f64>, phase: Option<Duration>) {
+    pub(crate) fn start(&mut self, slot: usize, rate: Option<f64>, phase: Option<Duration>) {
         self.schedules[slot] = (rate, phase);
     }
 
     /// A fault line of VM `slot` at `at`, stamped `time_us`; `clock` is the VM's clock before
     /// it, if known.
-    pub fn line(
+    pub(crate) fn line(
         &mut self,
         at: At,
         time_us: i64,
@@ -314,7 +314,7 @@ impl FaultBook {
     }
 
     /// A tick of VM `slot` at `at`, stamped `time_us`.
-    pub fn tick(&mut self, at: At, time_us: i64, tick: &Tick) {
+    pub(crate) fn tick(&mut self, at: At, time_us: i64, tick: &Tick) {
         let slot = at.file;
         let vm = self.vms[slot];
         self.clocks[slot] = tick.lc;
@@ -344,7 +344,7 @@ impl FaultBook {
     }
 
     /// A matched message: checked against every partition it crosses.
-    pub fn delivery(&mut self, d: &Delivery, mut report: impl FnMut(At, Rule, String)) {
+    pub(crate) fn delivery(&mut self, d: &Delivery, mut report: impl FnMut(At, Rule, String)) {
         let names = &self.names;
         for (&id, seen) in &mut self.faults {
             let Fault::Partition { groups, mode, .. } = &seen.spec else {
@@ -392,7 +392,7 @@ impl FaultBook {
     }
 
     /// VM `slot`'s `stop` line at `at`: its drops, and those it owes to faults.
-    pub fn stop(
+    pub(crate) fn stop(
         &mut self,
         at: At,
         dropped: u64,
@@ -464,7 +464,7 @@ impl FaultBook {
     /// The windows of the faults, for the plots: number, kind, and the first start and last end
     /// stamp of their lines in seconds after `origin_us` (no end: it lasted to the end of the
     /// run).
-    pub fn bands(&self, origin_us: i64) -> Vec<FaultBand> {
+    pub(crate) fn bands(&self, origin_us: i64) -> Vec<FaultBand> {
         let secs = |us: i64| (us - origin_us) as f64 / 1e6;
         self.faults
             .iter()
@@ -487,7 +487,7 @@ impl FaultBook {
 
     /// Ends the run: judges what waited for a window's end that never came, and sums up each
     /// fault, with the expected findings `breaks` owes to it.
-    pub fn finish(
+    pub(crate) fn finish(
         mut self,
         breaks: ResetBreaks,
         mut report: impl FnMut(At, Rule, String),
@@ -603,12 +603,12 @@ fn partition_figures(seen: &Seen) -> Option<PartitionFigures> {
 
 /// A fault's window on the plots' time axis, in seconds since the run's first line.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FaultBand {
-    pub fault: FaultId,
-    pub kind: &'static str,
-    pub from_s: f64,
+pub(crate) struct FaultBand {
+    pub(crate) fault: FaultId,
+    pub(crate) kind: &'static str,
+    pub(crate) from_s: f64,
     /// `None`: it had not ended when the run did.
-    pub until_s: Option<f64>,
+    pub(crate) until_s: Option<f64>,
 }
 
 fn edge_name(edge: Edge) -> &'static str {
@@ -652,7 +652,7 @@ fn spread(groups: &[Vec<VmId>], clock_of: impl Fn(VmId) -> Option<u64>) -> Optio
 /// without it, as in logs older than `phase_ms`) had due in `[from, until)`: tick `k` is due at
 /// `offset(k) - lead`, `lead = offset(1) - phase` (see `lc_core::schedule`). `None` for a rate
 /// that is not a whole positive number.
-pub fn ticks_due(
+pub(crate) fn ticks_due(
     rate: f64,
     phase: Option<Duration>,
     from: Duration,
@@ -677,12 +677,12 @@ pub fn ticks_due(
 /// its `index`-th (its own entry in a derived vector clock), and its last event before the crash
 /// had clock `before_lc` at `before`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResetPoint {
-    pub fault: FaultId,
-    pub vm: VmId,
-    pub index: u32,
-    pub before_lc: u64,
-    pub before: At,
+pub(crate) struct ResetPoint {
+    pub(crate) fault: FaultId,
+    pub(crate) vm: VmId,
+    pub(crate) index: u32,
+    pub(crate) before_lc: u64,
+    pub(crate) before: At,
 }
 
 /// The clock-condition breaks the resets cause: an event `b` with the restarted VM's first
@@ -692,7 +692,7 @@ pub struct ResetPoint {
 /// C(a) < C(b)", and so does every earlier event with a clock at least `b`'s; `b` is listed
 /// once per reset it follows, with that witness.
 #[derive(Debug, Default)]
-pub struct ResetBreaks {
+pub(crate) struct ResetBreaks {
     points: Vec<ResetPoint>,
     /// Per fault: every break counted, the first [`EXPECTED_KEPT`] kept.
     found: BTreeMap<FaultId, (u64, Vec<(At, String)>)>,
@@ -701,20 +701,20 @@ pub struct ResetBreaks {
 
 impl ResetBreaks {
     /// Breaks of a run whose files are named `names`, by slot.
-    pub fn new(names: Vec<String>) -> ResetBreaks {
+    pub(crate) fn new(names: Vec<String>) -> ResetBreaks {
         ResetBreaks {
             names,
             ..ResetBreaks::default()
         }
     }
 
-    pub fn restart(&mut self, point: ResetPoint) {
+    pub(crate) fn restart(&mut self, point: ResetPoint) {
         self.points.push(point);
     }
 
     /// An event released in causal order, at `at`, with Lamport clock `lc` and derived vector
     /// clock `clock`.
-    pub fn released(&mut self, at: At, lc: u64, clock: &VectorClock) {
+    pub(crate) fn released(&mut self, at: At, lc: u64, clock: &VectorClock) {
         for p in &self.points {
             if clock.get(p.vm) < u64::from(p.index) || lc > p.before_lc {
                 continue;

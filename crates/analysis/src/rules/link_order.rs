@@ -14,14 +14,14 @@ use super::violation::Rule;
 
 /// One receiver's memory of each link into it.
 #[derive(Debug, Clone, Default)]
-pub struct LinkOrder {
+pub(crate) struct LinkOrder {
     /// Sender -> the highest seq received from it, and the line of that receive.
     highest: HashMap<VmId, (u64, usize)>,
 }
 
 impl LinkOrder {
     /// Checks a receive, at `line`, of message `seq` from `sender`.
-    pub fn receive(
+    pub(crate) fn receive(
         &mut self,
         line: usize,
         sender: VmId,

@@ -19,25 +19,25 @@ use super::violation::{At, Rule, Violations};
 
 /// Where and when an event was logged, and its clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamp {
-    pub at: At,
-    pub time_us: i64,
-    pub lc: u64,
+pub(crate) struct Stamp {
+    pub(crate) at: At,
+    pub(crate) time_us: i64,
+    pub(crate) lc: u64,
 }
 
 /// A matched message: the edge from its send to its receive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delivery {
-    pub sender: VmId,
-    pub recipient: VmId,
-    pub seq: u64,
-    pub send: Stamp,
-    pub receive: Stamp,
+pub(crate) struct Delivery {
+    pub(crate) sender: VmId,
+    pub(crate) recipient: VmId,
+    pub(crate) seq: u64,
+    pub(crate) send: Stamp,
+    pub(crate) receive: Stamp,
 }
 
 impl Delivery {
     /// How long the message waited: receive time minus send time, in microseconds.
-    pub fn wait_us(&self) -> i64 {
+    pub(crate) fn wait_us(&self) -> i64 {
         self.receive.time_us - self.send.time_us
     }
 }
@@ -60,25 +60,25 @@ struct EarlyReceive {
 
 /// Sends still in flight when the logs ended.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Unreceived {
+pub(crate) struct Unreceived {
     /// Messages (one per recipient) never received.
-    pub messages: u64,
+    pub(crate) messages: u64,
     /// Up to [`Matcher::EXAMPLES`] of them: the send's position, sender, seq, recipient.
-    pub examples: Vec<(At, VmId, u64, VmId)>,
+    pub(crate) examples: Vec<(At, VmId, u64, VmId)>,
 }
 
 /// The messages of a VM whose log is missing, which could therefore not be matched.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct AbsentPeer {
+pub(crate) struct AbsentPeer {
     /// Messages addressed to it (one per send event that named it).
-    pub sent_to: u64,
+    pub(crate) sent_to: u64,
     /// Receives of messages it sent.
-    pub received_from: u64,
+    pub(crate) received_from: u64,
 }
 
 /// Matches receives to sends and checks every message edge.
 #[derive(Debug, Default)]
-pub struct Matcher {
+pub(crate) struct Matcher {
     /// The name of each log file, by file index, to cite a send's file and line.
     files: Vec<String>,
     in_flight: HashMap<(VmId, u64), InFlight>,
@@ -89,11 +89,11 @@ pub struct Matcher {
 
 impl Matcher {
     /// How many unreceived messages [`Matcher::finish`] lists.
-    pub const EXAMPLES: usize = 5;
+    pub(crate) const EXAMPLES: usize = 5;
 
     /// A matcher for a run whose log files (by file index) are named `files` and whose VMs
     /// `absent` have no log.
-    pub fn new(files: Vec<String>, absent: &[VmId]) -> Matcher {
+    pub(crate) fn new(files: Vec<String>, absent: &[VmId]) -> Matcher {
         Matcher {
             files,
             absent: absent
@@ -105,12 +105,12 @@ impl Matcher {
     }
 
     /// The messages of each absent VM seen so far.
-    pub fn absent(&self) -> &BTreeMap<VmId, AbsentPeer> {
+    pub(crate) fn absent(&self) -> &BTreeMap<VmId, AbsentPeer> {
         &self.absent
     }
 
     /// Records a send event; returns deliveries of receives that were logged before it.
-    pub fn send(
+    pub(crate) fn send(
         &mut self,
         sender: VmId,
         seq: u64,
@@ -168,7 +168,7 @@ impl Matcher {
     }
 
     /// Records a receive event; returns its delivery if its send is known.
-    pub fn receive(
+    pub(crate) fn receive(
         &mut self,
         recipient: VmId,
         sender: VmId,
@@ -248,7 +248,7 @@ impl Matcher {
 
     /// Ends the stream: receives whose send never came are violations; returns what was sent
     /// but never received.
-    pub fn finish(self, violations: &mut Violations) -> Unreceived {
+    pub(crate) fn finish(self, violations: &mut Violations) -> Unreceived {
         let mut early: Vec<_> = self.early.into_iter().collect();
         early.sort_by_key(|(_, e)| e.stamp.at);
         for ((sender, seq, recipient), e) in early {

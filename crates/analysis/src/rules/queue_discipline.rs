@@ -16,25 +16,25 @@ use crate::read::record::{Action, Tick};
 
 /// What the previous event of one VM left in its queue.
 #[derive(Debug, Clone, Default)]
-pub struct QueueDiscipline {
+pub(crate) struct QueueDiscipline {
     /// The previous event's `queue` and line, if it is known.
     left: Option<(u64, usize)>,
 }
 
 impl QueueDiscipline {
     /// A line of this VM could not be read: the queue it left is unknown.
-    pub fn lose_step(&mut self) {
+    pub(crate) fn lose_step(&mut self) {
         self.left = None;
     }
 
     /// The VM restarted after a crash with `queue` messages waiting (its line is `line`): the
     /// queue the last event before the crash left was lost with it.
-    pub fn restart(&mut self, line: usize, queue: u64) {
+    pub(crate) fn restart(&mut self, line: usize, queue: u64) {
         self.left = Some((queue, line));
     }
 
     /// Checks the tick at `line` against the queue the previous one left.
-    pub fn tick(&mut self, line: usize, tick: &Tick, mut report: impl FnMut(Rule, String)) {
+    pub(crate) fn tick(&mut self, line: usize, tick: &Tick, mut report: impl FnMut(Rule, String)) {
         let kind = tick.action.kind().as_str();
         let receive = matches!(tick.action, Action::Receive { .. });
         match self.left {

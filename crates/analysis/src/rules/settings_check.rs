@@ -21,15 +21,15 @@ use lc_settings::names::{RATES, VM_COUNT};
 
 /// A finding about `settings.toml` itself: the key it is about, the rule, the detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingsFinding {
-    pub key: &'static str,
-    pub rule: Rule,
-    pub detail: String,
+pub(crate) struct SettingsFinding {
+    pub(crate) key: &'static str,
+    pub(crate) rule: Rule,
+    pub(crate) detail: String,
 }
 
 /// What `settings.toml` says the logs must show.
 #[derive(Debug, Clone, Default)]
-pub struct SettingsCheck {
+pub(crate) struct SettingsCheck {
     vm_count: Option<u32>,
     rates: Option<Vec<f64>>,
     /// VMs in 1..=vm_count without a log, in id order.
@@ -40,7 +40,7 @@ pub struct SettingsCheck {
 
 impl SettingsCheck {
     /// Holds `settings` against a run whose logs are `logs`.
-    pub fn new(settings: &RunSettings, logs: &[VmLog]) -> SettingsCheck {
+    pub(crate) fn new(settings: &RunSettings, logs: &[VmLog]) -> SettingsCheck {
         let (missing, extra) = match settings.vm_count {
             Some(n) => (
                 VmId::all(n)
@@ -64,19 +64,19 @@ impl SettingsCheck {
 
     /// How many entries the run's vector clocks have: one per VM, as `vm_count` counts them,
     /// else as the highest id among `vms`, the VMs with a log.
-    pub fn clock_width(&self, vms: &[VmId]) -> usize {
+    pub(crate) fn clock_width(&self, vms: &[VmId]) -> usize {
         let highest = vms.iter().map(|vm| vm.index() + 1).max().unwrap_or(0);
         self.vm_count.map_or(highest, |n| n as usize)
     }
 
     /// The VMs `settings.toml` names that have no log.
-    pub fn missing(&self) -> &[VmId] {
+    pub(crate) fn missing(&self) -> &[VmId] {
         &self.missing
     }
 
     /// Checks the `rate` of VM `vm`'s `start` line against the pinned rate, if both are known;
     /// returns what is wrong.
-    pub fn start_rate(&self, vm: VmId, rate: Option<f64>) -> Option<String> {
+    pub(crate) fn start_rate(&self, vm: VmId, rate: Option<f64>) -> Option<String> {
         let logged = rate?;
         let pinned = *self.rates.as_ref()?.get(vm.index())?;
         ((logged - pinned).abs() > 1e-9).then(|| {
@@ -88,7 +88,7 @@ impl SettingsCheck {
 
     /// The findings about the run as a whole: missing and extra logs, and a `rates` list that
     /// does not have one rate per VM. `absent` counts the messages of each missing VM.
-    pub fn findings(&self, absent: &BTreeMap<VmId, AbsentPeer>) -> Vec<SettingsFinding> {
+    pub(crate) fn findings(&self, absent: &BTreeMap<VmId, AbsentPeer>) -> Vec<SettingsFinding> {
         let Some(n) = self.vm_count else {
             return Vec::new();
         };

@@ -12,13 +12,13 @@ use lc_contract::timestamp::Rfc3339;
 
 /// The last stamped line of one file.
 #[derive(Debug, Clone, Default)]
-pub struct TimeOrder {
+pub(crate) struct TimeOrder {
     last: Option<(i64, usize)>,
 }
 
 impl TimeOrder {
     /// Checks the line at `line` stamped `time_us` against the line above it.
-    pub fn line(&mut self, line: usize, time_us: i64, mut report: impl FnMut(Rule, String)) {
+    pub(crate) fn line(&mut self, line: usize, time_us: i64, mut report: impl FnMut(Rule, String)) {
         if let Some((last, at)) = self.last {
             if time_us < last {
                 report(

@@ -24,7 +24,7 @@ use crate::rules::violation::Rule;
 
 /// The checker's memory of one VM: its previous logged clock.
 #[derive(Debug, Clone)]
-pub struct VcProgramOrder {
+pub(crate) struct VcProgramOrder {
     vm: VmId,
     /// Entries every clock of the run must have: one per VM.
     width: usize,
@@ -35,7 +35,7 @@ pub struct VcProgramOrder {
 
 impl VcProgramOrder {
     /// VM `vm` of a run of `width` VMs, before its first event.
-    pub fn new(vm: VmId, width: usize) -> VcProgramOrder {
+    pub(crate) fn new(vm: VmId, width: usize) -> VcProgramOrder {
         VcProgramOrder {
             vm,
             width,
@@ -46,13 +46,13 @@ impl VcProgramOrder {
 
     /// The VM's previous clock is unknown (an unreadable line, or an event without `vc`): do not
     /// judge the next event against it.
-    pub fn lose_step(&mut self) {
+    pub(crate) fn lose_step(&mut self) {
         self.in_step = false;
     }
 
     /// The VM restarted with its clocks reset (a crash with `clock: reset`): the next event is
     /// judged against the clock of no event, every entry 0.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.prev = VectorClock::zero(self.width);
         self.in_step = true;
     }
@@ -60,7 +60,7 @@ impl VcProgramOrder {
     /// Checks the clock `vc` logged by an event of kind `kind`, reporting each broken rule.
     /// For a receive, `logged_msg` is its own `msg_vc` and `send_vc` the `vc` its matched send
     /// logged, each if known; the message's clock is taken from the former, else the latter.
-    pub fn event(
+    pub(crate) fn event(
         &mut self,
         kind: Kind,
         vc: &VectorClock,

@@ -173,31 +173,31 @@ impl fmt::Display for Violation {
 
 /// Where in the input a finding is: an index into the run's file list and a 1-based line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct At {
-    pub file: usize,
-    pub line: usize,
+pub(crate) struct At {
+    pub(crate) file: usize,
+    pub(crate) line: usize,
 }
 
 /// A finding before it is tied to a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub at: At,
-    pub rule: Rule,
-    pub detail: String,
+pub(crate) struct Finding {
+    pub(crate) at: At,
+    pub(crate) rule: Rule,
+    pub(crate) detail: String,
 }
 
 /// The findings of a run: the first [`Violations::KEEP`] in full, all of them counted.
 #[derive(Debug, Default)]
-pub struct Violations {
+pub(crate) struct Violations {
     kept: Vec<Finding>,
     counts: BTreeMap<Rule, u64>,
 }
 
 impl Violations {
     /// How many findings are kept in full.
-    pub const KEEP: usize = 10_000;
+    pub(crate) const KEEP: usize = 10_000;
 
-    pub fn push(&mut self, at: At, rule: Rule, detail: String) {
+    pub(crate) fn push(&mut self, at: At, rule: Rule, detail: String) {
         *self.counts.entry(rule).or_default() += 1;
         if self.kept.len() < Self::KEEP {
             self.kept.push(Finding { at, rule, detail });

@@ -25,67 +25,67 @@ use lc_core::faults::Edge;
 /// One tick event as the page sees it. The JSON keys are short (`i`, `t`, `k`, `p`): a page
 /// holds up to [`Diagram::MAX_EVENTS`] of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PageEvent {
-    pub vm: VmId,
+pub(crate) struct PageEvent {
+    pub(crate) vm: VmId,
     /// Its place among its VM's tick events, from 1: its own entry in its vector clock.
     #[serde(rename = "i")]
-    pub index: u32,
+    pub(crate) index: u32,
     /// Microseconds since the run's first line.
     #[serde(rename = "t")]
-    pub t_us: i64,
+    pub(crate) t_us: i64,
     /// `send`, `receive` or `internal`.
     #[serde(rename = "k")]
-    pub kind: &'static str,
-    pub lc: u64,
+    pub(crate) kind: &'static str,
+    pub(crate) lc: u64,
     /// Its vector clock, VM 1's entry first.
-    pub vc: Vec<u64>,
+    pub(crate) vc: Vec<u64>,
     /// A send's recipients, or a receive's sender.
     #[serde(rename = "p", skip_serializing_if = "Vec::is_empty")]
-    pub peers: Vec<VmId>,
+    pub(crate) peers: Vec<VmId>,
     /// A send's seq, or the seq of the message a receive took.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub seq: Option<u64>,
+    pub(crate) seq: Option<u64>,
 }
 
 /// A message drawn as an arrow: indices of its send and receive in [`Diagram::events`],
 /// serialized as the pair `[send, receive]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct PageMessage(pub usize, pub usize);
+pub(crate) struct PageMessage(pub usize, pub usize);
 
 /// What the page embeds: the events in time-merge order and the messages between them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Diagram {
-    pub events: Vec<PageEvent>,
-    pub messages: Vec<PageMessage>,
+pub(crate) struct Diagram {
+    pub(crate) events: Vec<PageEvent>,
+    pub(crate) messages: Vec<PageMessage>,
     /// Tick events in the run, embedded or not.
-    pub total_events: u64,
+    pub(crate) total_events: u64,
     /// Tick lines the analyzer's history has no clock for (none unless a log changed between
     /// the two reads); they are left out.
-    pub without_clock: u64,
+    pub(crate) without_clock: u64,
     /// The faults' windows, drawn as bands across the lanes of the VMs they touch.
-    pub faults: Vec<PageFault>,
+    pub(crate) faults: Vec<PageFault>,
 }
 
 /// A fault's window as the page draws it. Times are microseconds since the run's first line;
 /// `until` is `None` while a touched VM had not logged its end when the run stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PageFault {
+pub(crate) struct PageFault {
     #[serde(rename = "n")]
-    pub fault: usize,
+    pub(crate) fault: usize,
     #[serde(rename = "k")]
-    pub kind: &'static str,
-    pub vms: Vec<VmId>,
-    pub from: i64,
-    pub until: Option<i64>,
+    pub(crate) kind: &'static str,
+    pub(crate) vms: Vec<VmId>,
+    pub(crate) from: i64,
+    pub(crate) until: Option<i64>,
 }
 
 impl Diagram {
     /// Events a page embeds at most (about 100 bytes each in the file).
-    pub const MAX_EVENTS: usize = 100_000;
+    pub(crate) const MAX_EVENTS: usize = 100_000;
 }
 
 /// Builds a [`Diagram`] from the merged lines of a run, one line at a time.
-pub struct DiagramBuilder<'h> {
+pub(crate) struct DiagramBuilder<'h> {
     history: &'h History,
     /// VM id of each log file, by the merge's file index.
     vm_of_file: Vec<VmId>,
@@ -103,7 +103,7 @@ pub struct DiagramBuilder<'h> {
 impl<'h> DiagramBuilder<'h> {
     /// A builder over logs whose files belong to the VMs `vm_of_file`; `absent` are the VMs
     /// without a log. It keeps the first `limit` tick events.
-    pub fn new(
+    pub(crate) fn new(
         history: &'h History,
         vm_of_file: Vec<VmId>,
         absent: &[VmId],
@@ -128,7 +128,7 @@ impl<'h> DiagramBuilder<'h> {
     }
 
     /// Takes the next merged line of file `file` at `line`.
-    pub fn record(&mut self, file: usize, line: usize, record: &Record) {
+    pub(crate) fn record(&mut self, file: usize, line: usize, record: &Record) {
         let origin = *self.origin_us.get_or_insert(record.time_us);
         if let (Body::Fault(f), Some(&vm)) = (&record.body, self.vm_of_file.get(file)) {
             let t = record.time_us - origin;
@@ -221,7 +221,7 @@ impl<'h> DiagramBuilder<'h> {
         }
     }
 
-    pub fn finish(mut self) -> Diagram {
+    pub(crate) fn finish(mut self) -> Diagram {
         self.diagram.faults = self
             .faults
             .into_values()

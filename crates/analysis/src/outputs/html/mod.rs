@@ -24,13 +24,13 @@ use diagram::{Diagram, DiagramBuilder};
 use page::{Lane, Page, Plot, WindowLimits};
 
 /// The page's file name, in the run directory.
-pub const FILE: &str = "report.html";
+pub(crate) const FILE: &str = "report.html";
 
 /// What [`write_html_report`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HtmlReport {
     pub path: PathBuf,
-    /// Events the page holds (the first of the run, up to [`HtmlReport::MAX_EVENTS`]).
+    /// Events the page holds (the first of the run, up to [`Diagram::MAX_EVENTS`](super::html::diagram::Diagram::MAX_EVENTS)).
     pub events: usize,
     /// Tick events in the run.
     pub total_events: u64,
@@ -39,8 +39,6 @@ pub struct HtmlReport {
 }
 
 impl HtmlReport {
-    /// Events a page holds at most.
-    pub const MAX_EVENTS: usize = Diagram::MAX_EVENTS;
     /// Events the diagram draws at once, at most.
     pub const MAX_DRAWN: usize = WindowLimits::DEFAULT.max;
     /// Events the diagram draws when the page opens.

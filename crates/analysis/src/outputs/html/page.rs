@@ -17,15 +17,15 @@ const SCRIPT: &str = include_str!("page.js");
 
 /// How many events the diagram draws at once: at first, and at most (zooming out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct WindowLimits {
-    pub initial: usize,
-    pub max: usize,
+pub(crate) struct WindowLimits {
+    pub(crate) initial: usize,
+    pub(crate) max: usize,
 }
 
 impl WindowLimits {
     /// Enough events to see a run's pattern, few enough to read the clocks (labels show up to
     /// 150); at most 2,000 circles and their arrows, which a browser redraws without a stall.
-    pub const DEFAULT: WindowLimits = WindowLimits {
+    pub(crate) const DEFAULT: WindowLimits = WindowLimits {
         initial: 500,
         max: 2_000,
     };
@@ -33,32 +33,32 @@ impl WindowLimits {
 
 /// One VM's line on the diagram.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Lane {
-    pub vm: VmId,
-    pub label: String,
+pub(crate) struct Lane {
+    pub(crate) vm: VmId,
+    pub(crate) label: String,
 }
 
 /// A plot to show: its file name and its PNG bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plot {
-    pub name: String,
-    pub png: Vec<u8>,
+pub(crate) struct Plot {
+    pub(crate) name: String,
+    pub(crate) png: Vec<u8>,
 }
 
 /// Everything the page shows.
 #[derive(Debug, Clone)]
-pub struct Page<'a> {
-    pub run_id: &'a str,
+pub(crate) struct Page<'a> {
+    pub(crate) run_id: &'a str,
     /// One line under the title: health, VMs, events, span.
-    pub headline_html: String,
+    pub(crate) headline_html: String,
     /// The text report, as `analyze` prints it.
-    pub report: &'a str,
-    pub lanes: Vec<Lane>,
-    pub diagram: &'a Diagram,
-    pub window: WindowLimits,
-    pub plots: Vec<Plot>,
+    pub(crate) report: &'a str,
+    pub(crate) lanes: Vec<Lane>,
+    pub(crate) diagram: &'a Diagram,
+    pub(crate) window: WindowLimits,
+    pub(crate) plots: Vec<Plot>,
     /// Remarks on what the page leaves out.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// The JSON the script reads.
@@ -75,7 +75,7 @@ struct PageData<'a> {
 }
 
 /// The whole page.
-pub fn render(page: &Page) -> String {
+pub(crate) fn render(page: &Page) -> String {
     let data = PageData {
         run: page.run_id,
         lanes: &page.lanes,
@@ -143,7 +143,7 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
 }
 
 /// Text as HTML text or attribute value.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
