@@ -36,7 +36,7 @@ pub const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(3);
 pub const STRANGER_CAP: usize = 64;
 /// The fewest such slots a run is started with when file descriptors are
 /// short (see [`crate::file_budget`]).
-pub const MIN_STRANGER_CAP: usize = 8;
+pub(crate) const MIN_STRANGER_CAP: usize = 8;
 /// The first pause after a failed accept.
 pub const FIRST_ACCEPT_PAUSE: Duration = Duration::from_millis(10);
 /// The longest pause between accepts while they keep failing.
@@ -45,7 +45,7 @@ pub const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 /// The connections of one listener that are still in their handshake,
 /// keyed by the driver's connection id `K`, with their deadlines.
 #[derive(Debug)]
-pub struct HandshakeGate<K, I> {
+pub(crate) struct HandshakeGate<K, I> {
     stranger_cap: usize,
     /// Peers that may still dial this listener.
     expected: usize,
@@ -63,7 +63,7 @@ impl<K: Ord + Copy, I: Copy + Ord + Add<Duration, Output = I>> HandshakeGate<K, 
         Self::with_deadline(stranger_cap, expected, HANDSHAKE_DEADLINE)
     }
 
-    pub fn with_deadline(stranger_cap: usize, expected: usize, deadline: Duration) -> Self {
+    pub(crate) fn with_deadline(stranger_cap: usize, expected: usize, deadline: Duration) -> Self {
         Self {
             stranger_cap,
             expected,
@@ -77,14 +77,14 @@ impl<K: Ord + Copy, I: Copy + Ord + Add<Duration, Output = I>> HandshakeGate<K, 
 
     /// Connections the listener keeps in their handshake at once: the
     /// strangers' cap plus the peers still expected.
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.stranger_cap + self.expected
     }
 
     /// A connection was accepted at `now`. With room, `open` registers it
     /// and returns its id, and its deadline starts; without, `open` is never
     /// called, the refusal is counted and the driver closes the socket.
-    pub fn admit(&mut self, now: I, open: impl FnOnce() -> K) -> Option<K> {
+    pub(crate) fn admit(&mut self, now: I, open: impl FnOnce() -> K) -> Option<K> {
         if self.pending.len() >= self.capacity() {
             self.over_cap += 1;
             return None;
@@ -95,7 +95,7 @@ impl<K: Ord + Copy, I: Copy + Ord + Add<Duration, Output = I>> HandshakeGate<K, 
     }
 
     /// `conn` said a valid hello: it is a peer, no longer a stranger.
-    pub fn identified(&mut self, conn: K) {
+    pub(crate) fn identified(&mut self, conn: K) {
         if self.pending.remove(&conn).is_some() {
             self.expected = self.expected.saturating_sub(1);
         }
@@ -103,18 +103,18 @@ impl<K: Ord + Copy, I: Copy + Ord + Add<Duration, Output = I>> HandshakeGate<K, 
 
     /// A peer that was lost may dial this listener again: room for one
     /// more handshake beyond the strangers' cap.
-    pub fn expect_again(&mut self) {
+    pub(crate) fn expect_again(&mut self) {
         self.expected += 1;
     }
 
     /// `conn` was closed, or ended, before a valid hello.
-    pub fn closed(&mut self, conn: K) {
+    pub(crate) fn closed(&mut self, conn: K) {
         self.pending.remove(&conn);
     }
 
     /// The connections whose deadline has passed by `now`, forgotten here;
     /// the driver closes them.
-    pub fn expired(&mut self, now: I) -> Vec<K> {
+    pub(crate) fn expired(&mut self, now: I) -> Vec<K> {
         let due: Vec<K> = self
             .pending
             .iter()
@@ -129,14 +129,14 @@ impl<K: Ord + Copy, I: Copy + Ord + Add<Duration, Output = I>> HandshakeGate<K, 
     }
 
     /// Every connection still in its handshake (the VM is stopping).
-    pub fn close_all(&mut self) -> Vec<K> {
+    pub(crate) fn close_all(&mut self) -> Vec<K> {
         std::mem::take(&mut self.pending).into_keys().collect()
     }
 
     /// When the driver should wake to close connections: the earliest
     /// deadline, unless a timer is already set (deadlines only grow, so it
     /// is never too late). Marks the timer as set.
-    pub fn arm(&mut self) -> Option<I> {
+    pub(crate) fn arm(&mut self) -> Option<I> {
         if self.timer_armed {
             return None;
         }
@@ -146,22 +146,25 @@ impl<K: Ord + Copy, I: Copy + Ord + Add<Duration, Output = I>> HandshakeGate<K, 
     }
 
     /// The driver's timer went off.
-    pub fn timer_fired(&mut self) {
+    pub(crate) fn timer_fired(&mut self) {
         self.timer_armed = false;
     }
 
+    #[cfg(test)]
     /// Connections in their handshake now.
-    pub fn pending(&self) -> usize {
+    pub(crate) fn pending(&self) -> usize {
         self.pending.len()
     }
 
+    #[cfg(test)]
     /// Connections closed at once because the listener was full.
-    pub fn over_cap(&self) -> u64 {
+    pub(crate) fn over_cap(&self) -> u64 {
         self.over_cap
     }
 
+    #[cfg(test)]
     /// Connections closed at their deadline.
-    pub fn timed_out(&self) -> u64 {
+    pub(crate) fn timed_out(&self) -> u64 {
         self.timed_out
     }
 }
@@ -170,7 +173,7 @@ impl<K: Ord + Copy, I: Copy + Ord + Add<Duration, Output = I>> HandshakeGate<K, 
 /// [`FIRST_ACCEPT_PAUSE`] to [`MAX_ACCEPT_PAUSE`], and back to nothing after
 /// a success.
 #[derive(Debug, Clone, Copy)]
-pub struct AcceptBackoff {
+pub(crate) struct AcceptBackoff {
     next: Duration,
 }
 
@@ -184,14 +187,14 @@ impl Default for AcceptBackoff {
 
 impl AcceptBackoff {
     /// An accept failed: how long to pause before the next one.
-    pub fn failed(&mut self) -> Duration {
+    pub(crate) fn failed(&mut self) -> Duration {
         let pause = self.next;
         self.next = (self.next * 2).min(MAX_ACCEPT_PAUSE);
         pause
     }
 
     /// An accept succeeded: the next failure pauses briefly again.
-    pub fn succeeded(&mut self) {
+    pub(crate) fn succeeded(&mut self) {
         self.next = FIRST_ACCEPT_PAUSE;
     }
 }
@@ -199,7 +202,7 @@ impl AcceptBackoff {
 /// What a refusal is counted under in a WARN summary: the kind of the
 /// connection table's reason, without the details (addresses, ids, bytes)
 /// that make every refusal's text different.
-pub fn refusal_reason(reason: &str) -> &'static str {
+pub(crate) fn refusal_reason(reason: &str) -> &'static str {
     // The connection table gives its reasons as text; these are the
     // phrases its texts start with or contain (tests keep them in step).
     const KINDS: [(&str, &str); 10] = [
@@ -221,15 +224,15 @@ pub fn refusal_reason(reason: &str) -> &'static str {
 }
 
 /// The reason a connection is closed at its deadline.
-pub const HANDSHAKE_TIMEOUT: &str = "handshake timeout";
+pub(crate) const HANDSHAKE_TIMEOUT: &str = "handshake timeout";
 /// The reason a connection is closed at once: the listener is full.
-pub const OVER_CAP: &str = "too many connections in their handshake";
+pub(crate) const OVER_CAP: &str = "too many connections in their handshake";
 /// The reason a connection is closed when its VM stops.
-pub const STOPPED: &str = "the VM stopped";
+pub(crate) const STOPPED: &str = "the VM stopped";
 
 /// True when an error means the process (EMFILE) or the whole system
 /// (ENFILE) has no file descriptor left.
-pub fn out_of_files(error: &io::Error) -> bool {
+pub(crate) fn out_of_files(error: &io::Error) -> bool {
     // EMFILE and ENFILE are 24 and 23 on Linux, macOS and the BSDs.
     matches!(error.raw_os_error(), Some(23 | 24))
 }

@@ -34,13 +34,13 @@
 
 use hmac::{Hmac, Mac};
 use lc_core::model::VmId;
-pub use lc_settings::credentials::{Credentials, Secret, SettingsDigest};
+pub(crate) use lc_settings::credentials::{Credentials, Secret, SettingsDigest};
 use sha2::Sha256;
 use std::io;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bumped whenever the handshake's layout or proof changes.
-pub const AUTH_VERSION: u16 = 1;
+pub(crate) const AUTH_VERSION: u16 = 1;
 const HELLO_TAG: u8 = 0xA1;
 const PROOF_TAG: u8 = 0xA2;
 const NONCE_LEN: usize = 16;
@@ -56,25 +56,25 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// Which end of the connection a node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     Dialer,
     Acceptor,
 }
 
 /// A fresh random challenge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Challenge(pub [u8; NONCE_LEN]);
+pub(crate) struct Challenge(pub [u8; NONCE_LEN]);
 
 impl Challenge {
     /// Drawn from the thread's cryptographically secure generator.
-    pub fn fresh() -> Self {
+    pub(crate) fn fresh() -> Self {
         Self(rand::random::<u128>().to_be_bytes())
     }
 }
 
 /// One handshake frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthFrame {
+pub(crate) enum AuthFrame {
     Hello {
         version: u16,
         vm: VmId,
@@ -111,7 +111,7 @@ impl AuthFrame {
     /// Parses one payload; never panics, whatever the bytes. A hello of
     /// another version is read as far as its version, so that peer can be
     /// told which version this build speaks.
-    pub fn decode(payload: &[u8]) -> Result<AuthFrame, AuthError> {
+    pub(crate) fn decode(payload: &[u8]) -> Result<AuthFrame, AuthError> {
         let malformed = |what: &str| AuthError::Malformed(what.to_string());
         match payload.first() {
             Some(&HELLO_TAG) if payload.len() >= 3 => {
@@ -174,7 +174,7 @@ pub enum AuthError {
 impl AuthError {
     /// Whether the error means this node must not start: a peer that
     /// proved itself but runs other settings.
-    pub fn is_fatal(&self) -> bool {
+    pub(crate) fn is_fatal(&self) -> bool {
         matches!(self, AuthError::SettingsDiffer { .. })
     }
 }
@@ -182,23 +182,23 @@ impl AuthError {
 /// What a proof asserts: `prover`, in `role`, answers `verifier`'s own
 /// `challenge` and runs the settings of `digest`.
 #[derive(Debug, Clone, Copy)]
-pub struct Claim<'a> {
-    pub role: Role,
-    pub prover: VmId,
-    pub verifier: VmId,
-    pub challenge: &'a Challenge,
-    pub digest: &'a SettingsDigest,
+pub(crate) struct Claim<'a> {
+    pub(crate) role: Role,
+    pub(crate) prover: VmId,
+    pub(crate) verifier: VmId,
+    pub(crate) challenge: &'a Challenge,
+    pub(crate) digest: &'a SettingsDigest,
 }
 
 impl Claim<'_> {
     /// The proof of this claim, keyed with `secret`.
-    pub fn prove(&self, secret: &Secret) -> [u8; MAC_LEN] {
+    pub(crate) fn prove(&self, secret: &Secret) -> [u8; MAC_LEN] {
         self.mac(secret).finalize().into_bytes().into()
     }
 
     /// Whether `tag` proves this claim with `secret` (checked in constant
     /// time).
-    pub fn verify(&self, secret: &Secret, tag: &[u8; MAC_LEN]) -> bool {
+    pub(crate) fn verify(&self, secret: &Secret, tag: &[u8; MAC_LEN]) -> bool {
         self.mac(secret).verify_slice(tag).is_ok()
     }
 
@@ -222,7 +222,7 @@ impl Claim<'_> {
 /// peer. `dialed` is the peer a dialer called; an acceptor takes any peer
 /// `expected` accepts. Reads exactly the handshake's bytes, so the stream
 /// goes on with the model's frames.
-pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     me: &Credentials,
     role: Role,

@@ -66,8 +66,8 @@ struct Conn {
 pub struct Rejection {
     /// The peer it belonged to, when it had already said hello: that peer
     /// is now lost.
-    pub peer: Option<VmId>,
-    pub reason: String,
+    pub(crate) peer: Option<VmId>,
+    pub(crate) reason: String,
 }
 
 /// What a frame on a connection means.
@@ -164,7 +164,7 @@ impl ConnectionTable {
 
     /// An accepted connection passed the nodes' handshake as `peer`: only
     /// that peer may say hello on it.
-    pub fn authenticated(&mut self, conn: ConnId, peer: VmId) {
+    pub(crate) fn authenticated(&mut self, conn: ConnId, peer: VmId) {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.expect = Expect::Peer(peer);
         }
@@ -264,7 +264,7 @@ impl ConnectionTable {
     }
 
     /// Refuses and forgets `conn` (for example after a failed read).
-    pub fn reject(&mut self, conn: ConnId, reason: String) -> FrameOutcome {
+    pub(crate) fn reject(&mut self, conn: ConnId, reason: String) -> FrameOutcome {
         match self.conns.remove(&conn) {
             Some(c) => FrameOutcome::Rejected(Rejection {
                 peer: c.peer,
@@ -277,7 +277,7 @@ impl ConnectionTable {
     /// `conn`'s stream ended. Returns its peer and whether the end was
     /// orderly (a goodbye came first), if it ever said hello.
     /// A defunct connection's end is no peer's end: `None`.
-    pub fn ended(&mut self, conn: ConnId) -> Option<(VmId, bool)> {
+    pub(crate) fn ended(&mut self, conn: ConnId) -> Option<(VmId, bool)> {
         let c = self.conns.remove(&conn)?;
         if c.defunct {
             return None;
@@ -286,14 +286,14 @@ impl ConnectionTable {
     }
 
     /// Connections from before this VM's crash that have not ended yet.
-    pub fn defunct_open(&self) -> usize {
+    pub(crate) fn defunct_open(&self) -> usize {
         self.conns.values().filter(|c| c.defunct).count()
     }
 
     /// This VM crashes (fault `fault`): every connection it has becomes
     /// defunct, every peer is lost (owed to this crash), and no hello is
     /// taken until [`ConnectionTable::restarted`].
-    pub fn crashed(&mut self, fault: FaultId) {
+    pub(crate) fn crashed(&mut self, fault: FaultId) {
         self.down = Some(fault);
         for c in self.conns.values_mut() {
             c.defunct = true;
@@ -306,23 +306,24 @@ impl ConnectionTable {
 
     /// This VM is back: its peers stay lost (messages for them are still
     /// owed to the crash) until each says hello again.
-    pub fn restarted(&mut self) {
+    pub(crate) fn restarted(&mut self) {
         self.down = None;
     }
 
+    #[cfg(test)]
     /// Whether `peer` is lost (its messages are dropped).
-    pub fn is_lost(&self, peer: VmId) -> bool {
+    pub(crate) fn is_lost(&self, peer: VmId) -> bool {
         self.lost.contains_key(&peer)
     }
 
     /// An outgoing link to `peer` is open.
-    pub fn linked(&mut self, peer: VmId) {
+    pub(crate) fn linked(&mut self, peer: VmId) {
         self.linked.insert(peer);
     }
 
     /// True exactly once: when every peer has both an outgoing link and an
     /// identified inbound connection.
-    pub fn take_ready(&mut self) -> bool {
+    pub(crate) fn take_ready(&mut self) -> bool {
         let all = |set: &BTreeSet<VmId>| self.peers.iter().all(|p| set.contains(p));
         if self.reported_ready || !all(&self.linked) || !all(&self.identified) {
             return false;
@@ -333,7 +334,7 @@ impl ConnectionTable {
 
     /// `peer`'s connection is gone: from now on its messages are dropped,
     /// owed to `cause` (the fault that explains the loss, if one does).
-    pub fn lose(&mut self, peer: VmId, cause: Option<FaultId>) {
+    pub(crate) fn lose(&mut self, peer: VmId, cause: Option<FaultId>) {
         self.lost.entry(peer).or_insert(cause);
         self.linked.remove(&peer);
     }
@@ -342,19 +343,19 @@ impl ConnectionTable {
     /// owed to whatever lost the peer. True when that deserves a WARN (the
     /// peer was not known to be lost, whose drops its loss WARN already
     /// announced).
-    pub fn undeliverable(&mut self, peer: VmId) -> bool {
+    pub(crate) fn undeliverable(&mut self, peer: VmId) -> bool {
         let lost = self.lost.get(&peer).copied();
         self.dropped.count(lost.flatten());
         lost.is_none()
     }
 
     /// A message this VM's side lost for `fault` (a partition in drop mode).
-    pub fn dropped_by(&mut self, fault: FaultId) {
+    pub(crate) fn dropped_by(&mut self, fault: FaultId) {
         self.dropped.count(Some(fault));
     }
 
     /// Messages dropped so far, and the part owed to each fault.
-    pub fn dropped(&self) -> &Drops {
+    pub(crate) fn dropped(&self) -> &Drops {
         &self.dropped
     }
 }

@@ -23,11 +23,11 @@
 use crate::admission::{MIN_STRANGER_CAP, STRANGER_CAP};
 
 /// Open files set aside for what is neither a socket nor a log file.
-pub const RESERVE: u64 = 64;
+pub(crate) const RESERVE: u64 = 64;
 
 /// Open files a run of `vm_count` VMs needs with `stranger_cap` stranger
 /// slots on each listener.
-pub fn needed(vm_count: u32, stranger_cap: usize) -> u64 {
+pub(crate) fn needed(vm_count: u32, stranger_cap: usize) -> u64 {
     let n = u64::from(vm_count);
     let mesh = n * n.saturating_sub(1);
     mesh + n + n + n * stranger_cap as u64 + RESERVE
@@ -35,16 +35,16 @@ pub fn needed(vm_count: u32, stranger_cap: usize) -> u64 {
 
 /// A run that does not fit under the limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shortfall {
+pub(crate) struct Shortfall {
     /// The least it needs (with the fewest stranger slots).
-    pub needed: u64,
+    pub(crate) needed: u64,
     /// What it needs with full stranger slots: the limit to ask for.
-    pub comfortable: u64,
+    pub(crate) comfortable: u64,
 }
 
 /// The stranger slots per listener a run of `vm_count` VMs gets under
 /// `limit` open files: as many as fit, up to [`STRANGER_CAP`].
-pub fn stranger_cap(vm_count: u32, limit: u64) -> Result<usize, Shortfall> {
+pub(crate) fn stranger_cap(vm_count: u32, limit: u64) -> Result<usize, Shortfall> {
     let bare = needed(vm_count, 0);
     let per_listener = limit.saturating_sub(bare) / u64::from(vm_count.max(1));
     let cap = per_listener.min(STRANGER_CAP as u64) as usize;
@@ -59,23 +59,27 @@ pub fn stranger_cap(vm_count: u32, limit: u64) -> Result<usize, Shortfall> {
 
 /// A study whose trials, `jobs` at a time, do not fit under the limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StudyShortfall {
-    pub jobs: usize,
-    pub limit: u64,
+pub(crate) struct StudyShortfall {
+    pub(crate) jobs: usize,
+    pub(crate) limit: u64,
     /// The VM counts of the trials that need the most, as many as run at
     /// once, largest first.
-    pub together: Vec<u32>,
+    pub(crate) together: Vec<u32>,
     /// What they need side by side (each with the fewest stranger slots).
-    pub needed: u64,
+    pub(crate) needed: u64,
     /// What they need with full stranger slots.
-    pub comfortable: u64,
+    pub(crate) comfortable: u64,
     /// The most trials at once that fit under the limit (0: not even one).
-    pub jobs_that_fit: usize,
+    pub(crate) jobs_that_fit: usize,
 }
 
 /// Checks a study: `vm_counts` of its real-time trials, `jobs` run at once.
 /// The worst case is the `jobs` largest trials running together.
-pub fn check_study(vm_counts: &[u32], jobs: usize, limit: u64) -> Result<(), StudyShortfall> {
+pub(crate) fn check_study(
+    vm_counts: &[u32],
+    jobs: usize,
+    limit: u64,
+) -> Result<(), StudyShortfall> {
     let mut largest = vm_counts.to_vec();
     largest.sort_unstable_by(|a, b| b.cmp(a));
     let sum = |trials: &[u32], cap: usize| -> u64 { trials.iter().map(|&n| needed(n, cap)).sum() };

@@ -33,15 +33,15 @@
 
 pub mod actors;
 pub mod admission;
-pub mod auth;
+pub(crate) mod auth;
 pub mod connections;
-pub mod file_budget;
-pub mod live_progress;
+pub(crate) mod file_budget;
+pub(crate) mod live_progress;
 pub mod local_cluster;
 pub mod logging;
 pub mod messages;
 pub mod run;
-pub mod stop_clock;
+pub(crate) mod stop_clock;
 pub mod synthetic;
 pub mod trial_runner;
 pub mod warn_limiter;

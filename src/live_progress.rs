@@ -12,12 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// How often the line is redrawn.
-pub const INTERVAL: Duration = Duration::from_millis(250);
+pub(crate) const INTERVAL: Duration = Duration::from_millis(250);
 /// The line shows at most this many VMs.
 const SHOWN_VMS: usize = 8;
 
 /// The progress line of one run.
-pub struct LiveProgress {
+pub(crate) struct LiveProgress {
     bar: ProgressBar,
     gauges: Vec<Arc<VmGauges>>,
 }
@@ -35,13 +35,13 @@ impl LiveProgress {
     }
 
     /// Redraws the line, `elapsed` into the run.
-    pub fn show(&self, elapsed: Duration) {
+    pub(crate) fn show(&self, elapsed: Duration) {
         self.bar.set_position(elapsed.as_millis() as u64);
         self.bar.set_message(vm_states(&self.gauges));
     }
 
     /// Removes the line, so the summary prints on a clean terminal.
-    pub fn clear(self) {
+    pub(crate) fn clear(self) {
         self.bar.finish_and_clear();
     }
 }

@@ -23,7 +23,7 @@ use std::process::{ExitStatus, Stdio};
 use tokio::signal::unix::{signal, SignalKind};
 
 /// The cluster file `cluster` writes into its directory.
-pub const CLUSTER_FILE: &str = "cluster.toml";
+pub(crate) const CLUSTER_FILE: &str = "cluster.toml";
 /// How long each node waits for its peers (they start within moments of
 /// each other here).
 const CONNECT_TIMEOUT_SECS: u64 = 30;
@@ -53,7 +53,7 @@ pub struct NodeExit {
     pub id: VmId,
     pub status: ExitStatus,
     /// Its run directory, if it made one.
-    pub run_dir: Option<PathBuf>,
+    pub(crate) run_dir: Option<PathBuf>,
     /// What it printed (stdout and stderr).
     pub output: PathBuf,
 }
@@ -61,9 +61,7 @@ pub struct NodeExit {
 /// A local cluster that ran.
 #[derive(Debug)]
 pub struct LocalCluster {
-    /// Holds the cluster file and each node's directory and output.
-    pub dir: PathBuf,
-    pub nodes: Vec<NodeExit>,
+    pub(crate) nodes: Vec<NodeExit>,
     /// Whether Ctrl-C (or SIGTERM) was passed on to the nodes.
     pub interrupted: bool,
 }
@@ -91,7 +89,7 @@ impl LocalCluster {
 
 /// The cluster file for `spec` with nodes at `addrs` (node `k` at
 /// `addrs[k - 1]`) sharing `secret`.
-pub fn cluster_file(spec: &RunSpec, addrs: &[SocketAddr], secret: &str) -> String {
+pub(crate) fn cluster_file(spec: &RunSpec, addrs: &[SocketAddr], secret: &str) -> String {
     let mut settings = spec.effective_settings();
     settings.vm_count = addrs.len() as i64;
     settings.rates.truncate(addrs.len());
@@ -132,7 +130,7 @@ pub fn run(spec: &RunSpec, say: &mut dyn FnMut(String)) -> Result<LocalCluster, 
 }
 
 /// [`run`] with the node program given (tests pass the built binary).
-pub fn run_with(
+pub(crate) fn run_with(
     program: &Path,
     spec: &RunSpec,
     say: &mut dyn FnMut(String),
@@ -244,11 +242,7 @@ async fn supervise(
             output,
         });
     }
-    Ok(LocalCluster {
-        dir: dir.to_path_buf(),
-        nodes,
-        interrupted,
-    })
+    Ok(LocalCluster { nodes, interrupted })
 }
 
 async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {

@@ -46,7 +46,7 @@ pub const PROTOCOL_VERSION: u16 = 4;
 const MAX_VC_ENTRIES: usize = lc_settings::MAX_VMS as usize;
 /// No valid frame is longer than this (a data frame with the largest vector
 /// clock); the codec rejects larger length prefixes.
-pub const MAX_FRAME_LEN: usize = DATA_LEN + 8 * MAX_VC_ENTRIES;
+pub(crate) const MAX_FRAME_LEN: usize = DATA_LEN + 8 * MAX_VC_ENTRIES;
 
 const HELLO_TAG: u8 = 1;
 const DATA_TAG: u8 = 2;
@@ -198,7 +198,7 @@ impl Frame {
 
 /// Why a connection's first frame was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HandshakeError {
+pub(crate) enum HandshakeError {
     #[error("malformed first frame: {0}")]
     Malformed(#[from] FrameError),
     #[error("first frame is {0:?}, not a hello")]
@@ -214,7 +214,7 @@ pub enum HandshakeError {
 /// Checks a connection's first frame: a hello of this protocol version,
 /// with the run's token, from a peer `expected_peer` accepts. Returns the
 /// peer's id. Pure, so it can be tested on arbitrary bytes.
-pub fn check_hello(
+pub(crate) fn check_hello(
     payload: &[u8],
     token: u64,
     expected_peer: impl Fn(VmId) -> bool,
@@ -279,7 +279,7 @@ pub struct PeerReopened(pub VmId);
 #[derive(ActixMessage, Debug, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct Crash {
-    pub fault: FaultId,
+    pub(crate) fault: FaultId,
 }
 
 /// VM → bridge: the VM has restarted: connect to every peer again.
@@ -291,21 +291,21 @@ pub struct Reconnect;
 /// schedule's times count.
 #[derive(ActixMessage, Debug, Clone, Copy)]
 #[rtype(result = "()")]
-pub struct RunStarted(pub actix::clock::Instant);
+pub(crate) struct RunStarted(pub actix::clock::Instant);
 
 /// Supervisor → bridge (fault injection for tests): close every outgoing
 /// connection abruptly, without the orderly goodbye, as a crash would.
 #[derive(ActixMessage, Debug, Clone, Copy)]
 #[rtype(result = "()")]
-pub struct DropOutgoing;
+pub(crate) struct DropOutgoing;
 
 /// Supervisor → bridge (a node of a cluster): send this control frame
 /// ([`Frame::Ready`] or [`Frame::Start`]) to `peer`.
 #[derive(ActixMessage, Debug, Clone)]
 #[rtype(result = "()")]
-pub struct SendControl {
-    pub peer: VmId,
-    pub frame: Frame,
+pub(crate) struct SendControl {
+    pub(crate) peer: VmId,
+    pub(crate) frame: Frame,
 }
 
 /// Bridge → supervisor (a node of a cluster): a peer's control frame.
@@ -322,8 +322,7 @@ pub enum ClusterSignal {
 #[derive(ActixMessage, Debug)]
 #[rtype(result = "()")]
 pub struct BridgeReady {
-    pub vm: VmId,
-    pub result: Result<(), String>,
+    pub(crate) result: Result<(), String>,
 }
 
 /// VM → supervisor: this VM has logged `stop`.
@@ -367,9 +366,9 @@ pub struct Inbound {
 /// A TCP writer's task → bridge: writing to `peer` failed.
 #[derive(ActixMessage, Debug)]
 #[rtype(result = "()")]
-pub struct LinkFailed {
-    pub peer: VmId,
-    pub error: io::Error,
+pub(crate) struct LinkFailed {
+    pub(crate) peer: VmId,
+    pub(crate) error: io::Error,
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ pub enum RunError {
 /// A finished run.
 #[derive(Debug)]
 pub struct RunOutcome {
-    pub spec: RunSpec,
+    pub(crate) spec: RunSpec,
     pub run_dir: PathBuf,
     pub reports: Vec<VmReport>,
     pub interrupted: Option<Interrupt>,
@@ -76,7 +76,7 @@ pub struct RunOutcome {
     pub log_failure: Option<LogFailure>,
     pub elapsed: Duration,
     /// From building the mesh to every VM connected and ticking.
-    pub startup: Duration,
+    pub(crate) startup: Duration,
 }
 
 impl RunOutcome {
@@ -381,7 +381,7 @@ pub fn bind_listeners(spec: &RunSpec) -> Result<Listeners, RunError> {
 /// Raises the soft limit on open files to the hard limit (the most this
 /// process may ask for) and returns it; `None` when the platform will not
 /// say, and then nothing is checked.
-pub fn open_file_limit() -> Option<u64> {
+pub(crate) fn open_file_limit() -> Option<u64> {
     rlimit::increase_nofile_limit(u64::MAX).ok()
 }
 

@@ -25,7 +25,7 @@ pub enum Interrupt {
 
 impl Interrupt {
     /// The shell's exit code for a process ended by this signal.
-    pub fn exit_code(self) -> u8 {
+    pub(crate) fn exit_code(self) -> u8 {
         match self {
             Interrupt::Sigint => 130,
             Interrupt::Sigterm => 143,
@@ -46,7 +46,7 @@ impl std::fmt::Display for Interrupt {
 
 /// What the supervisor does about an interrupt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnInterrupt<I> {
+pub(crate) enum OnInterrupt<I> {
     /// Move every VM's stop instant to this one.
     StopAt(I),
     /// Not started yet: the run will stop as soon as it starts.
@@ -57,7 +57,7 @@ pub enum OnInterrupt<I> {
 
 /// The run's start and stop instants.
 #[derive(Debug, Clone, Copy)]
-pub struct StopClock<I> {
+pub(crate) struct StopClock<I> {
     runtime: Duration,
     start: Option<I>,
     interrupted: Option<Interrupt>,
@@ -73,7 +73,7 @@ impl<I: Copy + Add<Duration, Output = I>> StopClock<I> {
     }
 
     /// The VMs start at `start`; returns when they stop.
-    pub fn start(&mut self, start: I) -> I {
+    pub(crate) fn start(&mut self, start: I) -> I {
         self.start = Some(start);
         if self.interrupted.is_some() {
             start
@@ -83,7 +83,7 @@ impl<I: Copy + Add<Duration, Output = I>> StopClock<I> {
     }
 
     /// An interrupt arrived at `now`.
-    pub fn interrupt(&mut self, by: Interrupt, now: I) -> OnInterrupt<I> {
+    pub(crate) fn interrupt(&mut self, by: Interrupt, now: I) -> OnInterrupt<I> {
         if self.interrupted.is_some() {
             return OnInterrupt::ExitNow(by.exit_code());
         }
@@ -95,12 +95,12 @@ impl<I: Copy + Add<Duration, Output = I>> StopClock<I> {
     }
 
     /// The common start instant, once the VMs run.
-    pub fn started(&self) -> Option<I> {
+    pub(crate) fn started(&self) -> Option<I> {
         self.start
     }
 
     /// The first interrupt, if any.
-    pub fn interrupted(&self) -> Option<Interrupt> {
+    pub(crate) fn interrupted(&self) -> Option<Interrupt> {
         self.interrupted
     }
 }

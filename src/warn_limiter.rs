@@ -48,11 +48,11 @@ pub fn max_lines(burst: u32, interval: Duration, span: Duration) -> u64 {
 
 /// What the driver writes for one occurrence.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Note {
+pub(crate) struct Note {
     /// A summary of an interval that has just ended, to write first.
-    pub summary: Option<String>,
+    pub(crate) summary: Option<String>,
     /// Write this occurrence's own line in full (otherwise it was counted).
-    pub full: bool,
+    pub(crate) full: bool,
 }
 
 /// Occurrences counted since `start`, summarised at `end`.
@@ -73,7 +73,7 @@ struct Kind<I> {
 
 /// Bounded WARN output for every kind of event a driver reports.
 #[derive(Debug)]
-pub struct WarnLimiter<I> {
+pub(crate) struct WarnLimiter<I> {
     burst: u32,
     interval: Duration,
     kinds: BTreeMap<&'static str, Kind<I>>,
@@ -100,7 +100,7 @@ impl<I> WarnLimiter<I> {
 impl<I: Copy + Ord + Add<Duration, Output = I> + Sub<I, Output = Duration>> WarnLimiter<I> {
     /// One occurrence of `noun` (for example "connections refused") at
     /// `now`, for `reason` (what it is counted under in a summary).
-    pub fn note(&mut self, now: I, noun: &'static str, reason: &str) -> Note {
+    pub(crate) fn note(&mut self, now: I, noun: &'static str, reason: &str) -> Note {
         let (burst, interval) = (self.burst, self.interval);
         let kind = self.kinds.entry(noun).or_insert(Kind {
             budget: burst,
@@ -129,7 +129,7 @@ impl<I: Copy + Ord + Add<Duration, Output = I> + Sub<I, Output = Duration>> Warn
     /// When the driver should wake to write a summary: the end of the
     /// earliest interval with counts, unless a timer is already set. Marks
     /// the timer as set.
-    pub fn arm(&mut self) -> Option<I> {
+    pub(crate) fn arm(&mut self) -> Option<I> {
         if self.timer_armed {
             return None;
         }
@@ -143,12 +143,12 @@ impl<I: Copy + Ord + Add<Duration, Output = I> + Sub<I, Output = Duration>> Warn
     }
 
     /// The driver's timer went off.
-    pub fn timer_fired(&mut self) {
+    pub(crate) fn timer_fired(&mut self) {
         self.timer_armed = false;
     }
 
     /// The summaries of every interval that has ended by `now`.
-    pub fn due(&mut self, now: I) -> Vec<String> {
+    pub(crate) fn due(&mut self, now: I) -> Vec<String> {
         let (burst, interval) = (self.burst, self.interval);
         self.kinds
             .iter_mut()
@@ -158,7 +158,7 @@ impl<I: Copy + Ord + Add<Duration, Output = I> + Sub<I, Output = Duration>> Warn
 
     /// The summaries of everything still counted, intervals over or not
     /// (the run is stopping); every kind starts afresh.
-    pub fn flush(&mut self, now: I) -> Vec<String> {
+    pub(crate) fn flush(&mut self, now: I) -> Vec<String> {
         let burst = self.burst;
         self.kinds
             .iter_mut()

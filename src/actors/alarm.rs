@@ -19,7 +19,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use tokio::io::unix::AsyncFd;
 
 /// A one-shot timer on `CLOCK_MONOTONIC` (the clock behind `Instant`).
-pub struct Alarm {
+pub(crate) struct Alarm {
     fd: AsyncFd<OwnedFd>,
 }
 
@@ -46,7 +46,7 @@ impl Alarm {
     }
 
     /// Waits until `deadline` (at once if it has passed).
-    pub async fn sleep_until(&self, deadline: Instant) -> io::Result<()> {
+    pub(crate) async fn sleep_until(&self, deadline: Instant) -> io::Result<()> {
         self.arm(deadline)?;
         loop {
             let mut ready = self.fd.readable().await?;

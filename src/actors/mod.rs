@@ -10,7 +10,7 @@
 //! - [`alarm`] wakes a VM for its ticks in real time, on a high-resolution
 //!   timer.
 
-pub mod alarm;
+pub(crate) mod alarm;
 pub mod bridge;
 pub mod supervisor;
 pub mod transport;
@@ -29,8 +29,8 @@ use std::sync::Mutex;
 pub struct VmGauges {
     pub queued: AtomicU64,
     /// The VM's clock after its latest event (for the progress line).
-    pub clock: AtomicU64,
+    pub(crate) clock: AtomicU64,
     /// How long messages took from their send event to this VM's mailbox;
     /// written by the bridge, read by the VM when it stops.
-    pub transit: Mutex<Lateness>,
+    pub(crate) transit: Mutex<Lateness>,
 }

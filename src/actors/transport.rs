@@ -46,11 +46,11 @@ use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
 /// A listening socket for each VM, bound before anything starts.
 pub struct Listeners {
-    pub sockets: Vec<std::net::TcpListener>,
+    pub(crate) sockets: Vec<std::net::TcpListener>,
     pub addrs: Vec<SocketAddr>,
     /// Strangers each listener may hold in their handshake at once (see
     /// [`crate::admission`]); sized to the run's file descriptors.
-    pub stranger_cap: usize,
+    pub(crate) stranger_cap: usize,
 }
 
 /// One VM's listening socket, handed to its bridge.
@@ -79,7 +79,7 @@ pub enum PeerAddress {
 
 /// The codec of every TCP connection: 4-byte length prefix, and no frame
 /// longer than any valid one.
-pub fn codec() -> LengthDelimitedCodec {
+pub(crate) fn codec() -> LengthDelimitedCodec {
     LengthDelimitedCodec::builder()
         .max_frame_length(MAX_FRAME_LEN)
         .new_codec()
@@ -97,7 +97,7 @@ const WRITE_BUFFER: usize = 1024;
 /// Reads one connection's frames into `bridge`'s mailbox as [`Inbound`]
 /// events, in order, ending with [`InboundEvent::End`]. Abort the returned
 /// task to drop the connection.
-pub fn spawn_reader(
+pub(crate) fn spawn_reader(
     read: OwnedReadHalf,
     conn: ConnId,
     bridge: Recipient<Inbound>,
@@ -176,14 +176,14 @@ struct LinkQueue {
 }
 
 /// The sending half of a TCP connection, driven by its own task.
-pub struct TcpLink {
+pub(crate) struct TcpLink {
     queue: Rc<LinkQueue>,
 }
 
 impl TcpLink {
     /// Starts the writer task for the link to `peer`; a write error is
     /// reported to `bridge` as [`LinkFailed`].
-    pub fn spawn(write: OwnedWriteHalf, peer: VmId, bridge: Recipient<LinkFailed>) -> Self {
+    pub(crate) fn spawn(write: OwnedWriteHalf, peer: VmId, bridge: Recipient<LinkFailed>) -> Self {
         let queue = Rc::new(LinkQueue::default());
         let tasks_queue = queue.clone();
         actix::spawn(async move {
@@ -242,7 +242,7 @@ impl Drop for TcpLink {
 }
 
 /// The sending side of one link to a peer.
-pub enum OutgoingLink {
+pub(crate) enum OutgoingLink {
     Tcp(TcpLink),
     InProcess {
         peer: Recipient<Inbound>,
@@ -252,7 +252,7 @@ pub enum OutgoingLink {
 
 impl OutgoingLink {
     /// An in-process link from VM `from` to the bridge at `peer`.
-    pub fn in_process(from: VmId, peer: Recipient<Inbound>) -> Self {
+    pub(crate) fn in_process(from: VmId, peer: Recipient<Inbound>) -> Self {
         OutgoingLink::InProcess {
             peer,
             conn: ConnId::InProcess(from),
@@ -260,7 +260,7 @@ impl OutgoingLink {
     }
 
     /// Queues one frame; false when the link no longer takes frames.
-    pub fn send(&mut self, frame: Bytes) -> bool {
+    pub(crate) fn send(&mut self, frame: Bytes) -> bool {
         match self {
             OutgoingLink::Tcp(link) => link.queue(LinkCommand::Send(frame)),
             OutgoingLink::InProcess { peer, conn } => {
@@ -275,7 +275,7 @@ impl OutgoingLink {
 
     /// Ends the link after what is queued: with a goodbye for an orderly
     /// stop, without one to simulate a crash.
-    pub fn close(mut self, farewell: bool) {
+    pub(crate) fn close(mut self, farewell: bool) {
         if farewell {
             self.send(Frame::Bye.encode());
         }
@@ -295,10 +295,10 @@ impl OutgoingLink {
 #[derive(Debug, Clone, Default)]
 pub struct DialPolicy {
     /// A node of a cluster proves itself with these after connecting.
-    pub auth: Option<Arc<Credentials>>,
+    pub(crate) auth: Option<Arc<Credentials>>,
     /// Keep trying (a peer's node may not be up yet) until this instant;
     /// `None`: one attempt.
-    pub retry_until: Option<actix::clock::Instant>,
+    pub(crate) retry_until: Option<actix::clock::Instant>,
 }
 
 /// The first pause between two attempts to dial a node, doubled after each
@@ -308,7 +308,7 @@ const MAX_DIAL_PAUSE: Duration = Duration::from_secs(2);
 
 /// Why dialing a peer failed.
 #[derive(Debug, thiserror::Error)]
-pub enum DialError {
+pub(crate) enum DialError {
     #[error("{0}")]
     Io(#[from] io::Error),
     #[error("{0}")]
@@ -317,7 +317,7 @@ pub enum DialError {
 
 impl DialError {
     /// A peer that proved itself with other settings: this node must not start.
-    pub fn is_fatal(&self) -> bool {
+    pub(crate) fn is_fatal(&self) -> bool {
         matches!(self, DialError::Auth(e) if e.is_fatal())
     }
 
@@ -332,7 +332,11 @@ impl DialError {
 /// connected, and through the nodes' handshake when it has credentials;
 /// over and over with a back-off until its deadline, but for a peer that
 /// proved it runs other settings.
-pub async fn dial(addr: &str, peer: VmId, policy: &DialPolicy) -> Result<TcpStream, DialError> {
+pub(crate) async fn dial(
+    addr: &str,
+    peer: VmId,
+    policy: &DialPolicy,
+) -> Result<TcpStream, DialError> {
     let mut pause = FIRST_DIAL_PAUSE;
     let mut telling: Option<DialError> = None;
     loop {
@@ -406,7 +410,7 @@ struct TcpConn {
 
 /// A bridge's open inbound TCP connections, numbered as they open.
 #[derive(Default)]
-pub struct TcpConns {
+pub(crate) struct TcpConns {
     open: HashMap<u64, TcpConn>,
     next: u64,
 }
@@ -414,7 +418,7 @@ pub struct TcpConns {
 impl TcpConns {
     /// Starts reading a connection's frames into `bridge`; returns its id.
     /// An accepted socket's `unclaimed_writer` waits for [`Self::claim_writer`].
-    pub fn open(
+    pub(crate) fn open(
         &mut self,
         read: OwnedReadHalf,
         origin: String,
@@ -452,7 +456,7 @@ impl TcpConns {
     /// handshake first (a peer `may_dial` accepts), and the writing half
     /// comes back with [`InboundEvent::Authenticated`] for
     /// [`Self::authenticated`].
-    pub fn open_authenticating(
+    pub(crate) fn open_authenticating(
         &mut self,
         stream: TcpStream,
         origin: String,
@@ -467,7 +471,7 @@ impl TcpConns {
 
     /// A node's accepted connection passed the handshake: its writing half
     /// waits for [`Self::claim_writer`].
-    pub fn authenticated(&mut self, conn: ConnId, writer: OwnedWriteHalf) {
+    pub(crate) fn authenticated(&mut self, conn: ConnId, writer: OwnedWriteHalf) {
         if let ConnId::Tcp(number) = conn {
             if let Some(tcp) = self.open.get_mut(&number) {
                 tcp.unclaimed_writer = Some(writer);
@@ -476,7 +480,7 @@ impl TcpConns {
     }
 
     /// The writing half of an accepted connection whose peer is now known.
-    pub fn claim_writer(&mut self, conn: ConnId) -> Option<OwnedWriteHalf> {
+    pub(crate) fn claim_writer(&mut self, conn: ConnId) -> Option<OwnedWriteHalf> {
         match conn {
             ConnId::Tcp(number) => self.open.get_mut(&number)?.unclaimed_writer.take(),
             ConnId::InProcess(_) => None,
@@ -484,14 +488,14 @@ impl TcpConns {
     }
 
     /// Forgets a connection whose stream has ended.
-    pub fn ended(&mut self, conn: ConnId) {
+    pub(crate) fn ended(&mut self, conn: ConnId) {
         if let ConnId::Tcp(number) = conn {
             self.open.remove(&number);
         }
     }
 
     /// Drops a refused connection; returns where it came from.
-    pub fn refuse(&mut self, conn: ConnId) -> String {
+    pub(crate) fn refuse(&mut self, conn: ConnId) -> String {
         match conn {
             ConnId::Tcp(number) => match self.open.remove(&number) {
                 Some(tcp) => {

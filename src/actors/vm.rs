@@ -58,7 +58,7 @@ use tokio::sync::watch;
 
 /// How long after its stop instant a VM waits for peers that never close
 /// (a crashed peer) before it logs `stop` anyway.
-pub const PEER_CLOSE_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const PEER_CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Everything a VM needs to run, decided by the supervisor.
 pub struct VmSetup {

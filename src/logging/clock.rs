@@ -31,14 +31,14 @@ impl EventClock {
     }
 
     /// The current event time.
-    pub fn now(&self) -> EventTime {
+    pub(crate) fn now(&self) -> EventTime {
         self.at(actix::clock::Instant::now())
     }
 
     /// The event time of `instant` (of the run clock): for a caller that has
     /// just read the clock, so one instant serves its lateness, its line and
     /// its messages' send stamps alike.
-    pub fn at(&self, instant: actix::clock::Instant) -> EventTime {
+    pub(crate) fn at(&self, instant: actix::clock::Instant) -> EventTime {
         self.epoch + instant.saturating_duration_since(self.origin).as_micros() as EventTime
     }
 }

@@ -123,7 +123,7 @@ impl RunDrain {
 
     /// Creates `vm-<id>.log` in `dir` for the VMs of this process only (a
     /// node of a cluster has one).
-    pub fn create_for(
+    pub(crate) fn create_for(
         dir: &Path,
         vms: impl IntoIterator<Item = VmId>,
         flush_interval: Duration,
@@ -167,7 +167,7 @@ impl RunDrain {
 
     /// Where this drain records its failed writes; read it after the drain
     /// is dropped (see [`LogFailures`]).
-    pub fn failures(&self) -> LogFailures {
+    pub(crate) fn failures(&self) -> LogFailures {
         self.failures.clone()
     }
 

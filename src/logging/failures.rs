@@ -16,18 +16,18 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFailure {
     /// The file of the first failed write (`vm-2.log`).
-    pub first_file: String,
+    pub(crate) first_file: String,
     /// The error of the first failed write.
-    pub first_error: String,
+    pub(crate) first_error: String,
     /// Every file with a failed write, in the order they first failed.
-    pub files: Vec<String>,
+    pub(crate) files: Vec<String>,
 }
 
 impl LogFailure {
     /// Adds a failed write of `file` to what failed so far. The first error
     /// is the one kept: later ones are usually its echo (the disk is still
     /// full).
-    pub fn record(failure: &mut Option<LogFailure>, file: &str, error: &io::Error) {
+    pub(crate) fn record(failure: &mut Option<LogFailure>, file: &str, error: &io::Error) {
         let failure = failure.get_or_insert_with(|| LogFailure {
             first_file: file.to_string(),
             first_error: error.to_string(),
@@ -64,7 +64,7 @@ impl fmt::Display for LogFailure {
 /// has been dropped (its guard joins the writer thread, so by then every
 /// line has had its last flush).
 #[derive(Debug, Clone, Default)]
-pub struct LogFailures(Arc<Mutex<Option<LogFailure>>>);
+pub(crate) struct LogFailures(Arc<Mutex<Option<LogFailure>>>);
 
 impl LogFailures {
     pub(super) fn record(&self, file: &str, error: &io::Error) {
@@ -73,7 +73,7 @@ impl LogFailures {
     }
 
     /// What failed so far; `None` while every line reached its file.
-    pub fn get(&self) -> Option<LogFailure> {
+    pub(crate) fn get(&self) -> Option<LogFailure> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

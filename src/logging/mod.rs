@@ -42,8 +42,8 @@ pub use clock::EventClock;
 pub use delivery::{run_logger, Delivery, LogGuard};
 pub use drain::{RunDrain, EVENT_TIME_KEY};
 use drain::{EVENT_LINE, OTHER_LINE};
-pub use failures::{LogFailure, LogFailures};
-pub use lc_contract::timestamp::{wall_clock_micros, EventTime};
+pub(crate) use failures::LogFailure;
+pub(crate) use lc_contract::timestamp::EventTime;
 
 /// The default longest time a written line may wait in memory before
 /// reaching its file while the run is busy; everything is flushed at
@@ -91,7 +91,7 @@ fn log_other(log: &Logger, at: EventTime, event: &contract::Event<'_>) {
 
 /// `start`: the VM's rate, listening address, and when its first tick
 /// falls after the start (`phase_ms`, to the nanosecond).
-pub fn log_start(log: &Logger, at: EventTime, rate: u32, addr: &str, first_tick: Duration) {
+pub(crate) fn log_start(log: &Logger, at: EventTime, rate: u32, addr: &str, first_tick: Duration) {
     let start = contract::Start {
         rate: Some(rate.into()),
         phase: Some(first_tick),
@@ -129,20 +129,20 @@ pub fn log_event(log: &Logger, at: EventTime, event: &Event, queue: u64, vc: Opt
 }
 
 /// What a `fault_start` or `fault_end` line reports besides the fault.
-pub struct FaultLine<'a> {
-    pub edge: Edge,
-    pub id: FaultId,
-    pub fault: &'a Fault,
+pub(crate) struct FaultLine<'a> {
+    pub(crate) edge: Edge,
+    pub(crate) id: FaultId,
+    pub(crate) fault: &'a Fault,
     /// A crash's end only: the messages the VM lost while down.
-    pub lost: Option<u64>,
-    pub queue: u64,
+    pub(crate) lost: Option<u64>,
+    pub(crate) queue: u64,
     /// The VM's clock at that instant (after a reset, the one it restarts with).
-    pub lc: u64,
+    pub(crate) lc: u64,
 }
 
 /// `fault_start` or `fault_end`: a fault begins or ends on this VM, with
 /// the fault's number, kind and parameters, the VM's queue and clock then.
-pub fn log_fault(log: &Logger, at: EventTime, line: &FaultLine) {
+pub(crate) fn log_fault(log: &Logger, at: EventTime, line: &FaultLine) {
     let mark = FaultMark {
         edge: line.edge,
         fault: line.id,
@@ -155,20 +155,20 @@ pub fn log_fault(log: &Logger, at: EventTime, line: &FaultLine) {
 }
 
 /// What a `stop` line reports.
-pub struct StopLine<'a> {
-    pub counters: &'a VmCounters,
+pub(crate) struct StopLine<'a> {
+    pub(crate) counters: &'a VmCounters,
     /// Messages never taken from the queue.
-    pub queue: u64,
+    pub(crate) queue: u64,
     /// Messages that ended at this VM's side untaken (see
     /// [`lc_core::accounting::VmReport::dropped`]).
-    pub dropped: u64,
+    pub(crate) dropped: u64,
     /// The part of `dropped` owed to each fault.
-    pub dropped_by_fault: &'a BTreeMap<FaultId, u64>,
+    pub(crate) dropped_by_fault: &'a BTreeMap<FaultId, u64>,
     /// The final clock.
-    pub lc: u64,
-    pub lateness: &'a Lateness,
+    pub(crate) lc: u64,
+    pub(crate) lateness: &'a Lateness,
     /// Send event to mailbox, for the messages this VM received.
-    pub transit: &'a Lateness,
+    pub(crate) transit: &'a Lateness,
 }
 
 /// p50, p99 and max of a distribution, in µs.
@@ -182,7 +182,7 @@ fn spread(of: &Lateness) -> Spread {
 
 /// `stop`: the VM's totals, what it left and dropped, how late its ticks
 /// fired and how long its messages took to arrive (p50, p99 and max, µs).
-pub fn log_stop(log: &Logger, at: EventTime, stop: &StopLine) {
+pub(crate) fn log_stop(log: &Logger, at: EventTime, stop: &StopLine) {
     let counters = stop.counters;
     let by_fault: Vec<(FaultId, u64)> = stop
         .dropped_by_fault
@@ -206,14 +206,14 @@ pub fn log_stop(log: &Logger, at: EventTime, stop: &StopLine) {
 
 /// A WARN line in a VM's file; the contract's writer keeps the message one
 /// field (`, ` and newlines cannot break the line's keys).
-pub fn log_warning(log: &Logger, at: EventTime, what: &str) {
+pub(crate) fn log_warning(log: &Logger, at: EventTime, what: &str) {
     let level = Level::Warning;
     let message = Cow::Borrowed(what);
     log_other(log, at, &contract::Event::Notice { level, message });
 }
 
 /// An ERRO line in a VM's file.
-pub fn log_error(log: &Logger, at: EventTime, what: &str) {
+pub(crate) fn log_error(log: &Logger, at: EventTime, what: &str) {
     let level = Level::Error;
     let message = Cow::Borrowed(what);
     log_other(log, at, &contract::Event::Notice { level, message });

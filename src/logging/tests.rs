@@ -126,7 +126,7 @@ mod through_slog_term {
         }
     }
 
-    pub fn log_event(
+    pub(crate) fn log_event(
         log: &Logger,
         at: EventTime,
         event: &Event,
@@ -154,7 +154,13 @@ mod through_slog_term {
         }
     }
 
-    pub fn log_start(log: &Logger, at: EventTime, rate: u32, addr: &str, first_tick: Duration) {
+    pub(crate) fn log_start(
+        log: &Logger,
+        at: EventTime,
+        rate: u32,
+        addr: &str,
+        first_tick: Duration,
+    ) {
         let phase_ms = format!("{:.6}", first_tick.as_nanos() as f64 / 1e6);
         slog::info!(log, "{}", contract::Message::Start.name(); EVENT_TIME_KEY => at,
             Key::Addr.name() => addr, Key::PhaseMs.name() => phase_ms, Key::Rate.name() => rate);
@@ -187,7 +193,7 @@ mod through_slog_term {
         }
     }
 
-    pub fn log_fault(log: &Logger, at: EventTime, line: &FaultLine) {
+    pub(crate) fn log_fault(log: &Logger, at: EventTime, line: &FaultLine) {
         let name = match line.edge {
             Edge::Start => contract::Message::FaultStart,
             Edge::End => contract::Message::FaultEnd,
@@ -210,7 +216,7 @@ mod through_slog_term {
         }
     }
 
-    pub fn log_stop(log: &Logger, at: EventTime, stop: &StopLine) {
+    pub(crate) fn log_stop(log: &Logger, at: EventTime, stop: &StopLine) {
         let counters = stop.counters;
         slog::info!(log, "{}", contract::Message::Stop.name();
             EVENT_TIME_KEY => at,
@@ -231,11 +237,11 @@ mod through_slog_term {
         what.replace(", ", "; ").replace('\n', " ")
     }
 
-    pub fn log_warning(log: &Logger, at: EventTime, what: &str) {
+    pub(crate) fn log_warning(log: &Logger, at: EventTime, what: &str) {
         slog::warn!(log, "{}", one_field(what); EVENT_TIME_KEY => at);
     }
 
-    pub fn log_error(log: &Logger, at: EventTime, what: &str) {
+    pub(crate) fn log_error(log: &Logger, at: EventTime, what: &str) {
         slog::error!(log, "{}", one_field(what); EVENT_TIME_KEY => at);
     }
 }

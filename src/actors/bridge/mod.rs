@@ -193,10 +193,9 @@ impl Bridge {
 
     fn report_ready_when_connected(&mut self) {
         if self.table.take_ready() {
-            self.setup.supervisor.do_send(BridgeReady {
-                vm: self.setup.vm_id,
-                result: Ok(()),
-            });
+            self.setup
+                .supervisor
+                .do_send(BridgeReady { result: Ok(()) });
         }
     }
 
@@ -216,7 +215,6 @@ impl Bridge {
                     move |bridge, dialed| match dialed {
                         Ok(link) => bridge.open_outgoing(peer, link),
                         Err(e) => bridge.setup.supervisor.do_send(BridgeReady {
-                            vm: own,
                             result: Err(format!(
                                 "VM {own} cannot connect to VM {peer} at {addr}: {e}"
                             )),
@@ -376,7 +374,6 @@ impl Bridge {
             InboundEvent::AuthFailed(error) => {
                 if error.is_fatal() && self.start.is_none() {
                     self.setup.supervisor.do_send(BridgeReady {
-                        vm: self.setup.vm_id,
                         result: Err(format!("VM {}: {error}", self.setup.vm_id)),
                     });
                 }
@@ -456,7 +453,6 @@ impl Actor for Bridge {
                 Ok(listener) => listener,
                 Err(e) => {
                     self.setup.supervisor.do_send(BridgeReady {
-                        vm: self.setup.vm_id,
                         result: Err(format!("VM {} cannot listen: {e}", self.setup.vm_id)),
                     });
                     return;

@@ -65,10 +65,10 @@ pub(super) const START_MARGIN: Duration = Duration::from_millis(5);
 /// alarms at 3,200 ticks/s a thread (64 VMs at 100/s) competed with the
 /// log writer for the cores and made p99 40 ms against 3.6 ms (so alarms
 /// and extra threads never go together).
-pub const PRECISE_TIMER_MAX_TICKS_PER_SECOND: u64 = 4_000;
+pub(crate) const PRECISE_TIMER_MAX_TICKS_PER_SECOND: u64 = 4_000;
 /// How long after the start word the nodes of a cluster start: room for
 /// the word to reach every node over a real network.
-pub const CLUSTER_START_DELAY: Duration = Duration::from_millis(250);
+pub(crate) const CLUSTER_START_DELAY: Duration = Duration::from_millis(250);
 /// Seed streams of the bridges' delay draws (VM ids are the model's streams).
 const DELAY_STREAM: u64 = 1 << 20;
 

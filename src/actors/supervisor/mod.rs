@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
-pub use crate::stop_clock::Interrupt;
+pub(crate) use crate::stop_clock::Interrupt;
 
 /// How long the mesh may take to connect before the run is abandoned.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,10 +51,10 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(3);
 /// cross-core contention (p99 lateness up, CPU up by 5 to 15 points), while
 /// at 64,000 ticks/s one thread was saturated and two took p99 from about
 /// 1 s to 70 ms and peak memory from 95 to 47 MB.
-pub const MULTI_THREAD_MIN_TICKS_PER_SECOND: u64 = 24_000;
+pub(crate) const MULTI_THREAD_MIN_TICKS_PER_SECOND: u64 = 24_000;
 
 /// Ticks a second over the VMs this process runs.
-pub fn ticks_per_second(spec: &RunSpec) -> u64 {
+pub(crate) fn ticks_per_second(spec: &RunSpec) -> u64 {
     spec.local_vms()
         .iter()
         .map(|&id| u64::from(spec.rates[id.index()]))
@@ -64,7 +64,7 @@ pub fn ticks_per_second(spec: &RunSpec) -> u64 {
 /// How many actor threads a run of `spec` uses on `cores` cores: one, or
 /// one per core (at most one per VM) above
 /// [`MULTI_THREAD_MIN_TICKS_PER_SECOND`] in real time.
-pub fn actor_threads(spec: &RunSpec, cores: usize) -> usize {
+pub(crate) fn actor_threads(spec: &RunSpec, cores: usize) -> usize {
     if spec.virtual_time || ticks_per_second(spec) <= MULTI_THREAD_MIN_TICKS_PER_SECOND {
         1
     } else {
@@ -74,7 +74,7 @@ pub fn actor_threads(spec: &RunSpec, cores: usize) -> usize {
 
 /// Whether the VMs of a run of `spec` wake on their own alarms: in real
 /// time, up to [`mesh::PRECISE_TIMER_MAX_TICKS_PER_SECOND`].
-pub fn precise_timer(spec: &RunSpec) -> bool {
+pub(crate) fn precise_timer(spec: &RunSpec) -> bool {
     !spec.virtual_time && ticks_per_second(spec) <= mesh::PRECISE_TIMER_MAX_TICKS_PER_SECOND
 }
 
@@ -82,15 +82,15 @@ pub fn precise_timer(spec: &RunSpec) -> bool {
 #[derive(Debug)]
 pub struct Finished {
     pub reports: Vec<VmReport>,
-    pub interrupted: Option<Interrupt>,
+    pub(crate) interrupted: Option<Interrupt>,
     /// VMs that never reported a stop (the run is then a failure).
     pub missing: Vec<VmId>,
     /// Ticking time: from the start instant to the last `stop`.
     pub elapsed: Duration,
     /// The run's other actor threads, told to stop: join them.
-    pub threads: Vec<Arbiter>,
+    pub(crate) threads: Vec<Arbiter>,
     /// From the supervisor's start to every VM connected and starting.
-    pub startup: Duration,
+    pub(crate) startup: Duration,
 }
 
 /// A fault to inject into a run (for tests of the model's robustness):
@@ -104,7 +104,7 @@ pub struct ConnectionDrop {
 
 /// The fixed epoch of virtual time: event times in a virtual run are this
 /// instant plus the virtual time elapsed, so seeded runs repeat exactly.
-pub const VIRTUAL_EPOCH: &str = "2000-01-01T00:00:00Z";
+pub(crate) const VIRTUAL_EPOCH: &str = "2000-01-01T00:00:00Z";
 
 fn virtual_epoch_micros() -> logging::EventTime {
     lc_contract::timestamp::parse_micros(VIRTUAL_EPOCH).map_or(0, |t| t as u64)

@@ -38,7 +38,7 @@ fn deliveries(signal: Signal, interrupt: Interrupt) -> impl Stream<Item = Interr
 /// Hands every stopping signal to the supervisor as an [`Interrupt`].
 /// `runtime_has_io` says whether the supervisor's runtime has an I/O driver
 /// to deliver them; without one they are awaited on a thread of their own.
-pub fn watch(ctx: &mut Context<Supervisor>, runtime_has_io: bool) {
+pub(crate) fn watch(ctx: &mut Context<Supervisor>, runtime_has_io: bool) {
     if runtime_has_io {
         for (kind, interrupt) in stopping_signals() {
             // A signal that cannot be watched (none known) keeps its default.
