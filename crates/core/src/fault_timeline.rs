@@ -235,6 +235,58 @@ mod tests {
         Duration::from_secs_f64(secs)
     }
 
+    /// The ticks a brute-force walk finds due in `[from, to]`, and the first due after `to`.
+    fn brute(t: &VmTimeline, from: Duration, to: Duration) -> (u64, u64) {
+        let due: Vec<(u64, Duration)> = (1..100_000).map(|k| (k, t.due(k))).collect();
+        let inside = due.iter().filter(|(_, d)| *d >= from && *d <= to).count() as u64;
+        let next = due.iter().find(|(_, d)| *d > to).unwrap().0;
+        (inside, next)
+    }
+
+    #[test]
+    fn the_first_tick_from_an_instant_is_the_first_due_at_or_after_it() {
+        // Leads within the first period, as the schedule draws them.
+        for (rate, lead_us) in [(4, 100_000), (3, 0), (7, 33_000), (1000, 999)] {
+            let t = VmTimeline::new(plan(), id(1), rate, Duration::from_micros(lead_us));
+            for at_ms in (0..5_000).step_by(37) {
+                let at = Duration::from_millis(at_ms);
+                let first = t.first_tick_from(at);
+                assert!(
+                    t.due(first) >= at,
+                    "rate {rate}: tick {first} before {at:?}"
+                );
+                assert!(
+                    first == 1 || t.due(first - 1) < at,
+                    "rate {rate}: {first} not the first"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_window_is_skipped_in_one_step_and_exactly_its_ticks_are_counted() {
+        for (rate, lead_us) in [(4, 100_000), (3, 0), (7, 33_000), (1000, 999)] {
+            let pause = Arc::new(FaultPlan::new(vec![Fault::Pause {
+                vm: id(1),
+                from: s(2.0),
+                until: s(3.0),
+            }]));
+            let lead = Duration::from_micros(lead_us);
+            // Up to the window's end, with no stop.
+            let mut t = VmTimeline::new(pause.clone(), id(1), rate, lead);
+            t.next_tick = Some(t.first_tick_from(s(2.0)));
+            let (inside, next) = brute(&t, s(2.0), s(3.0) - Duration::from_nanos(1));
+            assert_eq!(t.skip_suppressed_ticks(None), inside, "rate {rate}");
+            assert_eq!(t.next_tick, Some(next), "rate {rate}");
+            // A stop inside the window: nothing after it is taken.
+            let mut t = VmTimeline::new(pause, id(1), rate, lead);
+            t.next_tick = Some(t.first_tick_from(s(2.0)));
+            let (inside, next) = brute(&t, s(2.0), s(2.5));
+            assert_eq!(t.skip_suppressed_ticks(Some(s(2.5))), inside, "rate {rate}");
+            assert_eq!(t.next_tick, Some(next), "rate {rate}");
+        }
+    }
+
     fn plan() -> Arc<FaultPlan> {
         Arc::new(FaultPlan::new(vec![
             Fault::Pause {

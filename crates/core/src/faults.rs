@@ -380,6 +380,24 @@ impl FaultPlan {
 mod tests {
     use super::*;
 
+    #[test]
+    fn settings_words_name_their_modes_and_clocks() {
+        for mode in [PartitionMode::Hold, PartitionMode::Drop] {
+            assert_eq!(PartitionMode::named(mode.name()), Some(mode));
+        }
+        assert_eq!(PartitionMode::named("drop"), Some(PartitionMode::Drop));
+        for clock in [RestartClock::Keep, RestartClock::Reset] {
+            assert_eq!(RestartClock::named(clock.name()), Some(clock));
+        }
+        assert_eq!(RestartClock::named("reset"), Some(RestartClock::Reset));
+        for word in ["", "Hold", "keep ", "drops"] {
+            assert_eq!(PartitionMode::named(word), None, "{word:?}");
+        }
+        for word in ["", "Reset", "hold"] {
+            assert_eq!(RestartClock::named(word), None, "{word:?}");
+        }
+    }
+
     /// A VM id written in a test.
     fn id(n: u32) -> VmId {
         VmId::literal(n)
