@@ -11,31 +11,32 @@ use lc_analysis::Summary;
 use lc_core::vm_id::VmId;
 
 /// The columns these figures add to `study.csv` (and, suffixed, to `variations.csv`).
-pub const COLUMNS: [&str; 2] = ["concurrent_fraction", "lamport_ordered_concurrent_fraction"];
+pub(crate) const COLUMNS: [&str; 2] =
+    ["concurrent_fraction", "lamport_ordered_concurrent_fraction"];
 
 /// One VM pair of a trial: its two configured rates and how concurrent its events were.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PairPoint {
-    pub slower_rate: f64,
-    pub faster_rate: f64,
-    pub concurrent_fraction: f64,
+pub(crate) struct PairPoint {
+    pub(crate) slower_rate: f64,
+    pub(crate) faster_rate: f64,
+    pub(crate) concurrent_fraction: f64,
 }
 
 /// A trial's causality figures.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrialCausality {
+pub(crate) struct TrialCausality {
     /// The trial's internal-event probability, if its settings say.
-    pub internal_probability: Option<f64>,
+    pub(crate) internal_probability: Option<f64>,
     /// Concurrent pairs of events, of all pairs.
-    pub concurrent_fraction: f64,
+    pub(crate) concurrent_fraction: f64,
     /// Concurrent pairs that Lamport clocks put one before the other, of all pairs.
-    pub lamport_ordered_fraction: f64,
-    pub pairs: Vec<PairPoint>,
+    pub(crate) lamport_ordered_fraction: f64,
+    pub(crate) pairs: Vec<PairPoint>,
 }
 
 impl TrialCausality {
     /// The figures of a trial from its analysis; `None` if the summary has no `concurrency`.
-    pub fn of(summary: &Summary) -> Option<TrialCausality> {
+    pub(crate) fn of(summary: &Summary) -> Option<TrialCausality> {
         let c = summary.concurrency.as_ref()?;
         let rate = |vm: VmId| {
             summary
@@ -65,13 +66,13 @@ impl TrialCausality {
     }
 
     /// The values of [`COLUMNS`], in order.
-    pub fn values(&self) -> [f64; 2] {
+    pub(crate) fn values(&self) -> [f64; 2] {
         [self.concurrent_fraction, self.lamport_ordered_fraction]
     }
 }
 
 /// Each column's spread over the given trials, in [`COLUMNS`] order.
-pub fn spreads<'a>(trials: impl Iterator<Item = &'a TrialCausality>) -> [Option<Spread>; 2] {
+pub(crate) fn spreads<'a>(trials: impl Iterator<Item = &'a TrialCausality>) -> [Option<Spread>; 2] {
     let values: Vec<[f64; 2]> = trials.map(TrialCausality::values).collect();
     [0, 1].map(|k| Spread::of(&values.iter().map(|v| v[k]).collect::<Vec<_>>()))
 }

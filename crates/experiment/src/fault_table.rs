@@ -25,12 +25,12 @@ use std::fmt::Write as _;
 
 /// One figure of a fault across a variation's healthy trials.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FaultSpread {
+pub(crate) struct FaultSpread {
     /// Mean and spread of the trials that gave it.
-    pub spread: Option<Spread>,
+    pub(crate) spread: Option<Spread>,
     /// Trials that gave it, of the `applicable` ones where it applies to the fault.
-    pub present: usize,
-    pub applicable: usize,
+    pub(crate) present: usize,
+    pub(crate) applicable: usize,
 }
 
 impl FaultSpread {
@@ -50,16 +50,16 @@ impl FaultSpread {
 
 /// One fault of one variation, across its healthy trials.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FaultRow {
-    pub variation: String,
-    pub fault: usize,
-    pub kind: String,
-    pub vms: Vec<VmId>,
-    pub parameters: String,
+pub(crate) struct FaultRow {
+    pub(crate) variation: String,
+    pub(crate) fault: usize,
+    pub(crate) kind: String,
+    pub(crate) vms: Vec<VmId>,
+    pub(crate) parameters: String,
     /// Healthy trials that had this fault (their figures count).
-    pub trials: usize,
+    pub(crate) trials: usize,
     /// In [`FaultFigure::ALL`] order.
-    pub spreads: [FaultSpread; FaultFigure::ALL.len()],
+    pub(crate) spreads: [FaultSpread; FaultFigure::ALL.len()],
 }
 
 /// Whether any trial had a fault: the study then gets `faults.csv` and the report's section.
@@ -69,7 +69,7 @@ fn any_faults(records: &[TrialRecord]) -> bool {
 
 /// One row per variation and fault number, variations in plan order (the records' order),
 /// faults by number. A fault that only unhealthy trials had still gets its row, with 0 trials.
-pub fn rows(records: &[TrialRecord]) -> Vec<FaultRow> {
+pub(crate) fn rows(records: &[TrialRecord]) -> Vec<FaultRow> {
     // Each variation and fault number once, with the fault as one of its trials gave it.
     let mut keys: Vec<(&str, &TrialFault)> = records
         .iter()
@@ -110,7 +110,7 @@ fn vm_list(vms: &[VmId]) -> String {
 
 /// `faults.csv`: one row per fault of every analysed trial, in plan order; `None` when no trial
 /// had a fault. A figure that does not apply or that the run did not give is an empty cell.
-pub fn csv(records: &[TrialRecord]) -> Option<String> {
+pub(crate) fn csv(records: &[TrialRecord]) -> Option<String> {
     if !any_faults(records) {
         return None;
     }
@@ -161,7 +161,7 @@ averaged over those that gave it, with *k of n* again; an empty cell does not ap
 fault's kind, and – means no trial gave it.";
 
 /// The report's `## Faults` section, or nothing when no trial had a fault.
-pub fn report_section(records: &[TrialRecord]) -> String {
+pub(crate) fn report_section(records: &[TrialRecord]) -> String {
     if !any_faults(records) {
         return String::new();
     }

@@ -14,7 +14,7 @@ use lc_core::vm_id::VmId;
 
 /// One figure of a trial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Figure {
+pub(crate) enum Figure {
     MaxJump,
     MeanJump,
     DriftMean,
@@ -27,7 +27,7 @@ pub enum Figure {
 }
 
 impl Figure {
-    pub const ALL: [Figure; 9] = [
+    pub(crate) const ALL: [Figure; 9] = [
         Figure::MaxJump,
         Figure::MeanJump,
         Figure::DriftMean,
@@ -40,7 +40,7 @@ impl Figure {
     ];
 
     /// The figures every view shows (plots, the report's trial table); the CSV has them all.
-    pub const HEADLINE: [Figure; 6] = [
+    pub(crate) const HEADLINE: [Figure; 6] = [
         Figure::MaxJump,
         Figure::MeanJump,
         Figure::DriftMean,
@@ -50,7 +50,7 @@ impl Figure {
     ];
 
     /// The CSV column (and, suffixed, the aggregate columns).
-    pub fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             Figure::MaxJump => "max_jump",
             Figure::MeanJump => "mean_jump",
@@ -65,7 +65,7 @@ impl Figure {
     }
 
     /// What it measures, for plots and the report.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Figure::MaxJump => "largest clock jump of the slowest VM",
             Figure::MeanJump => "mean clock jump of the slowest VM",
@@ -82,9 +82,9 @@ impl Figure {
 
 /// The figures of one trial, indexed by [`Figure`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrialFigures {
-    pub slowest_vm: VmId,
-    pub slowest_rate: f64,
+pub(crate) struct TrialFigures {
+    pub(crate) slowest_vm: VmId,
+    pub(crate) slowest_rate: f64,
     values: [f64; Figure::ALL.len()],
 }
 
@@ -92,7 +92,7 @@ impl TrialFigures {
     /// The figures of a trial from its analysis: its summary and, for tick lateness, the
     /// latest tick of its `stop` lines ([`lc_analysis::RunAnalysis::late_max_us`]).
     /// `None` when the summary has no VM.
-    pub fn of(summary: &Summary, late_max_us: Option<u64>) -> Option<TrialFigures> {
+    pub(crate) fn of(summary: &Summary, late_max_us: Option<u64>) -> Option<TrialFigures> {
         let slow = slowest(&summary.vms)?;
         let late_max_ms = late_max_us.unwrap_or(0) as f64 / 1000.0;
         let values = Figure::ALL.map(|figure| match figure {
@@ -113,7 +113,7 @@ impl TrialFigures {
         })
     }
 
-    pub fn get(&self, figure: Figure) -> f64 {
+    pub(crate) fn get(&self, figure: Figure) -> f64 {
         self.values[figure as usize]
     }
 

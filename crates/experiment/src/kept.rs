@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::plan::{Plan, Trial};
+use super::plan::Trial;
 use super::record::{self, TrialRecord, TrialStatus, VariationRow};
 use super::{fault_table, load_plan, report, tables, ExperimentError, PLAN_FILE};
 use lc_analysis::{self, AnalysisError, RunAnalysis};
@@ -49,13 +49,11 @@ pub struct KeptTrial {
 /// A kept study, recomputed from its trials' logs.
 #[derive(Debug)]
 pub struct KeptStudy {
-    pub dir: PathBuf,
-    pub plan: Plan,
     /// Every trial of the plan, in plan order.
     pub trials: Vec<KeptTrial>,
     /// Each trial's record as its logs judge it (wall time zero: it is not in the logs).
-    pub records: Vec<TrialRecord>,
-    pub rows: Vec<VariationRow>,
+    pub(crate) records: Vec<TrialRecord>,
+    pub(crate) rows: Vec<VariationRow>,
 }
 
 impl KeptStudy {
@@ -108,8 +106,6 @@ pub fn recompute_study(study_dir: &Path) -> Result<KeptStudy, ExperimentError> {
         .collect();
     let rows = record::variation_rows(&plan, &records);
     Ok(KeptStudy {
-        dir: study_dir.to_path_buf(),
-        plan,
         trials,
         records,
         rows,

@@ -49,15 +49,11 @@ mod trial_run;
 mod trials;
 mod twins;
 
-pub use concurrency::{PairPoint, TrialCausality};
-pub use figures::{Figure, Spread, TrialFigures, VmPoint};
 pub use kept::{recompute_study, KeptStudy, KeptTrial, KeptTrialError};
 pub use plan::{parse as parse_plan, trial_seed, Plan, PlanError, Trial, Variation};
-pub use record::{TrialRecord, TrialStatus, VariationRow};
-pub use trial_fault::{FaultFigure, Reading, TrialFault};
-pub use trial_prediction::{Measured, TrialPrediction, VmComparison};
+pub(crate) use record::{TrialRecord, VariationRow};
 pub use trial_run::MadeRun;
-pub use twins::{TwinRecord, TwinStatus, TWINS_CSV};
+pub(crate) use twins::TWINS_CSV;
 
 use lc_contract::run_dir;
 use lc_settings::RunSpec;
@@ -67,9 +63,9 @@ use std::time::Instant;
 
 /// The default plan, used when no PLAN is given (a copy of `experiments/assignment.toml`, built
 /// in so the command works from any directory).
-pub const DEFAULT_PLAN: &str = include_str!("../../../experiments/assignment.toml");
+pub(crate) const DEFAULT_PLAN: &str = include_str!("../../../experiments/assignment.toml");
 /// Where the default plan lives in the repository.
-pub const DEFAULT_PLAN_PATH: &str = "experiments/assignment.toml";
+pub(crate) const DEFAULT_PLAN_PATH: &str = "experiments/assignment.toml";
 
 /// Why a study could not be made, in one line.
 #[derive(Debug, thiserror::Error)]
@@ -93,9 +89,9 @@ pub enum ExperimentError {
 /// A checked plan, with its text (copied into the study) and where it came from.
 #[derive(Debug, Clone)]
 pub struct LoadedPlan {
-    pub plan: Plan,
-    pub text: String,
-    pub origin: String,
+    pub(crate) plan: Plan,
+    pub(crate) text: String,
+    pub(crate) origin: String,
 }
 
 /// Reads and checks the plan at `path`, or the built-in default plan.
@@ -150,12 +146,8 @@ pub struct StudyOptions {
 #[derive(Debug, Clone)]
 pub struct Study {
     pub dir: PathBuf,
-    pub records: Vec<TrialRecord>,
-    pub rows: Vec<VariationRow>,
-    /// One per trial, in plan order, when the study ran with twins; else empty.
-    pub twins: Vec<TwinRecord>,
-    /// The files written into the study directory.
-    pub files: Vec<PathBuf>,
+    pub(crate) records: Vec<TrialRecord>,
+    pub(crate) rows: Vec<VariationRow>,
 }
 
 impl Study {
@@ -171,13 +163,13 @@ impl Study {
 }
 
 /// The study directory's files, besides the plots and `trials/`.
-pub const PLAN_FILE: &str = "plan.toml";
-pub const STUDY_CSV: &str = "study.csv";
-pub const VARIATIONS_CSV: &str = "variations.csv";
-pub const PREDICTION_CSV: &str = "prediction.csv";
+pub(crate) const PLAN_FILE: &str = "plan.toml";
+pub(crate) const STUDY_CSV: &str = "study.csv";
+pub(crate) const VARIATIONS_CSV: &str = "variations.csv";
+pub(crate) const PREDICTION_CSV: &str = "prediction.csv";
 /// Written only when some trial had faults.
 pub const FAULTS_CSV: &str = "faults.csv";
-pub const REPORT: &str = "report.md";
+pub(crate) const REPORT: &str = "report.md";
 
 /// Runs every trial of the plan and writes the study directory. Failed trials are recorded,
 /// not fatal; an error here means the study directory itself could not be written.
@@ -199,14 +191,9 @@ pub fn run_study(
             dir: options.log_dir.clone(),
             source,
         })?;
-    let mut files = Vec::new();
-    let mut write = |name: &str, text: &str| {
+    let write = |name: &str, text: &str| {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| ExperimentError::Write {
-            path: path.clone(),
-            source,
-        })?;
-        files.push(path);
+        std::fs::write(&path, text).map_err(|source| ExperimentError::Write { path, source })?;
         Ok::<_, ExperimentError>(())
     };
     let flags = flags(options);
@@ -272,14 +259,7 @@ pub fn run_study(
         report.push_str(&twins::report_section(&twins, &dir));
     }
     write(REPORT, &report)?;
-    files.extend(plots.iter().map(|(file, _)| dir.join(file)));
-    Ok(Study {
-        dir,
-        records,
-        rows,
-        twins,
-        files,
-    })
+    Ok(Study { dir, records, rows })
 }
 
 /// Refuses, before anything runs, a study whose trials would run out of

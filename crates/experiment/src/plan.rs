@@ -28,9 +28,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
 
 /// Most trials a variation may ask for.
-pub const MAX_TRIALS: i64 = 1000;
+pub(crate) const MAX_TRIALS: i64 = 1000;
 /// Trials per variation when the plan does not say.
-pub const DEFAULT_TRIALS: i64 = 3;
+pub(crate) const DEFAULT_TRIALS: i64 = 3;
 
 /// Settings keys a plan may not set, and why: the study decides them.
 const DECIDED_BY_STUDY: [(&str, &str); 3] = [
@@ -48,47 +48,47 @@ const DECIDED_BY_STUDY: [(&str, &str); 3] = [
 /// A checked plan: every trial's settings resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    pub name: String,
-    pub description: Option<String>,
-    pub seed: u64,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) seed: u64,
     /// The `base` table as written, `key = value` each.
-    pub base: Vec<String>,
-    pub variations: Vec<Variation>,
+    pub(crate) base: Vec<String>,
+    pub(crate) variations: Vec<Variation>,
 }
 
 /// One named set of settings and its trials.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Variation {
-    pub name: String,
-    pub description: Option<String>,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
     /// Its own overrides as written, `key = value` each.
-    pub overrides: Vec<String>,
-    pub trials: Vec<Trial>,
+    pub(crate) overrides: Vec<String>,
+    pub(crate) trials: Vec<Trial>,
 }
 
 /// One run of a variation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trial {
-    pub variation: String,
+    pub(crate) variation: String,
     /// 1-based within its variation.
-    pub number: u32,
+    pub(crate) number: u32,
     /// The settings to run, seed fixed and `base_port` 0; the study adds `log_dir`.
-    pub settings: Settings,
+    pub(crate) settings: Settings,
     /// The same, checked: rates drawn, runtime known.
-    pub spec: RunSpec,
+    pub(crate) spec: RunSpec,
 }
 
 impl Trial {
     /// The directory under the study's `trials/` that holds this trial's run directory:
     /// `<variation>-<number>`.
-    pub fn dir_name(&self) -> String {
+    pub(crate) fn dir_name(&self) -> String {
         format!("{}-{}", self.variation, self.number)
     }
 }
 
 impl Plan {
     /// All trials, variation by variation.
-    pub fn trials(&self) -> impl Iterator<Item = &Trial> {
+    pub(crate) fn trials(&self) -> impl Iterator<Item = &Trial> {
         self.variations.iter().flat_map(|v| &v.trials)
     }
 }

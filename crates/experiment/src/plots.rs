@@ -55,7 +55,7 @@ const BY_RATE: [(&str, &str, &str, Pick); 3] = [
 ];
 
 /// Draws every plot into `dir`; returns `(file, caption)` for each, in report order.
-pub fn draw_all(
+pub(crate) fn draw_all(
     dir: &Path,
     rows: &[VariationRow],
     records: &[TrialRecord],

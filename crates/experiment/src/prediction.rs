@@ -35,7 +35,7 @@ use std::fmt::Write as _;
 
 /// A quantity the model predicts, as the table shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Quantity {
+pub(crate) enum Quantity {
     Arrival,
     QueueGrowth,
     MeanJump,
@@ -43,14 +43,14 @@ pub enum Quantity {
 }
 
 impl Quantity {
-    pub const ALL: [Quantity; 4] = [
+    pub(crate) const ALL: [Quantity; 4] = [
         Quantity::Arrival,
         Quantity::QueueGrowth,
         Quantity::MeanJump,
         Quantity::SystemClock,
     ];
 
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Quantity::Arrival => "arrival rate (messages/s)",
             Quantity::QueueGrowth => "queue growth (messages/s)",
@@ -73,18 +73,18 @@ impl Quantity {
 
 /// One quantity of a variation's slowest VM across its trials.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Agreement {
-    pub quantity: Quantity,
-    pub predicted: Spread,
-    pub measured: Spread,
+pub(crate) struct Agreement {
+    pub(crate) quantity: Quantity,
+    pub(crate) predicted: Spread,
+    pub(crate) measured: Spread,
     /// Measured − predicted, trial by trial.
-    pub error: Spread,
+    pub(crate) error: Spread,
 }
 
 impl Agreement {
     /// The mean error is no larger than the measurement's spread across trials; `None` with
     /// a single trial (no spread).
-    pub fn within_spread(&self) -> Option<bool> {
+    pub(crate) fn within_spread(&self) -> Option<bool> {
         let sd = self.measured.sd?;
         // A hair of tolerance, so an exact model of an exact measurement (sd 0) counts.
         Some(self.error.mean.abs() <= sd + 1e-9)
@@ -93,12 +93,12 @@ impl Agreement {
 
 /// One variation's row of the prediction table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PredictionRow {
-    pub variation: String,
+pub(crate) struct PredictionRow {
+    pub(crate) variation: String,
     /// Healthy trials with a prediction.
-    pub trials: usize,
+    pub(crate) trials: usize,
     /// In [`Quantity::ALL`] order; empty when no trial counts.
-    pub agreements: Vec<Agreement>,
+    pub(crate) agreements: Vec<Agreement>,
 }
 
 /// The slowest VM's comparison in each healthy trial of the variation.
@@ -116,7 +116,7 @@ fn slowest_of<'a>(
 }
 
 /// One row per variation of the plan.
-pub fn rows(plan: &Plan, records: &[TrialRecord]) -> Vec<PredictionRow> {
+pub(crate) fn rows(plan: &Plan, records: &[TrialRecord]) -> Vec<PredictionRow> {
     plan.variations
         .iter()
         .map(|variation| {
@@ -146,7 +146,7 @@ pub fn rows(plan: &Plan, records: &[TrialRecord]) -> Vec<PredictionRow> {
 }
 
 /// The report's prediction table: one line per variation and quantity.
-pub fn markdown_table(rows: &[PredictionRow]) -> String {
+pub(crate) fn markdown_table(rows: &[PredictionRow]) -> String {
     let mut out = String::from(
         "| variation | slowest VM's | trials | predicted | measured | measured − predicted | \
          within spread |\n|---|---|---:|---:|---:|---:|---|\n",
@@ -185,7 +185,7 @@ fn spread_text(s: Spread) -> String {
 }
 
 /// `prediction.csv`: one row per VM of every trial with a prediction.
-pub fn csv(records: &[TrialRecord]) -> String {
+pub(crate) fn csv(records: &[TrialRecord]) -> String {
     let mut out = String::from(
         "variation,trial,status,vm,rate,internal_probability,slowest,\
          predicted_arrival,measured_arrival,predicted_load,measured_load,\
@@ -232,7 +232,7 @@ fn figure(value: f64) -> String {
 }
 
 /// The report's section: the paragraph that explains the table, and the table.
-pub fn report_section(plan: &Plan, records: &[TrialRecord]) -> String {
+pub(crate) fn report_section(plan: &Plan, records: &[TrialRecord]) -> String {
     format!(
         "\n## Prediction against measurement\n\n{EXPLANATION}\n\n{}",
         markdown_table(&rows(plan, records))

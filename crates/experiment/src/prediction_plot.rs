@@ -12,8 +12,8 @@ use plotters::prelude::*;
 use std::path::Path;
 
 /// The file, and its caption in the report.
-pub const FILE: &str = "prediction.png";
-pub const CAPTION: &str =
+pub(crate) const FILE: &str = "prediction.png";
+pub(crate) const CAPTION: &str =
     "The queueing model's prediction against the measurement, every VM of every trial";
 
 /// A panel: its title, axis name, and what it takes from a VM's prediction and measurement.
@@ -35,7 +35,11 @@ const PANELS: [Panel; 2] = [
 ];
 
 /// Draws `prediction.png` into `dir`; the variations are named in plan order.
-pub fn draw(dir: &Path, variations: &[String], records: &[TrialRecord]) -> Result<(), String> {
+pub(crate) fn draw(
+    dir: &Path,
+    variations: &[String],
+    records: &[TrialRecord],
+) -> Result<(), String> {
     let path = dir.join(FILE);
     let root = BitMapBackend::new(&path, (2600, 1150)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;

@@ -12,7 +12,7 @@ use std::time::Duration;
 ///
 /// `running_left`: seconds each running trial still needs; `queued`: configured runtimes of the
 /// trials not started, in start order; `jobs`: trials run at once (at least 1).
-pub fn time_left(running_left: &[f64], queued: &[f64], jobs: usize, pace: f64) -> f64 {
+pub(crate) fn time_left(running_left: &[f64], queued: &[f64], jobs: usize, pace: f64) -> f64 {
     let mut slots: Vec<f64> = running_left.iter().map(|s| s.max(0.0)).collect();
     slots.resize(jobs.max(1).max(slots.len()), 0.0);
     for runtime in queued {
@@ -26,14 +26,14 @@ pub fn time_left(running_left: &[f64], queued: &[f64], jobs: usize, pace: f64) -
 }
 
 /// Wall seconds per configured second over the finished trials; `None` before the first.
-pub fn pace(finished: &[(f64, Duration)]) -> Option<f64> {
+pub(crate) fn pace(finished: &[(f64, Duration)]) -> Option<f64> {
     let runtime: f64 = finished.iter().map(|(r, _)| r).sum();
     let wall: f64 = finished.iter().map(|(_, w)| w.as_secs_f64()).sum();
     (runtime > 0.0).then(|| wall / runtime)
 }
 
 /// A duration for people: `42s`, `9m05s`, `1h02m`.
-pub fn human(seconds: f64) -> String {
+pub(crate) fn human(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     match s {
         0..=59 => format!("{s}s"),

@@ -19,31 +19,31 @@ use std::time::Duration;
 
 /// What came of one trial.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrialRecord {
-    pub variation: String,
-    pub number: u32,
-    pub seed: u64,
-    pub rates: Vec<u32>,
+pub(crate) struct TrialRecord {
+    pub(crate) variation: String,
+    pub(crate) number: u32,
+    pub(crate) seed: u64,
+    pub(crate) rates: Vec<u32>,
     /// The trial's run directory, once it was made.
-    pub run_dir: Option<PathBuf>,
-    pub status: TrialStatus,
+    pub(crate) run_dir: Option<PathBuf>,
+    pub(crate) status: TrialStatus,
     /// Present when the run was made and analysed (also when unhealthy).
-    pub figures: Option<TrialFigures>,
+    pub(crate) figures: Option<TrialFigures>,
     /// Every VM of the run, for the plots against clock rate.
-    pub vms: Vec<VmPoint>,
+    pub(crate) vms: Vec<VmPoint>,
     /// The queueing model's prediction next to the measurement, when the run was analysed.
-    pub prediction: Option<TrialPrediction>,
+    pub(crate) prediction: Option<TrialPrediction>,
     /// How concurrent its events were (also when unhealthy, like `figures`).
-    pub causality: Option<TrialCausality>,
+    pub(crate) causality: Option<TrialCausality>,
     /// What each of its faults did, by number (none for most trials).
-    pub faults: Vec<TrialFault>,
+    pub(crate) faults: Vec<TrialFault>,
     /// Wall time the trial took, analysis included.
-    pub wall: Duration,
+    pub(crate) wall: Duration,
 }
 
 /// How a trial ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum TrialStatus {
+pub(crate) enum TrialStatus {
     Ok,
     /// The run was made but broke a clock rule or lost messages; its figures are suspect.
     Unhealthy(String),
@@ -55,7 +55,7 @@ pub enum TrialStatus {
 
 impl TrialRecord {
     /// The record of a trial that has not run (yet): what the plan says of it.
-    pub fn not_run(trial: &Trial) -> TrialRecord {
+    pub(crate) fn not_run(trial: &Trial) -> TrialRecord {
         TrialRecord {
             variation: trial.variation.clone(),
             number: trial.number,
@@ -77,7 +77,12 @@ impl TrialRecord {
     /// unbalanced (`run_healthy` false; `never_stopped` names the VMs that never stopped);
     /// failed when it logged no VM; ok otherwise. A kept trial has only its logs: it is judged
     /// with `run_healthy` true and no VM missing.
-    pub fn judge(&mut self, analysis: &RunAnalysis, run_healthy: bool, never_stopped: &[VmId]) {
+    pub(crate) fn judge(
+        &mut self,
+        analysis: &RunAnalysis,
+        run_healthy: bool,
+        never_stopped: &[VmId],
+    ) {
         let summary = analysis.summary();
         self.figures = TrialFigures::of(summary, analysis.late_max_us());
         self.vms = VmPoint::all(summary);
@@ -97,7 +102,7 @@ impl TrialRecord {
 }
 
 impl TrialStatus {
-    pub fn is_ok(&self) -> bool {
+    pub(crate) fn is_ok(&self) -> bool {
         *self == TrialStatus::Ok
     }
 }
@@ -115,22 +120,22 @@ impl fmt::Display for TrialStatus {
 
 /// One variation's figures across its healthy trials.
 #[derive(Debug, Clone, PartialEq)]
-pub struct VariationRow {
-    pub name: String,
-    pub description: Option<String>,
+pub(crate) struct VariationRow {
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
     /// Its own overrides, `key = value` each.
-    pub overrides: Vec<String>,
-    pub trials: usize,
+    pub(crate) overrides: Vec<String>,
+    pub(crate) trials: usize,
     /// Trials whose figures count.
-    pub ok: usize,
+    pub(crate) ok: usize,
     /// Each figure's mean and spread, in [`Figure::ALL`] order.
-    pub spreads: Vec<(Figure, Option<Spread>)>,
+    pub(crate) spreads: Vec<(Figure, Option<Spread>)>,
     /// The causality figures' mean and spread, in [`concurrency::COLUMNS`] order.
-    pub causality: [Option<Spread>; 2],
+    pub(crate) causality: [Option<Spread>; 2],
 }
 
 /// One row per variation of the plan, from the trials' records.
-pub fn variation_rows(plan: &Plan, records: &[TrialRecord]) -> Vec<VariationRow> {
+pub(crate) fn variation_rows(plan: &Plan, records: &[TrialRecord]) -> Vec<VariationRow> {
     plan.variations
         .iter()
         .map(|variation| {

@@ -16,22 +16,22 @@ use std::path::Path;
 
 /// What the report says about how the study was made.
 #[derive(Debug, Clone)]
-pub struct Context<'a> {
-    pub plan: &'a Plan,
+pub(crate) struct Context<'a> {
+    pub(crate) plan: &'a Plan,
     /// The plan as it was given: a path, or the built-in default.
-    pub plan_origin: &'a str,
-    pub jobs: usize,
+    pub(crate) plan_origin: &'a str,
+    pub(crate) jobs: usize,
     /// `--virtual-time` was given.
-    pub virtual_time: bool,
+    pub(crate) virtual_time: bool,
     /// The flags that repeat the study (`--jobs N`, `--virtual-time`).
-    pub flags: &'a str,
+    pub(crate) flags: &'a str,
     /// The study directory (trial run directories are shown relative to it).
-    pub study_dir: &'a Path,
+    pub(crate) study_dir: &'a Path,
     /// Plot files in the study directory, with a caption each.
-    pub plots: &'a [(String, String)],
+    pub(crate) plots: &'a [(String, String)],
     /// When the study started (RFC 3339) and how long it took.
-    pub started: &'a str,
-    pub wall_s: f64,
+    pub(crate) started: &'a str,
+    pub(crate) wall_s: f64,
 }
 
 /// The figures shown in the report's summary table: the headline ones, the tail of the
@@ -62,7 +62,7 @@ fn header(figure: Figure) -> &'static str {
     }
 }
 
-pub fn render(ctx: &Context, rows: &[VariationRow], records: &[TrialRecord]) -> String {
+pub(crate) fn render(ctx: &Context, rows: &[VariationRow], records: &[TrialRecord]) -> String {
     let mut out = String::new();
     intro(&mut out, ctx, records);
     variations(&mut out, ctx.plan, rows);

@@ -10,7 +10,7 @@ use super::record::{TrialRecord, VariationRow};
 use std::fmt::Write as _;
 
 /// `study.csv`: one row per trial, in plan order.
-pub fn study_csv(records: &[TrialRecord]) -> String {
+pub(crate) fn study_csv(records: &[TrialRecord]) -> String {
     let mut out = String::from("variation,trial,seed,rates,status,slowest_vm,slowest_rate");
     for figure in Figure::ALL {
         let _ = write!(out, ",{}", figure.column());
@@ -54,7 +54,7 @@ pub fn study_csv(records: &[TrialRecord]) -> String {
 }
 
 /// `variations.csv`: one row per variation, `<figure>_mean` and `<figure>_sd` for each figure.
-pub fn variations_csv(rows: &[VariationRow]) -> String {
+pub(crate) fn variations_csv(rows: &[VariationRow]) -> String {
     let mut out = String::from("variation,trials,ok_trials");
     for figure in Figure::ALL {
         let _ = write!(out, ",{0}_mean,{0}_sd", figure.column());
@@ -79,13 +79,13 @@ pub fn variations_csv(rows: &[VariationRow]) -> String {
 }
 
 /// A figure with enough digits to compare, and no trailing noise.
-pub fn number(value: f64) -> String {
+pub(crate) fn number(value: f64) -> String {
     let rounded = (value * 1e4).round() / 1e4;
     format!("{rounded}")
 }
 
 /// One CSV cell, quoted when it must be.
-pub fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {

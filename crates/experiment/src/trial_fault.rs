@@ -11,7 +11,7 @@ use lc_core::vm_id::VmId;
 
 /// One figure of a fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FaultFigure {
+pub(crate) enum FaultFigure {
     Dropped,
     Lost,
     TicksSkipped,
@@ -25,7 +25,7 @@ pub enum FaultFigure {
 }
 
 impl FaultFigure {
-    pub const ALL: [FaultFigure; 10] = [
+    pub(crate) const ALL: [FaultFigure; 10] = [
         FaultFigure::Dropped,
         FaultFigure::Lost,
         FaultFigure::TicksSkipped,
@@ -39,7 +39,7 @@ impl FaultFigure {
     ];
 
     /// The `faults.csv` column.
-    pub fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             FaultFigure::Dropped => "dropped",
             FaultFigure::Lost => "lost",
@@ -100,7 +100,7 @@ impl FaultFigure {
 
 /// One figure of one fault in one trial.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Reading {
+pub(crate) enum Reading {
     /// The figure says nothing of this kind of fault (a pause's messages sent across).
     NotThisKind,
     /// It applies but the run did not give it: no `fault_end` line within the run, or a
@@ -120,17 +120,17 @@ impl Reading {
 
 /// One fault of one trial.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrialFault {
+pub(crate) struct TrialFault {
     /// Its number in the trial's settings, from 1.
-    pub fault: usize,
-    pub kind: String,
-    pub vms: Vec<VmId>,
-    pub parameters: String,
+    pub(crate) fault: usize,
+    pub(crate) kind: String,
+    pub(crate) vms: Vec<VmId>,
+    pub(crate) parameters: String,
     readings: [Reading; FaultFigure::ALL.len()],
 }
 
 impl TrialFault {
-    pub fn of(fault: &FaultSummary) -> TrialFault {
+    pub(crate) fn of(fault: &FaultSummary) -> TrialFault {
         TrialFault {
             fault: fault.fault,
             kind: fault.kind.clone(),
@@ -140,7 +140,7 @@ impl TrialFault {
         }
     }
 
-    pub fn get(&self, figure: FaultFigure) -> Reading {
+    pub(crate) fn get(&self, figure: FaultFigure) -> Reading {
         self.readings[figure as usize]
     }
 }

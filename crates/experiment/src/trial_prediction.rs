@@ -13,38 +13,38 @@ use std::io::BufRead;
 
 /// What a trial measured of one VM, the quantities the model predicts.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Measured {
+pub(crate) struct Measured {
     /// Messages that reached its queue per second.
-    pub arrival: f64,
+    pub(crate) arrival: f64,
     /// Slope of its queue length over the run's second half, messages per second.
-    pub queue_growth: f64,
-    pub mean_jump: f64,
+    pub(crate) queue_growth: f64,
+    pub(crate) mean_jump: f64,
 }
 
 /// One VM of one trial: the model's prediction and the measurement.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VmComparison {
-    pub vm: VmId,
-    pub predicted: VmPrediction,
-    pub measured: Measured,
+pub(crate) struct VmComparison {
+    pub(crate) vm: VmId,
+    pub(crate) predicted: VmPrediction,
+    pub(crate) measured: Measured,
 }
 
 /// A trial's prediction and measurement, every VM.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrialPrediction {
-    pub internal_probability: f64,
+pub(crate) struct TrialPrediction {
+    pub(crate) internal_probability: f64,
     /// The model's system clock rate (the top tick rate).
-    pub system_clock_rate: f64,
+    pub(crate) system_clock_rate: f64,
     /// The fastest-growing clock of the run, units per second.
-    pub leader_clock_rate: f64,
-    pub vms: Vec<VmComparison>,
+    pub(crate) leader_clock_rate: f64,
+    pub(crate) vms: Vec<VmComparison>,
 }
 
 impl TrialPrediction {
     /// The prediction for VMs ticking at `rates` (VM 1 first) held against the trial's
     /// summary and the queue growth measured per VM (`(vm, slope)` pairs). `None` when the
     /// model cannot be applied (fewer than two VMs) or a VM has no measurement.
-    pub fn of(
+    pub(crate) fn of(
         rates: &[u32],
         internal_probability: f64,
         summary: &Summary,
@@ -81,14 +81,14 @@ impl TrialPrediction {
         })
     }
 
-    pub fn vm(&self, vm: VmId) -> Option<&VmComparison> {
+    pub(crate) fn vm(&self, vm: VmId) -> Option<&VmComparison> {
         self.vms.iter().find(|c| c.vm == vm)
     }
 }
 
 /// Why `events.csv` could not give the queue growth.
 #[derive(Debug, thiserror::Error)]
-pub enum EventsError {
+pub(crate) enum EventsError {
     #[error("cannot read events.csv: {0}")]
     Read(#[from] std::io::Error),
     #[error("events.csv has no `{0}` column")]
@@ -100,7 +100,7 @@ pub enum EventsError {
 /// Each VM's queue growth: the least-squares slope of its queue length against time (`t_s`)
 /// over its ticks at or after `from_s` seconds, read from `events.csv`. A VM with fewer than
 /// two such ticks gets slope 0.
-pub fn queue_growth(
+pub(crate) fn queue_growth(
     events_csv: impl BufRead,
     from_s: f64,
 ) -> Result<BTreeMap<VmId, f64>, EventsError> {

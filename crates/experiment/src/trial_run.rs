@@ -30,19 +30,19 @@ pub struct MadeRun {
 
 /// How to run the trials.
 #[derive(Clone)]
-pub struct Runner<'a> {
+pub(crate) struct Runner<'a> {
     /// Makes each run: the binary's actors.
-    pub maker: &'a dyn RunMaker,
+    pub(crate) maker: &'a dyn RunMaker,
     /// Trials at once (at least 1).
-    pub jobs: usize,
+    pub(crate) jobs: usize,
     /// Run every trial on virtual time, whatever its settings say.
-    pub virtual_time: bool,
+    pub(crate) virtual_time: bool,
     /// Trial `n` of variation `v` writes its run directory under `<trials_dir>/<v>-<n>/`.
-    pub trials_dir: PathBuf,
+    pub(crate) trials_dir: PathBuf,
     /// Gzip each trial's VM logs once it is analysed.
-    pub compress_logs: bool,
+    pub(crate) compress_logs: bool,
     /// After each real-time trial, run its virtual-time twin and compare the two.
-    pub twins: bool,
+    pub(crate) twins: bool,
 }
 
 /// A run made, and the analysis of its logs or why there is none.

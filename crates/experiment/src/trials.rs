@@ -50,7 +50,10 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(15);
 
 /// Runs every trial and returns their records in the given order, with their twins' when the
 /// runner asks for twins (else none); progress goes to stderr.
-pub fn run_all(trials: &[&Trial], runner: &Runner<'_>) -> (Vec<TrialRecord>, Vec<TwinRecord>) {
+pub(crate) fn run_all(
+    trials: &[&Trial],
+    runner: &Runner<'_>,
+) -> (Vec<TrialRecord>, Vec<TwinRecord>) {
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let (events, inbox) = mpsc::channel();

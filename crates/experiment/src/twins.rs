@@ -24,29 +24,29 @@ use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 /// The twin's directory inside its trial's directory.
-pub const TWIN_DIR: &str = "virtual";
+pub(crate) const TWIN_DIR: &str = "virtual";
 /// The study file with one row per trial.
-pub const TWINS_CSV: &str = "twins.csv";
+pub(crate) const TWINS_CSV: &str = "twins.csv";
 
 /// What came of one trial's twin.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TwinRecord {
-    pub variation: String,
-    pub number: u32,
-    pub seed: u64,
-    pub status: TwinStatus,
+pub(crate) struct TwinRecord {
+    pub(crate) variation: String,
+    pub(crate) number: u32,
+    pub(crate) seed: u64,
+    pub(crate) status: TwinStatus,
     /// The trial's slowest VM, whose differences the row reports.
-    pub slowest_vm: Option<VmId>,
+    pub(crate) slowest_vm: Option<VmId>,
     /// The real run and the twin, once made.
-    pub run_dir: Option<PathBuf>,
-    pub twin_dir: Option<PathBuf>,
+    pub(crate) run_dir: Option<PathBuf>,
+    pub(crate) twin_dir: Option<PathBuf>,
     /// Present when both runs were made and compared.
-    pub comparison: Option<RunComparison>,
+    pub(crate) comparison: Option<RunComparison>,
 }
 
 /// How a twin ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum TwinStatus {
+pub(crate) enum TwinStatus {
     /// Both runs made and compared.
     Compared,
     /// No twin was made: why (a trial on virtual time already, a failed trial, an interrupt).
@@ -80,7 +80,7 @@ impl TwinRecord {
     }
 
     /// The record of a twin never made because the study was interrupted.
-    pub fn not_run(trial: &Trial) -> TwinRecord {
+    pub(crate) fn not_run(trial: &Trial) -> TwinRecord {
         TwinRecord::new(
             trial,
             TwinStatus::NoTwin("not run (study interrupted)".into()),
@@ -93,7 +93,7 @@ impl TwinRecord {
     }
 
     /// One phrase for the progress line.
-    pub fn verdict(&self) -> String {
+    pub(crate) fn verdict(&self) -> String {
         let Some(comparison) = &self.comparison else {
             return self.status.to_string();
         };
@@ -112,7 +112,7 @@ impl TwinRecord {
 /// Runs the virtual-time twin of `trial` (which `record` says how it went) into
 /// `trials/<variation>-<k>/virtual/`, analyses and judges it like a trial, and compares it with
 /// the real run; then keeps its logs gzipped if the runner keeps the trials' so.
-pub fn run_twin(trial: &Trial, record: &TrialRecord, runner: &Runner) -> TwinRecord {
+pub(crate) fn run_twin(trial: &Trial, record: &TrialRecord, runner: &Runner) -> TwinRecord {
     let mut twin = TwinRecord::new(trial, TwinStatus::Compared);
     let run_dir = match (&record.status, &record.run_dir) {
         _ if trial.spec.virtual_time => {
@@ -169,7 +169,7 @@ pub fn run_twin(trial: &Trial, record: &TrialRecord, runner: &Runner) -> TwinRec
 
 /// `twins.csv`: one row per trial, in plan order. `d_<figure>` is the twin's figure minus the
 /// real run's, for the trial's slowest VM.
-pub fn twins_csv(twins: &[TwinRecord]) -> String {
+pub(crate) fn twins_csv(twins: &[TwinRecord]) -> String {
     let mut out = String::from(
         "variation,trial,seed,status,identical,events,events_differing,vms_differing,\
          first_divergence_s,first_divergence_vm,first_divergence_event,slowest_vm",
@@ -227,7 +227,7 @@ const SHOWN: [Headline; 4] = [
 
 /// The report's section on twins: how many trials matched their twin, and by how much the
 /// others moved. Paths are shown relative to `study_dir`.
-pub fn report_section(twins: &[TwinRecord], study_dir: &Path) -> String {
+pub(crate) fn report_section(twins: &[TwinRecord], study_dir: &Path) -> String {
     let mut out = String::from("\n## Real runs and their virtual-time twins\n\n");
     out.push_str(
         "Each real-time trial was run again on virtual time with the same seed and settings (its \
