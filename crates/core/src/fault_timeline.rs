@@ -265,7 +265,8 @@ mod tests {
 
     #[test]
     fn a_window_is_skipped_in_one_step_and_exactly_its_ticks_are_counted() {
-        for (rate, lead_us) in [(4, 100_000), (3, 0), (7, 33_000), (1000, 999)] {
+        // (4, 0) puts a tick exactly on the stop (2.5 s): it is skipped, the next is not.
+        for (rate, lead_us) in [(4, 100_000), (4, 0), (3, 0), (7, 33_000), (1000, 999)] {
             let pause = Arc::new(FaultPlan::new(vec![Fault::Pause {
                 vm: id(1),
                 from: s(2.0),
@@ -285,6 +286,17 @@ mod tests {
             assert_eq!(t.skip_suppressed_ticks(Some(s(2.5))), inside, "rate {rate}");
             assert_eq!(t.next_tick, Some(next), "rate {rate}");
         }
+        // A tick due exactly at the stop is still the run's: suppressed, so skipped.
+        let pause = Arc::new(FaultPlan::new(vec![Fault::Pause {
+            vm: id(1),
+            from: s(2.0),
+            until: s(3.0),
+        }]));
+        let mut t = VmTimeline::new(pause, id(1), 4, Duration::ZERO);
+        t.next_tick = Some(10);
+        assert_eq!(t.due(10), s(2.5));
+        assert_eq!(t.skip_suppressed_ticks(Some(s(2.5))), 1);
+        assert_eq!(t.next_tick, Some(11));
     }
 
     fn plan() -> Arc<FaultPlan> {

@@ -381,6 +381,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_plan_lists_its_faults_and_knows_when_it_has_none() {
+        let pause = Fault::Pause {
+            vm: VmId::literal(2),
+            from: Duration::from_secs(1),
+            until: Duration::from_secs(2),
+        };
+        assert!(FaultPlan::new(vec![]).is_empty());
+        let plan = FaultPlan::new(vec![pause.clone()]);
+        assert!(!plan.is_empty());
+        assert_eq!(plan.faults(), &[pause][..]);
+    }
+
+    #[test]
     fn settings_words_name_their_modes_and_clocks() {
         for mode in [PartitionMode::Hold, PartitionMode::Drop] {
             assert_eq!(PartitionMode::named(mode.name()), Some(mode));
