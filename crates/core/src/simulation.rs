@@ -133,8 +133,11 @@ pub struct Simulation {
     latency: Latency,
     delay_rng: StdRng,
     links: BTreeMap<(VmId, VmId), DelayLine<Duration, Message>>,
-    /// What is due, earliest first; among equal times, first scheduled first.
-    agenda: BinaryHeap<Reverse<(Duration, u64, Due)>>,
+    /// What is due, earliest first; among equal times fault marks first (a
+    /// window is `[start, end)`: at its end the VM is up again, at its start
+    /// already down, whatever else happens at that instant), then first
+    /// scheduled first.
+    agenda: BinaryHeap<Reverse<(Duration, bool, u64, Due)>>,
     scheduled: u64,
     now: Duration,
     /// The stop instant, for a run that stops on time.
@@ -192,7 +195,9 @@ impl Simulation {
 
     fn schedule(&mut self, at: Duration, due: Due) {
         self.scheduled += 1;
-        self.agenda.push(Reverse((at, self.scheduled, due)));
+        let not_a_mark = !matches!(due, Due::Mark(_));
+        self.agenda
+            .push(Reverse((at, not_a_mark, self.scheduled, due)));
     }
 
     /// Puts the VM's next wake on the agenda, as its timeline decides it;
@@ -215,7 +220,7 @@ impl Simulation {
         for index in 0..self.vms.len() {
             self.schedule_wake(index);
         }
-        while let Some(&Reverse((at, _, due))) = self.agenda.peek() {
+        while let Some(&Reverse((at, _, _, due))) = self.agenda.peek() {
             let more = match until {
                 Until::Time(end) => at <= end,
                 Until::Events(n) => self.events < n,

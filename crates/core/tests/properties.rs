@@ -581,3 +581,38 @@ proptest! {
         }
     }
 }
+
+/// Found by the property above on a fresh run: a message whose latency lands it at the very
+/// instant its receiver restarts was dropped against the crash, whose window is
+/// `[at, restart)`. Kept as a plain test: proptest's regression file is not read for a crate's
+/// `tests/` (it looks for a `lib.rs` or `main.rs` beside the test).
+#[test]
+fn a_message_arriving_as_its_receiver_restarts_is_not_lost_to_the_crash() {
+    let spec = SimSpec {
+        rates: vec![12, 1, 13, 17],
+        seed: 3_139_145_747_334_697_877,
+        internal_probability: 0.0,
+        latency: Latency {
+            default: Delay::Constant {
+                ms: 152.63790718933208,
+            },
+            links: BTreeMap::new(),
+        },
+        tick_phase: TickPhase::Aligned,
+        vector_clocks: false,
+    };
+    let plan = FaultPlan::new(vec![Fault::Crash {
+        vm: vid(1),
+        at: Duration::from_millis(956),
+        restart: Some(Duration::from_secs(1)),
+        clock: RestartClock::Keep,
+    }]);
+    let mut checker = Checker::with_faults(&spec, plan.clone());
+    Simulation::new(&spec)
+        .with_faults(plan)
+        .run(Until::Time(Duration::from_millis(1_908)), &mut checker);
+    assert_eq!(
+        checker.sent,
+        checker.received + checker.left + checker.dropped
+    );
+}
