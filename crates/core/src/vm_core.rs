@@ -356,6 +356,19 @@ mod tests {
     }
 
     #[test]
+    fn a_crash_ends_the_tick_that_was_waiting_for_its_message() {
+        let mut vm = core(1, 3, 0.0);
+        assert_eq!(vm.tick(1), TickOutcome::AwaitMessage);
+        vm.crash(1);
+        assert_eq!(vm.phase(), Phase::Ticking);
+        vm.restart(RestartClock::Keep);
+        // After the restart a message waits for the next tick: the crashed tick is gone, and
+        // taking it now would be an event without a tick.
+        assert_eq!(vm.deliver(message(2, 1, 40), 1), None);
+        assert!(event(vm.tick(1)).took_message());
+    }
+
+    #[test]
     fn a_receive_reports_what_is_still_waiting() {
         let mut vm = core(2, 3, 0.7);
         assert_eq!(vm.tick(5), TickOutcome::AwaitMessage);
