@@ -20,6 +20,21 @@ use crate::schedule::{ticks_before, ticks_within};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// The words a fault is written with, in a settings file's `[[faults]]` entry and again on
+/// its `fault_start`/`fault_end` log lines: one spelling each, shared by the settings
+/// reader, [`Fault::parameters`] and the log contract's keys.
+pub mod key {
+    pub const KIND: &str = "kind";
+    pub const VM: &str = "vm";
+    pub const GROUPS: &str = "groups";
+    pub const FROM_S: &str = "from_s";
+    pub const UNTIL_S: &str = "until_s";
+    pub const AT_S: &str = "at_s";
+    pub const RESTART_S: &str = "restart_s";
+    pub const MODE: &str = "mode";
+    pub const CLOCK: &str = "clock";
+}
+
 /// A fault's number: its 1-based position in the schedule.
 pub type FaultId = usize;
 
@@ -170,22 +185,22 @@ impl Fault {
                 until,
                 mode,
             } => vec![
-                ("groups", format_groups(groups)),
-                ("from_s", secs(from)),
-                ("until_s", secs(until)),
-                ("mode", mode.name().to_string()),
+                (key::GROUPS, format_groups(groups)),
+                (key::FROM_S, secs(from)),
+                (key::UNTIL_S, secs(until)),
+                (key::MODE, mode.name().to_string()),
             ],
             Fault::Pause { from, until, .. } => {
-                vec![("from_s", secs(from)), ("until_s", secs(until))]
+                vec![(key::FROM_S, secs(from)), (key::UNTIL_S, secs(until))]
             }
             Fault::Crash {
                 at, restart, clock, ..
             } => {
-                let mut pairs = vec![("at_s", secs(at))];
+                let mut pairs = vec![(key::AT_S, secs(at))];
                 if let Some(restart) = restart {
-                    pairs.push(("restart_s", secs(restart)));
+                    pairs.push((key::RESTART_S, secs(restart)));
                 }
-                pairs.push(("clock", clock.name().to_string()));
+                pairs.push((key::CLOCK, clock.name().to_string()));
                 pairs
             }
         }

@@ -10,7 +10,7 @@
 
 use super::show::{compact, show};
 use super::{SettingsError, MAX_RUNTIME_SECS};
-use lc_core::faults::{Fault, FaultPlan, PartitionMode, RestartClock};
+use lc_core::faults::{key, Fault, FaultPlan, PartitionMode, RestartClock};
 use lc_core::model::VmId;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -54,15 +54,15 @@ enum FieldKind {
 
 /// Every key an entry may have, in the order entries are written.
 const FIELDS: [(&str, FieldKind); 9] = [
-    ("kind", FieldKind::Word),
-    ("vm", FieldKind::VmId),
-    ("groups", FieldKind::Groups),
-    ("from_s", FieldKind::Seconds),
-    ("until_s", FieldKind::Seconds),
-    ("at_s", FieldKind::Seconds),
-    ("restart_s", FieldKind::Seconds),
-    ("mode", FieldKind::Word),
-    ("clock", FieldKind::Word),
+    (key::KIND, FieldKind::Word),
+    (key::VM, FieldKind::VmId),
+    (key::GROUPS, FieldKind::Groups),
+    (key::FROM_S, FieldKind::Seconds),
+    (key::UNTIL_S, FieldKind::Seconds),
+    (key::AT_S, FieldKind::Seconds),
+    (key::RESTART_S, FieldKind::Seconds),
+    (key::MODE, FieldKind::Word),
+    (key::CLOCK, FieldKind::Word),
 ];
 
 /// A kind of fault as the settings write it: the keys it needs and the keys it may have.
@@ -75,18 +75,18 @@ struct KindKeys {
 const KINDS: [KindKeys; 3] = [
     KindKeys {
         name: "partition",
-        needs: &["groups", "from_s", "until_s"],
-        may: &["mode"],
+        needs: &[key::GROUPS, key::FROM_S, key::UNTIL_S],
+        may: &[key::MODE],
     },
     KindKeys {
         name: "pause",
-        needs: &["vm", "from_s", "until_s"],
+        needs: &[key::VM, key::FROM_S, key::UNTIL_S],
         may: &[],
     },
     KindKeys {
         name: "crash",
-        needs: &["vm", "at_s"],
-        may: &["restart_s", "clock"],
+        needs: &[key::VM, key::AT_S],
+        may: &[key::RESTART_S, key::CLOCK],
     },
 ];
 
@@ -96,7 +96,7 @@ impl KindKeys {
     }
 
     fn takes(&self, field: &str) -> bool {
-        field == "kind" || self.needs.contains(&field) || self.may.contains(&field)
+        field == key::KIND || self.needs.contains(&field) || self.may.contains(&field)
     }
 
     /// `a crash takes vm and at_s, and may have restart_s and clock`.
@@ -187,7 +187,7 @@ pub(super) fn check_shape(key: &'static str, value: &toml::Value) -> Result<(), 
             )
         })?;
         let kind = table
-            .get("kind")
+            .get(key::KIND)
             .and_then(toml::Value::as_str)
             .and_then(KindKeys::named);
         let label = kind.map(|k| k.name);
@@ -217,8 +217,8 @@ pub(super) fn check_shape(key: &'static str, value: &toml::Value) -> Result<(), 
             };
             if !fits {
                 let expected = match (field, of) {
-                    ("kind", _) => kinds_allowed(),
-                    ("mode", _) => words(&PartitionMode::NAMES),
+                    (key::KIND, _) => kinds_allowed(),
+                    (key::MODE, _) => words(&PartitionMode::NAMES),
                     (_, FieldKind::Word) => words(&RestartClock::NAMES),
                     (_, FieldKind::VmId) => "a VM id (a whole number)".into(),
                     (_, FieldKind::Seconds) => "a number of seconds".into(),
@@ -234,7 +234,7 @@ pub(super) fn check_shape(key: &'static str, value: &toml::Value) -> Result<(), 
                 ));
             }
         }
-        if !table.contains_key("kind") {
+        if !table.contains_key(key::KIND) {
             return Err(refuse(n, None, "no `kind`", kinds_allowed()));
         }
     }
@@ -252,14 +252,14 @@ impl FaultSetting {
     fn given(&self) -> Vec<(&'static str, String)> {
         let secs = |x: &Option<f64>| x.map(compact);
         [
-            ("vm", self.vm.map(|vm| vm.to_string())),
-            ("groups", self.groups.as_ref().map(|g| show_groups(g))),
-            ("from_s", secs(&self.from_s)),
-            ("until_s", secs(&self.until_s)),
-            ("at_s", secs(&self.at_s)),
-            ("restart_s", secs(&self.restart_s)),
-            ("mode", self.mode.as_ref().map(|m| format!("{m:?}"))),
-            ("clock", self.clock.as_ref().map(|c| format!("{c:?}"))),
+            (key::VM, self.vm.map(|vm| vm.to_string())),
+            (key::GROUPS, self.groups.as_ref().map(|g| show_groups(g))),
+            (key::FROM_S, secs(&self.from_s)),
+            (key::UNTIL_S, secs(&self.until_s)),
+            (key::AT_S, secs(&self.at_s)),
+            (key::RESTART_S, secs(&self.restart_s)),
+            (key::MODE, self.mode.as_ref().map(|m| format!("{m:?}"))),
+            (key::CLOCK, self.clock.as_ref().map(|c| format!("{c:?}"))),
         ]
         .into_iter()
         .filter_map(|(field, value)| value.map(|v| (field, v)))
@@ -389,11 +389,15 @@ impl Entry<'_> {
         Ok(match self.kind {
             "partition" => {
                 let groups = self.groups()?;
-                let from = self.seconds("from_s", s.from_s)?;
-                let until = self.seconds("until_s", s.until_s)?;
-                self.ends_after(("from_s", from), ("until_s", until))?;
-                let mode =
-                    self.word("mode", &s.mode, &PartitionMode::NAMES, PartitionMode::named)?;
+                let from = self.seconds(key::FROM_S, s.from_s)?;
+                let until = self.seconds(key::UNTIL_S, s.until_s)?;
+                self.ends_after((key::FROM_S, from), (key::UNTIL_S, until))?;
+                let mode = self.word(
+                    key::MODE,
+                    &s.mode,
+                    &PartitionMode::NAMES,
+                    PartitionMode::named,
+                )?;
                 Fault::Partition {
                     groups,
                     from,
@@ -403,18 +407,18 @@ impl Entry<'_> {
             }
             "pause" => {
                 let vm = self.vm()?;
-                let from = self.seconds("from_s", s.from_s)?;
-                let until = self.seconds("until_s", s.until_s)?;
-                self.ends_after(("from_s", from), ("until_s", until))?;
+                let from = self.seconds(key::FROM_S, s.from_s)?;
+                let until = self.seconds(key::UNTIL_S, s.until_s)?;
+                self.ends_after((key::FROM_S, from), (key::UNTIL_S, until))?;
                 Fault::Pause { vm, from, until }
             }
             _ => {
                 let vm = self.vm()?;
-                let at = self.seconds("at_s", s.at_s)?;
+                let at = self.seconds(key::AT_S, s.at_s)?;
                 let restart = match s.restart_s {
                     Some(restart) => {
-                        let restart = self.seconds("restart_s", Some(restart))?;
-                        self.ends_after(("at_s", at), ("restart_s", restart))?;
+                        let restart = self.seconds(key::RESTART_S, Some(restart))?;
+                        self.ends_after((key::AT_S, at), (key::RESTART_S, restart))?;
                         Some(restart)
                     }
                     None => None,
@@ -425,8 +429,12 @@ impl Entry<'_> {
                         "only with restart_s: a crash without restart_s never comes back",
                     ));
                 }
-                let clock =
-                    self.word("clock", &s.clock, &RestartClock::NAMES, RestartClock::named)?;
+                let clock = self.word(
+                    key::CLOCK,
+                    &s.clock,
+                    &RestartClock::NAMES,
+                    RestartClock::named,
+                )?;
                 Fault::Crash {
                     vm,
                     at,
@@ -488,8 +496,8 @@ pub(super) fn resolve(
         let fault = entry.fault()?;
         let (start, _) = fault.window();
         let start_key = match fault {
-            Fault::Crash { .. } => "at_s",
-            Fault::Partition { .. } | Fault::Pause { .. } => "from_s",
+            Fault::Crash { .. } => key::AT_S,
+            Fault::Partition { .. } | Fault::Pause { .. } => key::FROM_S,
         };
         let shown_start = || format!("`{start_key}` = {}", compact(start.as_secs_f64()));
         if start.as_secs_f64() >= runtime {

@@ -429,12 +429,18 @@ fn kind_fits(key: &Key, value: &toml::Value) -> Result<(), String> {
     }
 }
 
+/// The key naming a delay's kind, as `lc_core::latency::Delay`'s serde tag spells it.
+const DELAY_KIND_KEY: &str = "kind";
+
+/// A per-link override's fields: the two VM ids, then the delay table.
+const LINK_FIELDS: [&str; 3] = ["from", "to", "delay"];
+
 /// A delay table: a known `kind` and exactly its fields, each a number.
 /// `Err(None)`: not even a table with a known kind (the general text says it).
 fn check_delay(value: &toml::Value) -> Result<(), Option<String>> {
     let table = value.as_table().ok_or(None)?;
     let kind = table
-        .get("kind")
+        .get(DELAY_KIND_KEY)
         .and_then(toml::Value::as_str)
         .ok_or(None)?;
     let (kind, fields) = DELAY_KINDS.iter().find(|(k, _)| *k == kind).ok_or(None)?;
@@ -449,7 +455,7 @@ fn check_delay(value: &toml::Value) -> Result<(), Option<String>> {
         }
     };
     let fits = table.iter().all(|(name, value)| {
-        name == "kind"
+        name == DELAY_KIND_KEY
             || (fields.contains(&name.as_str()) && (value.is_integer() || value.is_float()))
     });
     if fits && fields.iter().all(|f| table.contains_key(*f)) {
@@ -467,22 +473,20 @@ fn check_links(value: &toml::Value) -> Result<(), String> {
         let table = entry
             .as_table()
             .ok_or(format!("entry {n} is not a table"))?;
-        for field in ["from", "to"] {
+        let [from, to, delay_field] = LINK_FIELDS;
+        for field in [from, to] {
             if !table.get(field).is_some_and(toml::Value::is_integer) {
                 return Err(format!("entry {n} needs `{field}`, a VM id"));
             }
         }
         let delay = table
-            .get("delay")
-            .ok_or(format!("entry {n} needs `delay`"))?;
+            .get(delay_field)
+            .ok_or(format!("entry {n} needs `{delay_field}`"))?;
         check_delay(delay).map_err(|why| match why {
             Some(why) => format!("entry {n}: {why}"),
             None => format!("entry {n} has no valid delay"),
         })?;
-        if let Some(extra) = table
-            .keys()
-            .find(|k| !["from", "to", "delay"].contains(&k.as_str()))
-        {
+        if let Some(extra) = table.keys().find(|k| !LINK_FIELDS.contains(&k.as_str())) {
             return Err(format!("entry {n} has an unknown field `{extra}`"));
         }
     }

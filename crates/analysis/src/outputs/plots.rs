@@ -475,12 +475,13 @@ fn event_dots(
     lane_of: impl Fn(VmId) -> f64,
 ) -> Result<(), String> {
     let kinds = [
-        (Kind::Send, "send", RGBColor(31, 119, 180)),
-        (Kind::Receive, "receive", RGBColor(214, 39, 40)),
-        (Kind::Internal, "internal", RGBColor(44, 160, 44)),
+        (Kind::Send, RGBColor(31, 119, 180)),
+        (Kind::Receive, RGBColor(214, 39, 40)),
+        (Kind::Internal, RGBColor(44, 160, 44)),
     ];
     let show_lc = dots.len() <= 120;
-    for (kind, name, c) in kinds {
+    for (kind, c) in kinds {
+        let name = kind.as_str();
         let style = c.filled();
         chart
             .draw_series(

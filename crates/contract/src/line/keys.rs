@@ -7,9 +7,13 @@
 //! carries it. The table is a macro so the enum, its names and the reverse
 //! look-up cannot drift apart.
 
-/// Declares an enum of words with its spelling both ways.
+use lc_core::faults::key::{AT_S, CLOCK, FROM_S, GROUPS, KIND, MODE, RESTART_S, UNTIL_S};
+
+/// Declares an enum of words with its spelling both ways: each spelling a string literal
+/// or a `&str` constant in scope (a fault's keys are spelled by the core's
+/// [`lc_core::faults::key`], the same words its settings entry uses).
 macro_rules! words {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt,)* }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name {
@@ -68,14 +72,14 @@ words! {
         TransitP99Us = "transit_p99_us",
         TransitMaxUs = "transit_max_us",
         Fault = "fault",
-        Kind = "kind",
-        Groups = "groups",
-        FromS = "from_s",
-        UntilS = "until_s",
-        Mode = "mode",
-        AtS = "at_s",
-        RestartS = "restart_s",
-        Clock = "clock",
+        Kind = KIND,
+        Groups = GROUPS,
+        FromS = FROM_S,
+        UntilS = UNTIL_S,
+        Mode = MODE,
+        AtS = AT_S,
+        RestartS = RESTART_S,
+        Clock = CLOCK,
         Lost = "lost",
     }
 }
