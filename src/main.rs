@@ -542,15 +542,21 @@ fn run_spec(spec: RunSpec) -> ExitCode {
 }
 
 /// Settings file and environment, checked on their own (a bad value is an
-/// error even when a flag overrides it), then the flags on top.
+/// error even when a flag overrides it), then the flags on top. A key the flags
+/// leave alone is judged with the flags applied: its relation to the others (a
+/// fault within the runtime, one rate per VM) holds or not for the run that will be.
 fn load_spec(args: &RunArgs) -> Result<RunSpec, SettingsError> {
     let mut layers = Layers::load(args.config.as_deref())?;
-    layers.resolve(|| 0)?;
+    let on_their_own = layers.resolve(|| 0);
     for (key, text) in &args.flags {
         let flag = key.flag.map_or(key.name, |flag| flag.long);
         layers.set_text(key.name, text, Origin::Flag(flag))?;
     }
-    layers.resolve(|| u64::from(rand::random::<u32>()))
+    let flagged = |name| args.flags.iter().any(|(key, _)| key.name == name);
+    match on_their_own {
+        Err(error) if error.key().is_some_and(flagged) => Err(error),
+        _ => layers.resolve(|| u64::from(rand::random::<u32>())),
+    }
 }
 
 fn fail(code: u8, error: &dyn fmt::Display) -> ExitCode {

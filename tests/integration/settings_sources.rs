@@ -153,3 +153,45 @@ fn experiment_refuses_a_bad_settings_file_like_run() {
         "{stderr}"
     );
 }
+
+/// Relations between keys (a fault must start within the runtime, rates one per VM) are
+/// judged on the settings the run will use, flags included: a flag may make a file's fault
+/// schedule fit. A value bad on its own is still refused even when a flag overrides it.
+#[test]
+fn flags_count_before_keys_are_checked_against_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("late.toml"),
+        "faults = [{ kind = \"pause\", vm = 2, from_s = 100, until_s = 110 }]\nrates = [1, 2]\n",
+    )
+    .unwrap();
+    let output = binary_in(dir.path())
+        .args([
+            "--config",
+            "late.toml",
+            "--runtime",
+            "200",
+            "--vm-count",
+            "2",
+        ])
+        .args(["--virtual-time", "--log-dir", "runs"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let settings = recorded(&only_dir(&dir.path().join("runs")));
+    assert_eq!(settings["runtime"].as_float(), Some(200.0));
+    assert_eq!(settings["faults"].as_array().map(Vec::len), Some(1));
+
+    std::fs::write(dir.path().join("bad.toml"), "runtime = -5\n").unwrap();
+    let output = binary_in(dir.path())
+        .args(["--config", "bad.toml", "--runtime", "2", "--virtual-time"])
+        .args(["--log-dir", "runs-bad"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("`runtime` = -5"),
+        "{}",
+        stderr_of(&output)
+    );
+}

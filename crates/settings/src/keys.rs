@@ -81,8 +81,20 @@ pub struct Key {
     default: &'static str,
     /// What it accepts, in the user's words.
     allowed: fn() -> String,
-    /// The whole numbers it takes, for a plain whole-number key.
-    range: Option<(i64, i64)>,
+    /// The values it takes, for a plain number key.
+    range: Range,
+}
+
+/// The values a plain number key takes, checked by
+/// [`Settings::resolve`](super::Settings::resolve) with the key's own words.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Range {
+    /// Any value of its kind, or a check of its own (ports, rates against `vm_count`).
+    Any,
+    /// Whole numbers from `.0` to `.1`.
+    Whole(i64, i64),
+    /// Finite numbers up to `high`, from `low` (or above it, when `low_open`).
+    Number { low: f64, low_open: bool, high: f64 },
 }
 
 /// Declares the table and, from the same entries, the name constants.
@@ -105,7 +117,7 @@ settings_table! {
         kind: Kind::WholeNumber,
         default: "3",
         allowed: || format!("a whole number of VMs from 2 to {MAX_VMS}"),
-        range: Some((2, MAX_VMS)),
+        range: Range::Whole(2, MAX_VMS),
     }
     RUNTIME = "runtime" {
         flag: Some(Flag { long: "--runtime", value_name: "SECONDS", position: 0 }),
@@ -115,7 +127,7 @@ settings_table! {
         allowed: || format!(
             "a number of seconds, more than 0 and at most {MAX_RUNTIME_SECS} (one week)"
         ),
-        range: None,
+        range: Range::Number { low: 0.0, low_open: true, high: MAX_RUNTIME_SECS },
     }
     BASE_PORT = "base_port" {
         flag: Some(Flag { long: "--base-port", value_name: "PORT", position: 2 }),
@@ -125,7 +137,7 @@ settings_table! {
         allowed: || "0 (any free ports) or a whole number from 1 to 65535 (VM i listens on \
              base_port + i - 1)"
             .into(),
-        range: None,
+        range: Range::Any,
     }
     HOST = "host" {
         flag: None,
@@ -133,7 +145,7 @@ settings_table! {
         kind: Kind::Text,
         default: "127.0.0.1",
         allowed: || "an IP address such as 127.0.0.1 or ::1".into(),
-        range: None,
+        range: Range::Any,
     }
     LOG_DIR = "log_dir" {
         flag: Some(Flag { long: "--log-dir", value_name: "DIR", position: 5 }),
@@ -141,7 +153,7 @@ settings_table! {
         kind: Kind::Text,
         default: "logs",
         allowed: || "a directory path".into(),
-        range: None,
+        range: Range::Any,
     }
     SEED = "seed" {
         flag: Some(Flag { long: "--seed", value_name: "N|random", position: 4 }),
@@ -149,7 +161,7 @@ settings_table! {
         kind: Kind::Seed,
         default: "random",
         allowed: || format!("\"random\" or a whole number from 0 to {MAX_SEED}"),
-        range: None,
+        range: Range::Any,
     }
     RATE_MIN = "rate_min" {
         flag: None,
@@ -157,7 +169,7 @@ settings_table! {
         kind: Kind::WholeNumber,
         default: "1",
         allowed: rate_allowed,
-        range: Some((1, MAX_RATE)),
+        range: Range::Whole(1, MAX_RATE),
     }
     RATE_MAX = "rate_max" {
         flag: None,
@@ -165,7 +177,7 @@ settings_table! {
         kind: Kind::WholeNumber,
         default: "6",
         allowed: rate_allowed,
-        range: Some((1, MAX_RATE)),
+        range: Range::Whole(1, MAX_RATE),
     }
     RATES = "rates" {
         flag: None,
@@ -176,7 +188,7 @@ settings_table! {
             "a list of exactly vm_count whole numbers of ticks per second from 1 to \
              {MAX_RATE}, or [] to draw them from rate_min..=rate_max"
         ),
-        range: Some((1, MAX_RATE)),
+        range: Range::Whole(1, MAX_RATE),
     }
     INTERNAL_PROBABILITY = "internal_probability" {
         flag: None,
@@ -184,7 +196,7 @@ settings_table! {
         kind: Kind::Number,
         default: "0.7",
         allowed: || "a probability from 0.0 to 1.0 (0.7 is the assignment's die)".into(),
-        range: None,
+        range: Range::Number { low: 0.0, low_open: false, high: 1.0 },
     }
     VECTOR_CLOCKS = "vector_clocks" {
         flag: None,
@@ -193,7 +205,7 @@ settings_table! {
         kind: Kind::Boolean,
         default: "true",
         allowed: boolean_allowed,
-        range: None,
+        range: Range::Any,
     }
     VIRTUAL_TIME = "virtual_time" {
         flag: Some(Flag { long: "--virtual-time", value_name: "", position: 6 }),
@@ -202,7 +214,7 @@ settings_table! {
         kind: Kind::Boolean,
         default: "false",
         allowed: boolean_allowed,
-        range: None,
+        range: Range::Any,
     }
     LATENCY = "latency" {
         flag: None,
@@ -210,7 +222,7 @@ settings_table! {
         kind: Kind::Delay,
         default: "{ kind = \"none\" }",
         allowed: delay_allowed,
-        range: None,
+        range: Range::Any,
     }
     LATENCY_LINKS = "latency_links" {
         flag: None,
@@ -220,7 +232,7 @@ settings_table! {
         allowed: || "a list of { from = <VM id>, to = <VM id>, delay = <a delay as for \
              latency> }, at most one per link"
             .into(),
-        range: None,
+        range: Range::Any,
     }
     LOG_FLUSH_MS = "log_flush_ms" {
         flag: None,
@@ -231,7 +243,7 @@ settings_table! {
             "a whole number of milliseconds from 0 (write every line at once) to \
              {MAX_LOG_FLUSH_MS}"
         ),
-        range: Some((0, MAX_LOG_FLUSH_MS)),
+        range: Range::Whole(0, MAX_LOG_FLUSH_MS),
     }
     TICK_PHASE = "tick_phase" {
         flag: None,
@@ -242,7 +254,7 @@ settings_table! {
              period, drawn from the seed, as on machines started at different moments) or \
              \"aligned\" (every VM's first tick one period after the common start)"
             .into(),
-        range: None,
+        range: Range::Any,
     }
     FAULTS = "faults" {
         flag: None,
@@ -250,7 +262,7 @@ settings_table! {
         kind: Kind::Faults,
         default: "[]",
         allowed: super::faults::allowed,
-        range: None,
+        range: Range::Any,
     }
 }
 
@@ -273,7 +285,22 @@ impl Key {
 
     /// The whole numbers a plain whole-number key takes.
     pub(crate) fn range(&self) -> Option<RangeInclusive<i64>> {
-        self.range.map(|(low, high)| low..=high)
+        match self.range {
+            Range::Whole(low, high) => Some(low..=high),
+            Range::Any | Range::Number { .. } => None,
+        }
+    }
+
+    /// Whether a number is one this key takes: always, for a key without a number range.
+    pub(crate) fn takes_number(&self, value: f64) -> bool {
+        match self.range {
+            Range::Number {
+                low,
+                low_open,
+                high,
+            } => value.is_finite() && (value > low || (!low_open && value == low)) && value <= high,
+            Range::Any | Range::Whole(..) => true,
+        }
     }
 
     /// Whether it is a switch: a flag that sets it needs no value.

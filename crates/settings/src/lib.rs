@@ -274,7 +274,7 @@ pub enum SettingsError {
 
 impl SettingsError {
     /// The setting a bad value is of.
-    fn key(&self) -> Option<&'static str> {
+    pub fn key(&self) -> Option<&'static str> {
         match self {
             SettingsError::Invalid { key, .. } => Some(key),
             SettingsError::InvalidFault { .. } => Some(FAULTS),
@@ -351,7 +351,7 @@ impl Settings {
     /// `pick_seed` supplies a seed when the settings leave it random.
     pub fn resolve(&self, pick_seed: impl FnOnce() -> u64) -> Result<RunSpec, SettingsError> {
         let vm_count = self.check_vm_count()?;
-        self.check_runtime()?;
+        in_span(RUNTIME, self.runtime)?;
         self.check_base_port(vm_count)?;
         let host: IpAddr = self
             .host
@@ -361,13 +361,7 @@ impl Settings {
             return Err(invalid(LOG_DIR, "\"\"", allowed(LOG_DIR)));
         }
         self.check_rates(vm_count)?;
-        if !(0.0..=1.0).contains(&self.internal_probability) {
-            return Err(invalid(
-                INTERNAL_PROBABILITY,
-                compact(self.internal_probability),
-                allowed(INTERNAL_PROBABILITY),
-            ));
-        }
+        in_span(INTERNAL_PROBABILITY, self.internal_probability)?;
         let latency = self.latency(vm_count)?;
         in_range(LOG_FLUSH_MS, self.log_flush_ms)?;
         let faults = faults::resolve(&self.faults, vm_count, self.runtime)?;
@@ -411,14 +405,6 @@ impl Settings {
     fn check_vm_count(&self) -> Result<u32, SettingsError> {
         in_range(VM_COUNT, self.vm_count)?;
         Ok(self.vm_count as u32)
-    }
-
-    fn check_runtime(&self) -> Result<(), SettingsError> {
-        if self.runtime.is_finite() && self.runtime > 0.0 && self.runtime <= MAX_RUNTIME_SECS {
-            Ok(())
-        } else {
-            Err(invalid(RUNTIME, compact(self.runtime), allowed(RUNTIME)))
-        }
     }
 
     /// 0, or a first port that leaves room for every VM's.
@@ -527,6 +513,15 @@ fn in_range(name: &'static str, value: i64) -> Result<(), SettingsError> {
     match key(name).range() {
         Some(range) if !range.contains(&value) => Err(invalid(name, value, allowed(name))),
         _ => Ok(()),
+    }
+}
+
+/// Checks a number setting against its range in the table.
+fn in_span(name: &'static str, value: f64) -> Result<(), SettingsError> {
+    if key(name).takes_number(value) {
+        Ok(())
+    } else {
+        Err(invalid(name, compact(value), allowed(name)))
     }
 }
 
