@@ -92,6 +92,8 @@ fn bad_settings_each_name_their_key() {
         ("internal_probability = -0.1", "internal_probability"),
         ("seed = -4", "seed"),
         ("seed = \"soon\"", "seed"),
+        ("seed = \"42\"", "seed"),
+        ("vm_count = \"3\"", "vm_count"),
         ("log_dir = \"\"", "log_dir"),
         ("vm_cuont = 3", "vm_cuont"),
         ("vm_count = ", "line 1"),

@@ -437,9 +437,8 @@ fn kind_fits(key: &Key, value: &toml::Value) -> Result<(), String> {
         (Kind::Text, V::String(_)) => true,
         (Kind::Choice(words), V::String(s)) => words.contains(&s.as_str()),
         (Kind::Seed, V::Integer(n)) => (0..=MAX_SEED as i64).contains(n),
-        (Kind::Seed, V::String(s)) => {
-            s.trim() == "random" || s.trim().parse::<u64>().is_ok_and(|n| n <= MAX_SEED)
-        }
+        // A number in quotes is text, as it is for every other whole-number key.
+        (Kind::Seed, V::String(s)) => s == "random",
         (Kind::WholeNumbers, V::Array(items)) => items.iter().all(toml::Value::is_integer),
         (Kind::Delay, value) => {
             return check_delay(value).map_err(|why| why.unwrap_or(key.allowed()))
