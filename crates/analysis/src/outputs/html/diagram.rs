@@ -303,7 +303,7 @@ mod tests {
             (1, 4, "3 2 0"),
             (3, 2, "1 0 1"),
         ] {
-            history.record(vid(vm), line, clock.parse().unwrap());
+            history.record(vid(vm), line, &clock.parse().unwrap());
         }
         (history, lines)
     }
