@@ -393,7 +393,7 @@ pub fn causal_history(run_dir: &Path) -> Result<History, AnalysisError> {
     let run = RunInput::open(run_dir)?;
     let mut history = History::default();
     causal_pass(&run, |r| {
-        history.record(r.event.vm, r.event.at.line, &r.clock);
+        history.record(r.event.vm, r.event.at.line, r.clock);
     })?;
     Ok(history)
 }
