@@ -417,7 +417,7 @@ fn every_stopping_signal_ends_a_study_with_the_code_run_gives() {
         let dir = tempfile::tempdir().unwrap();
         let plan_file = dir.path().join("plan.toml");
         std::fs::write(&plan_file, plan).unwrap();
-        let mut child = binary()
+        let child = binary()
             .arg("experiment")
             .arg(&plan_file)
             .arg("--log-dir")
