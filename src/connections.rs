@@ -47,6 +47,11 @@ pub enum Expect {
     LowerId,
     /// In-process: any peer not yet connected.
     AnyPeer,
+    /// Accepted between nodes, and the peer proved it is this VM: it says
+    /// hello as that VM, the first time only if it is a lower id (as for
+    /// [`Expect::LowerId`]), and again after it was lost (its restart dials
+    /// every peer).
+    Proven(VmId),
 }
 
 #[derive(Debug)]
@@ -166,7 +171,7 @@ impl ConnectionTable {
     /// that peer may say hello on it.
     pub(crate) fn authenticated(&mut self, conn: ConnId, peer: VmId) {
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.expect = Expect::Peer(peer);
+            c.expect = Expect::Proven(peer);
         }
     }
 
@@ -235,13 +240,13 @@ impl ConnectionTable {
         let down = self.down.is_some();
         let expected = |vm: VmId| {
             let from_dialed = match expect {
-                Expect::Peer(dialed) => vm == dialed,
+                Expect::Peer(dialed) | Expect::Proven(dialed) => vm == dialed,
                 Expect::LowerId | Expect::AnyPeer => true,
             };
             let first_time = !self.identified.contains(&vm)
                 && match expect {
-                    Expect::LowerId => vm < self.own,
-                    _ => from_dialed,
+                    Expect::LowerId | Expect::Proven(_) => from_dialed && vm < self.own,
+                    Expect::Peer(_) | Expect::AnyPeer => from_dialed,
                 };
             // A lost peer may come back on any connection it may come from.
             let rejoining = self.lost.contains_key(&vm) && from_dialed;
@@ -742,5 +747,37 @@ mod tests {
             t.frame(ConnId::Tcp(1), &hello(1)),
             FrameOutcome::Identified(vid(1))
         );
+    }
+
+    /// Between nodes every accepted connection first proves its peer. VM 3
+    /// does not dial VM 2 to join (only lower ids do), but after its crash
+    /// it dials every peer: VM 2 must take it back then, and only then.
+    #[test]
+    fn a_proven_higher_id_is_taken_only_when_it_comes_back_from_a_loss() {
+        let mut t = table();
+        t.opened(ConnId::Tcp(0), Expect::LowerId);
+        t.authenticated(ConnId::Tcp(0), vid(3));
+        let refused = rejected(t.frame(ConnId::Tcp(0), &hello(3)));
+        assert!(refused.reason.contains("not an expected peer"));
+        t.opened(ConnId::Tcp(1), Expect::Peer(vid(3)));
+        assert_eq!(
+            t.frame(ConnId::Tcp(1), &hello(3)),
+            FrameOutcome::Identified(vid(3))
+        );
+        assert_eq!(t.ended(ConnId::Tcp(1)), Some((vid(3), false)));
+        t.lose(vid(3), Some(1));
+        t.opened(ConnId::Tcp(2), Expect::LowerId);
+        t.authenticated(ConnId::Tcp(2), vid(3));
+        assert_eq!(
+            t.frame(ConnId::Tcp(2), &hello(3)),
+            FrameOutcome::Rejoined(vid(3))
+        );
+        // Back, it is connected again: a further hello is refused.
+        t.opened(ConnId::Tcp(3), Expect::LowerId);
+        t.authenticated(ConnId::Tcp(3), vid(3));
+        assert!(matches!(
+            t.frame(ConnId::Tcp(3), &hello(3)),
+            FrameOutcome::Rejected(_)
+        ));
     }
 }

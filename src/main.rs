@@ -375,7 +375,8 @@ fn compare(pair: &[PathBuf], args: &AnalyzeArgs) -> ExitCode {
 
 /// `experiment`: a bad plan, or trials that would not fit under the open-file limit together,
 /// is a usage error (2) before anything runs; a study with a failed
-/// or unhealthy trial is still written, and exits 1.
+/// or unhealthy trial is still written, and exits 1; one stopped by a signal is written too,
+/// and exits with the signal's code (130, 143, 129), as `run` does.
 fn study(args: &ExperimentArgs) -> ExitCode {
     use lc_experiment::{self, ExperimentError, StudyOptions};
     let mut out = Output::stdout();
@@ -397,11 +398,18 @@ fn study(args: &ExperimentArgs) -> ExitCode {
         twins: args.twins,
         compress_logs: args.compress_logs,
     };
-    match lc_experiment::run_study(&loaded, &options, &logical_clocks::trial_runner::ActorRuns) {
+    let runner = logical_clocks::trial_runner::ActorRuns::default();
+    match lc_experiment::run_study(&loaded, &options, &runner) {
         Ok(study) => {
             out.line(study.table());
             out.line(format_args!("study directory: {}", study.dir.display()));
-            if study.all_ok() {
+            if let Some(signal) = runner.interrupted() {
+                // As `run` does: the signal's code, the trials run so far written.
+                say(format_args!(
+                    "interrupted by {signal}; the trials not run are marked so in report.md"
+                ));
+                out.exit(signal.exit_code())
+            } else if study.all_ok() {
                 out.exit(0)
             } else {
                 say("error: some trials failed or were unhealthy (see report.md)");
@@ -458,9 +466,10 @@ fn cluster(args: &ClusterArgs) -> ExitCode {
     };
     for node in cluster.failed_nodes() {
         say(format_args!(
-            "error: node {} exited with {}; its output is in {}",
+            "error: node {} exited with {} ({}); its output is in {}",
             node.id,
             node.status,
+            node.last_line.as_deref().unwrap_or("it printed nothing"),
             node.output.display()
         ));
     }
@@ -490,8 +499,9 @@ fn cluster(args: &ClusterArgs) -> ExitCode {
         say("error: a node failed, or the merged run broke a rule or lost messages (see above)");
         return out.exit(1);
     }
-    // As `run` does: 130 after Ctrl-C (every node stopped in order).
-    out.exit(if cluster.interrupted { 130 } else { 0 })
+    // As `run` does: 130 after Ctrl-C, 143 after SIGTERM, 129 after SIGHUP
+    // (every node stopped in order).
+    out.exit(cluster.interrupted.map_or(0, |signal| signal.exit_code()))
 }
 
 fn run_spec(spec: RunSpec) -> ExitCode {

@@ -24,8 +24,18 @@ pub enum Interrupt {
 }
 
 impl Interrupt {
-    /// The shell's exit code for a process ended by this signal.
-    pub(crate) fn exit_code(self) -> u8 {
+    /// The signal's number, to pass it on.
+    pub(crate) fn signal_number(self) -> i32 {
+        match self {
+            Interrupt::Sigint => libc::SIGINT,
+            Interrupt::Sigterm => libc::SIGTERM,
+            Interrupt::Sighup => libc::SIGHUP,
+        }
+    }
+
+    /// The shell's exit code for a process ended by this signal: every
+    /// subcommand a signal stops in order exits with it.
+    pub fn exit_code(self) -> u8 {
         match self {
             Interrupt::Sigint => 130,
             Interrupt::Sigterm => 143,

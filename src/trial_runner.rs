@@ -4,15 +4,33 @@
 
 use crate::file_budget;
 use crate::run::{self, RunOptions};
+use crate::stop_clock::Interrupt;
 use lc_experiment::{MadeRun, RunMaker};
 use lc_settings::RunSpec;
+use std::sync::Mutex;
 
-/// Makes each trial's run with the actors, in this process.
-pub struct ActorRuns;
+/// Makes each trial's run with the actors, in this process, and remembers
+/// the first signal that stopped one: the study then exits with that
+/// signal's code, as `run` does.
+#[derive(Debug, Default)]
+pub struct ActorRuns {
+    interrupted: Mutex<Option<Interrupt>>,
+}
+
+impl ActorRuns {
+    /// The first signal that stopped a trial's run, if one did.
+    pub fn interrupted(&self) -> Option<Interrupt> {
+        *self.interrupted.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 impl RunMaker for ActorRuns {
     fn run(&self, spec: RunSpec) -> Result<MadeRun, String> {
         let outcome = run::run(spec, RunOptions::default()).map_err(|e| e.to_string())?;
+        if let Some(signal) = outcome.interrupted {
+            let mut first = self.interrupted.lock().unwrap_or_else(|e| e.into_inner());
+            first.get_or_insert(signal);
+        }
         Ok(MadeRun {
             healthy: outcome.healthy(),
             run_dir: outcome.run_dir,

@@ -415,3 +415,150 @@ fn ctrl_c_to_the_cluster_command_stops_every_node_in_order() {
     assert!(!stderr.contains("error"), "{stderr}");
     assert!(stdout.contains("Healthy: yes"), "{stdout}");
 }
+
+/// Whether any process still runs with `needle` in its command line
+/// (a node of a cluster whose directory it names).
+#[cfg(target_os = "linux")]
+fn processes_naming(needle: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .map(|cmd| String::from_utf8_lossy(&cmd).replace('\0', " "))
+        .filter(|cmd| cmd.contains(needle) && cmd.contains(" node "))
+        .collect()
+}
+
+/// `signal` to a running `cluster`: every node stops in order, none is
+/// left running, the merged analysis is printed, and `cluster` exits with
+/// the code `run` gives for that signal.
+#[cfg(target_os = "linux")]
+fn a_signal_stops_the_cluster_and_every_node(signal: libc::c_int, code: i32, name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = cluster_command(dir.path(), 60, 4)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let logged = || {
+        let Ok(mut clusters) = std::fs::read_dir(dir.path().join("logs")) else {
+            return 0;
+        };
+        let Some(Ok(cluster)) = clusters.next() else {
+            return 0;
+        };
+        (1..=3)
+            .filter(|id| {
+                std::fs::read_dir(cluster.path().join(format!("node-{id}")))
+                    .ok()
+                    .and_then(|mut runs| runs.next())
+                    .map(|run| read(&run.unwrap().path().join(format!("vm-{id}.log"))))
+                    .is_some_and(|log| log.lines().count() >= 3)
+            })
+            .count()
+    };
+    while logged() < 3 {
+        assert!(Instant::now() < deadline, "the nodes never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe {
+        libc::kill(cluster.id() as libc::pid_t, signal);
+    }
+    let status = wait_within(&mut cluster, Duration::from_secs(30), "cluster");
+    let out = cluster.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(code), "{name}: {stdout}{stderr}");
+    assert!(stderr.contains("passing it on to every node"), "{stderr}");
+    for id in 1..=3 {
+        assert!(
+            stderr.contains(&format!("node {id} exited with exit status: {code}")),
+            "{name}: {stderr}"
+        );
+    }
+    assert!(stdout.contains("Healthy: yes"), "{name}: {stdout}");
+    let left = processes_naming(&dir.path().display().to_string());
+    assert!(left.is_empty(), "{name} left nodes running: {left:?}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sighup_stops_the_cluster_and_every_node_with_129() {
+    a_signal_stops_the_cluster_and_every_node(libc::SIGHUP, 129, "SIGHUP");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_stops_the_cluster_and_every_node_with_143() {
+    a_signal_stops_the_cluster_and_every_node(libc::SIGTERM, 143, "SIGTERM");
+}
+
+/// SIGKILL cannot be passed on: the nodes are told by the kernel instead
+/// (their parent-death signal) and stop in order on their own.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_cluster_leaves_no_node_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = cluster_command(dir.path(), 60, 4)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let needle = dir.path().display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while processes_naming(&needle).len() < 3 {
+        assert!(Instant::now() < deadline, "the nodes never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cluster.kill().unwrap();
+    cluster.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !processes_naming(&needle).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "nodes outlived their cluster: {:?}",
+            processes_naming(&needle)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A node that cannot start (its port is taken) ends the cluster at once:
+/// the others are stopped instead of waiting out their connect timeout,
+/// and the error names the node and what it said.
+#[test]
+fn a_node_that_fails_stops_the_others_at_once_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two free ports in a row, the second held by this test.
+    let (base, _held) = loop {
+        let first = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = first.local_addr().unwrap().port();
+        if port == u16::MAX {
+            continue;
+        }
+        if let Ok(second) = TcpListener::bind(("127.0.0.1", port + 1)) {
+            drop(first);
+            break (port, second);
+        }
+    };
+    let started = Instant::now();
+    let out = binary_in(dir.path())
+        .args(["cluster", "--vm-count", "3", "--runtime", "5", "--no-plots"])
+        .args(["--base-port", &base.to_string(), "--log-dir"])
+        .arg(dir.path().join("logs"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("node 2 failed (error: "),
+        "the failed node and its last line: {stderr}"
+    );
+    assert!(stderr.contains("stopping the others"), "{stderr}");
+    assert!(
+        stderr.contains("error: node 2 exited with exit status: 2 (error: "),
+        "{stderr}"
+    );
+    // Well short of the 30 s connect timeout the others would wait out.
+    assert!(started.elapsed() < Duration::from_secs(25), "{stderr}");
+}

@@ -398,3 +398,70 @@ fn a_missing_plan_file_is_a_usage_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.starts_with("error: cannot read plan /nonexistent/plan.toml"));
 }
+
+/// Each signal that stops a `run` stops a study the same way: the trial
+/// running stops in order, the study is written, and `experiment` exits
+/// with the code `run` gives for that signal (not 1).
+#[cfg(unix)]
+#[test]
+fn every_stopping_signal_ends_a_study_with_the_code_run_gives() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let plan = "name = \"long\"\nseed = 3\ntrials = 1\nruntime = 60\n\n\
+                [[variation]]\nname = \"real\"\n";
+    for (signal, code) in [
+        (libc::SIGINT, 130),
+        (libc::SIGTERM, 143),
+        (libc::SIGHUP, 129),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let plan_file = dir.path().join("plan.toml");
+        std::fs::write(&plan_file, plan).unwrap();
+        let child = binary()
+            .arg("experiment")
+            .arg(&plan_file)
+            .arg("--log-dir")
+            .arg(dir.path().join("studies"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Once the trial's VMs have logged, the run is under way.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let running = || {
+            walk(&dir.path().join("studies"))
+                .iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "log"))
+                .any(|p| std::fs::read_to_string(p).is_ok_and(|t| t.lines().count() >= 3))
+        };
+        while !running() {
+            assert!(Instant::now() < deadline, "the trial never ran");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, signal);
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "signal {signal}: {stderr}");
+        assert!(stderr.contains("interrupted by"), "{stderr}");
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}

@@ -31,6 +31,7 @@ use crate::rules::fault_effects::{FaultBand, FaultBook, ResetBreaks, ResetPoint}
 use crate::rules::link_order::LinkOrder;
 use crate::rules::matching::{AbsentPeer, Delivery, Matcher, Stamp, Unreceived};
 use crate::rules::queue_discipline::QueueDiscipline;
+use crate::rules::rejoin::Rejoins;
 use crate::rules::settings_check::SettingsCheck;
 use crate::rules::time_order::TimeOrder;
 use crate::rules::vc_order::VcProgramOrder;
@@ -74,6 +75,7 @@ pub(crate) struct Analyzer<W: Write> {
     causal: CausalOrder,
     causality: Causality,
     faults: FaultBook,
+    rejoins: Rejoins,
     violations: Violations,
     drift: Drift,
     window: Spacetime,
@@ -217,6 +219,7 @@ impl<W: Write> Analyzer<W> {
         let names: Vec<String> = logs.iter().map(VmLog::name).collect();
         Ok(Analyzer {
             faults: FaultBook::new(ids.clone(), names.clone()),
+            rejoins: Rejoins::default(),
             drift: Drift::new(logs.len(), origin_us),
             slot_of,
             vms,
@@ -322,6 +325,7 @@ impl<W: Write> Analyzer<W> {
                     .stop(at, dropped, &dropped_by_fault, |at, rule, detail| {
                         violations.push(at, rule, detail)
                     });
+                self.rejoins.stopped(vm);
                 self.vms[slot].stats.left_in_queue = Some(queue);
                 self.vms[slot].stats.dropped = dropped;
                 self.vms[slot].stats.late_max_us = late_max_us;
@@ -361,6 +365,7 @@ impl<W: Write> Analyzer<W> {
         if line.edge != Edge::End {
             return;
         }
+        self.rejoins.restarted(vm, at, t);
         // The queue was lost in the crash; the restart's line says what waits now.
         state.discipline.restart(at.line, line.queue);
         if clock == RestartClock::Reset {
@@ -391,6 +396,7 @@ impl<W: Write> Analyzer<W> {
         state.stats.tick(t, &tick, jump);
         state.last_tick = Some((tick.lc, at));
         self.faults.tick(at, t, &tick);
+        self.rejoins.tick(vm, t, &tick.action);
         let secs = (t - self.origin_us) as f64 / 1e6;
         state.clock.push(secs, tick.lc as f64);
         state.queue.push(secs, tick.queue as f64);
@@ -498,6 +504,9 @@ impl<W: Write> Analyzer<W> {
             violations.push(at, rule, detail)
         });
         self.notes.extend(fault_notes);
+        let violations = &mut self.violations;
+        self.rejoins
+            .finish(|at, rule, detail| violations.push(at, rule, detail));
         for (vm, log) in self.vms.iter().zip(&self.logs) {
             let file = log.name();
             if let Some((line, kind)) = &vm.first_unknown {

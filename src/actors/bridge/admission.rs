@@ -74,12 +74,14 @@ impl Bridge {
         let peers: Vec<_> = self.setup.peers.iter().map(|&(id, _)| id).collect();
         let auth = self.setup.dial.auth.clone();
         let admitted = self.gate.admit(Instant::now(), || match auth {
-            // A node: only a lower id of the cluster dials it.
+            // A node: any other node of the cluster may prove itself; the
+            // connection table then takes a lower id joining, or any peer
+            // coming back after it was lost (a restart dials every peer).
             Some(me) => tcp.open_authenticating(
                 stream,
                 addr.to_string(),
                 me,
-                move |vm| vm < own && peers.contains(&vm),
+                move |vm| vm != own && peers.contains(&vm),
                 inbox,
             ),
             None => {

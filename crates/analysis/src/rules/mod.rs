@@ -13,12 +13,14 @@
 //! - `fault_effects.rs`: what the run's faults did: their rules (no event in a pause, nothing
 //!   across a partition in its window), their figures, and the clock-condition breaks a crash
 //!   with clock reset owes.
+//! - `rejoin.rs`: a VM that restarted after a crash was heard from again.
 
 pub(crate) mod check;
 pub(crate) mod fault_effects;
 pub(crate) mod link_order;
 pub(crate) mod matching;
 pub(crate) mod queue_discipline;
+pub(crate) mod rejoin;
 pub(crate) mod settings_check;
 pub(crate) mod time_order;
 pub(crate) mod vc_order;

@@ -75,11 +75,14 @@ pub enum Rule {
     EventWhileHalted,
     /// A `stop` line's `dropped_by_fault` adds up to more than its `dropped`.
     FaultDropsExceedDropped,
+    /// A VM restarted after a crash and was never heard from again: nothing logged after the
+    /// restart, or none of its later messages reached a peer (see `rules/rejoin.rs`).
+    RestartNotRejoined,
 }
 
 impl Rule {
     /// Every rule, in declaration order.
-    pub const ALL: [Rule; 28] = [
+    pub const ALL: [Rule; 29] = [
         Rule::MalformedLine,
         Rule::WrongVm,
         Rule::ClockNotIncreasing,
@@ -108,6 +111,7 @@ impl Rule {
         Rule::CrossedPartition,
         Rule::EventWhileHalted,
         Rule::FaultDropsExceedDropped,
+        Rule::RestartNotRejoined,
     ];
 
     /// The kebab-case name used in reports and in `summary.json`.
@@ -141,6 +145,7 @@ impl Rule {
             Rule::CrossedPartition => "crossed-partition",
             Rule::EventWhileHalted => "event-while-halted",
             Rule::FaultDropsExceedDropped => "fault-drops-exceed-dropped",
+            Rule::RestartNotRejoined => "restart-not-rejoined",
         }
     }
 }
