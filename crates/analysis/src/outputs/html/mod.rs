@@ -113,10 +113,7 @@ pub fn write_html_report(
         notes,
     });
     let path = run_dir.join(FILE);
-    std::fs::write(&path, html).map_err(|source| AnalysisError::Write {
-        path: path.clone(),
-        source,
-    })?;
+    crate::safe_write::write_bytes(&path, &analysis.inputs, html.as_bytes())?;
     Ok(HtmlReport {
         path,
         events: diagram.events.len(),
