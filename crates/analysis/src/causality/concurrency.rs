@@ -186,12 +186,12 @@ impl ConcurrencyCount {
 }
 
 /// A set of VM indexes, as bits: 128 of them inline (the VM limit), more on the heap. Kept
-/// small (24 bytes), as `open_lc` holds one per clock value above the slowest VM's, which is
+/// small (32 bytes), as `open_lc` holds one per clock value above the slowest VM's, which is
 /// one per event while a VM stays silent.
 #[derive(Debug, Default)]
 struct VmSet {
     low: [u64; 2],
-    high: Option<Box<Vec<u64>>>,
+    high: Option<Box<[u64]>>,
 }
 
 impl VmSet {
@@ -199,10 +199,12 @@ impl VmSet {
         if i < 128 {
             self.low[i / 64] |= 1 << (i % 64);
         } else {
-            let high = self.high.get_or_insert_with(Box::default);
             let word = (i - 128) / 64;
+            let high = self.high.get_or_insert_with(Box::default);
             if high.len() <= word {
-                high.resize(word + 1, 0);
+                let mut wider = high.to_vec();
+                wider.resize(word + 1, 0);
+                *high = wider.into_boxed_slice();
             }
             high[word] |= 1 << ((i - 128) % 64);
         }
@@ -353,7 +355,7 @@ mod tests {
         }
         let members: Vec<usize> = set.iter().collect();
         assert_eq!(members, vec![0, 5, 127, 128, 191, 192, 300]);
-        assert_eq!(std::mem::size_of::<VmSet>(), 24);
+        assert_eq!(std::mem::size_of::<VmSet>(), 32);
     }
 
     #[test]

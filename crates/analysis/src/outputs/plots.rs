@@ -58,7 +58,7 @@ pub(crate) fn draw_all(
         let path = file.temp_path();
         let drawn = match name {
             "clock.png" => lines(
-                &path,
+                path,
                 "Lamport clock over time",
                 "clock value (Lamport units)",
                 labels,
@@ -66,7 +66,7 @@ pub(crate) fn draw_all(
                 &data.faults,
             ),
             "queue.png" => lines(
-                &path,
+                path,
                 "Queue length over time",
                 "messages waiting in the queue",
                 labels,
@@ -74,7 +74,7 @@ pub(crate) fn draw_all(
                 &data.faults,
             ),
             "drift.png" => lines(
-                &path,
+                path,
                 "Drift: gap to the highest clock",
                 "leader's clock minus this VM's clock",
                 labels,
