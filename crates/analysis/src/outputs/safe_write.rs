@@ -22,13 +22,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::AnalysisError;
 
-/// The files an analysis reads (VM logs, `settings.toml`), by file identity, so that no output
-/// replaces one of them.
+/// The files an analysis reads (VM logs, `settings.toml`), by file identity and by entry, so
+/// that no output replaces one of them.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
-    /// Each input's path and the identities it has: its own directory entry and, if that is a
-    /// link, the file it leads to.
-    files: Vec<(PathBuf, Vec<Identity>)>,
+    files: Vec<Input>,
+}
+
+/// One input: its path as given, the identities it has (its own directory entry and, if that
+/// is a link, the file it leads to), and its entry spelled canonically, which also stands for
+/// an input that is absent (a run without `settings.toml` must not get one from an output).
+#[derive(Debug, Clone)]
+struct Input {
+    path: PathBuf,
+    ids: Vec<Identity>,
+    entry: Option<PathBuf>,
 }
 
 /// A file's identity on its file system: (device, inode).
@@ -46,7 +54,11 @@ impl Inputs {
                     .map(|m| identity(&m))
                     .collect();
                 ids.dedup();
-                (path, ids)
+                Input {
+                    entry: canonical_entry(&path),
+                    path,
+                    ids,
+                }
             })
             .collect();
         Inputs { files }
@@ -66,12 +78,27 @@ impl Inputs {
     /// target, is the very entry at `output` (links there are not followed, as the rename
     /// replaces the entry itself).
     fn replaced_by(&self, output: &Path) -> Option<&Path> {
-        let entry = identity(&fs::symlink_metadata(output).ok()?);
+        let id = fs::symlink_metadata(output).ok().map(|m| identity(&m));
+        let entry = canonical_entry(output);
         self.files
             .iter()
-            .find(|(_, ids)| ids.contains(&entry))
-            .map(|(path, _)| path.as_path())
+            .find(|input| {
+                id.is_some_and(|id| input.ids.contains(&id))
+                    || (entry.is_some() && input.entry == entry)
+            })
+            .map(|input| input.path.as_path())
     }
+}
+
+/// `path`'s directory entry spelled canonically: its directory resolved (links, `.`, `..`),
+/// its own name kept as it is (a link there is the entry, not what it leads to).
+fn canonical_entry(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    Some(fs::canonicalize(dir).ok()?.join(name))
 }
 
 #[cfg(unix)]
@@ -233,6 +260,17 @@ mod tests {
             assert!(!error.contains('\n'));
         }
         assert_eq!(fs::read_to_string(&log).unwrap(), "line\n");
+    }
+
+    #[test]
+    fn an_absent_input_is_refused_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = dir.path().join("settings.toml");
+        let inputs = Inputs::of([settings.clone()]);
+        let spelled = dir.path().join("sub").join("..").join("settings.toml");
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        assert!(write_bytes(&spelled, &inputs, b"x").is_err());
+        assert!(!settings.exists());
     }
 
     #[test]
