@@ -90,14 +90,19 @@ impl Inputs {
     }
 }
 
+/// The directory `path` is an entry of (`.` for a bare name).
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
 /// `path`'s directory entry spelled canonically: its directory resolved (links, `.`, `..`),
 /// its own name kept as it is (a link there is the entry, not what it leads to).
 fn canonical_entry(path: &Path) -> Option<PathBuf> {
     let name = path.file_name()?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = dir_of(path);
     Some(fs::canonicalize(dir).ok()?.join(name))
 }
 
@@ -138,10 +143,7 @@ impl NewFile {
         let name = path
             .file_name()
             .ok_or_else(|| write_error(io::Error::other("it names a directory, not a file")))?;
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
+        let dir = dir_of(path);
         let n = SCRATCH.fetch_add(1, Ordering::Relaxed);
         let mut scratch_name = std::ffi::OsString::from(".");
         scratch_name.push(name);
