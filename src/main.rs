@@ -221,7 +221,10 @@ impl FromArgMatches for RunArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(&e),
+    };
     match cli.command {
         Some(Command::Run(args)) => run_model(&args),
         Some(Command::Analyze(args)) => analyze(&args),
@@ -232,17 +235,43 @@ fn main() -> ExitCode {
     }
 }
 
+/// What clap says for `e`: `--help` and `--version` on stdout (exit 0), a usage mistake on
+/// stderr (exit 2). Clap itself ignores a failure to write them, so `--help > /dev/full` would
+/// exit 0 having shown nothing; here that is an error of its own, as for every command's output.
+fn clap_exit(e: &clap::Error) -> ExitCode {
+    let printed = e.print().and_then(|()| io::stdout().flush());
+    match printed {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+            say(format_args!("error: writing the output failed: {error}"));
+            ExitCode::from(USAGE_ERROR)
+        }
+        _ => ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(USAGE_ERROR)),
+    }
+}
+
 /// Exit code of `analyze` when a run breaks a clock rule or loses messages.
 const UNHEALTHY_RUN: u8 = 1;
 
+/// A `--config` that was given must be a settings file even where nothing is taken from it:
+/// silently ignoring a mistyped path would hide the mistake.
+fn check_config(config: Option<&std::path::Path>) -> Result<(), SettingsError> {
+    match config {
+        Some(path) => Settings::load(Some(path)).map(drop),
+        None => Ok(()),
+    }
+}
+
 fn analyze(args: &AnalyzeArgs) -> ExitCode {
+    if let Err(e) = check_config(args.config.as_deref()) {
+        return fail(USAGE_ERROR, &e);
+    }
     if args.merge {
         return merge(args);
     }
     if let Some(pair) = &args.compare {
         return compare(pair, args);
     }
-    let mut out = Output::stdout();
+    let mut out = Output::stdout().failing_with(USAGE_ERROR);
     let runs = if args.runs.is_empty() {
         let log_dir = match &args.log_dir {
             Some(dir) => dir.clone(),
@@ -322,7 +351,7 @@ fn merge(args: &AnalyzeArgs) -> ExitCode {
             ),
         );
     }
-    let mut out = Output::stdout();
+    let mut out = Output::stdout().failing_with(USAGE_ERROR);
     let options = AnalyzeOptions {
         plots: !args.no_plots,
     };
@@ -355,7 +384,7 @@ fn html_line(page: &lc_analysis::HtmlReport) -> String {
 }
 
 /// `analyze --compare A B`: like diff(1), 0 when the runs made the same events, 1 when not,
-/// 2 when they cannot be read.
+/// 2 when they cannot be read or the verdict cannot be written (never 1, which says "differ").
 fn compare(pair: &[PathBuf], args: &AnalyzeArgs) -> ExitCode {
     if !args.runs.is_empty() {
         return fail(
@@ -363,7 +392,7 @@ fn compare(pair: &[PathBuf], args: &AnalyzeArgs) -> ExitCode {
             &"--compare takes exactly two run directories (RUN_A RUN_B); give no other RUN_DIR",
         );
     }
-    let mut out = Output::stdout();
+    let mut out = Output::stdout().failing_with(USAGE_ERROR);
     match lc_analysis::compare_runs(&pair[0], &pair[1]) {
         Ok(comparison) => {
             out.print(comparison.render());
@@ -384,6 +413,9 @@ fn study(args: &ExperimentArgs) -> ExitCode {
         Ok(loaded) => loaded,
         Err(e) => return fail(USAGE_ERROR, &e),
     };
+    if let Err(e) = check_config(args.config.as_deref()) {
+        return fail(USAGE_ERROR, &e);
+    }
     let log_dir = match &args.log_dir {
         Some(dir) => dir.clone(),
         None => match Settings::load(args.config.as_deref()) {
@@ -587,10 +619,13 @@ fn say(line: impl fmt::Display) {
 /// (a run's summary, `analyze`'s files for the remaining runs). Here a
 /// closed pipe only ends the output, quietly: the reader asked for no more.
 /// Any other failure (a full disk behind `> out.txt`) means the results
-/// were lost, so it is said once on stderr and a successful command exits 1.
+/// were lost, so it is said once on stderr and a successful command exits 1 (or the code
+/// [`Output::failing_with`] sets, where 1 already means something else).
 struct Output<W: Write> {
     writer: W,
     state: OutputState,
+    /// The least exit code once the output failed.
+    failure_code: u8,
 }
 
 /// What became of the output so far.
@@ -625,7 +660,15 @@ impl<W: Write> Output<W> {
         Output {
             writer,
             state: OutputState::Open,
+            failure_code: 1,
         }
+    }
+
+    /// This output, exiting at least `code` if it fails: `analyze` uses 1 for an unhealthy run
+    /// and `--compare` for runs that differ, so a lost output must not pass for either.
+    fn failing_with(mut self, code: u8) -> Self {
+        self.failure_code = code;
+        self
     }
 
     /// Writes `text` as it is.
@@ -647,16 +690,22 @@ impl<W: Write> Output<W> {
     /// The command's exit code, once its output is done: `code`, unless
     /// the results of a successful command could not be written.
     fn exit(self, code: u8) -> ExitCode {
-        ExitCode::from(self.exit_code(code))
+        let (code, complaint) = self.exit_code(code);
+        if let Some(line) = complaint {
+            say(line);
+        }
+        ExitCode::from(code)
     }
 
-    fn exit_code(self, code: u8) -> u8 {
+    /// The exit code, and the line to say on stderr if the output failed (returned rather
+    /// than said, so the unit tests below print nothing alarming).
+    fn exit_code(self, code: u8) -> (u8, Option<String>) {
         match self.state {
-            OutputState::Open | OutputState::Closed => code,
-            OutputState::Failed(error) => {
-                say(format_args!("error: writing the output failed: {error}"));
-                code.max(1)
-            }
+            OutputState::Open | OutputState::Closed => (code, None),
+            OutputState::Failed(error) => (
+                code.max(self.failure_code),
+                Some(format!("error: writing the output failed: {error}")),
+            ),
         }
     }
 }
@@ -684,7 +733,7 @@ mod tests {
         out.print("table\n");
         out.line(format_args!("run directory: {}", "logs/x"));
         assert_eq!(out.writer, b"table\nrun directory: logs/x\n");
-        assert_eq!(out.exit_code(143), 143);
+        assert_eq!(out.exit_code(143), (143, None));
     }
 
     #[test]
@@ -693,10 +742,10 @@ mod tests {
         out.line("first");
         out.line("second");
         assert_eq!(out.writer.1, 1, "nothing more is written once closed");
-        assert_eq!(out.exit_code(0), 0);
+        assert_eq!(out.exit_code(0), (0, None));
         let mut out = Output::new(Failing(io::ErrorKind::BrokenPipe, 0));
         out.line("first");
-        assert_eq!(out.exit_code(129), 129);
+        assert_eq!(out.exit_code(129), (129, None));
     }
 
     #[test]
@@ -705,9 +754,25 @@ mod tests {
         out.line("first");
         out.line("second");
         assert_eq!(out.writer.1, 1);
-        assert_eq!(out.exit_code(0), 1);
+        let (code, complaint) = out.exit_code(0);
+        assert_eq!(code, 1);
+        assert_eq!(
+            complaint.as_deref(),
+            Some("error: writing the output failed: no storage space")
+        );
         let mut out = Output::new(Failing(io::ErrorKind::StorageFull, 0));
         out.line("first");
-        assert_eq!(out.exit_code(130), 130, "a more telling code is kept");
+        assert_eq!(out.exit_code(130).0, 130, "a more telling code is kept");
+    }
+
+    #[test]
+    fn a_lost_output_can_fail_with_a_code_of_its_own() {
+        // `--compare` exits 1 for "the runs differ": a lost verdict must not read as that.
+        let mut out = Output::new(Failing(io::ErrorKind::StorageFull, 0)).failing_with(2);
+        out.line("Identical");
+        assert_eq!(out.exit_code(0).0, 2);
+        let mut out = Output::new(Failing(io::ErrorKind::StorageFull, 0)).failing_with(2);
+        out.line("Different");
+        assert_eq!(out.exit_code(1).0, 2);
     }
 }

@@ -9,6 +9,7 @@ mod analyze_causality;
 mod analyze_faults;
 mod analyze_handmade;
 mod analyze_html;
+mod analyze_inputs;
 mod analyze_merge;
 mod analyze_model;
 mod analyze_rules;

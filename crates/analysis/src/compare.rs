@@ -177,6 +177,29 @@ pub struct RunComparison {
     /// The two run directories, in the order compared.
     pub runs: [PathBuf; 2],
     pub vms: Vec<VmComparison>,
+    /// The top-level keys of the runs' `settings.toml` whose values differ, in key order:
+    /// runs of other settings are expected to differ, and the reader should know that first.
+    pub settings: Vec<SettingDifference>,
+}
+
+/// A key of `settings.toml` with a different value (or none) in each run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingDifference {
+    pub key: String,
+    /// Its value in each run as TOML writes it; `None` where the run's file does not set it.
+    pub values: [Option<String>; 2],
+}
+
+/// The keys whose values differ between two `settings.toml` tables, in key order.
+pub(crate) fn setting_differences(a: &toml::Table, b: &toml::Table) -> Vec<SettingDifference> {
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|key| a.get(*key) != b.get(*key))
+        .map(|key| SettingDifference {
+            key: key.clone(),
+            values: [a, b].map(|t| t.get(key).map(ToString::to_string)),
+        })
+        .collect()
 }
 
 impl RunComparison {
@@ -188,6 +211,17 @@ impl RunComparison {
     /// Events (ticks) of all VMs in the first run.
     pub fn events(&self) -> u64 {
         self.vms.iter().map(|v| v.events[0]).sum()
+    }
+
+    /// Events (ticks) of all VMs in each run.
+    pub fn events_each(&self) -> [u64; 2] {
+        [0, 1].map(|side| self.vms.iter().map(|v| v.events[side]).sum())
+    }
+
+    /// Event positions compared: for each VM, the longer of its two runs' events, as an event
+    /// only one run has counts as differing. The most that [`Self::differing`] can be.
+    pub fn compared(&self) -> u64 {
+        self.vms.iter().map(|v| v.events[0].max(v.events[1])).sum()
     }
 
     /// Differing events over all VMs.
@@ -213,6 +247,13 @@ impl RunComparison {
         let _ = writeln!(out, "Comparing, tick by tick, timestamps ignored:");
         let _ = writeln!(out, "  a = {}", self.runs[0].display());
         let _ = writeln!(out, "  b = {}", self.runs[1].display());
+        for d in &self.settings {
+            let [a, b] = d
+                .values
+                .clone()
+                .map(|v| v.unwrap_or_else(|| "(not set)".into()));
+            let _ = writeln!(out, "Settings differ: {} = {a} in a, {b} in b", d.key);
+        }
         match self.first_divergence() {
             None => {
                 let _ = writeln!(
@@ -226,10 +267,14 @@ impl RunComparison {
                     out,
                     "Different: {} of {} events differ; the first at {:.3} s (VM {vm}, event {}).",
                     self.differing(),
-                    self.events(),
+                    self.compared(),
                     first.time_s(),
                     first.event
                 );
+                let [a, b] = self.events_each();
+                if a != b {
+                    let _ = writeln!(out, "  (a has {a} events, b has {b})");
+                }
             }
         }
         out.push('\n');
@@ -333,6 +378,7 @@ mod tests {
         RunComparison {
             runs: [PathBuf::from("a"), PathBuf::from("b")],
             vms,
+            settings: Vec::new(),
         }
     }
 
@@ -412,6 +458,27 @@ mod tests {
         // A VM only one run has: every tick differs.
         let vm = compare(4, &[], &long);
         assert_eq!((vm.events, vm.differing), ([0, 4], 4));
+    }
+
+    #[test]
+    fn differing_settings_are_named_before_the_verdict() {
+        let a: toml::Table = toml::from_str("seed = 42\nvm_count = 3\nruntime = 5").unwrap();
+        let b: toml::Table = toml::from_str("seed = 7\nvm_count = 3\nrates = [1, 2]").unwrap();
+        let mut both = run(vec![compare(1, &[internal(1)], &[internal(2)])]);
+        both.settings = setting_differences(&a, &b);
+        let keys: Vec<&str> = both.settings.iter().map(|d| d.key.as_str()).collect();
+        assert_eq!(keys, ["rates", "runtime", "seed"]);
+        let text = both.render();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[3],
+            "Settings differ: rates = (not set) in a, [1, 2] in b"
+        );
+        assert_eq!(lines[5], "Settings differ: seed = 42 in a, 7 in b");
+        assert!(
+            lines[6].starts_with("Different: 1 of 1 events differ"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -10,6 +10,10 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+/// The most VMs a run can have, as the settings table allows for `vm_count`: the bound on every
+/// VM id and count read from a run's files, checked before anything is sized from one.
+pub(crate) const MAX_VMS: u32 = lc_settings::MAX_VMS as u32;
+
 #[derive(Debug, Error)]
 pub enum AnalysisError {
     #[error("run directory {0} does not exist or is not a directory")]
@@ -77,6 +81,32 @@ pub enum AnalysisError {
     },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
+    #[error(
+        "refusing to write {}: it is {}, which this analysis reads; name another file for the \
+         output",
+        output.display(), input.display()
+    )]
+    ReplacesInput { output: PathBuf, input: PathBuf },
+    #[error(
+        "{}: VM id {id} is out of range: VM logs are vm-1.log to vm-{max}.log (ids 1 to {max}, \
+         as many as a run can have)",
+        path.display()
+    )]
+    VmIdOutOfRange { path: PathBuf, id: String, max: u32 },
+    #[error(
+        "{}: vm_count = {value} is out of range: a run has 1 to {max} VMs",
+        path.display()
+    )]
+    VmCountOutOfRange { path: PathBuf, value: u32, max: u32 },
+    #[error(
+        "{}:{line}: line longer than {} KiB; no line of the log contract is that long",
+        path.display(), max / 1024
+    )]
+    LineTooLong {
+        path: PathBuf,
+        line: usize,
+        max: usize,
+    },
     #[error("cannot draw {path}: {detail}")]
     Plot { path: PathBuf, detail: String },
 }

@@ -19,7 +19,8 @@
 //!   series, the space-time window (pure).
 //! - `analyzer.rs`: routes each merged line to all of the above.
 //! - `outputs/`: `summary.json`, the text report, `events.csv`, the PNG plots, the ShiViz log
-//!   and `report.html`: the only part that knows an output format.
+//!   and `report.html`: the only part that knows an output format; `safe_write.rs` is how each
+//!   of them reaches the disk (never over an input, never through a link, never half-written).
 //! - `compare.rs`: two runs of the same settings (a real run and its virtual-time twin) compared
 //!   tick by tick, timestamps ignored (pure); [`compare_runs`] feeds it both runs' logs.
 //! - `error.rs`: why a run could not be analysed.
@@ -43,17 +44,17 @@ mod read;
 mod rules;
 
 use lc_core::vm_id::VmId;
+pub use outputs::safe_write::{self, Inputs};
 pub use outputs::{plots, shiviz, table};
 use outputs::{report, summary};
 use read::{merge, node_dirs, record, run_dir, run_settings};
 use rules::{settings_check, violation};
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub use causality::causal_cone::{Cone, EventId, History};
-pub use compare::{Divergence, Headline, RunComparison, VmComparison};
+pub use compare::{Divergence, Headline, RunComparison, SettingDifference, VmComparison};
 pub use error::AnalysisError;
 pub use outputs::html::{write_html_report, HtmlReport};
 pub use record::{Action, Body, Kind, Level, Record, Tick};
@@ -97,6 +98,8 @@ pub struct RunAnalysis {
     /// How late the latest tick of any VM fired, from the `stop` lines (`late_max_us`).
     late_max_us: Option<u64>,
     files: Vec<PathBuf>,
+    /// The files the analysis read, which none of its outputs may replace.
+    inputs: Inputs,
 }
 
 impl RunAnalysis {
@@ -161,9 +164,12 @@ fn analyze_input(
     run_dir: &Path,
     opts: &AnalyzeOptions,
 ) -> Result<RunAnalysis, AnalysisError> {
+    let inputs = run.inputs();
     let csv_path = run_dir.join("events.csv");
-    let csv = || Ok(BufWriter::with_capacity(1 << 20, File::create(&csv_path)?));
-    let outcome = stream(run, csv, &csv_path)?;
+    let csv_file = safe_write::NewFile::begin(&csv_path, &inputs)?;
+    let csv = csv_file.create()?;
+    let outcome = stream(run, || Ok(csv), &csv_path)?;
+    csv_file.commit()?;
 
     let mut files = vec![run_dir.join("summary.json"), csv_path];
     if opts.plots {
@@ -180,9 +186,9 @@ fn analyze_input(
                 None => format!("VM {}", v.vm),
             })
             .collect();
-        plots::draw_all(run_dir, &plot, &labels)?;
+        plots::draw_all(run_dir, &plot, &labels, &inputs)?;
     }
-    summary::write(&analysis.files[0], &analysis.summary)?;
+    summary::write(&analysis.files[0], &analysis.summary, &inputs)?;
     Ok(analysis)
 }
 
@@ -221,6 +227,7 @@ impl RunInput {
     fn open(run_dir: &Path) -> Result<RunInput, AnalysisError> {
         let logs = run_dir::vm_logs(run_dir)?;
         let settings = run_settings::read_settings(run_dir);
+        settings.bounded(&run_dir.join("settings.toml"))?;
         let check = SettingsCheck::new(&settings.settings, &logs);
         Ok(RunInput {
             shifts: vec![0; logs.len()],
@@ -236,8 +243,9 @@ impl RunInput {
     /// `settings.toml` speaks for all, as they agree.
     fn merged(dirs: &[PathBuf]) -> Result<RunInput, AnalysisError> {
         let nodes = node_dirs::open(dirs)?;
-        let offsets = node_dirs::measure(&nodes)?;
         let settings = run_settings::read_settings(&dirs[0]);
+        settings.bounded(&dirs[0].join("settings.toml"))?;
+        let offsets = node_dirs::measure(&nodes)?;
         let check = SettingsCheck::new(&settings.settings, &nodes.logs);
         Ok(RunInput {
             shifts: nodes
@@ -251,6 +259,23 @@ impl RunInput {
             settings_path: dirs[0].join("settings.toml"),
             check,
         })
+    }
+
+    /// The files this run is read from: every VM log and the `settings.toml` beside each (in a
+    /// merged run, every node's).
+    fn inputs(&self) -> Inputs {
+        let mut paths: Vec<PathBuf> = self.logs.iter().map(|log| log.path.clone()).collect();
+        let mut settings: Vec<PathBuf> = self
+            .logs
+            .iter()
+            .filter_map(|log| log.path.parent())
+            .map(|dir| dir.join("settings.toml"))
+            .chain([self.settings_path.clone()])
+            .collect();
+        settings.sort();
+        settings.dedup();
+        paths.extend(settings);
+        Inputs::of(paths)
     }
 
     /// The analysis from the stream's `outcome`, naming `files` as written, and the plot data.
@@ -285,6 +310,7 @@ impl RunInput {
             unreceived,
             late_max_us,
             files,
+            inputs: self.inputs(),
         };
         (analysis, outcome.plot)
     }
@@ -356,13 +382,17 @@ pub fn export_shiviz(run_dirs: &[PathBuf], path: &Path) -> Result<ShivizExport, 
         path: path.to_path_buf(),
         source,
     };
-    // Every run is opened first, so a bad directory leaves no half-written file behind.
+    // Every run is opened first, so a bad directory is told before anything is written.
     let runs = run_dirs
         .iter()
         .map(|dir| RunInput::open(dir))
         .collect::<Result<Vec<_>, _>>()?;
-    let file = File::create(path).map_err(write_error)?;
-    let mut log = ShivizLog::new(BufWriter::new(file), runs.len() > 1).map_err(write_error)?;
+    let mut inputs = Inputs::none();
+    for run in &runs {
+        inputs.extend(run.inputs());
+    }
+    let file = safe_write::NewFile::begin(path, &inputs)?;
+    let mut log = ShivizLog::new(file.create()?, runs.len() > 1).map_err(write_error)?;
     let mut executions = Vec::new();
     for (run, dir) in runs.iter().zip(run_dirs) {
         executions.push(log.execution(&file_name(dir)).map_err(write_error)?);
@@ -379,6 +409,7 @@ pub fn export_shiviz(run_dirs: &[PathBuf], path: &Path) -> Result<ShivizExport, 
     }
     let events = log.events();
     log.finish().map_err(write_error)?;
+    file.commit()?;
     Ok(ShivizExport {
         path: path.to_path_buf(),
         executions,
@@ -470,9 +501,11 @@ pub fn compare_runs(a: &Path, b: &Path) -> Result<RunComparison, AnalysisError> 
         }
         vms.push(differ.finish());
     }
+    let [settings_a, settings_b] = [a, b].map(run_settings::settings_table);
     Ok(RunComparison {
         runs: [a.to_path_buf(), b.to_path_buf()],
         vms,
+        settings: compare::setting_differences(&settings_a, &settings_b),
     })
 }
 

@@ -82,6 +82,9 @@ pub enum ExperimentError {
     Write { path: PathBuf, source: io::Error },
     #[error("cannot draw {path}: {detail}")]
     Plot { path: PathBuf, detail: String },
+    /// A study file that could not be written (the writer names it and the reason).
+    #[error(transparent)]
+    Output(#[from] lc_analysis::AnalysisError),
     #[error("--twins compares each real-time trial with a virtual-time twin, so it cannot be used with --virtual-time (which runs every trial on virtual time); drop one of them")]
     TwinsOnVirtualTime,
 }
@@ -191,9 +194,14 @@ pub fn run_study(
             dir: options.log_dir.clone(),
             source,
         })?;
+    // Through analyze's one writer: whole or not at all, so a full disk leaves no truncated
+    // report that looks finished. The study directory is fresh, so nothing in it is an input.
     let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| ExperimentError::Write { path, source })?;
+        lc_analysis::safe_write::write_bytes(
+            &dir.join(name),
+            &lc_analysis::Inputs::none(),
+            text.as_bytes(),
+        )?;
         Ok::<_, ExperimentError>(())
     };
     let flags = flags(options);

@@ -380,6 +380,7 @@ mod tests {
         RunComparison {
             runs: [PathBuf::from("real"), PathBuf::from("twin")],
             vms: vec![vm(1, 0, 0.0), vm(2, differing, shift)],
+            settings: Vec::new(),
         }
     }
 

@@ -185,33 +185,41 @@ impl ConcurrencyCount {
     }
 }
 
-/// A set of VM indexes, as bits: 128 of them inline (the VM limit), more on the heap.
+/// A set of VM indexes, as bits: 128 of them inline (the VM limit), more on the heap. Kept
+/// small (32 bytes), as `open_lc` holds one per clock value above the slowest VM's, which is
+/// one per event while a VM stays silent.
 #[derive(Debug, Default)]
 struct VmSet {
-    low: u128,
-    high: Vec<u64>,
+    low: [u64; 2],
+    high: Option<Box<[u64]>>,
 }
 
 impl VmSet {
     fn insert(&mut self, i: usize) {
         if i < 128 {
-            self.low |= 1 << i;
+            self.low[i / 64] |= 1 << (i % 64);
         } else {
             let word = (i - 128) / 64;
-            if self.high.len() <= word {
-                self.high.resize(word + 1, 0);
+            let high = self.high.get_or_insert_with(Box::default);
+            if high.len() <= word {
+                let mut wider = high.to_vec();
+                wider.resize(word + 1, 0);
+                *high = wider.into_boxed_slice();
             }
-            self.high[word] |= 1 << ((i - 128) % 64);
+            high[word] |= 1 << ((i - 128) % 64);
         }
     }
 
     /// The members, in increasing order.
     fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        let low = bits(self.low).map(|b| b as usize);
-        let high =
-            self.high.iter().enumerate().flat_map(|(w, &word)| {
-                bits(u128::from(word)).map(move |b| 128 + w * 64 + b as usize)
-            });
+        let low =
+            bits(u128::from(self.low[0]) | (u128::from(self.low[1]) << 64)).map(|b| b as usize);
+        let high = self
+            .high
+            .iter()
+            .flat_map(|high| high.iter())
+            .enumerate()
+            .flat_map(|(w, &word)| bits(u128::from(word)).map(move |b| 128 + w * 64 + b as usize));
         low.chain(high)
     }
 }
@@ -347,6 +355,7 @@ mod tests {
         }
         let members: Vec<usize> = set.iter().collect();
         assert_eq!(members, vec![0, 5, 127, 128, 191, 192, 300]);
+        assert_eq!(std::mem::size_of::<VmSet>(), 32);
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - `csv.rs`: the `events.csv` rows.
 //! - `plots.rs`: the PNG plots, drawn with a bundled font.
 //! - `shiviz.rs`: the ShiViz log format (pure).
+//! - `safe_write.rs`: how every one of these files reaches the disk: refused if it would
+//!   replace an input, else written beside its place and renamed over it.
 //! - `html/`: `report.html`, the run's interactive space-time diagram with its causal cones,
 //!   the report and the plots in one self-contained page (`analyze --html`).
 
@@ -14,6 +16,7 @@ pub(crate) mod csv;
 pub(crate) mod html;
 pub mod plots;
 pub mod report;
+pub mod safe_write;
 pub mod shiviz;
 pub mod summary;
 pub mod table;

@@ -17,6 +17,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
+use super::safe_write::{Inputs, NewFile};
 use crate::analyzer::PlotData;
 use crate::error::AnalysisError;
 use crate::figures::window::Dot;
@@ -40,21 +41,24 @@ pub(crate) const FILES: [&str; 5] = [
     "spacetime.png",
 ];
 
-/// Draws every plot into `dir`, naming VM i `labels[i]` in legends.
+/// Draws every plot into `dir`, naming VM i `labels[i]` in legends; each is drawn beside its
+/// place and renamed over it (see [`safe_write`](super::safe_write)), never over one of `inputs`.
 pub(crate) fn draw_all(
     dir: &Path,
     data: &PlotData,
     labels: &[String],
+    inputs: &Inputs,
 ) -> Result<(), AnalysisError> {
     register_font().map_err(|detail| AnalysisError::Plot {
         path: dir.join(FILES[0]),
         detail,
     })?;
     for name in FILES {
-        let path = dir.join(name);
+        let file = NewFile::begin(&dir.join(name), inputs)?;
+        let path = file.temp_path();
         let drawn = match name {
             "clock.png" => lines(
-                &path,
+                path,
                 "Lamport clock over time",
                 "clock value (Lamport units)",
                 labels,
@@ -62,7 +66,7 @@ pub(crate) fn draw_all(
                 &data.faults,
             ),
             "queue.png" => lines(
-                &path,
+                path,
                 "Queue length over time",
                 "messages waiting in the queue",
                 labels,
@@ -70,22 +74,43 @@ pub(crate) fn draw_all(
                 &data.faults,
             ),
             "drift.png" => lines(
-                &path,
+                path,
                 "Drift: gap to the highest clock",
                 "leader's clock minus this VM's clock",
                 labels,
                 &data.drift,
                 &data.faults,
             ),
-            "jumps.png" => jumps(&path, data, labels),
-            _ => spacetime(&path, data),
+            "jumps.png" => jumps(path, data, labels),
+            _ => spacetime(path, data),
         };
-        drawn.map_err(|detail| AnalysisError::Plot {
-            path: path.clone(),
-            detail,
-        })?;
+        drawn.map_err(|detail| plot_error(&file, detail))?;
+        file.commit()?;
     }
     Ok(())
+}
+
+/// Why `file` could not be drawn, in one line: a failure to write it is told as the
+/// operating system tells it (plotters hands it on only as its debug text), anything else as
+/// plotters words it.
+fn plot_error(file: &NewFile, detail: String) -> AnalysisError {
+    match os_error_code(&detail) {
+        Some(code) => file.write_error(std::io::Error::from_raw_os_error(code)),
+        None => AnalysisError::Plot {
+            path: file.path().to_path_buf(),
+            detail,
+        },
+    }
+}
+
+/// The OS error number in plotters' debug text of an I/O failure: the image encoder wraps
+/// the error either as it is (`Os { code: 28, .. }`) or as its text (`".. (os error 27)"`).
+fn os_error_code(detail: &str) -> Option<i32> {
+    let (_, rest) = detail
+        .split_once("Os { code: ")
+        .or_else(|| detail.split_once("(os error "))?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// Registers the bundled font with plotters, once per process.
@@ -532,5 +557,16 @@ mod tests {
         }
         assert_eq!(stroke_width(0, 3), 8);
         assert!((0..64).all(|i| (2..=14).contains(&stroke_width(i, 64))));
+    }
+
+    #[test]
+    fn a_write_failure_inside_plotters_text_is_found() {
+        let wrapped = "backend error: Drawing backend error: ImageError(IoError(Custom { kind: \
+                       Other, error: \"File too large (os error 27)\" }))";
+        assert_eq!(os_error_code(wrapped), Some(27));
+        let plain =
+            "ImageError(IoError(Os { code: 28, kind: StorageFull, message: \"No space\" }))";
+        assert_eq!(os_error_code(plain), Some(28));
+        assert_eq!(os_error_code("backend error: bad font"), None);
     }
 }

@@ -34,6 +34,20 @@ pub(crate) fn render(run: &RunAnalysis) -> String {
         faults(&mut out, &s.faults);
     }
     rules(&mut out, run);
+    if !s.check.incomplete.is_empty() {
+        let vms: Vec<String> = s
+            .check
+            .incomplete
+            .iter()
+            .map(|vm| format!("vm {vm}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Incomplete: the log of {} ends without a stop line (the run was killed or is still \
+             running), so the run cannot be healthy",
+            vms.join(", ")
+        );
+    }
     let _ = writeln!(
         out,
         "Healthy: {}",

@@ -18,6 +18,7 @@ use crate::analyzer::Outcome;
 pub use crate::causality::concurrency::{Concurrency, PairCounts, VmPairConcurrency};
 use crate::error::AnalysisError;
 use crate::figures::drift::Drift;
+use crate::outputs::safe_write::Inputs;
 pub use crate::read::clock_offset::Basis as OffsetBasis;
 use crate::read::run_settings::RunSettings;
 pub use crate::rules::fault_effects::{
@@ -166,12 +167,17 @@ pub struct WaitFigures {
 /// The check of every rule of the model (and of the message accounts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
-    /// No violation and no unaccounted message.
+    /// No violation, no unaccounted message, and every VM's log complete.
     pub healthy: bool,
     pub violations: u64,
     /// Violations per rule name.
     pub by_rule: BTreeMap<String, u64>,
     pub malformed_lines: u64,
+    /// The VMs whose log ends without a `stop` line: the run was killed (or is still running),
+    /// so its message books cannot be closed and it is not healthy, however they look.
+    /// Absent from summaries written before it existed, hence the default.
+    #[serde(default)]
+    pub incomplete: Vec<VmId>,
 }
 
 /// Builds the summary of a run from what its stream yielded.
@@ -190,6 +196,7 @@ pub(crate) fn build(
 
     let vms = vm_summaries(&settings, outcome, per_second);
     let messages = messages(&vms, outcome);
+    let incomplete = incomplete(&vms);
 
     let lagging_vm = vms
         .iter()
@@ -213,7 +220,7 @@ pub(crate) fn build(
         lines: outcome.lines,
         ticks,
         vms,
-        check: check(outcome, messages.unaccounted),
+        check: check(outcome, messages.unaccounted, incomplete),
         messages,
         waits: WaitFigures {
             count: outcome.waits.count(),
@@ -299,11 +306,21 @@ fn messages(vms: &[VmSummary], outcome: &Outcome) -> Messages {
     }
 }
 
-/// The check of every rule: healthy when nothing is broken and every message is accounted for.
-fn check(outcome: &Outcome, unaccounted: i64) -> Check {
+/// The VMs whose log has no `stop` line (only a `stop` line gives `left_in_queue`).
+fn incomplete(vms: &[VmSummary]) -> Vec<VmId> {
+    vms.iter()
+        .filter(|v| v.left_in_queue.is_none())
+        .map(|v| v.vm)
+        .collect()
+}
+
+/// The check of every rule: healthy when nothing is broken, every message is accounted for and
+/// no log was cut short of its `stop` line.
+fn check(outcome: &Outcome, unaccounted: i64, incomplete: Vec<VmId>) -> Check {
     let violations: u64 = outcome.rule_counts.values().sum();
     Check {
-        healthy: violations == 0 && unaccounted == 0,
+        healthy: violations == 0 && unaccounted == 0 && incomplete.is_empty(),
+        incomplete,
         violations,
         by_rule: outcome
             .rule_counts
@@ -318,14 +335,13 @@ fn check(outcome: &Outcome, unaccounted: i64) -> Check {
     }
 }
 
-/// Writes `summary` as pretty JSON to `path`.
-pub(crate) fn write(path: &Path, summary: &Summary) -> Result<(), AnalysisError> {
-    let error = |source| AnalysisError::Write {
+/// Writes `summary` as pretty JSON to `path`, which must not be one of `inputs`.
+pub(crate) fn write(path: &Path, summary: &Summary, inputs: &Inputs) -> Result<(), AnalysisError> {
+    let json = serde_json::to_vec_pretty(summary).map_err(|e| AnalysisError::Write {
         path: path.to_path_buf(),
-        source,
-    };
-    let json = serde_json::to_vec_pretty(summary).map_err(|e| error(e.into()))?;
-    std::fs::write(path, json).map_err(error)
+        source: e.into(),
+    })?;
+    super::safe_write::write_bytes(path, inputs, &json)
 }
 
 /// Fills what settings.toml did not say from the logs: the VM count and each VM's rate.

@@ -16,7 +16,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::PathBuf;
 
 use crate::error::AnalysisError;
@@ -42,6 +42,11 @@ pub(crate) enum Merged {
     Unterminated { file: usize, line: usize },
 }
 
+/// The longest line the reader takes, newline included. The longest line the run writes (a
+/// send's vector clock of 128 VMs) is a few KiB; a longer one is no log line, and reading it
+/// whole would let one line take all memory.
+pub(crate) const MAX_LINE: usize = 64 * 1024;
+
 /// Reads one file line by line, reusing one buffer.
 struct LineReader {
     path: PathBuf,
@@ -60,8 +65,8 @@ enum Next {
 impl LineReader {
     fn next(&mut self) -> Result<(Next, bool), AnalysisError> {
         self.buf.clear();
-        let n = self
-            .reader
+        let n = (&mut self.reader)
+            .take(MAX_LINE as u64 + 1)
             .read_until(b'\n', &mut self.buf)
             .map_err(|source| AnalysisError::Read {
                 path: self.path.clone(),
@@ -72,6 +77,13 @@ impl LineReader {
         }
         self.line += 1;
         let terminated = self.buf.last() == Some(&b'\n');
+        if n > MAX_LINE {
+            return Err(AnalysisError::LineTooLong {
+                path: self.path.clone(),
+                line: self.line,
+                max: MAX_LINE,
+            });
+        }
         let text = match std::str::from_utf8(&self.buf) {
             Ok(text) => text,
             Err(_) => return Ok((Next::Malformed(self.line, "not UTF-8".into()), false)),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::AnalysisError;
+use crate::error::{AnalysisError, MAX_VMS};
 use lc_contract::vm_log::{Storage, VmLog};
 
 /// The newest run in `log_dir`: the lexicographically greatest subdirectory with a VM's log
@@ -36,13 +36,19 @@ fn has_a_vm_log(dir: &Path) -> bool {
 }
 
 /// The run's VM logs, sorted by VM id. A VM with both a plain and a gzip log is an error: which
-/// one is the evidence cannot be guessed.
+/// one is the evidence cannot be guessed. So is a file named like a VM log whose id is no id of
+/// a run (`vm-0.log`, `vm-01.log`, `vm-4294967295.log`): skipping it would hide a VM, and the
+/// per-VM tables are sized from the ids, so none may exceed the VM limit.
 pub fn vm_logs(run_dir: &Path) -> Result<Vec<VmLog>, AnalysisError> {
     if !run_dir.is_dir() {
         return Err(AnalysisError::MissingRunDir(run_dir.to_path_buf()));
     }
     let mut by_vm: BTreeMap<VmId, VmLog> = BTreeMap::new();
-    for log in entries(run_dir)?.filter_map(|e| VmLog::at(&e.path())) {
+    for entry in entries(run_dir)? {
+        let path = entry.path();
+        let Some(log) = bounded_log(&path)? else {
+            continue;
+        };
         if !log.path.is_file() {
             continue;
         }
@@ -63,6 +69,31 @@ pub fn vm_logs(run_dir: &Path) -> Result<Vec<VmLog>, AnalysisError> {
         return Err(AnalysisError::NoLogs(run_dir.to_path_buf()));
     }
     Ok(by_vm.into_values().collect())
+}
+
+/// The VM log at `path` if its name is one, refusing a name of the form `vm-<digits>.log` (or
+/// `.log.gz`) whose number is not an id from 1 to the VM limit.
+fn bounded_log(path: &Path) -> Result<Option<VmLog>, AnalysisError> {
+    let Some(id) = claimed_id(path) else {
+        return Ok(None);
+    };
+    match VmLog::at(path) {
+        Some(log) if log.vm.get() <= MAX_VMS => Ok(Some(log)),
+        _ => Err(AnalysisError::VmIdOutOfRange {
+            path: path.to_path_buf(),
+            id: id.to_string(),
+            max: MAX_VMS,
+        }),
+    }
+}
+
+/// The digits of a file name of the form `vm-<digits>.log` or `vm-<digits>.log.gz`.
+fn claimed_id(path: &Path) -> Option<&str> {
+    let rest = path.file_name()?.to_str()?.strip_prefix("vm-")?;
+    let id = rest
+        .strip_suffix(".log")
+        .or_else(|| rest.strip_suffix(".log.gz"))?;
+    (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
 }
 
 /// The readable entries of `dir`.
@@ -110,6 +141,23 @@ mod tests {
             )
         );
         assert!(!error.contains('\n'));
+    }
+
+    #[test]
+    fn names_of_no_vm_id_are_refused_not_skipped() {
+        for bad in [
+            "vm-0.log",
+            "vm-01.log.gz",
+            "vm-129.log",
+            "vm-4294967296.log",
+        ] {
+            let dir = run(&["vm-1.log", bad]);
+            let error = vm_logs(dir.path()).unwrap_err().to_string();
+            assert!(error.contains(bad), "{error}");
+            assert!(error.contains("ids 1 to 128"), "{error}");
+        }
+        let dir = run(&["vm-1.log", "vm-128.log", "vm-x.log", "vm-1.log.txt"]);
+        assert_eq!(vm_logs(dir.path()).unwrap().len(), 2);
     }
 
     #[test]

@@ -14,6 +14,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{AnalysisError, MAX_VMS};
+
 /// The settings of one run, as far as they are known.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSettings {
@@ -41,6 +43,22 @@ pub(crate) struct SettingsFile {
 }
 
 impl SettingsFile {
+    /// Refuses a `vm_count` beyond what a run can have: the analysis sizes its per-VM tables
+    /// from it, so a crafted count would exhaust memory before a line is read. `path` names the
+    /// file in the error.
+    pub(crate) fn bounded(&self, path: &Path) -> Result<(), AnalysisError> {
+        match self.settings.vm_count {
+            Some(value) if !(1..=MAX_VMS).contains(&value) => {
+                Err(AnalysisError::VmCountOutOfRange {
+                    path: path.to_path_buf(),
+                    value,
+                    max: MAX_VMS,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The line of top-level `key`; line 1 if it is not found.
     pub(crate) fn line_of(&self, key: &str) -> usize {
         self.key_lines
@@ -77,6 +95,15 @@ pub(crate) fn read_settings(run_dir: &Path) -> SettingsFile {
             ..SettingsFile::default()
         },
     }
+}
+
+/// The whole of `settings.toml` in `run_dir` as a TOML table, every key kept, to compare two
+/// runs' settings; empty if the file is absent or not TOML (the logs are then all there is).
+pub(crate) fn settings_table(run_dir: &Path) -> toml::Table {
+    std::fs::read_to_string(run_dir.join("settings.toml"))
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or_default()
 }
 
 /// The top-level keys of TOML `text` and their 1-based lines: each `key = ...` line before

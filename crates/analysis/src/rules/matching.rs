@@ -13,7 +13,7 @@
 //! finding, made by [`settings_check`](crate::rules::settings_check), which quotes these counts.
 
 use lc_core::vm_id::VmId;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 use super::violation::{At, Rule, Violations};
 
@@ -51,6 +51,9 @@ struct InFlight {
     remaining: usize,
 }
 
+/// A receive logged before its send, by (sender, seq, recipient).
+type EarlyKey = (VmId, u64, VmId);
+
 /// A receive logged before its send.
 #[derive(Debug, Clone, Copy)]
 struct EarlyReceive {
@@ -83,7 +86,7 @@ pub(crate) struct Matcher {
     files: Vec<String>,
     in_flight: HashMap<(VmId, u64), InFlight>,
     completed: HashMap<VmId, SeqRanges>,
-    early: HashMap<(VmId, u64, VmId), EarlyReceive>,
+    early: HashMap<EarlyKey, EarlyReceive>,
     absent: BTreeMap<VmId, AbsentPeer>,
 }
 
@@ -249,23 +252,26 @@ impl Matcher {
     /// Ends the stream: receives whose send never came are violations; returns what was sent
     /// but never received.
     pub(crate) fn finish(self, violations: &mut Violations) -> Unreceived {
-        let mut early: Vec<_> = self.early.into_iter().collect();
-        early.sort_by_key(|(_, e)| e.stamp.at);
-        for ((sender, seq, recipient), e) in early {
-            let known = self.in_flight.contains_key(&(sender, seq))
-                || self.completed.get(&sender).is_some_and(|r| r.contains(seq));
-            if known {
-                violations.push(
-                    e.stamp.at,
-                    Rule::NotAddressed,
-                    format!("receive of vm {sender} seq {seq}, but that send was not addressed to vm {recipient}"),
-                );
-            } else {
-                violations.push(
-                    e.stamp.at,
-                    Rule::NoMatchingSend,
-                    format!("receive of vm {sender} seq {seq} (msg_lc {}), but vm {sender} logged no such send", e.msg_lc),
-                );
+        // The receives still early never met their send. Only the first `KEEP` of them (in file
+        // and line order) can be kept in full, so only those are sorted and worded; the rest are
+        // counted where they lie. Sorting them all would copy a map that a log of a million
+        // receives without sends fills with a million entries.
+        let mut first: BinaryHeap<(At, EarlyKey)> = BinaryHeap::new();
+        for (key, e) in &self.early {
+            first.push((e.stamp.at, *key));
+            if first.len() > Violations::KEEP {
+                first.pop();
+            }
+        }
+        let first = first.into_sorted_vec();
+        for (_, key) in &first {
+            let (rule, detail) = self.unmatched(key, &self.early[key]);
+            violations.push(self.early[key].stamp.at, rule, detail);
+        }
+        if self.early.len() > first.len() {
+            let worded: HashSet<EarlyKey> = first.iter().map(|(_, key)| *key).collect();
+            for key in self.early.keys().filter(|key| !worded.contains(key)) {
+                violations.count(self.unmatched_rule(key));
             }
         }
         let mut flights: Vec<_> = self.in_flight.into_iter().collect();
@@ -280,6 +286,34 @@ impl Matcher {
             }
         }
         unreceived
+    }
+
+    /// Which rule a receive that never met its send breaks: its send exists but named other
+    /// recipients, or there is no such send.
+    fn unmatched_rule(&self, &(sender, seq, _): &EarlyKey) -> Rule {
+        let known = self.in_flight.contains_key(&(sender, seq))
+            || self.completed.get(&sender).is_some_and(|r| r.contains(seq));
+        if known {
+            Rule::NotAddressed
+        } else {
+            Rule::NoMatchingSend
+        }
+    }
+
+    /// The rule and the finding's words for a receive that never met its send.
+    fn unmatched(&self, key: &EarlyKey, e: &EarlyReceive) -> (Rule, String) {
+        let &(sender, seq, recipient) = key;
+        let rule = self.unmatched_rule(key);
+        let detail = match rule {
+            Rule::NotAddressed => format!(
+                "receive of vm {sender} seq {seq}, but that send was not addressed to vm {recipient}"
+            ),
+            _ => format!(
+                "receive of vm {sender} seq {seq} (msg_lc {}), but vm {sender} logged no such send",
+                e.msg_lc
+            ),
+        };
+        (rule, detail)
     }
 
     fn complete(&mut self, sender: VmId, seq: u64) {
@@ -460,6 +494,30 @@ mod tests {
             unreceived.examples,
             vec![(At { file: 0, line: 3 }, vid(1), 2, vid(3))]
         );
+    }
+
+    #[test]
+    fn a_mass_of_receives_without_sends_keeps_the_first_in_line_order_and_counts_all() {
+        let mut m = Matcher::new(vec!["vm-1.log".into(), "vm-2.log".into()], &[]);
+        let mut v = Violations::default();
+        let n = Violations::KEEP + 7;
+        // Fed latest line first, so a keeper that took them as they came would keep the last.
+        for seq in (1..=n as u64).rev() {
+            let line = seq as usize + 1;
+            m.receive(vid(2), vid(1), seq, 1, stamp(1, line, 0, 2), &mut v);
+        }
+        m.send(vid(1), 3, &[vid(3)], stamp(0, 2, 0, 1), &mut v);
+        m.finish(&mut v);
+        let (kept, counts) = v.into_sorted();
+        assert_eq!(
+            counts[&Rule::NoMatchingSend] + counts[&Rule::NotAddressed],
+            n as u64
+        );
+        assert_eq!(counts[&Rule::NotAddressed], 1, "seq 3 was sent, to vm 3");
+        assert_eq!(kept.len(), Violations::KEEP);
+        let lines: Vec<usize> = kept.iter().map(|f| f.at.line).collect();
+        assert_eq!(lines, (2..2 + Violations::KEEP).collect::<Vec<_>>());
+        assert_eq!(kept[2].rule, Rule::NotAddressed);
     }
 
     #[test]

@@ -209,6 +209,12 @@ impl Violations {
         }
     }
 
+    /// Counts a finding of `rule` that is not to be kept (the kept ones are full): for a mass
+    /// of findings whose words would only be thrown away.
+    pub(crate) fn count(&mut self, rule: Rule) {
+        *self.counts.entry(rule).or_default() += 1;
+    }
+
     #[cfg(test)]
     pub fn total(&self) -> u64 {
         self.counts.values().sum()

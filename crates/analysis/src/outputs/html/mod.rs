@@ -90,8 +90,12 @@ pub fn write_html_report(
     let health = if analysis.is_healthy() {
         "<span class=\"healthy\">healthy</span>".to_string()
     } else {
+        let incomplete = match summary.check.incomplete.len() {
+            0 => String::new(),
+            n => format!(", {n} logs without a stop line"),
+        };
         format!(
-            "<span class=\"unhealthy\">unhealthy: {} violations, {} messages unaccounted</span>",
+            "<span class=\"unhealthy\">unhealthy: {} violations, {} messages unaccounted{incomplete}</span>",
             summary.check.violations, summary.messages.unaccounted
         )
     };
@@ -113,10 +117,7 @@ pub fn write_html_report(
         notes,
     });
     let path = run_dir.join(FILE);
-    std::fs::write(&path, html).map_err(|source| AnalysisError::Write {
-        path: path.clone(),
-        source,
-    })?;
+    crate::safe_write::write_bytes(&path, &analysis.inputs, html.as_bytes())?;
     Ok(HtmlReport {
         path,
         events: diagram.events.len(),
