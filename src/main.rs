@@ -329,7 +329,7 @@ fn analyze(args: &AnalyzeArgs) -> ExitCode {
     if analyses.iter().all(|a| a.is_healthy()) {
         out.exit(0)
     } else {
-        say("error: a run broke a clock rule or lost messages (see above)");
+        say("error: a run is not healthy: a clock rule broken, messages lost or a log cut short (see above)");
         out.exit(UNHEALTHY_RUN)
     }
 }
@@ -361,7 +361,7 @@ fn merge(args: &AnalyzeArgs) -> ExitCode {
             if analysis.is_healthy() {
                 out.exit(0)
             } else {
-                say("error: the run broke a clock rule or lost messages (see above)");
+                say("error: the run is not healthy: a clock rule broken, messages lost or a log cut short (see above)");
                 out.exit(UNHEALTHY_RUN)
             }
         }
