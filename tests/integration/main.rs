@@ -14,6 +14,7 @@ mod analyze_model;
 mod analyze_rules;
 mod analyze_runs;
 mod analyze_shiviz;
+mod check;
 mod cluster;
 mod command_line;
 mod deploy_files;
