@@ -43,6 +43,43 @@ enum Command {
     /// Start a cluster of N node processes on this machine, wait for them, and analyse their
     /// runs as one.
     Cluster(ClusterArgs),
+    /// Check every schedule of a small system (every interleaving of ticks, die outcomes and
+    /// deliveries) against the clock rules; exit 1 if a property breaks.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// VMs in the checked system (2 or 3).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 2,
+        allow_negative_numbers = true
+    )]
+    vm_count: i64,
+    /// Ticks each VM takes (1 to 4 with 2 VMs, 1 with 3).
+    #[arg(
+        long,
+        value_name = "K",
+        default_value_t = 3,
+        allow_negative_numbers = true
+    )]
+    ticks: i64,
+    /// Let each VM crash once and restart with its clocks reset.
+    #[arg(long)]
+    crash_reset: bool,
+    /// Serve stateright's Explorer for the same model on ADDR (e.g. 127.0.0.1:3000; port 0
+    /// picks a free one) instead of checking, until Ctrl-C.
+    #[arg(long, value_name = "ADDR")]
+    explore: Option<String>,
+    /// Let --explore listen on an address other than loopback (the Explorer has no login).
+    #[arg(long, requires = "explore")]
+    explore_remote: bool,
+    /// Where the run of a broken property is written (default: `log_dir` from the settings
+    /// file or LOGICAL_CLOCKS_LOG_DIR, else logs).
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -231,6 +268,7 @@ fn main() -> ExitCode {
         Some(Command::Experiment(args)) => study(&args),
         Some(Command::Node(args)) => node(&args),
         Some(Command::Cluster(args)) => cluster(&args),
+        Some(Command::Check(args)) => check(&args),
         None => run_model(&cli.run),
     }
 }
@@ -534,6 +572,58 @@ fn cluster(args: &ClusterArgs) -> ExitCode {
     // As `run` does: 130 after Ctrl-C, 143 after SIGTERM, 129 after SIGHUP
     // (every node stopped in order).
     out.exit(cluster.interrupted.map_or(0, |signal| signal.exit_code()))
+}
+
+/// `check`: every schedule of a small system, each property held or broken
+/// (the broken ones' runs printed and written as logs `analyze` reads), or the Explorer.
+fn check(args: &CheckArgs) -> ExitCode {
+    let size = match lc_check::Size::new(args.vm_count, args.ticks) {
+        Ok(size) => size,
+        Err(e) => return fail(USAGE_ERROR, &e),
+    };
+    let model = lc_check::CheckModel::new(size, args.crash_reset);
+    let mut out = Output::stdout();
+    if let Some(address) = &args.explore {
+        let address = match lc_check::explore::settle(address, args.explore_remote) {
+            Ok(address) => address,
+            Err(e) => return fail(USAGE_ERROR, &e),
+        };
+        out.line(format_args!("Explorer for {size}: http://{address}/"));
+        lc_check::explore::serve(model, address);
+        return out.exit(0);
+    }
+    out.line(format_args!("checking every schedule of {size}"));
+    let report = lc_check::check(model, &mut |figures| {
+        say(format_args!("checking: {figures}"))
+    });
+    out.line(report.figures);
+    for property in &report.properties {
+        out.line(property.headline());
+        if let lc_check::Outcome::Broken(path) = &property.outcome {
+            for line in lc_check::counterexample::lines(path) {
+                out.line(format_args!("  {}", line.text));
+            }
+            match write_counterexample(args, path) {
+                Ok(dir) => out.line(format_args!("  written to {}", dir.display())),
+                Err(e) => say(format_args!("error: the run cannot be written: {e}")),
+            }
+        }
+    }
+    out.exit(if report.passed() { 0 } else { 1 })
+}
+
+/// Writes a broken property's run into a fresh `check-...` directory of the log directory.
+fn write_counterexample(
+    args: &CheckArgs,
+    path: &[(lc_check::state::SystemState, Option<lc_check::Step>)],
+) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let log_dir = match &args.log_dir {
+        Some(dir) => dir.clone(),
+        None => Settings::load(None)?.log_dir,
+    };
+    Ok(lc_check::counterexample::write_run(
+        &log_dir, "check-", path,
+    )?)
 }
 
 fn run_spec(spec: RunSpec) -> ExitCode {

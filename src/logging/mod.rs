@@ -25,7 +25,7 @@ mod delivery;
 mod drain;
 mod failures;
 
-use lc_contract::line::{self as contract, Action, FaultMark, Level, Spread, Stop, Tick};
+use lc_contract::line::{self as contract, FaultMark, Level, Spread, Stop, Tick};
 use lc_contract::timestamp::Rfc3339Cache;
 use lc_core::faults::{Edge, Fault, FaultId};
 use lc_core::lateness::Lateness;
@@ -104,27 +104,7 @@ pub(crate) fn log_start(log: &Logger, at: EventTime, rate: u32, addr: &str, firs
 /// and `vc` when the run keeps vector clocks: `vc` is the VM's vector clock
 /// after `event`) and the messages still waiting in the VM's queue.
 pub fn log_event(log: &Logger, at: EventTime, event: &Event, queue: u64, vc: Option<&VectorClock>) {
-    let action = match event {
-        Event::Send { to, seq, .. } => Action::Send {
-            to: Cow::Borrowed(to),
-            seq: *seq,
-        },
-        Event::Receive {
-            from, seq, msg_lc, ..
-        } => Action::Receive {
-            from: *from,
-            seq: *seq,
-            msg_lc: *msg_lc,
-            msg_vc: None,
-        },
-        Event::Internal { .. } => Action::Internal,
-    };
-    let tick = contract::Event::Tick(Tick {
-        lc: event.lc(),
-        queue,
-        vc: vc.map(|vc| Cow::Borrowed(vc.entries())),
-        action,
-    });
+    let tick = contract::Event::Tick(Tick::of(event, queue, vc.map(VectorClock::entries)));
     spell(at, &tick, |text| slog::info!(log, #EVENT_LINE, "{}", text));
 }
 

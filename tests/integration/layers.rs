@@ -57,6 +57,7 @@ fn the_library_crates_never_reach_the_runtime() {
         "lc-contract",
         "lc-analysis",
         "lc-experiment",
+        "lc-check",
     ] {
         let deps = reached(&graph, library);
         assert!(!deps.is_empty(), "{library} is not in Cargo.lock");
@@ -67,6 +68,12 @@ fn the_library_crates_never_reach_the_runtime() {
             );
         }
     }
+    // The model checker sits beside the analysis: on the core and the log contract only.
+    let check = reached(&graph, "lc-check");
+    for other in ["lc-analysis", "lc-experiment", "logical-clocks"] {
+        assert!(!check.contains(other), "lc-check depends on {other}");
+    }
+    assert!(check.contains("lc-core") && check.contains("lc-contract"));
     // The check can fail: the binary does reach them.
     let binary = reached(&graph, "logical-clocks");
     assert!(runtime.iter().all(|name| binary.contains(*name)));

@@ -15,6 +15,7 @@ mod analyze_model;
 mod analyze_rules;
 mod analyze_runs;
 mod analyze_shiviz;
+mod check;
 mod cluster;
 mod cluster_faults;
 mod command_line;

@@ -123,7 +123,7 @@ impl Latency {
 }
 
 /// Delivery times on one link, kept in order.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct LinkSchedule<T> {
     last: Option<T>,
 }
@@ -153,7 +153,9 @@ impl<T: Copy + Ord> LinkSchedule<T> {
 /// delay; otherwise each waits for its own delivery time and for every item
 /// ahead of it. The driver owns the timer: [`DelayLine::arm`] says when one
 /// is needed, [`DelayLine::pop_due`] hands out what is due when it fires.
-#[derive(Debug)]
+/// Cloned, compared and hashed by the model checker, whose state holds one
+/// per link.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DelayLine<I, T> {
     schedule: LinkSchedule<I>,
     queue: VecDeque<(I, T)>,
@@ -204,6 +206,11 @@ impl<I: Copy + Ord + Add<Duration, Output = I>, T> DelayLine<I, T> {
     /// The driver's timer went off.
     pub fn timer_fired(&mut self) {
         self.timer_armed = false;
+    }
+
+    /// The items held, the next to leave first.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.queue.iter().map(|(_, item)| item)
     }
 
     /// Items held.

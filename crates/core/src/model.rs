@@ -23,7 +23,7 @@ pub use crate::vm_id::VmId;
 
 /// A message on the wire: who sent it, the sender's message number, and the
 /// sender's clocks right after the send event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Message {
     pub from: VmId,
     pub seq: u64,
@@ -33,9 +33,12 @@ pub struct Message {
     pub vc: Vec<u64>,
 }
 
-/// What the die decides when no message is waiting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Action {
+/// What the die decides when no message is waiting. Public so that a
+/// driver which enumerates outcomes instead of drawing them (the model
+/// checker, `lc_check`) hands one to [`crate::vm_core::VmCore::tick_with`]
+/// and goes through the same [`VmModel`] code as a seeded run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DieOutcome {
     /// Send to the peer at this index of the VM's peer list.
     SendOne(usize),
     /// Send one message to every peer (one event, one clock increment).
@@ -44,7 +47,7 @@ pub(crate) enum Action {
 }
 
 /// One event of the model, with the clock value after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Event {
     Receive {
         from: VmId,
@@ -89,16 +92,16 @@ pub struct VmCounters {
 }
 
 /// Picks the action for a tick from one uniform draw; see the module docs.
-pub(crate) fn choose_action(draw: f64, peer_count: usize, internal_probability: f64) -> Action {
+pub(crate) fn choose_action(draw: f64, peer_count: usize, internal_probability: f64) -> DieOutcome {
     let send_probability = 1.0 - internal_probability;
     let single_band = send_probability * 2.0 / 3.0;
     if draw < single_band {
         let peer = (draw / single_band * peer_count as f64) as usize;
-        Action::SendOne(peer.min(peer_count - 1))
+        DieOutcome::SendOne(peer.min(peer_count - 1))
     } else if draw < send_probability {
-        Action::SendAll
+        DieOutcome::SendAll
     } else {
-        Action::Internal
+        DieOutcome::Internal
     }
 }
 
@@ -118,15 +121,55 @@ pub fn draw_rates(run_seed: u64, vm_count: usize, min: u32, max: u32) -> Vec<u32
     (0..vm_count).map(|_| rng.random_range(min..=max)).collect()
 }
 
-/// The state of one VM: its clocks, random source and counters.
+/// A VM's die: its seeded random source, and what it takes to copy it.
+///
+/// The generator itself cannot be cloned (rand 0.10 keeps a stream from
+/// being duplicated by accident), but a copy of a VM must roll what the
+/// original would (the model checker clones a core at every state), so a
+/// copy is seeded alike and replays the draws made so far. No run clones a
+/// VM; the checker never rolls, so its copies replay nothing.
 #[derive(Debug)]
+struct Die {
+    seed: u64,
+    draws: u64,
+    rng: StdRng,
+}
+
+impl Die {
+    fn new(seed: u64) -> Self {
+        Die {
+            seed,
+            draws: 0,
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    /// One uniform draw in `[0, 1)`.
+    fn draw(&mut self) -> f64 {
+        self.draws += 1;
+        self.rng.random()
+    }
+}
+
+impl Clone for Die {
+    fn clone(&self) -> Self {
+        let mut copy = Die::new(self.seed);
+        for _ in 0..self.draws {
+            copy.draw();
+        }
+        copy
+    }
+}
+
+/// The state of one VM: its clocks, random source and counters.
+#[derive(Debug, Clone)]
 pub struct VmModel {
     id: VmId,
     peers: Vec<VmId>,
     clock: LamportClock,
     /// `None` when the run leaves vector clocks out.
     vector: Option<VectorClock>,
-    rng: StdRng,
+    die: Die,
     internal_probability: f64,
     last_seq: u64,
     counters: VmCounters,
@@ -153,7 +196,7 @@ impl VmModel {
             peers,
             clock: LamportClock::new(),
             vector: vector_clocks.then(|| VectorClock::zero(vm_count as usize)),
-            rng: StdRng::seed_from_u64(derive_seed(run_seed, u64::from(id))),
+            die: Die::new(derive_seed(run_seed, u64::from(id))),
             internal_probability,
             last_seq: 0,
             counters: VmCounters::default(),
@@ -208,13 +251,32 @@ impl VmModel {
         }
     }
 
-    /// A tick with an empty queue: roll the die and act on it.
+    /// A tick with an empty queue: roll the die and act on it. Drivers go
+    /// through [`crate::vm_core::VmCore`], which rolls only when it must;
+    /// the tests here want both in one call.
+    #[cfg(test)]
     pub(crate) fn act(&mut self) -> Event {
-        let draw: f64 = self.rng.random();
-        let to = match choose_action(draw, self.peers.len(), self.internal_probability) {
-            Action::SendOne(index) => vec![self.peers[index]],
-            Action::SendAll => self.peers.clone(),
-            Action::Internal => {
+        let outcome = self.roll();
+        self.act_on(outcome)
+    }
+
+    /// One roll of the VM's die: the only draw a tick makes, and only when
+    /// its queue is empty, so a seeded run draws the same numbers whoever
+    /// acts on them.
+    pub(crate) fn roll(&mut self) -> DieOutcome {
+        let draw = self.die.draw();
+        choose_action(draw, self.peers.len(), self.internal_probability)
+    }
+
+    /// What a tick with an empty queue does once the die has fallen: the
+    /// rule itself, shared by the seeded run ([`VmModel::act`]) and the
+    /// model checker, which chooses every outcome in turn. A single send to
+    /// a peer index beyond the peer list is the caller's bug.
+    pub(crate) fn act_on(&mut self, outcome: DieOutcome) -> Event {
+        let to = match outcome {
+            DieOutcome::SendOne(index) => vec![self.peers[index]],
+            DieOutcome::SendAll => self.peers.clone(),
+            DieOutcome::Internal => {
                 let lc = self.clock.tick();
                 if let Some(vector) = &mut self.vector {
                     vector.tick(self.id);
@@ -263,11 +325,11 @@ mod tests {
 
     #[test]
     fn default_probability_reproduces_the_assignment_die_for_three_vms() {
-        assert_eq!(choose_action(die_face(1), 2, 0.7), Action::SendOne(0));
-        assert_eq!(choose_action(die_face(2), 2, 0.7), Action::SendOne(1));
-        assert_eq!(choose_action(die_face(3), 2, 0.7), Action::SendAll);
+        assert_eq!(choose_action(die_face(1), 2, 0.7), DieOutcome::SendOne(0));
+        assert_eq!(choose_action(die_face(2), 2, 0.7), DieOutcome::SendOne(1));
+        assert_eq!(choose_action(die_face(3), 2, 0.7), DieOutcome::SendAll);
         for face in 4..=10 {
-            assert_eq!(choose_action(die_face(face), 2, 0.7), Action::Internal);
+            assert_eq!(choose_action(die_face(face), 2, 0.7), DieOutcome::Internal);
         }
     }
 
@@ -275,10 +337,10 @@ mod tests {
     fn each_band_holds_its_lower_edge_and_not_its_upper_edge() {
         // p = 0.25: single sends on [0, 0.5), sends to all on [0.5, 0.75),
         // internal events on [0.75, 1); all three edges are exact in binary.
-        assert_eq!(choose_action(0.0, 2, 0.25), Action::SendOne(0));
-        assert_eq!(choose_action(0.25, 2, 0.25), Action::SendOne(1));
-        assert_eq!(choose_action(0.5, 2, 0.25), Action::SendAll);
-        assert_eq!(choose_action(0.75, 2, 0.25), Action::Internal);
+        assert_eq!(choose_action(0.0, 2, 0.25), DieOutcome::SendOne(0));
+        assert_eq!(choose_action(0.25, 2, 0.25), DieOutcome::SendOne(1));
+        assert_eq!(choose_action(0.5, 2, 0.25), DieOutcome::SendAll);
+        assert_eq!(choose_action(0.75, 2, 0.25), DieOutcome::Internal);
     }
 
     #[test]
@@ -287,7 +349,7 @@ mod tests {
         let steps = 70_000;
         for i in 0..steps {
             let draw = f64::from(i) / f64::from(steps);
-            if let Action::SendOne(peer) = choose_action(draw, 7, 0.0) {
+            if let DieOutcome::SendOne(peer) = choose_action(draw, 7, 0.0) {
                 hits[peer] += 1;
             }
         }
@@ -301,8 +363,8 @@ mod tests {
     fn probability_one_is_always_internal_and_zero_never() {
         for i in 0..100 {
             let draw = f64::from(i) / 100.0;
-            assert_eq!(choose_action(draw, 3, 1.0), Action::Internal);
-            assert_ne!(choose_action(draw, 3, 0.0), Action::Internal);
+            assert_eq!(choose_action(draw, 3, 1.0), DieOutcome::Internal);
+            assert_ne!(choose_action(draw, 3, 0.0), DieOutcome::Internal);
         }
     }
 
@@ -394,6 +456,18 @@ mod tests {
             assert_eq!(after[1], step, "the own entry counts the events");
             before = after;
         }
+    }
+
+    #[test]
+    fn a_copy_of_a_vm_rolls_what_the_original_rolls() {
+        let mut vm = VmModel::new(id(1), 3, 11, 0.5, true);
+        for _ in 0..17 {
+            vm.act();
+        }
+        let mut copy = vm.clone();
+        let ahead: Vec<Event> = (0..50).map(|_| vm.act()).collect();
+        let copied: Vec<Event> = (0..50).map(|_| copy.act()).collect();
+        assert_eq!(ahead, copied);
     }
 
     #[test]

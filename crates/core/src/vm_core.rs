@@ -18,7 +18,7 @@
 
 use crate::accounting::Drops;
 use crate::faults::{FaultId, RestartClock};
-use crate::model::{Event, Message, VmCounters, VmId, VmModel};
+use crate::model::{DieOutcome, Event, Message, VmCounters, VmId, VmModel};
 use crate::vector_clock::VectorClock;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -77,8 +77,9 @@ pub struct StopSummary {
     pub max_queue: u64,
 }
 
-/// The state of one VM around its model.
-#[derive(Debug)]
+/// The state of one VM around its model. Cloned by the model checker,
+/// which keeps one copy per state it explores.
+#[derive(Debug, Clone)]
 pub struct VmCore {
     model: VmModel,
     phase: Phase,
@@ -115,7 +116,8 @@ impl VmCore {
         self.model.id()
     }
 
-    pub(crate) fn peers(&self) -> &[VmId] {
+    /// Every other VM, in the order a [`DieOutcome::SendOne`] indexes.
+    pub fn peers(&self) -> &[VmId] {
         self.model.peers()
     }
 
@@ -139,6 +141,23 @@ impl VmCore {
     /// the VM and not yet taken, held ones included). Exactly one event per
     /// tick: decided now, or by the [`VmCore::deliver`] that follows.
     pub fn tick(&mut self, queued: u64) -> TickOutcome {
+        self.tick_deciding(queued, VmModel::roll)
+    }
+
+    /// [`VmCore::tick`] with the die's outcome given instead of drawn: the
+    /// model checker's way in, which tries every outcome. The outcome is
+    /// used only if the queue is empty, exactly where `tick` would draw.
+    pub fn tick_with(&mut self, queued: u64, outcome: DieOutcome) -> TickOutcome {
+        self.tick_deciding(queued, |_| outcome)
+    }
+
+    /// The tick rule, with the die a parameter: `die` is asked only when no
+    /// message waits, so a seeded run draws exactly as it always has.
+    fn tick_deciding(
+        &mut self,
+        queued: u64,
+        die: impl FnOnce(&mut VmModel) -> DieOutcome,
+    ) -> TickOutcome {
         if let Some(message) = self.held.pop_front() {
             return TickOutcome::Event(self.take(message, queued));
         }
@@ -146,7 +165,8 @@ impl VmCore {
             self.phase = Phase::AwaitingMessage;
             return TickOutcome::AwaitMessage;
         }
-        let event = self.model.act();
+        let outcome = die(&mut self.model);
+        let event = self.model.act_on(outcome);
         TickOutcome::Event(self.logged(event, queued))
     }
 

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use lc_core::faults::{Edge, Fault, FaultId};
+use lc_core::model::Event as ModelEvent;
 use lc_core::vm_id::VmId;
 
 use super::keys::Level;
@@ -66,6 +67,37 @@ pub struct Tick<'a> {
     /// the run keeps none.
     pub vc: Option<Cow<'a, [u64]>>,
     pub action: Action<'a>,
+}
+
+impl<'a> Tick<'a> {
+    /// The line of one of the model's events, with the messages still
+    /// waiting (`queue`) and the vector clock after it, if kept. The one
+    /// translation from the core's events to the contract, shared by a
+    /// run's drain and the model checker's counterexamples, so both write
+    /// the same line for the same event.
+    pub fn of(event: &'a ModelEvent, queue: u64, vc: Option<&'a [u64]>) -> Tick<'a> {
+        let action = match event {
+            ModelEvent::Send { to, seq, .. } => Action::Send {
+                to: Cow::Borrowed(to),
+                seq: *seq,
+            },
+            ModelEvent::Receive {
+                from, seq, msg_lc, ..
+            } => Action::Receive {
+                from: *from,
+                seq: *seq,
+                msg_lc: *msg_lc,
+                msg_vc: None,
+            },
+            ModelEvent::Internal { .. } => Action::Internal,
+        };
+        Tick {
+            lc: event.lc(),
+            queue,
+            vc: vc.map(Cow::Borrowed),
+            action,
+        }
+    }
 }
 
 /// What a tick did.
