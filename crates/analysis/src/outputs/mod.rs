@@ -6,6 +6,7 @@
 //!   they are laid out in.
 //! - `csv.rs`: the `events.csv` rows.
 //! - `plots.rs`: the PNG plots, drawn with a bundled font.
+//! - `style.rs`: fonts and colours, shared by the plots and `report.html`.
 //! - `shiviz.rs`: the ShiViz log format (pure).
 //! - `html/`: `report.html`, the run's interactive space-time diagram with its causal cones,
 //!   the report and the plots in one self-contained page (`analyze --html`).
@@ -15,5 +16,6 @@ pub(crate) mod html;
 pub mod plots;
 pub mod report;
 pub mod shiviz;
+pub mod style;
 pub mod summary;
 pub mod table;

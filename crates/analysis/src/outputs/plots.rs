@@ -20,14 +20,12 @@ use plotters::style::FontStyle;
 use crate::analyzer::PlotData;
 use crate::error::AnalysisError;
 use crate::figures::window::Dot;
-use crate::read::record::Kind;
 use crate::rules::fault_effects::FaultBand;
 
+use super::style::EVENT_KINDS;
+pub use super::style::{color, AXIS, FONT, LABELS, TITLE};
+
 const SIZE: (u32, u32) = (1600, 900);
-pub const FONT: &str = "sans-serif";
-pub const TITLE: u32 = 40;
-pub const AXIS: u32 = 28;
-pub const LABELS: u32 = 22;
 /// Legends list at most this many VMs; more would not fit the plot's height.
 const LEGEND_MAX: usize = 16;
 
@@ -98,29 +96,6 @@ pub fn register_font() -> Result<(), String> {
                 .map_err(|_| "the bundled font DejaVuSans.ttf is not a valid font".to_string())
         })
         .clone()
-}
-
-/// The colour of the i-th VM: the ten "tab10" colours, then plotters' 99-colour palette.
-pub fn color(i: usize) -> RGBColor {
-    const TAB10: [(u8, u8, u8); 10] = [
-        (31, 119, 180),
-        (255, 127, 14),
-        (44, 160, 44),
-        (214, 39, 40),
-        (148, 103, 189),
-        (140, 86, 75),
-        (227, 119, 194),
-        (127, 127, 127),
-        (188, 189, 34),
-        (23, 190, 207),
-    ];
-    match TAB10.get(i) {
-        Some(&(r, g, b)) => RGBColor(r, g, b),
-        None => {
-            let c = Palette99::pick(i).to_rgba();
-            RGBColor(c.0, c.1, c.2)
-        }
-    }
 }
 
 pub fn canvas(path: &Path) -> Result<DrawingArea<BitMapBackend<'_>, Shift>, String> {
@@ -467,35 +442,36 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
     root.present().map_err(|e| e.to_string())
 }
 
-/// The events as dots on their VMs' lanes, one colour per kind, with their Lamport clocks
-/// when few enough to read.
-fn event_dots(
-    chart: &mut XyChart<'_, '_>,
+/// The events as dots on their VMs' lanes, one colour per kind (the style table's, which
+/// report.html's diagram uses too), with their Lamport clocks when few enough to read.
+fn event_dots<'a, 'b: 'a>(
+    chart: &mut XyChart<'a, 'b>,
     dots: &[Dot],
     lane_of: impl Fn(VmId) -> f64,
 ) -> Result<(), String> {
-    let kinds = [
-        (Kind::Send, RGBColor(31, 119, 180)),
-        (Kind::Receive, RGBColor(214, 39, 40)),
-        (Kind::Internal, RGBColor(44, 160, 44)),
-    ];
     let show_lc = dots.len() <= 120;
-    for (kind, c) in kinds {
+    // A dark ring round every dot, as on report.html: the grey of internal events is light.
+    let ring = ShapeStyle::from(RGBColor(34, 34, 34)).stroke_width(1);
+    for (kind, c) in EVENT_KINDS {
         let name = kind.as_str();
         let style = c.filled();
+        let mine = || dots.iter().filter(move |d| d.kind == kind);
         chart
-            .draw_series(
-                dots.iter()
-                    .filter(|d| d.kind == kind)
-                    .map(|d| Circle::new((d.t, lane_of(d.vm)), 7, style)),
-            )
+            .draw_series(mine().map(|d| Circle::new((d.t, lane_of(d.vm)), 7, style)))
             .map_err(|e| e.to_string())?
             .label(format!("{name} event"))
-            .legend(move |(x, y)| Circle::new((x + 15, y), 7, style));
+            .legend(move |(x, y)| {
+                EmptyElement::at((x + 15, y))
+                    + Circle::new((0, 0), 7, style)
+                    + Circle::new((0, 0), 7, ring)
+            });
+        chart
+            .draw_series(mine().map(|d| Circle::new((d.t, lane_of(d.vm)), 7, ring)))
+            .map_err(|e| e.to_string())?;
         if show_lc {
             let font = (FONT, 18).into_font().color(&BLACK);
             chart
-                .draw_series(dots.iter().filter(|d| d.kind == kind).map(|d| {
+                .draw_series(mine().map(|d| {
                     Text::new(d.lc.to_string(), (d.t, lane_of(d.vm) + 0.12), font.clone())
                 }))
                 .map_err(|e| e.to_string())?;
