@@ -12,6 +12,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -373,8 +374,7 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
     let lane_of = |vm: VmId| data.vms.iter().position(|&v| v == vm).unwrap_or(0) as f64 + 1.0;
     let (x0, x1) = bounds(w.dots.iter().map(|d| d.t), false);
     let pad = (x1 - x0) * 0.02;
-    // Head room above the top lane for the legend (about a fifth of the plot's height).
-    let top = lanes as f64 + 0.6 + 0.3 * (lanes as f64 + 0.2);
+    let top = lane_top(lanes);
     let mut chart = ChartBuilder::on(&root)
         .caption(
             format!("Space-time diagram: the first {} events", w.dots.len()),
@@ -383,7 +383,7 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
         .margin(24)
         .x_label_area_size(70)
         .y_label_area_size(110)
-        .build_cartesian_2d(x0 - pad..x1 + pad, 0.4f64..top)
+        .build_cartesian_2d(x0 - pad..x1 + pad, lane_axis(lanes, top))
         .map_err(|e| e.to_string())?;
     let vms = data.vms.clone();
     let lane_label = move |y: &f64| {
@@ -445,7 +445,7 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
 /// The events as dots on their VMs' lanes, one colour per kind (the style table's, which
 /// report.html's diagram uses too), with their Lamport clocks when few enough to read.
 fn event_dots<'a, 'b: 'a>(
-    chart: &mut XyChart<'a, 'b>,
+    chart: &mut LaneChart<'a, 'b>,
     dots: &[Dot],
     lane_of: impl Fn(VmId) -> f64,
 ) -> Result<(), String> {
@@ -480,6 +480,48 @@ fn event_dots<'a, 'b: 'a>(
     Ok(())
 }
 
+/// The top of the space-time diagram's lane axis: head room above the top lane for the
+/// legend (about a fifth of the plot's height).
+fn lane_top(lanes: usize) -> f64 {
+    lanes as f64 + 0.6 + 0.3 * (lanes as f64 + 0.2)
+}
+
+/// The space-time diagram's vertical axis, lane 1 at 1, ticked at the lanes and nowhere
+/// else: plotters' own ticks fell between and above the lanes, as marks without a label.
+fn lane_axis(lanes: usize, top: f64) -> LaneAxis {
+    LaneAxis {
+        span: (0.4f64..top).into(),
+        lanes,
+    }
+}
+
+/// The space-time diagram's vertical axis: a number axis whose only ticks are the lanes.
+struct LaneAxis {
+    span: RangedCoordf64,
+    lanes: usize,
+}
+
+impl Ranged for LaneAxis {
+    // Lanes are named by the mesh's label formatter, so plotters' default formatting suffices.
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.span.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, _hint: Hint) -> Vec<f64> {
+        (1..=self.lanes).map(|l| l as f64).collect()
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.span.range()
+    }
+}
+
+/// The space-time diagram: time against lanes.
+type LaneChart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, LaneAxis>>;
+
 /// A filled triangle at `to`, pointing away from `from`.
 fn arrowhead(from: (i32, i32), to: (i32, i32)) -> Vec<(i32, i32)> {
     let (dx, dy) = ((to.0 - from.0) as f64, (to.1 - from.1) as f64);
@@ -497,6 +539,16 @@ fn arrowhead(from: (i32, i32), to: (i32, i32)) -> Vec<(i32, i32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lane_axis_ticks_exactly_the_lanes() {
+        for lanes in [1, 2, 3, 7, 16] {
+            let top = lane_top(lanes);
+            let ticks = lane_axis(lanes, top).key_points(lanes * 2 + 1);
+            let want: Vec<f64> = (1..=lanes).map(|l| l as f64).collect();
+            assert_eq!(ticks, want, "{lanes} lanes");
+        }
+    }
 
     #[test]
     fn coinciding_lines_all_show_as_nested_stripes() {
