@@ -43,7 +43,7 @@ mod read;
 mod rules;
 
 use lc_core::vm_id::VmId;
-pub use outputs::{plots, shiviz, table};
+pub use outputs::{legend, plots, shiviz, table};
 use outputs::{report, summary};
 use read::{merge, node_dirs, record, run_dir, run_settings};
 use rules::{settings_check, violation};

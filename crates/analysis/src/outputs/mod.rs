@@ -6,6 +6,7 @@
 //!   they are laid out in.
 //! - `csv.rs`: the `events.csv` rows.
 //! - `plots.rs`: the PNG plots, drawn with a bundled font.
+//! - `legend.rs`: legends in a strip beside the plots, never over their data.
 //! - `style.rs`: fonts and colours, shared by the plots and `report.html`.
 //! - `shiviz.rs`: the ShiViz log format (pure).
 //! - `html/`: `report.html`, the run's interactive space-time diagram with its causal cones,
@@ -13,6 +14,7 @@
 
 pub(crate) mod csv;
 pub(crate) mod html;
+pub mod legend;
 pub mod plots;
 pub mod report;
 pub mod shiviz;

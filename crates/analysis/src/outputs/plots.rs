@@ -18,8 +18,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
+use super::legend::{beside, Entry, Key};
 use crate::analyzer::PlotData;
 use crate::error::AnalysisError;
+use crate::figures::series::Pieces;
+use crate::figures::trace::PauseSpan;
 use crate::figures::window::Dot;
 use crate::rules::fault_effects::FaultBand;
 
@@ -54,26 +57,35 @@ pub(crate) fn draw_all(
         let drawn = match name {
             "clock.png" => lines(
                 &path,
-                "Lamport clock over time",
-                "clock value (Lamport units)",
+                &TimePlot {
+                    title: "Lamport clock over time",
+                    y_desc: "clock value (Lamport units)",
+                    series: &data.clock,
+                    pauses: &[],
+                },
                 labels,
-                &data.clock,
                 &data.faults,
             ),
             "queue.png" => lines(
                 &path,
-                "Queue length over time",
-                "messages waiting in the queue",
+                &TimePlot {
+                    title: "Queue length over time",
+                    y_desc: "messages waiting in the queue",
+                    series: &steps(&data.queue),
+                    pauses: &data.pauses,
+                },
                 labels,
-                &steps(&data.queue),
                 &data.faults,
             ),
             "drift.png" => lines(
                 &path,
-                "Drift: gap to the highest clock",
-                "leader's clock minus this VM's clock",
+                &TimePlot {
+                    title: "Drift: gap to the highest clock",
+                    y_desc: "leader's clock minus this VM's clock",
+                    series: &data.drift,
+                    pauses: &[],
+                },
                 labels,
-                &data.drift,
                 &data.faults,
             ),
             "jumps.png" => jumps(&path, data, labels),
@@ -122,19 +134,25 @@ pub fn bounds(values: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) 
     (lo, hi + (hi - lo) * 0.04)
 }
 
-/// Series as steps: a value holds until the next point (a queue length does not slide).
-fn steps(series: &[Vec<(f64, f64)>]) -> Vec<Vec<(f64, f64)>> {
+/// Series as steps: a value holds until the next point (a queue length does not slide), within
+/// each piece; a gap between pieces stays a gap.
+fn steps(series: &[Pieces]) -> Vec<Pieces> {
     series
         .iter()
-        .map(|points| {
-            let mut out = Vec::with_capacity(points.len() * 2);
-            for (i, &(t, v)) in points.iter().enumerate() {
-                if i > 0 {
-                    out.push((t, points[i - 1].1));
-                }
-                out.push((t, v));
-            }
-            out
+        .map(|pieces| {
+            pieces
+                .iter()
+                .map(|points| {
+                    let mut out = Vec::with_capacity(points.len() * 2);
+                    for (i, &(t, v)) in points.iter().enumerate() {
+                        if i > 0 {
+                            out.push((t, points[i - 1].1));
+                        }
+                        out.push((t, v));
+                    }
+                    out
+                })
+                .collect()
         })
         .collect()
 }
@@ -178,51 +196,112 @@ pub fn xy_chart<'a, 'b>(
 pub type XyChart<'a, 'b> =
     ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// One line per VM over time.
+/// A plot of one line per VM over time.
+struct TimePlot<'a> {
+    title: &'a str,
+    y_desc: &'a str,
+    /// Per VM, its line in pieces.
+    series: &'a [Pieces],
+    /// Per VM, the pauses to span (the queue plot's; empty elsewhere).
+    pauses: &'a [Vec<PauseSpan>],
+}
+
+/// One line per VM over time, each in pieces with gaps where nothing is known, each pause as
+/// the span its queue rose through, the faults' windows as bands labelled above the data, and
+/// the legend beside the plot.
 fn lines(
     path: &Path,
-    title: &str,
-    y_desc: &str,
+    plot: &TimePlot,
     labels: &[String],
-    series: &[Vec<(f64, f64)>],
     faults: &[FaultBand],
 ) -> Result<(), String> {
     let root = canvas(path)?;
-    let (x0, x1) = bounds(series.iter().flatten().map(|p| p.0), false);
-    let (y0, y1) = bounds(series.iter().flatten().map(|p| p.1), true);
-    let axes = ("time since the run's first line (s)", y_desc);
-    let mut chart = xy_chart(&root, title, axes, x0..x1, y0..y1)?;
-    fault_bands(&mut chart, faults, (x0, x1), (y0, y1))?;
-    for (i, (points, label)) in series.iter().zip(labels).enumerate() {
-        let style = ShapeStyle::from(color(i)).stroke_width(stroke_width(i, series.len()));
+    let series = plot.series;
+    let paused = plot.pauses.iter().any(|p| !p.is_empty());
+    let mut entries: Vec<Entry> = labels
+        .iter()
+        .take(series.len().min(LEGEND_MAX))
+        .enumerate()
+        .map(|(i, label)| Entry {
+            key: Key::Line(line_style(i, series.len())),
+            label: label.clone(),
+        })
+        .collect();
+    if paused {
+        entries.push(Entry {
+            key: Key::Box(BLACK.mix(0.12).filled()),
+            label: "paused: queue rose within the box".into(),
+        });
+    }
+    let (area, _) = beside(&root, &entries)?;
+    let points = || series.iter().flatten().flatten();
+    let span_values = plot
+        .pauses
+        .iter()
+        .flatten()
+        .flat_map(|p| [p.queue_from as f64, p.queue_until as f64]);
+    let (x0, x1) = bounds(points().map(|p| p.0), false);
+    let (y0, y1) = bounds(points().map(|p| p.1).chain(span_values), true);
+    let top = if faults.is_empty() {
+        y1
+    } else {
+        y1 + (y1 - y0) * HEAD_ROOM
+    };
+    let axes = ("time since the run's first line (s)", plot.y_desc);
+    let mut chart = xy_chart(&area, plot.title, axes, x0..x1, y0..top)?;
+    fault_bands(&mut chart, faults, (x0, x1), (y0, y1, top))?;
+    for (i, pauses) in plot.pauses.iter().enumerate() {
+        let c = color(i);
+        chart
+            .draw_series(pauses.iter().flat_map(|p| {
+                let corners = [
+                    (p.from_s, p.queue_from as f64),
+                    (p.until_s, p.queue_until as f64),
+                ];
+                [
+                    Rectangle::new(corners, c.mix(0.15).filled()),
+                    Rectangle::new(corners, c.stroke_width(2)),
+                ]
+            }))
+            .map_err(|e| e.to_string())?;
+    }
+    for (i, pieces) in series.iter().enumerate() {
+        let style = line_style(i, series.len());
         // One path per segment: plotters joins a wide polyline with miters, which shoot far
         // out of the plot where a dense series zig-zags.
-        let segments = points
-            .windows(2)
-            .map(|w| PathElement::new(vec![w[0], w[1]], style));
-        let single = (points.len() == 1).then(|| Circle::new(points[0], 3, style.filled()));
-        chart.draw_series(single).map_err(|e| e.to_string())?;
-        let drawn = chart.draw_series(segments).map_err(|e| e.to_string())?;
-        if i < LEGEND_MAX {
-            drawn
-                .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 30, y)], style));
+        for points in pieces {
+            let segments = points
+                .windows(2)
+                .map(|w| PathElement::new(vec![w[0], w[1]], style));
+            let single = (points.len() == 1).then(|| Circle::new(points[0], 3, style.filled()));
+            chart.draw_series(single).map_err(|e| e.to_string())?;
+            chart.draw_series(segments).map_err(|e| e.to_string())?;
         }
     }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(|e| e.to_string())
+}
+
+/// VM `i`'s line among `n`.
+fn line_style(i: usize, n: usize) -> ShapeStyle {
+    ShapeStyle::from(color(i)).stroke_width(stroke_width(i, n))
 }
 
 /// The colour of fault bands: a light amber, under the VMs' lines.
 const FAULT_BAND: RGBColor = RGBColor(255, 190, 60);
 
-/// Each fault's window as a light band over the whole height, labelled `fault 1: partition` at
-/// its foot; a window still open at the end of the run reaches the plot's right edge.
+/// Head room above the highest value, as a share of the values' range, for the fault labels.
+const HEAD_ROOM: f64 = 0.16;
+/// Rows of fault labels in the head room.
+const LABEL_ROWS: usize = 3;
+
+/// Each fault's window as a light band over the whole height, labelled `fault 1: partition` in
+/// the head room above the values (`y1` up to `top`), where no line runs; a window still open
+/// at the end of the run reaches the plot's right edge.
 fn fault_bands(
     chart: &mut XyChart,
     faults: &[FaultBand],
     (x0, x1): (f64, f64),
-    (y0, y1): (f64, f64),
+    (y0, y1, top): (f64, f64, f64),
 ) -> Result<(), String> {
     let visible: Vec<(&FaultBand, f64, f64)> = faults
         .iter()
@@ -231,23 +310,56 @@ fn fault_bands(
         .collect();
     chart
         .draw_series(visible.iter().map(|(_, from, until)| {
-            Rectangle::new([(*from, y0), (*until, y1)], FAULT_BAND.mix(0.25).filled())
+            Rectangle::new([(*from, y0), (*until, top)], FAULT_BAND.mix(0.25).filled())
         }))
         .map_err(|e| e.to_string())?;
     let font = (FONT, LABELS).into_font().color(&RGBColor(140, 80, 0));
+    let texts: Vec<String> = visible
+        .iter()
+        .map(|(b, _, _)| format!("fault {}: {}", b.fault, b.kind))
+        .collect();
+    let area = chart.plotting_area();
+    let mut spans = Vec::with_capacity(texts.len());
+    for ((_, from, _), text) in visible.iter().zip(&texts) {
+        let (width, _) = area
+            .estimate_text_size(text, &font)
+            .map_err(|e| e.to_string())?;
+        spans.push((chart.backend_coord(&(*from, y1)).0, width as i32));
+    }
+    let px = chart.backend_coord(&(x0, y0)).1 - chart.backend_coord(&(x0, top)).1;
+    let text_height = (top - y0) * f64::from(LABELS) / f64::from(px.max(1));
+    let places = label_places(&spans, (y1, top), text_height);
     chart
-        .draw_series(visible.iter().enumerate().map(|(i, (b, from, _))| {
-            // At the foot of the band, clear of the legend at the top left; labels of
-            // neighbouring bands step up so they do not overprint.
-            let y = y0 + (y1 - y0) * (0.06 + 0.05 * (i % 3) as f64);
-            Text::new(
-                format!("fault {}: {}", b.fault, b.kind),
-                (*from, y),
-                font.clone(),
-            )
-        }))
+        .draw_series(
+            visible
+                .iter()
+                .zip(texts)
+                .zip(places)
+                .map(|(((_, from, _), text), y)| Text::new(text, (*from, y), font.clone())),
+        )
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Where each fault label's top goes, on the value axis: labels start at their band's left
+/// edge (`spans`: pixel x and text width), in [`LABEL_ROWS`] rows that fill the head room
+/// between the highest value `y1` and the axis' `top`, the lowest row's text ending above
+/// `y1`. Each label takes the lowest row in which it clears the labels already there.
+fn label_places(spans: &[(i32, i32)], (y1, top): (f64, f64), text_height: f64) -> Vec<f64> {
+    const GAP: i32 = 12;
+    let row_height = (top - y1) / LABEL_ROWS as f64;
+    let mut ends = [i32::MIN; LABEL_ROWS];
+    spans
+        .iter()
+        .enumerate()
+        .map(|(i, &(x, width))| {
+            let row = (0..LABEL_ROWS)
+                .find(|&r| ends[r] <= x)
+                .unwrap_or(i % LABEL_ROWS);
+            ends[row] = ends[row].max(x + width + GAP);
+            y1 + row_height * row as f64 + text_height.min(row_height) + row_height * 0.1
+        })
+        .collect()
 }
 
 /// The line width of series `i` of `n`: the first widest, each later one narrower and drawn
@@ -548,6 +660,28 @@ mod tests {
             let want: Vec<f64> = (1..=lanes).map(|l| l as f64).collect();
             assert_eq!(ticks, want, "{lanes} lanes");
         }
+    }
+
+    #[test]
+    fn fault_labels_sit_above_every_value_and_clear_each_other() {
+        // Values up to 4 on an axis to 4.64; labels 0.8 high in value units; the second and
+        // third bands start within the first's label, the fourth well after.
+        let spans = [(100, 180), (150, 180), (200, 180), (900, 180)];
+        let (y1, top, text) = (4.0, 4.64, 0.05);
+        let places = label_places(&spans, (y1, top), text);
+        assert_eq!(places.len(), 4);
+        for (i, &y) in places.iter().enumerate() {
+            // A label's top is `y`, its foot `y - text`: both inside the head room.
+            assert!(
+                y - text >= y1 && y <= top,
+                "label {i} at {y}: over the values"
+            );
+        }
+        let rows: Vec<usize> = places
+            .iter()
+            .map(|&y| ((y - y1) / ((top - y1) / LABEL_ROWS as f64)) as usize)
+            .collect();
+        assert_eq!(rows, vec![0, 1, 2, 0], "{places:?}");
     }
 
     #[test]
