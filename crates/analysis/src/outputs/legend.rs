@@ -109,6 +109,23 @@ fn draw(
     Ok(())
 }
 
+/// Where a figure's legend and its panels' plotting areas went, in pixels: what a test needs
+/// to see that no data can fall under the legend.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Layout {
+    pub legend: Option<PixelRect>,
+    pub panels: Vec<PixelRect>,
+}
+
+impl Layout {
+    /// The legend shares no pixel with any panel's plotting area.
+    pub fn legend_is_clear(&self) -> bool {
+        self.legend
+            .as_ref()
+            .is_none_or(|l| self.panels.iter().all(|p| !overlap(l, p)))
+    }
+}
+
 /// Whether two pixel rectangles share a pixel.
 pub fn overlap(a: &PixelRect, b: &PixelRect) -> bool {
     a.0.start < b.0.end && b.0.start < a.0.end && a.1.start < b.1.end && b.1.start < a.1.end
