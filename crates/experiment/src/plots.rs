@@ -143,7 +143,7 @@ fn concurrency_on(
     let (y0, y1) = bounds(by_p.iter().flatten().map(|p| p.1), true);
     let mut chart = xy_chart(
         &panels[0],
-        "Each trial: concurrent pairs (dot), Lamport-ordered ones (ring)",
+        "Each trial's concurrent pairs",
         ("internal-event probability", "share of all event pairs"),
         (x0 - 0.03)..(x1 + 0.03),
         y0..y1.max(0.05),
