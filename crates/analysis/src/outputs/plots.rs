@@ -391,7 +391,17 @@ pub fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
 
 /// Grouped bars: for each jump size (or bin of sizes), one bar per VM, on a log count axis.
 fn jumps(path: &Path, data: &PlotData, labels: &[String]) -> Result<(), String> {
-    let root = canvas(path)?;
+    let canvas = canvas(path)?;
+    let entries: Vec<Entry> = labels
+        .iter()
+        .take(data.jumps.len().min(LEGEND_MAX))
+        .enumerate()
+        .map(|(i, label)| Entry {
+            key: Key::Box(color(i).filled()),
+            label: label.clone(),
+        })
+        .collect();
+    let (root, _) = beside(&canvas, &entries)?;
     let max_jump = data
         .jumps
         .iter()
@@ -455,7 +465,7 @@ fn jumps(path: &Path, data: &PlotData, labels: &[String]) -> Result<(), String> 
         .map_err(|e| e.to_string())?;
     let n = data.vms.len().max(1) as f64;
     let bar = 0.8 / n;
-    for (i, (bins, label)) in counts.iter().zip(labels).enumerate() {
+    for (i, (bins, _)) in counts.iter().zip(labels).enumerate() {
         let fill = color(i).filled();
         let left = -0.4 + bar * i as f64;
         let bars = bins
@@ -466,15 +476,9 @@ fn jumps(path: &Path, data: &PlotData, labels: &[String]) -> Result<(), String> 
                 let x = b as f64 + 1.0 + left;
                 Rectangle::new([(x, 0.8), (x + bar, c as f64)], fill)
             });
-        let drawn = chart.draw_series(bars).map_err(|e| e.to_string())?;
-        if i < LEGEND_MAX {
-            drawn
-                .label(label)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 24, y + 8)], fill));
-        }
+        chart.draw_series(bars).map_err(|e| e.to_string())?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-    root.present().map_err(|e| e.to_string())
+    canvas.present().map_err(|e| e.to_string())
 }
 
 /// The Lamport diagram of the run's first events: one lane per VM, events as dots labelled
