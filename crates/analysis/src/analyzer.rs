@@ -19,8 +19,9 @@ use crate::causality::concurrency::Concurrency;
 use crate::causality::concurrency::ConcurrencyCount;
 use crate::figures::drift::{Drift, VmDrift};
 use crate::figures::quantile::Counts;
-use crate::figures::series::Series;
+use crate::figures::series::{Pieces, Series};
 use crate::figures::stats::{VmStats, Waits};
+use crate::figures::trace::{Halt, Mark, PauseSpan, Trace, TracePlot};
 use crate::figures::window::Spacetime;
 use crate::outputs::csv::{EventsCsv, Row};
 use crate::read::merge::Merged;
@@ -61,8 +62,8 @@ struct VmState {
     without_vc: u64,
     first_without_vc: Option<At>,
     stats: VmStats,
-    clock: Series,
-    queue: Series,
+    /// Its clock and queue for the plots.
+    trace: Trace,
 }
 
 /// The streaming analysis of one run.
@@ -93,9 +94,13 @@ pub(crate) struct Analyzer<W: Write> {
 #[derive(Debug, Clone)]
 pub(crate) struct PlotData {
     pub(crate) vms: Vec<VmId>,
-    pub(crate) clock: Vec<Vec<(f64, f64)>>,
-    pub(crate) queue: Vec<Vec<(f64, f64)>>,
-    pub(crate) drift: Vec<Vec<(f64, f64)>>,
+    /// Per VM: its clock, cut where it was down.
+    pub(crate) clock: Vec<Pieces>,
+    /// Per VM: its queue, cut where it was down or paused.
+    pub(crate) queue: Vec<Pieces>,
+    /// Per VM: its pauses, with the queue at each end.
+    pub(crate) pauses: Vec<Vec<PauseSpan>>,
+    pub(crate) drift: Vec<Pieces>,
     pub(crate) jumps: Vec<Counts>,
     pub(crate) window: Spacetime,
     /// The faults' windows, in seconds since the run's first line (`until_s` `None`: it lasted
@@ -212,8 +217,7 @@ impl<W: Write> Analyzer<W> {
                 without_vc: 0,
                 first_without_vc: None,
                 stats: VmStats::new(log.vm),
-                clock: Series::default(),
-                queue: Series::default(),
+                trace: Trace::default(),
             })
             .collect();
         let names: Vec<String> = logs.iter().map(VmLog::name).collect();
@@ -359,6 +363,22 @@ impl<W: Write> Analyzer<W> {
             .line(at, t, line, state.order.clock(), |at, rule, detail| {
                 violations.push(at, rule, detail)
             });
+        let halt = match line.spec {
+            Fault::Pause { .. } => Some(Halt::Pause),
+            Fault::Crash { .. } => Some(Halt::Crash),
+            Fault::Partition { .. } => None,
+        };
+        if let Some(halt) = halt {
+            let mark = Mark {
+                secs: (t - self.origin_us) as f64 / 1e6,
+                lc: line.lc,
+                queue: line.queue,
+            };
+            match line.edge {
+                Edge::Start => state.trace.halt(halt, mark),
+                Edge::End => state.trace.resume(halt, mark),
+            }
+        }
         let Fault::Crash { clock, .. } = line.spec else {
             return;
         };
@@ -398,8 +418,11 @@ impl<W: Write> Analyzer<W> {
         self.faults.tick(at, t, &tick);
         self.rejoins.tick(vm, t, &tick.action);
         let secs = (t - self.origin_us) as f64 / 1e6;
-        state.clock.push(secs, tick.lc as f64);
-        state.queue.push(secs, tick.queue as f64);
+        state.trace.tick(Mark {
+            secs,
+            lc: tick.lc,
+            queue: tick.queue,
+        });
         self.drift.alive(slot, t);
         self.drift.set_clock(slot, tick.lc);
         self.window.tick(t, vm, tick.action.kind(), tick.lc);
@@ -532,15 +555,21 @@ impl<W: Write> Analyzer<W> {
         let (findings, rule_counts) = self.violations.into_sorted();
         let drift = self.drift.figures();
         let drift_samples = self.drift.samples();
+        let traces: Vec<TracePlot> = self
+            .vms
+            .iter_mut()
+            .map(|v| std::mem::take(&mut v.trace).finish())
+            .collect();
         let plot = PlotData {
             vms: self.logs.iter().map(|l| l.vm).collect(),
-            clock: self.vms.iter().map(|v| v.clock.points()).collect(),
-            queue: self.vms.iter().map(|v| v.queue.points()).collect(),
+            clock: traces.iter().map(|t| t.clock.clone()).collect(),
+            queue: traces.iter().map(|t| t.queue.clone()).collect(),
+            pauses: traces.into_iter().map(|t| t.pauses).collect(),
             drift: self
                 .drift
                 .into_series()
                 .iter()
-                .map(Series::points)
+                .map(Series::pieces)
                 .collect(),
             jumps: self.vms.iter().map(|v| v.stats.jumps.clone()).collect(),
             window: self.window,

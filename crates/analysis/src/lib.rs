@@ -45,7 +45,7 @@ mod rules;
 
 use lc_core::vm_id::VmId;
 pub use outputs::safe_write::{self, Inputs};
-pub use outputs::{plots, shiviz, table};
+pub use outputs::{legend, plots, shiviz, table};
 use outputs::{report, summary};
 use read::{merge, node_dirs, record, run_dir, run_settings};
 use rules::{settings_check, violation};

@@ -6,6 +6,7 @@
 //! - `jump_by_rate.png`, `queue_by_rate.png`, `drift_by_rate.png`: every VM of every healthy
 //!   trial as a dot at its configured rate, coloured by variation (nudged sideways so the
 //!   variations do not hide each other): the model's effects against clock rate.
+//! - Every legend stands in a strip beside its panels (`lc_analysis::legend`), never over dots.
 //! - `prediction.png` (drawn by `prediction_plot.rs`): the queueing model against the study.
 //! - `concurrency.png`: how concurrent the events were, against the internal-event probability
 //!   (each healthy trial: its share of concurrent pairs, and the share Lamport clocks order
@@ -16,9 +17,9 @@ use super::concurrency::TrialCausality;
 use super::figures::{Figure, VmPoint};
 use super::prediction_plot;
 use super::record::{TrialRecord, VariationRow};
+use lc_analysis::legend::{beside, Entry, Key, Layout};
 use lc_analysis::plots::{
-    bounds, canvas, color, legend, register_font, tidy, xy_chart, XyChart, AXIS, FONT, LABELS,
-    TITLE,
+    bounds, canvas, color, register_font, tidy, xy_chart, XyChart, AXIS, FONT, LABELS, TITLE,
 };
 use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
 use plotters::coord::Shift;
@@ -90,12 +91,30 @@ pub(crate) fn draw_all(
     Ok(drawn)
 }
 
-/// Two panels: each trial's concurrent share against its internal-event probability, and
-/// each VM pair's against the ratio of its rates.
+/// `concurrency.png`'s size in pixels.
+const CONCURRENCY_SIZE: (u32, u32) = (2400, 1000);
+
 fn concurrency(path: &Path, rows: &[VariationRow], records: &[TrialRecord]) -> Result<(), String> {
-    let root = BitMapBackend::new(path, (2400, 1000)).into_drawing_area();
+    let root = BitMapBackend::new(path, CONCURRENCY_SIZE).into_drawing_area();
+    concurrency_on(&root, rows, records)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Two panels: each trial's concurrent share against its internal-event probability, and
+/// each VM pair's against the ratio of its rates. Returns where legend and panels went.
+fn concurrency_on(
+    root: &DrawingArea<BitMapBackend<'_>, Shift>,
+    rows: &[VariationRow],
+    records: &[TrialRecord],
+) -> Result<Layout, String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let panels = root.split_evenly((1, 2));
+    // One legend for both panels, beside them: inside a panel it hid dots.
+    let (plots, legend) = beside(root, &concurrency_entries(rows))?;
+    let panels = plots.split_evenly((1, 2));
+    let mut layout = Layout {
+        legend,
+        panels: Vec::new(),
+    };
     let n = rows.len().max(1) as f64;
     let mine = |name: &str| -> Vec<&TrialCausality> {
         records
@@ -124,12 +143,12 @@ fn concurrency(path: &Path, rows: &[VariationRow], records: &[TrialRecord]) -> R
     let (y0, y1) = bounds(by_p.iter().flatten().map(|p| p.1), true);
     let mut chart = xy_chart(
         &panels[0],
-        "Each trial: concurrent pairs (dot), Lamport-ordered ones (ring)",
+        "Each trial's concurrent pairs",
         ("internal-event probability", "share of all event pairs"),
         (x0 - 0.03)..(x1 + 0.03),
         y0..y1.max(0.05),
     )?;
-    for (i, (row, points)) in rows.iter().zip(&by_p).enumerate() {
+    for (i, points) in by_p.iter().enumerate() {
         let style = color(i).mix(0.8);
         chart
             .draw_series(
@@ -137,9 +156,7 @@ fn concurrency(path: &Path, rows: &[VariationRow], records: &[TrialRecord]) -> R
                     .iter()
                     .map(|&(p, c, _)| Circle::new((p, c), 8, style.filled())),
             )
-            .map_err(|e| e.to_string())?
-            .label(row.name.as_str())
-            .legend(move |(x, y)| Circle::new((x + 15, y), 8, style.filled()));
+            .map_err(|e| e.to_string())?;
         chart
             .draw_series(
                 points
@@ -148,7 +165,7 @@ fn concurrency(path: &Path, rows: &[VariationRow], records: &[TrialRecord]) -> R
             )
             .map_err(|e| e.to_string())?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    layout.panels.push(chart.plotting_area().get_pixel_range());
 
     let by_ratio: Vec<Vec<(f64, f64)>> = rows
         .iter()
@@ -176,8 +193,9 @@ fn concurrency(path: &Path, rows: &[VariationRow], records: &[TrialRecord]) -> R
         (x0 - 0.2)..(x1 + 0.2),
         y0..y1.max(0.05),
     )?;
-    variation_dots(&mut chart, rows, &by_ratio)?;
-    root.present().map_err(|e| e.to_string())
+    variation_dots(&mut chart, &by_ratio)?;
+    layout.panels.push(chart.plotting_area().get_pixel_range());
+    Ok(layout)
 }
 
 fn figures(path: &Path, rows: &[VariationRow], records: &[TrialRecord]) -> Result<(), String> {
@@ -295,6 +313,7 @@ fn by_rate(
     pick: Pick,
 ) -> Result<(), String> {
     let root = canvas(path)?;
+    let (area, _) = beside(&root, &variation_entries(rows))?;
     // Variation i's dots sit at rate + nudge(i), within ±0.3 of the rate.
     let n = rows.len().max(1) as f64;
     let nudge = |i: usize| (i as f64 + 0.5) / n * 0.6 - 0.3;
@@ -313,31 +332,78 @@ fn by_rate(
     let (x0, x1) = bounds(points.iter().flatten().map(|p| p.0), false);
     let (y0, y1) = bounds(points.iter().flatten().map(|p| p.1), true);
     let axes = ("configured clock rate (ticks per second)", y_desc);
-    let mut chart = xy_chart(&root, title, axes, (x0 - 0.2)..(x1 + 0.2), y0..y1)?;
-    variation_dots(&mut chart, rows, &points)?;
+    let mut chart = xy_chart(&area, title, axes, (x0 - 0.2)..(x1 + 0.2), y0..y1)?;
+    variation_dots(&mut chart, &points)?;
     root.present().map_err(|e| e.to_string())
 }
 
-/// Each variation's points as dots of its colour, and the legend naming the variations.
-fn variation_dots<'a, 'b: 'a>(
-    chart: &mut XyChart<'a, 'b>,
-    rows: &[VariationRow],
-    points: &[Vec<(f64, f64)>],
-) -> Result<(), String> {
-    for (i, (row, points)) in rows.iter().zip(points).enumerate() {
+/// Each variation's points as dots of its colour.
+fn variation_dots(chart: &mut XyChart<'_, '_>, points: &[Vec<(f64, f64)>]) -> Result<(), String> {
+    for (i, points) in points.iter().enumerate() {
         let style = color(i).mix(0.8).filled();
         chart
             .draw_series(points.iter().map(|&p| Circle::new(p, 7, style)))
-            .map_err(|e| e.to_string())?
-            .label(row.name.as_str())
-            .legend(move |(x, y)| Circle::new((x + 15, y), 7, style));
+            .map_err(|e| e.to_string())?;
     }
-    legend(chart, SeriesLabelPosition::UpperRight)
+    Ok(())
+}
+
+/// `concurrency.png`'s legend: the variations, then what the left panel's dot and ring are.
+fn concurrency_entries(rows: &[VariationRow]) -> Vec<Entry> {
+    let mut entries = variation_entries(rows);
+    entries.extend([
+        Entry {
+            key: Key::Dot(BLACK.into()),
+            label: "left: concurrent pairs".into(),
+        },
+        Entry {
+            key: Key::Ring(BLACK.into()),
+            label: "left: of them, Lamport-ordered".into(),
+        },
+    ]);
+    entries
+}
+
+/// The legend's entries naming the variations, each as a dot of its colour.
+fn variation_entries(rows: &[VariationRow]) -> Vec<Entry> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| Entry {
+            key: Key::Dot(color(i).mix(0.8).filled()),
+            label: row.name.clone(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A variation named `name`, with no figures.
+    fn row(name: &str) -> VariationRow {
+        VariationRow {
+            name: name.to_string(),
+            description: None,
+            overrides: Vec::new(),
+            trials: 0,
+            ok: 0,
+            spreads: Vec::new(),
+            causality: [None, None],
+        }
+    }
+
+    #[test]
+    fn the_concurrency_legend_hides_no_dot() {
+        register_font().unwrap();
+        let rows: Vec<VariationRow> = (1..=9).map(|i| row(&format!("variation {i}"))).collect();
+        let (w, h) = CONCURRENCY_SIZE;
+        let mut pixels = vec![0u8; (w * h * 3) as usize];
+        let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+        let layout = concurrency_on(&root, &rows, &[]).unwrap();
+        assert_eq!(layout.panels.len(), 2);
+        assert!(layout.legend.is_some());
+        assert!(layout.legend_is_clear(), "{layout:?}");
+    }
 
     #[test]
     fn figures_png_has_a_panel_for_every_recorded_figure() {

@@ -5,10 +5,12 @@
 //! - `quantile.rs`: the bounded quantiles the figures report.
 //! - `drift.rs`: the drift grid, each VM's gap to the leading clock.
 //! - `series.rs`: downsampled series for the plots.
+//! - `trace.rs`: a VM's clock and queue series, cut where it was down and spanned where paused.
 //! - `window.rs`: the space-time window the diagram plot draws.
 
 pub(crate) mod drift;
 pub(crate) mod quantile;
 pub(crate) mod series;
 pub(crate) mod stats;
+pub(crate) mod trace;
 pub(crate) mod window;

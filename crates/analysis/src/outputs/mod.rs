@@ -6,6 +6,8 @@
 //!   they are laid out in.
 //! - `csv.rs`: the `events.csv` rows.
 //! - `plots.rs`: the PNG plots, drawn with a bundled font.
+//! - `legend.rs`: legends in a strip beside the plots, never over their data.
+//! - `style.rs`: fonts and colours, shared by the plots and `report.html`.
 //! - `shiviz.rs`: the ShiViz log format (pure).
 //! - `safe_write.rs`: how every one of these files reaches the disk: refused if it would
 //!   replace an input, else written beside its place and renamed over it.
@@ -14,9 +16,11 @@
 
 pub(crate) mod csv;
 pub(crate) mod html;
+pub mod legend;
 pub mod plots;
 pub mod report;
 pub mod safe_write;
 pub mod shiviz;
+pub mod style;
 pub mod summary;
 pub mod table;

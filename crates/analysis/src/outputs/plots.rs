@@ -12,23 +12,25 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
+use super::legend::{beside, Entry, Key};
 use super::safe_write::{Inputs, NewFile};
 use crate::analyzer::PlotData;
 use crate::error::AnalysisError;
+use crate::figures::series::Pieces;
+use crate::figures::trace::PauseSpan;
 use crate::figures::window::Dot;
-use crate::read::record::Kind;
 use crate::rules::fault_effects::FaultBand;
 
+use super::style::EVENT_KINDS;
+pub use super::style::{color, AXIS, FONT, LABELS, TITLE};
+
 const SIZE: (u32, u32) = (1600, 900);
-pub const FONT: &str = "sans-serif";
-pub const TITLE: u32 = 40;
-pub const AXIS: u32 = 28;
-pub const LABELS: u32 = 22;
 /// Legends list at most this many VMs; more would not fit the plot's height.
 const LEGEND_MAX: usize = 16;
 
@@ -59,26 +61,35 @@ pub(crate) fn draw_all(
         let drawn = match name {
             "clock.png" => lines(
                 path,
-                "Lamport clock over time",
-                "clock value (Lamport units)",
+                &TimePlot {
+                    title: "Lamport clock over time",
+                    y_desc: "clock value (Lamport units)",
+                    series: &data.clock,
+                    pauses: &[],
+                },
                 labels,
-                &data.clock,
                 &data.faults,
             ),
             "queue.png" => lines(
                 path,
-                "Queue length over time",
-                "messages waiting in the queue",
+                &TimePlot {
+                    title: "Queue length over time",
+                    y_desc: "messages waiting in the queue",
+                    series: &steps(&data.queue),
+                    pauses: &data.pauses,
+                },
                 labels,
-                &steps(&data.queue),
                 &data.faults,
             ),
             "drift.png" => lines(
                 path,
-                "Drift: gap to the highest clock",
-                "leader's clock minus this VM's clock",
+                &TimePlot {
+                    title: "Drift: gap to the highest clock",
+                    y_desc: "leader's clock minus this VM's clock",
+                    series: &data.drift,
+                    pauses: &[],
+                },
                 labels,
-                &data.drift,
                 &data.faults,
             ),
             "jumps.png" => jumps(path, data, labels),
@@ -125,29 +136,6 @@ pub fn register_font() -> Result<(), String> {
         .clone()
 }
 
-/// The colour of the i-th VM: the ten "tab10" colours, then plotters' 99-colour palette.
-pub fn color(i: usize) -> RGBColor {
-    const TAB10: [(u8, u8, u8); 10] = [
-        (31, 119, 180),
-        (255, 127, 14),
-        (44, 160, 44),
-        (214, 39, 40),
-        (148, 103, 189),
-        (140, 86, 75),
-        (227, 119, 194),
-        (127, 127, 127),
-        (188, 189, 34),
-        (23, 190, 207),
-    ];
-    match TAB10.get(i) {
-        Some(&(r, g, b)) => RGBColor(r, g, b),
-        None => {
-            let c = Palette99::pick(i).to_rgba();
-            RGBColor(c.0, c.1, c.2)
-        }
-    }
-}
-
 pub fn canvas(path: &Path) -> Result<DrawingArea<BitMapBackend<'_>, Shift>, String> {
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -171,19 +159,25 @@ pub fn bounds(values: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) 
     (lo, hi + (hi - lo) * 0.04)
 }
 
-/// Series as steps: a value holds until the next point (a queue length does not slide).
-fn steps(series: &[Vec<(f64, f64)>]) -> Vec<Vec<(f64, f64)>> {
+/// Series as steps: a value holds until the next point (a queue length does not slide), within
+/// each piece; a gap between pieces stays a gap.
+fn steps(series: &[Pieces]) -> Vec<Pieces> {
     series
         .iter()
-        .map(|points| {
-            let mut out = Vec::with_capacity(points.len() * 2);
-            for (i, &(t, v)) in points.iter().enumerate() {
-                if i > 0 {
-                    out.push((t, points[i - 1].1));
-                }
-                out.push((t, v));
-            }
-            out
+        .map(|pieces| {
+            pieces
+                .iter()
+                .map(|points| {
+                    let mut out = Vec::with_capacity(points.len() * 2);
+                    for (i, &(t, v)) in points.iter().enumerate() {
+                        if i > 0 {
+                            out.push((t, points[i - 1].1));
+                        }
+                        out.push((t, v));
+                    }
+                    out
+                })
+                .collect()
         })
         .collect()
 }
@@ -227,51 +221,112 @@ pub fn xy_chart<'a, 'b>(
 pub type XyChart<'a, 'b> =
     ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// One line per VM over time.
+/// A plot of one line per VM over time.
+struct TimePlot<'a> {
+    title: &'a str,
+    y_desc: &'a str,
+    /// Per VM, its line in pieces.
+    series: &'a [Pieces],
+    /// Per VM, the pauses to span (the queue plot's; empty elsewhere).
+    pauses: &'a [Vec<PauseSpan>],
+}
+
+/// One line per VM over time, each in pieces with gaps where nothing is known, each pause as
+/// the span its queue rose through, the faults' windows as bands labelled above the data, and
+/// the legend beside the plot.
 fn lines(
     path: &Path,
-    title: &str,
-    y_desc: &str,
+    plot: &TimePlot,
     labels: &[String],
-    series: &[Vec<(f64, f64)>],
     faults: &[FaultBand],
 ) -> Result<(), String> {
     let root = canvas(path)?;
-    let (x0, x1) = bounds(series.iter().flatten().map(|p| p.0), false);
-    let (y0, y1) = bounds(series.iter().flatten().map(|p| p.1), true);
-    let axes = ("time since the run's first line (s)", y_desc);
-    let mut chart = xy_chart(&root, title, axes, x0..x1, y0..y1)?;
-    fault_bands(&mut chart, faults, (x0, x1), (y0, y1))?;
-    for (i, (points, label)) in series.iter().zip(labels).enumerate() {
-        let style = ShapeStyle::from(color(i)).stroke_width(stroke_width(i, series.len()));
+    let series = plot.series;
+    let paused = plot.pauses.iter().any(|p| !p.is_empty());
+    let mut entries: Vec<Entry> = labels
+        .iter()
+        .take(series.len().min(LEGEND_MAX))
+        .enumerate()
+        .map(|(i, label)| Entry {
+            key: Key::Line(line_style(i, series.len())),
+            label: label.clone(),
+        })
+        .collect();
+    if paused {
+        entries.push(Entry {
+            key: Key::Box(BLACK.mix(0.12).filled()),
+            label: "paused: queue rose within the box".into(),
+        });
+    }
+    let (area, _) = beside(&root, &entries)?;
+    let points = || series.iter().flatten().flatten();
+    let span_values = plot
+        .pauses
+        .iter()
+        .flatten()
+        .flat_map(|p| [p.queue_from as f64, p.queue_until as f64]);
+    let (x0, x1) = bounds(points().map(|p| p.0), false);
+    let (y0, y1) = bounds(points().map(|p| p.1).chain(span_values), true);
+    let top = if faults.is_empty() {
+        y1
+    } else {
+        y1 + (y1 - y0) * HEAD_ROOM
+    };
+    let axes = ("time since the run's first line (s)", plot.y_desc);
+    let mut chart = xy_chart(&area, plot.title, axes, x0..x1, y0..top)?;
+    fault_bands(&mut chart, faults, (x0, x1), (y0, y1, top))?;
+    for (i, pauses) in plot.pauses.iter().enumerate() {
+        let c = color(i);
+        chart
+            .draw_series(pauses.iter().flat_map(|p| {
+                let corners = [
+                    (p.from_s, p.queue_from as f64),
+                    (p.until_s, p.queue_until as f64),
+                ];
+                [
+                    Rectangle::new(corners, c.mix(0.15).filled()),
+                    Rectangle::new(corners, c.stroke_width(2)),
+                ]
+            }))
+            .map_err(|e| e.to_string())?;
+    }
+    for (i, pieces) in series.iter().enumerate() {
+        let style = line_style(i, series.len());
         // One path per segment: plotters joins a wide polyline with miters, which shoot far
         // out of the plot where a dense series zig-zags.
-        let segments = points
-            .windows(2)
-            .map(|w| PathElement::new(vec![w[0], w[1]], style));
-        let single = (points.len() == 1).then(|| Circle::new(points[0], 3, style.filled()));
-        chart.draw_series(single).map_err(|e| e.to_string())?;
-        let drawn = chart.draw_series(segments).map_err(|e| e.to_string())?;
-        if i < LEGEND_MAX {
-            drawn
-                .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 30, y)], style));
+        for points in pieces {
+            let segments = points
+                .windows(2)
+                .map(|w| PathElement::new(vec![w[0], w[1]], style));
+            let single = (points.len() == 1).then(|| Circle::new(points[0], 3, style.filled()));
+            chart.draw_series(single).map_err(|e| e.to_string())?;
+            chart.draw_series(segments).map_err(|e| e.to_string())?;
         }
     }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(|e| e.to_string())
+}
+
+/// VM `i`'s line among `n`.
+fn line_style(i: usize, n: usize) -> ShapeStyle {
+    ShapeStyle::from(color(i)).stroke_width(stroke_width(i, n))
 }
 
 /// The colour of fault bands: a light amber, under the VMs' lines.
 const FAULT_BAND: RGBColor = RGBColor(255, 190, 60);
 
-/// Each fault's window as a light band over the whole height, labelled `fault 1: partition` at
-/// its foot; a window still open at the end of the run reaches the plot's right edge.
+/// Head room above the highest value, as a share of the values' range, for the fault labels.
+const HEAD_ROOM: f64 = 0.16;
+/// Rows of fault labels in the head room.
+const LABEL_ROWS: usize = 3;
+
+/// Each fault's window as a light band over the whole height, labelled `fault 1: partition` in
+/// the head room above the values (`y1` up to `top`), where no line runs; a window still open
+/// at the end of the run reaches the plot's right edge.
 fn fault_bands(
     chart: &mut XyChart,
     faults: &[FaultBand],
     (x0, x1): (f64, f64),
-    (y0, y1): (f64, f64),
+    (y0, y1, top): (f64, f64, f64),
 ) -> Result<(), String> {
     let visible: Vec<(&FaultBand, f64, f64)> = faults
         .iter()
@@ -280,23 +335,56 @@ fn fault_bands(
         .collect();
     chart
         .draw_series(visible.iter().map(|(_, from, until)| {
-            Rectangle::new([(*from, y0), (*until, y1)], FAULT_BAND.mix(0.25).filled())
+            Rectangle::new([(*from, y0), (*until, top)], FAULT_BAND.mix(0.25).filled())
         }))
         .map_err(|e| e.to_string())?;
     let font = (FONT, LABELS).into_font().color(&RGBColor(140, 80, 0));
+    let texts: Vec<String> = visible
+        .iter()
+        .map(|(b, _, _)| format!("fault {}: {}", b.fault, b.kind))
+        .collect();
+    let area = chart.plotting_area();
+    let mut spans = Vec::with_capacity(texts.len());
+    for ((_, from, _), text) in visible.iter().zip(&texts) {
+        let (width, _) = area
+            .estimate_text_size(text, &font)
+            .map_err(|e| e.to_string())?;
+        spans.push((chart.backend_coord(&(*from, y1)).0, width as i32));
+    }
+    let px = chart.backend_coord(&(x0, y0)).1 - chart.backend_coord(&(x0, top)).1;
+    let text_height = (top - y0) * f64::from(LABELS) / f64::from(px.max(1));
+    let places = label_places(&spans, (y1, top), text_height);
     chart
-        .draw_series(visible.iter().enumerate().map(|(i, (b, from, _))| {
-            // At the foot of the band, clear of the legend at the top left; labels of
-            // neighbouring bands step up so they do not overprint.
-            let y = y0 + (y1 - y0) * (0.06 + 0.05 * (i % 3) as f64);
-            Text::new(
-                format!("fault {}: {}", b.fault, b.kind),
-                (*from, y),
-                font.clone(),
-            )
-        }))
+        .draw_series(
+            visible
+                .iter()
+                .zip(texts)
+                .zip(places)
+                .map(|(((_, from, _), text), y)| Text::new(text, (*from, y), font.clone())),
+        )
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Where each fault label's top goes, on the value axis: labels start at their band's left
+/// edge (`spans`: pixel x and text width), in [`LABEL_ROWS`] rows that fill the head room
+/// between the highest value `y1` and the axis' `top`, the lowest row's text ending above
+/// `y1`. Each label takes the lowest row in which it clears the labels already there.
+fn label_places(spans: &[(i32, i32)], (y1, top): (f64, f64), text_height: f64) -> Vec<f64> {
+    const GAP: i32 = 12;
+    let row_height = (top - y1) / LABEL_ROWS as f64;
+    let mut ends = [i32::MIN; LABEL_ROWS];
+    spans
+        .iter()
+        .enumerate()
+        .map(|(i, &(x, width))| {
+            let row = (0..LABEL_ROWS)
+                .find(|&r| ends[r] <= x)
+                .unwrap_or(i % LABEL_ROWS);
+            ends[row] = ends[row].max(x + width + GAP);
+            y1 + row_height * row as f64 + text_height.min(row_height) + row_height * 0.1
+        })
+        .collect()
 }
 
 /// The line width of series `i` of `n`: the first widest, each later one narrower and drawn
@@ -328,7 +416,17 @@ pub fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
 
 /// Grouped bars: for each jump size (or bin of sizes), one bar per VM, on a log count axis.
 fn jumps(path: &Path, data: &PlotData, labels: &[String]) -> Result<(), String> {
-    let root = canvas(path)?;
+    let canvas = canvas(path)?;
+    let entries: Vec<Entry> = labels
+        .iter()
+        .take(data.jumps.len().min(LEGEND_MAX))
+        .enumerate()
+        .map(|(i, label)| Entry {
+            key: Key::Box(color(i).filled()),
+            label: label.clone(),
+        })
+        .collect();
+    let (root, _) = beside(&canvas, &entries)?;
     let max_jump = data
         .jumps
         .iter()
@@ -392,7 +490,7 @@ fn jumps(path: &Path, data: &PlotData, labels: &[String]) -> Result<(), String> 
         .map_err(|e| e.to_string())?;
     let n = data.vms.len().max(1) as f64;
     let bar = 0.8 / n;
-    for (i, (bins, label)) in counts.iter().zip(labels).enumerate() {
+    for (i, (bins, _)) in counts.iter().zip(labels).enumerate() {
         let fill = color(i).filled();
         let left = -0.4 + bar * i as f64;
         let bars = bins
@@ -403,15 +501,9 @@ fn jumps(path: &Path, data: &PlotData, labels: &[String]) -> Result<(), String> 
                 let x = b as f64 + 1.0 + left;
                 Rectangle::new([(x, 0.8), (x + bar, c as f64)], fill)
             });
-        let drawn = chart.draw_series(bars).map_err(|e| e.to_string())?;
-        if i < LEGEND_MAX {
-            drawn
-                .label(label)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 24, y + 8)], fill));
-        }
+        chart.draw_series(bars).map_err(|e| e.to_string())?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-    root.present().map_err(|e| e.to_string())
+    canvas.present().map_err(|e| e.to_string())
 }
 
 /// The Lamport diagram of the run's first events: one lane per VM, events as dots labelled
@@ -423,8 +515,7 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
     let lane_of = |vm: VmId| data.vms.iter().position(|&v| v == vm).unwrap_or(0) as f64 + 1.0;
     let (x0, x1) = bounds(w.dots.iter().map(|d| d.t), false);
     let pad = (x1 - x0) * 0.02;
-    // Head room above the top lane for the legend (about a fifth of the plot's height).
-    let top = lanes as f64 + 0.6 + 0.3 * (lanes as f64 + 0.2);
+    let top = lane_top(lanes);
     let mut chart = ChartBuilder::on(&root)
         .caption(
             format!("Space-time diagram: the first {} events", w.dots.len()),
@@ -433,7 +524,7 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
         .margin(24)
         .x_label_area_size(70)
         .y_label_area_size(110)
-        .build_cartesian_2d(x0 - pad..x1 + pad, 0.4f64..top)
+        .build_cartesian_2d(x0 - pad..x1 + pad, lane_axis(lanes, top))
         .map_err(|e| e.to_string())?;
     let vms = data.vms.clone();
     let lane_label = move |y: &f64| {
@@ -492,35 +583,36 @@ fn spacetime(path: &Path, data: &PlotData) -> Result<(), String> {
     root.present().map_err(|e| e.to_string())
 }
 
-/// The events as dots on their VMs' lanes, one colour per kind, with their Lamport clocks
-/// when few enough to read.
-fn event_dots(
-    chart: &mut XyChart<'_, '_>,
+/// The events as dots on their VMs' lanes, one colour per kind (the style table's, which
+/// report.html's diagram uses too), with their Lamport clocks when few enough to read.
+fn event_dots<'a, 'b: 'a>(
+    chart: &mut LaneChart<'a, 'b>,
     dots: &[Dot],
     lane_of: impl Fn(VmId) -> f64,
 ) -> Result<(), String> {
-    let kinds = [
-        (Kind::Send, RGBColor(31, 119, 180)),
-        (Kind::Receive, RGBColor(214, 39, 40)),
-        (Kind::Internal, RGBColor(44, 160, 44)),
-    ];
     let show_lc = dots.len() <= 120;
-    for (kind, c) in kinds {
+    // A dark ring round every dot, as on report.html: the grey of internal events is light.
+    let ring = ShapeStyle::from(RGBColor(34, 34, 34)).stroke_width(1);
+    for (kind, c) in EVENT_KINDS {
         let name = kind.as_str();
         let style = c.filled();
+        let mine = || dots.iter().filter(move |d| d.kind == kind);
         chart
-            .draw_series(
-                dots.iter()
-                    .filter(|d| d.kind == kind)
-                    .map(|d| Circle::new((d.t, lane_of(d.vm)), 7, style)),
-            )
+            .draw_series(mine().map(|d| Circle::new((d.t, lane_of(d.vm)), 7, style)))
             .map_err(|e| e.to_string())?
             .label(format!("{name} event"))
-            .legend(move |(x, y)| Circle::new((x + 15, y), 7, style));
+            .legend(move |(x, y)| {
+                EmptyElement::at((x + 15, y))
+                    + Circle::new((0, 0), 7, style)
+                    + Circle::new((0, 0), 7, ring)
+            });
+        chart
+            .draw_series(mine().map(|d| Circle::new((d.t, lane_of(d.vm)), 7, ring)))
+            .map_err(|e| e.to_string())?;
         if show_lc {
             let font = (FONT, 18).into_font().color(&BLACK);
             chart
-                .draw_series(dots.iter().filter(|d| d.kind == kind).map(|d| {
+                .draw_series(mine().map(|d| {
                     Text::new(d.lc.to_string(), (d.t, lane_of(d.vm) + 0.12), font.clone())
                 }))
                 .map_err(|e| e.to_string())?;
@@ -528,6 +620,48 @@ fn event_dots(
     }
     Ok(())
 }
+
+/// The top of the space-time diagram's lane axis: head room above the top lane for the
+/// legend (about a fifth of the plot's height).
+fn lane_top(lanes: usize) -> f64 {
+    lanes as f64 + 0.6 + 0.3 * (lanes as f64 + 0.2)
+}
+
+/// The space-time diagram's vertical axis, lane 1 at 1, ticked at the lanes and nowhere
+/// else: plotters' own ticks fell between and above the lanes, as marks without a label.
+fn lane_axis(lanes: usize, top: f64) -> LaneAxis {
+    LaneAxis {
+        span: (0.4f64..top).into(),
+        lanes,
+    }
+}
+
+/// The space-time diagram's vertical axis: a number axis whose only ticks are the lanes.
+struct LaneAxis {
+    span: RangedCoordf64,
+    lanes: usize,
+}
+
+impl Ranged for LaneAxis {
+    // Lanes are named by the mesh's label formatter, so plotters' default formatting suffices.
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.span.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, _hint: Hint) -> Vec<f64> {
+        (1..=self.lanes).map(|l| l as f64).collect()
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.span.range()
+    }
+}
+
+/// The space-time diagram: time against lanes.
+type LaneChart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, LaneAxis>>;
 
 /// A filled triangle at `to`, pointing away from `from`.
 fn arrowhead(from: (i32, i32), to: (i32, i32)) -> Vec<(i32, i32)> {
@@ -546,6 +680,38 @@ fn arrowhead(from: (i32, i32), to: (i32, i32)) -> Vec<(i32, i32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lane_axis_ticks_exactly_the_lanes() {
+        for lanes in [1, 2, 3, 7, 16] {
+            let top = lane_top(lanes);
+            let ticks = lane_axis(lanes, top).key_points(lanes * 2 + 1);
+            let want: Vec<f64> = (1..=lanes).map(|l| l as f64).collect();
+            assert_eq!(ticks, want, "{lanes} lanes");
+        }
+    }
+
+    #[test]
+    fn fault_labels_sit_above_every_value_and_clear_each_other() {
+        // Values up to 4 on an axis to 4.64; labels 0.8 high in value units; the second and
+        // third bands start within the first's label, the fourth well after.
+        let spans = [(100, 180), (150, 180), (200, 180), (900, 180)];
+        let (y1, top, text) = (4.0, 4.64, 0.05);
+        let places = label_places(&spans, (y1, top), text);
+        assert_eq!(places.len(), 4);
+        for (i, &y) in places.iter().enumerate() {
+            // A label's top is `y`, its foot `y - text`: both inside the head room.
+            assert!(
+                y - text >= y1 && y <= top,
+                "label {i} at {y}: over the values"
+            );
+        }
+        let rows: Vec<usize> = places
+            .iter()
+            .map(|&y| ((y - y1) / ((top - y1) / LABEL_ROWS as f64)) as usize)
+            .collect();
+        assert_eq!(rows, vec![0, 1, 2, 0], "{places:?}");
+    }
 
     #[test]
     fn coinciding_lines_all_show_as_nested_stripes() {

@@ -3,13 +3,15 @@
 //! The page must open anywhere, offline, from a single file: its style, its script and its data
 //! are inline, and the plots are PNG data URIs. The template, style and script live beside this
 //! file (`page.html`, `page.css`, `page.js`) so each reads as what it is; here they are filled
-//! in. The data goes in as JSON inside a `<script type="application/json">`, with `<`, `>` and
-//! `&` written as `\u` escapes so no value (a run id, say) can close the element early.
+//! in, the style after the event kinds' colours from [`style`] (the plots' own table). The data
+//! goes in as JSON inside a `<script type="application/json">`, with `<`, `>` and `&` written
+//! as `\u` escapes so no value (a run id, say) can close the element early.
 
 use lc_core::vm_id::VmId;
 use serde::Serialize;
 
 use super::diagram::{Diagram, PageEvent, PageFault, PageMessage};
+use crate::outputs::style;
 
 const TEMPLATE: &str = include_str!("page.html");
 const STYLE: &str = include_str!("page.css");
@@ -88,11 +90,12 @@ pub(crate) fn render(page: &Page) -> String {
     let json = serde_json::to_string(&data).unwrap_or_else(|_| "{}".into());
     let title = escape(&format!("logical-clocks run {}", page.run_id));
     let notes: Vec<String> = page.notes.iter().map(|n| escape(n)).collect();
+    let style = style::css_variables() + STYLE;
     fill(
         TEMPLATE,
         &[
             ("{{TITLE}}", &title),
-            ("{{STYLE}}", STYLE),
+            ("{{STYLE}}", &style),
             ("{{HEADLINE}}", &page.headline_html),
             ("{{NOTES}}", &notes.join("<br>")),
             ("{{REPORT}}", &escape(page.report)),
@@ -320,5 +323,21 @@ mod tests {
         );
         let html = page("r", "", &diagram(), Vec::new());
         assert!(!html.contains(r#""faults""#));
+    }
+
+    #[test]
+    fn event_kinds_take_their_colours_from_the_one_table_the_plots_use() {
+        let html = page("r", "", &diagram(), Vec::new());
+        for (kind, colour) in style::EVENT_KINDS {
+            let name = kind.as_str();
+            let hex = format!("#{:02x}{:02x}{:02x}", colour.0, colour.1, colour.2);
+            assert!(
+                html.contains(&format!("--ev-{name}: {hex};")),
+                "{name}: {hex}"
+            );
+            // The style sheet names no colour of its own for the kind, only the variable.
+            let rule = format!(".ev.{name} {{ fill: var(--ev-{name}); }}");
+            assert!(STYLE.contains(&rule), "page.css lacks `{rule}`");
+        }
     }
 }
