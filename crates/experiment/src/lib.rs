@@ -245,11 +245,7 @@ pub fn run_study(
     if let Some(csv) = fault_table::csv(&records) {
         write(FAULTS_CSV, &csv)?;
     }
-    let plots =
-        plots::draw_all(&dir, &rows, &records).map_err(|(file, detail)| ExperimentError::Plot {
-            path: dir.join(file),
-            detail,
-        })?;
+    let plots = plots::draw_all(&dir, &rows, &records)?;
     let context = report::Context {
         plan,
         plan_origin: &loaded.origin,

@@ -17,10 +17,13 @@ use super::concurrency::TrialCausality;
 use super::figures::{Figure, VmPoint};
 use super::prediction_plot;
 use super::record::{TrialRecord, VariationRow};
+use super::ExperimentError;
 use lc_analysis::legend::{beside, Entry, Key, Layout};
 use lc_analysis::plots::{
-    bounds, canvas, color, register_font, tidy, xy_chart, XyChart, AXIS, FONT, LABELS, TITLE,
+    bounds, canvas, color, draw_whole, register_font, tidy, xy_chart, XyChart, AXIS, FONT, LABELS,
+    TITLE,
 };
+use lc_analysis::Inputs;
 use plotters::coord::ranged1d::{IntoSegmentedCoord, SegmentValue};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -55,34 +58,43 @@ const BY_RATE: [(&str, &str, &str, Pick); 3] = [
     ),
 ];
 
-/// Draws every plot into `dir`; returns `(file, caption)` for each, in report order.
+/// Draws every plot into `dir`; returns `(file, caption)` for each, in report order. Each is
+/// drawn whole or not at all ([`draw_whole`]): a full disk leaves no truncated PNG.
 pub(crate) fn draw_all(
     dir: &Path,
     rows: &[VariationRow],
     records: &[TrialRecord],
-) -> Result<Vec<(String, String)>, (String, String)> {
-    register_font().map_err(|e| ("figures.png".to_string(), e))?;
+) -> Result<Vec<(String, String)>, ExperimentError> {
+    register_font().map_err(|detail| ExperimentError::Plot {
+        path: dir.join("figures.png"),
+        detail,
+    })?;
+    let whole = |file: &str, draw: &dyn Fn(&Path) -> Result<(), String>| {
+        draw_whole(&dir.join(file), &Inputs::none(), draw)
+    };
     let mut drawn = Vec::new();
     let file = "figures.png";
-    figures(&dir.join(file), rows, records).map_err(|e| (file.to_string(), e))?;
+    whole(file, &|path| figures(path, rows, records))?;
     drawn.push((
         file.to_string(),
         "Each figure by variation: mean, ± one standard deviation, one dot per trial".to_string(),
     ));
     for (file, title, y_desc, pick) in BY_RATE {
-        by_rate(&dir.join(file), title, y_desc, rows, records, pick)
-            .map_err(|e| (file.to_string(), e))?;
+        whole(file, &|path| {
+            by_rate(path, title, y_desc, rows, records, pick)
+        })?;
         drawn.push((file.to_string(), title.to_string()));
     }
     let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
-    prediction_plot::draw(dir, &names, records)
-        .map_err(|e| (prediction_plot::FILE.to_string(), e))?;
+    whole(prediction_plot::FILE, &|path| {
+        prediction_plot::draw(path, &names, records)
+    })?;
     drawn.push((
         prediction_plot::FILE.to_string(),
         prediction_plot::CAPTION.to_string(),
     ));
     let file = "concurrency.png";
-    concurrency(&dir.join(file), rows, records).map_err(|e| (file.to_string(), e))?;
+    whole(file, &|path| concurrency(path, rows, records))?;
     drawn.push((
         file.to_string(),
         "Concurrent event pairs against the internal-event probability and the clock rates"

@@ -36,14 +36,13 @@ const PANELS: [Panel; 2] = [
     ),
 ];
 
-/// Draws `prediction.png` into `dir`; the variations are named in plan order.
+/// Draws `prediction.png` at `path`; the variations are named in plan order.
 pub(crate) fn draw(
-    dir: &Path,
+    path: &Path,
     variations: &[String],
     records: &[TrialRecord],
 ) -> Result<(), String> {
-    let path = dir.join(FILE);
-    let root = BitMapBackend::new(&path, SIZE).into_drawing_area();
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     draw_on(&root, variations, records)?;
     root.present().map_err(|e| e.to_string())
 }

@@ -56,9 +56,7 @@ pub(crate) fn draw_all(
         detail,
     })?;
     for name in FILES {
-        let file = NewFile::begin(&dir.join(name), inputs)?;
-        let path = file.temp_path();
-        let drawn = match name {
+        draw_whole(&dir.join(name), inputs, |path| match name {
             "clock.png" => lines(
                 path,
                 &TimePlot {
@@ -94,11 +92,22 @@ pub(crate) fn draw_all(
             ),
             "jumps.png" => jumps(path, data, labels),
             _ => spacetime(path, data),
-        };
-        drawn.map_err(|detail| plot_error(&file, detail))?;
-        file.commit()?;
+        })?;
     }
     Ok(())
+}
+
+/// Draws one plot file whole or not at all: `draw` paints a scratch file beside `path`, which
+/// is then renamed over it, never over one of `inputs` (see [`safe_write`](super::safe_write));
+/// a failure is one line.
+pub fn draw_whole(
+    path: &Path,
+    inputs: &Inputs,
+    draw: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<(), AnalysisError> {
+    let file = NewFile::begin(path, inputs)?;
+    draw(file.temp_path()).map_err(|detail| plot_error(&file, detail))?;
+    file.commit()
 }
 
 /// Why `file` could not be drawn, in one line: a failure to write it is told as the
@@ -680,6 +689,44 @@ fn arrowhead(from: (i32, i32), to: (i32, i32)) -> Vec<(i32, i32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What is in `dir`, by name.
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_plot_is_drawn_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("figure.png");
+        let failed = draw_whole(&target, &Inputs::none(), |path| {
+            std::fs::write(path, b"half a picture").unwrap();
+            Err("the drawing broke".into())
+        });
+        assert!(failed
+            .unwrap_err()
+            .to_string()
+            .contains("the drawing broke"));
+        assert!(
+            names_in(dir.path()).is_empty(),
+            "{:?}",
+            names_in(dir.path())
+        );
+        draw_whole(&target, &Inputs::none(), |path| {
+            std::fs::write(path, b"a picture").map_err(|e| e.to_string())
+        })
+        .unwrap();
+        assert_eq!(names_in(dir.path()), vec!["figure.png".to_string()]);
+        assert_eq!(std::fs::read(&target).unwrap(), b"a picture");
+        let refused = draw_whole(&target, &Inputs::of([target.clone()]), |_| Ok(()));
+        assert!(matches!(refused, Err(AnalysisError::ReplacesInput { .. })));
+        assert_eq!(std::fs::read(&target).unwrap(), b"a picture");
+    }
 
     #[test]
     fn the_lane_axis_ticks_exactly_the_lanes() {
