@@ -56,6 +56,8 @@ pub enum LocalClusterError {
     },
     #[error("waiting for the nodes failed: {0}")]
     Wait(io::Error),
+    #[error(transparent)]
+    FileLimit(crate::file_budget::FileShortage),
 }
 
 /// One node, once it has exited.
@@ -153,6 +155,11 @@ pub(crate) fn run_with(
     spec: &RunSpec,
     say: &mut dyn FnMut(String),
 ) -> Result<LocalCluster, LocalClusterError> {
+    // Before the cluster's directory exists: the nodes inherit this limit.
+    if let Some(limit) = crate::run::open_file_limit() {
+        crate::file_budget::check_cluster(spec.vm_count, limit)
+            .map_err(LocalClusterError::FileLimit)?;
+    }
     let dir =
         run_dir::fresh(&spec.log_dir, "cluster-").map_err(|source| LocalClusterError::Dir {
             dir: spec.log_dir.clone(),

@@ -4,6 +4,7 @@
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 use lc_analysis::{self, AnalyzeOptions};
 use lc_settings::{self, flag_help, Key, Layers, Origin, RunSpec, Settings, SettingsError, KEYS};
+use logical_clocks::local_cluster::LocalClusterError;
 use logical_clocks::run::{self, RunError, RunOptions};
 use std::ffi::OsString;
 use std::fmt;
@@ -462,6 +463,7 @@ fn cluster(args: &ClusterArgs) -> ExitCode {
     let mut out = Output::stdout();
     let cluster = match logical_clocks::local_cluster::run(&spec, &mut |line| say(line)) {
         Ok(cluster) => cluster,
+        Err(e @ LocalClusterError::FileLimit(_)) => return fail(USAGE_ERROR, &e),
         Err(e) => return fail(1, &e),
     };
     for node in cluster.failed_nodes() {
@@ -517,7 +519,7 @@ fn run_spec(spec: RunSpec) -> ExitCode {
             e @ (RunError::Bind { .. }
             | RunError::NodeBind { .. }
             | RunError::RunDir { .. }
-            | RunError::FileLimit { .. }),
+            | RunError::FileLimit(_)),
         ) => return fail(USAGE_ERROR, &e),
         Err(e) => return fail(1, &e),
     };

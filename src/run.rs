@@ -43,18 +43,8 @@ pub enum RunError {
         addr: SocketAddr,
         source: io::Error,
     },
-    #[error(
-        "{vm_count} VMs need about {needed} open files but the limit is {limit}; \
-         raise it (ulimit -n {comfortable}) or run fewer VMs"
-    )]
-    FileLimit {
-        vm_count: u32,
-        /// The least the run needs.
-        needed: u64,
-        limit: u64,
-        /// What it needs with full room for strangers on every listener.
-        comfortable: u64,
-    },
+    #[error(transparent)]
+    FileLimit(file_budget::FileShortage),
     #[error("cannot create the run directory under {dir} (setting `log_dir`): {source}")]
     RunDir { dir: PathBuf, source: io::Error },
     #[error("cannot start the actor system: {0}")]
@@ -211,12 +201,7 @@ pub struct RunOptions {
 /// Runs the model once, in real or virtual time, and returns when every
 /// log is flushed.
 pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
-    // Virtual time opens no socket.
-    let stranger_cap = if spec.virtual_time {
-        0
-    } else {
-        ensure_file_limit(spec.vm_count)?
-    };
+    let stranger_cap = ensure_file_limit(&spec)?;
     let system = actix_system(spec.virtual_time);
     let result = system.block_on(async {
         let network = if spec.virtual_time {
@@ -388,16 +373,11 @@ pub(crate) fn open_file_limit() -> Option<u64> {
 /// Refuses a run whose sockets and log files would not fit under the limit
 /// on open files (see [`file_budget`]); returns how many strangers each
 /// listener may hold in their handshake.
-fn ensure_file_limit(vm_count: u32) -> Result<usize, RunError> {
+fn ensure_file_limit(spec: &RunSpec) -> Result<usize, RunError> {
     let Some(limit) = open_file_limit() else {
         return Ok(crate::admission::STRANGER_CAP);
     };
-    file_budget::stranger_cap(vm_count, limit).map_err(|short| RunError::FileLimit {
-        vm_count,
-        needed: short.needed,
-        limit,
-        comfortable: short.comfortable,
-    })
+    file_budget::stranger_cap(file_budget::Footprint::of(spec), limit).map_err(RunError::FileLimit)
 }
 
 #[cfg(test)]
