@@ -463,7 +463,9 @@ fn cluster(args: &ClusterArgs) -> ExitCode {
     let mut out = Output::stdout();
     let cluster = match logical_clocks::local_cluster::run(&spec, &mut |line| say(line)) {
         Ok(cluster) => cluster,
-        Err(e @ LocalClusterError::FileLimit(_)) => return fail(USAGE_ERROR, &e),
+        Err(e @ (LocalClusterError::FileLimit(_) | LocalClusterError::NotLocal(_))) => {
+            return fail(USAGE_ERROR, &e)
+        }
         Err(e) => return fail(1, &e),
     };
     for node in cluster.failed_nodes() {
@@ -517,6 +519,7 @@ fn run_spec(spec: RunSpec) -> ExitCode {
         Ok(outcome) => outcome,
         Err(
             e @ (RunError::Bind { .. }
+            | RunError::NotLocal { .. }
             | RunError::NodeBind { .. }
             | RunError::RunDir { .. }
             | RunError::FileLimit(_)),

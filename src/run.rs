@@ -17,7 +17,7 @@ use lc_core::schedule::ticks_within;
 use lc_settings::RunSpec;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::net::TcpSocket;
@@ -33,6 +33,12 @@ pub enum RunError {
         vm: VmId,
         addr: SocketAddr,
         source: io::Error,
+    },
+    #[error("cannot listen on {addr} for VM {vm}: {source}")]
+    NotLocal {
+        vm: VmId,
+        addr: SocketAddr,
+        source: NotLocal,
     },
     #[error(
         "cannot listen on {addr} for VM {vm} (the port of its entry in the cluster file): \
@@ -51,6 +57,34 @@ pub enum RunError {
     Runtime(io::Error),
     #[error("the run failed: {0}")]
     Failed(String),
+}
+
+/// The run's `host` is not an address of this machine: no port would do,
+/// so the way out is another host, not another `--base-port`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{host} (setting `host`) is not an address of this machine; use one of its own, \
+     such as 127.0.0.1, or 0.0.0.0 for all of them"
+)]
+pub struct NotLocal {
+    pub host: IpAddr,
+}
+
+impl NotLocal {
+    /// Whether binding to `host` failed with `error` because it is not
+    /// this machine's (EADDRNOTAVAIL).
+    fn from_bind(host: IpAddr, error: &io::Error) -> Option<Self> {
+        (error.kind() == io::ErrorKind::AddrNotAvailable).then_some(NotLocal { host })
+    }
+}
+
+/// Checks that `host` is an address of this machine, by binding a socket
+/// on it (any port). Other failures are left to the real bind to report.
+pub fn check_host(host: IpAddr) -> Result<(), NotLocal> {
+    match std::net::TcpListener::bind(SocketAddr::new(host, 0)) {
+        Err(error) => NotLocal::from_bind(host, &error).map_or(Ok(()), Err),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// A finished run.
@@ -347,10 +381,17 @@ pub fn bind_listeners(spec: &RunSpec) -> Result<Listeners, RunError> {
                 addr,
                 source,
             },
-            None => RunError::Bind {
-                vm: id,
-                addr,
-                source,
+            None => match NotLocal::from_bind(spec.host, &source) {
+                Some(not_local) => RunError::NotLocal {
+                    vm: id,
+                    addr,
+                    source: not_local,
+                },
+                None => RunError::Bind {
+                    vm: id,
+                    addr,
+                    source,
+                },
             },
         })?;
         sockets.push(listener);
