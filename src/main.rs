@@ -399,7 +399,7 @@ fn study(args: &ExperimentArgs) -> ExitCode {
         twins: args.twins,
         compress_logs: args.compress_logs,
     };
-    let runner = logical_clocks::trial_runner::ActorRuns::default();
+    let runner = logical_clocks::trial_runner::ActorRuns::watching_signals();
     match lc_experiment::run_study(&loaded, &options, &runner) {
         Ok(study) => {
             out.line(study.table());
