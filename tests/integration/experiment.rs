@@ -405,7 +405,6 @@ fn a_missing_plan_file_is_a_usage_error() {
 #[cfg(unix)]
 #[test]
 fn every_stopping_signal_ends_a_study_with_the_code_run_gives() {
-    use std::process::Stdio;
     use std::time::{Duration, Instant};
     let plan = "name = \"long\"\nseed = 3\ntrials = 1\nruntime = 60\n\n\
                 [[variation]]\nname = \"real\"\n";
@@ -415,17 +414,7 @@ fn every_stopping_signal_ends_a_study_with_the_code_run_gives() {
         (libc::SIGHUP, 129),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let plan_file = dir.path().join("plan.toml");
-        std::fs::write(&plan_file, plan).unwrap();
-        let child = binary()
-            .arg("experiment")
-            .arg(&plan_file)
-            .arg("--log-dir")
-            .arg(dir.path().join("studies"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = spawn_study(dir.path(), plan, &[]);
         // Once the trial's VMs have logged, the run is under way.
         let deadline = Instant::now() + Duration::from_secs(30);
         let running = || {
@@ -473,7 +462,6 @@ fn a_signal_between_trials_stops_the_study_too() {
 /// its `study.csv`.
 #[cfg(unix)]
 fn signal_after_the_first_run(trials: usize) -> (Option<i32>, String, String) {
-    use std::process::Stdio;
     use std::time::{Duration, Instant};
     // Virtual time: each run is over in moments, and its analysis (of
     // long logs) takes longer than the run.
@@ -482,17 +470,7 @@ fn signal_after_the_first_run(trials: usize) -> (Option<i32>, String, String) {
          [[variation]]\nname = \"v\"\nvirtual_time = true\n"
     );
     let dir = tempfile::tempdir().unwrap();
-    let plan_file = dir.path().join("plan.toml");
-    std::fs::write(&plan_file, plan).unwrap();
-    let child = binary()
-        .args(["experiment", "--jobs", "1"])
-        .arg(&plan_file)
-        .arg("--log-dir")
-        .arg(dir.path().join("studies"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_study(dir.path(), &plan, &["--jobs", "1"]);
     // Once every VM log of the trial has its stop line, its run is over.
     let deadline = Instant::now() + Duration::from_secs(120);
     let run_over = || {
@@ -520,6 +498,24 @@ fn signal_after_the_first_run(trials: usize) -> (Option<i32>, String, String) {
         .unwrap_or_default();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     (out.status.code(), stderr, csv)
+}
+
+/// Starts `experiment` on `plan` (written into `dir`) with `flags`, its
+/// studies under `dir/studies`, its output piped.
+#[cfg(unix)]
+fn spawn_study(dir: &Path, plan: &str, flags: &[&str]) -> std::process::Child {
+    let plan_file = dir.join("plan.toml");
+    std::fs::write(&plan_file, plan).unwrap();
+    binary()
+        .arg("experiment")
+        .args(flags)
+        .arg(&plan_file)
+        .arg("--log-dir")
+        .arg(dir.join("studies"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// Every file under `dir`.

@@ -472,12 +472,9 @@ impl<W: Write> Analyzer<W> {
         self.logs[slot].name()
     }
 
-    /// Ends the stream: settles unmatched messages, flushes `events.csv` and hands back every
-    /// figure.
-    pub(crate) fn finish(mut self) -> io::Result<Outcome> {
-        let absent = self.matcher.absent().clone();
-        let settled = self
-            .vms
+    /// What each VM's stop line accounts for among the messages never received.
+    fn settled(&self) -> BTreeMap<VmId, Settled> {
+        self.vms
             .iter()
             .map(|vm| {
                 let settled = Settled {
@@ -486,7 +483,14 @@ impl<W: Write> Analyzer<W> {
                 };
                 (vm.stats.vm, settled)
             })
-            .collect();
+            .collect()
+    }
+
+    /// Ends the stream: settles unmatched messages, flushes `events.csv` and hands back every
+    /// figure.
+    pub(crate) fn finish(mut self) -> io::Result<Outcome> {
+        let absent = self.matcher.absent().clone();
+        let settled = self.settled();
         let unreceived = self.matcher.finish(&mut self.violations, &settled);
         let (mut causality, violations) = (self.causality, &mut self.violations);
         self.causal
