@@ -354,6 +354,16 @@ impl ConnectionTable {
         lost.is_none()
     }
 
+    /// Writing to `peer` failed: `lost` messages for it never left, and it
+    /// is lost, so every later one is dropped too; all owed to `cause`.
+    pub(crate) fn write_failed(&mut self, peer: VmId, cause: Option<FaultId>, lost: u64) {
+        self.lose(peer, cause);
+        let owed = self.lost.get(&peer).copied().flatten();
+        for _ in 0..lost {
+            self.dropped.count(owed);
+        }
+    }
+
     /// A message this VM's side lost for `fault` (a partition in drop mode).
     pub(crate) fn dropped_by(&mut self, fault: FaultId) {
         self.dropped.count(Some(fault));

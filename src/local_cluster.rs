@@ -56,6 +56,10 @@ pub enum LocalClusterError {
     },
     #[error("waiting for the nodes failed: {0}")]
     Wait(io::Error),
+    #[error(transparent)]
+    FileLimit(crate::file_budget::FileShortage),
+    #[error(transparent)]
+    NotLocal(crate::run::NotLocal),
 }
 
 /// One node, once it has exited.
@@ -153,15 +157,23 @@ pub(crate) fn run_with(
     spec: &RunSpec,
     say: &mut dyn FnMut(String),
 ) -> Result<LocalCluster, LocalClusterError> {
+    // Before the cluster's directory exists: the nodes inherit this limit.
+    if let Some(limit) = crate::run::open_file_limit() {
+        crate::file_budget::check_cluster(spec.vm_count, limit)
+            .map_err(LocalClusterError::FileLimit)?;
+    }
+    // Nodes listen on every interface, but are dialed at `host`: it must
+    // be this machine's, or they would dial some other one.
+    crate::run::check_host(spec.host).map_err(LocalClusterError::NotLocal)?;
+    let addrs = node_addrs(spec).map_err(|source| LocalClusterError::Ports {
+        host: spec.host.to_string(),
+        source,
+    })?;
     let dir =
         run_dir::fresh(&spec.log_dir, "cluster-").map_err(|source| LocalClusterError::Dir {
             dir: spec.log_dir.clone(),
             source,
         })?;
-    let addrs = node_addrs(spec).map_err(|source| LocalClusterError::Ports {
-        host: spec.host.to_string(),
-        source,
-    })?;
     let secret = format!("{:032x}", rand::random::<u128>());
     let file = dir.join(CLUSTER_FILE);
     write_private(&file, &cluster_file(spec, &addrs, &secret)).map_err(|source| {

@@ -4,6 +4,7 @@
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 use lc_analysis::{self, AnalyzeOptions};
 use lc_settings::{self, flag_help, Key, Layers, Origin, RunSpec, Settings, SettingsError, KEYS};
+use logical_clocks::local_cluster::LocalClusterError;
 use logical_clocks::run::{self, RunError, RunOptions};
 use std::ffi::OsString;
 use std::fmt;
@@ -468,7 +469,7 @@ fn study(args: &ExperimentArgs) -> ExitCode {
         twins: args.twins,
         compress_logs: args.compress_logs,
     };
-    let runner = logical_clocks::trial_runner::ActorRuns::default();
+    let runner = logical_clocks::trial_runner::ActorRuns::watching_signals();
     match lc_experiment::run_study(&loaded, &options, &runner) {
         Ok(study) => {
             out.line(study.table());
@@ -532,6 +533,9 @@ fn cluster(args: &ClusterArgs) -> ExitCode {
     let mut out = Output::stdout();
     let cluster = match logical_clocks::local_cluster::run(&spec, &mut |line| say(line)) {
         Ok(cluster) => cluster,
+        Err(e @ (LocalClusterError::FileLimit(_) | LocalClusterError::NotLocal(_))) => {
+            return fail(USAGE_ERROR, &e)
+        }
         Err(e) => return fail(1, &e),
     };
     for node in cluster.failed_nodes() {
@@ -637,9 +641,10 @@ fn run_spec(spec: RunSpec) -> ExitCode {
         Ok(outcome) => outcome,
         Err(
             e @ (RunError::Bind { .. }
+            | RunError::NotLocal { .. }
             | RunError::NodeBind { .. }
             | RunError::RunDir { .. }
-            | RunError::FileLimit { .. }),
+            | RunError::FileLimit(_)),
         ) => return fail(USAGE_ERROR, &e),
         Err(e) => return fail(1, &e),
     };

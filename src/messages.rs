@@ -17,7 +17,7 @@
 //! [`Deliver`] and [`PeerClosed`] into its VM's mailbox (which *is* the
 //! VM's message queue), the VM hands outgoing messages to its bridge with
 //! [`Transmit`], the connection tasks report to their bridge with
-//! [`Inbound`] and [`LinkFailed`], and VMs and bridges report to the
+//! [`Inbound`] and [`LinkEnded`], and VMs and bridges report to the
 //! supervisor. Faults add four: the supervisor tells each bridge the common
 //! start ([`RunStarted`], from which the fault schedule counts), a crashing
 //! VM tells its bridge to drop its links ([`Crash`]) and a restarted one to
@@ -363,12 +363,21 @@ pub struct Inbound {
     pub event: InboundEvent,
 }
 
-/// A TCP writer's task → bridge: writing to `peer` failed.
+/// A TCP writer's task → bridge: the link to `peer` has ended, every frame
+/// written, or not (`failure`).
 #[derive(ActixMessage, Debug)]
 #[rtype(result = "()")]
-pub(crate) struct LinkFailed {
+pub(crate) struct LinkEnded {
     pub(crate) peer: VmId,
+    pub(crate) failure: Option<WriteFailure>,
+}
+
+/// Why a link's writing failed, and the messages it lost: each one is
+/// counted as dropped.
+#[derive(Debug)]
+pub(crate) struct WriteFailure {
     pub(crate) error: io::Error,
+    pub(crate) lost: u64,
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use lc_core::schedule::ticks_within;
 use lc_settings::RunSpec;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::net::TcpSocket;
@@ -34,6 +34,12 @@ pub enum RunError {
         addr: SocketAddr,
         source: io::Error,
     },
+    #[error("cannot listen on {addr} for VM {vm}: {source}")]
+    NotLocal {
+        vm: VmId,
+        addr: SocketAddr,
+        source: NotLocal,
+    },
     #[error(
         "cannot listen on {addr} for VM {vm} (the port of its entry in the cluster file): \
          {source}"
@@ -43,24 +49,42 @@ pub enum RunError {
         addr: SocketAddr,
         source: io::Error,
     },
-    #[error(
-        "{vm_count} VMs need about {needed} open files but the limit is {limit}; \
-         raise it (ulimit -n {comfortable}) or run fewer VMs"
-    )]
-    FileLimit {
-        vm_count: u32,
-        /// The least the run needs.
-        needed: u64,
-        limit: u64,
-        /// What it needs with full room for strangers on every listener.
-        comfortable: u64,
-    },
+    #[error(transparent)]
+    FileLimit(file_budget::FileShortage),
     #[error("cannot create the run directory under {dir} (setting `log_dir`): {source}")]
     RunDir { dir: PathBuf, source: io::Error },
     #[error("cannot start the actor system: {0}")]
     Runtime(io::Error),
     #[error("the run failed: {0}")]
     Failed(String),
+}
+
+/// The run's `host` is not an address of this machine: no port would do,
+/// so the way out is another host, not another `--base-port`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{host} (setting `host`) is not an address of this machine; use one of its own, \
+     such as 127.0.0.1, or 0.0.0.0 for all of them"
+)]
+pub struct NotLocal {
+    pub host: IpAddr,
+}
+
+impl NotLocal {
+    /// Whether binding to `host` failed with `error` because it is not
+    /// this machine's (EADDRNOTAVAIL).
+    fn from_bind(host: IpAddr, error: &io::Error) -> Option<Self> {
+        (error.kind() == io::ErrorKind::AddrNotAvailable).then_some(NotLocal { host })
+    }
+}
+
+/// Checks that `host` is an address of this machine, by binding a socket
+/// on it (any port). Other failures are left to the real bind to report.
+pub fn check_host(host: IpAddr) -> Result<(), NotLocal> {
+    match std::net::TcpListener::bind(SocketAddr::new(host, 0)) {
+        Err(error) => NotLocal::from_bind(host, &error).map_or(Ok(()), Err),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// A finished run.
@@ -211,12 +235,7 @@ pub struct RunOptions {
 /// Runs the model once, in real or virtual time, and returns when every
 /// log is flushed.
 pub fn run(spec: RunSpec, options: RunOptions) -> Result<RunOutcome, RunError> {
-    // Virtual time opens no socket.
-    let stranger_cap = if spec.virtual_time {
-        0
-    } else {
-        ensure_file_limit(spec.vm_count)?
-    };
+    let stranger_cap = ensure_file_limit(&spec)?;
     let system = actix_system(spec.virtual_time);
     let result = system.block_on(async {
         let network = if spec.virtual_time {
@@ -362,10 +381,17 @@ pub fn bind_listeners(spec: &RunSpec) -> Result<Listeners, RunError> {
                 addr,
                 source,
             },
-            None => RunError::Bind {
-                vm: id,
-                addr,
-                source,
+            None => match NotLocal::from_bind(spec.host, &source) {
+                Some(not_local) => RunError::NotLocal {
+                    vm: id,
+                    addr,
+                    source: not_local,
+                },
+                None => RunError::Bind {
+                    vm: id,
+                    addr,
+                    source,
+                },
             },
         })?;
         sockets.push(listener);
@@ -388,16 +414,11 @@ pub(crate) fn open_file_limit() -> Option<u64> {
 /// Refuses a run whose sockets and log files would not fit under the limit
 /// on open files (see [`file_budget`]); returns how many strangers each
 /// listener may hold in their handshake.
-fn ensure_file_limit(vm_count: u32) -> Result<usize, RunError> {
+fn ensure_file_limit(spec: &RunSpec) -> Result<usize, RunError> {
     let Some(limit) = open_file_limit() else {
         return Ok(crate::admission::STRANGER_CAP);
     };
-    file_budget::stranger_cap(vm_count, limit).map_err(|short| RunError::FileLimit {
-        vm_count,
-        needed: short.needed,
-        limit,
-        comfortable: short.comfortable,
-    })
+    file_budget::stranger_cap(file_budget::Footprint::of(spec), limit).map_err(RunError::FileLimit)
 }
 
 #[cfg(test)]

@@ -2,29 +2,55 @@
 //! trials and tables but no actors, so the binary hands it this maker, which
 //! runs a trial's settings through [`run::run`] like any other run.
 
+use crate::actors::supervisor::signals;
 use crate::file_budget;
 use crate::run::{self, RunOptions};
 use crate::stop_clock::Interrupt;
 use lc_experiment::{MadeRun, RunMaker};
 use lc_settings::RunSpec;
 use std::sync::Mutex;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Makes each trial's run with the actors, in this process, and remembers
-/// the first signal that stopped one: the study then exits with that
-/// signal's code, as `run` does.
+/// the first signal that stopped one, or that came between runs: the study
+/// then exits with that signal's code, as `run` does.
 #[derive(Debug, Default)]
 pub struct ActorRuns {
     interrupted: Mutex<Option<Interrupt>>,
+    /// Every stopping signal, heard for the whole study: one that comes
+    /// while no trial runs (its analysis under way) has no run to stop.
+    signals: Option<Mutex<UnboundedReceiver<Interrupt>>>,
 }
 
 impl ActorRuns {
-    /// The first signal that stopped a trial's run, if one did.
+    /// A maker that hears the stopping signals from now on, between runs
+    /// too.
+    pub fn watching_signals() -> Self {
+        ActorRuns {
+            signals: signals::watch_on_a_thread().map(Mutex::new),
+            ..ActorRuns::default()
+        }
+    }
+
+    /// The first signal that stopped a trial's run or came between runs,
+    /// if one did.
     pub fn interrupted(&self) -> Option<Interrupt> {
-        *self.interrupted.lock().unwrap_or_else(|e| e.into_inner())
+        let mut first = self.interrupted.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(signals) = &self.signals {
+            let mut signals = signals.lock().unwrap_or_else(|e| e.into_inner());
+            while let Ok(signal) = signals.try_recv() {
+                first.get_or_insert(signal);
+            }
+        }
+        *first
     }
 }
 
 impl RunMaker for ActorRuns {
+    fn stop_requested(&self) -> bool {
+        self.interrupted().is_some()
+    }
+
     fn run(&self, spec: RunSpec) -> Result<MadeRun, String> {
         let outcome = run::run(spec, RunOptions::default()).map_err(|e| e.to_string())?;
         if let Some(signal) = outcome.interrupted {

@@ -26,7 +26,9 @@
 //! with [`InboundEvent::Authenticated`] once the peer has proved itself.
 
 use crate::auth::{authenticate, AuthError, Credentials, Role};
-use crate::messages::{ConnId, Frame, Inbound, InboundEvent, LinkFailed, MAX_FRAME_LEN};
+use crate::messages::{
+    ConnId, Frame, Inbound, InboundEvent, LinkEnded, WriteFailure, MAX_FRAME_LEN,
+};
 use actix::Recipient;
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
@@ -153,7 +155,10 @@ fn spawn_authenticating_reader(
 
 /// What the bridge asks of a TCP writer task.
 enum LinkCommand {
-    Send(Bytes),
+    /// A frame; `message` when it carries one of the VM's messages, which
+    /// a failed write must count as dropped (control frames are not
+    /// messages).
+    Send { frame: Bytes, message: bool },
     /// Flush what is queued, then shut the write half down.
     Close,
 }
@@ -181,30 +186,40 @@ pub(crate) struct TcpLink {
 }
 
 impl TcpLink {
-    /// Starts the writer task for the link to `peer`; a write error is
-    /// reported to `bridge` as [`LinkFailed`].
-    pub(crate) fn spawn(write: OwnedWriteHalf, peer: VmId, bridge: Recipient<LinkFailed>) -> Self {
+    /// Starts the writer task for the link to `peer`; its end is reported
+    /// to `bridge` as [`LinkEnded`], with the messages a failed write lost:
+    /// those not yet flushed (a peer gone takes nothing more) and those
+    /// still queued.
+    pub(crate) fn spawn(write: OwnedWriteHalf, peer: VmId, bridge: Recipient<LinkEnded>) -> Self {
         let queue = Rc::new(LinkQueue::default());
         let tasks_queue = queue.clone();
         actix::spawn(async move {
             let queue = tasks_queue;
             let mut sink = FramedWrite::with_capacity(write, codec(), WRITE_BUFFER);
+            // Messages fed to the sink since its last successful flush.
+            let unflushed = Cell::new(0u64);
             let result: io::Result<()> = async {
-                let mut unflushed = false;
+                let mut dirty = false;
                 loop {
                     let next = queue.commands.borrow_mut().pop_front();
                     match next {
-                        Some(LinkCommand::Send(frame)) => {
+                        Some(LinkCommand::Send { frame, message }) => {
+                            // Counted before the feed: a feed that fails
+                            // lost its frame too.
+                            unflushed.set(unflushed.get() + u64::from(message));
                             sink.feed(frame).await?;
-                            unflushed = true;
+                            dirty = true;
                         }
                         Some(LinkCommand::Close) => {
-                            return SinkExt::<Bytes>::close(&mut sink).await
+                            SinkExt::<Bytes>::close(&mut sink).await?;
+                            unflushed.set(0);
+                            return Ok(());
                         }
                         // Everything that was waiting goes out in one flush.
-                        None if unflushed => {
+                        None if dirty => {
                             SinkExt::<Bytes>::flush(&mut sink).await?;
-                            unflushed = false;
+                            unflushed.set(0);
+                            dirty = false;
                         }
                         None if queue.dropped.get() => {
                             return SinkExt::<Bytes>::close(&mut sink).await
@@ -215,12 +230,29 @@ impl TcpLink {
             }
             .await;
             queue.ended.set(true);
-            queue.commands.borrow_mut().clear();
-            if let Err(error) = result {
-                bridge.do_send(LinkFailed { peer, error });
-            }
+            let queued = std::mem::take(&mut *queue.commands.borrow_mut());
+            let failure = result.err().map(|error| WriteFailure {
+                error,
+                lost: unflushed.get()
+                    + queued
+                        .iter()
+                        .filter(|c| matches!(c, LinkCommand::Send { message: true, .. }))
+                        .count() as u64,
+            });
+            bridge.do_send(LinkEnded { peer, failure });
         });
         Self { queue }
+    }
+
+    /// Whether the writer task has ended (every frame written, or lost and
+    /// reported).
+    pub(crate) fn ended(&self) -> bool {
+        self.queue.ended.get()
+    }
+
+    /// A watch on the writer task, kept once the link itself is given up.
+    fn watch(&self) -> LinkWatch {
+        LinkWatch(self.queue.clone())
     }
 
     /// Queues `command`; false once the writer task has ended.
@@ -231,6 +263,16 @@ impl TcpLink {
         self.queue.commands.borrow_mut().push_back(command);
         self.queue.ready.notify_one();
         true
+    }
+}
+
+/// Tells whether a closed TCP link's writer has ended: until it has, what
+/// it may still lose is not known.
+pub(crate) struct LinkWatch(Rc<LinkQueue>);
+
+impl LinkWatch {
+    pub(crate) fn ended(&self) -> bool {
+        self.0.ended.get()
     }
 }
 
@@ -259,10 +301,25 @@ impl OutgoingLink {
         }
     }
 
-    /// Queues one frame; false when the link no longer takes frames.
+    /// Queues one control frame; false when the link no longer takes frames.
     pub(crate) fn send(&mut self, frame: Bytes) -> bool {
+        self.queue_frame(frame, false)
+    }
+
+    /// Queues one frame carrying a VM's message; false when the link no
+    /// longer takes frames.
+    pub(crate) fn send_message(&mut self, frame: Bytes) -> bool {
+        self.queue_frame(frame, true)
+    }
+
+    /// Whether this is a TCP link whose writer has ended.
+    pub(crate) fn tcp_ended(&self) -> bool {
+        matches!(self, OutgoingLink::Tcp(link) if link.ended())
+    }
+
+    fn queue_frame(&mut self, frame: Bytes, message: bool) -> bool {
         match self {
-            OutgoingLink::Tcp(link) => link.queue(LinkCommand::Send(frame)),
+            OutgoingLink::Tcp(link) => link.queue(LinkCommand::Send { frame, message }),
             OutgoingLink::InProcess { peer, conn } => {
                 peer.do_send(Inbound {
                     conn: *conn,
@@ -274,19 +331,24 @@ impl OutgoingLink {
     }
 
     /// Ends the link after what is queued: with a goodbye for an orderly
-    /// stop, without one to simulate a crash.
-    pub(crate) fn close(mut self, farewell: bool) {
+    /// stop, without one to simulate a crash. A TCP link hands back a
+    /// watch on its writer, which has yet to write what is queued.
+    pub(crate) fn close(mut self, farewell: bool) -> Option<LinkWatch> {
         if farewell {
             self.send(Frame::Bye.encode());
         }
         match self {
             OutgoingLink::Tcp(link) => {
                 link.queue(LinkCommand::Close);
+                Some(link.watch())
             }
-            OutgoingLink::InProcess { peer, conn } => peer.do_send(Inbound {
-                conn,
-                event: InboundEvent::End,
-            }),
+            OutgoingLink::InProcess { peer, conn } => {
+                peer.do_send(Inbound {
+                    conn,
+                    event: InboundEvent::End,
+                });
+                None
+            }
         }
     }
 }
@@ -519,18 +581,21 @@ mod tests {
         VmId::literal(n)
     }
 
-    /// Counts the link failures it is told of.
+    /// Counts the link failures it is told of, and the messages they lost.
     #[derive(Default)]
-    struct Failures(Rc<Cell<usize>>);
+    struct Failures(Rc<Cell<usize>>, Rc<Cell<u64>>);
 
     impl Actor for Failures {
         type Context = Context<Self>;
     }
 
-    impl Handler<LinkFailed> for Failures {
+    impl Handler<LinkEnded> for Failures {
         type Result = ();
-        fn handle(&mut self, _: LinkFailed, _: &mut Context<Self>) {
-            self.0.set(self.0.get() + 1);
+        fn handle(&mut self, ended: LinkEnded, _: &mut Context<Self>) {
+            if let Some(failure) = ended.failure {
+                self.0.set(self.0.get() + 1);
+                self.1.set(self.1.get() + failure.lost);
+            }
         }
     }
 
@@ -556,7 +621,52 @@ mod tests {
     }
 
     fn frame(i: u8) -> LinkCommand {
-        LinkCommand::Send(Bytes::from(vec![i; 10]))
+        LinkCommand::Send {
+            frame: Bytes::from(vec![i; 10]),
+            message: true,
+        }
+    }
+
+    #[test]
+    fn a_write_to_a_peer_gone_counts_every_message_it_lost() {
+        actix::System::new().block_on(async {
+            let (write, accepted) = connection().await;
+            let failures = Failures::default();
+            let (failed, lost) = (failures.0.clone(), failures.1.clone());
+            let link = TcpLink::spawn(write, vid(2), failures.start().recipient());
+            // The peer goes away; the first write after reaches its kernel,
+            // which answers with a reset.
+            drop(accepted);
+            assert!(link.queue(frame(0)));
+            for _ in 0..1000 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                if link.queue.commands.borrow().is_empty() {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            // 50 messages and a control frame: the write fails, the 50 are lost.
+            for i in 1..=50 {
+                assert!(link.queue(frame(i)));
+            }
+            assert!(link.queue(LinkCommand::Send {
+                frame: Frame::Bye.encode(),
+                message: false
+            }));
+            for _ in 0..2000 {
+                if failed.get() > 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert_eq!(failed.get(), 1, "the write fails once");
+            assert_eq!(
+                lost.get(),
+                50,
+                "every message after the reset, no control frame"
+            );
+            assert!(!link.queue(frame(51)), "a failed link takes nothing more");
+        });
     }
 
     #[test]

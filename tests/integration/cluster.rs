@@ -562,3 +562,36 @@ fn a_node_that_fails_stops_the_others_at_once_and_is_named() {
     // Well short of the 30 s connect timeout the others would wait out.
     assert!(started.elapsed() < Duration::from_secs(25), "{stderr}");
 }
+
+/// A `host` that is not an address of this machine is named as such, by
+/// `run` and by `cluster`, before anything starts or any directory exists:
+/// another port would not help. 192.0.2.1 is TEST-NET-1, never local.
+#[test]
+fn a_host_that_is_not_this_machines_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    for command in [&["run"][..], &["cluster", "--no-plots"][..]] {
+        for base_port in ["0", "10000"] {
+            let out = binary_in(dir.path())
+                .args(command)
+                .args(["--vm-count", "3", "--runtime", "1"])
+                .args(["--base-port", base_port, "--log-dir"])
+                .arg(&logs)
+                .env("LOGICAL_CLOCKS_HOST", "192.0.2.1")
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command:?}: {stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{command:?}: {stderr}");
+            assert!(
+                stderr.contains(
+                    "192.0.2.1 (setting `host`) is not an address of this machine; \
+                     use one of its own, such as 127.0.0.1, or 0.0.0.0 for all of them"
+                ),
+                "{command:?} --base-port {base_port}: {stderr}"
+            );
+            assert!(!stderr.contains("--base-port"), "{stderr}");
+            assert!(!logs.exists(), "{command:?}: nothing made");
+        }
+    }
+}

@@ -405,7 +405,6 @@ fn a_missing_plan_file_is_a_usage_error() {
 #[cfg(unix)]
 #[test]
 fn every_stopping_signal_ends_a_study_with_the_code_run_gives() {
-    use std::process::Stdio;
     use std::time::{Duration, Instant};
     let plan = "name = \"long\"\nseed = 3\ntrials = 1\nruntime = 60\n\n\
                 [[variation]]\nname = \"real\"\n";
@@ -415,17 +414,7 @@ fn every_stopping_signal_ends_a_study_with_the_code_run_gives() {
         (libc::SIGHUP, 129),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let plan_file = dir.path().join("plan.toml");
-        std::fs::write(&plan_file, plan).unwrap();
-        let child = binary()
-            .arg("experiment")
-            .arg(&plan_file)
-            .arg("--log-dir")
-            .arg(dir.path().join("studies"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = spawn_study(dir.path(), plan, &[]);
         // Once the trial's VMs have logged, the run is under way.
         let deadline = Instant::now() + Duration::from_secs(30);
         let running = || {
@@ -446,6 +435,87 @@ fn every_stopping_signal_ends_a_study_with_the_code_run_gives() {
         assert_eq!(out.status.code(), Some(code), "signal {signal}: {stderr}");
         assert!(stderr.contains("interrupted by"), "{stderr}");
     }
+}
+
+/// A signal that comes while no trial runs (a trial's run is over, its
+/// analysis under way) stops the study as well: the trials after it are not
+/// run, the study is written, and the exit code is the signal's, also after
+/// the last trial, when no run is left to hear it.
+#[cfg(unix)]
+#[test]
+fn a_signal_between_trials_stops_the_study_too() {
+    for trials in [3, 1] {
+        let (code, stderr, csv) = signal_after_the_first_run(trials);
+        assert_eq!(code, Some(143), "{trials} trials: {stderr}");
+        assert!(stderr.contains("interrupted by"), "{stderr}");
+        assert_eq!(
+            csv.matches("not run (study interrupted)").count(),
+            trials - 1,
+            "the trials after the signal are not run: {csv}"
+        );
+        assert!(!csv.contains("interrupted by"), "no run heard it: {csv}");
+    }
+}
+
+/// Runs a study of `trials` virtual-time trials, one at a time, and sends it
+/// SIGTERM once the first trial's run is over: its exit code, its stderr and
+/// its `study.csv`.
+#[cfg(unix)]
+fn signal_after_the_first_run(trials: usize) -> (Option<i32>, String, String) {
+    use std::time::{Duration, Instant};
+    // Virtual time: each run is over in moments, and its analysis (of
+    // long logs) takes longer than the run.
+    let plan = format!(
+        "name = \"gap\"\nseed = 3\ntrials = {trials}\nruntime = 900\nbase = {{ vm_count = 6 }}\n\n\
+         [[variation]]\nname = \"v\"\nvirtual_time = true\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let child = spawn_study(dir.path(), &plan, &["--jobs", "1"]);
+    // Once every VM log of the trial has its stop line, its run is over.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let run_over = || {
+        let logs: Vec<PathBuf> = walk(&dir.path().join("studies"))
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .collect();
+        logs.len() == 6
+            && logs
+                .iter()
+                .all(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(" INFO stop, ")))
+    };
+    while !run_over() {
+        assert!(Instant::now() < deadline, "the first trial never ended");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    let csv = walk(&dir.path().join("studies"))
+        .into_iter()
+        .find(|p| p.ends_with("study.csv"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), stderr, csv)
+}
+
+/// Starts `experiment` on `plan` (written into `dir`) with `flags`, its
+/// studies under `dir/studies`, its output piped.
+#[cfg(unix)]
+fn spawn_study(dir: &Path, plan: &str, flags: &[&str]) -> std::process::Child {
+    let plan_file = dir.join("plan.toml");
+    std::fs::write(&plan_file, plan).unwrap();
+    binary()
+        .arg("experiment")
+        .args(flags)
+        .arg(&plan_file)
+        .arg("--log-dir")
+        .arg(dir.join("studies"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// Every file under `dir`.

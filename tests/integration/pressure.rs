@@ -271,6 +271,82 @@ fn a_run_beyond_the_open_file_limit_is_refused_with_the_numbers() {
 }
 
 #[test]
+fn a_virtual_run_beyond_the_open_file_limit_is_refused_before_its_run_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("runs");
+    // No socket on virtual time, but a log file per VM: 60 + 64 reserved.
+    let output = under_file_limit(
+        40,
+        &["--vm-count", "60", "--runtime", "1", "--virtual-time"],
+        &logs,
+    );
+    assert_eq!(
+        one_line(&output),
+        "error: 60 VMs on virtual time (a log file each) need about 124 open files but the \
+         limit is 40; raise it (ulimit -n 124) or run fewer VMs"
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!logs.exists(), "no run directory for a refused run");
+}
+
+#[test]
+fn a_node_needs_open_files_for_its_one_vm_not_for_the_whole_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("runs");
+    // Each node of 5: 4 connections + 1 listener + 1 log + 8 strangers at
+    // least + 64 reserved = 78 fit under 100; all 5 VMs in one process
+    // (134) would not.
+    let output = under_file_limit(
+        100,
+        &[
+            "cluster",
+            "--vm-count",
+            "5",
+            "--runtime",
+            "1",
+            "--base-port",
+            "0",
+            "--no-plots",
+        ],
+        &logs,
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_cluster_beyond_the_open_file_limit_is_refused_before_its_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("runs");
+    // `cluster` holds a handle and, while it picks ports, a listener per
+    // node: 60 + 64 reserved; each node needs 29 + 1 + 1 + 8 + 64 = 103.
+    let output = under_file_limit(
+        60,
+        &[
+            "cluster",
+            "--vm-count",
+            "30",
+            "--runtime",
+            "1",
+            "--base-port",
+            "0",
+        ],
+        &logs,
+    );
+    assert_eq!(
+        one_line(&output),
+        "error: a cluster of 30 nodes needs about 124 open files in this process and 103 in \
+         each node but the limit is 60; raise it (ulimit -n 159) or run fewer VMs"
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!logs.exists(), "no cluster directory for a refused cluster");
+}
+
+#[test]
 fn a_study_whose_parallel_trials_exceed_the_open_file_limit_is_refused_before_it_runs() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.toml");

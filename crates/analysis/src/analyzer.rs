@@ -30,7 +30,7 @@ use crate::rules::check::ProgramOrder;
 use crate::rules::fault_effects::FaultSummary;
 use crate::rules::fault_effects::{FaultBand, FaultBook, ResetBreaks, ResetPoint};
 use crate::rules::link_order::LinkOrder;
-use crate::rules::matching::{AbsentPeer, Delivery, Matcher, Stamp, Unreceived};
+use crate::rules::matching::{AbsentPeer, Delivery, Matcher, Settled, Stamp, Unreceived};
 use crate::rules::queue_discipline::QueueDiscipline;
 use crate::rules::rejoin::Rejoins;
 use crate::rules::settings_check::SettingsCheck;
@@ -495,11 +495,26 @@ impl<W: Write> Analyzer<W> {
         self.logs[slot].name()
     }
 
+    /// What each VM's stop line accounts for among the messages never received.
+    fn settled(&self) -> BTreeMap<VmId, Settled> {
+        self.vms
+            .iter()
+            .map(|vm| {
+                let settled = Settled {
+                    left_in_queue: vm.stats.left_in_queue.unwrap_or(0),
+                    dropped: vm.stats.dropped,
+                };
+                (vm.stats.vm, settled)
+            })
+            .collect()
+    }
+
     /// Ends the stream: settles unmatched messages, flushes `events.csv` and hands back every
     /// figure.
     pub(crate) fn finish(mut self) -> io::Result<Outcome> {
         let absent = self.matcher.absent().clone();
-        let unreceived = self.matcher.finish(&mut self.violations);
+        let settled = self.settled();
+        let unreceived = self.matcher.finish(&mut self.violations, &settled);
         let (mut causality, violations) = (self.causality, &mut self.violations);
         self.causal
             .finish(&mut |r| causality.released(r, violations));

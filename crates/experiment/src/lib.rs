@@ -127,6 +127,11 @@ pub trait RunMaker: Sync {
     /// Refuses, before anything runs, real-time trials that could not run `jobs` at a time (their
     /// VM counts given): one line saying why. Virtual-time trials are not asked about.
     fn check_side_by_side(&self, vm_counts: &[u32], jobs: usize) -> Result<(), String>;
+    /// Whether a signal has asked the study to stop: no trial (or twin) starts after it, even
+    /// when it came while no run was there to hear it.
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }
 
 /// How to run a study.

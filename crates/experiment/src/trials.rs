@@ -65,7 +65,8 @@ pub(crate) fn run_all(
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(trial) = trials.get(i) else { break };
-                if stop.load(Ordering::SeqCst) {
+                let stopped = || stop.load(Ordering::SeqCst) || runner.maker.stop_requested();
+                if stopped() {
                     let _ = events.send(Event::Done(i, Box::new(TrialRecord::not_run(trial))));
                     continue;
                 }
@@ -74,8 +75,8 @@ pub(crate) fn run_all(
                 if interrupted {
                     stop.store(true, Ordering::SeqCst);
                 }
-                let twin = (runner.twins && !stop.load(Ordering::SeqCst))
-                    .then(|| twins::run_twin(trial, &record, runner));
+                let twin =
+                    (runner.twins && !stopped()).then(|| twins::run_twin(trial, &record, runner));
                 let _ = events.send(Event::Done(i, Box::new(record)));
                 if let Some(twin) = twin {
                     let _ = events.send(Event::Twin(i, Box::new(twin)));

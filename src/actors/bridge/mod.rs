@@ -70,15 +70,17 @@
 mod admission;
 mod delays;
 
-use super::transport::{dial, DialPolicy, Listening, OutgoingLink, PeerAddress, TcpConns, TcpLink};
+use super::transport::{
+    dial, DialPolicy, LinkWatch, Listening, OutgoingLink, PeerAddress, TcpConns, TcpLink,
+};
 use super::VmGauges;
 use crate::admission::HandshakeGate;
 use crate::connections::{ConnectionTable, Expect, FrameOutcome};
 use crate::logging::{self, EventClock};
 use crate::messages::{
     BridgeReady, CloseOutgoing, ClusterSignal, ConnId, Crash, Deliver, DropOutgoing, Frame,
-    Inbound, InboundEvent, LinkFailed, OutgoingClosed, PeerClosed, PeerReopened, Reconnect,
-    RunStarted, SendControl, Transmit, PROTOCOL_VERSION,
+    Inbound, InboundEvent, LinkEnded, OutgoingClosed, PeerClosed, PeerReopened, Reconnect,
+    RunStarted, SendControl, Transmit, WriteFailure, PROTOCOL_VERSION,
 };
 use crate::warn_limiter::WarnLimiter;
 use actix::clock::Instant;
@@ -160,8 +162,12 @@ pub struct Bridge {
     /// Links dialed after a restart, waiting for the peer's hello.
     rejoining: BTreeMap<VmId, OutgoingLink>,
     /// The VM asked to close while connections from before its crash were
-    /// still open: the drop count is reported once they have ended.
+    /// still open, or its links had yet to write what they held: the drop
+    /// count is reported once they have ended.
     closing: bool,
+    /// The TCP links closed at the stop: until each has written (or lost,
+    /// and counted) what it held, the drop count is not final.
+    closed_links: Vec<LinkWatch>,
 }
 
 impl Bridge {
@@ -183,6 +189,7 @@ impl Bridge {
             start: None,
             rejoining: BTreeMap::new(),
             closing: false,
+            closed_links: Vec::new(),
             setup,
         }
     }
@@ -341,7 +348,8 @@ impl Bridge {
     /// here: the VM asked to close and no connection from before its crash
     /// is still open.
     fn report_drops_when_closed(&mut self) {
-        if self.closing && self.table.defunct_open() == 0 {
+        let written = self.closed_links.iter().all(LinkWatch::ended);
+        if self.closing && written && self.table.defunct_open() == 0 {
             self.closing = false;
             self.setup.vm.outgoing_closed.do_send(OutgoingClosed {
                 dropped: self.table.dropped().clone(),
@@ -439,7 +447,7 @@ impl Bridge {
     fn close_outgoing(&mut self, farewell: bool) {
         let links = std::mem::take(&mut self.outgoing).into_values();
         for link in links.chain(std::mem::take(&mut self.rejoining).into_values()) {
-            link.close(farewell);
+            self.closed_links.extend(link.close(farewell));
         }
     }
 }
@@ -473,11 +481,30 @@ impl Handler<Inbound> for Bridge {
     }
 }
 
-impl Handler<LinkFailed> for Bridge {
+impl Handler<LinkEnded> for Bridge {
     type Result = ();
 
-    fn handle(&mut self, LinkFailed { peer, error }: LinkFailed, _ctx: &mut Context<Self>) {
-        self.warn(&format!("writing to VM {peer} failed: {error}"));
+    fn handle(&mut self, LinkEnded { peer, failure }: LinkEnded, _ctx: &mut Context<Self>) {
+        if let Some(WriteFailure { error, lost }) = failure {
+            // The peer takes nothing more on this link: what it lost and
+            // every later message for it are dropped, and counted.
+            if self
+                .outgoing
+                .get(&peer)
+                .is_some_and(|link| link.tcp_ended())
+            {
+                self.outgoing.remove(&peer);
+            }
+            let cause = self
+                .since_start()
+                .and_then(|t| self.setup.faults.loss_cause(peer, t));
+            self.table.write_failed(peer, cause, lost);
+            self.warn(&format!(
+                "writing to VM {peer} failed: {error}; {lost} message(s) for it dropped, \
+                 and every later one"
+            ));
+        }
+        self.report_drops_when_closed();
     }
 }
 
@@ -496,7 +523,7 @@ impl Handler<Transmit> for Bridge {
             let sent = self
                 .outgoing
                 .get_mut(&peer)
-                .is_some_and(|link| link.send(frame.clone()));
+                .is_some_and(|link| link.send_message(frame.clone()));
             if !sent && self.table.undeliverable(peer) {
                 self.warn(&format!(
                     "no open connection to VM {peer}; message {seq} dropped"

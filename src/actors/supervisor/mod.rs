@@ -13,7 +13,7 @@
 //! VMs and bridges are wired together is in `mesh.rs`.
 
 mod mesh;
-mod signals;
+pub(crate) mod signals;
 
 use super::bridge::Bridge;
 use super::transport::Network;

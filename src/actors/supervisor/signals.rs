@@ -8,7 +8,10 @@
 //! round 2). There the signals are awaited on a small thread with a runtime
 //! of its own and handed over through a channel; the thread ends when the
 //! supervisor, and with it the channel, is gone. Either way the supervisor
-//! sees one stream of [`Interrupt`]s.
+//! sees one stream of [`Interrupt`]s. `experiment` watches the same way for
+//! its whole study ([`watch_on_a_thread`]): once a run has watched a signal,
+//! its default action is gone for good, so one that came while no trial
+//! ran (its analysis under way) would otherwise be lost.
 
 use super::Supervisor;
 use crate::stop_clock::Interrupt;
@@ -48,16 +51,24 @@ pub(crate) fn watch(ctx: &mut Context<Supervisor>, runtime_has_io: bool) {
         }
         return;
     }
-    let (sender, receiver) = mpsc::unbounded_channel();
-    let watcher = std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || watch_on_this_thread(sender));
-    if watcher.is_ok() {
+    if let Some(receiver) = watch_on_a_thread() {
         ctx.add_stream(stream::unfold(receiver, |mut receiver| async move {
             let interrupt = receiver.recv().await?;
             Some((interrupt, receiver))
         }));
     }
+}
+
+/// Every stopping signal from now on, through a channel fed by a thread of
+/// its own, which ends once the receiver is gone; `None` when no thread
+/// could be started (the signals then keep their default).
+pub(crate) fn watch_on_a_thread() -> Option<mpsc::UnboundedReceiver<Interrupt>> {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || watch_on_this_thread(sender))
+        .ok()?;
+    Some(receiver)
 }
 
 /// Runs until the supervisor's end of `sender` is gone, sending every

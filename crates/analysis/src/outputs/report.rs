@@ -174,7 +174,7 @@ fn run_figures(out: &mut String, run: &RunAnalysis) {
         m.unaccounted
     );
     if m.unaccounted != 0 {
-        // Messages left in queues are accounted for; the others are among these.
+        // Examples among the messages no stop line accounts for (left in a queue, dropped).
         for example in &run.unreceived {
             let _ = writeln!(out, "  sent, never received: {example}");
         }

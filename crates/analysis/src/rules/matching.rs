@@ -66,8 +66,18 @@ struct EarlyReceive {
 pub(crate) struct Unreceived {
     /// Messages (one per recipient) never received.
     pub(crate) messages: u64,
-    /// Up to [`Matcher::EXAMPLES`] of them: the send's position, sender, seq, recipient.
+    /// Up to [`Matcher::EXAMPLES`] of them, the earliest sent that no stop line accounts for:
+    /// the send's position, sender, seq, recipient.
     pub(crate) examples: Vec<(At, VmId, u64, VmId)>,
+}
+
+/// What a VM's stop line accounts for among the messages never received.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Settled {
+    /// Messages to it left in its queue.
+    pub(crate) left_in_queue: u64,
+    /// Messages from it it counted as dropped.
+    pub(crate) dropped: u64,
 }
 
 /// The messages of a VM whose log is missing, which could therefore not be matched.
@@ -250,8 +260,13 @@ impl Matcher {
     }
 
     /// Ends the stream: receives whose send never came are violations; returns what was sent
-    /// but never received.
-    pub(crate) fn finish(self, violations: &mut Violations) -> Unreceived {
+    /// but never received, its examples chosen among those `settled` (each VM's stop line)
+    /// does not account for.
+    pub(crate) fn finish(
+        self,
+        violations: &mut Violations,
+        settled: &BTreeMap<VmId, Settled>,
+    ) -> Unreceived {
         // The receives still early never met their send. Only the first `KEEP` of them (in file
         // and line order) can be kept in full, so only those are sorted and worded; the rest are
         // counted where they lie. Sorting them all would copy a map that a log of a million
@@ -274,17 +289,48 @@ impl Matcher {
                 violations.count(self.unmatched_rule(key));
             }
         }
-        let mut flights: Vec<_> = self.in_flight.into_iter().collect();
-        flights.sort_by_key(|(_, f)| f.send.at);
+        let mut never = Vec::new();
         let mut unreceived = Unreceived::default();
-        for ((sender, seq), f) in flights {
+        for ((sender, seq), f) in self.in_flight {
             unreceived.messages += f.remaining as u64;
-            for (&r, &got) in f.to.iter().zip(&f.got) {
-                if !got && unreceived.examples.len() < Self::EXAMPLES {
-                    unreceived.examples.push((f.send.at, sender, seq, r));
-                }
+            for (&recipient, _) in f.to.iter().zip(&f.got).filter(|(_, &got)| !got) {
+                never.push((f.send.time_us, f.send.at, sender, seq, recipient));
             }
         }
+        never.sort_unstable_by_key(|&(time_us, at, ..)| (time_us, at));
+        let mut kept = vec![true; never.len()];
+        // A queue is first in, first out and a link keeps its order: what a
+        // VM's queue held at its stop are the earliest messages to it that it
+        // never took.
+        let mut queued: BTreeMap<VmId, u64> = settled
+            .iter()
+            .map(|(&vm, s)| (vm, s.left_in_queue))
+            .collect();
+        for (keep, &(.., recipient)) in kept.iter_mut().zip(&never) {
+            if let Some(left) = queued.get_mut(&recipient).filter(|left| **left > 0) {
+                *left -= 1;
+                *keep = false;
+            }
+        }
+        // A sender drops what it sends after it lost a peer: its latest.
+        let mut dropped: BTreeMap<VmId, u64> =
+            settled.iter().map(|(&vm, s)| (vm, s.dropped)).collect();
+        for (keep, &(_, _, sender, ..)) in kept.iter_mut().zip(&never).rev() {
+            if !*keep {
+                continue;
+            }
+            if let Some(left) = dropped.get_mut(&sender).filter(|left| **left > 0) {
+                *left -= 1;
+                *keep = false;
+            }
+        }
+        unreceived.examples = never
+            .into_iter()
+            .zip(kept)
+            .filter(|(_, keep)| *keep)
+            .map(|((_, at, sender, seq, recipient), _)| (at, sender, seq, recipient))
+            .take(Self::EXAMPLES)
+            .collect();
         unreceived
     }
 
@@ -435,7 +481,7 @@ mod tests {
             .unwrap();
         assert_eq!(d.wait_us(), 10_000);
         assert_eq!(v.total(), 0);
-        assert_eq!(m.finish(&mut v), Unreceived::default());
+        assert_eq!(m.finish(&mut v, &BTreeMap::new()), Unreceived::default());
         assert_eq!(v.total(), 0);
     }
 
@@ -450,7 +496,7 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].wait_us(), -100);
         assert_eq!(v.total(), 0);
-        m.finish(&mut v);
+        m.finish(&mut v, &BTreeMap::new());
         assert_eq!(v.total(), 0);
     }
 
@@ -467,7 +513,7 @@ mod tests {
         m.receive(vid(2), vid(1), 2, 6, stamp(1, 8, 4, 6), &mut v); // not after send
         m.receive(vid(2), vid(1), 2, 6, stamp(1, 9, 5, 10), &mut v); // duplicate, in flight
         m.receive(vid(3), vid(1), 9, 6, stamp(2, 4, 6, 10), &mut v); // no such send
-        let unreceived = m.finish(&mut v);
+        let unreceived = m.finish(&mut v, &BTreeMap::new());
         let (kept, _) = v.into_sorted();
         let got: Vec<_> = kept
             .iter()
@@ -507,7 +553,7 @@ mod tests {
             m.receive(vid(2), vid(1), seq, 1, stamp(1, line, 0, 2), &mut v);
         }
         m.send(vid(1), 3, &[vid(3)], stamp(0, 2, 0, 1), &mut v);
-        m.finish(&mut v);
+        m.finish(&mut v, &BTreeMap::new());
         let (kept, counts) = v.into_sorted();
         assert_eq!(
             counts[&Rule::NoMatchingSend] + counts[&Rule::NotAddressed],
@@ -518,6 +564,57 @@ mod tests {
         let lines: Vec<usize> = kept.iter().map(|f| f.at.line).collect();
         assert_eq!(lines, (2..2 + Violations::KEEP).collect::<Vec<_>>());
         assert_eq!(kept[2].rule, Rule::NotAddressed);
+    }
+
+    #[test]
+    fn examples_leave_out_what_the_stop_lines_account_for() {
+        let mut m = Matcher::new(Vec::new(), &[]);
+        let mut v = Violations::default();
+        // VM 1 sends 1..=4 to VM 2, which took none and held two in its
+        // queue at its stop: the earliest two. VM 2 sends 1..=3 to VM 1,
+        // which never got them; VM 2 counted the last one as dropped.
+        for seq in 1..=4 {
+            m.send(
+                vid(1),
+                seq,
+                &[vid(2)],
+                stamp(0, seq as usize, 10 * seq as i64, seq),
+                &mut v,
+            );
+        }
+        for seq in 1..=3 {
+            m.send(
+                vid(2),
+                seq,
+                &[vid(1)],
+                stamp(1, seq as usize, 5 + 10 * seq as i64, seq),
+                &mut v,
+            );
+        }
+        let settled = BTreeMap::from([
+            (
+                vid(1),
+                Settled {
+                    left_in_queue: 0,
+                    dropped: 0,
+                },
+            ),
+            (
+                vid(2),
+                Settled {
+                    left_in_queue: 2,
+                    dropped: 1,
+                },
+            ),
+        ]);
+        let unreceived = m.finish(&mut v, &settled);
+        assert_eq!(unreceived.messages, 7, "every one is counted");
+        let named: Vec<_> = unreceived.examples.iter().map(|e| (e.1, e.2)).collect();
+        assert_eq!(
+            named,
+            vec![(vid(2), 1), (vid(2), 2), (vid(1), 3), (vid(1), 4)],
+            "in the order sent, without VM 2's queue (1 seq 1, 2) and its drop (2 seq 3)"
+        );
     }
 
     #[test]
@@ -543,7 +640,7 @@ mod tests {
         );
         // A stray receive of a message that only went to the absent VM is still caught.
         m.receive(vid(2), vid(1), 2, 2, stamp(1, 3, 2, 3), &mut v);
-        assert_eq!(m.finish(&mut v), Unreceived::default());
+        assert_eq!(m.finish(&mut v, &BTreeMap::new()), Unreceived::default());
         let (kept, _) = v.into_sorted();
         let rules: Vec<_> = kept.iter().map(|f| f.rule).collect();
         assert_eq!(rules, vec![Rule::DuplicateReceive]);
