@@ -171,13 +171,16 @@ fn sends(logs: &Logs, clock: &Clock) -> HashMap<(u64, u64), (f64, Vec<u64>)> {
 }
 
 /// Within how many seconds of the schedule a fault line must come: exact
-/// in virtual time (the 1 ms timer grid aside), a noisy machine's slack on
-/// real TCP.
+/// in virtual time (the 1 ms timer grid aside, and the virtual-time twins of
+/// these tests hold the exact instants), a starved machine's slack on real
+/// TCP: 0.25 s was once missed with the suite running at nice 19 under a load
+/// of 10 on 2 cores. The counts and clocks asserted after it do not depend on
+/// timing.
 fn slack(virtual_time: bool) -> f64 {
     if virtual_time {
         0.001
     } else {
-        0.25
+        1.0
     }
 }
 
