@@ -231,3 +231,43 @@ impl Ticks {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run directory holding `vm-1.log` with `content`, and the merge over it.
+    fn merge_of(content: &[u8]) -> (tempfile::TempDir, Result<TimeMerge, AnalysisError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vm-1.log");
+        std::fs::write(&path, content).unwrap();
+        let log = VmLog::at(&path).unwrap();
+        let merge = TimeMerge::open(&[log]);
+        (dir, merge)
+    }
+
+    #[test]
+    fn a_line_of_the_longest_length_is_read() {
+        let mut line = vec![b'x'; MAX_LINE - 1];
+        line.push(b'\n');
+        let (_dir, merge) = merge_of(&line);
+        let item = merge.unwrap().next_item().unwrap();
+        assert!(
+            matches!(item, Some(Merged::Malformed { line: 1, .. })),
+            "{item:?}"
+        );
+    }
+
+    #[test]
+    fn a_longer_line_is_refused_by_its_number() {
+        let mut content = b"not a log line\n".to_vec();
+        content.extend(vec![b'x'; MAX_LINE]);
+        content.push(b'\n');
+        // Opening reads each file up to its first parsable line, so it meets the long line.
+        let (_dir, merge) = merge_of(&content);
+        let Err(AnalysisError::LineTooLong { line, max, .. }) = merge else {
+            panic!("the long line was taken");
+        };
+        assert_eq!((line, max), (2, 64 * 1024));
+    }
+}

@@ -163,6 +163,26 @@ mod tests {
     }
 
     #[test]
+    fn a_vm_count_is_bounded_to_what_a_run_can_have() {
+        let path = Path::new("run/settings.toml");
+        let with = |vm_count| SettingsFile {
+            settings: RunSettings {
+                vm_count,
+                ..RunSettings::default()
+            },
+            ..SettingsFile::default()
+        };
+        for fine in [None, Some(1), Some(MAX_VMS)] {
+            assert!(with(fine).bounded(path).is_ok(), "{fine:?}");
+        }
+        for bad in [0, MAX_VMS + 1, u32::MAX] {
+            let error = with(Some(bad)).bounded(path).unwrap_err().to_string();
+            assert!(error.contains("run/settings.toml"), "{error}");
+            assert!(error.contains(&bad.to_string()), "{error}");
+        }
+    }
+
+    #[test]
     fn reads_known_keys_and_ignores_the_rest() {
         let s = parse_settings(
             "vm_count = 3\nruntime = 60.0\nseed = 42\nrates = [1, 4, 6]\nnew_key = \"x\"\n[extra]\na = 1\n",
