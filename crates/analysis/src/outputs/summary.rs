@@ -376,6 +376,10 @@ mod tests {
 2026-11-25T17:00:00.600000Z INFO stop, dropped: 0, queue: 0, internal: 0, received: 2, sent: 1, ticks: 3, vm: 2
 ";
 
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
     fn summary_of(vm1: &str, vm2: &str) -> Summary {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("vm-1.log"), vm1).unwrap();
@@ -393,6 +397,49 @@ mod tests {
         // No settings.toml: the count and the rates come from the logs.
         assert_eq!(s.settings.vm_count, Some(2));
         assert_eq!(s.settings.rates, Some(vec![10.0, 4.0]));
+        // 0.6 s; VM 1 ticks 3 times, VM 2's clock reaches 4.
+        assert!(close(s.span_s, 0.6), "{}", s.span_s);
+        assert!(close(s.vms[0].measured_rate, 5.0));
+        assert!(close(s.vms[1].clock_rate, 4.0 / 0.6));
+        // On the 10 ms grid from 0 to 0.59 s, VM 1 trails by 1 for 10 samples (0.25 to 0.29,
+        // 0.35 to 0.39), VM 2 for 20 (0.10 to 0.24, 0.40 to 0.44): VM 2 lags most.
+        assert!(close(s.drift_grid_ms, 10.0));
+        assert!(close(s.vms[0].drift_mean, 10.0 / 60.0));
+        assert!(close(s.vms[1].drift_mean, 20.0 / 60.0));
+        assert_eq!(s.lagging_vm, Some(VmId::literal(2)));
+    }
+
+    /// Two VMs that tick at the same instants with the same clocks and never send.
+    fn twins(times: [&str; 3]) -> Summary {
+        let log = |vm: u32| {
+            format!(
+                "2026-11-25T17:00:{}Z INFO start, addr: 127.0.0.1:700{vm}, rate: 10, vm: {vm}\n\
+                 2026-11-25T17:00:{}Z INFO internal, queue: 0, lc: 1, vm: {vm}\n\
+                 2026-11-25T17:00:{}Z INFO stop, queue: 0, internal: 1, received: 0, sent: 0, \
+                 ticks: 1, vm: {vm}\n",
+                times[0], times[1], times[2]
+            )
+        };
+        summary_of(&log(1), &log(2))
+    }
+
+    #[test]
+    fn vms_that_never_trail_leave_no_lagging_vm() {
+        let s = twins(["00.000000", "00.100000", "00.200000"]);
+        assert!(s.check.healthy, "{:?}", s.check);
+        assert!(s.vms.iter().all(|v| v.drift_mean == 0.0));
+        assert_eq!(s.lagging_vm, None);
+        assert!(close(s.vms[0].measured_rate, 5.0));
+    }
+
+    #[test]
+    fn a_run_of_one_instant_has_no_rates() {
+        let s = twins(["00.000000"; 3]);
+        assert_eq!(s.span_s, 0.0);
+        assert!(s
+            .vms
+            .iter()
+            .all(|v| v.measured_rate == 0.0 && v.clock_rate == 0.0));
     }
 
     #[test]
