@@ -424,6 +424,20 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_written_reads_back_the_same() {
+        let s = summary_of(VM1, VM2);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.json");
+        write(&path, &s, &Inputs::none()).unwrap();
+        let back: Summary = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        // Floats are compared elsewhere: JSON may round their last bit.
+        assert_eq!(
+            (back.run_id, back.check, back.messages, back.lagging_vm),
+            (s.run_id, s.check, s.messages, s.lagging_vm)
+        );
+    }
+
+    #[test]
     fn vms_that_never_trail_leave_no_lagging_vm() {
         let s = twins(["00.000000", "00.100000", "00.200000"]);
         assert!(s.check.healthy, "{:?}", s.check);
