@@ -223,4 +223,36 @@ mod tests {
         assert_eq!(file.line_of(RATES), 4);
         assert_eq!(file.line_of(SEED), 1);
     }
+
+    #[test]
+    fn settings_are_read_from_the_run_directory_or_noted() {
+        let dir = tempfile::tempdir().unwrap();
+        let absent = read_settings(dir.path());
+        assert_eq!(
+            (absent.settings, absent.note),
+            (RunSettings::default(), None)
+        );
+        assert!(settings_table(dir.path()).is_empty());
+
+        let path = dir.path().join("settings.toml");
+        std::fs::write(&path, "seed = 7\nvm_count = 3\nlater = true\n").unwrap();
+        let read = read_settings(dir.path());
+        assert_eq!(read.line_of(VM_COUNT), 2);
+        assert_eq!((read.settings.vm_count, read.note), (Some(3), None));
+        assert_eq!(settings_table(dir.path()).len(), 3, "unknown keys are kept");
+
+        std::fs::write(&path, "vm_count = [\n").unwrap();
+        let bad = read_settings(dir.path());
+        assert_eq!(bad.settings, RunSettings::default());
+        let note = bad.note.unwrap();
+        assert!(note.starts_with("settings.toml ignored: "), "{note}");
+
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        let unreadable = read_settings(dir.path()).note.unwrap();
+        assert!(
+            unreadable.starts_with("settings.toml unreadable"),
+            "{unreadable}"
+        );
+    }
 }
