@@ -196,6 +196,20 @@ mod tests {
     }
 
     #[test]
+    fn a_message_over_several_lines_is_folded_into_one() {
+        assert_eq!(
+            one_line("invalid type\n\n   expected u32  \n"),
+            "invalid type expected u32"
+        );
+    }
+
+    #[test]
+    fn comments_and_empty_keys_are_no_keys() {
+        let lines = key_lines("# seed = 1\n= 2\nvm_count = 3\n");
+        assert_eq!(lines, vec![(VM_COUNT.to_string(), 3)]);
+    }
+
+    #[test]
     fn integer_runtime_is_accepted() {
         assert_eq!(parse_settings("runtime = 60").unwrap().runtime, Some(60.0));
     }
