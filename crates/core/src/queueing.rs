@@ -267,6 +267,23 @@ mod tests {
     }
 
     #[test]
+    fn a_flooded_vm_jumps_by_the_top_rate_over_its_arrivals() {
+        // Rates 2, 6, 6 at p = 0.5, q = 1/3. The two fast VMs keep up: S = 12 / (4/3) = 9,
+        // flood 3. The VM at 2 a second takes 2 of 3 arriving, so it takes messages sent at
+        // two thirds of the run's time: its clock gains 6 · 2/3 = 4 a second over 2 ticks,
+        // a mean jump of 2 (a rate of 1, as in the tests above, cannot tell L r / λ from
+        // L / (r λ)).
+        let p = predict(&[2.0, 6.0, 6.0], 0.5).unwrap();
+        let [slow, fast] = [p.vms[0], p.vms[1]];
+        assert_close(p.flood, 3.0, "flood");
+        assert_close(fast.idle, 4.5, "idle fast");
+        assert_close(fast.arrival, 1.5, "λ fast");
+        assert_close(slow.load, 1.5, "ρ slow");
+        assert_close(slow.clock_rate, 4.0, "slow clock");
+        assert_close(slow.mean_jump, 2.0, "slow jump");
+    }
+
+    #[test]
     fn equal_rates_share_the_traffic_evenly() {
         // 3 VMs at 3 ticks/s, p = 0.7: λ = q · 2 · (3 - λ), so λ = 1.2 / 1.4 = 6/7.
         let p = predict(&[3.0, 3.0, 3.0], 0.7).unwrap();

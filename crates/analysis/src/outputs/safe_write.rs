@@ -305,4 +305,64 @@ mod tests {
         assert_eq!(fs::read_to_string(&out).unwrap(), "old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
+
+    #[test]
+    fn an_output_beside_an_input_replaces_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("vm-1.log");
+        fs::write(&log, "line\n").unwrap();
+        let out = dir.path().join("summary.json");
+        fs::write(&out, "old").unwrap();
+        write_bytes(&out, &Inputs::of([log.clone()]), b"{}").unwrap();
+        assert_eq!(fs::read_to_string(&out).unwrap(), "{}");
+        assert_eq!(fs::read_to_string(&log).unwrap(), "line\n");
+    }
+
+    #[test]
+    fn extended_inputs_guard_both_sets() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("vm-1.log");
+        let settings = dir.path().join("settings.toml");
+        fs::write(&log, "line\n").unwrap();
+        let mut inputs = Inputs::of([log.clone()]);
+        inputs.extend(Inputs::of([settings.clone()]));
+        for output in [&log, &settings] {
+            let error = write_bytes(output, &inputs, b"x").unwrap_err().to_string();
+            assert!(error.contains(&output.display().to_string()), "{error}");
+        }
+        assert!(!settings.exists());
+    }
+
+    #[test]
+    fn an_absent_input_named_in_the_working_directory_is_refused() {
+        // A bare name is an entry of `.`: an output of that name must still be seen as the
+        // input it would replace, though neither exists yet.
+        let name = PathBuf::from("safe-write-test-absent-input.toml");
+        let inputs = Inputs::of([name.clone()]);
+        let refused = write_bytes(&name, &inputs, b"x").is_err();
+        let _ = fs::remove_file(&name);
+        assert!(refused);
+    }
+
+    #[test]
+    fn the_scratch_is_beside_the_final_path_and_keeps_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("lamport.png");
+        let new = NewFile::begin(&out, &Inputs::none()).unwrap();
+        assert_eq!(new.path(), out);
+        let temp = new.temp_path();
+        assert_eq!(temp.file_name(), out.file_name());
+        let scratch = temp.parent().unwrap();
+        assert_eq!(scratch.parent(), Some(dir.path()));
+        assert!(scratch.is_dir());
+    }
+
+    #[test]
+    fn a_full_disk_is_told_when_the_file_is_finished() {
+        let full = File::options().write(true).open("/dev/full").unwrap();
+        let mut out = BufWriter::new(full);
+        out.write_all(b"a result that does not fit").unwrap();
+        let error = finish(out).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull);
+    }
 }

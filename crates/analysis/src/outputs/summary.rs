@@ -354,3 +354,134 @@ fn fill_settings(mut settings: RunSettings, vms: &[VmSummary]) -> RunSettings {
     }
     settings
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    const VM1: &str = "\
+2026-11-25T17:00:00.000000Z INFO start, addr: 127.0.0.1:7001, rate: 10, vm: 1
+2026-11-25T17:00:00.100000Z INFO send, to: 2, seq: 1, queue: 0, lc: 1, vm: 1
+2026-11-25T17:00:00.300000Z INFO send, to: 2, seq: 2, queue: 0, lc: 2, vm: 1
+2026-11-25T17:00:00.400000Z INFO receive, from: 2, seq: 1, msg_lc: 3, queue: 0, lc: 4, vm: 1
+2026-11-25T17:00:00.600000Z INFO stop, queue: 0, internal: 0, received: 1, sent: 2, ticks: 3, vm: 1
+";
+
+    const VM2: &str = "\
+2026-11-25T17:00:00.000000Z INFO start, addr: 127.0.0.1:7002, rate: 4, vm: 2
+2026-11-25T17:00:00.250000Z INFO receive, from: 1, seq: 1, msg_lc: 1, queue: 0, lc: 2, vm: 2
+2026-11-25T17:00:00.350000Z INFO send, to: 1, seq: 1, queue: 0, lc: 3, vm: 2
+2026-11-25T17:00:00.450000Z INFO receive, from: 1, seq: 2, msg_lc: 2, queue: 0, lc: 4, vm: 2
+2026-11-25T17:00:00.600000Z INFO stop, dropped: 0, queue: 0, internal: 0, received: 2, sent: 1, ticks: 3, vm: 2
+";
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    fn summary_of(vm1: &str, vm2: &str) -> Summary {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("vm-1.log"), vm1).unwrap();
+        fs::write(dir.path().join("vm-2.log"), vm2).unwrap();
+        crate::summarize_run(dir.path()).unwrap().summary().clone()
+    }
+
+    #[test]
+    fn a_run_whose_logs_all_stop_and_balance_is_healthy() {
+        let s = summary_of(VM1, VM2);
+        assert!(s.check.healthy, "{:?}", s.check);
+        assert!(s.check.incomplete.is_empty());
+        assert_eq!((s.messages.sent, s.messages.received), (3, 3));
+        assert_eq!(s.messages.unaccounted, 0);
+        // No settings.toml: the count and the rates come from the logs.
+        assert_eq!(s.settings.vm_count, Some(2));
+        assert_eq!(s.settings.rates, Some(vec![10.0, 4.0]));
+        // 0.6 s; VM 1 ticks 3 times, VM 2's clock reaches 4.
+        assert!(close(s.span_s, 0.6), "{}", s.span_s);
+        assert!(close(s.vms[0].measured_rate, 5.0));
+        assert!(close(s.vms[1].clock_rate, 4.0 / 0.6));
+        // On the 10 ms grid from 0 to 0.59 s, VM 1 trails by 1 for 10 samples (0.25 to 0.29,
+        // 0.35 to 0.39), VM 2 for 20 (0.10 to 0.24, 0.40 to 0.44): VM 2 lags most.
+        assert!(close(s.drift_grid_ms, 10.0));
+        assert!(close(s.vms[0].drift_mean, 10.0 / 60.0));
+        assert!(close(s.vms[1].drift_mean, 20.0 / 60.0));
+        assert_eq!(s.lagging_vm, Some(VmId::literal(2)));
+    }
+
+    /// Two VMs that tick at the same instants with the same clocks and never send.
+    fn twins(times: [&str; 3]) -> Summary {
+        let log = |vm: u32| {
+            format!(
+                "2026-11-25T17:00:{}Z INFO start, addr: 127.0.0.1:700{vm}, rate: 10, vm: {vm}\n\
+                 2026-11-25T17:00:{}Z INFO internal, queue: 0, lc: 1, vm: {vm}\n\
+                 2026-11-25T17:00:{}Z INFO stop, queue: 0, internal: 1, received: 0, sent: 0, \
+                 ticks: 1, vm: {vm}\n",
+                times[0], times[1], times[2]
+            )
+        };
+        summary_of(&log(1), &log(2))
+    }
+
+    #[test]
+    fn the_summary_written_reads_back_the_same() {
+        let s = summary_of(VM1, VM2);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.json");
+        write(&path, &s, &Inputs::none()).unwrap();
+        let back: Summary = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        // Floats are compared elsewhere: JSON may round their last bit.
+        assert_eq!(
+            (back.run_id, back.check, back.messages, back.lagging_vm),
+            (s.run_id, s.check, s.messages, s.lagging_vm)
+        );
+    }
+
+    #[test]
+    fn vms_that_never_trail_leave_no_lagging_vm() {
+        let s = twins(["00.000000", "00.100000", "00.200000"]);
+        assert!(s.check.healthy, "{:?}", s.check);
+        assert!(s.vms.iter().all(|v| v.drift_mean == 0.0));
+        assert_eq!(s.lagging_vm, None);
+        assert!(close(s.vms[0].measured_rate, 5.0));
+    }
+
+    #[test]
+    fn a_run_of_one_instant_has_no_rates() {
+        let s = twins(["00.000000"; 3]);
+        assert_eq!(s.span_s, 0.0);
+        assert!(s
+            .vms
+            .iter()
+            .all(|v| v.measured_rate == 0.0 && v.clock_rate == 0.0));
+    }
+
+    #[test]
+    fn a_log_cut_before_its_stop_line_makes_the_run_unhealthy_alone() {
+        let cut = VM2.rsplit_once("2026-11-25T17:00:00.600000Z").unwrap().0;
+        let s = summary_of(VM1, cut);
+        assert_eq!(s.check.incomplete, vec![VmId::literal(2)]);
+        assert_eq!((s.check.violations, s.messages.unaccounted), (0, 0));
+        assert!(!s.check.healthy);
+    }
+
+    #[test]
+    fn messages_dropped_or_left_in_a_queue_are_accounted_for() {
+        let vm1 = VM1.replace(
+            "2026-11-25T17:00:00.600000Z INFO stop, queue: 0, internal: 0, received: 1, sent: 2, ticks: 3",
+            "2026-11-25T17:00:00.500000Z INFO send, to: 2, seq: 3, queue: 0, lc: 5, vm: 1\n\
+             2026-11-25T17:00:00.600000Z INFO stop, queue: 0, internal: 0, received: 1, sent: 3, ticks: 4",
+        );
+        let dropped = summary_of(&vm1, &VM2.replace("dropped: 0", "dropped: 1"));
+        assert_eq!((dropped.messages.sent, dropped.messages.dropped), (4, 1));
+        let left = summary_of(
+            &vm1,
+            &VM2.replace("dropped: 0, queue: 0", "dropped: 0, queue: 1"),
+        );
+        assert_eq!((left.messages.sent, left.messages.left_in_queues), (4, 1));
+        for s in [dropped, left] {
+            assert_eq!(s.messages.unaccounted, 0);
+            assert!(s.check.healthy, "{:?}", s.check);
+        }
+    }
+}

@@ -231,3 +231,129 @@ impl Ticks {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-11-25T17:00:00Z in microseconds since the Unix epoch.
+    const T0: i64 = 1_795_626_000_000_000;
+
+    fn tick_line(vm: u32, tenths: i64, lc: u64) -> String {
+        format!("2026-11-25T17:00:00.{tenths}00000Z INFO internal, queue: 0, lc: {lc}, vm: {vm}\n")
+    }
+
+    /// A run directory holding `vm-1.log`, `vm-2.log`, ... with `contents`, and their logs.
+    fn run_of(contents: &[&[u8]]) -> (tempfile::TempDir, Vec<VmLog>) {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = contents
+            .iter()
+            .enumerate()
+            .map(|(i, content)| {
+                let path = dir.path().join(format!("vm-{}.log", i + 1));
+                std::fs::write(&path, content).unwrap();
+                VmLog::at(&path).unwrap()
+            })
+            .collect();
+        (dir, logs)
+    }
+
+    /// A run directory holding `vm-1.log` with `content`, and the merge over it.
+    fn merge_of(content: &[u8]) -> (tempfile::TempDir, Result<TimeMerge, AnalysisError>) {
+        let (dir, logs) = run_of(&[content]);
+        let merge = TimeMerge::open(&logs);
+        (dir, merge)
+    }
+
+    /// Every item of `merge` as (file, line, what): `r` record, `m` malformed, `u` unterminated.
+    fn items(merge: &mut TimeMerge) -> Vec<(usize, usize, char)> {
+        std::iter::from_fn(|| merge.next_item().unwrap())
+            .map(|item| match item {
+                Merged::Record { file, line, .. } => (file, line, 'r'),
+                Merged::Malformed { file, line, .. } => (file, line, 'm'),
+                Merged::Unterminated { file, line } => (file, line, 'u'),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn logs_merge_in_time_order_each_in_its_own_line_order() {
+        let vm1 = tick_line(1, 1, 1) + "garbage\n" + &tick_line(1, 3, 2);
+        let vm2 = tick_line(2, 2, 1);
+        let (_dir, logs) = run_of(&[vm1.as_bytes(), vm2.as_bytes()]);
+        let mut merge = TimeMerge::open(&logs).unwrap();
+        assert_eq!(merge.peek_time(), Some(T0 + 100_000));
+        // The malformed line follows the line before it in its file.
+        assert_eq!(
+            items(&mut merge),
+            [(0, 1, 'r'), (0, 2, 'm'), (1, 1, 'r'), (0, 3, 'r')]
+        );
+        assert_eq!(merge.peek_time(), None);
+    }
+
+    #[test]
+    fn a_shift_is_taken_off_every_time_of_its_log() {
+        let (_dir, logs) = run_of(&[tick_line(1, 1, 1).as_bytes(), tick_line(2, 2, 1).as_bytes()]);
+        let merge = TimeMerge::open_shifted(&logs, &[0, 150_000]).unwrap();
+        assert_eq!(merge.peek_time(), Some(T0 + 50_000));
+    }
+
+    #[test]
+    fn a_last_line_without_its_newline_is_used_if_it_parses() {
+        let whole = tick_line(1, 1, 1);
+        let (_dir, merge) = merge_of(whole.trim_end().as_bytes());
+        let mut items = items(&mut merge.unwrap());
+        items.sort_unstable();
+        assert_eq!(items, [(0, 1, 'r'), (0, 1, 'u')]);
+        let (_dir, merge) = merge_of(&whole.as_bytes()[..15]);
+        let Some(Merged::Malformed { reason, .. }) = merge.unwrap().next_item().unwrap() else {
+            panic!("a cut line parsed");
+        };
+        assert!(reason.starts_with("truncated last line"), "{reason}");
+        let (_dir, merge) = merge_of(b"garbage\n");
+        let Some(Merged::Malformed { reason, .. }) = merge.unwrap().next_item().unwrap() else {
+            panic!("garbage parsed");
+        };
+        assert!(!reason.contains("truncated"), "{reason}");
+    }
+
+    #[test]
+    fn ticks_come_in_file_order_and_a_bad_line_stops_them() {
+        let start =
+            "2026-11-25T17:00:00.000000Z INFO start, addr: 127.0.0.1:7001, rate: 10, vm: 1\n";
+        let log = start.to_string() + &tick_line(1, 2, 1) + &tick_line(1, 1, 2) + "garbage\n";
+        let (_dir, logs) = run_of(&[log.as_bytes()]);
+        let mut ticks = Ticks::open(&logs[0]).unwrap();
+        let (t, tick) = ticks.next_tick().unwrap().unwrap();
+        assert_eq!((t, tick.lc), (T0 + 200_000, 1));
+        let (t, tick) = ticks.next_tick().unwrap().unwrap();
+        assert_eq!((t, tick.lc), (T0 + 100_000, 2));
+        let error = ticks.next_tick().unwrap_err().to_string();
+        assert!(error.contains("vm-1.log:4:"), "{error}");
+    }
+
+    #[test]
+    fn a_line_of_the_longest_length_is_read() {
+        let mut line = vec![b'x'; MAX_LINE - 1];
+        line.push(b'\n');
+        let (_dir, merge) = merge_of(&line);
+        let item = merge.unwrap().next_item().unwrap();
+        assert!(
+            matches!(item, Some(Merged::Malformed { line: 1, .. })),
+            "{item:?}"
+        );
+    }
+
+    #[test]
+    fn a_longer_line_is_refused_by_its_number() {
+        let mut content = b"not a log line\n".to_vec();
+        content.extend(vec![b'x'; MAX_LINE]);
+        content.push(b'\n');
+        // Opening reads each file up to its first parsable line, so it meets the long line.
+        let (_dir, merge) = merge_of(&content);
+        let Err(AnalysisError::LineTooLong { line, max, .. }) = merge else {
+            panic!("the long line was taken");
+        };
+        assert_eq!((line, max), (2, 64 * 1024));
+    }
+}

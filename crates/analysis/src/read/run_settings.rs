@@ -163,6 +163,26 @@ mod tests {
     }
 
     #[test]
+    fn a_vm_count_is_bounded_to_what_a_run_can_have() {
+        let path = Path::new("run/settings.toml");
+        let with = |vm_count| SettingsFile {
+            settings: RunSettings {
+                vm_count,
+                ..RunSettings::default()
+            },
+            ..SettingsFile::default()
+        };
+        for fine in [None, Some(1), Some(MAX_VMS)] {
+            assert!(with(fine).bounded(path).is_ok(), "{fine:?}");
+        }
+        for bad in [0, MAX_VMS + 1, u32::MAX] {
+            let error = with(Some(bad)).bounded(path).unwrap_err().to_string();
+            assert!(error.contains("run/settings.toml"), "{error}");
+            assert!(error.contains(&bad.to_string()), "{error}");
+        }
+    }
+
+    #[test]
     fn reads_known_keys_and_ignores_the_rest() {
         let s = parse_settings(
             "vm_count = 3\nruntime = 60.0\nseed = 42\nrates = [1, 4, 6]\nnew_key = \"x\"\n[extra]\na = 1\n",
@@ -173,6 +193,20 @@ mod tests {
         assert_eq!(s.seed, Some(42));
         assert_eq!(s.rates, Some(vec![1.0, 4.0, 6.0]));
         assert_eq!(s.host, None);
+    }
+
+    #[test]
+    fn a_message_over_several_lines_is_folded_into_one() {
+        assert_eq!(
+            one_line("invalid type\n\n   expected u32  \n"),
+            "invalid type expected u32"
+        );
+    }
+
+    #[test]
+    fn comments_and_empty_keys_are_no_keys() {
+        let lines = key_lines("# seed = 1\n= 2\nvm_count = 3\n");
+        assert_eq!(lines, vec![(VM_COUNT.to_string(), 3)]);
     }
 
     #[test]
@@ -202,5 +236,37 @@ mod tests {
         };
         assert_eq!(file.line_of(RATES), 4);
         assert_eq!(file.line_of(SEED), 1);
+    }
+
+    #[test]
+    fn settings_are_read_from_the_run_directory_or_noted() {
+        let dir = tempfile::tempdir().unwrap();
+        let absent = read_settings(dir.path());
+        assert_eq!(
+            (absent.settings, absent.note),
+            (RunSettings::default(), None)
+        );
+        assert!(settings_table(dir.path()).is_empty());
+
+        let path = dir.path().join("settings.toml");
+        std::fs::write(&path, "seed = 7\nvm_count = 3\nlater = true\n").unwrap();
+        let read = read_settings(dir.path());
+        assert_eq!(read.line_of(VM_COUNT), 2);
+        assert_eq!((read.settings.vm_count, read.note), (Some(3), None));
+        assert_eq!(settings_table(dir.path()).len(), 3, "unknown keys are kept");
+
+        std::fs::write(&path, "vm_count = [\n").unwrap();
+        let bad = read_settings(dir.path());
+        assert_eq!(bad.settings, RunSettings::default());
+        let note = bad.note.unwrap();
+        assert!(note.starts_with("settings.toml ignored: "), "{note}");
+
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        let unreadable = read_settings(dir.path()).note.unwrap();
+        assert!(
+            unreadable.starts_with("settings.toml unreadable"),
+            "{unreadable}"
+        );
     }
 }

@@ -198,6 +198,16 @@ mod tests {
     }
 
     #[test]
+    fn a_restart_followed_only_by_its_stop_line_rejoined() {
+        // A restart just before the run's end may tick no more; its `stop` line alone shows
+        // the VM came back.
+        let mut r = Rejoins::default();
+        r.restarted(vid(3), at(5), 3 * S);
+        r.stopped(vid(3));
+        assert!(findings(r).is_empty());
+    }
+
+    #[test]
     fn a_restart_with_nothing_after_it_did_not_rejoin() {
         let mut r = Rejoins::default();
         r.restarted(vid(2), at(9), S);
