@@ -35,7 +35,7 @@
 
 use super::alarm::Alarm;
 use super::VmGauges;
-use crate::logging::{self, EventClock};
+use crate::logging::{self, EventClock, EventTime};
 use crate::messages::{
     CloseOutgoing, Crash, Deliver, OutgoingClosed, PeerClosed, PeerReopened, Reconnect, Transmit,
     VmStopped,
@@ -118,10 +118,10 @@ impl Vm {
         self.setup.start + since_start
     }
 
-    /// Logs the next fault mark and carries out what the timeline says it
-    /// does: a crash takes the VM down and its connections with it, a
-    /// restart brings both back.
-    fn on_mark(&mut self) {
+    /// Logs the next fault mark, stamped `at`, and carries out what the
+    /// timeline says it does: a crash takes the VM down and its connections
+    /// with it, a restart brings both back.
+    fn on_mark(&mut self, at: EventTime) {
         let Some(step) = self.timeline.take_mark() else {
             return;
         };
@@ -129,32 +129,35 @@ impl Vm {
         match step.action {
             MarkAction::Crash(id) => {
                 // Logged first: the line reports the queue the crash loses.
-                self.log_fault(mark, &fault, None);
+                self.log_fault(at, mark, &fault, None);
                 self.setup.core.crash(id);
                 self.setup.crash.do_send(Crash { fault: id });
             }
             MarkAction::Restart(clock) => {
                 let lost = self.setup.core.restart(clock);
                 self.setup.reconnect.do_send(Reconnect);
-                self.log_fault(mark, &fault, Some(lost));
+                self.log_fault(at, mark, &fault, Some(lost));
             }
-            MarkAction::Log => self.log_fault(mark, &fault, None),
+            MarkAction::Log => self.log_fault(at, mark, &fault, None),
         }
     }
 
     /// Logs the partition ends a late tick has passed, before its event
-    /// (see [`VmTimeline::partition_end_passed`]).
+    /// (see [`VmTimeline::partition_end_passed`]), stamped with the tick's
+    /// own instant: a later reading of the clock would put them after the
+    /// event that follows them in the file.
     fn log_partition_ends_passed(&mut self, now: Instant) {
         let since_start = now.saturating_duration_since(self.setup.start);
+        let at = self.setup.clock.at(now);
         while self.timeline.partition_end_passed(since_start) {
-            self.on_mark();
+            self.on_mark(at);
         }
     }
 
-    fn log_fault(&self, mark: Mark, fault: &Fault, lost: Option<u64>) {
+    fn log_fault(&self, at: EventTime, mark: Mark, fault: &Fault, lost: Option<u64>) {
         logging::log_fault(
             &self.setup.log,
-            self.setup.clock.now(),
+            at,
             &logging::FaultLine {
                 edge: mark.edge,
                 id: mark.fault,
@@ -222,7 +225,8 @@ impl Vm {
             }
             match wake {
                 Wake::Mark => {
-                    vm.on_mark();
+                    let at = vm.setup.clock.now();
+                    vm.on_mark(at);
                     vm.wait_for_next_tick(ctx);
                 }
                 Wake::Tick => vm.on_tick(wake_at, ctx),
