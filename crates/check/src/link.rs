@@ -76,6 +76,15 @@ impl Link {
         self.0.iter().map(|m| &m.message)
     }
 
+    /// The messages in flight with the pasts of their sends, oldest first.
+    pub fn iter_in_flight(&self) -> impl Iterator<Item = &InFlight> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -23,7 +23,6 @@ use lc_core::model::Event;
 use lc_core::vm_core::VmCore;
 use lc_core::vm_id::VmId;
 use std::collections::VecDeque;
-use std::hash::{Hash, Hasher};
 
 /// The clocks an event's line reports.
 ///
@@ -96,55 +95,18 @@ pub struct VmState {
     pub last_taken: Vec<u64>,
 }
 
-impl VmState {
-    /// The clocks the VM has now (after a reset, zero: not its last event's).
-    fn clocks(&self) -> (u64, Option<&[u64]>) {
-        (
-            self.core.clock(),
-            self.core.vector_clock().map(|vc| vc.entries()),
-        )
-    }
-}
-
-/// Two VMs are the same state when everything that decides what they do
-/// next, and every property, is the same. Of the core that is its clocks
+/// The whole system: every VM, every link from one VM to another, and what
+/// the steps so far have broken.
+///
+/// Two states are equal (and hash alike) when one is the other with the
+/// VMs renamed ([`crate::symmetry`]), comparing everything that decides
+/// what a VM does next and every property. Of a core that is its clocks
 /// and its message number (in [`VmState::sends`]); its counters only feed
 /// its `stop` line, which the replay of a path writes; its phase is always
 /// "between ticks" between two steps, it holds no message (the checker
 /// hands one over only to a tick that waits for it), and its die is never
 /// rolled (the checker gives every outcome).
-impl PartialEq for VmState {
-    fn eq(&self, other: &Self) -> bool {
-        self.clocks() == other.clocks()
-            && self.queue == other.queue
-            && self.ticks_left == other.ticks_left
-            && self.crashed == other.crashed
-            && self.past == other.past
-            && self.last_lc == other.last_lc
-            && self.sends == other.sends
-            && self.last_taken == other.last_taken
-    }
-}
-
-impl Eq for VmState {}
-
-/// Hashes exactly what [`PartialEq`] compares.
-impl Hash for VmState {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.clocks().hash(state);
-        self.queue.hash(state);
-        self.ticks_left.hash(state);
-        self.crashed.hash(state);
-        self.past.hash(state);
-        self.last_lc.hash(state);
-        self.sends.hash(state);
-        self.last_taken.hash(state);
-    }
-}
-
-/// The whole system: every VM, every link from one VM to another, and what
-/// the steps so far have broken.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 pub struct SystemState {
     /// The same in every state of a check.
     pub rules: Rules,
