@@ -47,7 +47,7 @@ pub struct Moves {
 /// is `before`: every `a -> b` with `b` the new event has `a` in `before`,
 /// so `L(a) < L(b)` for all of them is `max L(before) < lc`.
 pub fn clock_condition_at(before: &Past, lc: u64) -> bool {
-    before.max_lc.map_or(true, |max| max < lc)
+    before.max_lc.is_none_or(|max| max < lc)
 }
 
 /// At a new event whose causal past (with it) is `past`, its vector clock
