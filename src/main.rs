@@ -581,7 +581,12 @@ fn cluster(args: &ClusterArgs) -> ExitCode {
 /// `check`: every schedule of a small system, each property held or broken
 /// (the broken ones' runs printed and written as logs `analyze` reads), or the Explorer.
 fn check(args: &CheckArgs) -> ExitCode {
-    let size = match lc_check::Size::new(args.vm_count, args.ticks) {
+    let size = if args.crash_reset {
+        lc_check::Size::with_crash_reset(args.vm_count, args.ticks)
+    } else {
+        lc_check::Size::new(args.vm_count, args.ticks)
+    };
+    let size = match size {
         Ok(size) => size,
         Err(e) => return fail(USAGE_ERROR, &e),
     };

@@ -78,7 +78,16 @@ fn a_size_that_would_never_end_is_one_line_with_the_range() {
     for (vms, ticks, says) in [
         ("4", "2", "2 to 3 VMs"),
         ("-1", "2", "2 to 3 VMs"),
-        ("3", "2", "1 to 1 ticks per VM with 3 VMs"),
+        (
+            "3",
+            "3",
+            "1 to 2 ticks per VM with 3 VMs (1 to 5 with 2 VMs)",
+        ),
+        (
+            "2",
+            "6",
+            "1 to 5 ticks per VM with 2 VMs (1 to 2 with 3 VMs)",
+        ),
     ] {
         let output = binary()
             .args(["check", "--vm-count", vms, "--ticks", ticks])

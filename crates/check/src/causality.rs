@@ -1,123 +1,94 @@
-//! Happened-before, worked out from the events alone.
+//! Happened-before, kept by the checker beside the model's clocks and never
+//! read from them.
 //!
 //! The properties compare the clocks with the truth, so the truth may not
-//! come from a clock: here it is Lamport's definition itself, the smallest
+//! come from a clock. It is Lamport's definition itself: the smallest
 //! relation that holds between consecutive events of one VM and from a send
-//! to the receive of its message, closed under transitivity. A check has at
-//! most a few dozen events, so each event's causal past is a bit set.
+//! to the receive of its message, closed under transitivity. An event's
+//! causal past is then a prefix of every VM's history (program order is in
+//! the relation), so a [`Past`] holds it as one count per VM, the event
+//! itself included: the Fidge-Mattern vector, worked out here in its own few
+//! lines rather than by [`lc_core::vector_clock`], which is what is checked.
+//! Beside it, the largest Lamport clock in that past: all the clock
+//! condition needs of the events before a new one.
+//!
+//! Keeping only this, instead of every event so far, is what lets two
+//! schedules with the same future meet in one state: the past of a VM's
+//! next event is the past of its latest event (plus, for a receive, the
+//! past of the send), so nothing older is ever asked for.
 
-use crate::state::{Record, SystemState};
-use lc_core::model::Event;
 use lc_core::vm_id::VmId;
 
-/// The most events a [`Causality`] holds: one bit each.
-pub const MAX_EVENTS: usize = 64;
-
-/// An event: the VM and its position in that VM's history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EventRef {
-    pub vm: VmId,
-    pub index: usize,
+/// The causal past of an event: of a VM's latest event (its past so far),
+/// or of a send (carried with its message).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Past {
+    /// Per VM (by index), how many of its events are in the past.
+    pub events: Vec<u64>,
+    /// The largest Lamport clock of an event in the past, if it has one.
+    pub max_lc: Option<u64>,
 }
 
-/// Happened-before over every event of a state.
-#[derive(Debug)]
-pub struct Causality<'s> {
-    state: &'s SystemState,
-    /// Where each VM's events start in the numbering.
-    offsets: Vec<usize>,
-    /// Each event's causal past (the events that happened before it).
-    past: Vec<u64>,
+impl Past {
+    /// The past of a VM that has had no event yet.
+    pub fn empty(vm_count: usize) -> Past {
+        Past {
+            events: vec![0; vm_count],
+            max_lc: None,
+        }
+    }
+
+    /// Adds `other` (the past of the send a receive takes): the union of
+    /// two pasts, each a prefix of every history, is the longer prefix.
+    pub fn merge(&mut self, other: &Past) {
+        for (mine, theirs) in self.events.iter_mut().zip(&other.events) {
+            *mine = (*mine).max(*theirs);
+        }
+        self.max_lc = self.max_lc.max(other.max_lc);
+    }
+
+    /// Adds a new event of `vm` with Lamport clock `lc`.
+    pub fn add_event(&mut self, vm: VmId, lc: u64) {
+        self.events[vm.index()] += 1;
+        self.max_lc = Some(self.max_lc.map_or(lc, |max| max.max(lc)));
+    }
+
+    /// True when the latest event of `vm` (whose past is `self`) and the
+    /// latest event of `other_vm` (whose past is `other`) are two events,
+    /// neither in the other's past.
+    pub fn latest_concurrent(&self, vm: VmId, other: &Past, other_vm: VmId) -> bool {
+        let (i, j) = (vm.index(), other_vm.index());
+        i != j
+            && self.events[i] > 0
+            && other.events[j] > 0
+            && other.events[i] < self.events[i]
+            && self.events[j] < other.events[j]
+    }
 }
 
-impl<'s> Causality<'s> {
-    /// The relation over the events of `state` (at most [`MAX_EVENTS`],
-    /// which [`crate::size::Size`] keeps to).
-    pub fn of(state: &'s SystemState) -> Causality<'s> {
-        let mut offsets = Vec::with_capacity(state.vms.len());
-        let mut total = 0;
-        for vm in &state.vms {
-            offsets.push(total);
-            total += vm.history.len();
-        }
-        assert!(
-            total <= MAX_EVENTS,
-            "{total} events: more than a check holds"
-        );
-        let mut causality = Causality {
-            state,
-            offsets,
-            past: vec![0; total],
-        };
-        let mut done = vec![false; total];
-        for e in causality.events().collect::<Vec<_>>() {
-            causality.fill(e, &mut done);
-        }
-        causality
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vm(n: u32) -> VmId {
+        VmId::literal(n)
     }
 
-    /// Every event, VM by VM.
-    pub fn events(&self) -> impl Iterator<Item = EventRef> + '_ {
-        self.state.ids().flat_map(move |vm| {
-            (0..self.state.vm(vm).history.len()).map(move |index| EventRef { vm, index })
-        })
-    }
-
-    pub fn record(&self, e: EventRef) -> &'s Record {
-        &self.state.vm(e.vm).history[e.index]
-    }
-
-    /// True when `a` happened before `b`.
-    pub fn happened_before(&self, a: EventRef, b: EventRef) -> bool {
-        self.past[self.number(b)] & (1 << self.number(a)) != 0
-    }
-
-    /// Neither happened before the other (and they are two events).
-    pub fn concurrent(&self, a: EventRef, b: EventRef) -> bool {
-        a != b && !self.happened_before(a, b) && !self.happened_before(b, a)
-    }
-
-    fn number(&self, e: EventRef) -> usize {
-        self.offsets[e.vm.index()] + e.index
-    }
-
-    /// The events `e` directly follows: its VM's previous event and, for a
-    /// receive, the send of its message.
-    fn direct(&self, e: EventRef) -> impl Iterator<Item = EventRef> {
-        let previous = e
-            .index
-            .checked_sub(1)
-            .map(|index| EventRef { vm: e.vm, index });
-        let send = match self.record(e).event {
-            Event::Receive { from, seq, .. } => self.send_of(from, seq),
-            _ => None,
-        };
-        previous.into_iter().chain(send)
-    }
-
-    /// The send event of message `seq` of VM `from`.
-    fn send_of(&self, from: VmId, seq: u64) -> Option<EventRef> {
-        let history = &self.state.vm(from).history;
-        let index = history
-            .iter()
-            .position(|r| matches!(r.event, Event::Send { seq: s, .. } if s == seq))?;
-        Some(EventRef { vm: from, index })
-    }
-
-    /// Works out `e`'s past after those of the events it directly follows
-    /// (a send is always older than its receive, so this ends).
-    fn fill(&mut self, e: EventRef, done: &mut [bool]) {
-        let n = self.number(e);
-        if done[n] {
-            return;
-        }
-        let mut past = 0;
-        for before in self.direct(e).collect::<Vec<_>>() {
-            self.fill(before, done);
-            let m = self.number(before);
-            past |= self.past[m] | (1 << m);
-        }
-        self.past[n] = past;
-        done[n] = true;
+    #[test]
+    fn a_receive_inherits_the_send_past_and_orders_the_two_latest_events() {
+        let mut sender = Past::empty(2);
+        sender.add_event(vm(1), 1);
+        let carried = sender.clone();
+        let mut receiver = Past::empty(2);
+        receiver.add_event(vm(2), 1);
+        assert!(sender.latest_concurrent(vm(1), &receiver, vm(2)));
+        assert!(receiver.latest_concurrent(vm(2), &sender, vm(1)));
+        receiver.merge(&carried);
+        receiver.add_event(vm(2), 2);
+        assert_eq!(receiver.events, [1, 2]);
+        assert_eq!(receiver.max_lc, Some(2));
+        assert!(!sender.latest_concurrent(vm(1), &receiver, vm(2)));
+        assert!(!receiver.latest_concurrent(vm(2), &receiver, vm(2)));
+        assert!(!Past::empty(2).latest_concurrent(vm(1), &receiver, vm(2)));
     }
 }

@@ -8,9 +8,13 @@
 //! `fault_start` and `fault_end` of a crash fault with `clock: reset`, as a
 //! run with that fault in its settings would. Each VM's lines end with the
 //! `stop` line of its totals where the path ends.
+//!
+//! A state keeps no events, so the events are the steps replayed: each
+//! step taken again from the state before it gives the event it made, the
+//! same one the check saw (the rules travel in the state).
 
-use crate::model::{Step, CRASH_FAULT};
-use crate::state::{SystemState, VmState};
+use crate::model::{self, Step, CRASH_FAULT};
+use crate::state::{Record, SystemState, VmState};
 use lc_contract::line::{self, Event, FaultMark, Start, Stop, Tick};
 use lc_contract::timestamp::{parse_micros, Rfc3339Cache};
 use lc_contract::{run_dir, vm_log};
@@ -71,24 +75,31 @@ pub fn lines(path: &[(SystemState, Option<Step>)]) -> Vec<LogLine> {
         };
         writer.push(vm, Duration::ZERO, &Event::Start(start));
     }
+    let mut totals = vec![Totals::default(); first.vms.len()];
     for (i, pair) in path.windows(2).enumerate() {
         let ((before, step), (after, _)) = (&pair[0], &pair[1]);
         let at = STEP * (i as u32 + 1);
         match *step {
-            Some(Step::Tick { vm, .. }) => {
-                if let Some(record) = after.vm(vm).history.last() {
+            Some(Step::Tick { vm, die }) => {
+                let replayed = model::take_step(before, Step::Tick { vm, die });
+                if let Some((_, Some(record))) = replayed {
                     let tick = Tick::of(&record.event, record.queue, Some(&record.stamp.vc));
                     writer.push(vm, at, &Event::Tick(tick));
+                    totals[vm.index()].count(&record);
                 }
             }
-            Some(Step::CrashReset { vm }) => crash_lines(&mut writer, vm, at, before, after),
+            Some(Step::CrashReset { vm }) => {
+                totals[vm.index()].lost += before.vm(vm).queue.len() as u64;
+                crash_lines(&mut writer, vm, at, before, after);
+            }
             Some(Step::Deliver { .. }) | None => {}
         }
     }
     if let Some((last, _)) = path.last() {
         let end = STEP * path.len() as u32;
         for vm in last.ids() {
-            writer.push(vm, end, &Event::Stop(stop(last.vm(vm))));
+            let stop = stop(last.vm(vm), &totals[vm.index()]);
+            writer.push(vm, end, &Event::Stop(stop));
         }
     }
     writer.lines
@@ -119,7 +130,7 @@ fn crash_lines(
     writer.push(vm, at, &Event::Fault(start.clone()));
     let end = FaultMark {
         edge: Edge::End,
-        lost: Some((up.lost.len() - down.lost.len()) as u64),
+        lost: Some(down.queue.len() as u64),
         queue: up.queue.len() as u64,
         lc: up.core.clock(),
         ..start
@@ -127,23 +138,37 @@ fn crash_lines(
     writer.push(vm, at, &Event::Fault(end));
 }
 
+/// What a VM's `stop` line counts, gathered along the replay.
+#[derive(Debug, Clone, Default)]
+struct Totals {
+    ticks: u64,
+    sent: u64,
+    received: u64,
+    internal: u64,
+    /// Messages its crash lost from its queue.
+    lost: u64,
+}
+
+impl Totals {
+    fn count(&mut self, record: &Record) {
+        self.ticks += 1;
+        match &record.event {
+            ModelEvent::Send { to, .. } => self.sent += to.len() as u64,
+            ModelEvent::Receive { .. } => self.received += 1,
+            ModelEvent::Internal { .. } => self.internal += 1,
+        }
+    }
+}
+
 /// The `stop` line of `vm` where the path ends.
-fn stop(vm: &VmState) -> Stop<'static> {
-    let count = |f: fn(&ModelEvent) -> u64| vm.history.iter().map(|r| f(&r.event)).sum();
+fn stop(vm: &VmState, totals: &Totals) -> Stop<'static> {
     Stop {
-        ticks: Some(vm.history.len() as u64),
-        sent: Some(count(|e| match e {
-            ModelEvent::Send { to, .. } => to.len() as u64,
-            _ => 0,
-        })),
-        received: Some(count(|e| {
-            u64::from(matches!(e, ModelEvent::Receive { .. }))
-        })),
-        internal: Some(count(|e| {
-            u64::from(matches!(e, ModelEvent::Internal { .. }))
-        })),
+        ticks: Some(totals.ticks),
+        sent: Some(totals.sent),
+        received: Some(totals.received),
+        internal: Some(totals.internal),
         queue: vm.queue.len() as u64,
-        dropped: Some(vm.lost.len() as u64),
+        dropped: Some(totals.lost),
         lc: Some(vm.core.clock()),
         ..Stop::default()
     }

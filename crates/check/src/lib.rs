@@ -12,9 +12,10 @@
 //! From the inside out:
 //! - [`size`]: how big a system may be checked, refused with one line past it.
 //! - [`rules`]: the model's rules, or one of them broken on purpose.
+//! - [`causality`]: happened-before, kept by the checker beside the clocks.
 //! - [`link`]: a link in abstract time, first in first out.
-//! - [`state`]: one state of the system: every VM and every link.
-//! - [`causality`]: happened-before, worked out from the events alone.
+//! - [`state`]: one state of the system: every VM, every link, what broke.
+//! - [`symmetry`]: states equal up to renaming the VMs are one state.
 //! - [`properties`]: what must always hold and what must be reachable.
 //! - [`model`]: the stateright model: the actions and where each leads.
 //! - [`counterexample`]: a path as the log lines that run would write.
@@ -31,6 +32,7 @@ pub mod rules;
 pub mod run;
 pub mod size;
 pub mod state;
+pub mod symmetry;
 
 pub use model::{CheckModel, Step};
 pub use rules::Rules;

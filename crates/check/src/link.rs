@@ -8,7 +8,12 @@
 //! delivered is purely the checker's choice, and the line's own order is
 //! what decides *which*. That is the abstraction `check` proves things in:
 //! every interleaving, not only those some rates and delays would allow.
+//!
+//! Each message travels with the causal past of its send ([`InFlight`]),
+//! which the checker keeps beside the clocks the message carries, so the
+//! receive can be held to the truth rather than to those clocks.
 
+use crate::causality::Past;
 use lc_core::latency::DelayLine;
 use lc_core::model::Message;
 use std::ops::Add;
@@ -32,26 +37,33 @@ impl Add<Duration> for Whenever {
 /// explored.
 const IN_FLIGHT: Duration = Duration::from_nanos(1);
 
+/// A message and the causal past of its send.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InFlight {
+    pub message: Message,
+    pub past: Past,
+}
+
 /// The messages on one link, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct Link(DelayLine<Whenever, Message>);
+pub struct Link(DelayLine<Whenever, InFlight>);
 
 impl Link {
     /// A message leaves its sender and is on the link.
-    pub fn send(&mut self, message: Message) {
+    pub fn send(&mut self, message: InFlight) {
         let passed = self.0.push(Whenever, IN_FLIGHT, message);
         debug_assert!(passed.is_none(), "a delayed message is always held");
     }
 
     /// The message the line releases next: its oldest.
-    pub fn deliver_oldest(&mut self) -> Option<Message> {
+    pub fn deliver_oldest(&mut self) -> Option<InFlight> {
         self.0.pop_due(Whenever, false)
     }
 
     /// The newest message, as a broken link would deliver it; the rest stay
     /// in order.
-    pub fn deliver_newest(&mut self) -> Option<Message> {
-        let mut held: Vec<Message> = std::iter::from_fn(|| self.deliver_oldest()).collect();
+    pub fn deliver_newest(&mut self) -> Option<InFlight> {
+        let mut held: Vec<InFlight> = std::iter::from_fn(|| self.deliver_oldest()).collect();
         let newest = held.pop();
         for message in held {
             self.send(message);
@@ -61,7 +73,16 @@ impl Link {
 
     /// The messages in flight, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = &Message> {
+        self.0.iter().map(|m| &m.message)
+    }
+
+    /// The messages in flight with the pasts of their sends, oldest first.
+    pub fn iter_in_flight(&self) -> impl Iterator<Item = &InFlight> {
         self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -74,12 +95,15 @@ mod tests {
     use super::*;
     use lc_core::vm_id::VmId;
 
-    fn message(seq: u64) -> Message {
-        Message {
-            from: VmId::literal(1),
-            seq,
-            lc: seq,
-            vc: vec![seq, 0],
+    fn message(seq: u64) -> InFlight {
+        InFlight {
+            message: Message {
+                from: VmId::literal(1),
+                seq,
+                lc: seq,
+                vc: vec![seq, 0],
+            },
+            past: Past::empty(2),
         }
     }
 
@@ -90,9 +114,9 @@ mod tests {
             link.send(message(seq));
         }
         assert_eq!(link.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3]);
-        assert_eq!(link.deliver_oldest().unwrap().seq, 1);
-        assert_eq!(link.deliver_newest().unwrap().seq, 3);
-        assert_eq!(link.deliver_oldest().unwrap().seq, 2);
+        assert_eq!(link.deliver_oldest().unwrap().message.seq, 1);
+        assert_eq!(link.deliver_newest().unwrap().message.seq, 3);
+        assert_eq!(link.deliver_oldest().unwrap().message.seq, 2);
         assert!(link.is_empty());
         assert_eq!(link.deliver_oldest(), None);
         assert_eq!(link.deliver_newest(), None);

@@ -10,11 +10,12 @@
 //! the checker chose, and a waiting tick gets its message through
 //! [`VmCore::deliver`], as the actor hands over the one leaving its mailbox.
 
-use crate::link::Link;
-use crate::properties;
+use crate::causality::Past;
+use crate::link::{InFlight, Link};
+use crate::properties::{self, Moves};
 use crate::rules::Rules;
 use crate::size::Size;
-use crate::state::{Record, Stamp, SystemState, VmState};
+use crate::state::{Broken, Record, Stamp, SystemState, VmState};
 use lc_core::faults::{FaultId, RestartClock};
 use lc_core::model::{DieOutcome, Event, Message, VmModel};
 use lc_core::vm_core::{TickOutcome, VmCore};
@@ -71,13 +72,18 @@ impl CheckModel {
                 queue: VecDeque::new(),
                 ticks_left: self.size.ticks(),
                 crashed: false,
-                history: Vec::new(),
-                lost: Vec::new(),
+                past: Past::empty(count as usize),
+                last_lc: None,
+                sends: 0,
+                last_taken: vec![0; count as usize],
             })
             .collect();
         SystemState {
+            rules: self.rules,
             vms,
             links: vec![Link::default(); (count * count) as usize],
+            broken: Broken::default(),
+            jumped: false,
         }
     }
 
@@ -91,81 +97,155 @@ impl CheckModel {
             .chain(all)
             .chain([DieOutcome::Internal])
     }
+}
 
-    fn tick(&self, state: &mut SystemState, id: VmId, die: Option<DieOutcome>) {
-        let rules = self.rules;
-        let vm = state.vm_mut(id);
-        let waiting = vm.queue.len() as u64;
-        let queued = if rules == Rules::DieFirst { 0 } else { waiting };
-        let logged = match vm
-            .core
-            .tick_with(queued, die.unwrap_or(DieOutcome::Internal))
-        {
-            TickOutcome::Event(logged) => logged,
-            TickOutcome::AwaitMessage => {
-                let taken = match rules {
-                    Rules::TakeNewest => vm.queue.pop_back(),
-                    _ => vm.queue.pop_front(),
-                };
-                let message = taken.expect("a tick waits only for a queued message");
-                take(&mut vm.core, message, queued, rules)
-            }
-        };
-        vm.ticks_left -= 1;
-        let vc = vm
-            .core
-            .vector_clock()
-            .map_or_else(Vec::new, |vc| vc.entries().to_vec());
-        let stamp = Stamp {
+/// Where `step` leads from `state`, and the event it makes (a tick's), if
+/// it can be taken: what [`Model::next_state`] explores and what a path's
+/// replay prints. The checker's own bookkeeping happens here too: each
+/// event's causal past, and the properties decided on the step.
+pub fn take_step(state: &SystemState, step: Step) -> Option<(SystemState, Option<Record>)> {
+    let mut next = state.clone();
+    next.jumped = false;
+    let mut moves = Moves::default();
+    let record = match step {
+        Step::Tick { vm, die } => Some(tick(&mut next, vm, die, &mut moves)),
+        Step::Deliver { from, to } => {
+            deliver(&mut next, from, to)?;
+            None
+        }
+        Step::CrashReset { vm } => {
+            crash_reset(&mut next, vm, &mut moves);
+            None
+        }
+    };
+    if !properties::conserved_across(state, &next, &moves) {
+        next.broken.conserved = true;
+    }
+    Some((next, record))
+}
+
+fn tick(state: &mut SystemState, id: VmId, die: Option<DieOutcome>, moves: &mut Moves) -> Record {
+    let rules = state.rules;
+    let vm = state.vm_mut(id);
+    let waiting = vm.queue.len() as u64;
+    let queued = if rules == Rules::DieFirst { 0 } else { waiting };
+    let (logged, carried) = match vm
+        .core
+        .tick_with(queued, die.unwrap_or(DieOutcome::Internal))
+    {
+        TickOutcome::Event(logged) => (logged, None),
+        TickOutcome::AwaitMessage => {
+            let taken = match rules {
+                Rules::TakeNewest => vm.queue.pop_back(),
+                _ => vm.queue.pop_front(),
+            };
+            let taken = taken.expect("a tick waits only for a queued message");
+            let logged = take(&mut vm.core, taken.message, queued, rules);
+            (logged, Some(taken.past))
+        }
+    };
+    vm.ticks_left -= 1;
+    let vc = vm
+        .core
+        .vector_clock()
+        .map_or_else(Vec::new, |vc| vc.entries().to_vec());
+    let record = Record {
+        stamp: Stamp {
             lc: logged.event.lc(),
             vc,
-        };
-        if let Event::Send { to, seq, lc, vc } = &logged.event {
+        },
+        event: logged.event,
+        queue: logged.queue,
+        waiting,
+    };
+    witness(state, id, &record, carried.as_ref());
+    match &record.event {
+        Event::Send { to, seq, lc, vc } => {
+            let past = state.vm(id).past.clone();
             for &peer in to {
-                state.link_mut(id, peer).send(Message {
-                    from: id,
-                    seq: *seq,
-                    lc: *lc,
-                    vc: vc.clone(),
+                moves.sent.push((id, *seq, peer));
+                state.link_mut(id, peer).send(InFlight {
+                    message: Message {
+                        from: id,
+                        seq: *seq,
+                        lc: *lc,
+                        vc: vc.clone(),
+                    },
+                    past: past.clone(),
                 });
             }
         }
-        state.vm_mut(id).history.push(Record {
-            event: logged.event,
-            queue: logged.queue,
-            waiting,
-            stamp,
-        });
+        Event::Receive { from, seq, .. } => moves.gone.push((*from, *seq, id)),
+        Event::Internal { .. } => {}
     }
+    record
+}
 
-    fn deliver(&self, state: &mut SystemState, from: VmId, to: VmId) -> Option<()> {
-        let link = state.link_mut(from, to);
-        let message = match self.rules {
-            Rules::DeliverOutOfOrder => link.deliver_newest(),
-            _ => link.deliver_oldest(),
-        }?;
-        state.vm_mut(to).queue.push_back(message);
-        Some(())
+/// The checker's side of a new event of `id`: its causal past (with
+/// `carried`, the past of the send a receive takes), and the "always"
+/// properties that are decided on the event, each against that past.
+fn witness(state: &mut SystemState, id: VmId, record: &Record, carried: Option<&Past>) {
+    let vm = state.vm_mut(id);
+    let mut past = vm.past.clone();
+    if let Some(sent) = carried {
+        past.merge(sent);
     }
+    let lc = record.stamp.lc;
+    let mut broken = Broken {
+        clock_condition: !properties::clock_condition_at(&past, lc),
+        tick_takes: !properties::tick_takes_at(record),
+        ..Broken::default()
+    };
+    past.add_event(id, lc);
+    broken.vector_clocks = !properties::vector_clock_at(&past, &record.stamp.vc);
+    let mut jumped = false;
+    match record.event {
+        Event::Receive {
+            from, seq, jump, ..
+        } => {
+            let last = &mut vm.last_taken[from.index()];
+            broken.fifo_take = !properties::taken_in_order(*last, seq);
+            *last = seq;
+            jumped = jump > 1;
+        }
+        Event::Send { .. } => vm.sends += 1,
+        Event::Internal { .. } => {}
+    }
+    vm.past = past;
+    vm.last_lc = Some(lc);
+    state.broken = state.broken.or(broken);
+    state.jumped = jumped;
+}
 
-    /// The crash and the restart, as the actor goes through them: what
-    /// leaves the mailbox while the VM is down is handed to the core, which
-    /// loses it; then the clocks restart from zero.
-    fn crash_reset(state: &mut SystemState, id: VmId) {
-        let vm = state.vm_mut(id);
-        vm.core.crash(CRASH_FAULT);
-        while let Some(message) = vm.queue.pop_front() {
-            let queued = vm.queue.len() as u64 + 1;
-            vm.lost.push((message.from, message.seq));
-            let taken = vm.core.deliver(message, queued);
-            debug_assert!(taken.is_none(), "a VM that is down takes nothing");
-        }
-        vm.core.restart(RestartClock::Reset);
-        for peer in vm.core.peers().to_vec() {
-            vm.core.peer_reopened(peer);
-        }
-        vm.crashed = true;
+fn deliver(state: &mut SystemState, from: VmId, to: VmId) -> Option<()> {
+    let rules = state.rules;
+    let link = state.link_mut(from, to);
+    let message = match rules {
+        Rules::DeliverOutOfOrder => link.deliver_newest(),
+        _ => link.deliver_oldest(),
+    }?;
+    state.vm_mut(to).queue.push_back(message);
+    Some(())
+}
+
+/// The crash and the restart, as the actor goes through them: what
+/// leaves the mailbox while the VM is down is handed to the core, which
+/// loses it; then the clocks restart from zero. The VM's causal past goes
+/// on: its events before the crash still happened before its next.
+fn crash_reset(state: &mut SystemState, id: VmId, moves: &mut Moves) {
+    let vm = state.vm_mut(id);
+    vm.core.crash(CRASH_FAULT);
+    while let Some(lost) = vm.queue.pop_front() {
+        let queued = vm.queue.len() as u64 + 1;
+        moves.gone.push((lost.message.from, lost.message.seq, id));
+        let taken = vm.core.deliver(lost.message, queued);
+        debug_assert!(taken.is_none(), "a VM that is down takes nothing");
     }
+    vm.core.restart(RestartClock::Reset);
+    for peer in vm.core.peers().to_vec() {
+        vm.core.peer_reopened(peer);
+    }
+    vm.crashed = true;
 }
 
 /// The message a waiting tick takes, through the core's receive rule (or,
@@ -258,13 +338,7 @@ impl Model for CheckModel {
     }
 
     fn next_state(&self, last: &SystemState, step: Step) -> Option<SystemState> {
-        let mut next = last.clone();
-        match step {
-            Step::Tick { vm, die } => self.tick(&mut next, vm, die),
-            Step::Deliver { from, to } => self.deliver(&mut next, from, to)?,
-            Step::CrashReset { vm } => Self::crash_reset(&mut next, vm),
-        }
-        Some(next)
+        take_step(last, step).map(|(next, _)| next)
     }
 
     fn format_action(&self, step: &Step) -> String {
