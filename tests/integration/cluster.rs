@@ -368,18 +368,12 @@ fn a_node_killed_mid_run_is_a_lost_peer_and_the_others_finish_in_order() {
     assert!(killed_at.elapsed() < Duration::from_secs(20));
 }
 
-#[test]
-fn ctrl_c_to_the_cluster_command_stops_every_node_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cluster = cluster_command(dir.path(), 60, 4)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Once every node's VM has logged a few events, Ctrl-C to `cluster` alone.
+/// Waits (up to 30 s) until each of the three nodes of the cluster under
+/// `dir` has logged a few lines of its VM.
+fn wait_until_every_node_logged(dir: &Path) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let logged = || {
-        let Ok(mut clusters) = std::fs::read_dir(dir.path().join("logs")) else {
+        let Ok(mut clusters) = std::fs::read_dir(dir.join("logs")) else {
             return 0;
         };
         let Some(Ok(cluster)) = clusters.next() else {
@@ -399,6 +393,18 @@ fn ctrl_c_to_the_cluster_command_stops_every_node_in_order() {
         assert!(Instant::now() < deadline, "the nodes never ran");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn ctrl_c_to_the_cluster_command_stops_every_node_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = cluster_command(dir.path(), 60, 4)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once every node's VM has logged a few events, Ctrl-C to `cluster` alone.
+    wait_until_every_node_logged(dir.path());
     let interrupted_at = Instant::now();
     unsafe {
         libc::kill(cluster.id() as libc::pid_t, libc::SIGINT);
@@ -439,28 +445,7 @@ fn a_signal_stops_the_cluster_and_every_node(signal: libc::c_int, code: i32, nam
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let logged = || {
-        let Ok(mut clusters) = std::fs::read_dir(dir.path().join("logs")) else {
-            return 0;
-        };
-        let Some(Ok(cluster)) = clusters.next() else {
-            return 0;
-        };
-        (1..=3)
-            .filter(|id| {
-                std::fs::read_dir(cluster.path().join(format!("node-{id}")))
-                    .ok()
-                    .and_then(|mut runs| runs.next())
-                    .map(|run| read(&run.unwrap().path().join(format!("vm-{id}.log"))))
-                    .is_some_and(|log| log.lines().count() >= 3)
-            })
-            .count()
-    };
-    while logged() < 3 {
-        assert!(Instant::now() < deadline, "the nodes never ran");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_every_node_logged(dir.path());
     unsafe {
         libc::kill(cluster.id() as libc::pid_t, signal);
     }
