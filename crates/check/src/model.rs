@@ -224,7 +224,9 @@ fn deliver(state: &mut SystemState, from: VmId, to: VmId) -> Option<()> {
         Rules::DeliverOutOfOrder => link.deliver_newest(),
         _ => link.deliver_oldest(),
     }?;
-    state.vm_mut(to).queue.push_back(message);
+    if rules != Rules::LoseOnDelivery {
+        state.vm_mut(to).queue.push_back(message);
+    }
     Some(())
 }
 
@@ -250,7 +252,8 @@ fn crash_reset(state: &mut SystemState, id: VmId, moves: &mut Moves) {
 
 /// The message a waiting tick takes, through the core's receive rule (or,
 /// with [`Rules::SkipMaxOnReceive`], as if the message carried clock 0, so
-/// the rule never takes its maximum; the line still reports the clock the
+/// the rule never takes its maximum, and with [`Rules::SkipVectorMerge`] as
+/// if it carried a zero vector clock; the line still reports the clock the
 /// message carried, as a log of that bug would).
 fn take(
     core: &mut VmCore,
@@ -261,6 +264,10 @@ fn take(
     let carried = message.lc;
     let message = match rules {
         Rules::SkipMaxOnReceive => Message { lc: 0, ..message },
+        Rules::SkipVectorMerge => Message {
+            vc: vec![0; message.vc.len()],
+            ..message
+        },
         _ => message,
     };
     let mut logged = core

@@ -26,4 +26,12 @@ pub enum Rules {
     /// A tick rolls the die even with a message waiting, which breaks "a
     /// tick with a waiting message takes it".
     DieFirst,
+    /// A receive forgets the message's vector clock (merges nothing, only
+    /// steps its own entry), which breaks "vector clocks characterise
+    /// happened-before" and leaves the Lamport clocks right.
+    SkipVectorMerge,
+    /// A link loses the message it delivers instead of queueing it, and
+    /// counts it nowhere, which breaks "every message sent is received,
+    /// queued, in flight or lost in a crash".
+    LoseOnDelivery,
 }

@@ -116,6 +116,18 @@ fn delivering_out_of_order_breaks_fifo() {
 }
 
 #[test]
+fn skipping_the_vector_merge_breaks_only_the_vector_clock_property() {
+    let report = run(2, 3, false, Rules::SkipVectorMerge);
+    assert_eq!(broken(&report), [VECTOR_CLOCKS]);
+}
+
+#[test]
+fn a_link_that_loses_what_it_delivers_breaks_only_conservation() {
+    let report = run(2, 3, false, Rules::LoseOnDelivery);
+    assert_eq!(broken(&report), [CONSERVED]);
+}
+
+#[test]
 fn rolling_the_die_with_a_message_waiting_breaks_the_tick_rule() {
     let report = run(2, 3, false, Rules::DieFirst);
     assert!(
